@@ -1,0 +1,12 @@
+package org.goldenstick.cli;
+
+import java.util.List;
+
+/** The registry of subcommands: add a command object here to expose it. */
+final class Commands {
+    private Commands() {}
+
+    static List<Object> all() {
+        return List.of();
+    }
+}

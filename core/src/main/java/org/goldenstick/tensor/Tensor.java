@@ -1,0 +1,433 @@
+package org.goldenstick.tensor;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * A dense, row-major float32 tensor with reverse-mode autograd.
+ *
+ * <p>Operations never modify their inputs: each returns a new tensor. When gradient recording is on
+ * ({@link GradMode}) and an input {@link #requiresGrad() requires a gradient}, the result remembers its
+ * inputs and a backward function; {@link #backward()} walks that graph in reverse topological order.
+ *
+ * <pre>{@code
+ * Tensor w = Tensor.randn(new Random(0), 3, 2).requiresGrad(true);
+ * Tensor x = Tensor.of(new float[] {1, 2, 3}, 1, 3);
+ * Tensor loss = x.matmul(w).square().sum();
+ * loss.backward();
+ * float[] dw = w.grad().data();
+ * }</pre>
+ *
+ * <p>{@link #data()} exposes the backing array for kernels and optimizers; everything else treats
+ * tensors as values.
+ */
+public final class Tensor {
+    private final float[] data;
+    private final int[] shape;
+    private boolean requiresGrad;
+    private float[] grad;
+    private Tensor[] parents;
+    private Backward backward;
+    private String opName;
+
+    /** Propagates {@code out.gradArray()} to the parents' gradients. */
+    @FunctionalInterface
+    public interface Backward {
+        void apply(Tensor out);
+    }
+
+    private Tensor(float[] data, int[] shape) {
+        this.data = data;
+        this.shape = shape;
+    }
+
+    // ---------------------------------------------------------------- creation
+
+    /** Wraps {@code data} (not copied) with the given shape. */
+    public static Tensor of(float[] data, int... shape) {
+        int n = Shape.numel(shape);
+        if (n != data.length) {
+            throw new IllegalArgumentException("Tensor.of: " + data.length + " values do not fill shape " + Shape.str(shape) + " (" + n + " elements)");
+        }
+        return new Tensor(data, shape.clone());
+    }
+
+    public static Tensor scalar(float v) {
+        return new Tensor(new float[] {v}, new int[0]);
+    }
+
+    public static Tensor zeros(int... shape) {
+        return new Tensor(new float[Shape.numel(shape)], shape.clone());
+    }
+
+    public static Tensor ones(int... shape) {
+        return full(1f, shape);
+    }
+
+    public static Tensor full(float v, int... shape) {
+        float[] d = new float[Shape.numel(shape)];
+        Arrays.fill(d, v);
+        return new Tensor(d, shape.clone());
+    }
+
+    /** Standard normal values from {@code rng}. */
+    public static Tensor randn(Random rng, int... shape) {
+        float[] d = new float[Shape.numel(shape)];
+        for (int i = 0; i < d.length; i++) d[i] = (float) rng.nextGaussian();
+        return new Tensor(d, shape.clone());
+    }
+
+    /** Uniform values in [lo, hi) from {@code rng}. */
+    public static Tensor uniform(Random rng, float lo, float hi, int... shape) {
+        float[] d = new float[Shape.numel(shape)];
+        for (int i = 0; i < d.length; i++) d[i] = lo + (hi - lo) * rng.nextFloat();
+        return new Tensor(d, shape.clone());
+    }
+
+    // ---------------------------------------------------------------- metadata
+
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    public int dim(int axis) {
+        return shape[Shape.axis("dim", axis, shape.length)];
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    public int numel() {
+        return data.length;
+    }
+
+    /** The backing array (row-major). Writing to it bypasses autograd: for kernels and optimizers only. */
+    public float[] data() {
+        return data;
+    }
+
+    /** The value of a one-element tensor. */
+    public float item() {
+        if (data.length != 1) throw new IllegalStateException("item(): tensor of shape " + Shape.str(shape) + " has " + data.length + " elements");
+        return data[0];
+    }
+
+    public float get(int... index) {
+        if (index.length != shape.length) throw new IllegalArgumentException("get: index rank " + index.length + " for shape " + Shape.str(shape));
+        int off = 0;
+        for (int i = 0; i < index.length; i++) {
+            if (index[i] < 0 || index[i] >= shape[i]) throw new IndexOutOfBoundsException("get: index " + Arrays.toString(index) + " out of shape " + Shape.str(shape));
+            off = off * shape[i] + index[i];
+        }
+        return data[off];
+    }
+
+    /** A deep copy without graph. */
+    public Tensor copy() {
+        return new Tensor(data.clone(), shape.clone());
+    }
+
+    /** The same values, cut from the graph (shares storage). */
+    public Tensor detach() {
+        return new Tensor(data, shape);
+    }
+
+    public boolean sameShape(Tensor o) {
+        return Arrays.equals(shape, o.shape);
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("Tensor").append(Shape.str(shape));
+        if (opName != null) sb.append(" <").append(opName).append('>');
+        sb.append(" [");
+        for (int i = 0; i < Math.min(8, data.length); i++) sb.append(i == 0 ? "" : ", ").append(data[i]);
+        if (data.length > 8) sb.append(", ...");
+        return sb.append(']').toString();
+    }
+
+    // ---------------------------------------------------------------- autograd
+
+    public boolean requiresGrad() {
+        return requiresGrad;
+    }
+
+    /** Marks a leaf as trainable; returns {@code this}. */
+    public Tensor requiresGrad(boolean flag) {
+        if (parents != null && !flag) throw new IllegalStateException("requiresGrad(false) on a non-leaf; use detach()");
+        this.requiresGrad = flag;
+        return this;
+    }
+
+    /** The accumulated gradient, or null if none was computed. */
+    public Tensor grad() {
+        return grad == null ? null : new Tensor(grad, shape);
+    }
+
+    /** The gradient buffer, allocated on first use (for backward functions and optimizers). */
+    public float[] gradArray() {
+        if (grad == null) grad = new float[data.length];
+        return grad;
+    }
+
+    public boolean hasGrad() {
+        return grad != null;
+    }
+
+    public void zeroGrad() {
+        grad = null;
+    }
+
+    /** Adds {@code g} (same length) into this tensor's gradient. */
+    public void accumulateGrad(float[] g) {
+        float[] dst = gradArray();
+        for (int i = 0; i < dst.length; i++) dst[i] += g[i];
+    }
+
+    /** Name of the op that produced this tensor, or null for a leaf. */
+    public String opName() {
+        return opName;
+    }
+
+    /**
+     * Builds a result tensor and, when recording is on and an input needs a gradient, links it into the graph.
+     * This is how every op (in this package or another) joins autograd.
+     */
+    public static Tensor result(String op, float[] data, int[] shape, Backward backward, Tensor... inputs) {
+        Tensor out = new Tensor(data, shape);
+        if (GradMode.isEnabled()) {
+            for (Tensor t : inputs) {
+                if (t != null && t.requiresGrad) {
+                    out.requiresGrad = true;
+                    out.parents = inputs;
+                    out.backward = backward;
+                    out.opName = op;
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Backpropagates from a one-element tensor (seed 1). */
+    public void backward() {
+        if (data.length != 1) throw new IllegalStateException("backward(): needs a scalar, got shape " + Shape.str(shape) + "; pass a seed gradient");
+        backward(new float[] {1f});
+    }
+
+    /** Backpropagates with an explicit seed gradient of this tensor's shape. */
+    public void backward(float[] seed) {
+        if (!requiresGrad) throw new IllegalStateException("backward(): tensor does not require grad (no trainable input, or computed under GradMode.off())");
+        if (seed.length != data.length) throw new IllegalArgumentException("backward: seed has " + seed.length + " values for shape " + Shape.str(shape));
+        List<Tensor> order = topologicalOrder();
+        accumulateGrad(seed);
+        for (int i = order.size() - 1; i >= 0; i--) {
+            Tensor t = order.get(i);
+            if (t.backward != null && t.grad != null) t.backward.apply(t);
+        }
+    }
+
+    private List<Tensor> topologicalOrder() {
+        List<Tensor> order = new ArrayList<>();
+        Set<Tensor> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        Deque<Object[]> stack = new ArrayDeque<>();
+        stack.push(new Object[] {this, 0});
+        seen.add(this);
+        while (!stack.isEmpty()) {
+            Object[] frame = stack.peek();
+            Tensor t = (Tensor) frame[0];
+            int next = (Integer) frame[1];
+            if (t.parents != null && next < t.parents.length) {
+                frame[1] = next + 1;
+                Tensor p = t.parents[next];
+                if (p != null && p.requiresGrad && seen.add(p)) stack.push(new Object[] {p, 0});
+            } else {
+                stack.pop();
+                order.add(t);
+            }
+        }
+        return order;
+    }
+
+    // ---------------------------------------------------------------- element-wise (broadcasting)
+
+    public Tensor add(Tensor o) {
+        return Elementwise.binary("add", this, o, Elementwise.ADD);
+    }
+
+    public Tensor sub(Tensor o) {
+        return Elementwise.binary("sub", this, o, Elementwise.SUB);
+    }
+
+    public Tensor mul(Tensor o) {
+        return Elementwise.binary("mul", this, o, Elementwise.MUL);
+    }
+
+    public Tensor div(Tensor o) {
+        return Elementwise.binary("div", this, o, Elementwise.DIV);
+    }
+
+    public Tensor add(float c) {
+        return Elementwise.affine(this, 1f, c);
+    }
+
+    public Tensor mul(float c) {
+        return Elementwise.affine(this, c, 0f);
+    }
+
+    public Tensor neg() {
+        return Elementwise.affine(this, -1f, 0f);
+    }
+
+    public Tensor exp() {
+        return Elementwise.unary("exp", this, Elementwise.EXP);
+    }
+
+    public Tensor log() {
+        return Elementwise.unary("log", this, Elementwise.LOG);
+    }
+
+    public Tensor sqrt() {
+        return Elementwise.unary("sqrt", this, Elementwise.SQRT);
+    }
+
+    public Tensor square() {
+        return Elementwise.unary("square", this, Elementwise.SQUARE);
+    }
+
+    public Tensor abs() {
+        return Elementwise.unary("abs", this, Elementwise.ABS);
+    }
+
+    public Tensor tanh() {
+        return Elementwise.unary("tanh", this, Elementwise.TANH);
+    }
+
+    public Tensor sigmoid() {
+        return Elementwise.unary("sigmoid", this, Elementwise.SIGMOID);
+    }
+
+    public Tensor relu() {
+        return Elementwise.unary("relu", this, Elementwise.RELU);
+    }
+
+    public Tensor pow(float p) {
+        return Elementwise.pow(this, p);
+    }
+
+    /** Clamps to [lo, hi]; the gradient is passed where lo &lt;= x &lt;= hi and zero elsewhere. */
+    public Tensor clamp(float lo, float hi) {
+        return Elementwise.clamp(this, lo, hi);
+    }
+
+    // ---------------------------------------------------------------- reductions
+
+    /** Sum of all elements (a scalar tensor). */
+    public Tensor sum() {
+        return Reductions.sumAll(this);
+    }
+
+    public Tensor sum(int axis, boolean keepDim) {
+        return Reductions.sum(this, axis, keepDim);
+    }
+
+    public Tensor mean() {
+        return sum().mul(1f / data.length);
+    }
+
+    public Tensor mean(int axis, boolean keepDim) {
+        int a = Shape.axis("mean", axis, shape.length);
+        return sum(a, keepDim).mul(1f / shape[a]);
+    }
+
+    /** Maximum along an axis; the gradient flows to the first arg-max. */
+    public Tensor max(int axis, boolean keepDim) {
+        return Reductions.max(this, axis, keepDim);
+    }
+
+    /** Index of the maximum along the last axis, one per row (no gradient). */
+    public int[] argmaxLastAxis() {
+        return Reductions.argmaxLast(this);
+    }
+
+    // ---------------------------------------------------------------- shape
+
+    /** Same data, new shape; one dimension may be -1. */
+    public Tensor reshape(int... newShape) {
+        return Views.reshape(this, newShape);
+    }
+
+    /** Flattens dimensions from {@code startAxis} on into one. */
+    public Tensor flatten(int startAxis) {
+        int a = Shape.axis("flatten", startAxis, shape.length);
+        int[] s = new int[a + 1];
+        System.arraycopy(shape, 0, s, 0, a);
+        s[a] = -1;
+        return reshape(s);
+    }
+
+    /** Reorders axes (materialised). */
+    public Tensor permute(int... axes) {
+        return Views.permute(this, axes);
+    }
+
+    /** Swaps two axes (materialised). */
+    public Tensor transpose(int a, int b) {
+        int[] axes = new int[shape.length];
+        for (int i = 0; i < axes.length; i++) axes[i] = i;
+        int x = Shape.axis("transpose", a, shape.length), y = Shape.axis("transpose", b, shape.length);
+        axes[x] = y;
+        axes[y] = x;
+        return permute(axes);
+    }
+
+    /** Elements {@code [start, end)} along an axis. */
+    public Tensor slice(int axis, int start, int end) {
+        return Views.slice(this, axis, start, end);
+    }
+
+    /** Gathers the given indices along an axis (e.g. kept channels). */
+    public Tensor indexSelect(int axis, int[] indices) {
+        return Views.indexSelect(this, axis, indices);
+    }
+
+    /** Concatenates along an axis. */
+    public static Tensor concat(int axis, Tensor... parts) {
+        return Views.concat(axis, parts);
+    }
+
+    // ---------------------------------------------------------------- linear algebra
+
+    /**
+     * Matrix product. 2-D × 2-D, or batched: {@code [..., M, K] × [K, N]} and {@code [B..., M, K] × [B..., K, N]}.
+     */
+    public Tensor matmul(Tensor o) {
+        return MatMul.matmul(this, o);
+    }
+
+    /** Affine map {@code this·Wᵀ + b}: this {@code [..., in]}, W {@code [out, in]}, b {@code [out]} or null. */
+    public Tensor linear(Tensor weight, Tensor bias) {
+        return MatMul.linear(this, weight, bias);
+    }
+
+    // ---------------------------------------------------------------- internal access for ops in this package
+
+    int[] shapeRef() {
+        return shape;
+    }
+
+    /** Collects tensors reachable in the graph (for debugging and tests). */
+    public static Set<String> opsInGraph(Tensor root) {
+        Set<String> ops = new HashSet<>();
+        for (Tensor t : root.topologicalOrder()) if (t.opName != null) ops.add(t.opName);
+        return ops;
+    }
+}

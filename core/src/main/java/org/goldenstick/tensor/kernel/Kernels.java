@@ -1,0 +1,22 @@
+package org.goldenstick.tensor.kernel;
+
+/**
+ * Chooses between Vector API kernels and their scalar references. {@code -Dgstick.kernels=scalar} forces the
+ * scalar path process-wide; tests flip it with {@link #useVector(boolean)} to check both.
+ */
+public final class Kernels {
+    private static volatile boolean vector = !"scalar".equalsIgnoreCase(System.getProperty("gstick.kernels", "vector"));
+
+    private Kernels() {}
+
+    public static boolean vector() {
+        return vector;
+    }
+
+    /** Selects the kernel path; returns the previous setting. */
+    public static boolean useVector(boolean on) {
+        boolean was = vector;
+        vector = on;
+        return was;
+    }
+}
