@@ -1,0 +1,224 @@
+package org.goldenstick.quant;
+
+import java.util.Arrays;
+import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Tensor;
+
+/**
+ * Simulated quantization (quantize, then dequantize) with a straight-through estimator, as upstream SimQAT's
+ * {@code SimulatedFakeQuantizerPerLayer/PerChannel} (spec §5.3).
+ *
+ * <p><b>Range.</b> Buffers {@code float_min}/{@code float_max} (one value, or one per channel along {@code axis}),
+ * initialised to ±6. In training every call first updates them from the batch: without EMA (what SimQAT uses) to
+ * the batch min/max, with EMA to {@code old + c·(batch − old)}; then the range is widened to contain 0.
+ * In eval mode the stored range is used as is.
+ *
+ * <p><b>Forward</b> ("nudged" quantization on the unsigned grid {@code [qmin, qmax] = [0 (1 if narrow), 2^bits − 1]}):
+ * symmetric ranges become {@code [−M, M]} with {@code M = max(−min, max)}; {@code scale = (max − min)/(qmax − qmin)};
+ * the zero point {@code qmin − min/scale} is clamped to the grid and rounded; then
+ * {@code y = floor((clamp(x, nmin, nmax) − nmin)/scale + 0.5)·scale + nmin}. All in float32, as the CUDA kernels.
+ *
+ * <p><b>Backward</b>: {@code dx = dy} where {@code nmin ≤ x ≤ nmax}, else 0. Ranges get no gradient.
+ *
+ * <p><b>Quant delay</b>: each quantizer counts its own training calls (upstream shares one counter per kernel,
+ * flagged as a quirk); while the count is below {@code quantDelay} the training forward is the identity (the range
+ * is still tracked).
+ *
+ * <pre>{@code
+ * FakeQuantize fq = FakeQuantize.perTensor(QuantSpec.uint8Asymmetric(), 0);
+ * Tensor y = fq.forward(x);                       // x rounded onto a 256-level grid, STE gradient
+ * QuantParams p = fq.quantParams();               // what a deploy layer uses for the same grid
+ * }</pre>
+ */
+public final class FakeQuantize extends Module {
+    private final QuantSpec spec;
+    private final int axis;
+    private final int channels;
+    private final int quantDelay;
+    private final boolean ema;
+    private final float emaConstant;
+    private long step;
+
+    /**
+     * @param spec bit width, symmetric and narrow range (the sign of the grid only matters for {@link #quantParams()})
+     * @param axis channel axis for per-channel ranges, or -1 for per-tensor
+     * @param channels number of channels (1 for per-tensor)
+     * @param quantDelay training calls to pass through before quantizing (>= 0)
+     * @param ema average the range over batches instead of taking the last batch's
+     * @param emaConstant weight of the new batch when {@code ema} is on, in (0, 1]
+     */
+    public FakeQuantize(QuantSpec spec, int axis, int channels, int quantDelay, boolean ema, float emaConstant) {
+        if (axis < -1) throw new IllegalArgumentException("FakeQuantize.axis must be -1 (per-tensor) or >= 0, got " + axis);
+        if (axis == -1 && channels != 1) throw new IllegalArgumentException("FakeQuantize: per-tensor needs channels = 1, got " + channels);
+        if (channels < 1) throw new IllegalArgumentException("FakeQuantize.channels must be > 0, got " + channels);
+        if (quantDelay < 0) throw new IllegalArgumentException("FakeQuantize.quantDelay must be >= 0, got " + quantDelay);
+        if (ema && !(emaConstant > 0 && emaConstant <= 1)) throw new IllegalArgumentException("FakeQuantize.emaConstant must be in (0, 1], got " + emaConstant);
+        this.spec = spec;
+        this.axis = axis;
+        this.channels = channels;
+        this.quantDelay = quantDelay;
+        this.ema = ema;
+        this.emaConstant = emaConstant;
+        registerBuffer("float_min", Tensor.full(-6f, channels));
+        registerBuffer("float_max", Tensor.full(6f, channels));
+    }
+
+    public static FakeQuantize perTensor(QuantSpec spec, int quantDelay) {
+        return new FakeQuantize(spec, -1, 1, quantDelay, false, 1f);
+    }
+
+    public static FakeQuantize perChannel(QuantSpec spec, int axis, int channels, int quantDelay) {
+        return new FakeQuantize(spec, axis, channels, quantDelay, false, 1f);
+    }
+
+    public QuantSpec spec() {
+        return spec;
+    }
+
+    public int axis() {
+        return axis;
+    }
+
+    public boolean perChannel() {
+        return axis >= 0;
+    }
+
+    public int channels() {
+        return channels;
+    }
+
+    public int quantDelay() {
+        return quantDelay;
+    }
+
+    public boolean ema() {
+        return ema;
+    }
+
+    /** Training calls seen so far (the quant-delay counter). */
+    public long step() {
+        return step;
+    }
+
+    public float[] floatMin() {
+        return buffer("float_min").data().clone();
+    }
+
+    public float[] floatMax() {
+        return buffer("float_max").data().clone();
+    }
+
+    /** Overwrites the range (e.g. from a calibration observer). */
+    public void setRange(float[] min, float[] max) {
+        if (min.length != channels || max.length != channels) {
+            throw new IllegalArgumentException("FakeQuantize.setRange: expected " + channels + " values, got " + min.length + "/" + max.length);
+        }
+        System.arraycopy(min, 0, buffer("float_min").data(), 0, channels);
+        System.arraycopy(max, 0, buffer("float_max").data(), 0, channels);
+    }
+
+    /** The nudged grid of one channel: {@code {scale, nudgedZeroPoint, nudgedMin, nudgedMax}} on the unsigned grid. */
+    static float[] nudge(float min, float max, int bits, boolean symmetric, boolean narrowRange) {
+        float qmin = narrowRange ? 1f : 0f;
+        float qmax = (float) ((1 << bits) - 1);
+        if (symmetric) {
+            float m = Math.max(-min, max);
+            min = -m;
+            max = m;
+        }
+        float scale = (max - min == 0f || qmax - qmin == 0f) ? 0f : (max - min) / (qmax - qmin);
+        if (scale == 0f) return new float[] {0f, qmin, 0f, 0f};
+        float zpFromMin = qmin - min / scale;
+        float zp;
+        if (zpFromMin <= qmin) zp = qmin;
+        else if (zpFromMin >= qmax) zp = qmax;
+        else zp = QuantMath.roundHalfAway(zpFromMin);
+        return new float[] {scale, zp, (qmin - zp) * scale, (qmax - zp) * scale};
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        int inner = 1;
+        if (perChannel()) inner = QuantMath.channelLayout(x.shape(), axis, channels)[1];
+        if (isTraining()) {
+            updateRange(x.data(), inner);
+            long s = step++;
+            if (s < quantDelay) return x;
+        }
+        float[] lo = buffer("float_min").data(), hi = buffer("float_max").data();
+        float[][] nudged = new float[channels][];
+        for (int c = 0; c < channels; c++) nudged[c] = nudge(lo[c], hi[c], spec.bits(), spec.symmetric(), spec.narrowRange());
+        float[] in = x.data();
+        float[] out = new float[in.length];
+        boolean[] pass = new boolean[in.length];
+        for (int i = 0; i < in.length; i++) {
+            float[] n = nudged[channels == 1 ? 0 : (i / inner) % channels];
+            float scale = n[0], nmin = n[2], nmax = n[3];
+            float v = in[i];
+            pass[i] = v >= nmin && v <= nmax;
+            if (scale == 0f) {
+                out[i] = 0f;
+                continue;
+            }
+            float c = Math.min(Math.max(v, nmin), nmax);
+            out[i] = (float) Math.floor((c - nmin) / scale + 0.5f) * scale + nmin;
+        }
+        return Tensor.result("fake_quant", out, x.shape(), o -> {
+            float[] g = o.gradArray();
+            float[] gx = x.gradArray();
+            for (int i = 0; i < g.length; i++) if (pass[i]) gx[i] += g[i];
+        }, x);
+    }
+
+    private void updateRange(float[] d, int inner) {
+        float[] lo = buffer("float_min").data(), hi = buffer("float_max").data();
+        float[] bmin = new float[channels], bmax = new float[channels];
+        Arrays.fill(bmin, Float.POSITIVE_INFINITY);
+        Arrays.fill(bmax, Float.NEGATIVE_INFINITY);
+        for (int i = 0; i < d.length; i++) {
+            int c = channels == 1 ? 0 : (i / inner) % channels;
+            float v = d[i];
+            if (v < bmin[c]) bmin[c] = v;
+            if (v > bmax[c]) bmax[c] = v;
+        }
+        for (int c = 0; c < channels; c++) {
+            if (bmin[c] > bmax[c]) continue; // empty batch
+            float nlo = ema ? lo[c] + emaConstant * (bmin[c] - lo[c]) : bmin[c];
+            float nhi = ema ? hi[c] + emaConstant * (bmax[c] - hi[c]) : bmax[c];
+            lo[c] = Math.min(nlo, 0f);
+            hi[c] = Math.max(nhi, 0f);
+        }
+    }
+
+    /**
+     * The deploy parameters of the grid this quantizer simulates. Symmetric quantizers give a signed grid with
+     * zero point 0 (e.g. int8 {@code [-128, 127]}, scale {@code 2M/255}); asymmetric ones an unsigned grid
+     * ({@code [0, 255]}, {@code zp = round(−min/scale)}), as upstream's {@code quant_params()}. The values are taken
+     * from the nudged grid, so dequantized deploy values equal this quantizer's eval-mode outputs exactly; for a
+     * range that contains 0 they coincide with {@link QuantMath#calQuantizationParams}.
+     */
+    public QuantParams quantParams() {
+        float[] lo = floatMin(), hi = floatMax();
+        float[] scale = new float[channels];
+        int[] zp = new int[channels];
+        int half = 1 << (spec.bits() - 1);
+        for (int c = 0; c < channels; c++) {
+            float[] n = nudge(lo[c], hi[c], spec.bits(), spec.symmetric(), spec.narrowRange());
+            if (n[0] == 0f) { // empty range: upstream's all-equal rule, scale 1 and zero point 0
+                scale[c] = 1f;
+                zp[c] = 0;
+                continue;
+            }
+            scale[c] = n[0];
+            zp[c] = spec.symmetric() ? (int) n[1] - half : (int) n[1];
+        }
+        return new QuantParams(spec.bits(), spec.symmetric(), spec.symmetric(), spec.narrowRange(), axis, lo, hi, scale, zp);
+    }
+
+    @Override
+    public String describe() {
+        return "FakeQuantize(" + spec.bits() + "bit, " + (spec.symmetric() ? "symmetric" : "asymmetric") + (spec.narrowRange() ? ", narrow" : "")
+                + (perChannel() ? ", per-channel axis " + axis + " x" + channels : ", per-tensor") + (quantDelay > 0 ? ", delay " + quantDelay : "")
+                + (ema ? ", ema" : "") + ")";
+    }
+}

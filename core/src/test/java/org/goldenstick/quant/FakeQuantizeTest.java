@@ -1,0 +1,131 @@
+package org.goldenstick.quant;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.Random;
+import org.goldenstick.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+class FakeQuantizeTest {
+    /** Independent float64 implementation of §5.3: nudged grid, clamp, round, dequantize; STE mask. */
+    static double[][] reference(float[] x, double min, double max, int bits, boolean symmetric, boolean narrow) {
+        double qmin = narrow ? 1 : 0, qmax = Math.pow(2, bits) - 1;
+        if (symmetric) {
+            double m = Math.max(-min, max);
+            min = -m;
+            max = m;
+        }
+        double scale = (max - min) / (qmax - qmin);
+        double zpFromMin = qmin - min / scale;
+        double zp = zpFromMin <= qmin ? qmin : zpFromMin >= qmax ? qmax : Math.floor(zpFromMin + 0.5);
+        double nmin = (qmin - zp) * scale, nmax = (qmax - zp) * scale;
+        double[] y = new double[x.length], mask = new double[x.length], tie = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            double c = Math.min(Math.max(x[i], nmin), nmax);
+            double t = (c - nmin) / scale;
+            y[i] = Math.floor(t + 0.5) * scale + nmin;
+            mask[i] = x[i] >= nmin && x[i] <= nmax ? 1 : 0;
+            tie[i] = Math.abs(t - Math.floor(t) - 0.5) < 1e-4 ? 1 : 0;
+        }
+        return new double[][] {y, mask, tie, {scale}};
+    }
+
+    @Test
+    void forwardAndSteGradientMatchFloat64Reference() {
+        Random rng = new Random(11);
+        for (boolean symmetric : new boolean[] {false, true}) {
+            for (boolean narrow : new boolean[] {false, true}) {
+                float[] data = new float[4000];
+                for (int i = 0; i < data.length; i++) data[i] = (float) (rng.nextGaussian() * 2 + 0.3);
+                FakeQuantize fq = FakeQuantize.perTensor(new QuantSpec(8, symmetric, symmetric, narrow), 0);
+                fq.setRange(new float[] {-3.1f}, new float[] {4.7f});
+                fq.eval();
+                Tensor x = Tensor.of(data.clone(), 40, 100).requiresGrad(true);
+                Tensor y = fq.forward(x);
+                float[] seed = new float[data.length];
+                for (int i = 0; i < seed.length; i++) seed[i] = (float) rng.nextGaussian();
+                y.backward(seed);
+                double[][] ref = reference(data, -3.1f, 4.7f, 8, symmetric, narrow);
+                int clipped = 0;
+                for (int i = 0; i < data.length; i++) {
+                    if (ref[2][i] == 0) assertEquals(ref[0][i], y.data()[i], 1e-5, "forward element " + i);
+                    else assertEquals(ref[0][i], y.data()[i], ref[3][0] + 1e-5, "forward element at a tie " + i);
+                    assertEquals(ref[1][i] * seed[i], x.grad().data()[i], 0.0, "STE gradient element " + i);
+                    if (ref[1][i] == 0) clipped++;
+                }
+                assertTrue(clipped > 10, "test data must exercise clipping, got " + clipped);
+            }
+        }
+    }
+
+    @Test
+    void perChannelUsesOneRangePerChannel() {
+        Random rng = new Random(5);
+        int oc = 3, per = 50;
+        float[] data = new float[oc * per];
+        for (int i = 0; i < data.length; i++) data[i] = (float) rng.nextGaussian() * (i / per + 1);
+        FakeQuantize fq = FakeQuantize.perChannel(QuantSpec.int8Symmetric(), 0, oc, 0);
+        Tensor y = fq.forward(Tensor.of(data.clone(), oc, 5, 10)); // training: range = batch range per channel
+        for (int c = 0; c < oc; c++) {
+            float lo = Float.MAX_VALUE, hi = -Float.MAX_VALUE;
+            for (int j = 0; j < per; j++) {
+                lo = Math.min(lo, data[c * per + j]);
+                hi = Math.max(hi, data[c * per + j]);
+            }
+            assertEquals(Math.min(lo, 0), fq.floatMin()[c]);
+            assertEquals(Math.max(hi, 0), fq.floatMax()[c]);
+            float[] slice = java.util.Arrays.copyOfRange(data, c * per, (c + 1) * per);
+            double[][] ref = reference(slice, fq.floatMin()[c], fq.floatMax()[c], 8, true, false);
+            for (int j = 0; j < per; j++) if (ref[2][j] == 0) assertEquals(ref[0][j], y.data()[c * per + j], 1e-5);
+        }
+    }
+
+    @Test
+    void upstreamWorkedExampleWeightOfOneAtInitialRange() {
+        // inference mode, initial range ±6, symmetric int8: scale 12/255, nudged zp 128, 1.0 -> 0.9882353
+        FakeQuantize fq = FakeQuantize.perChannel(QuantSpec.int8Symmetric(), 0, 1, 0);
+        fq.eval();
+        assertEquals(0.9882353f, fq.forward(Tensor.ones(1, 4)).data()[0], 1e-6f);
+    }
+
+    @Test
+    void quantDelayPassesThroughPerQuantizerCounter() {
+        FakeQuantize a = FakeQuantize.perTensor(QuantSpec.uint8Asymmetric(), 2);
+        FakeQuantize b = FakeQuantize.perTensor(QuantSpec.uint8Asymmetric(), 2);
+        Tensor x = Tensor.of(new float[] {0.1234567f, 1f, -1f}, 3);
+        assertArrayEquals(x.data(), a.forward(x).data());
+        assertArrayEquals(x.data(), a.forward(x).data());
+        assertNotEquals(x.data()[0], a.forward(x).data()[0]); // third call quantizes
+        assertEquals(3, a.step());
+        assertEquals(0, b.step()); // b has its own counter
+        assertArrayEquals(x.data(), b.forward(x).data());
+        b.eval();
+        assertNotEquals(x.data()[0], b.forward(x).data()[0]); // no delay at inference
+    }
+
+    @Test
+    void deployParamsReproduceEvalOutputsExactly() {
+        Random rng = new Random(9);
+        for (boolean symmetric : new boolean[] {false, true}) {
+            FakeQuantize fq = FakeQuantize.perTensor(new QuantSpec(8, symmetric, symmetric, false), 0);
+            float[] data = new float[1000];
+            for (int i = 0; i < data.length; i++) data[i] = (float) rng.nextGaussian();
+            fq.forward(Tensor.of(data, 1000)); // training call sets the range
+            fq.eval();
+            float[] y = fq.forward(Tensor.of(data, 1000)).data();
+            QuantParams p = fq.quantParams();
+            assertEquals(symmetric, p.signed());
+            if (symmetric) assertEquals(0, p.zeroPoint()[0]);
+            float[] dq = QuantMath.dequantize(QuantMath.quantize(data, new int[] {1000}, p), new int[] {1000}, p);
+            int diff = 0;
+            for (int i = 0; i < data.length; i++) if (Math.abs(dq[i] - y[i]) > 1e-6) diff++;
+            assertEquals(0, diff, "deploy grid differs from fake-quant grid");
+        }
+    }
+
+    @Test
+    void invalidArgumentsNameTheField() {
+        var e = assertThrows(IllegalArgumentException.class, () -> FakeQuantize.perTensor(QuantSpec.int8Symmetric(), -1));
+        assertTrue(e.getMessage().contains("quantDelay"));
+    }
+}
