@@ -1,0 +1,225 @@
+package org.goldenstick.tensor;
+
+import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.tensor.kernel.Sgemm;
+
+/**
+ * 2-D convolution as im2col + one SGEMM per image and group, parallel over the batch.
+ *
+ * <p>Backward: {@code dW_g += dY_g · colᵀ} (the columns are rebuilt rather than kept, trading a cheap copy for
+ * memory), {@code dcol = W_gᵀ · dY_g} scattered back by col2im, and {@code db = Σ dY}. Weight gradients are
+ * summed into one partial buffer per batch chunk and reduced at the end, so workers never share an output.
+ * A 1×1 kernel with stride 1 and no padding reads the input directly (no im2col copy).
+ */
+final class Conv {
+    private Conv() {}
+
+    /** Per-thread scratch buffers, grown on demand and reused across calls. */
+    private static final ThreadLocal<float[]> COL = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> DCOL = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] scratch(ThreadLocal<float[]> tl, int size) {
+        float[] b = tl.get();
+        if (b.length < size) {
+            b = new float[size];
+            tl.set(b);
+        }
+        return b;
+    }
+
+    static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec) {
+        if (spec == null) throw new IllegalArgumentException("conv2d: spec is null");
+        int[] xs = x.shapeRef(), ws = w.shapeRef();
+        if (xs.length != 4 || ws.length != 4) {
+            throw new IllegalArgumentException("conv2d: expected input [N, C, H, W] and weight [O, C/groups, kH, kW], got input "
+                    + Shape.str(xs) + " and weight " + Shape.str(ws));
+        }
+        int n = xs[0], c = xs[1], h = xs[2], wd = xs[3];
+        int o = ws[0], cg = ws[1], kh = ws[2], kw = ws[3];
+        int groups = spec.groups();
+        if (c % groups != 0 || o % groups != 0 || cg * groups != c) {
+            throw new IllegalArgumentException("conv2d: input " + Shape.str(xs) + " and weight " + Shape.str(ws) + " do not match with groups="
+                    + groups + " (need C = weight[1]*groups and O divisible by groups)");
+        }
+        if (kh < 1 || kw < 1) throw new IllegalArgumentException("conv2d: empty kernel in weight " + Shape.str(ws) + " (input " + Shape.str(xs) + ")");
+        int spanH = h + spec.padTop() + spec.padBottom() - spec.dilationH() * (kh - 1) - 1;
+        int spanW = wd + spec.padLeft() + spec.padRight() - spec.dilationW() * (kw - 1) - 1;
+        if (spanH < 0 || spanW < 0) {
+            throw new IllegalArgumentException("conv2d: kernel " + Shape.str(ws) + " (dilated) is larger than the padded input " + Shape.str(xs) + " with " + spec);
+        }
+        if (bias != null && (bias.rank() != 1 || bias.numel() != o)) {
+            throw new IllegalArgumentException("conv2d: bias " + Shape.str(bias.shapeRef()) + " does not match weight " + Shape.str(ws) + " (expected [" + o + "])");
+        }
+        int oh = spanH / spec.strideH() + 1, ow = spanW / spec.strideW() + 1;
+        Geometry g = new Geometry(n, c, h, wd, o, cg, kh, kw, oh, ow, spec);
+        float[] xd = x.data(), wdat = w.data(), bd = bias == null ? null : bias.data();
+        float[] y = new float[n * o * g.p];
+        Parallel.forEach(n, img -> forwardImage(g, img, xd, wdat, bd, y));
+        return Tensor.result("conv2d", y, new int[] {n, o, oh, ow}, out -> backward(g, out.gradArray(), x, w, bias), x, w, bias);
+    }
+
+    /** Shapes and derived sizes of one conv call. */
+    private record Geometry(int n, int c, int h, int w, int o, int cg, int kh, int kw, int oh, int ow, Conv2dSpec s,
+                            int p, int k, int og, boolean direct) {
+        Geometry(int n, int c, int h, int w, int o, int cg, int kh, int kw, int oh, int ow, Conv2dSpec s) {
+            this(n, c, h, w, o, cg, kh, kw, oh, ow, s, oh * ow, cg * kh * kw, o / s.groups(),
+                    kh == 1 && kw == 1 && s.strideH() == 1 && s.strideW() == 1
+                            && s.padTop() == 0 && s.padLeft() == 0 && s.padBottom() == 0 && s.padRight() == 0);
+        }
+
+        int xImage() {
+            return c * h * w;
+        }
+    }
+
+    private static void forwardImage(Geometry g, int img, float[] x, float[] w, float[] bias, float[] y) {
+        float[] col = g.direct ? null : scratch(COL, g.k * g.p);
+        for (int grp = 0; grp < g.s.groups(); grp++) {
+            int xOff = img * g.xImage() + grp * g.cg * g.h * g.w;
+            int yOff = (img * g.o + grp * g.og) * g.p;
+            if (g.direct) {
+                Sgemm.gemm(false, false, g.og, g.p, g.k, w, grp * g.og * g.k, g.k, x, xOff, g.p, y, yOff, g.p, false);
+            } else {
+                im2col(g, x, xOff, col);
+                Sgemm.gemm(false, false, g.og, g.p, g.k, w, grp * g.og * g.k, g.k, col, 0, g.p, y, yOff, g.p, false);
+            }
+        }
+        if (bias != null) {
+            for (int oc = 0; oc < g.o; oc++) {
+                float b = bias[oc];
+                int base = (img * g.o + oc) * g.p;
+                for (int i = 0; i < g.p; i++) y[base + i] += b;
+            }
+        }
+    }
+
+    private static void backward(Geometry g, float[] gy, Tensor x, Tensor w, Tensor bias) {
+        float[] xd = x.data(), wd = w.data();
+        boolean needX = x.requiresGrad(), needW = w.requiresGrad();
+        float[] gx = needX ? x.gradArray() : null;
+        int chunks = Math.min(g.n, Math.max(1, Parallel.threads() * 4));
+        int wSize = wd.length;
+        float[][] gwPart = needW ? new float[chunks][] : null;
+        if (needX || needW) {
+            Parallel.forEach(chunks, ch -> {
+                int i0 = (int) ((long) ch * g.n / chunks), i1 = (int) ((long) (ch + 1) * g.n / chunks);
+                float[] gwc = null;
+                if (needW) gwc = gwPart[ch] = new float[wSize];
+                float[] col = needW && !g.direct ? scratch(COL, g.k * g.p) : null;
+                float[] dcol = needX && !g.direct ? scratch(DCOL, g.k * g.p) : null;
+                for (int img = i0; img < i1; img++) {
+                    for (int grp = 0; grp < g.s.groups(); grp++) {
+                        int xOff = img * g.xImage() + grp * g.cg * g.h * g.w;
+                        int yOff = (img * g.o + grp * g.og) * g.p;
+                        int wOff = grp * g.og * g.k;
+                        if (needW) {
+                            float[] src = xd;
+                            int srcOff = xOff;
+                            if (!g.direct) {
+                                im2col(g, xd, xOff, col);
+                                src = col;
+                                srcOff = 0;
+                            }
+                            Sgemm.gemm(false, true, g.og, g.k, g.p, gy, yOff, g.p, src, srcOff, g.p, gwc, wOff, g.k, true);
+                        }
+                        if (needX) {
+                            if (g.direct) {
+                                Sgemm.gemm(true, false, g.k, g.p, g.og, wd, wOff, g.k, gy, yOff, g.p, gx, xOff, g.p, true);
+                            } else {
+                                Sgemm.gemm(true, false, g.k, g.p, g.og, wd, wOff, g.k, gy, yOff, g.p, dcol, 0, g.p, false);
+                                col2im(g, dcol, gx, xOff);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+        if (needW) {
+            float[] gw = w.gradArray();
+            for (float[] part : gwPart) for (int i = 0; i < wSize; i++) gw[i] += part[i];
+        }
+        if (bias != null && bias.requiresGrad()) {
+            float[] gb = bias.gradArray();
+            for (int oc = 0; oc < g.o; oc++) {
+                double s = 0;
+                for (int img = 0; img < g.n; img++) {
+                    int base = (img * g.o + oc) * g.p;
+                    for (int i = 0; i < g.p; i++) s += gy[base + i];
+                }
+                gb[oc] += (float) s;
+            }
+        }
+    }
+
+    /** Range of output columns {@code ow} whose input column {@code ow*stride + shift} lies in [0, width). */
+    private static int lo(int shift, int stride) {
+        return shift >= 0 ? 0 : (-shift + stride - 1) / stride;
+    }
+
+    private static int hi(int shift, int stride, int width, int outW) {
+        int last = width - 1 - shift;
+        return last < 0 ? -1 : Math.min(outW - 1, last / stride);
+    }
+
+    /** Unfolds one group of one image into col[(c*kH+i)*kW+j][oh*OW+ow] (zeros where the tap hits padding). */
+    static void im2col(Geometry g, float[] x, int xOff, float[] col) {
+        Conv2dSpec s = g.s;
+        int sh = s.strideH(), sw = s.strideW(), ow = g.ow, p = g.p;
+        for (int ci = 0; ci < g.cg; ci++) {
+            int xc = xOff + ci * g.h * g.w;
+            for (int ki = 0; ki < g.kh; ki++) {
+                int dh = ki * s.dilationH() - s.padTop();
+                for (int kj = 0; kj < g.kw; kj++) {
+                    int dw = kj * s.dilationW() - s.padLeft();
+                    int row = ((ci * g.kh + ki) * g.kw + kj) * p;
+                    int owLo = Math.min(ow, lo(dw, sw)), owHi = hi(dw, sw, g.w, ow);
+                    for (int oy = 0; oy < g.oh; oy++) {
+                        int ih = oy * sh + dh;
+                        int dst = row + oy * ow;
+                        if (ih < 0 || ih >= g.h || owHi < owLo) {
+                            java.util.Arrays.fill(col, dst, dst + ow, 0f);
+                            continue;
+                        }
+                        for (int q = 0; q < owLo; q++) col[dst + q] = 0f;
+                        for (int q = owHi + 1; q < ow; q++) col[dst + q] = 0f;
+                        int src = xc + ih * g.w + dw;
+                        if (sw == 1) {
+                            System.arraycopy(x, src + owLo, col, dst + owLo, owHi - owLo + 1);
+                        } else {
+                            for (int q = owLo; q <= owHi; q++) col[dst + q] = x[src + q * sw];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Adds the columns back into the image gradient (the adjoint of {@link #im2col}). */
+    static void col2im(Geometry g, float[] col, float[] gx, int xOff) {
+        Conv2dSpec s = g.s;
+        int sh = s.strideH(), sw = s.strideW(), ow = g.ow, p = g.p;
+        for (int ci = 0; ci < g.cg; ci++) {
+            int xc = xOff + ci * g.h * g.w;
+            for (int ki = 0; ki < g.kh; ki++) {
+                int dh = ki * s.dilationH() - s.padTop();
+                for (int kj = 0; kj < g.kw; kj++) {
+                    int dw = kj * s.dilationW() - s.padLeft();
+                    int row = ((ci * g.kh + ki) * g.kw + kj) * p;
+                    int owLo = Math.min(ow, lo(dw, sw)), owHi = hi(dw, sw, g.w, ow);
+                    if (owHi < owLo) continue;
+                    for (int oy = 0; oy < g.oh; oy++) {
+                        int ih = oy * sh + dh;
+                        if (ih < 0 || ih >= g.h) continue;
+                        int src = row + oy * ow;
+                        int dst = xc + ih * g.w + dw;
+                        if (sw == 1) {
+                            for (int q = owLo; q <= owHi; q++) gx[dst + q] += col[src + q];
+                        } else {
+                            for (int q = owLo; q <= owHi; q++) gx[dst + q * sw] += col[src + q];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

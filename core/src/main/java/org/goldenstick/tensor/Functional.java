@@ -1,0 +1,149 @@
+package org.goldenstick.tensor;
+
+import java.util.Random;
+
+/**
+ * The differentiable operators of the engine as static functions, in the style of {@code torch.nn.functional}.
+ * Every function returns a new tensor and joins autograd; shapes are checked up front and a mismatch names the
+ * op and the shapes at fault.
+ *
+ * <pre>{@code
+ * Tensor h = Functional.conv2d(x, w, b, Conv2dSpec.of(1, 1, 1, 1));   // [N, O, H, W]
+ * h = Functional.relu(Functional.batchNorm(h, gamma, beta, runMean, runVar, true, 0.1f, 1e-5f));
+ * h = Functional.maxPool2d(h, 2, 2, 2, 2, 0, 0);
+ * Tensor loss = Functional.crossEntropy(logits, labels);
+ * loss.backward();
+ * }</pre>
+ */
+public final class Functional {
+    private Functional() {}
+
+    // ---------------------------------------------------------------- convolution and pooling
+
+    /**
+     * 2-D convolution (cross-correlation, as in PyTorch and ONNX).
+     *
+     * @param x    input {@code [N, C, H, W]}
+     * @param w    weight {@code [O, C/groups, kH, kW]}
+     * @param bias {@code [O]} or null
+     * @return {@code [N, O, OH, OW]} with {@code OH = (H + padTop + padBottom − dilationH·(kH−1) − 1)/strideH + 1}
+     */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dSpec spec) {
+        return Conv.conv2d(x, w, bias, spec);
+    }
+
+    /** Max pooling over {@code [N, C, H, W]}; padding counts as −∞ and is at most half the kernel. */
+    public static Tensor maxPool2d(Tensor x, int kH, int kW, int sH, int sW, int pH, int pW) {
+        return Pooling.maxPool2d(x, kH, kW, sH, sW, pH, pW);
+    }
+
+    /**
+     * Average pooling over {@code [N, C, H, W]}. With {@code countIncludePad} the divisor is {@code kH·kW},
+     * otherwise the number of window elements inside the input.
+     */
+    public static Tensor avgPool2d(Tensor x, int kH, int kW, int sH, int sW, int pH, int pW, boolean countIncludePad) {
+        return Pooling.avgPool2d(x, kH, kW, sH, sW, pH, pW, countIncludePad);
+    }
+
+    /** Average pooling to a fixed output size {@code [N, C, outH, outW]} with PyTorch's bin boundaries. */
+    public static Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        return Pooling.adaptiveAvgPool2d(x, outH, outW);
+    }
+
+    // ---------------------------------------------------------------- normalisation
+
+    /**
+     * Batch normalisation of {@code [N, C]} or {@code [N, C, H, W]} per channel.
+     *
+     * <p>Training normalises with the batch mean and biased variance and updates the running statistics in place
+     * (PyTorch convention: {@code running = (1 − momentum)·running + momentum·batch}, unbiased variance). Eval
+     * normalises with the running statistics. {@code gamma}/{@code beta} may be null (no affine transform); the
+     * running statistics may be null in training (not tracked).
+     */
+    public static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                   boolean training, float momentum, float eps) {
+        return Normalization.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps);
+    }
+
+    // ---------------------------------------------------------------- activations
+
+    public static Tensor relu(Tensor x) {
+        return Activations.relu(x);
+    }
+
+    /** min(max(x, 0), 6). */
+    public static Tensor relu6(Tensor x) {
+        return Activations.relu6(x);
+    }
+
+    /** x for x &gt; 0, slope·x otherwise. */
+    public static Tensor leakyRelu(Tensor x, float slope) {
+        return Activations.leakyRelu(x, slope);
+    }
+
+    /** Exact GELU, x·Φ(x) with the erf form of the normal CDF. */
+    public static Tensor gelu(Tensor x) {
+        return Activations.gelu(x);
+    }
+
+    /** SiLU / swish: x·σ(x). */
+    public static Tensor silu(Tensor x) {
+        return Activations.silu(x);
+    }
+
+    /** PyTorch hardsigmoid: relu6(x + 3)/6. */
+    public static Tensor hardSigmoid(Tensor x) {
+        return Activations.hardSigmoid(x);
+    }
+
+    /** PyTorch hardswish: x·relu6(x + 3)/6. */
+    public static Tensor hardSwish(Tensor x) {
+        return Activations.hardSwish(x);
+    }
+
+    public static Tensor sigmoid(Tensor x) {
+        return x.sigmoid();
+    }
+
+    public static Tensor tanh(Tensor x) {
+        return x.tanh();
+    }
+
+    /** Softmax along {@code axis} (negative counts from the end), numerically stable. */
+    public static Tensor softmax(Tensor x, int axis) {
+        return Activations.softmax(x, axis);
+    }
+
+    /** Log-softmax along {@code axis}, computed as x − max − log Σ exp(x − max). */
+    public static Tensor logSoftmax(Tensor x, int axis) {
+        return Activations.logSoftmax(x, axis);
+    }
+
+    /** Inverted dropout; the identity when not training or when p = 0. */
+    public static Tensor dropout(Tensor x, float p, boolean training, Random rng) {
+        return Activations.dropout(x, p, training, rng);
+    }
+
+    // ---------------------------------------------------------------- losses
+
+    /**
+     * Mean cross-entropy of {@code logits [N, C]} (or {@code [..., C]}, one target per row) against class indices;
+     * a target outside [0, C) is an error.
+     */
+    public static Tensor crossEntropy(Tensor logits, int[] targets) {
+        return Losses.crossEntropy(logits, targets, Losses.NO_IGNORE);
+    }
+
+    /**
+     * Cross-entropy that skips rows whose target is {@code ignoreIndex} (e.g. −100 for padding in LM training);
+     * the mean is over the remaining rows (0 if none remain).
+     */
+    public static Tensor crossEntropy(Tensor logits, int[] targets, int ignoreIndex) {
+        return Losses.crossEntropy(logits, targets, ignoreIndex);
+    }
+
+    /** Mean squared error over all elements of two same-shaped tensors. */
+    public static Tensor mseLoss(Tensor a, Tensor b) {
+        return Losses.mseLoss(a, b);
+    }
+}
