@@ -146,4 +146,44 @@ public final class Functional {
     public static Tensor mseLoss(Tensor a, Tensor b) {
         return Losses.mseLoss(a, b);
     }
+
+    // ---------------------------------------------------------------- language-model ops
+
+    /**
+     * Looks up rows of {@code weight [V, D]}: the result has shape {@code [idsShape..., D]}. The gradient is
+     * scatter-added into the rows that were read; an id outside [0, V) is an error naming it.
+     *
+     * <pre>{@code
+     * Tensor h = Functional.embedding(tokenIds, new int[] {batch, seqLen}, embedTokens);   // [B, T, D]
+     * }</pre>
+     */
+    public static Tensor embedding(int[] ids, int[] idsShape, Tensor weight) {
+        return Embedding.lookup(ids, idsShape, weight);
+    }
+
+    /**
+     * Llama RMSNorm over the last axis: {@code x · rsqrt(mean(x²) + eps) · weight} with {@code weight [D]} (may be
+     * null); the mean of squares is accumulated in float64.
+     */
+    public static Tensor rmsNorm(Tensor x, Tensor weight, float eps) {
+        return Normalization.rmsNorm(x, weight, eps);
+    }
+
+    /**
+     * Rotary position embedding of {@code x [B, H, T, D]} in the Hugging Face rotate-half convention: position of
+     * token t is {@code posOffset + t} (the number of cached tokens during incremental decoding).
+     */
+    public static Tensor rotaryEmbedding(Tensor x, RopeTable table, int posOffset) {
+        return Rotary.apply(x, table, posOffset);
+    }
+
+    /**
+     * {@code softmax(q·kᵀ/√D + mask)·v} for {@code q [B, H, T, D]} and {@code k, v [B, Hkv, S, D]}, returning
+     * {@code [B, H, T, D]}. Grouped-query attention when {@code H} is a multiple of {@code Hkv} (query head h uses
+     * key/value head {@code h/(H/Hkv)}). With {@code causal}, query t attends to keys {@code s ≤ t + posOffset},
+     * where {@code posOffset} is the number of cached positions before the queries (0 for a plain prefill).
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, boolean causal, int posOffset) {
+        return Attention.sdpa(q, k, v, causal, posOffset);
+    }
 }

@@ -108,4 +108,56 @@ final class Normalization {
             });
         }, x, gamma, beta);
     }
+
+    /**
+     * Llama RMSNorm over the last axis: {@code y = x · rsqrt(mean(x²) + eps) · weight}, the mean accumulated in
+     * float64 and the products in float (as Hugging Face computes it in float32). {@code weight} may be null.
+     */
+    static Tensor rmsNorm(Tensor x, Tensor weight, float eps) {
+        int[] xs = x.shapeRef();
+        if (xs.length < 1 || xs[xs.length - 1] == 0) throw new IllegalArgumentException("rmsNorm: expected input [..., D] with D > 0, got " + Shape.str(xs));
+        int d = xs[xs.length - 1], rows = x.numel() / d;
+        if (weight != null && (weight.rank() != 1 || weight.numel() != d)) {
+            throw new IllegalArgumentException("rmsNorm: weight " + Shape.str(weight.shapeRef()) + " does not match input " + Shape.str(xs) + " (expected [" + d + "])");
+        }
+        float[] xd = x.data(), wd = weight == null ? null : weight.data();
+        float[] y = new float[xd.length], inv = new float[rows];
+        int rowsPerTask = Math.max(1, (1 << 14) / d);
+        int tasks = (rows + rowsPerTask - 1) / rowsPerTask;
+        Parallel.forEach(tasks, task -> {
+            for (int r = task * rowsPerTask, end = Math.min(rows, r + rowsPerTask); r < end; r++) {
+                int base = r * d;
+                double ss = 0;
+                for (int j = 0; j < d; j++) ss += (double) xd[base + j] * xd[base + j];
+                float ri = (float) (1.0 / Math.sqrt(ss / d + eps));
+                inv[r] = ri;
+                if (wd == null) for (int j = 0; j < d; j++) y[base + j] = xd[base + j] * ri;
+                else for (int j = 0; j < d; j++) y[base + j] = (xd[base + j] * ri) * wd[j];
+            }
+        });
+        return Tensor.result("rmsNorm", y, x.shape(), out -> {
+            float[] g = out.gradArray();
+            float[] gx = x.requiresGrad() ? x.gradArray() : null;
+            boolean needW = weight != null && weight.requiresGrad();
+            float[][] gwPart = needW ? new float[tasks][] : null;
+            Parallel.forEach(tasks, task -> {
+                float[] gw = needW ? (gwPart[task] = new float[d]) : null;
+                for (int r = task * rowsPerTask, end = Math.min(rows, r + rowsPerTask); r < end; r++) {
+                    int base = r * d;
+                    float ri = inv[r];
+                    if (gw != null) for (int j = 0; j < d; j++) gw[j] += g[base + j] * xd[base + j] * ri;
+                    if (gx == null) continue;
+                    // dx_j = r·w_j·g_j − x_j · r³/D · Σ_k g_k·w_k·x_k
+                    double dot = 0;
+                    for (int j = 0; j < d; j++) dot += (double) g[base + j] * (wd == null ? 1f : wd[j]) * xd[base + j];
+                    float k = (float) (dot * ri * ri * ri / d);
+                    for (int j = 0; j < d; j++) gx[base + j] += ri * (wd == null ? 1f : wd[j]) * g[base + j] - xd[base + j] * k;
+                }
+            });
+            if (needW) {
+                float[] gw = weight.gradArray();
+                for (float[] part : gwPart) for (int j = 0; j < d; j++) gw[j] += part[j];
+            }
+        }, x, weight);
+    }
 }
