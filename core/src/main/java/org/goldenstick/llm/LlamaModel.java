@@ -1,0 +1,143 @@
+package org.goldenstick.llm;
+
+import java.util.Arrays;
+import java.util.Random;
+import java.util.function.IntConsumer;
+import java.util.function.IntPredicate;
+import org.goldenstick.nn.Linear;
+import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Tensor;
+
+/**
+ * A Llama-architecture causal language model with the Hugging Face module tree and parameter names
+ * ({@code model.embed_tokens.weight}, {@code model.layers.0.self_attn.q_proj.weight}, …, {@code model.norm.weight},
+ * {@code lm_head.weight} unless the embeddings are tied).
+ *
+ * <p>Two paths share the same weights:
+ * <ul>
+ *   <li>training: {@link #logits(int[], int, int)} and {@link #loss(int[], int, int)} record the autograd graph;</li>
+ *   <li>inference: {@link #newSession(int)} gives a {@link LlamaSession} with a KV cache (batched prefill,
+ *       incremental decode) and {@link #generate} samples text.</li>
+ * </ul>
+ * Every projection ({@code q_proj … down_proj}, {@code lm_head}) is an ordinary {@link Linear} child called only
+ * through {@link Module#forward(Tensor)}, so {@code replaceChild("model.layers.3.mlp.up_proj", q)} swaps in a
+ * quantized layer for both paths.
+ *
+ * <pre>{@code
+ * LlamaModel m = new LlamaModel(LlamaConfig.of(256, 688, 4, 8, 4, 2000, 512), new Random(0));
+ * Tensor loss = m.loss(ids, batch, seqLen);              // training
+ * loss.backward();
+ * int[] out = m.generate(prompt, 50, Sampler.greedy());  // inference
+ * }</pre>
+ */
+public final class LlamaModel extends Module {
+    private final LlamaConfig config;
+
+    /**
+     * A model with fresh weights: embeddings ~ N(0, initializer_range or 0.02), projections with the
+     * {@link Linear} default initialisation, norms = 1.
+     */
+    public LlamaModel(LlamaConfig config, Random rng) {
+        this.config = config;
+        double std = config.extra().containsKey("initializer_range") ? config.extra().get("initializer_range").asDouble(0.02) : 0.02;
+        registerChild("model", new LlamaTransformer(config, rng, std));
+        if (!config.tieWordEmbeddings()) registerChild("lm_head", new Linear(config.hiddenSize(), config.vocabSize(), false, rng));
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** The decoder stack ({@code model.}). */
+    public LlamaTransformer transformer() {
+        return (LlamaTransformer) children().get("model");
+    }
+
+    /** The output projection, or null when it is tied to the embeddings. */
+    public Module lmHead() {
+        return children().get("lm_head");
+    }
+
+    /** Final hidden states {@code [..., D]} to logits {@code [..., V]} (through lm_head, or the tied embedding). */
+    Tensor head(Tensor h) {
+        Module head = lmHead();
+        return head != null ? head.forward(h) : h.linear(transformer().embedTokens().weight(), null);
+    }
+
+    // ---------------------------------------------------------------- training path
+
+    /** Logits {@code [B, T, V]} for {@code ids} ({@code B·T} ids, row-major), with autograd. */
+    public Tensor logits(int[] ids, int batch, int seqLen) {
+        if (batch <= 0 || seqLen <= 0 || ids.length != batch * seqLen) {
+            throw new IllegalArgumentException("logits: " + ids.length + " ids do not form [" + batch + ", " + seqLen + "]");
+        }
+        if (seqLen > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("logits: sequence length " + seqLen + " exceeds max_position_embeddings " + config.maxPositionEmbeddings());
+        }
+        LlamaTransformer tr = transformer();
+        Tensor x = tr.embedTokens().lookup(ids, batch, seqLen);
+        Tensor[] rope = LlamaOps.ropeTables(Rope.of(config), seqLen);
+        for (int l = 0; l < tr.numLayers(); l++) x = tr.layer(l).forward(x, rope);
+        return head(tr.norm().forward(x));
+    }
+
+    /** Mean next-token cross-entropy over {@code [B, T]} ids: position t predicts id t+1 (T-1 targets per row). */
+    public Tensor loss(int[] ids, int batch, int seqLen) {
+        if (seqLen < 2) throw new IllegalArgumentException("loss: needs sequences of at least 2 tokens, got " + seqLen);
+        Tensor logits = logits(ids, batch, seqLen).slice(1, 0, seqLen - 1).reshape(batch * (seqLen - 1), config.vocabSize());
+        int[] targets = new int[batch * (seqLen - 1)];
+        for (int b = 0; b < batch; b++) System.arraycopy(ids, b * seqLen + 1, targets, b * (seqLen - 1), seqLen - 1);
+        return LlamaOps.crossEntropy(logits, targets);
+    }
+
+    /** {@code ids} {@code [B, T]} stored as floats; returns logits {@code [B, T, V]}. */
+    @Override
+    public Tensor forward(Tensor ids) {
+        if (ids.rank() != 2) throw new IllegalArgumentException("LlamaModel.forward: expects token ids [B, T], got " + Arrays.toString(ids.shape()));
+        float[] f = ids.data();
+        int[] ii = new int[f.length];
+        for (int i = 0; i < f.length; i++) ii[i] = Math.round(f[i]);
+        return logits(ii, ids.dim(0), ids.dim(1));
+    }
+
+    // ---------------------------------------------------------------- inference path
+
+    /** A KV-cached inference session for up to {@code maxTokens} tokens (prompt plus generated). */
+    public LlamaSession newSession(int maxTokens) {
+        if (maxTokens > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("session of " + maxTokens + " tokens exceeds max_position_embeddings " + config.maxPositionEmbeddings());
+        }
+        return new LlamaSession(this, maxTokens);
+    }
+
+    /**
+     * Generates up to {@code maxNewTokens} tokens after {@code prompt} (prefilled in one forward), stopping
+     * early at an end-of-sequence id of the config. Returns only the new tokens (the EOS, if reached, included).
+     */
+    public int[] generate(int[] prompt, int maxNewTokens, Sampler sampler) {
+        return generate(prompt, maxNewTokens, sampler, t -> {}, config::isEos);
+    }
+
+    /** As {@link #generate(int[], int, Sampler)}, calling {@code onToken} for each new token as it is produced. */
+    public int[] generate(int[] prompt, int maxNewTokens, Sampler sampler, IntConsumer onToken, IntPredicate stop) {
+        if (prompt.length == 0) throw new IllegalArgumentException("generate: empty prompt (add a BOS token)");
+        if (maxNewTokens < 0) throw new IllegalArgumentException("generate: maxNewTokens must be >= 0, got " + maxNewTokens);
+        int total = Math.min(config.maxPositionEmbeddings(), prompt.length + maxNewTokens);
+        if (prompt.length >= total && maxNewTokens > 0) {
+            throw new IllegalArgumentException("generate: prompt of " + prompt.length + " tokens leaves no room within max_position_embeddings " + config.maxPositionEmbeddings());
+        }
+        LlamaSession s = newSession(Math.max(1, total));
+        int[] out = new int[total - prompt.length];
+        if (out.length == 0) return out;
+        Tensor logits = s.prefill(prompt);
+        int n = 0;
+        while (true) {
+            int next = sampler.sample(logits.data());
+            out[n++] = next;
+            onToken.accept(next);
+            if (n == out.length || stop.test(next)) break;
+            logits = s.decode(next);
+        }
+        return Arrays.copyOf(out, n);
+    }
+}

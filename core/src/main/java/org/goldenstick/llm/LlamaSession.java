@@ -1,0 +1,197 @@
+package org.goldenstick.llm;
+
+import java.util.Arrays;
+import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.GradMode;
+import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Parallel;
+
+/**
+ * Inference on one sequence with a key/value cache: {@link #prefill(int[])} runs a whole prompt in one
+ * batched forward (each projection is one matrix product over all its tokens), {@link #decode(int)} then
+ * adds one token at a time, reusing the cached keys and values. No autograd graph is recorded.
+ *
+ * <pre>{@code
+ * LlamaSession s = model.newSession(512);
+ * float[] logits = s.prefill(promptIds).data();      // next-token logits after the prompt
+ * int next = Sampler.greedy().sample(logits);
+ * logits = s.decode(next).data();
+ * }</pre>
+ *
+ * <p>Projections are called through {@link Module#forward(Tensor)} on {@code [T, in]} inputs, so replaced
+ * (quantized) projections are used here too. Attention is parallel over heads and query blocks; the matrix
+ * products are multi-threaded by the kernels. A session is not thread-safe.
+ */
+public final class LlamaSession {
+    private final LlamaModel model;
+    private final LlamaConfig c;
+    private final int capacity;
+    private final Rope rope;
+    private final float[][] keys;   // per layer: [kvHeads][capacity][headDim]
+    private final float[][] values;
+    private int position;
+
+    LlamaSession(LlamaModel model, int capacity) {
+        this.model = model;
+        this.c = model.config();
+        if (capacity <= 0) throw new IllegalArgumentException("session capacity must be positive, got " + capacity);
+        long perLayer = (long) c.numKeyValueHeads() * capacity * c.headDim();
+        if (perLayer > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("KV cache of " + capacity + " tokens is too large for one layer array");
+        this.capacity = capacity;
+        this.rope = Rope.of(c);
+        int layers = c.numHiddenLayers();
+        keys = new float[layers][];
+        values = new float[layers][];
+        for (int l = 0; l < layers; l++) {
+            keys[l] = new float[(int) perLayer];
+            values[l] = new float[(int) perLayer];
+        }
+    }
+
+    /** Tokens processed so far (the position of the next token). */
+    public int position() {
+        return position;
+    }
+
+    /** Maximum number of tokens this session's cache holds. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Forgets all cached tokens. */
+    public void reset() {
+        position = 0;
+    }
+
+    /** Runs a prompt in one batched forward; returns the logits {@code [vocab]} predicting the token after it. */
+    public Tensor prefill(int[] tokens) {
+        return forward(tokens, false);
+    }
+
+    /** Feeds one token; returns the logits {@code [vocab]} for the next one. */
+    public Tensor decode(int token) {
+        return forward(new int[] {token}, false);
+    }
+
+    /**
+     * Runs {@code tokens} (appended after the cached ones). With {@code allLogits} returns {@code [T, vocab]}
+     * (logits after each token, for evaluation); otherwise only the last row, {@code [vocab]}.
+     */
+    public Tensor forward(int[] tokens, boolean allLogits) {
+        int t = tokens.length, d = c.hiddenSize();
+        if (t == 0) throw new IllegalArgumentException("forward: no tokens");
+        if (position + t > capacity) {
+            throw new IllegalStateException("session holds " + capacity + " tokens; " + position + " cached + " + t + " new do not fit");
+        }
+        try (var ignored = GradMode.off()) {
+            LlamaTransformer tr = model.transformer();
+            float[] x = new float[t * d];
+            tr.embedTokens().gather(tokens, x);
+            float[][] cs = angles(t);
+            for (int l = 0; l < c.numHiddenLayers(); l++) layer(l, tr.layer(l), x, t, cs);
+            int rows = allLogits ? t : 1;
+            float[] last = allLogits ? x : Arrays.copyOfRange(x, (t - 1) * d, t * d);
+            float[] h = norm(tr.norm(), last, rows);
+            Tensor logits = model.head(Tensor.of(h, rows, d));
+            position += t;
+            return allLogits ? logits.reshape(t, c.vocabSize()) : logits.reshape(c.vocabSize());
+        }
+    }
+
+    private float[][] angles(int t) {
+        int half = c.headDim() / 2;
+        float[] cos = new float[t * half], sin = new float[t * half];
+        float[] cr = new float[half], sr = new float[half];
+        for (int i = 0; i < t; i++) {
+            rope.angles(position + i, cr, sr);
+            System.arraycopy(cr, 0, cos, i * half, half);
+            System.arraycopy(sr, 0, sin, i * half, half);
+        }
+        return new float[][] {cos, sin};
+    }
+
+    private float[] norm(Module norm, float[] x, int rows) {
+        if (norm instanceof RmsNorm r) {
+            float[] out = new float[x.length];
+            r.apply(x, out, rows);
+            return out;
+        }
+        return project(norm, x, rows, c.hiddenSize(), c.hiddenSize());
+    }
+
+    /** Calls a (possibly replaced) module on {@code [rows, in]} and checks it returned {@code [rows, out]}. */
+    private static float[] project(Module m, float[] x, int rows, int in, int out) {
+        Tensor y = m.forward(Tensor.of(x, rows, in));
+        if (y.numel() != rows * out) {
+            throw new IllegalStateException(m.describe() + " returned shape " + Arrays.toString(y.shape()) + " for input [" + rows + ", " + in + "], expected [" + rows + ", " + out + "]");
+        }
+        return y.data();
+    }
+
+    private void layer(int l, LlamaDecoderLayer layer, float[] x, int t, float[][] cs) {
+        int d = c.hiddenSize(), hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim(), half = hd / 2;
+        LlamaAttention attn = layer.selfAttn();
+        float[] h = norm(layer.children().get("input_layernorm"), x, t);
+        float[] q = project(attn.proj("q_proj"), h, t, d, qDim);
+        float[] k = project(attn.proj("k_proj"), h, t, d, kvDim);
+        float[] v = project(attn.proj("v_proj"), h, t, d, kvDim);
+        float[] kc = keys[l], vc = values[l];
+        float[] cos = cs[0], sin = cs[1];
+        float[] cr = new float[half], sr = new float[half];
+        for (int i = 0; i < t; i++) {
+            System.arraycopy(cos, i * half, cr, 0, half);
+            System.arraycopy(sin, i * half, sr, 0, half);
+            for (int hh = 0; hh < c.numAttentionHeads(); hh++) Rope.rotate(q, i * qDim + hh * hd, half, cr, sr);
+            for (int g = 0; g < c.numKeyValueHeads(); g++) {
+                Rope.rotate(k, i * kvDim + g * hd, half, cr, sr);
+                int dst = (g * capacity + position + i) * hd;
+                System.arraycopy(k, i * kvDim + g * hd, kc, dst, hd);
+                System.arraycopy(v, i * kvDim + g * hd, vc, dst, hd);
+            }
+        }
+        float[] a = attention(q, kc, vc, t);
+        float[] o = project(attn.proj("o_proj"), a, t, qDim, d);
+        for (int i = 0; i < x.length; i++) x[i] += o[i];
+
+        LlamaMlp mlp = layer.mlp();
+        int inter = c.intermediateSize();
+        h = norm(layer.children().get("post_attention_layernorm"), x, t);
+        float[] gate = project(mlp.proj("gate_proj"), h, t, d, inter);
+        float[] up = project(mlp.proj("up_proj"), h, t, d, inter);
+        float[] act = new float[gate.length];
+        for (int i = 0; i < act.length; i++) {
+            float g = gate[i];
+            act[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+        float[] down = project(mlp.proj("down_proj"), act, t, inter, d);
+        for (int i = 0; i < x.length; i++) x[i] += down[i];
+    }
+
+    /** Causal attention of the new queries over cached keys 0..position+i; parallel over (head, query block). */
+    private float[] attention(float[] q, float[] kc, float[] vc, int t) {
+        int heads = c.numAttentionHeads(), hd = c.headDim(), qDim = c.qDim(), group = heads / c.numKeyValueHeads();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] out = new float[t * qDim];
+        int block = 16, blocks = (t + block - 1) / block;
+        int p0 = position;
+        Parallel.forEach(heads * blocks, task -> {
+            int hh = task % heads, b = task / heads;
+            int kvBase = (hh / group) * capacity * hd;
+            float[] p = new float[p0 + Math.min(t, (b + 1) * block)];
+            for (int i = b * block; i < Math.min(t, (b + 1) * block); i++) {
+                int qo = i * qDim + hh * hd, len = p0 + i + 1;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int s = 0; s < len; s++) {
+                    float sc = AttentionKernels.dot(q, qo, kc, kvBase + s * hd, hd) * scale;
+                    p[s] = sc;
+                    if (sc > max) max = sc;
+                }
+                float sum = 0;
+                for (int s = 0; s < len; s++) sum += p[s] = (float) Math.exp(p[s] - max);
+                float inv = 1f / sum;
+                for (int s = 0; s < len; s++) AttentionKernels.axpy(p[s] * inv, vc, kvBase + s * hd, out, qo, hd);
+            }
+        });
+        return out;
+    }
+}
