@@ -1,0 +1,407 @@
+package org.goldenstick.llm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.goldenstick.formats.AtomicFiles;
+import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.formats.safetensors.HalfFloats;
+import org.goldenstick.formats.safetensors.SafetensorsEntry;
+import org.goldenstick.formats.safetensors.SafetensorsFile;
+import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Parallel;
+
+/**
+ * A Hugging Face model folder: {@code config.json} plus {@code model.safetensors}, or sharded
+ * {@code model-0000x-of-0000y.safetensors} files listed by {@code model.safetensors.index.json}.
+ *
+ * <p>Opening maps the files and reads only their headers, so even a multi-GB checkpoint opens at once. Tensors
+ * are then read lazily: {@link #entry(String)} gives the mapped bytes of one tensor (what RTN quantization
+ * streams through), {@link #toModel()} converts everything (F32/F16/BF16) into a {@link LlamaModel}.
+ *
+ * <pre>{@code
+ * try (HfCheckpoint ckpt = HfCheckpoint.open(Path.of("models/gstick-llama-demo"))) {
+ *     LlamaModel model = ckpt.toModel();
+ *     for (String name : ckpt.tensorNames()) System.out.println(name + " " + ckpt.entry(name).dtype());
+ * }
+ * HfCheckpoint.save(model, Path.of("out"), DType.BF16, Path.of("models/gstick-llama-demo"), false);
+ * }</pre>
+ */
+public final class HfCheckpoint implements AutoCloseable {
+    /** Files copied next to saved weights when present in the source folder (tokenizer, generation settings, eval text). */
+    public static final List<String> COMPANION_FILES = List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+            "tokenizer.model", "generation_config.json", "heldout.txt", "RECIPE.md");
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final Path dir;
+    private final LlamaConfig config;
+    private final List<SafetensorsFile> files;
+    private final LinkedHashMap<String, SafetensorsFile> byName;
+
+    private HfCheckpoint(Path dir, LlamaConfig config, List<SafetensorsFile> files, LinkedHashMap<String, SafetensorsFile> byName) {
+        this.dir = dir;
+        this.config = config;
+        this.files = files;
+        this.byName = byName;
+    }
+
+    // ---------------------------------------------------------------- opening
+
+    /** Maps the folder's safetensors files (headers only) and parses config.json. */
+    public static HfCheckpoint open(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString(), null, "not a model folder (expected config.json and model.safetensors)");
+        LlamaConfig config = LlamaConfig.load(dir.resolve("config.json"));
+        List<Path> shardPaths = shardPaths(dir);
+        List<SafetensorsFile> files = new ArrayList<>();
+        LinkedHashMap<String, SafetensorsFile> byName = new LinkedHashMap<>();
+        try {
+            for (Path p : shardPaths) {
+                SafetensorsFile f = SafetensorsFile.open(p);
+                files.add(f);
+                for (String n : f.names()) {
+                    SafetensorsFile prev = byName.putIfAbsent(n, f);
+                    if (prev != null) throw new IOException(dir + ": tensor '" + n + "' appears in both " + prev.path().getFileName() + " and " + p.getFileName());
+                }
+            }
+            checkIndex(dir, byName);
+        } catch (IOException | RuntimeException e) {
+            files.forEach(SafetensorsFile::close);
+            throw e;
+        }
+        return new HfCheckpoint(dir, config, files, byName);
+    }
+
+    private static List<Path> shardPaths(Path dir) throws IOException {
+        Path single = dir.resolve("model.safetensors");
+        Path index = dir.resolve("model.safetensors.index.json");
+        if (Files.exists(index)) {
+            JsonNode map = readIndex(index).get("weight_map");
+            List<Path> out = new ArrayList<>();
+            for (JsonNode f : (Iterable<JsonNode>) () -> map.elements()) {
+                Path p = dir.resolve(f.asText());
+                if (!out.contains(p)) out.add(p);
+            }
+            out.sort(Comparator.naturalOrder());
+            for (Path p : out) if (!Files.exists(p)) throw new NoSuchFileException(p.toString(), null, "shard listed in " + index.getFileName() + " is missing");
+            return out;
+        }
+        if (Files.exists(single)) return List.of(single);
+        throw new NoSuchFileException(single.toString(), null, "no weights (expected model.safetensors or model.safetensors.index.json with shards)");
+    }
+
+    private static JsonNode readIndex(Path index) throws IOException {
+        JsonNode root;
+        try {
+            root = JSON.readTree(Files.readString(index, StandardCharsets.UTF_8));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IOException(index + ": not valid JSON: " + e.getOriginalMessage());
+        }
+        JsonNode map = root == null ? null : root.get("weight_map");
+        if (map == null || !map.isObject()) throw new IOException(index + ": missing object field 'weight_map'");
+        map.fields().forEachRemaining(e -> {
+            if (!e.getValue().isTextual()) throw new IllegalArgumentException(index + ": weight_map['" + e.getKey() + "'] must be a file name");
+            String f = e.getValue().asText();
+            if (f.contains("/") || f.contains("\\") || f.startsWith(".")) throw new IllegalArgumentException(index + ": weight_map['" + e.getKey() + "'] names '" + f + "', not a file in the folder");
+        });
+        return root;
+    }
+
+    private static void checkIndex(Path dir, Map<String, SafetensorsFile> byName) throws IOException {
+        Path index = dir.resolve("model.safetensors.index.json");
+        if (!Files.exists(index)) return;
+        JsonNode map = readIndex(index).get("weight_map");
+        for (var it = map.fields(); it.hasNext(); ) {
+            var e = it.next();
+            SafetensorsFile f = byName.get(e.getKey());
+            if (f == null) throw new IOException(index + ": lists tensor '" + e.getKey() + "' in " + e.getValue().asText() + " but that file does not hold it");
+            if (!f.path().getFileName().toString().equals(e.getValue().asText())) {
+                throw new IOException(index + ": lists tensor '" + e.getKey() + "' in " + e.getValue().asText() + " but it is in " + f.path().getFileName());
+            }
+        }
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** Every tensor name, shard by shard in data order. */
+    public List<String> tensorNames() {
+        return List.copyOf(byName.keySet());
+    }
+
+    public boolean contains(String name) {
+        return byName.containsKey(name);
+    }
+
+    /** The lazily mapped tensor {@code name} (dtype, shape, bytes); errors name the folder. */
+    public SafetensorsEntry entry(String name) {
+        return file(name).entry(name);
+    }
+
+    /** The shard holding {@code name}. */
+    public SafetensorsFile file(String name) {
+        SafetensorsFile f = byName.get(name);
+        if (f == null) throw new IllegalArgumentException(dir + ": checkpoint has no tensor '" + name + "'");
+        return f;
+    }
+
+    /** Tensor {@code name} converted to float32 (F32, F16 or BF16). */
+    public Tensor tensor(String name) {
+        SafetensorsEntry e = entry(name);
+        float[] out = new float[checkedNumel(e)];
+        convert(e, out);
+        return Tensor.of(out, e.shape());
+    }
+
+    /** Bytes of all tensors. */
+    public long totalBytes() {
+        long n = 0;
+        for (String name : byName.keySet()) n += entry(name).byteLength();
+        return n;
+    }
+
+    @Override
+    public void close() {
+        files.forEach(SafetensorsFile::close);
+    }
+
+    // ---------------------------------------------------------------- building the model
+
+    /** Opens, builds and closes: the model with all weights converted to float32. */
+    public static LlamaModel load(Path dir) throws IOException {
+        try (HfCheckpoint c = open(dir)) {
+            return c.toModel();
+        }
+    }
+
+    /**
+     * Builds a {@link LlamaModel} for config.json and fills it from the checkpoint. Every expected tensor must be
+     * present with the shape config.json implies and a float dtype; tensors the architecture does not use are an
+     * error too (except rotary {@code inv_freq} buffers and a redundant {@code lm_head.weight} of tied models).
+     */
+    public LlamaModel toModel() {
+        LlamaModel model = new LlamaModel(config, new NoInitRandom());
+        Map<String, Tensor> own = model.stateDict();
+        List<String> problems = new ArrayList<>();
+        for (var e : own.entrySet()) {
+            String name = e.getKey();
+            if (!byName.containsKey(name)) {
+                problems.add("missing tensor '" + name + "' (config.json implies shape " + Arrays.toString(e.getValue().shape()) + ")");
+                continue;
+            }
+            SafetensorsEntry t = entry(name);
+            if (!Arrays.equals(t.shape(), e.getValue().shape())) {
+                problems.add("tensor '" + name + "' in " + file(name).path().getFileName() + " has shape " + Arrays.toString(t.shape())
+                        + " but config.json implies " + Arrays.toString(e.getValue().shape()));
+            } else if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
+                problems.add("tensor '" + name + "' has dtype " + t.dtype() + "; a float checkpoint needs F32, F16 or BF16 (quantized checkpoints are loaded by the PTQ deploy mode)");
+            }
+        }
+        for (String name : byName.keySet()) {
+            if (own.containsKey(name) || name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) continue;
+            problems.add("unexpected tensor '" + name + "' (not part of a Llama model with this config.json)");
+        }
+        if (!problems.isEmpty()) {
+            int shown = Math.min(problems.size(), 8);
+            throw new IllegalArgumentException(dir + ": checkpoint does not match config.json: " + String.join("; ", problems.subList(0, shown))
+                    + (problems.size() > shown ? "; and " + (problems.size() - shown) + " more" : ""));
+        }
+        List<Map.Entry<String, Tensor>> todo = new ArrayList<>(own.entrySet());
+        Parallel.forEach(todo.size(), i -> convert(entry(todo.get(i).getKey()), todo.get(i).getValue().data()));
+        return model;
+    }
+
+    private int checkedNumel(SafetensorsEntry e) {
+        if (e.numel() > Integer.MAX_VALUE - 16) throw new IllegalArgumentException(dir + ": tensor '" + e.name() + "' has " + e.numel() + " elements, more than one Java array holds");
+        return (int) e.numel();
+    }
+
+    /** Converts a float entry (F32/F16/BF16, little-endian) into {@code out}. */
+    static void convert(SafetensorsEntry e, float[] out) {
+        MemorySegment s = e.segment();
+        int n = out.length;
+        if (e.numel() != n) throw new IllegalArgumentException("tensor '" + e.name() + "': " + e.numel() + " elements for a buffer of " + n);
+        switch (e.dtype()) {
+            case F32 -> MemorySegment.copy(s, F32_LE, 0, out, 0, n);
+            case BF16 -> {
+                for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((s.getAtIndex(I16_LE, i) & 0xFFFF) << 16);
+            }
+            case F16 -> {
+                for (int i = 0; i < n; i++) out[i] = HalfFloats.f16ToFloat(s.getAtIndex(I16_LE, i));
+            }
+            default -> throw new IllegalArgumentException("tensor '" + e.name() + "' has dtype " + e.dtype() + "; expected F32, F16 or BF16");
+        }
+    }
+
+    /** A Random whose draws are all zero: the weights are overwritten right away, so skip the initialisation cost. */
+    private static final class NoInitRandom extends Random {
+        @Override
+        public float nextFloat() {
+            return 0f;
+        }
+
+        @Override
+        public double nextGaussian() {
+            return 0.0;
+        }
+    }
+
+    // ---------------------------------------------------------------- saving
+
+    /** Writes into a fresh folder that becomes visible only when complete. */
+    @FunctionalInterface
+    public interface FolderBody {
+        void writeInto(Path tempDir) throws IOException;
+    }
+
+    /**
+     * Runs {@code body} on an empty temporary folder next to {@code target}, then renames it to {@code target}.
+     * An interrupted or failed run leaves no {@code target} (only the old one, if any). With {@code overwrite},
+     * an existing target is replaced; without, it is an error before anything is written.
+     */
+    public static void writeFolderAtomically(Path target, boolean overwrite, FolderBody body) throws IOException {
+        Path abs = target.toAbsolutePath().normalize();
+        if (Files.exists(abs) && !overwrite) throw new FileAlreadyExistsException(abs.toString(), null, "output folder exists (pass overwrite to replace it)");
+        if (Files.exists(abs) && !Files.isDirectory(abs)) throw new FileAlreadyExistsException(abs.toString(), null, "output path is a file, not a folder");
+        Path parent = abs.getParent();
+        Files.createDirectories(parent);
+        // Leftovers of a killed earlier run (hidden, never the output itself) are removed first.
+        try (Stream<Path> s = Files.list(parent)) {
+            for (Path p : s.filter(q -> q.getFileName().toString().startsWith("." + abs.getFileName() + ".partial-")).toList()) deleteTree(p);
+        }
+        Path tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".partial-");
+        boolean done = false;
+        try {
+            body.writeInto(tmp);
+            Path old = null;
+            if (Files.exists(abs)) {
+                old = parent.resolve("." + abs.getFileName() + ".old-" + System.nanoTime());
+                Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            try {
+                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException ex) {
+                throw new IOException("cannot atomically rename " + tmp + " to " + abs, ex);
+            } catch (IOException ex) {
+                if (old != null) Files.move(old, abs, StandardCopyOption.ATOMIC_MOVE);
+                throw ex;
+            }
+            done = true;
+            if (old != null) deleteTree(old);
+        } finally {
+            if (!done) deleteTree(tmp);
+        }
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) return;
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+        }
+    }
+
+    /** Copies {@link #COMPANION_FILES} present in {@code from} (may be null) into {@code to}. */
+    public static void copyCompanionFiles(Path from, Path to) throws IOException {
+        if (from == null) return;
+        for (String n : COMPANION_FILES) {
+            Path src = from.resolve(n);
+            if (Files.isRegularFile(src)) Files.copy(src, to.resolve(n), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    /** Saves {@code model} as one {@code model.safetensors} (see {@link #save(LlamaModel, Path, DType, Path, boolean, long)}). */
+    public static void save(LlamaModel model, Path dir, DType dtype, Path companionsFrom, boolean overwrite) throws IOException {
+        save(model, dir, dtype, companionsFrom, overwrite, Long.MAX_VALUE);
+    }
+
+    /**
+     * Saves {@code model} in Hugging Face layout: config.json (torch_dtype set to the stored dtype), weights as
+     * {@code dtype} (F32, F16 or BF16), sharded into files of at most {@code maxShardBytes} (plus
+     * {@code model.safetensors.index.json}) when larger, and the companion files of {@code companionsFrom}.
+     * The folder appears atomically.
+     */
+    public static void save(LlamaModel model, Path dir, DType dtype, Path companionsFrom, boolean overwrite, long maxShardBytes) throws IOException {
+        if (dtype != DType.F32 && dtype != DType.F16 && dtype != DType.BF16) throw new IllegalArgumentException("save: dtype must be F32, F16 or BF16, got " + dtype);
+        String torchDtype = switch (dtype) {
+            case F16 -> "float16";
+            case BF16 -> "bfloat16";
+            default -> "float32";
+        };
+        LlamaConfig config = model.config().withTorchDtype(torchDtype);
+        Map<String, Tensor> state = model.stateDict();
+        for (var e : state.entrySet()) {
+            for (float v : e.getValue().data()) {
+                if (!Float.isFinite(v)) throw new IllegalArgumentException("save: tensor '" + e.getKey() + "' holds " + v + "; refusing to write a non-finite checkpoint");
+            }
+        }
+        // Greedy sharding in name order (the order SafetensorsWriter writes).
+        List<List<String>> shards = new ArrayList<>();
+        List<String> current = new ArrayList<>();
+        long bytes = 0, total = 0;
+        for (String name : new TreeMap<>(state).keySet()) {
+            long b = (long) state.get(name).numel() * dtype.byteSize();
+            total += b;
+            if (!current.isEmpty() && bytes + b > maxShardBytes) {
+                shards.add(current);
+                current = new ArrayList<>();
+                bytes = 0;
+            }
+            current.add(name);
+            bytes += b;
+        }
+        shards.add(current);
+        final long totalSize = total;
+        writeFolderAtomically(dir, overwrite, tmp -> {
+            copyCompanionFiles(companionsFrom, tmp);
+            AtomicFiles.write(tmp.resolve("config.json"), config.toJson().getBytes(StandardCharsets.UTF_8));
+            if (shards.size() == 1) {
+                writeShard(state, shards.get(0), dtype, tmp.resolve("model.safetensors"));
+                return;
+            }
+            ObjectNode index = JSON.createObjectNode();
+            index.putObject("metadata").put("total_size", totalSize);
+            ObjectNode map = index.putObject("weight_map");
+            for (int i = 0; i < shards.size(); i++) {
+                String file = String.format("model-%05d-of-%05d.safetensors", i + 1, shards.size());
+                writeShard(state, shards.get(i), dtype, tmp.resolve(file));
+                for (String n : shards.get(i)) map.put(n, file);
+            }
+            AtomicFiles.write(tmp.resolve("model.safetensors.index.json"), JSON.writeValueAsBytes(index));
+        });
+    }
+
+    private static void writeShard(Map<String, Tensor> state, List<String> names, DType dtype, Path file) throws IOException {
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        for (String n : names) w.add(n, state.get(n), dtype);
+        w.write(file);
+    }
+}
