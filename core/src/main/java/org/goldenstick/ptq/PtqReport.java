@@ -1,0 +1,35 @@
+package org.goldenstick.ptq;
+
+import java.util.Locale;
+
+/**
+ * What a quantization run did: the CLI prints it (and as JSON with {@code --json}).
+ *
+ * @param inputBytes       size of the input checkpoint's safetensors files
+ * @param outputBytes      size of the output checkpoint's safetensors file
+ * @param weightBytesRead  bytes of linear-layer weights read and quantized (the throughput numerator)
+ */
+public record PtqReport(String method, long inputBytes, long outputBytes, double seconds, int layersQuantized, int layersSkipped,
+                        long weightBytesRead) {
+
+    /** Quantized weight bytes processed per second, in GB/s (10^9). */
+    public double throughputGBps() {
+        return seconds > 0 ? weightBytesRead / seconds / 1e9 : 0;
+    }
+
+    /** Output size as a fraction of the input. */
+    public double sizeRatio() {
+        return inputBytes > 0 ? (double) outputBytes / inputBytes : 0;
+    }
+
+    public String toJson() {
+        return String.format(Locale.ROOT,
+                "{\"method\":\"%s\",\"input_bytes\":%d,\"output_bytes\":%d,\"size_ratio\":%.4f,\"seconds\":%.3f,\"layers_quantized\":%d,\"layers_skipped\":%d,\"throughput_gb_per_s\":%.3f}",
+                method, inputBytes, outputBytes, sizeRatio(), seconds, layersQuantized, layersSkipped, throughputGBps());
+    }
+
+    public String summary() {
+        return String.format(Locale.ROOT, "%s: %d layers quantized, %d skipped; %.1f MB -> %.1f MB (%.1f%%) in %.2f s (%.2f GB/s of weights)",
+                method, layersQuantized, layersSkipped, inputBytes / 1e6, outputBytes / 1e6, 100 * sizeRatio(), seconds, throughputGBps());
+    }
+}

@@ -1,0 +1,235 @@
+package org.goldenstick.ptq;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.goldenstick.formats.AtomicFiles;
+import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.formats.safetensors.SafetensorsEntry;
+import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.nn.Linear;
+import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Tensor;
+
+/**
+ * Quantized checkpoints on disk: a Hugging Face model folder whose {@code model.safetensors} holds int8
+ * {@code <layer>.weight} with {@code <layer>.weight_scale [out, 1]} (and {@code <layer>.input_scale [1]} for
+ * static activations), and whose {@code config.json} carries a {@code quantization_config} in the
+ * compressed-tensors style ({@code quant_method: "compressed-tensors"}, {@code config_groups},
+ * {@code ignore}, plus our recipe under {@code gstick}).
+ *
+ * <pre>{@code
+ * QuantizedCheckpoints.Scheme s = QuantizedCheckpoints.scheme(dir);   // null for a float checkpoint
+ * QuantizedCheckpoints.loadInto(model, dir);                          // DEPLOY: placeholders + weights
+ * }</pre>
+ */
+public final class QuantizedCheckpoints {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private QuantizedCheckpoints() {}
+
+    /**
+     * The quantization recipe read back from {@code config.json}.
+     *
+     * @param method        rtn, smoothquant or w8a8
+     * @param actInt8       whether activations are int8 (W8A8)
+     * @param granularity   activation granularity (W8A8)
+     * @param ignore        layers left in floating point
+     */
+    public record Scheme(String method, boolean actInt8, ActGranularity granularity, List<String> ignore) {}
+
+    /** The quantization scheme of the model folder {@code dir}, or null if its config has no quantization_config. */
+    public static Scheme scheme(Path dir) throws IOException {
+        Path cfg = dir.resolve("config.json");
+        if (!Files.isRegularFile(cfg)) throw new IllegalArgumentException(cfg + ": no config.json in the model folder");
+        JsonNode q = JSON.readTree(cfg.toFile()).get("quantization_config");
+        if (q == null || q.isNull()) return null;
+        String where = cfg + ": quantization_config";
+        if (!"compressed-tensors".equals(q.path("quant_method").asText())) throw new IllegalArgumentException(where + ".quant_method must be \"compressed-tensors\", got " + q.get("quant_method"));
+        JsonNode g = q.path("config_groups").path("group_0");
+        JsonNode w = g.path("weights");
+        if (w.path("num_bits").asInt() != 8 || !"int".equals(w.path("type").asText()) || !w.path("symmetric").asBoolean() || !"channel".equals(w.path("strategy").asText())) {
+            throw new IllegalArgumentException(where + ": only 8-bit symmetric per-channel int weights are supported, got " + w);
+        }
+        JsonNode a = g.get("input_activations");
+        boolean actInt8 = a != null && !a.isNull();
+        ActGranularity gran = ActGranularity.PER_TOKEN;
+        if (actInt8) {
+            if (a.path("num_bits").asInt() != 8 || !a.path("symmetric").asBoolean()) throw new IllegalArgumentException(where + ": only 8-bit symmetric activations are supported, got " + a);
+            gran = switch (a.path("strategy").asText()) {
+                case "token" -> ActGranularity.PER_TOKEN;
+                case "tensor" -> ActGranularity.PER_TENSOR;
+                default -> throw new IllegalArgumentException(where + ": activation strategy must be token or tensor, got " + a.get("strategy"));
+            };
+        }
+        List<String> ignore = new ArrayList<>();
+        q.path("ignore").forEach(n -> ignore.add(n.asText()));
+        String method = q.path("gstick").path("method").asText(actInt8 ? "w8a8" : "rtn");
+        return new Scheme(method, actInt8, gran, List.copyOf(ignore));
+    }
+
+    /** The compressed-tensors style {@code quantization_config} for a run with {@code cfg}. */
+    static ObjectNode quantizationConfig(PTQConfig cfg, List<String> ignored) {
+        ObjectNode q = JSON.createObjectNode();
+        q.put("quant_method", "compressed-tensors");
+        q.put("format", cfg.quantizesActivations() ? "int-quantized" : "naive-quantized");
+        q.put("quantization_status", "compressed");
+        ObjectNode g = q.putObject("config_groups").putObject("group_0");
+        g.putArray("targets").add("Linear");
+        ObjectNode w = g.putObject("weights");
+        w.put("num_bits", 8).put("type", "int").put("symmetric", true).put("strategy", "channel").put("dynamic", false).putNull("group_size");
+        w.put("observer", "minmax");
+        if (cfg.quantizesActivations()) {
+            boolean token = cfg.actGranularity() == ActGranularity.PER_TOKEN;
+            ObjectNode a = g.putObject("input_activations");
+            a.put("num_bits", 8).put("type", "int").put("symmetric", true).put("strategy", token ? "token" : "tensor").put("dynamic", token);
+            a.put("observer", token ? "memoryless" : "minmax");
+        } else {
+            g.putNull("input_activations");
+        }
+        g.putNull("output_activations");
+        ArrayNode ig = q.putArray("ignore");
+        ignored.forEach(ig::add);
+        q.putNull("kv_cache_scheme");
+        ObjectNode gs = q.putObject("gstick");
+        gs.put("method", cfg.methodName());
+        gs.put("scale_formula", "max|w| / 127.5, round half away from zero, clamp [-128, 127]");
+        ArrayNode skip = gs.putArray("skip");
+        cfg.skip().forEach(skip::add);
+        if (cfg.outliers() == OutlierSuppression.SMOOTH) {
+            gs.put("smoothquant_alpha", cfg.alpha());
+            gs.put("smoothing", "folded: 1/s into input_layernorm / post_attention_layernorm, s into q/k/v and gate/up weights");
+        }
+        return q;
+    }
+
+    /** Writes {@code src/config.json} plus {@code quantization_config} into {@code outDir}, and copies the other non-weight files. */
+    static void writeConfigAndAuxFiles(Path src, Path outDir, ObjectNode quantizationConfig) throws IOException {
+        ObjectNode cfg = (ObjectNode) JSON.readTree(src.resolve("config.json").toFile());
+        cfg.set("quantization_config", quantizationConfig);
+        AtomicFiles.write(outDir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(cfg).getBytes(StandardCharsets.UTF_8));
+        try (Stream<Path> s = Files.list(src)) {
+            for (Path p : s.toList()) {
+                String n = p.getFileName().toString();
+                if (!Files.isRegularFile(p) || n.endsWith(".safetensors") || n.equals("model.safetensors.index.json") || n.equals("config.json") || n.startsWith(".")) continue;
+                Files.copy(p, outDir.resolve(n), StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
+    }
+
+    /**
+     * Adds the state of an in-memory quantized model to {@code w}: int8 layers as weight / weight_scale /
+     * input_scale / bias, every other tensor as float in {@code floatDtype.apply(name)}.
+     */
+    static void addModelState(Module model, SafetensorsWriter w, java.util.function.Function<String, DType> floatDtype) {
+        Set<String> done = new HashSet<>();
+        for (var e : model.namedModules().entrySet()) {
+            String p = e.getKey();
+            switch (e.getValue()) {
+                case W8A16Linear q -> {
+                    w.addInt8(p + ".weight", q.int8Weight(), q.outFeatures(), q.inFeatures());
+                    w.addFloats(p + ".weight_scale", q.weightScale(), DType.F32, q.outFeatures(), 1);
+                    done.add(p + ".weight_scale");
+                }
+                case W8A8Linear q -> {
+                    w.addInt8(p + ".weight", q.int8Weight(), q.outFeatures(), q.inFeatures());
+                    w.addFloats(p + ".weight_scale", q.weightScale(), DType.F32, q.outFeatures(), 1);
+                    done.add(p + ".weight_scale");
+                    if (q.granularity() == ActGranularity.PER_TENSOR) {
+                        w.addFloats(p + ".input_scale", new float[] {q.inputScale()}, DType.F32, 1);
+                        done.add(p + ".input_scale");
+                    }
+                }
+                default -> {}
+            }
+        }
+        for (var e : model.stateDict().entrySet()) {
+            if (done.contains(e.getKey())) continue;
+            w.add(e.getKey(), e.getValue(), floatDtype.apply(e.getKey()));
+        }
+    }
+
+    /**
+     * DEPLOY: installs quantized placeholder layers in {@code model} wherever the checkpoint in {@code dir} holds an
+     * int8 {@code <layer>.weight} for a {@link Linear} child, then loads every tensor. Every model tensor must be in
+     * the checkpoint and every checkpoint tensor must be used; shapes must match. Returns the number of quantized
+     * layers installed.
+     */
+    public static int loadInto(Module model, Path dir) throws IOException {
+        Scheme scheme = scheme(dir);
+        if (scheme == null) throw new IllegalArgumentException(dir + ": config.json has no quantization_config; not a quantized checkpoint");
+        try (CheckpointFolder ck = CheckpointFolder.open(dir)) {
+            Map<String, SafetensorsEntry> entries = ck.entries();
+            int installed = 0;
+            for (var e : model.namedModules().entrySet()) {
+                if (!(e.getValue() instanceof Linear lin)) continue;
+                String p = e.getKey();
+                SafetensorsEntry we = entries.get(p + ".weight");
+                if (we == null || we.dtype() != DType.I8) continue;
+                Module ph = scheme.actInt8()
+                        ? W8A8Linear.placeholder(lin.inFeatures(), lin.outFeatures(), lin.bias() != null, scheme.granularity())
+                        : W8A16Linear.placeholder(lin.inFeatures(), lin.outFeatures(), lin.bias() != null);
+                model.replaceChild(p, ph);
+                installed++;
+            }
+            if (installed == 0) throw new IllegalArgumentException(dir + ": quantization_config present but no int8 linear weights match the model's layers");
+            Set<String> used = new HashSet<>();
+            for (var e : model.namedModules().entrySet()) {
+                String p = e.getKey();
+                byte[] wq = null;
+                float[] ws = null;
+                int out = 0, in = 0;
+                if (e.getValue() instanceof W8A16Linear q) {
+                    wq = q.int8Weight();
+                    ws = q.weightScale();
+                    out = q.outFeatures();
+                    in = q.inFeatures();
+                } else if (e.getValue() instanceof W8A8Linear q) {
+                    wq = q.int8Weight();
+                    ws = q.weightScale();
+                    out = q.outFeatures();
+                    in = q.inFeatures();
+                }
+                if (wq == null) continue;
+                SafetensorsEntry we = requireShape(ck, p + ".weight", new int[] {out, in});
+                if (we.dtype() != DType.I8) throw new IllegalArgumentException(dir + ": tensor '" + p + ".weight' is " + we.dtype() + ", expected I8");
+                java.lang.foreign.MemorySegment.copy(we.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE, 0, wq, 0, wq.length);
+                used.add(p + ".weight");
+            }
+            Map<String, Tensor> state = model.stateDict();
+            for (var e : state.entrySet()) {
+                String name = e.getKey();
+                SafetensorsEntry te = requireShape(ck, name, e.getValue().shape());
+                if (!te.dtype().isFloatingPoint()) throw new IllegalArgumentException(dir + ": tensor '" + name + "' is " + te.dtype() + ", expected floating point");
+                float[] v = ck.floats(name);
+                for (float f : v) if (!Float.isFinite(f)) throw new IllegalArgumentException(dir + ": tensor '" + name + "' holds a non-finite value " + f);
+                System.arraycopy(v, 0, e.getValue().data(), 0, v.length);
+                used.add(name);
+            }
+            List<String> unused = new ArrayList<>();
+            for (String n : entries.keySet()) if (!used.contains(n)) unused.add(n);
+            if (!unused.isEmpty()) throw new IllegalArgumentException(dir + ": checkpoint tensors not used by the model: " + unused);
+            return installed;
+        }
+    }
+
+    private static SafetensorsEntry requireShape(CheckpointFolder ck, String name, int[] shape) {
+        SafetensorsEntry te = ck.entries().get(name);
+        if (te == null) throw new IllegalArgumentException(ck.dir() + ": checkpoint is missing tensor '" + name + "'");
+        if (!Arrays.equals(te.shape(), shape)) throw new IllegalArgumentException(ck.dir() + ": tensor '" + name + "' has shape " + Arrays.toString(te.shape()) + " but the model expects " + Arrays.toString(shape));
+        return te;
+    }
+}

@@ -1,0 +1,134 @@
+package org.goldenstick.ptq;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.goldenstick.formats.safetensors.SafetensorsEntry;
+import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.nn.Linear;
+import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.kernel.Parallel;
+
+/**
+ * Round-to-nearest W8A16: per-output-channel symmetric int8 weights, float activations, no calibration data.
+ *
+ * <p>Two ways to run it:
+ * <ul>
+ *   <li>{@link #quantizeCheckpoint}: model-free, straight from the memory-mapped checkpoint, tensor by tensor on
+ *       all threads. The float model is never materialised: only the tensors being quantized are converted to
+ *       float, and untouched tensors are copied byte-for-byte from the mapping.
+ *   <li>{@link #apply} + {@link #convert} on an in-memory model (nn.Linear → {@link W8A16Linear}).
+ * </ul>
+ *
+ * <pre>{@code
+ * PtqReport r = RoundToNearest.quantizeCheckpoint(Path.of("llama"), Path.of("llama-w8a16"), PTQConfig.rtn());
+ * }</pre>
+ */
+public final class RoundToNearest implements PtqAlgorithm {
+    private final PTQConfig config;
+
+    public RoundToNearest(PTQConfig config) {
+        if (config.quantizesActivations()) throw new IllegalArgumentException("RoundToNearest is weight-only (W8A16) but the config quantizes activations (" + config.methodName() + "); use SmoothQuant");
+        this.config = config;
+    }
+
+    @Override
+    public PTQConfig config() {
+        return config;
+    }
+
+    /** RTN needs no data: QUANTIZE only checks there is something to quantize; DEPLOY installs placeholders. */
+    @Override
+    public Module apply(Module network, NetworkHelper helper, List<int[]> calibration) {
+        List<String> targets = PtqAlgorithm.targets(network, config);
+        if (targets.isEmpty()) System.err.println("warning: no linear layer of the network is left to quantize; check the skip list " + config.skip());
+        if (config.mode() == PTQMode.DEPLOY) {
+            for (String t : targets) {
+                Linear l = (Linear) network.module(t);
+                network.replaceChild(t, W8A16Linear.placeholder(l.inFeatures(), l.outFeatures(), l.bias() != null));
+            }
+        }
+        return network;
+    }
+
+    @Override
+    public Module convert(Module network) {
+        if (config.mode() == PTQMode.DEPLOY) return network; // placeholders are already in place
+        List<String> targets = PtqAlgorithm.targets(network, config);
+        W8A16Linear[] q = new W8A16Linear[targets.size()];
+        Parallel.forEach(targets.size(), i -> q[i] = W8A16Linear.quantize((Linear) network.module(targets.get(i))));
+        for (int i = 0; i < q.length; i++) network.replaceChild(targets.get(i), q[i]);
+        return network;
+    }
+
+    /**
+     * Quantizes the Hugging Face Llama checkpoint in {@code in} into a new model folder {@code out} (written
+     * atomically). The whole input is validated against its config.json before work starts; NaN/Inf weights
+     * abort the run with nothing written.
+     */
+    public static PtqReport quantizeCheckpoint(Path in, Path out, PTQConfig config) throws IOException {
+        if (config.quantizesActivations()) throw new IllegalArgumentException("quantizeCheckpoint is RTN (W8A16); the config asks for " + config.methodName());
+        if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantizeCheckpoint needs mode QUANTIZE, got " + config.mode());
+        long t0 = System.nanoTime();
+        OutputFolder.requireAbsent(out);
+        LlamaLayout layout = LlamaLayout.read(in);
+        if (QuantizedCheckpoints.scheme(in) != null) throw new IllegalArgumentException(in + ": config.json already has a quantization_config; quantize the floating-point model");
+        try (CheckpointFolder ck = CheckpointFolder.open(in)) {
+            ck.requireFloatLayout(layout);
+            List<String> targets = new ArrayList<>(), skipped = new ArrayList<>();
+            for (String l : layout.linearLayers()) (config.skips(l) ? skipped : targets).add(l);
+            int n = targets.size();
+            // float tensors copied unchanged are checked for NaN/Inf in the same parallel pass
+            List<SafetensorsEntry> others = new ArrayList<>();
+            Set<String> targetWeights = new HashSet<>();
+            for (String t : targets) targetWeights.add(t + ".weight");
+            for (SafetensorsEntry e : ck.entries().values()) if (!targetWeights.contains(e.name()) && e.dtype().isFloatingPoint()) others.add(e);
+            byte[][] q = new byte[n][];
+            float[][] s = new float[n][];
+            long[] read = new long[n];
+            Progress progress = new Progress("rtn", n + others.size());
+            Parallel.forEach(n + others.size(), i -> {
+                if (i >= n) {
+                    SafetensorsEntry e = others.get(i - n);
+                    for (float v : ck.floats(e.name())) if (!Float.isFinite(v)) throw new IllegalArgumentException(in + ": tensor '" + e.name() + "' holds a non-finite value " + v);
+                    progress.step(e.name());
+                    return;
+                }
+                String name = targets.get(i) + ".weight";
+                SafetensorsEntry e = ck.entry(name);
+                int rows = e.shape()[0], cols = e.shape()[1];
+                float[] w = ck.floats(name);
+                q[i] = new byte[rows * cols];
+                s[i] = new float[rows];
+                Int8.quantizeRows(w, 0, rows, cols, q[i], 0, s[i], 0, in + ": tensor '" + name + "'");
+                read[i] = e.byteLength();
+                progress.step(targets.get(i));
+            });
+            SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+            Set<String> quantized = new HashSet<>();
+            for (int i = 0; i < n; i++) {
+                String t = targets.get(i);
+                SafetensorsEntry e = ck.entry(t + ".weight");
+                w.addInt8(t + ".weight", q[i], e.shape());
+                w.addFloats(t + ".weight_scale", s[i], org.goldenstick.formats.safetensors.DType.F32, e.shape()[0], 1);
+                quantized.add(t + ".weight");
+            }
+            for (SafetensorsEntry e : ck.entries().values()) {
+                if (quantized.contains(e.name())) continue;
+                w.addRaw(e.name(), e.dtype(), e.shape(), e.segment());
+            }
+            long weightBytes = 0;
+            for (long r : read) weightBytes += r;
+            try (OutputFolder of = OutputFolder.create(out)) {
+                w.write(of.dir().resolve("model.safetensors"));
+                QuantizedCheckpoints.writeConfigAndAuxFiles(in, of.dir(), QuantizedCheckpoints.quantizationConfig(config, skipped));
+                long outBytes = java.nio.file.Files.size(of.dir().resolve("model.safetensors"));
+                of.commit();
+                return new PtqReport(config.methodName(), ck.bytes(), outBytes, (System.nanoTime() - t0) / 1e9, n, skipped.size(), weightBytes);
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+package org.goldenstick.ptq;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.goldenstick.nn.Linear;
+import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Tensor;
+
+/**
+ * SmoothQuant W8A8 (and, with {@link OutlierSuppression#NONE}, naive W8A8 for comparison).
+ *
+ * <p>{@link #apply} in QUANTIZE mode:
+ * <ol>
+ *   <li>wraps every target linear in an observer and runs the calibration samples through the network one at a
+ *       time (memory: the model, one sample's activations, one float per input channel per layer), recording the
+ *       per-input-channel {@code max|X_j|};
+ *   <li>for each RMSNorm → linears mapping ({@code input_layernorm → q/k/v_proj},
+ *       {@code post_attention_layernorm → gate/up_proj}), computes
+ *       {@code s_j = max(max|X_j|^α / max|W_j|^(1−α), 1e-5)} ({@code s_j = 1} when either side is 0; {@code max|W_j|}
+ *       over all linears of the group), divides the norm weight by {@code s} and multiplies column {@code j} of
+ *       every linear of the group by {@code s_j}. The float network computes the same function (exactly, up to
+ *       float rounding) with flatter activations;
+ *   <li>remembers each layer's (smoothed) activation range, for static per-tensor scales.
+ * </ol>
+ * {@code o_proj} and {@code down_proj} have no norm in front of them and are not smoothed; {@code down_proj} is
+ * skipped by default ({@link PTQConfig#DEFAULT_SKIP_W8A8}). {@link #convert} then quantizes weights per output
+ * channel and installs {@link W8A8Linear}s (per-token dynamic or static per-tensor activations).
+ *
+ * <pre>{@code
+ * SmoothQuant sq = new SmoothQuant(PTQConfig.smoothQuant(0.85));
+ * sq.apply(model, helper, helper.calibrationSamples(Path.of("calib.txt"), 64));
+ * sq.convert(model);
+ * }</pre>
+ */
+public final class SmoothQuant implements PtqAlgorithm {
+    private static final double MIN_SCALE = 1e-5;
+    private final PTQConfig config;
+    private final Map<String, Double> actAbsMax = new HashMap<>();
+    private final Map<String, float[]> smoothScales = new LinkedHashMap<>();
+    private boolean applied;
+
+    public SmoothQuant(PTQConfig config) {
+        if (!config.quantizesActivations()) throw new IllegalArgumentException("SmoothQuant is W8A8 but the config leaves activations in float (" + config.methodName() + "); use RoundToNearest");
+        this.config = config;
+    }
+
+    @Override
+    public PTQConfig config() {
+        return config;
+    }
+
+    /** Smoothing factors applied per norm (by norm path), for reports and tests. */
+    public Map<String, float[]> smoothScales() {
+        return smoothScales;
+    }
+
+    @Override
+    public Module apply(Module network, NetworkHelper helper, List<int[]> calibration) {
+        List<String> targets = PtqAlgorithm.targets(network, config);
+        if (targets.isEmpty()) System.err.println("warning: no linear layer of the network is left to quantize; check the skip list " + config.skip());
+        if (config.mode() == PTQMode.DEPLOY) {
+            for (String t : targets) {
+                Linear l = (Linear) network.module(t);
+                network.replaceChild(t, W8A8Linear.placeholder(l.inFeatures(), l.outFeatures(), l.bias() != null, config.actGranularity()));
+            }
+            applied = true;
+            return network;
+        }
+        boolean needsData = config.outliers() == OutlierSuppression.SMOOTH || config.actGranularity() == ActGranularity.PER_TENSOR;
+        if (needsData) {
+            if (calibration == null || calibration.isEmpty()) throw new IllegalArgumentException(config.methodName() + ": the calibration set is empty; " + (config.outliers() == OutlierSuppression.SMOOTH ? "SmoothQuant" : "static activation scales") + " need calibration samples");
+            if (helper == null) throw new IllegalArgumentException(config.methodName() + ": a NetworkHelper is needed to run calibration");
+            for (int i = 0; i < calibration.size(); i++) if (calibration.get(i) == null || calibration.get(i).length == 0) throw new IllegalArgumentException(config.methodName() + ": calibration sample " + i + " is empty");
+            Map<String, ActObserver> obs = calibrate(network, helper, calibration, targets);
+            if (config.outliers() == OutlierSuppression.SMOOTH) smooth(network, obs);
+            else for (var e : obs.entrySet()) actAbsMax.put(e.getKey(), (double) max(e.getValue().absMax()));
+        }
+        applied = true;
+        return network;
+    }
+
+    private Map<String, ActObserver> calibrate(Module network, NetworkHelper helper, List<int[]> samples, List<String> targets) {
+        Map<String, ActObserver> obs = new LinkedHashMap<>();
+        // the smoothing groups also need statistics for skipped consumers of a smoothed norm: observe every linear in a group
+        List<String> observed = new ArrayList<>(targets);
+        for (List<String> g : groups(network).values()) for (String l : g) if (!observed.contains(l)) observed.add(l);
+        for (String t : observed) {
+            ActObserver o = new ActObserver(t, (Linear) network.module(t));
+            obs.put(t, o);
+            network.replaceChild(t, o);
+        }
+        try {
+            Progress p = new Progress("calibrate", samples.size());
+            for (int i = 0; i < samples.size(); i++) {
+                helper.forward(network, samples.get(i));
+                p.step("sample " + (i + 1));
+            }
+        } finally {
+            for (var e : obs.entrySet()) network.replaceChild(e.getKey(), e.getValue().linear());
+        }
+        for (var e : obs.entrySet()) if (e.getValue().tokens() == 0) throw new IllegalStateException("calibration never reached layer " + e.getKey() + " (is it used by the forward pass?)");
+        return obs;
+    }
+
+    /** norm path → the linears reading its output, for the Hugging Face Llama naming; only groups present in the network. */
+    static Map<String, List<String>> groups(Module network) {
+        Map<String, List<String>> g = new LinkedHashMap<>();
+        Map<String, Module> mods = network.namedModules();
+        for (String p : mods.keySet()) {
+            String prefix;
+            List<String> consumers;
+            if (p.endsWith("input_layernorm")) {
+                prefix = p.substring(0, p.length() - "input_layernorm".length());
+                consumers = List.of(prefix + "self_attn.q_proj", prefix + "self_attn.k_proj", prefix + "self_attn.v_proj");
+            } else if (p.endsWith("post_attention_layernorm")) {
+                prefix = p.substring(0, p.length() - "post_attention_layernorm".length());
+                consumers = List.of(prefix + "mlp.gate_proj", prefix + "mlp.up_proj");
+            } else {
+                continue;
+            }
+            boolean all = true;
+            for (String c : consumers) all &= mods.get(c) instanceof Linear;
+            if (all && mods.get(p).parameter("weight") != null) g.put(p, consumers);
+        }
+        return g;
+    }
+
+    private void smooth(Module network, Map<String, ActObserver> obs) {
+        double alpha = config.alpha();
+        for (var g : groups(network).entrySet()) {
+            List<String> linears = g.getValue();
+            boolean anyTarget = false;
+            for (String l : linears) anyTarget |= !config.skips(l);
+            if (!anyTarget) continue;
+            float[] act = obs.get(linears.get(0)).absMax();
+            int in = act.length;
+            double[] wmax = new double[in];
+            for (String l : linears) {
+                Linear lin = (Linear) network.module(l);
+                float[] w = lin.weight().data();
+                int out = lin.outFeatures();
+                for (int o = 0; o < out; o++) for (int k = 0; k < in; k++) wmax[k] = Math.max(wmax[k], Math.abs(w[o * in + k]));
+            }
+            float[] s = new float[in];
+            for (int j = 0; j < in; j++) {
+                double a = Math.pow(act[j], alpha), b = Math.pow(wmax[j], 1 - alpha);
+                s[j] = (a == 0 || b == 0) ? 1f : (float) Math.max(a / b, MIN_SCALE);
+            }
+            Tensor normW = network.module(g.getKey()).parameter("weight");
+            float[] nw = normW.data();
+            if (nw.length != in) throw new IllegalStateException(g.getKey() + ".weight has " + nw.length + " values but its consumers read " + in + " channels");
+            for (int j = 0; j < in; j++) nw[j] /= s[j];
+            for (String l : linears) {
+                Linear lin = (Linear) network.module(l);
+                float[] w = lin.weight().data();
+                for (int o = 0; o < lin.outFeatures(); o++) for (int k = 0; k < in; k++) w[o * in + k] *= s[k];
+            }
+            float smoothedMax = 0;
+            for (int j = 0; j < in; j++) smoothedMax = Math.max(smoothedMax, act[j] / s[j]);
+            for (String l : linears) actAbsMax.put(l, (double) smoothedMax);
+            smoothScales.put(g.getKey(), s);
+        }
+        for (var e : obs.entrySet()) actAbsMax.putIfAbsent(e.getKey(), (double) max(e.getValue().absMax()));
+    }
+
+    private static float max(float[] a) {
+        float m = 0;
+        for (float v : a) m = Math.max(m, v);
+        return m;
+    }
+
+    @Override
+    public Module convert(Module network) {
+        if (config.mode() == PTQMode.DEPLOY) return network;
+        if (!applied) throw new IllegalStateException("SmoothQuant.convert: call apply first (calibration and smoothing)");
+        for (String t : PtqAlgorithm.targets(network, config)) {
+            Double a = actAbsMax.get(t);
+            if (config.actGranularity() == ActGranularity.PER_TENSOR && a == null) throw new IllegalStateException("no calibrated activation range for " + t);
+            network.replaceChild(t, W8A8Linear.quantize((Linear) network.module(t), config.actGranularity(), a == null ? 0 : a));
+        }
+        return network;
+    }
+}

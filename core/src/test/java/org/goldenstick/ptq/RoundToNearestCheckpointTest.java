@@ -1,0 +1,133 @@
+package org.goldenstick.ptq;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.formats.safetensors.SafetensorsFile;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Model-free RTN over a checkpoint folder, checked against a float64 reference of the input tensors. */
+class RoundToNearestCheckpointTest {
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void quiet() {
+        System.setProperty("gstick.quiet", "true");
+    }
+
+    @Test
+    void quantizedTensorsMatchFloat64ReferenceAndOthersAreCopied() throws IOException {
+        Path in = tmp.resolve("fp"), out = tmp.resolve("q");
+        LlamaLayout layout = TinyCheckpoints.writeRandom(in, 3, DType.BF16);
+        Files.writeString(in.resolve("tokenizer.json"), "{}");
+        PtqReport r = RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn());
+        assertEquals("rtn", r.method());
+        assertEquals(layout.linearLayers().size() - 1, r.layersQuantized());
+        assertEquals(1, r.layersSkipped()); // lm_head
+        assertTrue(r.outputBytes() < r.inputBytes(), r.summary());
+        assertTrue(Files.exists(out.resolve("tokenizer.json")));
+        assertNotNull(QuantizedCheckpoints.scheme(out));
+        assertFalse(QuantizedCheckpoints.scheme(out).actInt8());
+        assertEquals(List.of("lm_head"), QuantizedCheckpoints.scheme(out).ignore());
+        try (SafetensorsFile src = SafetensorsFile.open(in.resolve("model.safetensors"));
+             SafetensorsFile dst = SafetensorsFile.open(out.resolve("model.safetensors"))) {
+            for (String layer : layout.linearLayers()) {
+                if (layer.equals("lm_head")) {
+                    assertEquals(DType.BF16, dst.entry("lm_head.weight").dtype());
+                    assertFalse(dst.contains("lm_head.weight_scale"));
+                    continue;
+                }
+                float[] w = src.floats(layer + ".weight");
+                int[] shape = src.entry(layer + ".weight").shape();
+                assertEquals(DType.I8, dst.entry(layer + ".weight").dtype());
+                assertArrayEquals(new int[] {shape[0], 1}, dst.entry(layer + ".weight_scale").shape());
+                byte[] q = dst.int8(layer + ".weight");
+                float[] s = dst.floats(layer + ".weight_scale");
+                for (int o = 0; o < shape[0]; o++) {
+                    double ref = QuantizedLinearTest.refScale(w, o * shape[1], shape[1]);
+                    assertEquals(ref, s[o], 1e-7 * ref, layer + " scale " + o);
+                    for (int k = 0; k < shape[1]; k++) assertEquals(QuantizedLinearTest.refQuant(w[o * shape[1] + k], s[o]), q[o * shape[1] + k], layer + "[" + o + "," + k + "]");
+                }
+            }
+            // untouched tensors are byte-identical
+            assertArrayEquals(src.entry("model.embed_tokens.weight").segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE),
+                    dst.entry("model.embed_tokens.weight").segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+        noTemporaryLeftovers();
+    }
+
+    @Test
+    void skipRegexKeepsMatchingLayersInFloat() throws IOException {
+        Path in = tmp.resolve("fp"), out = tmp.resolve("q");
+        TinyCheckpoints.writeRandom(in, 4, DType.F32);
+        PtqReport r = RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn().withSkip(List.of("lm_head", "^model\\.layers\\.1\\.")));
+        assertEquals(7, r.layersQuantized());
+        assertEquals(8, r.layersSkipped());
+        try (SafetensorsFile dst = SafetensorsFile.open(out.resolve("model.safetensors"))) {
+            assertEquals(DType.F32, dst.entry("model.layers.1.mlp.up_proj.weight").dtype());
+            assertEquals(DType.I8, dst.entry("model.layers.0.mlp.up_proj.weight").dtype());
+        }
+    }
+
+    @Test
+    void badInputFailsBeforeAnythingIsWritten() throws IOException {
+        String cfg = TinyCheckpoints.configJson(32, 64, 2, 4, 2, 50, false);
+        LlamaLayout layout = LlamaLayout.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().readTree(cfg), "t");
+
+        Map<String, float[]> missing = TinyCheckpoints.randomWeights(layout, 1);
+        missing.remove("model.layers.1.self_attn.k_proj.weight");
+        expectFailure("missing", cfg, layout, missing, "model.layers.1.self_attn.k_proj.weight");
+
+        String badCfg = TinyCheckpoints.configJson(32, 72, 2, 4, 2, 50, false); // intermediate_size disagrees with tensors
+        expectFailure("shape", badCfg, layout, TinyCheckpoints.randomWeights(layout, 1), "implies");
+
+        Map<String, float[]> nan = TinyCheckpoints.randomWeights(layout, 1);
+        nan.get("model.layers.0.mlp.gate_proj.weight")[17] = Float.NaN;
+        expectFailure("nan", cfg, layout, nan, "non-finite");
+
+        Map<String, float[]> inf = TinyCheckpoints.randomWeights(layout, 1);
+        inf.get("model.norm.weight")[3] = Float.POSITIVE_INFINITY;
+        expectFailure("inf", cfg, layout, inf, "non-finite");
+    }
+
+    @Test
+    void existingOutputAndQuantizedInputAreRejected() throws IOException {
+        Path in = tmp.resolve("fp"), out = tmp.resolve("q");
+        TinyCheckpoints.writeRandom(in, 5, DType.F32);
+        RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn());
+        assertThrows(IllegalArgumentException.class, () -> RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn()));
+        var e = assertThrows(IllegalArgumentException.class, () -> RoundToNearest.quantizeCheckpoint(out, tmp.resolve("qq"), PTQConfig.rtn()));
+        assertTrue(e.getMessage().contains("quantization_config"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> RoundToNearest.quantizeCheckpoint(in, tmp.resolve("x"), PTQConfig.smoothQuant()));
+    }
+
+    private void expectFailure(String name, String cfg, LlamaLayout layout, Map<String, float[]> weights, String messagePart) throws IOException {
+        Path in = tmp.resolve("in-" + name), out = tmp.resolve("out-" + name);
+        TinyCheckpoints.write(in, cfg, weights, DType.F32, layout);
+        var e = assertThrows(IllegalArgumentException.class, () -> RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn()));
+        assertTrue(e.getMessage().contains(messagePart), name + ": " + e.getMessage());
+        assertFalse(Files.exists(out), name + ": output folder must not exist");
+        noTemporaryLeftovers();
+    }
+
+    private void noTemporaryLeftovers() throws IOException {
+        try (Stream<Path> s = Files.list(tmp)) {
+            List<Path> left = s.filter(p -> p.getFileName().toString().contains(".tmp-")).toList();
+            assertTrue(left.isEmpty(), "temporary folders left: " + left);
+        }
+    }
+}
