@@ -1,0 +1,132 @@
+package org.goldenstick.quant;
+
+import java.util.Map;
+import org.goldenstick.formats.safetensors.SafetensorsFile;
+import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Conv2dSpec;
+import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Parallel;
+
+/**
+ * An int8 2-D convolution over {@code [N, C, H, W]}: the input is quantized per tensor, unfolded (im2col, padding
+ * with the input zero point so padded positions contribute 0), multiplied with int8 weights
+ * {@code [out, in/groups, kH, kW]} by {@link Int8Ops#gemm} with int32 accumulation, then the int32 bias is added
+ * and the result requantized to the output grid (or dequantized when there is no output quantizer).
+ *
+ * <pre>{@code
+ * QConv2d q = QConv2d.quantize(w, b, spec, weightParams, inputParams, outputParams);
+ * Tensor y = q.forward(x);   // values on the output grid
+ * }</pre>
+ */
+public final class QConv2d extends Module implements DeployLayer {
+    private final int outChannels, inPerGroup, kH, kW;
+    private final Conv2dSpec spec;
+    private byte[] weight;
+    private int[] bias;
+    private QuantParams weightParams, inputParams, outputParams;
+
+    public QConv2d(int[] weightShape, Conv2dSpec spec, byte[] weight, QuantParams weightParams, int[] bias, QuantParams inputParams,
+                   QuantParams outputParams) {
+        if (weightShape.length != 4) throw new IllegalArgumentException("QConv2d: weight shape must be [out, in/groups, kH, kW], got " + java.util.Arrays.toString(weightShape));
+        this.outChannels = weightShape[0];
+        this.inPerGroup = weightShape[1];
+        this.kH = weightShape[2];
+        this.kW = weightShape[3];
+        if (weight.length != outChannels * inPerGroup * kH * kW) throw new IllegalArgumentException("QConv2d: weight has " + weight.length + " values for shape " + java.util.Arrays.toString(weightShape));
+        if (bias != null && bias.length != outChannels) throw new IllegalArgumentException("QConv2d: bias has " + bias.length + " values for " + outChannels + " channels");
+        if (weightParams.perChannel() && (weightParams.axis() != 0 || weightParams.channels() != outChannels)) {
+            throw new IllegalArgumentException("QConv2d: per-channel weight parameters must be on axis 0 with " + outChannels + " channels, got " + weightParams);
+        }
+        if (!weightParams.signed() || weightParams.bits() != 8) throw new IllegalArgumentException("QConv2d: weights must be int8, got " + weightParams);
+        if (inputParams.perChannel() || inputParams.bits() != 8) throw new IllegalArgumentException("QConv2d: input must be 8-bit per tensor, got " + inputParams);
+        if (outChannels % spec.groups() != 0) throw new IllegalArgumentException("QConv2d: groups " + spec.groups() + " must divide " + outChannels);
+        this.spec = spec;
+        this.weight = weight;
+        this.weightParams = weightParams;
+        this.bias = bias;
+        this.inputParams = inputParams;
+        this.outputParams = outputParams;
+    }
+
+    public static QConv2d quantize(Tensor w, Tensor b, Conv2dSpec spec, QuantParams weightParams, QuantParams inputParams, QuantParams outputParams) {
+        byte[] q = QuantMath.quantizeInt8(w.data(), w.shape(), weightParams);
+        int[] bq = b == null ? null : QuantMath.quantizeBias(b.data(), QLinear.biasScale(inputParams, weightParams, w.dim(0)));
+        return new QConv2d(w.shape(), spec, q, weightParams, bq, inputParams, outputParams);
+    }
+
+    public byte[] weightInt8() { return weight; }
+    public int[] biasInt32() { return bias; }
+    public int[] weightShape() { return new int[] {outChannels, inPerGroup, kH, kW}; }
+    public Conv2dSpec spec() { return spec; }
+    public QuantParams weightParams() { return weightParams; }
+    public QuantParams inputParams() { return inputParams; }
+    public QuantParams outputParams() { return outputParams; }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        if (x.rank() != 4 || x.dim(1) != inPerGroup * spec.groups()) {
+            throw new IllegalArgumentException("QConv2d: expected input [N, " + inPerGroup * spec.groups() + ", H, W], got " + java.util.Arrays.toString(x.shape()));
+        }
+        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+        int oh = (h + spec.padTop() + spec.padBottom() - spec.dilationH() * (kH - 1) - 1) / spec.strideH() + 1;
+        int ow = (w + spec.padLeft() + spec.padRight() - spec.dilationW() * (kW - 1) - 1) / spec.strideW() + 1;
+        byte[] xq = Int8Ops.quantizeActivations(x.data(), inputParams);
+        byte zx = (byte) inputParams.zeroPoint()[0];
+        int groups = spec.groups(), ocg = outChannels / groups, k = inPerGroup * kH * kW, hw = oh * ow;
+        int[] acc = new int[n * outChannels * hw];
+        int[] zw = weightParams.zeroPoint();
+        Parallel.forEach(n * groups, task -> {
+            int img = task / groups, g = task % groups;
+            byte[] cols = new byte[k * hw];
+            for (int ci = 0; ci < inPerGroup; ci++) {
+                int chan = g * inPerGroup + ci;
+                int inBase = (img * c + chan) * h * w;
+                for (int ky = 0; ky < kH; ky++) {
+                    for (int kx = 0; kx < kW; kx++) {
+                        int row = (ci * kH + ky) * kW + kx;
+                        for (int oy = 0; oy < oh; oy++) {
+                            int iy = oy * spec.strideH() - spec.padTop() + ky * spec.dilationH();
+                            for (int ox = 0; ox < ow; ox++) {
+                                int ix = ox * spec.strideW() - spec.padLeft() + kx * spec.dilationW();
+                                cols[row * hw + oy * ow + ox] = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? zx : xq[inBase + iy * w + ix];
+                            }
+                        }
+                    }
+                }
+            }
+            byte[] wg = java.util.Arrays.copyOfRange(weight, g * ocg * k, (g + 1) * ocg * k);
+            int[] zwg = zw.length == 1 ? zw : java.util.Arrays.copyOfRange(zw, g * ocg, (g + 1) * ocg);
+            int[] cg = new int[ocg * hw];
+            Int8Ops.gemm(ocg, hw, k, wg, false, zwg, cols, false, !inputParams.signed(), new int[] {inputParams.zeroPoint()[0]}, cg);
+            System.arraycopy(cg, 0, acc, (img * outChannels + g * ocg) * hw, ocg * hw);
+        });
+        float[] y = Requant.finish(acc, n, outChannels, hw, bias, QLinear.biasScale(inputParams, weightParams, outChannels), outputParams);
+        return Tensor.of(y, n, outChannels, oh, ow);
+    }
+
+    @Override
+    public void save(String prefix, SafetensorsWriter w, Map<String, String> meta) {
+        w.addInt8(prefix + "weight", weight, outChannels, inPerGroup, kH, kW);
+        if (bias != null) w.addInt32(prefix + "bias", bias, outChannels);
+        meta.putAll(weightParams.toMetadata(prefix + "weight."));
+        meta.putAll(inputParams.toMetadata(prefix + "input."));
+        if (outputParams != null) meta.putAll(outputParams.toMetadata(prefix + "output."));
+    }
+
+    @Override
+    public void load(String prefix, SafetensorsFile f) {
+        Map<String, String> m = f.metadata();
+        weight = f.int8(prefix + "weight");
+        bias = f.contains(prefix + "bias") ? f.int32(prefix + "bias") : null;
+        weightParams = QuantParams.fromMetadata(prefix + "weight.", m);
+        inputParams = QuantParams.fromMetadata(prefix + "input.", m);
+        outputParams = m.containsKey(prefix + "output.num_bits") ? QuantParams.fromMetadata(prefix + "output.", m) : null;
+    }
+
+    @Override
+    public String describe() {
+        return "QConv2d(" + inPerGroup * spec.groups() + " -> " + outChannels + ", kernel=" + kH + "x" + kW + ", int8 weights "
+                + (weightParams.perChannel() ? "per-channel" : "per-tensor") + (outputParams == null ? ", float out" : "") + ")";
+    }
+}
