@@ -3,6 +3,8 @@ package org.goldenstick.llm;
 import java.util.Random;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Functional;
+import org.goldenstick.tensor.RopeTable;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -28,15 +30,15 @@ public final class LlamaAttention extends Module {
     }
 
     /** Training/reference forward: {@code x [B, T, D]} at positions {@code 0..T-1}, causal. */
-    public Tensor forward(Tensor x, Tensor[] rope) {
+    public Tensor forward(Tensor x, RopeTable rope) {
         int[] s = x.shape();
         int b = s[0], t = s[1], h = config.numAttentionHeads(), kvh = config.numKeyValueHeads(), hd = config.headDim();
         Tensor q = proj("q_proj").forward(x).reshape(b, t, h, hd).permute(0, 2, 1, 3);
         Tensor k = proj("k_proj").forward(x).reshape(b, t, kvh, hd).permute(0, 2, 1, 3);
         Tensor v = proj("v_proj").forward(x).reshape(b, t, kvh, hd).permute(0, 2, 1, 3);
-        q = LlamaOps.rotary(q, rope);
-        k = LlamaOps.rotary(k, rope);
-        Tensor a = LlamaOps.causalAttention(q, k, v);
+        q = Functional.rotaryEmbedding(q, rope, 0);
+        k = Functional.rotaryEmbedding(k, rope, 0);
+        Tensor a = Functional.scaledDotProductAttention(q, k, v, true, 0);
         return proj("o_proj").forward(a.permute(0, 2, 1, 3).reshape(b, t, h * hd));
     }
 

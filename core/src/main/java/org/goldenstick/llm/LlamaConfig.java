@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.goldenstick.tensor.RopeTable;
 
 /**
  * The hyper-parameters of a Llama-architecture model, as Hugging Face's {@code config.json} holds them.
@@ -97,6 +98,19 @@ public record LlamaConfig(
     public long parameterCount() {
         long d = hiddenSize, perLayer = d * qDim() + 2 * d * kvDim() + (long) qDim() * d + 3 * d * intermediateSize + 2 * d;
         return (long) vocabSize * d * (tieWordEmbeddings ? 1 : 2) + numHiddenLayers * perLayer + d;
+    }
+
+    /**
+     * Rotary cos/sin tables for positions {@code 0..positions-1} with this config's head_dim, rope_theta and
+     * rope_scaling (shared by the training and inference paths, so both rotate identically).
+     */
+    public RopeTable ropeTable(int positions) {
+        org.goldenstick.tensor.RopeScaling s = switch (ropeScaling) {
+            case null -> null;
+            case RopeScaling.Linear l -> org.goldenstick.tensor.RopeScaling.linear(l.factor());
+            case RopeScaling.Llama3 l -> org.goldenstick.tensor.RopeScaling.llama3(l.factor(), l.lowFreqFactor(), l.highFreqFactor(), l.originalMaxPositionEmbeddings());
+        };
+        return RopeTable.create(headDim, positions, ropeTheta, s);
     }
 
     public boolean isEos(int token) {

@@ -2,6 +2,7 @@ package org.goldenstick.llm;
 
 import java.util.Random;
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.RopeTable;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -33,7 +34,7 @@ public final class LlamaDecoderLayer extends Module {
     }
 
     /** Training/reference forward on {@code x [B, T, D]}. */
-    public Tensor forward(Tensor x, Tensor[] rope) {
+    public Tensor forward(Tensor x, RopeTable rope) {
         x = x.add(selfAttn().forward(children().get("input_layernorm").forward(x), rope));
         return x.add(children().get("mlp").forward(children().get("post_attention_layernorm").forward(x)));
     }

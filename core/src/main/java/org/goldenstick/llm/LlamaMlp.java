@@ -3,6 +3,7 @@ package org.goldenstick.llm;
 import java.util.Random;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -23,6 +24,6 @@ public final class LlamaMlp extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return proj("down_proj").forward(LlamaOps.silu(proj("gate_proj").forward(x)).mul(proj("up_proj").forward(x)));
+        return proj("down_proj").forward(Functional.silu(proj("gate_proj").forward(x)).mul(proj("up_proj").forward(x)));
     }
 }

@@ -6,6 +6,7 @@ import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -76,7 +77,7 @@ public final class LlamaModel extends Module {
         }
         LlamaTransformer tr = transformer();
         Tensor x = tr.embedTokens().lookup(ids, batch, seqLen);
-        Tensor[] rope = LlamaOps.ropeTables(Rope.of(config), seqLen);
+        var rope = config.ropeTable(seqLen);
         for (int l = 0; l < tr.numLayers(); l++) x = tr.layer(l).forward(x, rope);
         return head(tr.norm().forward(x));
     }
@@ -87,7 +88,7 @@ public final class LlamaModel extends Module {
         Tensor logits = logits(ids, batch, seqLen).slice(1, 0, seqLen - 1).reshape(batch * (seqLen - 1), config.vocabSize());
         int[] targets = new int[batch * (seqLen - 1)];
         for (int b = 0; b < batch; b++) System.arraycopy(ids, b * seqLen + 1, targets, b * (seqLen - 1), seqLen - 1);
-        return LlamaOps.crossEntropy(logits, targets);
+        return Functional.crossEntropy(logits, targets);
     }
 
     /** {@code ids} {@code [B, T]} stored as floats; returns logits {@code [B, T, V]}. */

@@ -3,6 +3,7 @@ package org.goldenstick.llm;
 import java.util.Arrays;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.GradMode;
+import org.goldenstick.tensor.RopeTable;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Parallel;
 
@@ -26,7 +27,7 @@ public final class LlamaSession {
     private final LlamaModel model;
     private final LlamaConfig c;
     private final int capacity;
-    private final Rope rope;
+    private final RopeTable rope;
     private final float[][] keys;   // per layer: [kvHeads][capacity][headDim]
     private final float[][] values;
     private int position;
@@ -38,7 +39,7 @@ public final class LlamaSession {
         long perLayer = (long) c.numKeyValueHeads() * capacity * c.headDim();
         if (perLayer > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("KV cache of " + capacity + " tokens is too large for one layer array");
         this.capacity = capacity;
-        this.rope = Rope.of(c);
+        this.rope = c.ropeTable(capacity);
         int layers = c.numHiddenLayers();
         keys = new float[layers][];
         values = new float[layers][];
@@ -87,8 +88,7 @@ public final class LlamaSession {
             LlamaTransformer tr = model.transformer();
             float[] x = new float[t * d];
             tr.embedTokens().gather(tokens, x);
-            float[][] cs = angles(t);
-            for (int l = 0; l < c.numHiddenLayers(); l++) layer(l, tr.layer(l), x, t, cs);
+            for (int l = 0; l < c.numHiddenLayers(); l++) layer(l, tr.layer(l), x, t);
             int rows = allLogits ? t : 1;
             float[] last = allLogits ? x : Arrays.copyOfRange(x, (t - 1) * d, t * d);
             float[] h = norm(tr.norm(), last, rows);
@@ -96,18 +96,6 @@ public final class LlamaSession {
             position += t;
             return allLogits ? logits.reshape(t, c.vocabSize()) : logits.reshape(c.vocabSize());
         }
-    }
-
-    private float[][] angles(int t) {
-        int half = c.headDim() / 2;
-        float[] cos = new float[t * half], sin = new float[t * half];
-        float[] cr = new float[half], sr = new float[half];
-        for (int i = 0; i < t; i++) {
-            rope.angles(position + i, cr, sr);
-            System.arraycopy(cr, 0, cos, i * half, half);
-            System.arraycopy(sr, 0, sin, i * half, half);
-        }
-        return new float[][] {cos, sin};
     }
 
     private float[] norm(Module norm, float[] x, int rows) {
@@ -128,7 +116,7 @@ public final class LlamaSession {
         return y.data();
     }
 
-    private void layer(int l, LlamaDecoderLayer layer, float[] x, int t, float[][] cs) {
+    private void layer(int l, LlamaDecoderLayer layer, float[] x, int t) {
         int d = c.hiddenSize(), hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim(), half = hd / 2;
         LlamaAttention attn = layer.selfAttn();
         float[] h = norm(layer.children().get("input_layernorm"), x, t);
@@ -136,14 +124,15 @@ public final class LlamaSession {
         float[] k = project(attn.proj("k_proj"), h, t, d, kvDim);
         float[] v = project(attn.proj("v_proj"), h, t, d, kvDim);
         float[] kc = keys[l], vc = values[l];
-        float[] cos = cs[0], sin = cs[1];
         float[] cr = new float[half], sr = new float[half];
         for (int i = 0; i < t; i++) {
-            System.arraycopy(cos, i * half, cr, 0, half);
-            System.arraycopy(sin, i * half, sr, 0, half);
-            for (int hh = 0; hh < c.numAttentionHeads(); hh++) Rope.rotate(q, i * qDim + hh * hd, half, cr, sr);
+            for (int j = 0; j < half; j++) {
+                cr[j] = rope.cos(position + i, j);
+                sr[j] = rope.sin(position + i, j);
+            }
+            for (int hh = 0; hh < c.numAttentionHeads(); hh++) rotate(q, i * qDim + hh * hd, half, cr, sr);
             for (int g = 0; g < c.numKeyValueHeads(); g++) {
-                Rope.rotate(k, i * kvDim + g * hd, half, cr, sr);
+                rotate(k, i * kvDim + g * hd, half, cr, sr);
                 int dst = (g * capacity + position + i) * hd;
                 System.arraycopy(k, i * kvDim + g * hd, kc, dst, hd);
                 System.arraycopy(v, i * kvDim + g * hd, vc, dst, hd);
@@ -165,6 +154,15 @@ public final class LlamaSession {
         }
         float[] down = project(mlp.proj("down_proj"), act, t, inter, d);
         for (int i = 0; i < x.length; i++) x[i] += down[i];
+    }
+
+    /** Rotate-half rotary embedding of one head vector {@code x[off, off+2·half)}, in place. */
+    private static void rotate(float[] x, int off, int half, float[] cos, float[] sin) {
+        for (int i = 0; i < half; i++) {
+            float a = x[off + i], b = x[off + i + half];
+            x[off + i] = a * cos[i] - b * sin[i];
+            x[off + i + half] = b * cos[i] + a * sin[i];
+        }
     }
 
     /** Causal attention of the new queries over cached keys 0..position+i; parallel over (head, query block). */

@@ -1,6 +1,7 @@
 package org.goldenstick.llm;
 
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -36,7 +37,7 @@ public final class RmsNorm extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return LlamaOps.rmsNorm(x, weight(), eps);
+        return Functional.rmsNorm(x, weight(), (float) eps);
     }
 
     /**

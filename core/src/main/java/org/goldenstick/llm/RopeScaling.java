@@ -6,7 +6,7 @@ package org.goldenstick.llm;
  *
  * <pre>{@code
  * RopeScaling s = new RopeScaling.Llama3(8.0, 1.0, 4.0, 8192);
- * double[] invFreq = Rope.inverseFrequencies(128, 500000.0, s);
+ * RopeTable table = config.withRopeScaling(s).ropeTable(4096);
  * }</pre>
  */
 public sealed interface RopeScaling {

@@ -2,6 +2,7 @@ package org.goldenstick.llm;
 
 import java.util.Random;
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -41,7 +42,7 @@ public final class TokenEmbedding extends Module {
     /** Rows of the table for {@code ids} laid out with {@code idsShape}; result {@code [idsShape..., dim]}. */
     public Tensor lookup(int[] ids, int... idsShape) {
         checkIds(ids);
-        return LlamaOps.embedding(ids, idsShape, weight());
+        return Functional.embedding(ids, idsShape, weight());
     }
 
     @Override

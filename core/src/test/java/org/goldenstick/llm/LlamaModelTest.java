@@ -83,7 +83,7 @@ class LlamaModelTest {
         plain.loadStateDict(m.stateDict(), true);
         double[][] ref = LlamaReference.logits(c.withRopeScaling(null), plain.stateDict(), ids);
         assertTrue(relErr(scaled, ref) > 1e-3, "rope scaling changed nothing: " + relErr(scaled, ref));
-        double[] inv = Rope.inverseFrequencies(8, 10000.0, c.ropeScaling());
+        double[] inv = c.ropeTable(4).invFreq();
         double[] expect = LlamaReference.invFreq(c);
         for (int i = 0; i < inv.length; i++) assertEquals(expect[i], inv[i], 1e-15 * Math.abs(expect[i]) + 1e-18);
     }
