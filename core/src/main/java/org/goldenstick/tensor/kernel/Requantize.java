@@ -1,0 +1,108 @@
+package org.goldenstick.tensor.kernel;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Float/int32 → int8/uint8 conversions with ONNX QuantizeLinear rounding: round half to even, then add
+ * the zero point, then saturate. Arithmetic is in float32, as in ONNX Runtime.
+ *
+ * <pre>{@code
+ * // QLinearMatMul tail: y = saturate(rint(acc · (sa·sb/sy)) + zy)
+ * Requantize.requantize(m, n, acc, 0, n, new float[] {sa * sb / sy}, null, zy, true, y, 0, n);
+ * byte q = (byte) Requantize.quantize(0.5f, 1f, 0, false);   // 0: half rounds to even
+ * }</pre>
+ */
+public final class Requantize {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    /** Adding and subtracting 1.5·2^23 rounds a float with |x| < 2^22 to an integer, ties to even. */
+    private static final float MAGIC = 12582912f;
+
+    private Requantize() {}
+
+    /** ONNX QuantizeLinear of one value: {@code saturate(rint(x / scale) + zeroPoint)} as an int in range. */
+    public static int quantize(float x, float scale, int zeroPoint, boolean unsigned) {
+        return saturate(Math.rint(x / scale) + zeroPoint, unsigned);
+    }
+
+    /** Dequantizes one value: {@code (q − zeroPoint) · scale}. */
+    public static float dequantize(int q, float scale, int zeroPoint) {
+        return (q - zeroPoint) * scale;
+    }
+
+    /** Quantizes {@code x[xOff, xOff+len)} into {@code out} with one scale and zero point. */
+    public static void quantizeLinear(float[] x, int xOff, int len, float scale, int zeroPoint, boolean unsigned, byte[] out, int outOff) {
+        checkZero(zeroPoint, unsigned);
+        int i = 0;
+        if (Kernels.vector()) {
+            int lo = unsigned ? 0 : -128, hi = unsigned ? 255 : 127;
+            FloatVector vs = FloatVector.broadcast(F, scale);
+            for (; i + F.length() <= len; i += F.length()) {
+                FloatVector v = FloatVector.fromArray(F, x, xOff + i).div(vs);
+                store(v, zeroPoint, lo, hi, out, outOff + i);
+            }
+        }
+        for (; i < len; i++) out[outOff + i] = (byte) quantize(x[xOff + i], scale, zeroPoint, unsigned);
+    }
+
+    /**
+     * Requantizes an int32 accumulator matrix: {@code out[i,j] = saturate(rint((acc[i,j] + bias[j]) ·
+     * multiplier[j]) + zeroPoint)}. {@code multiplier} has 1 or n entries; {@code bias} (int32, as in
+     * ONNX QLinearConv) is null or has n entries.
+     */
+    public static void requantize(int m, int n, int[] acc, int accOff, int ldAcc, float[] multiplier, int[] bias,
+                                  int zeroPoint, boolean unsigned, byte[] out, int outOff, int ldOut) {
+        checkZero(zeroPoint, unsigned);
+        if (multiplier.length != 1 && multiplier.length != n) {
+            throw new IllegalArgumentException("requantize: multiplier has " + multiplier.length + " entries; expected 1 or " + n);
+        }
+        if (bias != null && bias.length != n) throw new IllegalArgumentException("requantize: bias has " + bias.length + " entries; expected " + n);
+        int lo = unsigned ? 0 : -128, hi = unsigned ? 255 : 127;
+        boolean perCol = multiplier.length != 1;
+        for (int i = 0; i < m; i++) {
+            int a = accOff + i * ldAcc, o = outOff + i * ldOut, j = 0;
+            if (Kernels.vector()) {
+                for (; j + F.length() <= n; j += F.length()) {
+                    IntVector iv = IntVector.fromArray(I, acc, a + j);
+                    if (bias != null) iv = iv.add(IntVector.fromArray(I, bias, j));
+                    FloatVector v = (FloatVector) iv.convert(VectorOperators.I2F, 0);
+                    v = perCol ? v.mul(FloatVector.fromArray(F, multiplier, j)) : v.mul(multiplier[0]);
+                    store(v, zeroPoint, lo, hi, out, o + j);
+                }
+            }
+            for (; j < n; j++) {
+                float v = (acc[a + j] + (bias == null ? 0 : bias[j])) * (perCol ? multiplier[j] : multiplier[0]);
+                out[o + j] = (byte) saturate(Math.rint(v) + zeroPoint, unsigned);
+            }
+        }
+    }
+
+    /** rint, + zero point, saturate, narrow to bytes (uint8 values keep their bit pattern). */
+    private static void store(FloatVector v, int zeroPoint, int lo, int hi, byte[] out, int at) {
+        // Clamp first so the magic-number rounding is valid; the bound lies outside every int8/uint8 result.
+        v = v.max(-4096f).min(4096f);
+        v = v.add(MAGIC).sub(MAGIC).add((float) zeroPoint).max((float) lo).min((float) hi);
+        IntVector q = (IntVector) v.convert(VectorOperators.F2I, 0);
+        ByteVector b = (ByteVector) q.castShape(B, 0);
+        b.intoArray(out, at);
+    }
+
+    static int saturate(double v, boolean unsigned) {
+        int lo = unsigned ? 0 : -128, hi = unsigned ? 255 : 127;
+        if (Double.isNaN(v)) return 0;
+        return (int) Math.max(lo, Math.min(hi, v));
+    }
+
+    private static void checkZero(int zeroPoint, boolean unsigned) {
+        int lo = unsigned ? 0 : -128, hi = unsigned ? 255 : 127;
+        if (zeroPoint < lo || zeroPoint > hi) {
+            throw new IllegalArgumentException("zero point " + zeroPoint + " outside the " + (unsigned ? "uint8" : "int8") + " range");
+        }
+    }
+}
