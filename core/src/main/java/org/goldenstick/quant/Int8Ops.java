@@ -1,11 +1,15 @@
 package org.goldenstick.quant;
 
-import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.tensor.kernel.Int8Gemm;
+import org.goldenstick.tensor.kernel.QMatrix;
+import org.goldenstick.tensor.kernel.Requantize;
 
 /**
- * Integer building blocks of the deploy layers: exact 8-bit GEMM with zero points and int32 accumulation
- * ({@code C[i,j] = Σ_p (A[i,p] − za(i))·(B[p,j] − zb(j))}, ONNX MatMulInteger semantics), requantization and
- * activation quantization.
+ * Integer building blocks of the deploy layers, on the engine's kernels: exact 8-bit GEMM with zero points and
+ * int32 accumulation ({@link Int8Gemm}, ONNX MatMulInteger semantics; its vector path widens to float in K blocks
+ * of 256 and its scalar path is the integer reference, chosen by {@code Kernels.vector()}), and activation
+ * quantization / requantization with ONNX QuantizeLinear rounding (half to even, then saturate,
+ * {@link Requantize}), so a deploy network computes what its exported ONNX QDQ graph computes.
  *
  * <pre>{@code
  * int[] c = new int[m * n];
@@ -16,6 +20,8 @@ public final class Int8Ops {
     private Int8Ops() {}
 
     /**
+     * {@code C[i,j] = Σ_p (A[i,p] − za(i))·(B[p,j] − zb(j))}.
+     *
      * @param a row-major {@code [m, k]}; {@code aUnsigned} reads bytes as uint8
      * @param za one zero point, or one per row of A
      * @param b {@code [k, n]} row-major, or stored {@code [n, k]} when {@code bTransposed}
@@ -24,40 +30,22 @@ public final class Int8Ops {
      */
     public static void gemm(int m, int n, int k, byte[] a, boolean aUnsigned, int[] za, byte[] b, boolean bTransposed, boolean bUnsigned,
                             int[] zb, int[] c) {
-        if (a.length < (long) m * k || b.length < (long) k * n || c.length < (long) m * n) {
-            throw new IllegalArgumentException("Int8Ops.gemm: buffers too small for m=" + m + " n=" + n + " k=" + k);
-        }
-        // Widen B once to (b - zb) ints laid out [n, k] so the inner loop is a contiguous dot product.
-        int[] bt = new int[n * k];
-        for (int j = 0; j < n; j++) {
-            int z = zb.length == 1 ? zb[0] : zb[j];
-            for (int p = 0; p < k; p++) {
-                byte v = bTransposed ? b[j * k + p] : b[p * n + j];
-                bt[j * k + p] = (bUnsigned ? v & 0xFF : v) - z;
-            }
-        }
-        Parallel.forEach(m, i -> {
-            int z = za.length == 1 ? za[0] : za[i];
-            int[] row = new int[k];
-            for (int p = 0; p < k; p++) {
-                byte v = a[i * k + p];
-                row[p] = (aUnsigned ? v & 0xFF : v) - z;
-            }
-            for (int j = 0; j < n; j++) {
-                int s = 0, off = j * k;
-                for (int p = 0; p < k; p++) s += row[p] * bt[off + p];
-                c[i * n + j] = s;
-            }
-        });
+        QMatrix qa = (aUnsigned ? QMatrix.uint8(a, 0, k, za[0]) : QMatrix.int8(a, 0, k, za[0])).withZeroPoints(za);
+        QMatrix qb = (bUnsigned ? QMatrix.uint8(b, 0, bTransposed ? k : n, zb[0]) : QMatrix.int8(b, 0, bTransposed ? k : n, zb[0])).withZeroPoints(zb);
+        if (bTransposed) qb = qb.transpose();
+        Int8Gemm.gemm(m, n, k, qa, qb, c, 0, n, false);
     }
 
-    /** Quantizes floats per tensor to bytes on the grid of {@code p} (uint8 or int8). */
+    /** Quantizes floats per tensor to bytes on the grid of {@code p} (uint8 or int8), ONNX rounding. */
     public static byte[] quantizeActivations(float[] x, QuantParams p) {
         if (p.perChannel()) throw new IllegalArgumentException("quantizeActivations: activations are quantized per tensor, got " + p);
+        if (p.bits() != 8) throw new IllegalArgumentException("quantizeActivations: 8-bit grids only, got " + p);
         byte[] out = new byte[x.length];
-        float s = p.scale()[0];
-        int z = p.zeroPoint()[0], lo = p.qmin(), hi = p.qmax();
-        for (int i = 0; i < x.length; i++) out[i] = (byte) QuantMath.quantizeValue(x[i], s, z, lo, hi);
+        Requantize.quantizeLinear(x, 0, x.length, p.scale()[0], p.zeroPoint()[0], !p.signed(), out, 0);
+        if (p.narrowRange()) { // ONNX has no narrow range: clamp the one extra code
+            int lo = p.qmin();
+            for (int i = 0; i < out.length; i++) if ((p.signed() ? out[i] : out[i] & 0xFF) < lo) out[i] = (byte) lo;
+        }
         return out;
     }
 
@@ -69,5 +57,50 @@ public final class Int8Ops {
         boolean unsigned = !p.signed();
         for (int i = 0; i < q.length; i++) out[i] = ((unsigned ? q[i] & 0xFF : q[i]) - z) * s;
         return out;
+    }
+
+    /**
+     * The int32 epilogue: add the bias, then requantize to {@code output} (ONNX rounding; returned dequantized) or,
+     * without output grid, scale to float.
+     *
+     * @param acc accumulators laid out {@code [outer, channels, inner]}
+     * @param accScale per-channel {@code s_x·s_w}
+     */
+    public static float[] finish(int[] acc, int outer, int channels, int inner, int[] bias, float[] accScale, QuantParams output) {
+        float[] y = new float[acc.length];
+        if (output == null) {
+            for (int o = 0; o < outer; o++) {
+                for (int c = 0; c < channels; c++) {
+                    int base = (o * channels + c) * inner, b = bias == null ? 0 : bias[c];
+                    for (int i = 0; i < inner; i++) y[base + i] = (float) (((long) acc[base + i] + b) * (double) accScale[c]);
+                }
+            }
+            return y;
+        }
+        float so = output.scale()[0];
+        int zo = output.zeroPoint()[0];
+        boolean unsigned = !output.signed();
+        byte[] q = new byte[acc.length];
+        if (inner == 1) { // [outer, channels]: per-column multiplier and bias
+            float[] mult = new float[channels];
+            for (int c = 0; c < channels; c++) mult[c] = accScale[c] / so;
+            Requantize.requantize(outer, channels, acc, 0, channels, mult, bias, zo, unsigned, q, 0, channels);
+        } else {
+            int[] withBias = bias == null ? acc : acc.clone();
+            for (int o = 0; o < outer; o++) {
+                for (int c = 0; c < channels; c++) {
+                    int base = (o * channels + c) * inner;
+                    if (bias != null) for (int i = 0; i < inner; i++) withBias[base + i] += bias[c];
+                    Requantize.requantize(1, inner, withBias, base, inner, new float[] {accScale[c] / so}, null, zo, unsigned, q, base, inner);
+                }
+            }
+        }
+        int lo = output.qmin();
+        for (int i = 0; i < q.length; i++) {
+            int v = unsigned ? q[i] & 0xFF : q[i];
+            if (v < lo) v = lo;
+            y[i] = (v - zo) * so;
+        }
+        return y;
     }
 }

@@ -101,7 +101,7 @@ public final class QConv2d extends Module implements DeployLayer {
             Int8Ops.gemm(ocg, hw, k, wg, false, zwg, cols, false, !inputParams.signed(), new int[] {inputParams.zeroPoint()[0]}, cg);
             System.arraycopy(cg, 0, acc, (img * outChannels + g * ocg) * hw, ocg * hw);
         });
-        float[] y = Requant.finish(acc, n, outChannels, hw, bias, QLinear.biasScale(inputParams, weightParams, outChannels), outputParams);
+        float[] y = Int8Ops.finish(acc, n, outChannels, hw, bias, QLinear.biasScale(inputParams, weightParams, outChannels), outputParams);
         return Tensor.of(y, n, outChannels, oh, ow);
     }
 

@@ -73,7 +73,7 @@ public final class QLinear extends Module implements DeployLayer {
         byte[] xq = Int8Ops.quantizeActivations(x.data(), inputParams);
         int[] acc = new int[m * out];
         Int8Ops.gemm(m, out, in, xq, !inputParams.signed(), new int[] {inputParams.zeroPoint()[0]}, weight, true, false, weightParams.zeroPoint(), acc);
-        float[] y = Requant.finish(acc, m, out, 1, bias, biasScale(inputParams, weightParams, out), outputParams);
+        float[] y = Int8Ops.finish(acc, m, out, 1, bias, biasScale(inputParams, weightParams, out), outputParams);
         int[] os = shape.clone();
         os[os.length - 1] = out;
         return Tensor.of(y, os);

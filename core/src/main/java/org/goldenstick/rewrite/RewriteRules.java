@@ -51,7 +51,7 @@ public final class RewriteRules {
     private final Map<Class<? extends Module>, List<List<String>>> namedChains;
     private final Map<Class<? extends Module>, Map<String, String>> leave;
     private final List<FusionRule> fusions;
-    private final Map<Class<? extends Module>, Function<Module, Module>> policies;
+    private final Map<Class<? extends Module>, Policy> policies;
     private final List<Pattern> skips;
     private final Set<Class<? extends Module>> transparent;
 
@@ -89,8 +89,17 @@ public final class RewriteRules {
         return fusions;
     }
 
-    /** The wrapper for this exact class, or null. */
-    public Function<Module, Module> policy(Class<?> exactClass) {
+    /** Where a layer sits when its policy wraps it: its dotted path, and whether its producer is wrapped too. */
+    public record Site(String path, boolean producerWrapped) {}
+
+    /** Builds the replacement of one layer (exact class match). */
+    @FunctionalInterface
+    public interface Policy {
+        Module wrap(Module layer, Site site);
+    }
+
+    /** The policy for this exact class, or null. */
+    public Policy policy(Class<?> exactClass) {
         return policies.get(exactClass);
     }
 
@@ -114,7 +123,7 @@ public final class RewriteRules {
         private final Map<Class<? extends Module>, List<List<String>>> namedChains = new HashMap<>();
         private final Map<Class<? extends Module>, Map<String, String>> leave = new HashMap<>();
         private final List<FusionRule> fusions = new ArrayList<>();
-        private final Map<Class<? extends Module>, Function<Module, Module>> policies = new LinkedHashMap<>();
+        private final Map<Class<? extends Module>, Policy> policies = new LinkedHashMap<>();
         private final List<Pattern> skips = new ArrayList<>();
         private final Set<Class<? extends Module>> transparent = new HashSet<>();
 
@@ -140,7 +149,13 @@ public final class RewriteRules {
         }
 
         public Builder wrap(Class<? extends Module> exactClass, Function<Module, Module> wrapper) {
-            policies.put(exactClass, wrapper);
+            policies.put(exactClass, (m, site) -> wrapper.apply(m));
+            return this;
+        }
+
+        /** A policy that also sees where the layer sits (e.g. to drop a redundant input quantizer). */
+        public Builder wrap(Class<? extends Module> exactClass, Policy policy) {
+            policies.put(exactClass, policy);
             return this;
         }
 

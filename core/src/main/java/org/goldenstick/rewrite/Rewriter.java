@@ -3,7 +3,6 @@ package org.goldenstick.rewrite;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 import java.util.function.Predicate;
 import org.goldenstick.nn.Module;
 
@@ -84,6 +83,10 @@ public final class Rewriter {
 
     private static void wrap(Module root, RewriteRules rules, List<RewriteReport.Row> rows) {
         List<String> handled = new ArrayList<>();
+        java.util.Set<String> producerWrapped = new java.util.HashSet<>();
+        for (Edge e : edges(root, rules, m -> rules.policy(m.getClass()) != null)) {
+            if (wrappable(root, rules, e.producer()) && wrappable(root, rules, e.consumer())) producerWrapped.add(e.consumer());
+        }
         for (Map.Entry<String, Module> e : List.copyOf(root.namedModules().entrySet())) {
             String path = e.getKey();
             Module m = e.getValue();
@@ -97,7 +100,7 @@ public final class Rewriter {
             String cls = m.getClass().getSimpleName();
             String skip = rules.skipPattern(path);
             String leave = rules.leaveReason(owner, name);
-            Function<Module, Module> policy = rules.policy(m.getClass());
+            RewriteRules.Policy policy = rules.policy(m.getClass());
             if (skip != null) {
                 rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.LEFT, cls, "skipped: path matches '" + skip + "'"));
                 handled.add(path);
@@ -105,7 +108,7 @@ public final class Rewriter {
                 rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.LEFT, cls, leave));
                 handled.add(path);
             } else if (policy != null) {
-                Module wrapped = policy.apply(m);
+                Module wrapped = policy.wrap(m, new RewriteRules.Site(path, producerWrapped.contains(path)));
                 if (wrapped != m) root.replaceChild(path, wrapped);
                 rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.WRAPPED, wrapped.getClass().getSimpleName(), wrapped.describe()));
                 handled.add(path);
@@ -113,6 +116,13 @@ public final class Rewriter {
                 rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.LEFT, cls, whyNoPolicy(m, rules)));
             }
         }
+    }
+
+    private static boolean wrappable(Module root, RewriteRules rules, String path) {
+        if (rules.skipPattern(path) != null) return false;
+        int dot = path.lastIndexOf('.');
+        Module owner = root.module(dot < 0 ? "" : path.substring(0, dot));
+        return rules.leaveReason(owner, path.substring(dot + 1)) == null;
     }
 
     private static String whyNoPolicy(Module m, RewriteRules rules) {

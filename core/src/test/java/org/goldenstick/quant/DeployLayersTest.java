@@ -72,6 +72,12 @@ class DeployLayersTest {
             }
         }
         assertTrue(close >= m * out - 1, "almost all outputs identical, got " + close);
+        boolean was = org.goldenstick.tensor.kernel.Kernels.useVector(false);
+        try {
+            assertArrayEquals(y, q.forward(x).data(), "scalar and vector kernels must agree exactly");
+        } finally {
+            org.goldenstick.tensor.kernel.Kernels.useVector(was);
+        }
     }
 
     @Test

@@ -1,0 +1,38 @@
+package org.goldenstick.qat;
+
+import org.goldenstick.nn.Module;
+import org.goldenstick.nn.Sequential;
+import org.goldenstick.quant.QuantDequant;
+import org.goldenstick.quant.QuantParams;
+import org.goldenstick.tensor.Tensor;
+
+/**
+ * An activation (ReLU, ReLU6, ...) whose output is fake-quantized: {@code y = FQout(act(FQin(x)))}. The activation
+ * module is kept as child {@code act}.
+ */
+public final class ActQuant extends QuantCell {
+    public ActQuant(Module activation, SimQATConfig cfg, boolean inputQuantizer) {
+        super(inputQuantizer ? QuantizerFactory.activation(cfg) : null, QuantizerFactory.activation(cfg));
+        registerChild("act", activation);
+    }
+
+    public Module activation() {
+        return children().get("act");
+    }
+
+    @Override
+    protected Tensor core(Tensor x) {
+        return activation().forward(x);
+    }
+
+    @Override
+    public Module toDeploy(QuantParams inputParams) {
+        QuantDequant outQ = new QuantDequant(activation(), outputParams());
+        return inputQuantizer() == null ? outQ : new Sequential(new QuantDequant(null, inputParams), outQ);
+    }
+
+    @Override
+    public String describe() {
+        return "ActQuant(" + activation().describe() + (inputQuantizer() == null ? ", no input FQ" : "") + ")";
+    }
+}
