@@ -1,7 +1,5 @@
 package org.goldenstick.ptq;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,6 +7,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.goldenstick.llm.LlamaConfig;
 
 /**
  * The tensors a Hugging Face Llama checkpoint must hold, with the shapes its {@code config.json} implies, and
@@ -27,34 +26,20 @@ public record LlamaLayout(int hiddenSize, int intermediateSize, int layers, int 
                           boolean tiedEmbeddings, boolean attentionBias, boolean mlpBias,
                           Map<String, int[]> expectedShapes, List<String> linearLayers, Map<String, List<String>> smoothGroups) {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
-    /** Reads {@code dir/config.json}; a missing or malformed field is an error naming the file and field. */
+    /** Reads and validates {@code dir/config.json} (through {@link LlamaConfig}); errors name the file and field. */
     public static LlamaLayout read(Path dir) throws IOException {
         Path cfg = dir.resolve("config.json");
         if (!Files.isRegularFile(cfg)) throw new IllegalArgumentException(cfg + ": no config.json in the model folder");
-        JsonNode n;
-        try {
-            n = JSON.readTree(cfg.toFile());
-        } catch (IOException e) {
-            throw new IllegalArgumentException(cfg + ": not valid JSON: " + e.getMessage());
-        }
-        return fromJson(n, cfg.toString());
+        return of(LlamaConfig.load(cfg));
     }
 
-    static LlamaLayout fromJson(JsonNode n, String where) {
-        int hidden = req(n, "hidden_size", where);
-        int inter = req(n, "intermediate_size", where);
-        int layers = req(n, "num_hidden_layers", where);
-        int heads = req(n, "num_attention_heads", where);
-        int kv = n.has("num_key_value_heads") && !n.get("num_key_value_heads").isNull() ? req(n, "num_key_value_heads", where) : heads;
-        if (hidden % heads != 0 && !n.has("head_dim")) throw new IllegalArgumentException(where + ": hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads);
-        int headDim = n.has("head_dim") && !n.get("head_dim").isNull() ? req(n, "head_dim", where) : hidden / heads;
-        if (heads % kv != 0) throw new IllegalArgumentException(where + ": num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kv);
-        int vocab = req(n, "vocab_size", where);
-        boolean tied = n.path("tie_word_embeddings").asBoolean(false);
-        boolean attnBias = n.path("attention_bias").asBoolean(false);
-        boolean mlpBias = n.path("mlp_bias").asBoolean(false);
+    /** The layout a Llama config implies. */
+    public static LlamaLayout of(LlamaConfig c) {
+        int hidden = c.hiddenSize(), inter = c.intermediateSize(), layers = c.numHiddenLayers(), heads = c.numAttentionHeads();
+        int kv = c.numKeyValueHeads(), headDim = c.headDim(), vocab = c.vocabSize();
+        boolean tied = c.tieWordEmbeddings();
+        boolean attnBias = c.extra().containsKey("attention_bias") && c.extra().get("attention_bias").asBoolean(false);
+        boolean mlpBias = c.extra().containsKey("mlp_bias") && c.extra().get("mlp_bias").asBoolean(false);
 
         Map<String, int[]> shapes = new LinkedHashMap<>();
         List<String> linears = new ArrayList<>();
@@ -90,13 +75,6 @@ public record LlamaLayout(int hiddenSize, int intermediateSize, int layers, int 
             linears.add("lm_head");
         }
         return new LlamaLayout(hidden, inter, layers, heads, kv, headDim, vocab, tied, attnBias, mlpBias, shapes, List.copyOf(linears), groups);
-    }
-
-    private static int req(JsonNode n, String field, String where) {
-        JsonNode v = n.get(field);
-        if (v == null || v.isNull()) throw new IllegalArgumentException(where + ": missing field '" + field + "'");
-        if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() <= 0) throw new IllegalArgumentException(where + ": field '" + field + "' must be a positive integer, got " + v);
-        return v.asInt();
     }
 
     /** Total number of weights of the linear layers (what W8 quantization shrinks). */

@@ -11,7 +11,7 @@ import org.goldenstick.nn.Module;
  * implementation for Llama-architecture models.
  *
  * <pre>{@code
- * NetworkHelper h = new LlamaHelper(model, tokenizer);
+ * NetworkHelper h = new LlamaHelper(model, 256, text -> tokenizer.encode(text, true));
  * List<int[]> samples = h.calibrationSamples(Path.of("calib.txt"), 128);
  * for (int[] s : samples) h.forward(model, s);
  * }</pre>
@@ -19,6 +19,9 @@ import org.goldenstick.nn.Module;
 public interface NetworkHelper {
     /** A model configuration value by its Hugging Face name (e.g. {@code hidden_size}, {@code seq_length}); unknown → error. */
     Object spec(String name);
+
+    /** The text → token ids function calibration uses (upstream {@code create_tokenizer}). */
+    TextEncoder createTokenizer();
 
     /** Runs autoregressive greedy generation and returns the new tokens. */
     int[] generate(Module network, int[] inputIds, int maxNewTokens);
@@ -31,4 +34,10 @@ public interface NetworkHelper {
 
     /** One forward pass over a sample (the calibration step: observers inside the network record statistics). */
     void forward(Module network, int[] inputIds);
+
+    /** Text to token ids (a tokenizer's encode, BOS included). */
+    @FunctionalInterface
+    interface TextEncoder {
+        int[] encode(String text);
+    }
 }

@@ -20,6 +20,9 @@ import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.formats.safetensors.SafetensorsEntry;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.llm.HfCheckpoint;
+import org.goldenstick.llm.LlamaConfig;
+import org.goldenstick.llm.LlamaModel;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
@@ -33,7 +36,8 @@ import org.goldenstick.tensor.Tensor;
  *
  * <pre>{@code
  * QuantizedCheckpoints.Scheme s = QuantizedCheckpoints.scheme(dir);   // null for a float checkpoint
- * QuantizedCheckpoints.loadInto(model, dir);                          // DEPLOY: placeholders + weights
+ * LlamaModel m = QuantizedCheckpoints.load(dir);                      // DEPLOY: placeholders + int8 weights
+ * LlamaModel any = QuantizedCheckpoints.loadModel(dir);               // quantized or float folder
  * }</pre>
  */
 public final class QuantizedCheckpoints {
@@ -50,6 +54,68 @@ public final class QuantizedCheckpoints {
      * @param ignore        layers left in floating point
      */
     public record Scheme(String method, boolean actInt8, ActGranularity granularity, List<String> ignore) {}
+
+    /** True if {@code dir/config.json} has a {@code quantization_config}. */
+    public static boolean isQuantized(Path dir) throws IOException {
+        return scheme(dir) != null;
+    }
+
+    /**
+     * DEPLOY mode: builds the Llama model of {@code dir/config.json} with int8 placeholder layers where the checkpoint
+     * holds int8 weights, and loads the checkpoint. Inference and evaluation then run on the int8 kernels.
+     */
+    public static LlamaModel load(Path dir) throws IOException {
+        LlamaConfig cfg = LlamaConfig.load(dir.resolve("config.json"));
+        LlamaModel m = new LlamaModel(cfg, new ZeroRandom());
+        loadInto(m, dir);
+        return m;
+    }
+
+    /** Loads a quantized folder with {@link #load(Path)} and a float one with {@link HfCheckpoint#load(Path)}. */
+    public static LlamaModel loadModel(Path dir) throws IOException {
+        return isQuantized(dir) ? load(dir) : HfCheckpoint.load(dir);
+    }
+
+    /** Weights are overwritten right after construction: skip drawing random numbers. */
+    private static final class ZeroRandom extends java.util.Random {
+        @Override
+        public float nextFloat() {
+            return 0f;
+        }
+
+        @Override
+        public double nextGaussian() {
+            return 0.0;
+        }
+    }
+
+    /**
+     * QUANTIZE mode: saves an in-memory quantized model as a quantized checkpoint folder {@code out} (atomically),
+     * with config.json and the companion files of {@code src}. Float tensors keep the dtype they have in {@code src},
+     * except those in {@code forceF32} (tensors changed by smoothing), which are stored as F32. Returns the size
+     * of the written model.safetensors.
+     */
+    public static long save(LlamaModel model, PTQConfig config, List<String> skipped, Path src, Path out, Set<String> forceF32) throws IOException {
+        Map<String, DType> srcDtype = new java.util.HashMap<>();
+        try (CheckpointFolder ck = CheckpointFolder.open(src)) {
+            ck.entries().forEach((n, e) -> srcDtype.put(n, e.dtype()));
+        }
+        for (var e : model.stateDict().entrySet()) {
+            for (float v : e.getValue().data()) if (!Float.isFinite(v)) throw new IllegalArgumentException("save: tensor '" + e.getKey() + "' holds " + v + "; refusing to write a non-finite checkpoint");
+        }
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+        addModelState(model, w, name -> {
+            DType d = srcDtype.get(name);
+            return forceF32.contains(name) || d == null || !(d == DType.F16 || d == DType.BF16) ? DType.F32 : d;
+        });
+        try (OutputFolder of = OutputFolder.create(out)) {
+            w.write(of.dir().resolve("model.safetensors"));
+            writeConfigAndAuxFiles(src, of.dir(), quantizationConfig(config, skipped));
+            long bytes = Files.size(of.dir().resolve("model.safetensors"));
+            of.commit();
+            return bytes;
+        }
+    }
 
     /** The quantization scheme of the model folder {@code dir}, or null if its config has no quantization_config. */
     public static Scheme scheme(Path dir) throws IOException {
@@ -175,6 +241,10 @@ public final class QuantizedCheckpoints {
             Map<String, SafetensorsEntry> entries = ck.entries();
             int installed = 0;
             for (var e : model.namedModules().entrySet()) {
+                if (e.getValue() instanceof W8A16Linear || e.getValue() instanceof W8A8Linear) {
+                    installed++; // placeholder installed by PtqAlgorithm.apply in DEPLOY mode
+                    continue;
+                }
                 if (!(e.getValue() instanceof Linear lin)) continue;
                 String p = e.getKey();
                 SafetensorsEntry we = entries.get(p + ".weight");

@@ -40,6 +40,7 @@ public final class SmoothQuant implements PtqAlgorithm {
     private final PTQConfig config;
     private final Map<String, Double> actAbsMax = new HashMap<>();
     private final Map<String, float[]> smoothScales = new LinkedHashMap<>();
+    private final List<String> smoothedLinears = new ArrayList<>();
     private boolean applied;
 
     public SmoothQuant(PTQConfig config) {
@@ -50,6 +51,14 @@ public final class SmoothQuant implements PtqAlgorithm {
     @Override
     public PTQConfig config() {
         return config;
+    }
+
+    /** Names of the float tensors smoothing changed (norm weights and the weights of their consumers). */
+    public java.util.Set<String> modifiedTensors() {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (String norm : smoothScales.keySet()) out.add(norm + ".weight");
+        for (String l : smoothedLinears) out.add(l + ".weight");
+        return out;
     }
 
     /** Smoothing factors applied per norm (by norm path), for reports and tests. */
@@ -161,6 +170,7 @@ public final class SmoothQuant implements PtqAlgorithm {
             float smoothedMax = 0;
             for (int j = 0; j < in; j++) smoothedMax = Math.max(smoothedMax, act[j] / s[j]);
             for (String l : linears) actAbsMax.put(l, (double) smoothedMax);
+            smoothedLinears.addAll(linears);
             smoothScales.put(g.getKey(), s);
         }
         for (var e : obs.entrySet()) actAbsMax.putIfAbsent(e.getKey(), (double) max(e.getValue().absMax()));

@@ -86,7 +86,7 @@ class RoundToNearestCheckpointTest {
     @Test
     void badInputFailsBeforeAnythingIsWritten() throws IOException {
         String cfg = TinyCheckpoints.configJson(32, 64, 2, 4, 2, 50, false);
-        LlamaLayout layout = LlamaLayout.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().readTree(cfg), "t");
+        LlamaLayout layout = LlamaLayout.of(org.goldenstick.llm.LlamaConfig.parse(cfg, "test"));
 
         Map<String, float[]> missing = TinyCheckpoints.randomWeights(layout, 1);
         missing.remove("model.layers.1.self_attn.k_proj.weight");

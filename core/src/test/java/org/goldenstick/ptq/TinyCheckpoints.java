@@ -60,7 +60,7 @@ final class TinyCheckpoints {
 
     static LlamaLayout writeRandom(Path dir, long seed, DType dtype) throws IOException {
         String cfg = configJson(32, 64, 2, 4, 2, 50, false);
-        LlamaLayout layout = LlamaLayout.fromJson(new com.fasterxml.jackson.databind.ObjectMapper().readTree(cfg), "test");
+        LlamaLayout layout = LlamaLayout.of(org.goldenstick.llm.LlamaConfig.parse(cfg, "test"));
         return write(dir, cfg, randomWeights(layout, seed), dtype);
     }
 }

@@ -1,0 +1,60 @@
+package org.goldenstick.ptq;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.goldenstick.llm.HfCheckpoint;
+import org.goldenstick.llm.LlamaModel;
+
+/**
+ * The QUANTIZE stage end to end, as {@code gstick quantize} runs it: Hugging Face Llama folder in, quantized folder
+ * out. RTN goes model-free through the checkpoint ({@link RoundToNearest#quantizeCheckpoint}); W8A8 loads the float
+ * model, calibrates and smooths it ({@link SmoothQuant}), converts and saves. Every input check runs before work
+ * starts; the output folder appears atomically.
+ *
+ * <pre>{@code
+ * PtqReport r = Quantizer.quantize(Path.of("models/gstick-llama-demo"), Path.of("out"), PTQConfig.smoothQuant(),
+ *         Path.of("calib.txt"), 64, 256, text -> tokenizer.encode(text, true));
+ * }</pre>
+ */
+public final class Quantizer {
+    private Quantizer() {}
+
+    /**
+     * @param calib      calibration text file or folder (W8A8 with smoothing or static scales); may be null for RTN
+     * @param maxSamples maximum number of calibration samples
+     * @param seqLength  calibration sample length in tokens
+     * @param encoder    tokenizer (text → ids); may be null when no calibration is needed
+     */
+    public static PtqReport quantize(Path model, Path out, PTQConfig config, Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder) throws IOException {
+        if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantize needs mode QUANTIZE, got " + config.mode());
+        OutputFolder.requireAbsent(out);
+        if (!config.quantizesActivations()) return RoundToNearest.quantizeCheckpoint(model, out, config);
+
+        long t0 = System.nanoTime();
+        boolean needsData = config.outliers() == OutlierSuppression.SMOOTH || config.actGranularity() == ActGranularity.PER_TENSOR;
+        if (needsData && calib == null) throw new IllegalArgumentException(config.methodName() + " needs calibration text (--calib FILE|DIR): the calibration set is empty");
+        if (needsData && !Files.exists(calib)) throw new IllegalArgumentException(calib + ": calibration text not found");
+        if (QuantizedCheckpoints.isQuantized(model)) throw new IllegalArgumentException(model + ": config.json already has a quantization_config; quantize the floating-point model");
+        LlamaLayout.read(model); // config problems first, with the config's own messages
+        LlamaModel m = HfCheckpoint.load(model);
+        for (var e : m.stateDict().entrySet()) {
+            for (float v : e.getValue().data()) if (!Float.isFinite(v)) throw new IllegalArgumentException(model + ": tensor '" + e.getKey() + "' holds a non-finite value " + v);
+        }
+        long inputBytes;
+        try (CheckpointFolder ck = CheckpointFolder.open(model)) {
+            inputBytes = ck.bytes();
+        }
+        LlamaHelper helper = new LlamaHelper(m, Math.min(seqLength, m.config().maxPositionEmbeddings()), encoder);
+        List<int[]> samples = needsData ? helper.calibrationSamples(calib, maxSamples) : List.of();
+        List<String> targets = PtqAlgorithm.targets(m, config), skipped = PtqAlgorithm.skipped(m, config);
+        long weightBytes = 0;
+        for (String t : targets) weightBytes += 4L * ((org.goldenstick.nn.Linear) m.module(t)).weight().numel();
+        SmoothQuant sq = new SmoothQuant(config);
+        sq.apply(m, helper, samples);
+        sq.convert(m);
+        long outBytes = QuantizedCheckpoints.save(m, config, skipped, model, out, sq.modifiedTensors());
+        return new PtqReport(config.methodName(), inputBytes, outBytes, (System.nanoTime() - t0) / 1e9, targets.size(), skipped.size(), weightBytes);
+    }
+}

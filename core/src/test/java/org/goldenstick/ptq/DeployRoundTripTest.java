@@ -1,0 +1,117 @@
+package org.goldenstick.ptq;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.llm.HfCheckpoint;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.nn.Linear;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** QUANTIZE → save → DEPLOY → load gives exactly the logits of the in-memory quantized model. */
+class DeployRoundTripTest {
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void quiet() {
+        System.setProperty("gstick.quiet", "true");
+    }
+
+    private Path floatCheckpoint(DType dtype) throws IOException {
+        LlamaModel m = LlamaFixtures.randomModel(LlamaFixtures.tinyConfig(), 21);
+        LlamaFixtures.injectOutlierChannels(m, new int[] {5, 30}, 20f);
+        Path dir = tmp.resolve("fp-" + dtype);
+        HfCheckpoint.save(m, dir, dtype, null, false);
+        return dir;
+    }
+
+    private static List<int[]> calibration() {
+        Random rng = new Random(3);
+        List<int[]> out = new ArrayList<>();
+        for (int i = 0; i < 4; i++) out.add(LlamaFixtures.randomIds(rng, 24, LlamaFixtures.tinyConfig().vocabSize()));
+        return out;
+    }
+
+    @Test
+    void rtnFromTheCheckpointEqualsInMemoryRtn() throws IOException {
+        Path fp = floatCheckpoint(DType.BF16), q = tmp.resolve("rtn");
+        RoundToNearest.quantizeCheckpoint(fp, q, PTQConfig.rtn());
+        LlamaModel deployed = QuantizedCheckpoints.load(q);
+        assertInstanceOf(W8A16Linear.class, deployed.module("model.layers.1.mlp.down_proj"));
+        assertInstanceOf(Linear.class, deployed.module("lm_head"));
+
+        LlamaModel inMemory = HfCheckpoint.load(fp);
+        RoundToNearest rtn = new RoundToNearest(PTQConfig.rtn());
+        rtn.apply(inMemory, null, List.of());
+        rtn.convert(inMemory);
+
+        int[] ids = LlamaFixtures.randomIds(new Random(8), 20, LlamaFixtures.tinyConfig().vocabSize());
+        assertArrayEquals(LlamaFixtures.logits(inMemory, ids).data(), LlamaFixtures.logits(deployed, ids).data());
+        // and generation works on the deployed model
+        assertEquals(5, deployed.generate(new int[] {1, 2, 3}, 5, org.goldenstick.llm.Sampler.greedy(), t -> {}, t -> false).length);
+    }
+
+    @Test
+    void smoothQuantStaticAndDynamicRoundTrip() throws IOException {
+        Path fp = floatCheckpoint(DType.F32);
+        for (ActGranularity g : ActGranularity.values()) {
+            Path q = tmp.resolve("sq-" + g);
+            PTQConfig cfg = PTQConfig.smoothQuant().withActGranularity(g);
+            LlamaModel m = HfCheckpoint.load(fp);
+            SmoothQuant sq = new SmoothQuant(cfg);
+            sq.apply(m, new LlamaHelper(m, 24, null), calibration());
+            sq.convert(m);
+            QuantizedCheckpoints.save(m, cfg, PtqAlgorithm.skipped(m, cfg), fp, q, sq.modifiedTensors());
+            assertEquals(g, QuantizedCheckpoints.scheme(q).granularity());
+            assertTrue(QuantizedCheckpoints.scheme(q).actInt8());
+
+            LlamaModel deployed = QuantizedCheckpoints.load(q);
+            W8A8Linear qp = assertInstanceOf(W8A8Linear.class, deployed.module("model.layers.0.self_attn.q_proj"));
+            assertEquals(g, qp.granularity());
+            assertInstanceOf(W8A8Linear.class, deployed.module("model.layers.0.self_attn.o_proj"));
+            assertInstanceOf(Linear.class, deployed.module("model.layers.0.mlp.down_proj"));
+            if (g == ActGranularity.PER_TENSOR) assertEquals(((W8A8Linear) m.module("model.layers.0.self_attn.q_proj")).inputScale(), qp.inputScale());
+
+            int[] ids = LlamaFixtures.randomIds(new Random(9), 20, LlamaFixtures.tinyConfig().vocabSize());
+            assertArrayEquals(LlamaFixtures.logits(m, ids).data(), LlamaFixtures.logits(deployed, ids).data(), "granularity " + g);
+
+            // DEPLOY through the algorithm: placeholders from the config, then the checkpoint
+            LlamaModel viaAlgo = new LlamaModel(LlamaFixtures.tinyConfig(), new Random(0));
+            PtqAlgorithm.of(cfg.withMode(PTQMode.DEPLOY)).apply(viaAlgo, null, null);
+            assertInstanceOf(W8A8Linear.class, viaAlgo.module("model.layers.1.mlp.gate_proj"));
+            QuantizedCheckpoints.loadInto(viaAlgo, q);
+            assertArrayEquals(LlamaFixtures.logits(m, ids).data(), LlamaFixtures.logits(viaAlgo, ids).data());
+        }
+    }
+
+    @Test
+    void quantizedCheckpointIsCheckedOnLoad() throws IOException {
+        Path fp = floatCheckpoint(DType.F32), q = tmp.resolve("rtn");
+        RoundToNearest.quantizeCheckpoint(fp, q, PTQConfig.rtn());
+        assertFalse(QuantizedCheckpoints.isQuantized(fp));
+        assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoints.load(fp));
+        // a float loader refuses the int8 checkpoint, QuantizedCheckpoints.loadModel picks the right one
+        assertThrows(IllegalArgumentException.class, () -> HfCheckpoint.load(q));
+        assertInstanceOf(W8A16Linear.class, QuantizedCheckpoints.loadModel(q).module("model.layers.0.mlp.up_proj"));
+        // config.json disagreeing with the tensors
+        String cfg = Files.readString(q.resolve("config.json")).replace("\"intermediate_size\" : 128", "\"intermediate_size\" : 136");
+        assertTrue(cfg.contains("136"), "test setup: config rewrite");
+        Files.writeString(q.resolve("config.json"), cfg);
+        var e = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoints.load(q));
+        assertTrue(e.getMessage().contains("shape"), e.getMessage());
+    }
+}
