@@ -21,7 +21,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.goldenstick.formats.AtomicFiles;
@@ -209,7 +208,7 @@ public final class HfCheckpoint implements AutoCloseable {
      * error too (except rotary {@code inv_freq} buffers and a redundant {@code lm_head.weight} of tied models).
      */
     public LlamaModel toModel() {
-        LlamaModel model = new LlamaModel(config, new NoInitRandom());
+        LlamaModel model = new LlamaModel(config, LlamaModel.NO_INIT);
         Map<String, Tensor> own = model.stateDict();
         List<String> problems = new ArrayList<>();
         for (var e : own.entrySet()) {
@@ -259,19 +258,6 @@ public final class HfCheckpoint implements AutoCloseable {
                 for (int i = 0; i < n; i++) out[i] = HalfFloats.f16ToFloat(s.getAtIndex(I16_LE, i));
             }
             default -> throw new IllegalArgumentException("tensor '" + e.name() + "' has dtype " + e.dtype() + "; expected F32, F16 or BF16");
-        }
-    }
-
-    /** A Random whose draws are all zero: the weights are overwritten right away, so skip the initialisation cost. */
-    private static final class NoInitRandom extends Random {
-        @Override
-        public float nextFloat() {
-            return 0f;
-        }
-
-        @Override
-        public double nextGaussian() {
-            return 0.0;
         }
     }
 

@@ -1,6 +1,10 @@
 package org.goldenstick.llm;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.Random;
 import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
@@ -8,6 +12,7 @@ import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Parallel;
 
 /**
  * A Llama-architecture causal language model with the Hugging Face module tree and parameter names
@@ -43,6 +48,50 @@ public final class LlamaModel extends Module {
         double std = config.extra().containsKey("initializer_range") ? config.extra().get("initializer_range").asDouble(0.02) : 0.02;
         registerChild("model", new LlamaTransformer(config, rng, std));
         if (!config.tieWordEmbeddings()) registerChild("lm_head", new Linear(config.hiddenSize(), config.vocabSize(), false, rng));
+    }
+
+    /** A Random whose draws are all zero, for models whose weights are overwritten right away (skips the init cost). */
+    static final Random NO_INIT = new Random() {
+        @Override
+        public float nextFloat() {
+            return 0f;
+        }
+
+        @Override
+        public double nextGaussian() {
+            return 0.0;
+        }
+    };
+
+    /**
+     * A model with random weights filled in parallel (fast enough for billion-parameter benchmark models):
+     * projections uniform in ±1/√in, embeddings uniform with standard deviation 0.02, norms 1. Deterministic
+     * for a given seed and thread count-independent.
+     */
+    public static LlamaModel withRandomWeights(LlamaConfig config, long seed) {
+        LlamaModel m = new LlamaModel(config, NO_INIT);
+        List<Map.Entry<String, Tensor>> params = new ArrayList<>(m.namedParameters().entrySet());
+        int chunk = 1 << 20;
+        List<int[]> tasks = new ArrayList<>(); // {param index, chunk index}
+        for (int i = 0; i < params.size(); i++) {
+            int n = params.get(i).getValue().numel();
+            for (int c = 0; c * (long) chunk < n; c++) tasks.add(new int[] {i, c});
+        }
+        Parallel.forEach(tasks.size(), t -> {
+            int pi = tasks.get(t)[0], ci = tasks.get(t)[1];
+            String name = params.get(pi).getKey();
+            Tensor p = params.get(pi).getValue();
+            float[] d = p.data();
+            int from = ci * chunk, to = Math.min(d.length, from + chunk);
+            if (name.endsWith("norm.weight")) {
+                Arrays.fill(d, from, to, 1f);
+                return;
+            }
+            float bound = name.contains("embed_tokens") ? (float) (0.02 * Math.sqrt(3)) : (float) (1 / Math.sqrt(p.dim(1)));
+            SplittableRandom rng = new SplittableRandom(seed * 1_000_003L + pi * 65_537L + ci);
+            for (int i = from; i < to; i++) d[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
+        });
+        return m;
     }
 
     public LlamaConfig config() {

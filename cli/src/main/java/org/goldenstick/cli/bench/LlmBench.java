@@ -1,0 +1,150 @@
+package org.goldenstick.cli.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.goldenstick.data.DataPaths;
+import org.goldenstick.llm.HfCheckpoint;
+import org.goldenstick.llm.LlamaConfig;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.LlamaSession;
+import org.goldenstick.tensor.kernel.MemoryBandwidth;
+import org.goldenstick.tensor.kernel.Parallel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code gstick bench llm}: prefill and decode tokens/s of the demo model and of a synthetic ~1 B-parameter
+ * Llama with random f32 weights, beside the memory bandwidth measured in the same run. Decode reads every
+ * weight once per token, so {@code weight bytes × tokens/s} over the bandwidth says how close it is to the
+ * memory-bound ceiling.
+ */
+@Command(name = "llm", mixinStandardHelpOptions = true,
+        description = "Llama prefill/decode tokens/s (demo model + synthetic ~1B f32 model) and decode GB/s vs memory bandwidth.")
+public final class LlmBench implements Runnable {
+    @Option(names = "--model", description = "Model folder to bench besides the synthetic one (default: models/gstick-llama-demo if present).")
+    Path model;
+    @Option(names = "--no-synthetic", description = "Skip the synthetic model.")
+    boolean noSynthetic;
+    @Option(names = "--hidden", description = "Synthetic hidden size (default: ${DEFAULT-VALUE}).")
+    int hidden = 2048;
+    @Option(names = "--layers", description = "Synthetic layer count (default: ${DEFAULT-VALUE}).")
+    int layers = 16;
+    @Option(names = "--intermediate", description = "Synthetic MLP size (default: ${DEFAULT-VALUE}).")
+    int intermediate = 5632;
+    @Option(names = "--heads", description = "Synthetic attention heads (default: ${DEFAULT-VALUE}).")
+    int heads = 32;
+    @Option(names = "--kv-heads", description = "Synthetic key/value heads (default: ${DEFAULT-VALUE}).")
+    int kvHeads = 32;
+    @Option(names = "--vocab", description = "Synthetic vocabulary (default: ${DEFAULT-VALUE}).")
+    int vocab = 32000;
+    @Option(names = "--prompt", description = "Prefill length in tokens (default: ${DEFAULT-VALUE}).")
+    int prompt = 128;
+    @Option(names = "--seconds", description = "Measuring time per phase (default: ${DEFAULT-VALUE}).")
+    double seconds = 5;
+    @Option(names = "--json", description = "Print JSON instead of a table.")
+    boolean json;
+
+    record Row(String name, long parameters, long weightBytesPerToken, int promptTokens, double prefillTokensPerSecond,
+               double decodeTokensPerSecond, double decodeGbPerSecond, double bandwidthFraction) {}
+
+    @Override
+    public void run() {
+        int threads = Parallel.threads();
+        List<Object[]> models = new ArrayList<>();
+        Path demo = model != null ? model : DataPaths.root().resolve("models/gstick-llama-demo");
+        if (Files.isRegularFile(demo.resolve("config.json"))) {
+            try {
+                models.add(new Object[] {demo.getFileName().toString(), HfCheckpoint.load(demo)});
+            } catch (java.io.IOException e) {
+                throw new IllegalArgumentException("cannot load " + demo + ": " + e.getMessage(), e);
+            }
+        } else if (model != null) {
+            throw new IllegalArgumentException(demo + ": no config.json (not a model folder)");
+        } else {
+            System.err.println("bench llm: no demo model at " + demo + " (skipped)");
+        }
+        List<Row> rows = new ArrayList<>();
+        for (Object[] m : models) rows.add(bench((String) m[0], (LlamaModel) m[1]));
+        models.clear();
+        if (!noSynthetic) {
+            LlamaConfig c = LlamaConfig.of(hidden, intermediate, layers, heads, kvHeads, vocab, Math.max(2048, prompt + 64));
+            System.err.printf(Locale.ROOT, "bench llm: creating synthetic model (%.2f B parameters, %.1f GB f32)...%n",
+                    c.parameterCount() / 1e9, c.parameterCount() * 4 / 1e9);
+            long t0 = System.nanoTime();
+            LlamaModel syn = LlamaModel.withRandomWeights(c, 1234);
+            System.err.printf(Locale.ROOT, "bench llm: created in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            rows.add(bench(String.format(Locale.ROOT, "synthetic-%.1fB", c.parameterCount() / 1e9), syn));
+            syn = null;
+        }
+        System.gc();
+        System.err.println("bench llm: measuring memory bandwidth...");
+        double bw = MemoryBandwidth.measure(threads, 1L << 30, Math.max(2, seconds / 2));
+        List<Row> out = new ArrayList<>();
+        for (Row r : rows) out.add(new Row(r.name, r.parameters, r.weightBytesPerToken, r.promptTokens, r.prefillTokensPerSecond,
+                r.decodeTokensPerSecond, r.decodeGbPerSecond, r.decodeGbPerSecond / bw));
+        print(out, bw, threads);
+    }
+
+    private Row bench(String name, LlamaModel m) {
+        LlamaConfig c = m.config();
+        int t = Math.min(prompt, c.maxPositionEmbeddings() - 8);
+        Random rng = new Random(7);
+        int[] ids = new int[t];
+        for (int i = 0; i < t; i++) ids[i] = rng.nextInt(c.vocabSize());
+        System.err.printf(Locale.ROOT, "bench llm: %s prefill (%d tokens)...%n", name, t);
+        double prefillSec = Timing.median(() -> m.newSession(t).prefill(ids), Math.min(2, seconds / 2), seconds);
+
+        System.err.printf(Locale.ROOT, "bench llm: %s decode...%n", name);
+        int capacity = Math.min(c.maxPositionEmbeddings(), 256);
+        int start = Math.min(16, t);
+        LlamaSession s = m.newSession(capacity);
+        int[] next = {ids[0]};
+        Runnable step = () -> {
+            if (s.position() == capacity) {
+                s.reset();
+                s.prefill(Arrays.copyOf(ids, start));
+            }
+            next[0] = argmax(s.decode(next[0]).data());
+        };
+        s.prefill(Arrays.copyOf(ids, start));
+        double decodeSec = Timing.median(step, Math.min(2, seconds / 2), seconds);
+        // Decode streams every weight once per token; the input embedding table is only indexed (one row).
+        long bytes = 4L * (m.parameterCount() - (c.tieWordEmbeddings() ? 0 : (long) c.vocabSize() * c.hiddenSize()));
+        double tps = 1 / decodeSec;
+        return new Row(name, m.parameterCount(), bytes, t, t / prefillSec, tps, bytes * tps / 1e9, 0);
+    }
+
+    private static int argmax(float[] x) {
+        int b = 0;
+        for (int i = 1; i < x.length; i++) if (x[i] > x[b]) b = i;
+        return b;
+    }
+
+    private void print(List<Row> rows, double bw, int threads) {
+        if (json) {
+            StringBuilder sb = new StringBuilder("{\n");
+            sb.append(String.format(Locale.ROOT, "  \"threads\": %d,%n  \"memory_bandwidth_gb_per_s\": %.2f,%n  \"models\": [", threads, bw));
+            for (int i = 0; i < rows.size(); i++) {
+                Row r = rows.get(i);
+                sb.append(i == 0 ? "\n" : ",\n").append(String.format(Locale.ROOT,
+                        "    {\"name\": \"%s\", \"parameters\": %d, \"weight_bytes_per_token\": %d, \"prompt_tokens\": %d, "
+                                + "\"prefill_tokens_per_second\": %.2f, \"decode_tokens_per_second\": %.3f, \"decode_gb_per_s\": %.2f, \"bandwidth_fraction\": %.3f}",
+                        r.name, r.parameters, r.weightBytesPerToken, r.promptTokens, r.prefillTokensPerSecond, r.decodeTokensPerSecond,
+                        r.decodeGbPerSecond, r.bandwidthFraction));
+            }
+            System.out.print(sb.append("\n  ]\n}\n"));
+            return;
+        }
+        System.out.printf(Locale.ROOT, "threads %d, memory bandwidth %.2f GB/s (shared machine: treat ±15%% as noise)%n", threads, bw);
+        System.out.printf(Locale.ROOT, "%-22s %10s %9s %14s %13s %11s %9s%n", "model", "params", "prompt", "prefill tok/s", "decode tok/s", "decode GB/s", "of bw");
+        for (Row r : rows) {
+            System.out.printf(Locale.ROOT, "%-22s %9.3fB %9d %14.1f %13.2f %11.2f %8.0f%%%n", r.name, r.parameters / 1e9, r.promptTokens,
+                    r.prefillTokensPerSecond, r.decodeTokensPerSecond, r.decodeGbPerSecond, 100 * r.bandwidthFraction);
+        }
+    }
+}
