@@ -30,13 +30,11 @@ final class Activations {
     static Tensor relu(Tensor a) {
         float[] x = a.data(), y = new float[x.length];
         chunks(x.length, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) y[i] = x[i] > 0f ? x[i] : 0f;
+            for (int i = lo; i < hi; i++) y[i] = Math.max(x[i], 0f); // branch-free, unlike a ternary
         });
         return Tensor.result("relu", y, a.shape(), out -> {
             float[] g = out.gradArray(), gx = a.gradArray();
-            chunks(x.length, (lo, hi) -> {
-                for (int i = lo; i < hi; i++) if (x[i] > 0f) gx[i] += g[i];
-            });
+            chunks(x.length, (lo, hi) -> VectorKernels.maskedAccumulate(x, g, gx, lo, hi, 0f, Float.POSITIVE_INFINITY, 1f));
         }, a);
     }
 
@@ -47,22 +45,16 @@ final class Activations {
         });
         return Tensor.result("relu6", y, a.shape(), out -> {
             float[] g = out.gradArray(), gx = a.gradArray();
-            chunks(x.length, (lo, hi) -> {
-                for (int i = lo; i < hi; i++) if (x[i] > 0f && x[i] < 6f) gx[i] += g[i];
-            });
+            chunks(x.length, (lo, hi) -> VectorKernels.maskedAccumulate(x, g, gx, lo, hi, 0f, 6f, 1f));
         }, a);
     }
 
     static Tensor leakyRelu(Tensor a, float slope) {
         float[] x = a.data(), y = new float[x.length];
-        chunks(x.length, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) y[i] = x[i] > 0f ? x[i] : slope * x[i];
-        });
+        chunks(x.length, (lo, hi) -> VectorKernels.leakyForward(x, y, lo, hi, slope));
         return Tensor.result("leakyRelu", y, a.shape(), out -> {
             float[] g = out.gradArray(), gx = a.gradArray();
-            chunks(x.length, (lo, hi) -> {
-                for (int i = lo; i < hi; i++) gx[i] += x[i] > 0f ? g[i] : slope * g[i];
-            });
+            chunks(x.length, (lo, hi) -> VectorKernels.leakyBackward(x, g, gx, lo, hi, slope));
         }, a);
     }
 
@@ -126,9 +118,7 @@ final class Activations {
         });
         return Tensor.result("hardSigmoid", y, a.shape(), out -> {
             float[] g = out.gradArray(), gx = a.gradArray();
-            chunks(x.length, (lo, hi) -> {
-                for (int i = lo; i < hi; i++) if (x[i] > -3f && x[i] < 3f) gx[i] += g[i] / 6f;
-            });
+            chunks(x.length, (lo, hi) -> VectorKernels.maskedAccumulate(x, g, gx, lo, hi, -3f, 3f, 1f / 6f));
         }, a);
     }
 

@@ -33,19 +33,10 @@ final class Normalization {
             float mu, is;
             if (training) {
                 double s = 0;
-                for (int i = 0; i < n; i++) {
-                    int base = (i * c + ch) * sp;
-                    for (int j = 0; j < sp; j++) s += xd[base + j];
-                }
+                for (int i = 0; i < n; i++) s += VectorKernels.sum(xd, (i * c + ch) * sp, sp);
                 double md = s / m;
                 double v = 0;
-                for (int i = 0; i < n; i++) {
-                    int base = (i * c + ch) * sp;
-                    for (int j = 0; j < sp; j++) {
-                        double d = xd[base + j] - md;
-                        v += d * d;
-                    }
-                }
+                for (int i = 0; i < n; i++) v += VectorKernels.sumSquaredDeviation(xd, (i * c + ch) * sp, sp, (float) md);
                 double biased = v / m;
                 mu = (float) md;
                 is = (float) (1.0 / Math.sqrt(biased + eps));
@@ -74,15 +65,13 @@ final class Normalization {
             float[] gb = beta != null && beta.requiresGrad() ? beta.gradArray() : null;
             Parallel.forEach(c, ch -> {
                 float mu = mean[ch], is = invStd[ch];
-                double sumDy = 0, sumDyXhat = 0;
+                double sumDy = 0, sumDyXc = 0;
                 for (int i = 0; i < n; i++) {
                     int base = (i * c + ch) * sp;
-                    for (int j = 0; j < sp; j++) {
-                        float dy = g[base + j];
-                        sumDy += dy;
-                        sumDyXhat += dy * ((xd[base + j] - mu) * is);
-                    }
+                    sumDy += VectorKernels.sum(g, base, sp);
+                    sumDyXc += VectorKernels.dotCentered(g, xd, base, sp, mu);
                 }
+                double sumDyXhat = sumDyXc * is;
                 if (gg != null) gg[ch] += (float) sumDyXhat;
                 if (gb != null) gb[ch] += (float) sumDy;
                 if (gx == null) return;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.util.Random;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.Function;
+import org.goldenstick.tensor.kernel.Kernels;
 import org.junit.jupiter.api.Test;
 
 class ActivationsTest {
@@ -43,8 +44,18 @@ class ActivationsTest {
     }
 
     @Test
-    void activationsMatchFloat64DefinitionsAndFiniteDifferences() {
-        Tensor x = awayFromKinks(3, 64);
+    void activationsMatchFloat64DefinitionsAndFiniteDifferencesOnBothKernelPaths() {
+        for (boolean vector : new boolean[] {true, false}) {
+            boolean was = Kernels.useVector(vector);
+            try {
+                activations(awayFromKinks(3, 66)); // 66: not a multiple of the vector width, so tails run too
+            } finally {
+                Kernels.useVector(was);
+            }
+        }
+    }
+
+    private static void activations(Tensor x) {
         forward("relu", Functional::relu, v -> Math.max(0, v), x, 0);
         forward("relu6", Functional::relu6, v -> Math.min(6, Math.max(0, v)), x, 0);
         forward("leakyRelu", t -> Functional.leakyRelu(t, 0.1f), v -> v > 0 ? v : 0.1 * v, x, 1e-7);

@@ -4,6 +4,7 @@ import static org.goldenstick.GradCheck.check;
 import static org.goldenstick.GradCheck.param;
 import static org.junit.jupiter.api.Assertions.*;
 
+import org.goldenstick.tensor.kernel.Kernels;
 import org.junit.jupiter.api.Test;
 
 class NormalizationTest {
@@ -25,7 +26,18 @@ class NormalizationTest {
 
     @Test
     void trainingForwardUsesBatchStatisticsAndUpdatesRunningStats() {
-        for (int[] shape : new int[][] {{4, 3, 2, 3}, {6, 5}}) {
+        for (boolean vector : new boolean[] {true, false}) {
+            boolean was = Kernels.useVector(vector);
+            try {
+                trainingForward();
+            } finally {
+                Kernels.useVector(was);
+            }
+        }
+    }
+
+    private static void trainingForward() {
+        for (int[] shape : new int[][] {{4, 3, 2, 3}, {6, 5}, {3, 2, 5, 7}}) {
             int c = shape[1];
             Tensor x = param(1, shape);
             for (int i = 0; i < x.numel(); i++) x.data()[i] = x.data()[i] * 2f + 3f;
@@ -62,9 +74,22 @@ class NormalizationTest {
     }
 
     @Test
-    void gradientsTrainAndEval() {
+    void gradientsTrainAndEvalOnBothKernelPaths() {
+        for (boolean vector : new boolean[] {true, false}) {
+            boolean was = Kernels.useVector(vector);
+            try {
+                gradients();
+            } finally {
+                Kernels.useVector(was);
+            }
+        }
+    }
+
+    private static void gradients() {
         check("batchNorm train 4d", 1e-2, 3e-2, t -> Functional.batchNorm(t[0], t[1], t[2], null, null, true, 0.1f, 1e-5f),
                 param(1, 3, 2, 3, 3), param(2, 2), param(3, 2));
+        check("batchNorm train, planes wider than a vector", 1e-2, 3e-2, t -> Functional.batchNorm(t[0], t[1], t[2], null, null, true, 0.1f, 1e-5f),
+                param(11, 2, 2, 5, 7), param(12, 2), param(13, 2));
         check("batchNorm train 2d with running stats", 1e-2, 3e-2,
                 t -> Functional.batchNorm(t[0], t[1], t[2], Tensor.zeros(4), Tensor.ones(4), true, 0.1f, 1e-5f),
                 param(4, 5, 4), param(5, 4), param(6, 4));

@@ -68,6 +68,16 @@ class PoolingTest {
     }
 
     @Test
+    void maxPoolTiesGoToTheFirstMaximumAndNaNPropagates() {
+        Tensor x = Tensor.of(new float[] {1, 3, 3, 0, 2, 3, Float.NaN, 5}, 1, 1, 2, 4).requiresGrad(true);
+        Tensor y = Functional.maxPool2d(x, 2, 2, 2, 2, 0, 0);
+        assertEquals(3f, y.data()[0]);
+        assertTrue(Float.isNaN(y.data()[1]));
+        y.backward(new float[] {1f, 1f});
+        assertArrayEquals(new float[] {0, 1, 0, 0, 0, 0, 1, 0}, x.grad().data());
+    }
+
+    @Test
     void avgPoolForwardAndGradientWithAndWithoutPadCounting() {
         int[][] geo = {{2, 2, 2, 2, 0, 0}, {3, 3, 2, 2, 1, 1}, {3, 2, 1, 2, 1, 1}};
         for (int[] g : geo) {

@@ -1,0 +1,122 @@
+package org.goldenstick.tensor;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.goldenstick.tensor.kernel.Kernels;
+
+/**
+ * Small Vector API loops for the ops in this package, each with a plain scalar reference chosen by
+ * {@link Kernels#vector()}. They exist where the JIT cannot help by itself: masked gradient updates (a data-dependent
+ * branch per element mispredicts about half the time on real activations) and float reductions (which it will not
+ * reorder). Vector reductions sum in float lanes over one row/plane and are returned in double for the caller to
+ * accumulate across rows.
+ */
+final class VectorKernels {
+    private VectorKernels() {}
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    /** Σ a[off..off+len). */
+    static double sum(float[] a, int off, int len) {
+        if (!Kernels.vector()) {
+            double s = 0;
+            for (int i = 0; i < len; i++) s += a[off + i];
+            return s;
+        }
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0, ub = S.loopBound(len);
+        for (; i < ub; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, off + i));
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) s += a[off + i];
+        return s;
+    }
+
+    /** Σ (a[i] − mean)² over a[off..off+len). */
+    static double sumSquaredDeviation(float[] a, int off, int len, float mean) {
+        if (!Kernels.vector()) {
+            double s = 0;
+            for (int i = 0; i < len; i++) {
+                double d = a[off + i] - (double) mean;
+                s += d * d;
+            }
+            return s;
+        }
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0, ub = S.loopBound(len);
+        for (; i < ub; i += S.length()) {
+            FloatVector d = FloatVector.fromArray(S, a, off + i).sub(mean);
+            acc = d.fma(d, acc);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) {
+            double d = a[off + i] - (double) mean;
+            s += d * d;
+        }
+        return s;
+    }
+
+    /** Σ g[i]·(x[i] − mean) over the same range of g and x. */
+    static double dotCentered(float[] g, float[] x, int off, int len, float mean) {
+        if (!Kernels.vector()) {
+            double s = 0;
+            for (int i = 0; i < len; i++) s += (double) g[off + i] * (x[off + i] - mean);
+            return s;
+        }
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0, ub = S.loopBound(len);
+        for (; i < ub; i += S.length()) {
+            FloatVector d = FloatVector.fromArray(S, x, off + i).sub(mean);
+            acc = d.fma(FloatVector.fromArray(S, g, off + i), acc);
+        }
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) s += (double) g[off + i] * (x[off + i] - mean);
+        return s;
+    }
+
+    /** gx[i] += scale·g[i] where lo &lt; x[i] &lt; hi, for i in [from, to). */
+    static void maskedAccumulate(float[] x, float[] g, float[] gx, int from, int to, float lo, float hi, float scale) {
+        if (!Kernels.vector()) {
+            for (int i = from; i < to; i++) if (x[i] > lo && x[i] < hi) gx[i] += scale * g[i];
+            return;
+        }
+        int i = from, ub = from + S.loopBound(to - from);
+        for (; i < ub; i += S.length()) {
+            FloatVector xv = FloatVector.fromArray(S, x, i);
+            VectorMask<Float> m = xv.compare(VectorOperators.GT, lo).and(xv.compare(VectorOperators.LT, hi));
+            FloatVector gv = FloatVector.fromArray(S, g, i);
+            FloatVector.fromArray(S, gx, i).lanewise(VectorOperators.ADD, gv.mul(scale), m).intoArray(gx, i);
+        }
+        for (; i < to; i++) if (x[i] > lo && x[i] < hi) gx[i] += scale * g[i];
+    }
+
+    /** Leaky ReLU forward: y = x for x &gt; 0, slope·x otherwise. */
+    static void leakyForward(float[] x, float[] y, int from, int to, float slope) {
+        if (!Kernels.vector()) {
+            for (int i = from; i < to; i++) y[i] = x[i] > 0f ? x[i] : slope * x[i];
+            return;
+        }
+        int i = from, ub = from + S.loopBound(to - from);
+        for (; i < ub; i += S.length()) {
+            FloatVector xv = FloatVector.fromArray(S, x, i);
+            xv.mul(slope).blend(xv, xv.compare(VectorOperators.GT, 0f)).intoArray(y, i);
+        }
+        for (; i < to; i++) y[i] = x[i] > 0f ? x[i] : slope * x[i];
+    }
+
+    /** Leaky ReLU backward: gx += g for x &gt; 0, slope·g otherwise. */
+    static void leakyBackward(float[] x, float[] g, float[] gx, int from, int to, float slope) {
+        if (!Kernels.vector()) {
+            for (int i = from; i < to; i++) gx[i] += x[i] > 0f ? g[i] : slope * g[i];
+            return;
+        }
+        int i = from, ub = from + S.loopBound(to - from);
+        for (; i < ub; i += S.length()) {
+            FloatVector gv = FloatVector.fromArray(S, g, i);
+            FloatVector d = gv.mul(slope).blend(gv, FloatVector.fromArray(S, x, i).compare(VectorOperators.GT, 0f));
+            FloatVector.fromArray(S, gx, i).add(d).intoArray(gx, i);
+        }
+        for (; i < to; i++) gx[i] += x[i] > 0f ? g[i] : slope * g[i];
+    }
+}
