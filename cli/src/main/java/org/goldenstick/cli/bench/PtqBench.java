@@ -1,0 +1,186 @@
+package org.goldenstick.cli.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.llm.HfCheckpoint;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.LlamaSession;
+import org.goldenstick.ptq.LlamaLayout;
+import org.goldenstick.ptq.PTQConfig;
+import org.goldenstick.ptq.PtqReport;
+import org.goldenstick.ptq.QuantizedCheckpoints;
+import org.goldenstick.ptq.RoundToNearest;
+import org.goldenstick.tensor.kernel.MemoryBandwidth;
+import org.goldenstick.tensor.kernel.Parallel;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code gstick bench ptq}: writes a synthetic bf16 Llama checkpoint (random weights, ~1 B parameters by default) into
+ * a temporary folder, quantizes it with RTN W8A16 from the memory-mapped file, and reports in one run: output size
+ * vs input, quantization throughput next to the machine's memory bandwidth, and decode tokens/s of the FP32 model
+ * vs the W8A16 model. Temporary folders are deleted afterwards.
+ */
+@Command(name = "ptq", mixinStandardHelpOptions = true,
+        description = {"RTN W8A16 on a synthetic bf16 Llama checkpoint: size, quantization GB/s beside memory bandwidth,",
+                "and FP32 vs W8A16 decode tokens/s, all in the same run. The machine is shared: treat <15% as noise."})
+public final class PtqBench implements Callable<Integer> {
+    @Option(names = "--size", defaultValue = "1b", description = "1b (hidden 2048, 20 layers, ~1.0 B params) | small (hidden 512, 4 layers) (default: ${DEFAULT-VALUE})")
+    String size;
+
+    @Option(names = "--decode-tokens", defaultValue = "16", description = "timed decode steps per model (default: ${DEFAULT-VALUE})")
+    int decodeTokens;
+
+    @Option(names = "--dir", description = "where to create the temporary checkpoints (default: the system temp folder)")
+    Path dir;
+
+    @Option(names = "--json", description = "print one JSON object")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, Object> cfg = switch (size) {
+            case "1b" -> config(2048, 5632, 20, 32, 4, 32000);
+            case "small" -> config(512, 1408, 4, 8, 4, 8000);
+            default -> throw new IllegalArgumentException("--size must be 1b or small, got '" + size + "'");
+        };
+        Path base = Files.createTempDirectory(dir != null ? Files.createDirectories(dir) : Path.of(System.getProperty("java.io.tmpdir")), "gstick-bench-ptq-");
+        try {
+            Path fp = base.resolve("bf16"), q = base.resolve("w8a16");
+            long t0 = System.nanoTime();
+            LlamaLayout layout = writeSynthetic(fp, cfg);
+            long params = 0;
+            for (int[] s : layout.expectedShapes().values()) params += (long) s[0] * (s.length > 1 ? s[1] : 1);
+            System.err.printf(Locale.ROOT, "bench ptq: wrote %.2f B-parameter bf16 checkpoint in %.1f s%n", params / 1e9, (System.nanoTime() - t0) / 1e9);
+
+            int threads = Parallel.threads();
+            double bw = MemoryBandwidth.measure(threads, 1L << 30, 3.0);
+            PtqReport r = RoundToNearest.quantizeCheckpoint(fp, q, PTQConfig.rtn());
+
+            double fpTps = decodeTokensPerSecond(HfCheckpoint.load(fp));
+            System.gc();
+            double qTps = decodeTokensPerSecond(QuantizedCheckpoints.load(q));
+
+            if (json) {
+                System.out.printf(Locale.ROOT, "{\"params\":%d,\"threads\":%d,\"input_bytes\":%d,\"output_bytes\":%d,\"size_ratio\":%.4f,\"rtn_seconds\":%.3f,"
+                                + "\"rtn_gb_per_s\":%.3f,\"mem_bw_gb_per_s\":%.2f,\"fp32_decode_tok_s\":%.3f,\"w8a16_decode_tok_s\":%.3f,\"decode_speedup\":%.3f,"
+                                + "\"layers_quantized\":%d,\"layers_skipped\":%d}%n",
+                        params, threads, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), bw, fpTps, qTps, qTps / fpTps,
+                        r.layersQuantized(), r.layersSkipped());
+            } else {
+                System.out.printf(Locale.ROOT, "synthetic Llama: %.3f B parameters, bf16 %.2f GB, %d threads (shared machine)%n", params / 1e9, r.inputBytes() / 1e9, threads);
+                System.out.printf(Locale.ROOT, "RTN W8A16: output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights (memory bandwidth %.2f GB/s)%n",
+                        r.outputBytes() / 1e9, 100 * r.sizeRatio(), r.seconds(), r.throughputGBps(), bw);
+                System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, W8A16 %.2f tok/s, speed-up %.2fx%n", fpTps, qTps, qTps / fpTps);
+            }
+            return 0;
+        } finally {
+            deleteTree(base);
+        }
+    }
+
+    private static Map<String, Object> config(int hidden, int inter, int layers, int heads, int kv, int vocab) {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("architectures", new String[] {"LlamaForCausalLM"});
+        c.put("model_type", "llama");
+        c.put("hidden_size", hidden);
+        c.put("intermediate_size", inter);
+        c.put("num_hidden_layers", layers);
+        c.put("num_attention_heads", heads);
+        c.put("num_key_value_heads", kv);
+        c.put("vocab_size", vocab);
+        c.put("max_position_embeddings", 2048);
+        c.put("rms_norm_eps", 1e-5);
+        c.put("rope_theta", 10000.0);
+        c.put("tie_word_embeddings", false);
+        c.put("bos_token_id", 1);
+        c.put("eos_token_id", 2);
+        c.put("torch_dtype", "bfloat16");
+        return c;
+    }
+
+    /** Writes config.json and one bf16 shard per decoder layer (plus one for embeddings/head) with an index. */
+    private static LlamaLayout writeSynthetic(Path dir, Map<String, Object> cfg) throws IOException {
+        Files.createDirectories(dir);
+        ObjectMapper json = new ObjectMapper();
+        Files.writeString(dir.resolve("config.json"), json.writeValueAsString(cfg), StandardCharsets.UTF_8);
+        LlamaLayout layout = LlamaLayout.read(dir);
+        Map<String, java.util.List<String>> shards = new LinkedHashMap<>();
+        for (String name : layout.expectedShapes().keySet()) {
+            String shard = name.startsWith("model.layers.") ? "layer" + name.split("\\.")[2] : "other";
+            shards.computeIfAbsent(shard, k -> new java.util.ArrayList<>()).add(name);
+        }
+        ObjectNode index = json.createObjectNode();
+        index.putObject("metadata");
+        ObjectNode map = index.putObject("weight_map");
+        int i = 0;
+        long seed = 42;
+        for (var shard : shards.entrySet()) {
+            String file = String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", ++i, shards.size());
+            var names = shard.getValue();
+            byte[][] data = new byte[names.size()][];
+            long shardSeed = seed + i;
+            Parallel.forEach(names.size(), t -> data[t] = randomBf16(layout.expectedShapes().get(names.get(t)), names.get(t).endsWith("norm.weight"), shardSeed * 1000 + t));
+            SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+            for (int t = 0; t < names.size(); t++) {
+                w.addRaw(names.get(t), DType.BF16, layout.expectedShapes().get(names.get(t)), java.lang.foreign.MemorySegment.ofArray(data[t]));
+                map.put(names.get(t), file);
+            }
+            w.write(dir.resolve(file));
+        }
+        Files.writeString(dir.resolve("model.safetensors.index.json"), json.writeValueAsString(index), StandardCharsets.UTF_8);
+        return layout;
+    }
+
+    /** Little-endian bf16 values: ~U(−0.03, 0.03) for weights, ~1 for norms. */
+    private static byte[] randomBf16(int[] shape, boolean norm, long seed) {
+        long n = 1;
+        for (int d : shape) n *= d;
+        byte[] out = new byte[(int) (2 * n)];
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (int k = 0; k < n; k++) {
+            float v = norm ? 1f + 0.05f * (rng.nextFloat() - 0.5f) : 0.06f * (rng.nextFloat() - 0.5f);
+            int bits = Float.floatToRawIntBits(v) >>> 16;
+            out[2 * k] = (byte) bits;
+            out[2 * k + 1] = (byte) (bits >>> 8);
+        }
+        return out;
+    }
+
+    /** Greedy-free decode timing: one prefill token, 3 warm-up steps, then {@code decodeTokens} timed steps. */
+    private double decodeTokensPerSecond(LlamaModel m) {
+        LlamaSession s = m.newSession(decodeTokens + 8);
+        s.prefill(new int[] {1});
+        for (int i = 0; i < 3; i++) s.decode(3 + i);
+        long t0 = System.nanoTime();
+        for (int i = 0; i < decodeTokens; i++) s.decode(7 + i);
+        return decodeTokens / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void deleteTree(Path p) {
+        try (Stream<Path> s = Files.walk(p)) {
+            s.sorted(Comparator.reverseOrder()).forEach(f -> {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException e) {
+                    System.err.println("warning: could not delete " + f + ": " + e.getMessage());
+                }
+            });
+        } catch (IOException e) {
+            System.err.println("warning: could not clean up " + p + ": " + e.getMessage());
+        }
+    }
+}
