@@ -1,0 +1,231 @@
+package org.goldenstick.tensor.kernel;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/**
+ * Weight-only int8 kernels (W8A16: int8 weights, float activations): {@code y = x · W_realᵀ} with
+ * {@code W_real = q · scale} from {@link Int8Weights}, never materialising W_real.
+ *
+ * <ul>
+ *   <li>{@link #gemv} (decode, one row of x): two weight rows per pass share every x load; 16 int8
+ *       weights are loaded as a 128-bit byte vector, widened to 16 floats ({@code B2F}) and FMA'd; the
+ *       per-group partial sums are folded in with one FMA by the group scale. Rows are split into blocks
+ *       pulled dynamically by the workers. It is bandwidth-bound: report GB/s of weights.</li>
+ *   <li>{@link #gemm} (prefill, m &gt; 1): weights are dequantised while packing B panels and the SGEMM
+ *       micro-kernel does the rest (each weight is dequantised once per call when m ≤ 96).</li>
+ * </ul>
+ *
+ * <pre>{@code
+ * Int8Weights w = Int8Weights.quantize(weight, out, in, 128);
+ * W8A16Kernels.gemv(w, x, 0, y, 0, false);                          // y[out] = W·x
+ * W8A16Kernels.gemm(tokens, xs, 0, in, w, ys, 0, out, false);       // ys[tokens, out]
+ * }</pre>
+ */
+public final class W8A16Kernels {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    private static final int LANES = F.length();
+    private static final int ROWS_PER_TASK = 32;
+
+    private W8A16Kernels() {}
+
+    /** {@code y[yOff + r] (+)= Σ_c W_real[r, c] · x[xOff + c]} for every row r of w. */
+    public static void gemv(Int8Weights w, float[] x, int xOff, float[] y, int yOff, boolean accumulate) {
+        checkVectors(w, x, xOff, 1, w.cols(), y, yOff, 1, w.rows());
+        if (!Kernels.vector()) {
+            scalar(1, x, xOff, w.cols(), w, y, yOff, w.rows(), accumulate);
+            return;
+        }
+        int rows = w.rows();
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        int threads = (long) rows * w.cols() < (1 << 16) ? 1 : Parallel.threads();
+        Parallel.forEach(threads, tasks, t -> {
+            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+            int r = r0;
+            for (; r + 1 < r1; r += 2) rowPair(w, r, x, xOff, y, yOff, accumulate);
+            if (r < r1) {
+                float s = rowDot(w, r, x, xOff);
+                y[yOff + r] = accumulate ? y[yOff + r] + s : s;
+            }
+        });
+    }
+
+    /** Two rows at once: one x load feeds both rows' FMAs. */
+    private static void rowPair(Int8Weights w, int r, float[] x, int xOff, float[] y, int yOff, boolean accumulate) {
+        MemorySegment seg = w.data();
+        int cols = w.cols(), gs = w.groupSize(), groups = w.groups();
+        long base0 = w.offset() + (long) r * cols, base1 = base0 + cols;
+        float[] sc = w.scales();
+        int s0 = r * groups, s1 = s0 + groups;
+        FloatVector tot0 = FloatVector.zero(F), tot1 = FloatVector.zero(F);
+        float tail0 = 0, tail1 = 0;
+        for (int g = 0; g < groups; g++) {
+            int c0 = g * gs, c1 = Math.min(cols, c0 + gs), c = c0;
+            FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+            for (; c + LANES <= c1; c += LANES) {
+                FloatVector xv = FloatVector.fromArray(F, x, xOff + c);
+                FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, seg, base0 + c, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, seg, base1 + c, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
+                acc0 = w0.fma(xv, acc0);
+                acc1 = w1.fma(xv, acc1);
+            }
+            float p0 = 0, p1 = 0;
+            for (; c < c1; c++) {
+                float xv = x[xOff + c];
+                p0 += seg.get(ValueLayout.JAVA_BYTE, base0 + c) * xv;
+                p1 += seg.get(ValueLayout.JAVA_BYTE, base1 + c) * xv;
+            }
+            float g0 = sc[s0 + g], g1 = sc[s1 + g];
+            tot0 = acc0.fma(FloatVector.broadcast(F, g0), tot0);
+            tot1 = acc1.fma(FloatVector.broadcast(F, g1), tot1);
+            tail0 += p0 * g0;
+            tail1 += p1 * g1;
+        }
+        float v0 = tot0.reduceLanes(VectorOperators.ADD) + tail0, v1 = tot1.reduceLanes(VectorOperators.ADD) + tail1;
+        y[yOff + r] = accumulate ? y[yOff + r] + v0 : v0;
+        y[yOff + r + 1] = accumulate ? y[yOff + r + 1] + v1 : v1;
+    }
+
+    private static float rowDot(Int8Weights w, int r, float[] x, int xOff) {
+        MemorySegment seg = w.data();
+        int cols = w.cols(), gs = w.groupSize(), groups = w.groups();
+        long base = w.offset() + (long) r * cols;
+        float total = 0;
+        for (int g = 0; g < groups; g++) {
+            int c0 = g * gs, c1 = Math.min(cols, c0 + gs), c = c0;
+            FloatVector acc = FloatVector.zero(F);
+            for (; c + LANES <= c1; c += LANES) {
+                FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, seg, base + c, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
+                acc = wv.fma(FloatVector.fromArray(F, x, xOff + c), acc);
+            }
+            float p = acc.reduceLanes(VectorOperators.ADD);
+            for (; c < c1; c++) p += seg.get(ValueLayout.JAVA_BYTE, base + c) * x[xOff + c];
+            total += p * w.scales()[r * groups + g];
+        }
+        return total;
+    }
+
+    /** {@code y[m, rows] (+)= x[m, cols] · W_realᵀ}, x and y row-major with leading dimensions. */
+    public static void gemm(int m, float[] x, int xOff, int ldx, Int8Weights w, float[] y, int yOff, int ldy, boolean accumulate) {
+        checkVectors(w, x, xOff, m, ldx, y, yOff, m, ldy);
+        if (m == 0 || w.rows() == 0) return;
+        if (!Kernels.vector()) {
+            scalar(m, x, xOff, ldx, w, y, yOff, ldy, accumulate);
+        } else if (m == 1) {
+            gemv(w, x, xOff, y, yOff, accumulate);
+        } else {
+            new Packed(m, x, xOff, ldx, w, y, yOff, ldy, accumulate).run();
+        }
+    }
+
+    /** Reference: dequantise each weight and accumulate in float, row by row. */
+    public static void scalar(int m, float[] x, int xOff, int ldx, Int8Weights w, float[] y, int yOff, int ldy, boolean accumulate) {
+        for (int i = 0; i < m; i++)
+            for (int r = 0; r < w.rows(); r++) {
+                float s = 0;
+                for (int c = 0; c < w.cols(); c++) s += w.q(r, c) * w.scale(r, c) * x[xOff + i * ldx + c];
+                int o = yOff + i * ldy + r;
+                y[o] = accumulate ? y[o] + s : s;
+            }
+    }
+
+    static void checkVectors(Int8Weights w, float[] x, int xOff, int m, int ldx, float[] y, int yOff, int my, int ldy) {
+        if (m < 0) throw new IllegalArgumentException("W8A16: negative row count " + m);
+        if (m == 0) return;
+        if (ldx < w.cols() || xOff < 0 || xOff + (long) (m - 1) * ldx + w.cols() > x.length) {
+            throw new IllegalArgumentException("W8A16: x (length " + x.length + ", offset " + xOff + ", ld " + ldx + ") does not hold " + m + " rows of " + w.cols() + " inputs");
+        }
+        if (ldy < (my == 1 && m == 1 ? 1 : w.rows()) || yOff < 0 || yOff + (long) (my - 1) * ldy + w.rows() > y.length) {
+            throw new IllegalArgumentException("W8A16: y (length " + y.length + ", offset " + yOff + ", ld " + ldy + ") does not hold " + my + " rows of " + w.rows() + " outputs");
+        }
+    }
+
+    /** Packed GEMM: A = x, B = W_realᵀ dequantised while packing. */
+    private static final class Packed extends PackedGemm {
+        final float[] x, y;
+        final int xOff, ldx, yOff, ldy;
+        final Int8Weights w;
+        final boolean accumulate;
+
+        Packed(int m, float[] x, int xOff, int ldx, Int8Weights w, float[] y, int yOff, int ldy, boolean accumulate) {
+            super(m, w.rows(), w.cols());
+            this.x = x;
+            this.xOff = xOff;
+            this.ldx = ldx;
+            this.w = w;
+            this.y = y;
+            this.yOff = yOff;
+            this.ldy = ldy;
+            this.accumulate = accumulate;
+        }
+
+        @Override
+        void packA(float[] dst, int i0, int mc, int p0, int kc) {
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir), base = ir * kc;
+                if (mr < MR) Arrays.fill(dst, base, base + kc * MR, 0f);
+                for (int r = 0; r < mr; r++) {
+                    int src = xOff + (i0 + ir + r) * ldx + p0, d = base + r;
+                    for (int p = 0; p < kc; p++, d += MR) dst[d] = x[src + p];
+                }
+            }
+        }
+
+        @Override
+        void packB(float[] dst, int off, int j0, int nc, int p0, int kc) {
+            MemorySegment seg = w.data();
+            int cols = w.cols(), gs = w.groupSize(), groups = w.groups();
+            float[] sc = w.scales();
+            for (int jr = 0; jr < nc; jr += NR) {
+                int nr = Math.min(NR, nc - jr), base = off + jr * kc;
+                if (nr < NR) Arrays.fill(dst, base, base + kc * NR, 0f);
+                for (int q = 0; q < nr; q++) {
+                    int j = j0 + jr + q;
+                    long src = w.offset() + (long) j * cols + p0;
+                    int d = base + q, sBase = j * groups;
+                    for (int p = 0; p < kc; p++, d += NR) {
+                        dst[d] = seg.get(ValueLayout.JAVA_BYTE, src + p) * sc[sBase + (p0 + p) / gs];
+                    }
+                }
+            }
+        }
+
+        @Override
+        void storeTile(float[] tile, int i, int j, int mr, int nr, boolean overwrite) {
+            for (int r = 0; r < mr; r++) {
+                int co = yOff + (i + r) * ldy + j, t = r * NR;
+                if (overwrite) System.arraycopy(tile, t, y, co, nr);
+                else for (int q = 0; q < nr; q++) y[co + q] += tile[t + q];
+            }
+        }
+
+        @Override
+        float[] directC() {
+            return y;
+        }
+
+        @Override
+        int directOffset(int i, int j) {
+            return yOff + i * ldy + j;
+        }
+
+        @Override
+        int directLd() {
+            return ldy;
+        }
+
+        @Override
+        boolean overwriteFirst() {
+            return !accumulate;
+        }
+    }
+}
