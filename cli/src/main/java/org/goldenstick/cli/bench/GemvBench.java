@@ -1,0 +1,109 @@
+package org.goldenstick.cli.bench;
+
+import org.goldenstick.tensor.kernel.Int8Weights;
+import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.tensor.kernel.Sgemm;
+import org.goldenstick.tensor.kernel.W8A16Kernels;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * {@code gstick bench gemv}: decode-style GEMV with fp32 weights vs W8A16 (int8 weights, group scales),
+ * in GB/s of weight bytes streamed, over a working set of several matrices (larger than the caches);
+ * plus prefill GEMM (m rows) fp32 vs W8A16 in GFLOPS.
+ */
+@Command(name = "gemv", mixinStandardHelpOptions = true,
+        description = "fp32 vs W8A16 GEMV (GB/s of weights) and GEMM for m rows (GFLOPS), median after warm-up.")
+public final class GemvBench implements Runnable {
+    @Option(names = "--rows", description = "Output features per matrix (default: ${DEFAULT-VALUE}).")
+    int rows = 4096;
+    @Option(names = "--cols", description = "Input features per matrix (default: ${DEFAULT-VALUE}).")
+    int cols = 8192;
+    @Option(names = "--matrices", description = "Matrices cycled through, to defeat the caches (default: ${DEFAULT-VALUE}).")
+    int matrices = 8;
+    @Option(names = "--group", description = "W8A16 scale group size along the input (0 = per channel; default: ${DEFAULT-VALUE}).")
+    int group = 128;
+    @Option(names = "--gemm-m", description = "Rows of the prefill GEMM case (default: ${DEFAULT-VALUE}).")
+    int gemmM = 64;
+    @Option(names = "--threads", description = "Comma-separated thread counts (default: ${DEFAULT-VALUE}).")
+    String threads = "1,2";
+    @Option(names = "--seconds", description = "Measuring time per case (default: ${DEFAULT-VALUE}).")
+    double seconds = 2.0;
+    @Option(names = "--warmup", description = "Warm-up time per case (default: ${DEFAULT-VALUE}).")
+    double warmup = 1.5;
+    @Option(names = "--json", description = "Print a JSON array instead of a table.")
+    boolean json;
+
+    record Row(String kernel, int threads, double value, String unit) {}
+
+    @Override
+    public void run() {
+        int[] ts = Timing.ints(threads, "--threads");
+        if (rows < 1 || cols < 1 || matrices < 1) throw new IllegalArgumentException("--rows, --cols and --matrices must be >= 1");
+        int g = group == 0 ? cols : group;
+        Random rnd = new Random(1);
+        System.err.printf("bench gemv: building %d matrices of [%d, %d] (fp32 %d MiB, int8 %d MiB)...%n",
+                matrices, rows, cols, (long) matrices * rows * cols * 4 >> 20, (long) matrices * rows * cols >> 20);
+        float[][] wf = new float[matrices][];
+        Int8Weights[] wq = new Int8Weights[matrices];
+        int groups = (cols + g - 1) / g;
+        for (int i = 0; i < matrices; i++) {
+            float[] w = new float[rows * cols];
+            for (int j = 0; j < w.length; j++) w[j] = (float) (rnd.nextInt(255) - 127) * 0.01f;
+            wf[i] = w;
+            byte[] q = new byte[rows * cols];
+            rnd.nextBytes(q);
+            float[] sc = new float[rows * groups];
+            java.util.Arrays.fill(sc, 0.01f);
+            wq[i] = new Int8Weights(MemorySegment.ofArray(q), 0, rows, cols, sc, g);
+        }
+        float[] x = new float[Math.max(gemmM, 1) * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        float[] y = new float[Math.max(gemmM, 1) * rows];
+        int saved = Parallel.threads();
+        List<Row> out = new ArrayList<>();
+        try {
+            for (int t : ts) {
+                Parallel.setThreads(t);
+                System.err.printf("bench gemv: %d thread(s)...%n", t);
+                double fp = Timing.median(() -> {
+                    for (float[] w : wf) Sgemm.gemm(false, true, 1, rows, cols, x, 0, cols, w, 0, cols, y, 0, rows, false);
+                }, warmup, seconds);
+                double w8 = Timing.median(() -> {
+                    for (Int8Weights w : wq) W8A16Kernels.gemv(w, x, 0, y, 0, false);
+                }, warmup, seconds);
+                out.add(new Row("gemv_fp32", t, (double) matrices * rows * cols * 4 / fp / 1e9, "GB/s"));
+                out.add(new Row("gemv_w8a16", t, (double) matrices * rows * cols / w8 / 1e9, "GB/s"));
+                if (gemmM > 1) {
+                    double flop = 2.0 * gemmM * rows * cols;
+                    double gf = Timing.median(() -> Sgemm.gemm(false, true, gemmM, rows, cols, x, 0, cols, wf[0], 0, cols, y, 0, rows, false), warmup, seconds);
+                    double gq = Timing.median(() -> W8A16Kernels.gemm(gemmM, x, 0, cols, wq[0], y, 0, rows, false), warmup, seconds);
+                    out.add(new Row("gemm_fp32_m" + gemmM, t, flop / gf / 1e9, "GFLOPS"));
+                    out.add(new Row("gemm_w8a16_m" + gemmM, t, flop / gq / 1e9, "GFLOPS"));
+                }
+            }
+        } finally {
+            Parallel.setThreads(saved);
+        }
+        if (json) {
+            StringBuilder sb = new StringBuilder("[");
+            for (int i = 0; i < out.size(); i++) {
+                Row r = out.get(i);
+                sb.append(i == 0 ? "\n  " : ",\n  ").append(String.format(Locale.ROOT,
+                        "{\"kernel\": \"%s\", \"threads\": %d, \"value\": %.2f, \"unit\": \"%s\", \"rows\": %d, \"cols\": %d, \"group\": %d}",
+                        r.kernel(), r.threads(), r.value(), r.unit(), rows, cols, g));
+            }
+            System.out.println(sb.append("\n]"));
+        } else {
+            System.out.printf("%-18s %7s %10s%n", "kernel", "threads", "value");
+            for (Row r : out) System.out.printf(Locale.ROOT, "%-18s %7d %10.2f %s%n", r.kernel(), r.threads(), r.value(), r.unit());
+            System.out.printf("(weights [%d, %d] x %d matrices, group %d; shared machine: differences under ~15%% are noise)%n", rows, cols, matrices, g);
+        }
+    }
+}

@@ -1,0 +1,230 @@
+package org.goldenstick.tensor.kernel;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.util.Arrays;
+
+/**
+ * Kernels for {@link PackedBits} weights: {@code y = x · (scale · levels[index])ᵀ}.
+ *
+ * <ul>
+ *   <li>{@link #gemv}: indices are unpacked in registers. For an affine level table (every SLB table:
+ *       {−1,+1} and linspace(−1,1,2^b)), {@code Σ_c x_c·level(i_c) = l0·Σx + step·Σ_c i_c·x_c}, so each
+ *       16-byte block needs per bit plane one shift, one mask, a byte→float widening and one FMA; two
+ *       rows per pass share the x loads. Other tables, or vectors narrower than 16 floats, decode a
+ *       row into a float buffer and take a vector dot.</li>
+ *   <li>{@link #gemm} (m &gt; 1): weights are decoded while packing B panels for the SGEMM micro-kernel.</li>
+ * </ul>
+ *
+ * <pre>{@code
+ * PackedBits w = PackedBits.pack(1, signIndex, out, in, scales, PackedBits.linspaceLevels(1));
+ * PackedBitsKernels.gemm(batch, x, 0, in, w, y, 0, out, false);
+ * }</pre>
+ */
+public final class PackedBitsKernels {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
+    /** The in-register path maps 16 bytes onto 16 float lanes. */
+    private static final boolean REGISTER_PATH = F.length() == 16;
+    private static final int ROWS_PER_TASK = 32;
+
+    private PackedBitsKernels() {}
+
+    /** {@code y[yOff + r] (+)= Σ_c W[r, c] · x[xOff + c]}. */
+    public static void gemv(PackedBits w, float[] x, int xOff, float[] y, int yOff, boolean accumulate) {
+        check(w, 1, x, xOff, w.cols(), y, yOff, w.rows());
+        if (!Kernels.vector()) {
+            scalar(1, x, xOff, w.cols(), w, y, yOff, w.rows(), accumulate);
+            return;
+        }
+        float[] affine = w.affineLevels();
+        int rows = w.rows();
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        int threads = (long) rows * w.cols() < (1 << 17) ? 1 : Parallel.threads();
+        if (affine != null && REGISTER_PATH) {
+            float sumX = 0;
+            for (int c = 0; c < w.cols(); c++) sumX += x[xOff + c];
+            final float base = affine[0] * sumX, step = affine[1];
+            Parallel.forEach(threads, tasks, t -> {
+                int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+                for (int r = r0; r < r1; r += 2) {
+                    int r2 = Math.min(r + 1, r1 - 1);   // an odd last row is computed twice, harmlessly
+                    float[] s = indexDots(w, r, r2, x, xOff);
+                    store(y, yOff + r, w.scalesRef()[r] * (base + step * s[0]), accumulate);
+                    if (r2 != r) store(y, yOff + r2, w.scalesRef()[r2] * (base + step * s[1]), accumulate);
+                }
+            });
+        } else {
+            Parallel.forEach(threads, tasks, t -> {
+                int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+                float[] buf = new float[w.cols()];
+                for (int r = r0; r < r1; r++) {
+                    decodeRow(w, r, buf);
+                    store(y, yOff + r, w.scalesRef()[r] * Sgemm.dot(buf, 0, x, xOff, w.cols()), accumulate);
+                }
+            });
+        }
+    }
+
+    private static void store(float[] y, int at, float v, boolean accumulate) {
+        y[at] = accumulate ? y[at] + v : v;
+    }
+
+    /** {Σ_c index(ra, c)·x_c, Σ_c index(rb, c)·x_c}, unpacking 16 indices per shift-and-mask. */
+    private static float[] indexDots(PackedBits w, int ra, int rb, float[] x, int xOff) {
+        byte[] d = w.data();
+        int bits = w.bits(), planes = 8 / bits, cols = w.cols(), bw = PackedBits.blockWeights(bits);
+        byte mask = (byte) ((1 << bits) - 1);
+        int oa = ra * w.rowBytes(), ob = rb * w.rowBytes();
+        int full = cols / bw;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int blk = 0; blk < full; blk++) {
+            ByteVector va = ByteVector.fromArray(B128, d, oa + blk * PackedBits.BLOCK_BYTES);
+            ByteVector vb = ByteVector.fromArray(B128, d, ob + blk * PackedBits.BLOCK_BYTES);
+            int xc = xOff + blk * bw;
+            for (int pl = 0; pl < planes; pl++) {
+                FloatVector xv = FloatVector.fromArray(F, x, xc + pl * 16);
+                FloatVector ia = (FloatVector) va.lanewise(VectorOperators.LSHR, pl * bits).and(mask).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector ib = (FloatVector) vb.lanewise(VectorOperators.LSHR, pl * bits).and(mask).convertShape(VectorOperators.B2F, F, 0);
+                acc0 = ia.fma(xv, acc0);
+                acc1 = ib.fma(xv, acc1);
+            }
+        }
+        float s0 = acc0.reduceLanes(VectorOperators.ADD), s1 = acc1.reduceLanes(VectorOperators.ADD);
+        for (int c = full * bw; c < cols; c++) {
+            s0 += w.index(ra, c) * x[xOff + c];
+            s1 += w.index(rb, c) * x[xOff + c];
+        }
+        return new float[] {s0, s1};
+    }
+
+    /** buf[c] = levels[index(r, c)] for the whole row. */
+    static void decodeRow(PackedBits w, int r, float[] buf) {
+        byte[] d = w.data();
+        float[] lv = w.levelsRef();
+        int bits = w.bits(), planes = 8 / bits, bw = PackedBits.blockWeights(bits), mask = (1 << bits) - 1;
+        int o = r * w.rowBytes(), cols = w.cols();
+        for (int blk = 0, c0 = 0; c0 < cols; blk++, c0 += bw) {
+            int at = o + blk * PackedBits.BLOCK_BYTES;
+            for (int pl = 0; pl < planes; pl++) {
+                int cb = c0 + pl * 16;
+                for (int lane = 0; lane < 16 && cb + lane < cols; lane++) buf[cb + lane] = lv[((d[at + lane] & 0xFF) >>> (pl * bits)) & mask];
+            }
+        }
+    }
+
+    /** {@code y[m, rows] (+)= x[m, cols] · Wᵀ}, row-major with leading dimensions. */
+    public static void gemm(int m, float[] x, int xOff, int ldx, PackedBits w, float[] y, int yOff, int ldy, boolean accumulate) {
+        check(w, m, x, xOff, ldx, y, yOff, ldy);
+        if (m == 0 || w.rows() == 0) return;
+        if (!Kernels.vector()) scalar(m, x, xOff, ldx, w, y, yOff, ldy, accumulate);
+        else if (m == 1) gemv(w, x, xOff, y, yOff, accumulate);
+        else new Packed(m, x, xOff, ldx, w, y, yOff, ldy, accumulate).run();
+    }
+
+    /** Reference: each weight dequantised on the fly, float accumulation in column order. */
+    public static void scalar(int m, float[] x, int xOff, int ldx, PackedBits w, float[] y, int yOff, int ldy, boolean accumulate) {
+        for (int i = 0; i < m; i++)
+            for (int r = 0; r < w.rows(); r++) {
+                float s = 0;
+                for (int c = 0; c < w.cols(); c++) s += w.weight(r, c) * x[xOff + i * ldx + c];
+                store(y, yOff + i * ldy + r, s, accumulate);
+            }
+    }
+
+    private static void check(PackedBits w, int m, float[] x, int xOff, int ldx, float[] y, int yOff, int ldy) {
+        if (m < 0) throw new IllegalArgumentException("PackedBits: negative row count " + m);
+        if (m == 0) return;
+        if (ldx < w.cols() || xOff < 0 || xOff + (long) (m - 1) * ldx + w.cols() > x.length) {
+            throw new IllegalArgumentException("PackedBits: x (length " + x.length + ", offset " + xOff + ", ld " + ldx + ") does not hold " + m + " rows of " + w.cols());
+        }
+        if ((m > 1 && ldy < w.rows()) || yOff < 0 || yOff + (long) (m - 1) * ldy + w.rows() > y.length) {
+            throw new IllegalArgumentException("PackedBits: y (length " + y.length + ", offset " + yOff + ", ld " + ldy + ") does not hold " + m + " rows of " + w.rows());
+        }
+    }
+
+    private static final class Packed extends PackedGemm {
+        final float[] x, y;
+        final int xOff, ldx, yOff, ldy;
+        final PackedBits w;
+        final boolean accumulate;
+
+        Packed(int m, float[] x, int xOff, int ldx, PackedBits w, float[] y, int yOff, int ldy, boolean accumulate) {
+            super(m, w.rows(), w.cols());
+            this.x = x;
+            this.xOff = xOff;
+            this.ldx = ldx;
+            this.w = w;
+            this.y = y;
+            this.yOff = yOff;
+            this.ldy = ldy;
+            this.accumulate = accumulate;
+        }
+
+        @Override
+        void packA(float[] dst, int i0, int mc, int p0, int kc) {
+            for (int ir = 0; ir < mc; ir += MR) {
+                int mr = Math.min(MR, mc - ir), base = ir * kc;
+                if (mr < MR) Arrays.fill(dst, base, base + kc * MR, 0f);
+                for (int r = 0; r < mr; r++) {
+                    int src = xOff + (i0 + ir + r) * ldx + p0, d = base + r;
+                    for (int p = 0; p < kc; p++, d += MR) dst[d] = x[src + p];
+                }
+            }
+        }
+
+        @Override
+        void packB(float[] dst, int off, int j0, int nc, int p0, int kc) {
+            byte[] d = w.data();
+            float[] lv = w.levelsRef(), sc = w.scalesRef();
+            int bits = w.bits(), bw = PackedBits.blockWeights(bits), mask = (1 << bits) - 1;
+            float[] scaled = new float[lv.length];
+            for (int jr = 0; jr < nc; jr += NR) {
+                int nr = Math.min(NR, nc - jr), base = off + jr * kc;
+                if (nr < NR) Arrays.fill(dst, base, base + kc * NR, 0f);
+                for (int q = 0; q < nr; q++) {
+                    int j = j0 + jr + q, row = j * w.rowBytes();
+                    for (int l = 0; l < lv.length; l++) scaled[l] = sc[j] * lv[l];
+                    int dd = base + q;
+                    for (int p = p0; p < p0 + kc; p++, dd += NR) {
+                        int qq = p % bw;
+                        int byt = d[row + p / bw * PackedBits.BLOCK_BYTES + (qq & 15)] & 0xFF;
+                        dst[dd] = scaled[(byt >>> ((qq >>> 4) * bits)) & mask];
+                    }
+                }
+            }
+        }
+
+        @Override
+        void storeTile(float[] tile, int i, int j, int mr, int nr, boolean overwrite) {
+            for (int r = 0; r < mr; r++) {
+                int co = yOff + (i + r) * ldy + j, t = r * NR;
+                if (overwrite) System.arraycopy(tile, t, y, co, nr);
+                else for (int q = 0; q < nr; q++) y[co + q] += tile[t + q];
+            }
+        }
+
+        @Override
+        float[] directC() {
+            return y;
+        }
+
+        @Override
+        int directOffset(int i, int j) {
+            return yOff + i * ldy + j;
+        }
+
+        @Override
+        int directLd() {
+            return ldy;
+        }
+
+        @Override
+        boolean overwriteFirst() {
+            return !accumulate;
+        }
+    }
+}
