@@ -83,19 +83,18 @@ public final class QLinear extends Module implements DeployLayer {
     public void save(String prefix, SafetensorsWriter w, Map<String, String> meta) {
         w.addInt8(prefix + "weight", weight, out, in);
         if (bias != null) w.addInt32(prefix + "bias", bias, out);
-        meta.putAll(weightParams.toMetadata(prefix + "weight."));
-        meta.putAll(inputParams.toMetadata(prefix + "input."));
-        if (outputParams != null) meta.putAll(outputParams.toMetadata(prefix + "output."));
+        QuantParamsIO.write(prefix + "weight_quant", weightParams, w, meta);
+        QuantParamsIO.write(prefix + "input_quant", inputParams, w, meta);
+        if (outputParams != null) QuantParamsIO.write(prefix + "output_quant", outputParams, w, meta);
     }
 
     @Override
     public void load(String prefix, SafetensorsFile f) {
-        Map<String, String> m = f.metadata();
         weight = f.int8(prefix + "weight");
         bias = f.contains(prefix + "bias") ? f.int32(prefix + "bias") : null;
-        weightParams = QuantParams.fromMetadata(prefix + "weight.", m);
-        inputParams = QuantParams.fromMetadata(prefix + "input.", m);
-        outputParams = m.containsKey(prefix + "output.num_bits") ? QuantParams.fromMetadata(prefix + "output.", m) : null;
+        weightParams = QuantParamsIO.read(prefix + "weight_quant", f);
+        inputParams = QuantParamsIO.read(prefix + "input_quant", f);
+        outputParams = QuantParamsIO.has(prefix + "output_quant", f) ? QuantParamsIO.read(prefix + "output_quant", f) : null;
     }
 
     @Override

@@ -43,12 +43,12 @@ public final class QuantDequant extends Module implements DeployLayer {
 
     @Override
     public void save(String prefix, SafetensorsWriter w, Map<String, String> meta) {
-        meta.putAll(params.toMetadata(prefix + "output."));
+        QuantParamsIO.write(prefix + "output_quant", params, w, meta);
     }
 
     @Override
     public void load(String prefix, SafetensorsFile f) {
-        params = QuantParams.fromMetadata(prefix + "output.", f.metadata());
+        params = QuantParamsIO.read(prefix + "output_quant", f);
     }
 
     @Override
