@@ -49,6 +49,20 @@ public final class Int8Ops {
         return out;
     }
 
+    /** ONNX QuantizeLinear with a per-axis scale/zero point ({@code shape[axis]} entries), half-to-even rounding. */
+    public static byte[] quantizePerAxis(float[] x, int[] shape, int axis, float[] scale, int[] zp, boolean unsigned) {
+        int inner = 1;
+        for (int i = axis + 1; i < shape.length; i++) inner *= shape[i];
+        int ch = shape[axis];
+        if (scale.length != ch || zp.length != ch) throw new IllegalArgumentException("quantizePerAxis: " + scale.length + " scales for " + ch + " channels on axis " + axis);
+        byte[] out = new byte[x.length];
+        for (int i = 0; i < x.length; i++) {
+            int c = (i / inner) % ch;
+            out[i] = (byte) Requantize.quantize(x[i], scale[c], zp[c], unsigned);
+        }
+        return out;
+    }
+
     /** {@code (q − zp)·scale} for per-tensor bytes. */
     public static float[] dequantizeActivations(byte[] q, QuantParams p) {
         float[] out = new float[q.length];

@@ -68,20 +68,41 @@ public final class QConv2d extends Module implements DeployLayer {
         if (x.rank() != 4 || x.dim(1) != inPerGroup * spec.groups()) {
             throw new IllegalArgumentException("QConv2d: expected input [N, " + inPerGroup * spec.groups() + ", H, W], got " + java.util.Arrays.toString(x.shape()));
         }
-        int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
-        int oh = (h + spec.padTop() + spec.padBottom() - spec.dilationH() * (kH - 1) - 1) / spec.strideH() + 1;
-        int ow = (w + spec.padLeft() + spec.padRight() - spec.dilationW() * (kW - 1) - 1) / spec.strideW() + 1;
         byte[] xq = Int8Ops.quantizeActivations(x.data(), inputParams);
-        byte zx = (byte) inputParams.zeroPoint()[0];
+        int[] outShape = outputShape(x.shape(), weightShape(), spec);
+        int[] acc = convInteger(xq, !inputParams.signed(), inputParams.zeroPoint()[0], x.shape(), weight, false, weightParams.zeroPoint(), weightShape(), spec);
+        float[] y = Int8Ops.finish(acc, outShape[0], outChannels, outShape[2] * outShape[3], bias, QLinear.biasScale(inputParams, weightParams, outChannels), outputParams);
+        return Tensor.of(y, outShape);
+    }
+
+    /** {@code [N, out, OH, OW]} for an input shape, weight shape and geometry. */
+    public static int[] outputShape(int[] xShape, int[] wShape, Conv2dSpec spec) {
+        int oh = (xShape[2] + spec.padTop() + spec.padBottom() - spec.dilationH() * (wShape[2] - 1) - 1) / spec.strideH() + 1;
+        int ow = (xShape[3] + spec.padLeft() + spec.padRight() - spec.dilationW() * (wShape[3] - 1) - 1) / spec.strideW() + 1;
+        return new int[] {xShape[0], wShape[0], oh, ow};
+    }
+
+    /**
+     * The integer core (ONNX ConvInteger): {@code acc[n,o,y,x] = Σ (x_q − zx)·(w_q − zw[o])} over the receptive field,
+     * padding counting as the zero point; int32 result {@code [N, out, OH, OW]}.
+     *
+     * @param zw one weight zero point, or one per output channel
+     */
+    public static int[] convInteger(byte[] xq, boolean xUnsigned, int zx, int[] xShape, byte[] w, boolean wUnsigned, int[] zw, int[] wShape,
+                                    Conv2dSpec spec) {
+        int n = xShape[0], c = xShape[1], h = xShape[2], wd = xShape[3];
+        int outChannels = wShape[0], inPerGroup = wShape[1], kH = wShape[2], kW = wShape[3];
+        if (c != inPerGroup * spec.groups()) throw new IllegalArgumentException("convInteger: input has " + c + " channels, weight expects " + inPerGroup * spec.groups());
+        int[] os = outputShape(xShape, wShape, spec);
+        int oh = os[2], ow = os[3];
         int groups = spec.groups(), ocg = outChannels / groups, k = inPerGroup * kH * kW, hw = oh * ow;
         int[] acc = new int[n * outChannels * hw];
-        int[] zw = weightParams.zeroPoint();
+        byte pad = (byte) zx;
         Parallel.forEach(n * groups, task -> {
             int img = task / groups, g = task % groups;
             byte[] cols = new byte[k * hw];
             for (int ci = 0; ci < inPerGroup; ci++) {
-                int chan = g * inPerGroup + ci;
-                int inBase = (img * c + chan) * h * w;
+                int inBase = (img * c + g * inPerGroup + ci) * h * wd;
                 for (int ky = 0; ky < kH; ky++) {
                     for (int kx = 0; kx < kW; kx++) {
                         int row = (ci * kH + ky) * kW + kx;
@@ -89,20 +110,19 @@ public final class QConv2d extends Module implements DeployLayer {
                             int iy = oy * spec.strideH() - spec.padTop() + ky * spec.dilationH();
                             for (int ox = 0; ox < ow; ox++) {
                                 int ix = ox * spec.strideW() - spec.padLeft() + kx * spec.dilationW();
-                                cols[row * hw + oy * ow + ox] = (iy < 0 || iy >= h || ix < 0 || ix >= w) ? zx : xq[inBase + iy * w + ix];
+                                cols[row * hw + oy * ow + ox] = (iy < 0 || iy >= h || ix < 0 || ix >= wd) ? pad : xq[inBase + iy * wd + ix];
                             }
                         }
                     }
                 }
             }
-            byte[] wg = java.util.Arrays.copyOfRange(weight, g * ocg * k, (g + 1) * ocg * k);
+            byte[] wg = java.util.Arrays.copyOfRange(w, g * ocg * k, (g + 1) * ocg * k);
             int[] zwg = zw.length == 1 ? zw : java.util.Arrays.copyOfRange(zw, g * ocg, (g + 1) * ocg);
             int[] cg = new int[ocg * hw];
-            Int8Ops.gemm(ocg, hw, k, wg, false, zwg, cols, false, !inputParams.signed(), new int[] {inputParams.zeroPoint()[0]}, cg);
+            Int8Ops.gemm(ocg, hw, k, wg, wUnsigned, zwg, cols, false, xUnsigned, new int[] {zx}, cg);
             System.arraycopy(cg, 0, acc, (img * outChannels + g * ocg) * hw, ocg * hw);
         });
-        float[] y = Int8Ops.finish(acc, n, outChannels, hw, bias, QLinear.biasScale(inputParams, weightParams, outChannels), outputParams);
-        return Tensor.of(y, n, outChannels, oh, ow);
+        return acc;
     }
 
     @Override
