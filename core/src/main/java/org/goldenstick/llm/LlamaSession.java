@@ -6,6 +6,7 @@ import org.goldenstick.tensor.GradMode;
 import org.goldenstick.tensor.RopeTable;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.tensor.kernel.Sgemm;
 
 /**
  * Inference on one sequence with a key/value cache: {@link #prefill(int[])} runs a whole prompt in one
@@ -165,8 +166,45 @@ public final class LlamaSession {
         }
     }
 
-    /** Causal attention of the new queries over cached keys 0..position+i; parallel over (head, query block). */
+    /** Below this many new tokens attention runs as dot/axpy loops; from it on, as two matrix products per head. */
+    private static final int GEMM_ATTENTION_MIN_TOKENS = 8;
+
+    /** Causal attention of the new queries over cached keys 0..position+i. */
     private float[] attention(float[] q, float[] kc, float[] vc, int t) {
+        return t >= GEMM_ATTENTION_MIN_TOKENS ? attentionGemm(q, kc, vc, t) : attentionLoops(q, kc, vc, t);
+    }
+
+    /**
+     * Prefill: per head, scores = Q·Kᵀ over all cached keys (one SGEMM), causal mask and softmax per row, then
+     * P·V (a second SGEMM). Computing the masked upper triangle wastes up to half of the first product, but
+     * blocked GEMM is far faster than per-query dot products.
+     */
+    private float[] attentionGemm(float[] q, float[] kc, float[] vc, int t) {
+        int heads = c.numAttentionHeads(), hd = c.headDim(), qDim = c.qDim(), group = heads / c.numKeyValueHeads();
+        int p0 = position, len = p0 + t;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] out = new float[t * qDim];
+        float[] scores = new float[t * len];
+        for (int hh = 0; hh < heads; hh++) {
+            int kvBase = (hh / group) * capacity * hd;
+            Sgemm.gemm(false, true, t, len, hd, q, hh * hd, qDim, kc, kvBase, hd, scores, 0, len, false);
+            Parallel.forEach(t, i -> {
+                int o = i * len, valid = p0 + i + 1;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int s = 0; s < valid; s++) max = Math.max(max, scores[o + s] *= scale);
+                float sum = 0;
+                for (int s = 0; s < valid; s++) sum += scores[o + s] = (float) Math.exp(scores[o + s] - max);
+                float inv = 1f / sum;
+                for (int s = 0; s < valid; s++) scores[o + s] *= inv;
+                java.util.Arrays.fill(scores, o + valid, o + len, 0f);
+            });
+            Sgemm.gemm(false, false, t, hd, len, scores, 0, len, vc, kvBase, hd, out, hh * hd, qDim, false);
+        }
+        return out;
+    }
+
+    /** Decode: loops over cached keys, parallel over (head, query block). */
+    private float[] attentionLoops(float[] q, float[] kc, float[] vc, int t) {
         int heads = c.numAttentionHeads(), hd = c.headDim(), qDim = c.qDim(), group = heads / c.numKeyValueHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] out = new float[t * qDim];

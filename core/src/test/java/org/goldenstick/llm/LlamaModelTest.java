@@ -131,6 +131,12 @@ class LlamaModelTest {
             for (int j = 0; j < 13 * v; j++) assertEquals(all[17 * v + j], rest[j], 2e-5 * (1 + Math.abs(all[17 * v + j])));
 
             assertThrows(IllegalStateException.class, () -> s2.decode(1), "the cache is full");
+
+            // A short multi-token step (the loop attention path with several queries) after a GEMM-path prefill.
+            LlamaSession s3 = m.newSession(30);
+            s3.prefill(java.util.Arrays.copyOf(ids, 10));
+            float[] three = s3.forward(java.util.Arrays.copyOfRange(ids, 10, 13), true).data();
+            for (int j = 0; j < 3 * v; j++) assertEquals(all[10 * v + j], three[j], 2e-5 * (1 + Math.abs(all[10 * v + j])));
         } finally {
             Kernels.useVector(was);
         }
