@@ -240,12 +240,19 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#only[@]} -gt 0 ] || only=("${ALL[@]}")
-mkdir -p "$cache"
 for name in "${only[@]}"; do
-  case "$name" in
-    digits|fashion-mnist|onnx-testdata|moby-dick|sotu|janeaustenr|gguf-vocab|llama2-tokenizer|gpt2-tokenizer)
-      "item_${name//-/_}" ;;
-    *) die args "unknown item '$name' (known: ${ALL[*]})" ;;
-  esac
+  case " ${ALL[*]} " in *" $name "*) ;; *) die args "unknown item '$name' (known: ${ALL[*]})" ;; esac
+done
+mkdir -p "$cache"
+# Each item runs in a subshell so one failure (reported by die) does not stop the others.
+failed=()
+for name in "${only[@]}"; do
+  # (errexit stays active inside the subshell only when it is not part of an || list)
+  set +e; ( set -e; "item_${name//-/_}" ); rc=$?; set -e
+  [ "$rc" = 0 ] || failed+=("$name")
 done
 rm -rf "$work"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fetch-data: FAILED: ${failed[*]} (re-run: scripts/fetch-data.sh --only NAME)" >&2
+  exit 1
+fi
