@@ -195,6 +195,21 @@ public final class SafetensorsFile implements AutoCloseable {
         return new SafetensorsEntry(name, dtype, shape, be[0], be[1], data.asSlice(be[0], be[1] - be[0]));
     }
 
+    /**
+     * Reads every tensor of {@code path} as float32 (in data-offset order) and closes the file.
+     *
+     * <pre>{@code
+     * Map<String, Tensor> state = SafetensorsFile.loadAll(Path.of("model.safetensors"));
+     * }</pre>
+     */
+    public static Map<String, Tensor> loadAll(Path path) throws IOException {
+        try (SafetensorsFile f = open(path)) {
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            for (String name : f.names()) out.put(name, f.toTensor(name));
+            return out;
+        }
+    }
+
     /** The file this was opened from. */
     public Path path() {
         return path;

@@ -73,6 +73,10 @@ class SafetensorsRoundTripTest {
             IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> f.entry("nope"));
             assertTrue(missing.getMessage().contains("nope") && missing.getMessage().contains("m.safetensors"));
         }
+        var all = SafetensorsFile.loadAll(p);
+        assertEquals(9, all.size());
+        assertArrayEquals(w.data(), all.get("w32").data());
+        assertArrayEquals(new float[] {255, 0, 128, 7}, all.get("u").data());
         ByteBuffer head = ByteBuffer.wrap(Files.readAllBytes(p)).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(0, (8 + head.getLong(0)) % 8, "data section is 8-byte aligned");
     }
