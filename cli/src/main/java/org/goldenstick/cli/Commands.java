@@ -8,6 +8,7 @@ final class Commands {
 
     static List<Object> all() {
         return List.of(
-                new org.goldenstick.cli.bench.BenchCommand());
+                new org.goldenstick.cli.bench.BenchCommand(),
+                new TrainCommand());
     }
 }

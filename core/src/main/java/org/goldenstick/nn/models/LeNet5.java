@@ -3,6 +3,7 @@ package org.goldenstick.nn.models;
 import java.util.Random;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Flatten;
+import org.goldenstick.nn.Init;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
@@ -45,6 +46,9 @@ public class LeNet5 extends Module {
         registerChild("fc2", new Linear(120, 84, rng));
         registerChild("relu4", new ReLU());
         registerChild("fc3", new Linear(84, numClasses, rng));
+        // He initialisation for the layers followed by ReLU: with PyTorch's default (a = √5) the signal
+        // shrinks through the five layers and small data sets sit on a loss plateau for epochs.
+        for (String name : new String[] {"conv1", "conv2", "fc1", "fc2"}) Init.kaimingUniform(module(name).parameter("weight"), 0, Init.Fan.IN, rng);
     }
 
     public int inChannels() { return inChannels; }

@@ -1,0 +1,105 @@
+package org.goldenstick.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.train.Checkpoints;
+import org.goldenstick.train.ProgressBar;
+import org.goldenstick.train.Recipes;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code gstick train}: trains a model on a data set with its named recipe ({@link Recipes}) and reports
+ * test accuracy; {@code --json} prints exactly one JSON object on stdout.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train a model on a data set with its recipe (SGD + Nesterov, warm-up + cosine) and print the test accuracy.")
+public final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--model", defaultValue = "lenet", description = "lenet | resnet8 | resnet20 (default: ${DEFAULT-VALUE})")
+    String model;
+
+    @Option(names = "--dataset", defaultValue = "digits", description = "digits | fashion-mnist (default: ${DEFAULT-VALUE})")
+    String dataset;
+
+    @Option(names = "--epochs", description = "epochs (default: the recipe's)")
+    Integer epochs;
+
+    @Option(names = "--batch-size", description = "mini-batch size (default: the recipe's)")
+    Integer batchSize;
+
+    @Option(names = "--lr", description = "peak learning rate (default: the recipe's)")
+    Double lr;
+
+    @Option(names = "--width", description = "ResNet base width (default: 16)")
+    Integer width;
+
+    @Option(names = "--seed", defaultValue = "0", description = "seed for initialisation, split and shuffling (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--limit-train", defaultValue = "0", description = "train on a seeded random subset of N samples (0 = all)")
+    int limitTrain;
+
+    @Option(names = "--limit-test", defaultValue = "0", description = "evaluate on the first N test samples (0 = all)")
+    int limitTest;
+
+    @Option(names = "--out", description = "write the trained weights here (safetensors)")
+    Path out;
+
+    @Option(names = "--json", description = "print one JSON object instead of text (progress stays quiet)")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Recipes.Spec spec = Recipes.Spec.defaults(model, dataset).withSeed(seed).withLimitTrain(limitTrain).withLimitTest(limitTest);
+        if (epochs != null) spec = spec.withEpochs(epochs);
+        if (batchSize != null) spec = spec.withBatchSize(batchSize);
+        if (lr != null) spec = spec.withLr(lr);
+        if (width != null) spec = spec.withWidth(width);
+        Recipes.Data data = Recipes.data(spec);
+        if (!json) {
+            System.err.printf(Locale.ROOT, "train: %s on %s (%d train / %d test samples), %d epochs, batch %d, lr %g, seed %d, %d threads%n",
+                    spec.model(), spec.dataset(), data.train().size(), data.test().size(), spec.epochs(), spec.batchSize(), spec.lr(), spec.seed(), Parallel.threads());
+        }
+        var model = Recipes.newModel(spec, data);
+        Recipes.Outcome o = Recipes.train(spec, model, data, java.util.List.of(), ProgressBar.auto(json));
+        if (out != null) {
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("model", spec.model());
+            meta.put("dataset", spec.dataset());
+            meta.put("epochs", Integer.toString(spec.epochs()));
+            meta.put("seed", Long.toString(spec.seed()));
+            meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", o.testAccuracy()));
+            Checkpoints.save(model, out, meta);
+        }
+        if (json) {
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("model", spec.model());
+            j.put("dataset", spec.dataset());
+            j.put("test_accuracy", o.testAccuracy());
+            j.put("test_loss", o.test().meanLoss());
+            j.put("train_seconds", o.trainSeconds());
+            j.put("images_per_second", o.imagesPerSecond());
+            j.put("params", o.parameters());
+            j.put("epochs", spec.epochs());
+            j.put("batch_size", spec.batchSize());
+            j.put("lr", spec.lr());
+            j.put("seed", spec.seed());
+            j.put("train_samples", data.train().size());
+            j.put("test_samples", o.test().count());
+            j.put("final_train_loss", o.training().finalLoss());
+            j.put("threads", Parallel.threads());
+            if (out != null) j.put("out", out.toString());
+            System.out.println(new ObjectMapper().writeValueAsString(j));
+        } else {
+            System.out.printf(Locale.ROOT, "test accuracy %.2f%% (%d samples), test loss %.4f%n", 100 * o.testAccuracy(), o.test().count(), o.test().meanLoss());
+            System.out.printf(Locale.ROOT, "trained %s (%,d parameters) in %.1f s, %.0f images/s%n", spec.model(), o.parameters(), o.trainSeconds(), o.imagesPerSecond());
+            if (out != null) System.out.println("weights written to " + out);
+        }
+        return 0;
+    }
+}
