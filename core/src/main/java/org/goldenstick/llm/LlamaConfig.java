@@ -60,7 +60,7 @@ public record LlamaConfig(
     /** Keys this record owns; everything else in config.json goes to {@link #extra()}. */
     private static final Set<String> KNOWN = Set.of("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
             "num_key_value_heads", "head_dim", "rms_norm_eps", "rope_theta", "rope_scaling", "vocab_size", "max_position_embeddings",
-            "tie_word_embeddings", "bos_token_id", "eos_token_id", "torch_dtype", "architectures", "model_type");
+            "tie_word_embeddings", "bos_token_id", "eos_token_id", "torch_dtype", "dtype", "architectures", "model_type");
 
     public LlamaConfig {
         eosTokenIds = eosTokenIds == null ? new int[0] : eosTokenIds.clone();
@@ -208,7 +208,7 @@ public record LlamaConfig(
         double eps = r.optDouble("rms_norm_eps", 1e-6), theta = r.optDouble("rope_theta", 10000.0);
         validate(source, hidden, inter, layers, heads, kvHeads, headDim, eps, theta, vocab, maxPos, bos, eos);
         return new LlamaConfig(hidden, inter, layers, heads, kvHeads, headDim, eps, theta, scaling, vocab, maxPos,
-                r.optBool("tie_word_embeddings", false), bos, eos, r.optString("torch_dtype", "float32"), arch, extra);
+                r.optBool("tie_word_embeddings", false), bos, eos, r.optString("torch_dtype", r.optString("dtype", "float32")), arch, extra);
     }
 
     private static RopeScaling parseRopeScaling(JsonNode n, String source) {

@@ -84,6 +84,8 @@ class LlamaConfigTest {
         assertEquals(-1, c.bosTokenId());
         assertArrayEquals(new int[] {2}, c.eosTokenIds());
         assertEquals("float32", c.torchDtype());
+        // Newer transformers write "dtype" instead of "torch_dtype".
+        assertEquals("bfloat16", LlamaConfig.parse("{\"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"vocab_size\": 100, \"dtype\": \"bfloat16\"}", "c").torchDtype());
         assertNull(LlamaConfig.parse("{\"hidden_size\": 64, \"intermediate_size\": 128, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"vocab_size\": 100, \"rope_scaling\": null}", "c").ropeScaling());
     }
 
