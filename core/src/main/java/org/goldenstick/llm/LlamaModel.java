@@ -116,6 +116,9 @@ public final class LlamaModel extends Module {
 
     // ---------------------------------------------------------------- training path
 
+    /** Target id that {@link #loss} skips (the Hugging Face convention). */
+    public static final int IGNORE_INDEX = -100;
+
     /** Logits {@code [B, T, V]} for {@code ids} ({@code B·T} ids, row-major), with autograd. */
     public Tensor logits(int[] ids, int batch, int seqLen) {
         if (batch <= 0 || seqLen <= 0 || ids.length != batch * seqLen) {
@@ -134,10 +137,14 @@ public final class LlamaModel extends Module {
     /** Mean next-token cross-entropy over {@code [B, T]} ids: position t predicts id t+1 (T-1 targets per row). */
     public Tensor loss(int[] ids, int batch, int seqLen) {
         if (seqLen < 2) throw new IllegalArgumentException("loss: needs sequences of at least 2 tokens, got " + seqLen);
-        Tensor logits = logits(ids, batch, seqLen).slice(1, 0, seqLen - 1).reshape(batch * (seqLen - 1), config.vocabSize());
-        int[] targets = new int[batch * (seqLen - 1)];
-        for (int b = 0; b < batch; b++) System.arraycopy(ids, b * seqLen + 1, targets, b * (seqLen - 1), seqLen - 1);
-        return Functional.crossEntropy(logits, targets);
+        Tensor logits = logits(ids, batch, seqLen).reshape(batch * seqLen, config.vocabSize());
+        // Shifted targets; the last position of each row has nothing to predict (ignored, no slice copy needed).
+        int[] targets = new int[batch * seqLen];
+        for (int b = 0; b < batch; b++) {
+            System.arraycopy(ids, b * seqLen + 1, targets, b * seqLen, seqLen - 1);
+            targets[b * seqLen + seqLen - 1] = IGNORE_INDEX;
+        }
+        return Functional.crossEntropy(logits, targets, IGNORE_INDEX);
     }
 
     /** {@code ids} {@code [B, T]} stored as floats; returns logits {@code [B, T, V]}. */
