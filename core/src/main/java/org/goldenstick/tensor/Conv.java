@@ -59,12 +59,47 @@ final class Conv {
     }
 
     /** Shapes and derived sizes of one conv call. */
-    private record Geometry(int n, int c, int h, int w, int o, int cg, int kh, int kw, int oh, int ow, Conv2dSpec s,
-                            int p, int k, int og, boolean direct) {
+    static final class Geometry {
+        final int n, c, h, w, o, cg, kh, kw, oh, ow, p, k, og;
+        final Conv2dSpec s;
+        /** 1×1, stride 1, no padding: the input already is the column matrix. */
+        final boolean direct;
+        /**
+         * Stride 1 with little horizontal overhang: work on the zero-padded image [Cg, hp, wp] in "wide" rows of
+         * wp columns, so that each im2col row is one contiguous copy and col2im one contiguous add; the
+         * (kW−1)·dW extra columns per output row are computed and dropped.
+         */
+        final boolean wide;
+        final int hp, wp, pw, padded;
+
         Geometry(int n, int c, int h, int w, int o, int cg, int kh, int kw, int oh, int ow, Conv2dSpec s) {
-            this(n, c, h, w, o, cg, kh, kw, oh, ow, s, oh * ow, cg * kh * kw, o / s.groups(),
-                    kh == 1 && kw == 1 && s.strideH() == 1 && s.strideW() == 1
-                            && s.padTop() == 0 && s.padLeft() == 0 && s.padBottom() == 0 && s.padRight() == 0);
+            this.n = n;
+            this.c = c;
+            this.h = h;
+            this.w = w;
+            this.o = o;
+            this.cg = cg;
+            this.kh = kh;
+            this.kw = kw;
+            this.oh = oh;
+            this.ow = ow;
+            this.s = s;
+            this.p = oh * ow;
+            this.k = cg * kh * kw;
+            this.og = o / s.groups();
+            this.direct = kh == 1 && kw == 1 && s.strideH() == 1 && s.strideW() == 1
+                    && s.padTop() == 0 && s.padLeft() == 0 && s.padBottom() == 0 && s.padRight() == 0;
+            this.hp = h + s.padTop() + s.padBottom();
+            this.wp = w + s.padLeft() + s.padRight();
+            this.pw = oh * wp;
+            int overhang = (kw - 1) * s.dilationW();
+            boolean worthIt = switch (wideMode) {
+                case OFF -> false;
+                case AUTO -> overhang * 8 <= wp; // at most 12.5% extra columns
+                case ALWAYS -> true;
+            };
+            this.wide = !direct && s.strideH() == 1 && s.strideW() == 1 && worthIt;
+            this.padded = cg * hp * wp + overhang; // the last rows of the last channel read past hp·wp by the overhang
         }
 
         int xImage() {
@@ -72,16 +107,33 @@ final class Conv {
         }
     }
 
+    enum WideMode { OFF, AUTO, ALWAYS }
+
+    /** When to use the wide path; tests force each choice to compare them. */
+    static volatile WideMode wideMode = WideMode.AUTO;
+
+    private static final ThreadLocal<float[]> PADDED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> WIDE = ThreadLocal.withInitial(() -> new float[0]);
+
     private static void forwardImage(Geometry g, int img, float[] x, float[] w, float[] bias, float[] y) {
-        float[] col = g.direct ? null : scratch(COL, g.k * g.p);
+        float[] col = g.direct ? null : scratch(COL, g.k * (g.wide ? g.pw : g.p));
+        float[] xp = g.wide ? scratch(PADDED, g.padded) : null;
+        float[] yw = g.wide ? scratch(WIDE, g.og * g.pw) : null;
         for (int grp = 0; grp < g.s.groups(); grp++) {
             int xOff = img * g.xImage() + grp * g.cg * g.h * g.w;
             int yOff = (img * g.o + grp * g.og) * g.p;
+            int wOff = grp * g.og * g.k;
             if (g.direct) {
-                Sgemm.gemm(false, false, g.og, g.p, g.k, w, grp * g.og * g.k, g.k, x, xOff, g.p, y, yOff, g.p, false);
+                Sgemm.gemm(false, false, g.og, g.p, g.k, w, wOff, g.k, x, xOff, g.p, y, yOff, g.p, false);
+            } else if (g.wide) {
+                pad(g, x, xOff, xp);
+                wideCols(g, xp, col);
+                Sgemm.gemm(false, false, g.og, g.pw, g.k, w, wOff, g.k, col, 0, g.pw, yw, 0, g.pw, false);
+                for (int oc = 0; oc < g.og; oc++)
+                    for (int oy = 0; oy < g.oh; oy++) System.arraycopy(yw, oc * g.pw + oy * g.wp, y, yOff + oc * g.p + oy * g.ow, g.ow);
             } else {
                 im2col(g, x, xOff, col);
-                Sgemm.gemm(false, false, g.og, g.p, g.k, w, grp * g.og * g.k, g.k, col, 0, g.p, y, yOff, g.p, false);
+                Sgemm.gemm(false, false, g.og, g.p, g.k, w, wOff, g.k, col, 0, g.p, y, yOff, g.p, false);
             }
         }
         if (bias != null) {
@@ -103,33 +155,14 @@ final class Conv {
         if (needX || needW) {
             Parallel.forEach(chunks, ch -> {
                 int i0 = (int) ((long) ch * g.n / chunks), i1 = (int) ((long) (ch + 1) * g.n / chunks);
-                float[] gwc = null;
-                if (needW) gwc = gwPart[ch] = new float[wSize];
-                float[] col = needW && !g.direct ? scratch(COL, g.k * g.p) : null;
-                float[] dcol = needX && !g.direct ? scratch(DCOL, g.k * g.p) : null;
+                float[] gwc = needW ? (gwPart[ch] = new float[wSize]) : null;
                 for (int img = i0; img < i1; img++) {
                     for (int grp = 0; grp < g.s.groups(); grp++) {
                         int xOff = img * g.xImage() + grp * g.cg * g.h * g.w;
                         int yOff = (img * g.o + grp * g.og) * g.p;
                         int wOff = grp * g.og * g.k;
-                        if (needW) {
-                            float[] src = xd;
-                            int srcOff = xOff;
-                            if (!g.direct) {
-                                im2col(g, xd, xOff, col);
-                                src = col;
-                                srcOff = 0;
-                            }
-                            Sgemm.gemm(false, true, g.og, g.k, g.p, gy, yOff, g.p, src, srcOff, g.p, gwc, wOff, g.k, true);
-                        }
-                        if (needX) {
-                            if (g.direct) {
-                                Sgemm.gemm(true, false, g.k, g.p, g.og, wd, wOff, g.k, gy, yOff, g.p, gx, xOff, g.p, true);
-                            } else {
-                                Sgemm.gemm(true, false, g.k, g.p, g.og, wd, wOff, g.k, gy, yOff, g.p, dcol, 0, g.p, false);
-                                col2im(g, dcol, gx, xOff);
-                            }
-                        }
+                        if (g.wide) backwardWide(g, xd, wd, gy, gx, gwc, xOff, yOff, wOff);
+                        else backwardPlain(g, xd, wd, gy, gx, gwc, xOff, yOff, wOff);
                     }
                 }
             });
@@ -141,14 +174,91 @@ final class Conv {
         if (bias != null && bias.requiresGrad()) {
             float[] gb = bias.gradArray();
             for (int oc = 0; oc < g.o; oc++) {
-                double s = 0;
-                for (int img = 0; img < g.n; img++) {
-                    int base = (img * g.o + oc) * g.p;
-                    for (int i = 0; i < g.p; i++) s += gy[base + i];
-                }
-                gb[oc] += (float) s;
+                double sum = 0;
+                for (int img = 0; img < g.n; img++) sum += VectorKernels.sum(gy, (img * g.o + oc) * g.p, g.p);
+                gb[oc] += (float) sum;
             }
         }
+    }
+
+    /** One image and group: dW += dY·colᵀ, dX += col2im(Wᵀ·dY) (gx or gwc null when not needed). */
+    private static void backwardPlain(Geometry g, float[] xd, float[] wd, float[] gy, float[] gx, float[] gwc, int xOff, int yOff, int wOff) {
+        if (gwc != null) {
+            if (g.direct) {
+                Sgemm.gemm(false, true, g.og, g.k, g.p, gy, yOff, g.p, xd, xOff, g.p, gwc, wOff, g.k, true);
+            } else {
+                float[] col = scratch(COL, g.k * g.p);
+                im2col(g, xd, xOff, col);
+                Sgemm.gemm(false, true, g.og, g.k, g.p, gy, yOff, g.p, col, 0, g.p, gwc, wOff, g.k, true);
+            }
+        }
+        if (gx != null) {
+            if (g.direct) {
+                Sgemm.gemm(true, false, g.k, g.p, g.og, wd, wOff, g.k, gy, yOff, g.p, gx, xOff, g.p, true);
+            } else {
+                float[] dcol = scratch(DCOL, g.k * g.p);
+                Sgemm.gemm(true, false, g.k, g.p, g.og, wd, wOff, g.k, gy, yOff, g.p, dcol, 0, g.p, false);
+                col2im(g, dcol, gx, xOff);
+            }
+        }
+    }
+
+    /** The wide-row version of {@link #backwardPlain}: dY is widened with zero columns, so they add nothing. */
+    private static void backwardWide(Geometry g, float[] xd, float[] wd, float[] gy, float[] gx, float[] gwc, int xOff, int yOff, int wOff) {
+        float[] dyw = scratch(WIDE, g.og * g.pw);
+        float[] buf = scratch(PADDED, g.padded);
+        for (int oc = 0; oc < g.og; oc++)
+            for (int oy = 0; oy < g.oh; oy++) {
+                int dst = oc * g.pw + oy * g.wp;
+                System.arraycopy(gy, yOff + oc * g.p + oy * g.ow, dyw, dst, g.ow);
+                java.util.Arrays.fill(dyw, dst + g.ow, dst + g.wp, 0f);
+            }
+        if (gwc != null) {
+            float[] col = scratch(COL, g.k * g.pw);
+            pad(g, xd, xOff, buf);
+            wideCols(g, buf, col);
+            Sgemm.gemm(false, true, g.og, g.k, g.pw, dyw, 0, g.pw, col, 0, g.pw, gwc, wOff, g.k, true);
+        }
+        if (gx != null) {
+            float[] dcol = scratch(DCOL, g.k * g.pw);
+            Sgemm.gemm(true, false, g.k, g.pw, g.og, wd, wOff, g.k, dyw, 0, g.pw, dcol, 0, g.pw, false);
+            java.util.Arrays.fill(buf, 0, g.padded, 0f);
+            int plane = g.hp * g.wp;
+            for (int ci = 0; ci < g.cg; ci++)
+                for (int ki = 0; ki < g.kh; ki++)
+                    for (int kj = 0; kj < g.kw; kj++) {
+                        int src = ((ci * g.kh + ki) * g.kw + kj) * g.pw;
+                        int dst = ci * plane + ki * g.s.dilationH() * g.wp + kj * g.s.dilationW();
+                        for (int j = 0; j < g.pw; j++) buf[dst + j] += dcol[src + j];
+                    }
+            for (int ci = 0; ci < g.cg; ci++)
+                for (int iy = 0; iy < g.h; iy++) {
+                    int src = ci * plane + (iy + g.s.padTop()) * g.wp + g.s.padLeft();
+                    int dst = xOff + (ci * g.h + iy) * g.w;
+                    for (int ix = 0; ix < g.w; ix++) gx[dst + ix] += buf[src + ix];
+                }
+        }
+    }
+
+    /** Copies one group of one image into the zero-padded buffer [Cg, hp, wp] (+ overhang). */
+    private static void pad(Geometry g, float[] x, int xOff, float[] xp) {
+        java.util.Arrays.fill(xp, 0, g.padded, 0f);
+        int plane = g.hp * g.wp;
+        for (int ci = 0; ci < g.cg; ci++)
+            for (int iy = 0; iy < g.h; iy++) {
+                System.arraycopy(x, xOff + (ci * g.h + iy) * g.w, xp, ci * plane + (iy + g.s.padTop()) * g.wp + g.s.padLeft(), g.w);
+            }
+    }
+
+    /** Wide im2col: row (c, i, j) is the padded image shifted by (i·dH, j·dW), pw = OH·wp values long. */
+    private static void wideCols(Geometry g, float[] xp, float[] col) {
+        int plane = g.hp * g.wp;
+        for (int ci = 0; ci < g.cg; ci++)
+            for (int ki = 0; ki < g.kh; ki++)
+                for (int kj = 0; kj < g.kw; kj++) {
+                    int src = ci * plane + ki * g.s.dilationH() * g.wp + kj * g.s.dilationW();
+                    System.arraycopy(xp, src, col, ((ci * g.kh + ki) * g.kw + kj) * g.pw, g.pw);
+                }
     }
 
     /** Range of output columns {@code ow} whose input column {@code ow*stride + shift} lies in [0, width). */

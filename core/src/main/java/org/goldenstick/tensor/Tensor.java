@@ -316,7 +316,7 @@ public final class Tensor {
     }
 
     public Tensor relu() {
-        return Elementwise.unary("relu", this, Elementwise.RELU);
+        return Activations.relu(this); // hand-written loops: a per-element branch here mispredicts on real activations
     }
 
     public Tensor pow(float p) {

@@ -52,12 +52,21 @@ class ConvTest {
             new Case("depthwise stride 2", new int[] {3, 4, 6, 6}, new int[] {4, 1, 3, 3}, true, Conv2dSpec.of(2, 1, 1, 4)),
             new Case("1x1 direct", new int[] {2, 5, 4, 3}, new int[] {3, 5, 1, 1}, true, Conv2dSpec.of(1, 0, 1, 1)),
             new Case("1x1 stride 2", new int[] {2, 3, 5, 5}, new int[] {4, 3, 1, 1}, false, Conv2dSpec.of(2, 0, 1, 1)),
+            new Case("stride 1, asymmetric pads, dilation 2x1", new int[] {2, 3, 6, 7}, new int[] {2, 3, 2, 3}, true,
+                    new Conv2dSpec(1, 1, 0, 2, 1, 0, 2, 1, 1)),
             new Case("many images (batch chunks)", new int[] {11, 2, 4, 4}, new int[] {3, 2, 2, 2}, true, Conv2dSpec.of(1, 1, 1, 1)));
 
     @Test
-    void forwardMatchesFloat64ReferenceOnBothKernelPaths() {
-        for (boolean vector : new boolean[] {true, false}) {
+    void forwardMatchesFloat64ReferenceOnBothKernelPathsAndBothIm2colLayouts() {
+        for (Conv.WideMode mode : new Conv.WideMode[] {Conv.WideMode.OFF, Conv.WideMode.ALWAYS})
+            for (boolean vector : new boolean[] {true, false}) forward(mode, vector);
+    }
+
+    private static void forward(Conv.WideMode mode, boolean vector) {
+        {
             boolean was = Kernels.useVector(vector);
+            Conv.WideMode before = Conv.wideMode;
+            Conv.wideMode = mode;
             try {
                 int seed = 0;
                 for (Case cs : CASES) {
@@ -66,28 +75,37 @@ class ConvTest {
                     double[] ref = referenceConv(x, w, b, cs.spec, os);
                     Tensor y = Functional.conv2d(x, w, b, cs.spec);
                     assertArrayEquals(os, y.shape(), cs.name);
-                    for (int i = 0; i < ref.length; i++) assertEquals(ref[i], y.data()[i], 1e-4 * (1 + Math.abs(ref[i])), cs.name + " (vector=" + vector + ") at " + i);
+                    for (int i = 0; i < ref.length; i++) assertEquals(ref[i], y.data()[i], 1e-4 * (1 + Math.abs(ref[i])), cs.name + " (vector=" + vector + ", " + mode + ") at " + i);
                 }
             } finally {
                 Kernels.useVector(was);
+                Conv.wideMode = before;
             }
         }
     }
 
     @Test
-    void gradientsMatchFiniteDifferencesOnBothKernelPaths() {
-        for (boolean vector : new boolean[] {true, false}) {
+    void gradientsMatchFiniteDifferencesOnBothKernelPathsAndBothIm2colLayouts() {
+        for (Conv.WideMode mode : new Conv.WideMode[] {Conv.WideMode.OFF, Conv.WideMode.ALWAYS})
+            for (boolean vector : new boolean[] {true, false}) gradients(mode, vector);
+    }
+
+    private static void gradients(Conv.WideMode mode, boolean vector) {
+        {
             boolean was = Kernels.useVector(vector);
+            Conv.WideMode before = Conv.wideMode;
+            Conv.wideMode = mode;
             try {
                 int seed = 100;
                 for (Case cs : CASES) {
                     Tensor x = param(++seed, cs.xShape), w = param(++seed, cs.wShape);
-                    String name = "conv2d " + cs.name + " vector=" + vector;
+                    String name = "conv2d " + cs.name + " vector=" + vector + " " + mode;
                     if (cs.bias) check(name, t -> Functional.conv2d(t[0], t[1], t[2], cs.spec), x, w, param(++seed, cs.wShape[0]));
                     else check(name, t -> Functional.conv2d(t[0], t[1], null, cs.spec), x, w);
                 }
             } finally {
                 Kernels.useVector(was);
+                Conv.wideMode = before;
             }
         }
     }
