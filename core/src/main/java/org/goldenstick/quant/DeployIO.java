@@ -57,6 +57,11 @@ public final class DeployIO {
         meta.putAll(extraMetadata);
         for (var e : net.stateDict().entrySet()) w.add(e.getKey(), e.getValue(), DType.F32);
         for (var e : deployLayers(net).entrySet()) e.getValue().save(e.getKey().isEmpty() ? "" : e.getKey() + ".", w, meta);
+        Map<String, String> firstKey = new java.util.HashMap<>();
+        for (var e : meta.entrySet()) { // repeated grids (producer output = consumer input) are stored once
+            String first = firstKey.putIfAbsent(e.getValue(), e.getKey());
+            if (first != null && e.getValue().length() > first.length() + 1 && !e.getKey().startsWith("gstick.")) e.setValue("@" + first);
+        }
         w.metadata(meta);
         w.write(file);
     }

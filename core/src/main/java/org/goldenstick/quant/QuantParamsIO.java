@@ -6,27 +6,34 @@ import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 
 /**
- * Compact storage of {@link QuantParams} in a safetensors deploy file. Per-tensor parameters are one metadata
- * entry ({@code "bits=8;signed=false;symmetric=false;narrow=false;axis=-1;scale=…;zp=…;min=…;max=…"}); per-channel
- * parameters keep the scalar fields in metadata and store {@code <name>.scale} (F32) and {@code <name>.zero_point}
- * (I8, or I32 beyond the int8 range) as tensors, so a model's size is dominated by its int8 weights. The per-channel
- * observed range is not stored (it is {@code (qmin − zp)·scale … (qmax − zp)·scale} on reload).
+ * Compact storage of {@link QuantParams} in a safetensors deploy file, so a small model's file is dominated by its
+ * int8 weights. Per-tensor parameters are one metadata entry ({@code "u8,asym,scale=0.0123,zp=12"}: grid
+ * i/u + bits, sym/asym, optional narrow); per-channel parameters keep those fields in metadata and store
+ * {@code <name>.scale} (F32) and {@code <name>.zero_point} (I8, or I32 beyond the int8 range; omitted and written
+ * {@code zp=0} when all zero, as for symmetric weights). The observed range is not stored: on reload it is the grid's
+ * range {@code (qmin − zp)·scale … (qmax − zp)·scale}. {@link DeployIO} stores a value that repeats an earlier one as
+ * {@code "@<earlier key>"}.
  */
 public final class QuantParamsIO {
     private QuantParamsIO() {}
 
     public static void write(String name, QuantParams p, SafetensorsWriter out, Map<String, String> metadata) {
         StringBuilder sb = new StringBuilder();
-        sb.append("bits=").append(p.bits()).append(";signed=").append(p.signed()).append(";symmetric=").append(p.symmetric())
-                .append(";narrow=").append(p.narrowRange()).append(";axis=").append(p.axis());
+        sb.append(p.signed() ? 'i' : 'u').append(p.bits()).append(p.symmetric() ? ",sym" : ",asym");
+        if (p.narrowRange()) sb.append(",narrow");
+        if (p.perChannel()) sb.append(",axis=").append(p.axis());
         if (!p.perChannel()) {
-            sb.append(";scale=").append(p.scale()[0]).append(";zp=").append(p.zeroPoint()[0]).append(";min=").append(p.min()[0])
-                    .append(";max=").append(p.max()[0]);
+            sb.append(",scale=").append(p.scale()[0]).append(",zp=").append(p.zeroPoint()[0]);
         } else {
             out.addFloats(name + ".scale", p.scale().clone(), org.goldenstick.formats.safetensors.DType.F32, p.channels());
-            boolean fits = true;
-            for (int z : p.zeroPoint()) if (z < -128 || z > 127) fits = false;
-            if (fits) {
+            boolean fits = true, zero = true;
+            for (int z : p.zeroPoint()) {
+                if (z < -128 || z > 127) fits = false;
+                if (z != 0) zero = false;
+            }
+            if (zero) {
+                sb.append(",zp=0"); // symmetric weights: no zero-point tensor
+            } else if (fits) {
                 byte[] zb = new byte[p.channels()];
                 for (int i = 0; i < zb.length; i++) zb[i] = (byte) p.zeroPoint()[i];
                 out.addInt8(name + ".zero_point", zb, p.channels());
@@ -45,30 +52,46 @@ public final class QuantParamsIO {
     public static QuantParams read(String name, SafetensorsFile in) {
         String s = in.metadata().get(name);
         if (s == null) throw new IllegalArgumentException(in.path() + ": quantization parameters '" + name + "' are missing from the metadata");
-        Map<String, String> f = new LinkedHashMap<>();
-        for (String kv : s.split(";")) {
-            int eq = kv.indexOf('=');
-            if (eq < 0) throw new IllegalArgumentException(in.path() + ": malformed quantization parameters '" + name + "': " + s);
-            f.put(kv.substring(0, eq), kv.substring(eq + 1));
+        if (s.startsWith("@")) { // shared with another entry (e.g. a consumer's input grid is its producer's output grid)
+            String target = s.substring(1);
+            s = in.metadata().get(target);
+            if (s == null || s.startsWith("@")) throw new IllegalArgumentException(in.path() + ": '" + name + "' refers to missing entry '" + target + "'");
         }
         try {
-            int bits = Integer.parseInt(f.get("bits"));
-            boolean signed = Boolean.parseBoolean(f.get("signed")), sym = Boolean.parseBoolean(f.get("symmetric")), narrow = Boolean.parseBoolean(f.get("narrow"));
-            int axis = Integer.parseInt(f.get("axis"));
-            if (axis < 0) {
-                return new QuantParams(bits, signed, sym, narrow, -1, new float[] {Float.parseFloat(f.get("min"))}, new float[] {Float.parseFloat(f.get("max"))},
-                        new float[] {Float.parseFloat(f.get("scale"))}, new int[] {Integer.parseInt(f.get("zp"))});
+            String[] parts = s.split(",");
+            boolean signed = parts[0].charAt(0) == 'i';
+            if (!signed && parts[0].charAt(0) != 'u') throw new IllegalArgumentException("grid must start with i or u");
+            int bits = Integer.parseInt(parts[0].substring(1));
+            boolean sym = parts[1].equals("sym");
+            boolean narrow = false;
+            Map<String, String> f = new LinkedHashMap<>();
+            for (int i = 2; i < parts.length; i++) {
+                if (parts[i].equals("narrow")) narrow = true;
+                else {
+                    int eq = parts[i].indexOf('=');
+                    if (eq < 0) throw new IllegalArgumentException("unexpected field '" + parts[i] + "'");
+                    f.put(parts[i].substring(0, eq), parts[i].substring(eq + 1));
+                }
             }
-            float[] scale = in.floats(name + ".scale");
-            int[] zp;
-            if (in.entry(name + ".zero_point").dtype() == org.goldenstick.formats.safetensors.DType.I8) {
-                byte[] zb = in.int8(name + ".zero_point");
-                zp = new int[zb.length];
-                for (int i = 0; i < zb.length; i++) zp[i] = zb[i];
-            } else {
-                zp = in.int32(name + ".zero_point");
-            }
+            int axis = Integer.parseInt(f.getOrDefault("axis", "-1"));
             int[] r = QuantMath.quantRange(bits, signed, narrow);
+            float[] scale;
+            int[] zp;
+            if (axis < 0) {
+                scale = new float[] {Float.parseFloat(f.get("scale"))};
+                zp = new int[] {Integer.parseInt(f.get("zp"))};
+            } else {
+                scale = in.floats(name + ".scale");
+                if ("0".equals(f.get("zp"))) {
+                    zp = new int[scale.length];
+                } else if (in.entry(name + ".zero_point").dtype() == org.goldenstick.formats.safetensors.DType.I8) {
+                    byte[] zb = in.int8(name + ".zero_point");
+                    zp = new int[zb.length];
+                    for (int i = 0; i < zb.length; i++) zp[i] = zb[i];
+                } else {
+                    zp = in.int32(name + ".zero_point");
+                }
+            }
             float[] lo = new float[scale.length], hi = new float[scale.length];
             for (int c = 0; c < scale.length; c++) {
                 lo[c] = (r[0] - zp[c]) * scale[c];

@@ -1,0 +1,181 @@
+package org.goldenstick.qat;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.goldenstick.data.Batch;
+import org.goldenstick.nn.Module;
+import org.goldenstick.rewrite.CompAlgo;
+import org.goldenstick.tensor.GradMode;
+import org.goldenstick.tensor.Tensor;
+import org.goldenstick.train.Checkpoints;
+import org.goldenstick.train.Evaluator;
+import org.goldenstick.train.LossFunction;
+import org.goldenstick.train.ProgressBar;
+import org.goldenstick.train.Recipes;
+import org.goldenstick.train.TrainCallback;
+import org.goldenstick.train.Trainer;
+
+/**
+ * The whole quantization-aware training flow, reusable by every QAT algorithm: train FP32 by the recipe (or load a
+ * checkpoint), save the FP32 checkpoint, measure FP32 inference speed, {@code apply} the algorithm, fine-tune with
+ * its callbacks and loss, {@code convert} to the deploy network, evaluate it, export it
+ * ({@link CompAlgo#exportDeployModel}), and measure deploy inference speed on the same engine in the same run.
+ *
+ * <pre>{@code
+ * var opts = QatWorkflow.Options.defaults("lenet", "digits", Path.of("runs/qat"));
+ * QatWorkflow.Result r = QatWorkflow.run(opts, spec -> new SimQAT(SimQATConfig.defaults()), ProgressBar.auto(false), System.err);
+ * }</pre>
+ */
+public final class QatWorkflow {
+    private QatWorkflow() {}
+
+    /**
+     * @param fp32 the FP32 training recipe (its epochs are the FP32 epochs)
+     * @param qatEpochs fine-tuning epochs after apply
+     * @param qatLrScale fine-tuning learning rate as a fraction of the recipe's
+     * @param from an FP32 checkpoint to start from instead of training, or null
+     * @param outDir where checkpoints and exports go
+     * @param benchSeconds time spent measuring each network's inference speed (0 to skip)
+     */
+    public record Options(Recipes.Spec fp32, int qatEpochs, double qatLrScale, Path from, Path outDir, double benchSeconds) {
+        public Options {
+            if (qatEpochs < 1) throw new IllegalArgumentException("qat epochs must be >= 1, got " + qatEpochs);
+            if (!(qatLrScale > 0)) throw new IllegalArgumentException("qat learning-rate scale must be > 0, got " + qatLrScale);
+            if (outDir == null) throw new IllegalArgumentException("outDir is required");
+        }
+
+        public static Options defaults(String model, String dataset, Path outDir) {
+            Recipes.Spec spec = Recipes.Spec.defaults(model, dataset);
+            int qat = Math.max(2, spec.epochs() / 4);
+            return new Options(spec, qat, 0.1, null, outDir, 1.5);
+        }
+
+        public Options withFp32(Recipes.Spec s) { return new Options(s, qatEpochs, qatLrScale, from, outDir, benchSeconds); }
+        public Options withQatEpochs(int e) { return new Options(fp32, e, qatLrScale, from, outDir, benchSeconds); }
+        public Options withFrom(Path p) { return new Options(fp32, qatEpochs, qatLrScale, p, outDir, benchSeconds); }
+        public Options withBenchSeconds(double s) { return new Options(fp32, qatEpochs, qatLrScale, from, outDir, s); }
+    }
+
+    /**
+     * What the flow measured. {@code deployPredictions} are the deploy network's top-1 classes on the test set (for
+     * agreement checks against another runtime), {@code testInputs}/{@code testLabels} that test set.
+     */
+    public record Result(String algorithm, double fp32Accuracy, double fakeQuantAccuracy, double quantAccuracy, long fp32Bytes, long deployBytes,
+                         Path fp32Checkpoint, List<Path> exported, double fp32ImagesPerSecond, double deployImagesPerSecond,
+                         int[] deployPredictions, Tensor testInputs, int[] testLabels, Module deploy, CompAlgo algo) {
+        /** The exported file with this suffix (e.g. ".onnx"), or null. */
+        public Path exported(String suffix) {
+            for (Path p : exported) if (p.toString().endsWith(suffix)) return p;
+            return null;
+        }
+    }
+
+    public static Result run(Options o, Function<Recipes.Spec, CompAlgo> algorithm, ProgressBar progress, PrintStream log) throws IOException {
+        Files.createDirectories(o.outDir());
+        Recipes.Spec spec = o.fp32();
+        CompAlgo algo = algorithm.apply(spec); // built (and validated) before any training
+        Recipes.Data data = Recipes.data(spec);
+        Module model = Recipes.newModel(spec, data);
+        double fp32Acc;
+        if (o.from() != null) {
+            Checkpoints.load(model, o.from());
+            fp32Acc = Evaluator.evaluate(model, Recipes.testLoader(spec, data)).accuracy();
+            log.printf("FP32 checkpoint %s: test accuracy %.4f%n", o.from(), fp32Acc);
+        } else {
+            fp32Acc = Recipes.train(spec, model, data, List.of(), progress).testAccuracy();
+            log.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
+        }
+        Path fp32File = o.outDir().resolve(spec.model() + "-" + spec.dataset() + "-fp32.safetensors");
+        Checkpoints.save(model, fp32File, Map.of("model", spec.model(), "dataset", spec.dataset()));
+
+        Batch test = wholeTestSet(spec, data);
+        double fp32Speed = imagesPerSecond(model, test.inputs(), o.benchSeconds());
+
+        Module qnet = algo.apply(model);
+        Recipes.Spec qspec = spec.withEpochs(o.qatEpochs()).withLr(spec.lr() * o.qatLrScale());
+        Trainer.Builder tb = Recipes.trainer(qspec, qnet, progress).loss(algo.loss(LossFunction.crossEntropy()));
+        for (TrainCallback cb : algo.callbacks()) tb.callback(cb);
+        tb.build().fit(Recipes.trainLoader(qspec, data));
+        double fqAcc = Evaluator.evaluate(qnet, Recipes.testLoader(spec, data)).accuracy();
+        log.printf("%s fine-tuned %d epochs: fake-quant test accuracy %.4f%n", algo.getClass().getSimpleName(), o.qatEpochs(), fqAcc);
+
+        Module deploy = algo.convert(qnet);
+        double qAcc = Evaluator.evaluate(deploy, Recipes.testLoader(spec, data)).accuracy();
+        int[] preds = predict(deploy, test.inputs());
+        int[] sample = java.util.Arrays.copyOfRange(test.inputs().shape(), 1, test.inputs().rank());
+        List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, o.outDir().resolve(spec.model() + "-" + spec.dataset() + "-int8"), sample));
+        long deployBytes = Files.size(files.getFirst());
+        double deploySpeed = imagesPerSecond(deploy, test.inputs(), o.benchSeconds());
+        log.printf("deploy: test accuracy %.4f, %d bytes (FP32 checkpoint %d bytes)%n", qAcc, deployBytes, Files.size(fp32File));
+        return new Result(algo.getClass().getSimpleName(), fp32Acc, fqAcc, qAcc, Files.size(fp32File), deployBytes, fp32File, files, fp32Speed, deploySpeed,
+                preds, test.inputs(), test.labels(), deploy, algo);
+    }
+
+    /** The whole test set as one batch. */
+    static Batch wholeTestSet(Recipes.Spec spec, Recipes.Data data) {
+        List<Tensor> xs = new ArrayList<>();
+        List<int[]> ys = new ArrayList<>();
+        int n = 0;
+        for (Batch b : Recipes.testLoader(spec, data)) {
+            xs.add(b.inputs());
+            ys.add(b.labels());
+            n += b.labels().length;
+        }
+        int[] labels = new int[n];
+        int at = 0;
+        for (int[] y : ys) {
+            System.arraycopy(y, 0, labels, at, y.length);
+            at += y.length;
+        }
+        return new Batch(Tensor.concat(0, xs.toArray(new Tensor[0])), labels);
+    }
+
+    /** Top-1 classes, in batches of 256. */
+    public static int[] predict(Module net, Tensor inputs) {
+        net.eval();
+        int n = inputs.dim(0);
+        int[] out = new int[n];
+        try (var ignored = GradMode.off()) {
+            for (int s = 0; s < n; s += 256) {
+                int e = Math.min(n, s + 256);
+                int[] p = net.forward(inputs.slice(0, s, e)).argmaxLastAxis();
+                System.arraycopy(p, 0, out, s, p.length);
+            }
+        }
+        return out;
+    }
+
+    /** The network's outputs {@code [N, K]} as one array, in batches of 256. */
+    public static float[] predictLogits(Module net, Tensor inputs) {
+        net.eval();
+        int n = inputs.dim(0);
+        float[] out = null;
+        try (var ignored = GradMode.off()) {
+            for (int s = 0; s < n; s += 256) {
+                int e = Math.min(n, s + 256);
+                Tensor y = net.forward(inputs.slice(0, s, e));
+                if (out == null) out = new float[n * y.dim(1)];
+                System.arraycopy(y.data(), 0, out, s * y.dim(1), y.numel());
+            }
+        }
+        return out;
+    }
+
+    /** Inference images/s over {@code inputs} in batches of 256, after a warm-up pass; 0 when {@code seconds} is 0. */
+    public static double imagesPerSecond(Module net, Tensor inputs, double seconds) {
+        if (seconds <= 0) return 0;
+        predict(net, inputs); // warm-up
+        long images = 0, t0 = System.nanoTime(), budget = (long) (seconds * 1e9);
+        while (System.nanoTime() - t0 < budget) {
+            predict(net, inputs);
+            images += inputs.dim(0);
+        }
+        return images / ((System.nanoTime() - t0) / 1e9);
+    }
+}
