@@ -3,13 +3,10 @@ package org.goldenstick.formats.onnx;
 import static org.junit.jupiter.api.Assertions.*;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.goldenstick.data.DataPaths;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Kernels;
@@ -28,50 +25,24 @@ class OnnxNodeConformanceTest {
         return DataPaths.cached("onnx-testdata", "onnx-testdata/node");
     }
 
-    /** Test folders whose names start with one of the prefixes. */
-    static List<Path> tests(String... prefixes) throws IOException {
-        try (Stream<Path> s = Files.list(nodeDir())) {
-            return s.filter(p -> {
-                String n = p.getFileName().toString();
-                for (String pre : prefixes) if (n.startsWith(pre)) return true;
-                return false;
-            }).sorted().toList();
-        }
-    }
-
-    /** Runs one test folder; returns the number of output values compared. */
-    static int runTest(Path dir) throws IOException {
-        OnnxModel model = OnnxModelReader.read(dir.resolve("model.onnx"));
-        List<String> feedNames = new ArrayList<>();
-        for (OnnxValueInfo v : model.graph().inputs()) {
-            if (model.graph().initializer(v.name()).isEmpty()) feedNames.add(v.name());
-        }
+    /** Runs one test case; returns the number of output values compared. */
+    static int runTest(OnnxTestCase tc) {
         int compared = 0;
-        List<Path> sets;
-        try (Stream<Path> s = Files.list(dir)) {
-            sets = s.filter(p -> p.getFileName().toString().startsWith("test_data_set_")).sorted().toList();
-        }
-        assertFalse(sets.isEmpty(), dir + ": no test_data_set_*");
-        for (Path set : sets) {
+        for (OnnxTestCase.DataSet ds : tc.dataSets()) {
             Map<String, Tensor> feeds = new LinkedHashMap<>();
-            for (int i = 0; i < feedNames.size(); i++) {
-                Path f = set.resolve("input_" + i + ".pb");
-                if (Files.exists(f)) feeds.put(feedNames.get(i), OnnxTensorReader.read(f).toTensor());
-            }
-            List<Tensor> outs = new OnnxOpAdapter(model).run(feeds);
-            for (int i = 0; i < outs.size(); i++) {
-                Path f = set.resolve("output_" + i + ".pb");
-                if (!Files.exists(f)) continue;
-                Tensor got = outs.get(i);
-                if (got == null) continue; // e.g. training-mode running statistics (see OnnxOpAdapter)
-                OnnxTensor expected = OnnxTensorReader.read(f);
-                assertArrayEquals(expected.intDims(), got.shape(), dir.getFileName() + " output " + i + " shape");
+            for (int i = 0; i < ds.inputs().size(); i++) feeds.put(tc.feedNames().get(i), ds.inputs().get(i).toTensor());
+            List<Tensor> outs = new OnnxOpAdapter(tc.model()).run(feeds);
+            for (int i = 0; i < ds.outputs().size(); i++) {
+                Tensor got = i < outs.size() ? outs.get(i) : null;
+                if (got == null) continue; // training-mode running statistics (see OnnxOpAdapter)
+                OnnxTensor expected = ds.outputs().get(i);
+                assertArrayEquals(expected.intDims(), got.shape(), tc.name() + " output " + i + " shape");
                 float[] e = expected.toFloats();
                 float[] g = got.data();
                 for (int k = 0; k < e.length; k++) {
                     double tol = ATOL + RTOL * Math.abs(e[k]);
                     if (!(Math.abs(g[k] - e[k]) <= tol)) {
-                        fail(dir.getFileName() + " output " + i + " element " + k + ": got " + g[k] + ", expected " + e[k]);
+                        fail(tc.name() + " output " + i + " element " + k + ": got " + g[k] + ", expected " + e[k]);
                     }
                 }
                 compared += e.length;
@@ -80,16 +51,12 @@ class OnnxNodeConformanceTest {
         return compared;
     }
 
+    /** Runs every test whose name starts with a prefix; returns the number of tests run. */
     static int runAll(String... prefixes) throws IOException {
-        List<Path> dirs = tests(prefixes);
-        assertFalse(dirs.isEmpty(), "no tests named " + String.join(", ", prefixes));
-        int values = 0;
-        for (Path d : dirs) {
-            int n = runTest(d);
-            assertTrue(n > 0, d.getFileName() + ": nothing compared");
-            values += n;
-        }
-        return dirs.size();
+        List<OnnxTestCase> cases = OnnxTestCase.list(nodeDir(), prefixes);
+        assertFalse(cases.isEmpty(), "no tests named " + String.join(", ", prefixes));
+        for (OnnxTestCase tc : cases) assertTrue(runTest(tc) > 0, tc.name() + ": nothing compared");
+        return cases.size();
     }
 
     @ParameterizedTest(name = "vector kernels: {0}")
