@@ -1,6 +1,8 @@
 package org.goldenstick.ptq;
 
+import org.goldenstick.tensor.kernel.Int8Gemm;
 import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.tensor.kernel.QMatrix;
 import org.goldenstick.tensor.kernel.Sgemm;
 
 /**
@@ -91,17 +93,23 @@ final class QuantKernels {
     }
 
     static void w8a8(byte[] qx, float[] rowScale, int m, int in, byte[] w, float[] scale, int out, float[] bias, float[] y) {
+        if (m > 1) {
+            // exact int32 GEMM (Int8Gemm widens to float in packing; exact for |partial sums| < 2^24), then rescale
+            int[] acc = new int[m * out];
+            Int8Gemm.gemm(m, out, in, QMatrix.int8(qx, 0, in, 0), QMatrix.int8(w, 0, in, 0).transpose(), acc, 0, out, false);
+            for (int r = 0; r < m; r++) {
+                for (int o = 0; o < out; o++) y[r * out + o] = (float) ((double) acc[r * out + o] * rowScale[r] * scale[o]) + (bias == null ? 0f : bias[o]);
+            }
+            return;
+        }
         int tasks = (out + BLOCK - 1) / BLOCK;
         Parallel.forEach(tasks, t -> {
             int o0 = t * BLOCK, o1 = Math.min(out, o0 + BLOCK);
-            for (int r = 0; r < m; r++) {
-                int xo = r * in;
-                for (int o = o0; o < o1; o++) {
-                    int wo = o * in;
-                    int acc = 0;
-                    for (int k = 0; k < in; k++) acc += qx[xo + k] * w[wo + k];
-                    y[r * out + o] = (float) ((double) acc * rowScale[r] * scale[o]) + (bias == null ? 0f : bias[o]);
-                }
+            for (int o = o0; o < o1; o++) {
+                int wo = o * in;
+                int acc = 0;
+                for (int k = 0; k < in; k++) acc += qx[k] * w[wo + k];
+                y[o] = (float) ((double) acc * rowScale[0] * scale[o]) + (bias == null ? 0f : bias[o]);
             }
         });
     }

@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Kernels;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The int8 quantizer and the W8A16 / W8A8 deploy layers against independent float64 references. */
 class QuantizedLinearTest {
@@ -64,8 +67,18 @@ class QuantizedLinearTest {
         assertEquals(-128, Int8.quantize(-1000, 1f));
     }
 
-    @Test
-    void w8a16ForwardMatchesFloat64DequantizedMatmul() {
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void w8a16ForwardMatchesFloat64DequantizedMatmul(boolean vector) {
+        boolean was = Kernels.useVector(vector);
+        try {
+            w8a16Case();
+        } finally {
+            Kernels.useVector(was);
+        }
+    }
+
+    private void w8a16Case() {
         for (int rows : new int[] {1, 3, 17}) {
             Random rng = new Random(rows);
             int in = 70, out = 300;
@@ -85,14 +98,24 @@ class QuantizedLinearTest {
         }
     }
 
-    @Test
-    void w8a8PerTokenMatchesFloat64Reference() {
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void w8a8PerTokenMatchesFloat64Reference(boolean vector) {
+        boolean was = Kernels.useVector(vector);
+        try {
+            for (int rows : new int[] {1, 6}) w8a8Case(rows);
+        } finally {
+            Kernels.useVector(was);
+        }
+    }
+
+    private void w8a8Case(int rows) {
         Random rng = new Random(5);
-        int in = 50, out = 40, rows = 6;
+        int in = 50, out = 40;
         Linear l = randomLinear(rng, in, out, true);
         W8A8Linear q = W8A8Linear.quantize(l, ActGranularity.PER_TOKEN, 0);
         Tensor x = Tensor.randn(rng, rows, in);
-        x.data()[2 * in + 4] = 40f; // an outlier token only affects its own row's scale
+        x.data()[(rows - 1) * in + 4] = 40f; // an outlier token only affects its own row's scale
         float[] y = q.forward(x).data();
         for (int r = 0; r < rows; r++) {
             double as = refScale(x.data(), r * in, in);
