@@ -4,6 +4,7 @@ import java.util.Arrays;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Int8Weights;
 
 /**
  * Weight-only int8 linear layer (W8A16): {@code y = x · (q ⊙ scale)ᵀ + b} with int8 weights {@code q [out, in]}
@@ -23,6 +24,7 @@ public final class W8A16Linear extends Module {
     private final int outFeatures;
     private final byte[] weight;
     private final float[] scale;
+    private final Int8Weights kernelWeights;
 
     /** Wraps already-quantized weights ({@code weight [out·in]}, {@code scale [out]}); bias may be null. */
     public W8A16Linear(int inFeatures, int outFeatures, byte[] weight, float[] scale, Tensor bias) {
@@ -33,6 +35,7 @@ public final class W8A16Linear extends Module {
         this.outFeatures = outFeatures;
         this.weight = weight;
         this.scale = scale;
+        this.kernelWeights = Int8Weights.perChannel(weight, outFeatures, inFeatures, scale);
         registerBuffer("weight_scale", Tensor.of(scale, outFeatures, 1));
         if (bias != null) registerBuffer("bias", bias.detach());
     }
@@ -82,7 +85,7 @@ public final class W8A16Linear extends Module {
         int m = x.numel() / inFeatures;
         float[] y = new float[m * outFeatures];
         Tensor b = bias();
-        QuantKernels.w8a16(x.data(), m, inFeatures, weight, scale, outFeatures, b == null ? null : b.data(), y);
+        QuantKernels.w8a16(x.data(), m, kernelWeights, b == null ? null : b.data(), y);
         shape[shape.length - 1] = outFeatures;
         return Tensor.of(y, shape);
     }

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Int8Weights;
 
 /**
  * Int8 weights × int8 activations (W8A8). Each call quantizes the input rows to int8 — per token with its own
@@ -24,6 +25,7 @@ public final class W8A8Linear extends Module {
     private final int outFeatures;
     private final byte[] weight;
     private final float[] scale;
+    private final Int8Weights kernelWeights;
     private final ActGranularity granularity;
     private final float[] inputScale;
     private final String name;
@@ -40,6 +42,7 @@ public final class W8A8Linear extends Module {
         this.outFeatures = outFeatures;
         this.weight = weight;
         this.scale = scale;
+        this.kernelWeights = Int8Weights.perChannel(weight, outFeatures, inFeatures, scale);
         this.granularity = granularity;
         this.inputScale = new float[] {inputScale};
         this.name = "W8A8Linear(" + inFeatures + " -> " + outFeatures + ")";
@@ -108,7 +111,7 @@ public final class W8A8Linear extends Module {
         QuantKernels.quantizeActivations(x.data(), m, inFeatures, granularity == ActGranularity.PER_TENSOR ? inputScale[0] : 0f, qx, rowScale, name);
         float[] y = new float[m * outFeatures];
         Tensor b = bias();
-        QuantKernels.w8a8(qx, rowScale, m, inFeatures, weight, scale, outFeatures, b == null ? null : b.data(), y);
+        QuantKernels.w8a8(qx, rowScale, m, kernelWeights, b == null ? null : b.data(), y);
         shape[shape.length - 1] = outFeatures;
         return Tensor.of(y, shape);
     }
