@@ -1,0 +1,62 @@
+package org.goldenstick.llm.tokenizer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/** Locates fetched tokenizer fixtures and parses llama.cpp's .inp/.out test vectors. */
+final class TokenizerData {
+    private TokenizerData() {}
+
+    static Path root() {
+        String r = System.getProperty("gstick.root");
+        if (r != null) return Path.of(r);
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null && !Files.exists(p.resolve("gstick"))) p = p.getParent();
+        if (p == null) throw new IllegalStateException("cannot find the project root (folder holding 'gstick')");
+        return p;
+    }
+
+    static Path file(String relative) {
+        Path f = root().resolve("data-cache").resolve(relative);
+        if (!Files.exists(f)) throw new IllegalStateException(f + " is missing: run ./gstick data fetch");
+        return f;
+    }
+
+    record Case(String input, int[] expected) {}
+
+    /** Splits the .inp like llama.cpp's test-tokenizer-0 (separator "\n__ggml_vocab_test__\n"), one .out line per case. */
+    static List<Case> vectors(Path gguf) {
+        try {
+            String raw = Files.readString(Path.of(gguf + ".inp"), StandardCharsets.UTF_8);
+            List<String> outs = Files.readAllLines(Path.of(gguf + ".out"), StandardCharsets.UTF_8);
+            String sep = "\n__ggml_vocab_test__\n";
+            List<String> inputs = new ArrayList<>();
+            int pos = 0;
+            while (pos < raw.length()) {
+                int next = raw.indexOf(sep, pos);
+                if (next < 0) {
+                    inputs.add(raw.substring(pos));
+                    break;
+                }
+                inputs.add(raw.substring(pos, next));
+                pos = next + sep.length();
+            }
+            if (inputs.size() != outs.size()) throw new IllegalStateException(gguf + ": " + inputs.size() + " inputs but " + outs.size() + " outputs");
+            List<Case> cases = new ArrayList<>();
+            for (int i = 0; i < inputs.size(); i++) {
+                String o = outs.get(i).strip();
+                int[] ids = o.isEmpty() ? new int[0] : Arrays.stream(o.split(" ")).mapToInt(Integer::parseInt).toArray();
+                cases.add(new Case(inputs.get(i), ids));
+            }
+            return cases;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
