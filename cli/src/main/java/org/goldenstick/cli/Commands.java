@@ -9,6 +9,7 @@ final class Commands {
     static List<Object> all() {
         return List.of(
                 new org.goldenstick.cli.bench.BenchCommand(),
-                new TrainCommand());
+                new TrainCommand(),
+                new TrainLmCommand());
     }
 }

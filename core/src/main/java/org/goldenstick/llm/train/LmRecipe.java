@@ -56,8 +56,8 @@ public record LmRecipe(
 
     /** The recipe of the shipped models/gstick-llama-demo. */
     public static LmRecipe demo() {
-        return new LmRecipe(1234, CORPUS, 4096, 256, 688, 5, 8, 4, 256, true, 10000.0,
-                12, 2400, 2e-3, 2e-4, 100, 0.1, 0.9, 0.95, 1e-8, 1.0, 200);
+        return new LmRecipe(1234, CORPUS, 4096, 256, 688, 4, 8, 4, 256, true, 10000.0,
+                4, 700, 2e-3, 2e-4, 50, 0.1, 0.9, 0.95, 1e-8, 1.0, 100);
     }
 
     public LmRecipe withSteps(int s) {
