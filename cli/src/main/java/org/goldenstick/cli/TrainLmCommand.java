@@ -30,7 +30,7 @@ public final class TrainLmCommand implements Callable<Integer> {
     @Option(names = "--recipe", description = "Read the recipe from this recipe.json instead of the built-in one.")
     Path recipeFile;
 
-    @Option(names = "--data", description = "Folder with the fetched texts (default: data-cache/text).")
+    @Option(names = "--data", description = "The fetched-data folder (default: data-cache).")
     Path data;
 
     @Option(names = "--json", description = "Print the result as JSON on stdout.")
@@ -43,8 +43,8 @@ public final class TrainLmCommand implements Callable<Integer> {
         if (steps != null) recipe = recipe.withSteps(steps);
         if (seed != null) recipe = recipe.withSeed(seed);
         Path outDir = out != null ? out : root.resolve("models/gstick-llama-demo");
-        Path textDir = data != null ? data : root.resolve("data-cache/text");
-        DemoLm.Result r = DemoLm.build(recipe, textDir, outDir, System.err::println);
+        Path cacheDir = data != null ? data : root.resolve("data-cache");
+        DemoLm.Result r = DemoLm.build(recipe, cacheDir, outDir, System.err::println);
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("folder", r.folder().toString());

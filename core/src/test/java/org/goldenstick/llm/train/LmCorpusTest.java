@@ -7,16 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.goldenstick.data.DataPaths;
 import org.junit.jupiter.api.Test;
 
 class LmCorpusTest {
     static Path textDir() {
-        String r = System.getProperty("gstick.root");
-        Path root = r != null ? Path.of(r) : Path.of("").toAbsolutePath();
-        while (r == null && root != null && !Files.exists(root.resolve("gstick"))) root = root.getParent();
-        Path d = root.resolve("data-cache/text");
-        if (!Files.isDirectory(d)) throw new IllegalStateException(d + " is missing: run ./gstick data fetch");
-        return d;
+        DataPaths.cached("sotu", "sotu");
+        DataPaths.cached("moby-dick", "moby-dick/data.txt");
+        DataPaths.cached("janeaustenr", "janeaustenr/Rdata.rdb");
+        return DataPaths.cacheDir();
     }
 
     @Test
