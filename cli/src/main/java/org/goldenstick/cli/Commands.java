@@ -10,6 +10,7 @@ final class Commands {
         return List.of(
                 new org.goldenstick.cli.bench.BenchCommand(),
                 new TrainCommand(),
-                new TrainLmCommand());
+                new TrainLmCommand(),
+                new QatCommand());
     }
 }
