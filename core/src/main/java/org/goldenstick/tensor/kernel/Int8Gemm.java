@@ -75,14 +75,15 @@ public final class Int8Gemm {
         void packA(float[] dst, int i0, int mc, int p0, int kc) {
             MemorySegment seg = a.data();
             int mask = a.unsigned() ? 0xFF : -1;
+            float[] row = Widen.scratch();
             for (int ir = 0; ir < mc; ir += MR) {
                 int mr = Math.min(MR, mc - ir), base = ir * kc;
                 if (mr < MR) Arrays.fill(dst, base, base + kc * MR, 0f);
                 for (int r = 0; r < mr; r++) {
                     int i = i0 + ir + r, za = a.zeroPoint(i), d = base + r;
                     if (!a.transposed()) {
-                        long src = a.offset() + (long) i * a.ld() + p0;
-                        for (int p = 0; p < kc; p++, d += MR) dst[d] = (seg.get(ValueLayout.JAVA_BYTE, src + p) & mask) - za;
+                        Widen.row(seg, a.offset() + (long) i * a.ld() + p0, kc, a.unsigned(), za, 1f, row, 0);
+                        Widen.scatter(row, kc, dst, d, MR);
                     } else {
                         long src = a.offset() + (long) p0 * a.ld() + i;
                         for (int p = 0; p < kc; p++, d += MR) dst[d] = (seg.get(ValueLayout.JAVA_BYTE, src + (long) p * a.ld()) & mask) - za;
@@ -94,18 +95,28 @@ public final class Int8Gemm {
         @Override
         void packB(float[] dst, int off, int j0, int nc, int p0, int kc) {
             MemorySegment seg = b.data();
-            int mask = b.unsigned() ? 0xFF : -1;
+            float[] row = Widen.scratch();
+            boolean perTensor = b.zeroPoints().length == 1;
             for (int jr = 0; jr < nc; jr += NR) {
                 int nr = Math.min(NR, nc - jr), base = off + jr * kc;
                 if (nr < NR) Arrays.fill(dst, base, base + kc * NR, 0f);
-                for (int q = 0; q < nr; q++) {
-                    int j = j0 + jr + q, zb = b.zeroPoint(j), d = base + q;
-                    if (b.transposed()) {
-                        long src = b.offset() + (long) j * b.ld() + p0;
-                        for (int p = 0; p < kc; p++, d += NR) dst[d] = (seg.get(ValueLayout.JAVA_BYTE, src + p) & mask) - zb;
-                    } else {
-                        long src = b.offset() + (long) p0 * b.ld() + j;
-                        for (int p = 0; p < kc; p++, d += NR) dst[d] = (seg.get(ValueLayout.JAVA_BYTE, src + (long) p * b.ld()) & mask) - zb;
+                if (b.transposed()) {
+                    for (int q = 0; q < nr; q++) {
+                        int j = j0 + jr + q;
+                        Widen.row(seg, b.offset() + (long) j * b.ld() + p0, kc, b.unsigned(), b.zeroPoint(j), 1f, row, 0);
+                        Widen.scatter(row, kc, dst, base + q, NR);
+                    }
+                } else if (perTensor && nr == NR) {
+                    // Rows of B are contiguous along the panel: widen straight into place.
+                    for (int p = 0; p < kc; p++) {
+                        Widen.row(seg, b.offset() + (long) (p0 + p) * b.ld() + j0 + jr, NR, b.unsigned(), b.zeroPoint(0), 1f, dst, base + p * NR);
+                    }
+                } else {
+                    int mask = b.unsigned() ? 0xFF : -1;
+                    for (int p = 0; p < kc; p++) {
+                        long src = b.offset() + (long) (p0 + p) * b.ld() + j0 + jr;
+                        int d = base + p * NR;
+                        for (int q = 0; q < nr; q++) dst[d + q] = (seg.get(ValueLayout.JAVA_BYTE, src + q) & mask) - b.zeroPoint(j0 + jr + q);
                     }
                 }
             }

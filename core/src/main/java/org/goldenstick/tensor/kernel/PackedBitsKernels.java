@@ -116,6 +116,19 @@ public final class PackedBitsKernels {
         }
     }
 
+    /** buf[i] = levels[index(r, c0 + i)] for i in [0, len), decoding whole bit planes where possible. */
+    static void decodeRange(PackedBits w, int r, int c0, int len, float[] buf) {
+        byte[] d = w.data();
+        float[] lv = w.levelsRef();
+        int bits = w.bits(), bw = PackedBits.blockWeights(bits), mask = (1 << bits) - 1;
+        int shiftBw = Integer.numberOfTrailingZeros(bw), o = r * w.rowBytes();
+        for (int i = 0; i < len; i++) {
+            int c = c0 + i, q = c & (bw - 1);
+            int byt = d[o + ((c >>> shiftBw) << 4) + (q & 15)] & 0xFF;
+            buf[i] = lv[(byt >>> ((q >>> 4) * bits)) & mask];
+        }
+    }
+
     /** {@code y[m, rows] (+)= x[m, cols] · Wᵀ}, row-major with leading dimensions. */
     public static void gemm(int m, float[] x, int xOff, int ldx, PackedBits w, float[] y, int yOff, int ldy, boolean accumulate) {
         check(w, m, x, xOff, ldx, y, yOff, ldy);
@@ -178,22 +191,15 @@ public final class PackedBitsKernels {
 
         @Override
         void packB(float[] dst, int off, int j0, int nc, int p0, int kc) {
-            byte[] d = w.data();
-            float[] lv = w.levelsRef(), sc = w.scalesRef();
-            int bits = w.bits(), bw = PackedBits.blockWeights(bits), mask = (1 << bits) - 1;
-            float[] scaled = new float[lv.length];
+            float[] sc = w.scalesRef(), row = Widen.scratch();
             for (int jr = 0; jr < nc; jr += NR) {
                 int nr = Math.min(NR, nc - jr), base = off + jr * kc;
                 if (nr < NR) Arrays.fill(dst, base, base + kc * NR, 0f);
                 for (int q = 0; q < nr; q++) {
-                    int j = j0 + jr + q, row = j * w.rowBytes();
-                    for (int l = 0; l < lv.length; l++) scaled[l] = sc[j] * lv[l];
-                    int dd = base + q;
-                    for (int p = p0; p < p0 + kc; p++, dd += NR) {
-                        int qq = p % bw;
-                        int byt = d[row + p / bw * PackedBits.BLOCK_BYTES + (qq & 15)] & 0xFF;
-                        dst[dd] = scaled[(byt >>> ((qq >>> 4) * bits)) & mask];
-                    }
+                    int j = j0 + jr + q;
+                    decodeRange(w, j, p0, kc, row);
+                    float s = sc[j];
+                    for (int p = 0, d = base + q; p < kc; p++, d += NR) dst[d] = s * row[p];
                 }
             }
         }

@@ -184,17 +184,20 @@ public final class W8A16Kernels {
         void packB(float[] dst, int off, int j0, int nc, int p0, int kc) {
             MemorySegment seg = w.data();
             int cols = w.cols(), gs = w.groupSize(), groups = w.groups();
-            float[] sc = w.scales();
+            float[] sc = w.scales(), row = Widen.scratch();
             for (int jr = 0; jr < nc; jr += NR) {
                 int nr = Math.min(NR, nc - jr), base = off + jr * kc;
                 if (nr < NR) Arrays.fill(dst, base, base + kc * NR, 0f);
                 for (int q = 0; q < nr; q++) {
                     int j = j0 + jr + q;
-                    long src = w.offset() + (long) j * cols + p0;
-                    int d = base + q, sBase = j * groups;
-                    for (int p = 0; p < kc; p++, d += NR) {
-                        dst[d] = seg.get(ValueLayout.JAVA_BYTE, src + p) * sc[sBase + (p0 + p) / gs];
+                    long src = w.offset() + (long) j * cols;
+                    // Dequantise group segment by group segment, then scatter into the panel column.
+                    for (int p = p0; p < p0 + kc; ) {
+                        int g = p / gs, end = Math.min(p0 + kc, (g + 1) * gs);
+                        Widen.row(seg, src + p, end - p, false, 0, sc[j * groups + g], row, p - p0);
+                        p = end;
                     }
+                    Widen.scatter(row, kc, dst, base + q, NR);
                 }
             }
         }
