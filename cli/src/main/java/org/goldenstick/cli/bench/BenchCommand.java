@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
                 GemmBench.class,
                 MemBwBench.class,
                 GemvBench.class,
+                Int8Bench.class,
                 LlmBench.class,
                 PtqBench.class,
         })

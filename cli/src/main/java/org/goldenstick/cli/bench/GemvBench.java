@@ -1,6 +1,8 @@
 package org.goldenstick.cli.bench;
 
 import org.goldenstick.tensor.kernel.Int8Weights;
+import org.goldenstick.tensor.kernel.PackedBits;
+import org.goldenstick.tensor.kernel.PackedBitsKernels;
 import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.tensor.kernel.Sgemm;
 import org.goldenstick.tensor.kernel.W8A16Kernels;
@@ -37,6 +39,8 @@ public final class GemvBench implements Runnable {
     double seconds = 2.0;
     @Option(names = "--warmup", description = "Warm-up time per case (default: ${DEFAULT-VALUE}).")
     double warmup = 1.5;
+    @Option(names = "--low-bits", description = "Also time PackedBits GEMV at these bit widths, comma-separated, or none (default: ${DEFAULT-VALUE}).")
+    String lowBits = "4,2,1";
     @Option(names = "--json", description = "Print a JSON array instead of a table.")
     boolean json;
 
@@ -63,6 +67,15 @@ public final class GemvBench implements Runnable {
             java.util.Arrays.fill(sc, 0.01f);
             wq[i] = new Int8Weights(MemorySegment.ofArray(q), 0, rows, cols, sc, g);
         }
+        int[] widths = lowBits.isBlank() || lowBits.equals("none") ? new int[0] : Timing.ints(lowBits, "--low-bits");
+        PackedBits[][] packed = new PackedBits[widths.length][matrices];
+        for (int b = 0; b < widths.length; b++) {
+            int[] idx = new int[rows * cols];
+            for (int i = 0; i < idx.length; i++) idx[i] = rnd.nextInt(1 << widths[b]);
+            float[] sc = new float[rows];
+            java.util.Arrays.fill(sc, 0.01f);
+            for (int i = 0; i < matrices; i++) packed[b][i] = PackedBits.pack(widths[b], idx, rows, cols, sc, PackedBits.linspaceLevels(widths[b]));
+        }
         float[] x = new float[Math.max(gemmM, 1) * cols];
         for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
         float[] y = new float[Math.max(gemmM, 1) * rows];
@@ -80,6 +93,16 @@ public final class GemvBench implements Runnable {
                 }, warmup, seconds);
                 out.add(new Row("gemv_fp32", t, (double) matrices * rows * cols * 4 / fp / 1e9, "GB/s"));
                 out.add(new Row("gemv_w8a16", t, (double) matrices * rows * cols / w8 / 1e9, "GB/s"));
+                for (int b = 0; b < widths.length; b++) {
+                    PackedBits[] ws = packed[b];
+                    double tb = Timing.median(() -> {
+                        for (PackedBits w : ws) PackedBitsKernels.gemv(w, x, 0, y, 0, false);
+                    }, warmup, seconds);
+                    long bytes = 0;
+                    for (PackedBits w : ws) bytes += w.packedBytes();
+                    out.add(new Row("gemv_packed" + widths[b] + "bit", t, bytes / tb / 1e9, "GB/s"));
+                    out.add(new Row("gemv_packed" + widths[b] + "bit_weights", t, (double) matrices * rows * cols / tb / 1e9, "Gweights/s"));
+                }
                 if (gemmM > 1) {
                     double flop = 2.0 * gemmM * rows * cols;
                     double gf = Timing.median(() -> Sgemm.gemm(false, true, gemmM, rows, cols, x, 0, cols, wf[0], 0, cols, y, 0, rows, false), warmup, seconds);

@@ -28,6 +28,8 @@ public final class Sgemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Below this many multiply-adds the packed path costs more than it saves. */
     static final long DIRECT_MACS = 1L << 15;
+    /** Up to this many rows of C (with B rows contiguous), packing B costs more than the unpacked dot kernel. */
+    static final int SMALL_M = 16;
 
     private Sgemm() {}
 
@@ -68,7 +70,7 @@ public final class Sgemm {
     static void vector(boolean transA, boolean transB, int m, int n, int k,
                        float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        float[] c, int cOff, int ldc, boolean accumulate) {
-        if (m <= 2 || n <= 2 || (long) m * n * k <= DIRECT_MACS) {
+        if (m <= 2 || (transB && m <= SMALL_M) || n <= 2 || (long) m * n * k <= DIRECT_MACS) {
             direct(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
         } else {
             new Packed(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate).run();
@@ -164,56 +166,129 @@ public final class Sgemm {
     }
 
     /**
-     * Unpacked path for small or skinny products: each row of op(A) is made contiguous (gathered if
-     * transposed), then C's row is formed by dots against contiguous B rows (transB) or by axpys of
-     * B rows. Rows × column blocks run in parallel when the product is large enough.
+     * Unpacked path for small or skinny products. op(A) is made row-contiguous (gathered once if
+     * transposed). With B rows contiguous (transB) or very few columns, C is formed by dot products:
+     * a 2×4 kernel takes two rows of A against four rows of B, eight accumulators sharing every load,
+     * and tasks are column blocks so a block of B rows stays in cache while all rows of A pass.
+     * Otherwise C rows are built from axpys of B rows.
      */
     static void direct(boolean transA, boolean transB, int m, int n, int k,
                        float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        float[] c, int cOff, int ldc, boolean accumulate) {
         int lanes = S.length();
-        // With few columns and B not transposed, dots against gathered columns beat short axpys.
-        final boolean useDots = transB || n < lanes;
-        final float[] bt;
-        final int btOff, btLd;
-        if (!transB && useDots) {
-            bt = new float[n * k];
-            for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[bOff + p * ldb + j];
-            btOff = 0;
-            btLd = k;
+        final float[] ar;
+        final int arOff, arLd;
+        if (transA) {
+            ar = new float[m * k];
+            for (int p = 0; p < k; p++) for (int i = 0; i < m; i++) ar[i * k + p] = a[aOff + p * lda + i];
+            arOff = 0;
+            arLd = k;
         } else {
-            bt = b;
-            btOff = bOff;
-            btLd = ldb;
+            ar = a;
+            arOff = aOff;
+            arLd = lda;
         }
         long macs = (long) m * n * k;
-        int colBlock = macs < (1L << 20) ? n : Math.max(lanes, useDots ? 64 : 512);
-        int colBlocks = (n + colBlock - 1) / colBlock;
-        int tasks = m * colBlocks;
         int threads = macs < (1L << 20) ? 1 : Parallel.threads();
-        Parallel.forEach(threads, tasks, t -> {
-            int i = t / colBlocks, j0 = (t % colBlocks) * colBlock, j1 = Math.min(n, j0 + colBlock);
-            float[] arow;
-            int ao;
-            if (!transA) {
-                arow = a;
-                ao = aOff + i * lda;
+        if (transB || n < lanes) {
+            final float[] bt;
+            final int btOff, btLd;
+            if (!transB) {
+                bt = new float[n * k];
+                for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) bt[j * k + p] = b[bOff + p * ldb + j];
+                btOff = 0;
+                btLd = k;
             } else {
-                arow = new float[k];
-                ao = 0;
-                for (int p = 0; p < k; p++) arow[p] = a[aOff + p * lda + i];
+                bt = b;
+                btOff = bOff;
+                btLd = ldb;
             }
-            int ci = cOff + i * ldc;
-            if (useDots) {
-                for (int j = j0; j < j1; j++) {
-                    float s = dot(arow, ao, bt, btOff + j * btLd, k);
-                    c[ci + j] = accumulate ? c[ci + j] + s : s;
+            int colBlock = macs < (1L << 20) ? roundUp4(n) : 32;
+            int colBlocks = (n + colBlock - 1) / colBlock;
+            Parallel.forEach(threads, colBlocks, t -> {
+                int j0 = t * colBlock, j1 = Math.min(n, j0 + colBlock);
+                int j = j0;
+                for (; j + 4 <= j1; j += 4) {
+                    int i = 0;
+                    for (; i + 2 <= m; i += 2) dots2x4(ar, arOff + i * arLd, arLd, bt, btOff + j * btLd, btLd, k, c, cOff + i * ldc + j, ldc, accumulate);
+                    if (i < m) dots1x1(ar, arOff + i * arLd, bt, btOff + j * btLd, btLd, 4, k, c, cOff + i * ldc + j, accumulate);
                 }
-            } else {
-                if (!accumulate) Arrays.fill(c, ci + j0, ci + j1, 0f);
-                for (int p = 0; p < k; p++) axpy(arow[ao + p], b, bOff + p * ldb + j0, c, ci + j0, j1 - j0);
-            }
-        });
+                if (j < j1) {
+                    for (int i = 0; i < m; i++) dots1x1(ar, arOff + i * arLd, bt, btOff + j * btLd, btLd, j1 - j, k, c, cOff + i * ldc + j, accumulate);
+                }
+            });
+        } else {
+            // Column blocks; each B row segment is read once and applied to every row of C in the block.
+            int colBlock = macs < (1L << 20) ? n : 256;
+            int colBlocks = (n + colBlock - 1) / colBlock;
+            Parallel.forEach(threads, colBlocks, t -> {
+                int j0 = t * colBlock, len = Math.min(n, j0 + colBlock) - j0;
+                if (!accumulate) for (int i = 0; i < m; i++) Arrays.fill(c, cOff + i * ldc + j0, cOff + i * ldc + j0 + len, 0f);
+                for (int p = 0; p < k; p++) {
+                    int bp = bOff + p * ldb + j0;
+                    for (int i = 0; i < m; i++) axpy(ar[arOff + i * arLd + p], b, bp, c, cOff + i * ldc + j0, len);
+                }
+            });
+        }
+    }
+
+    private static int roundUp4(int n) {
+        return (n + 3) & ~3;
+    }
+
+    /** C[0..2, 0..4) (+)= A rows (a0, a0+lda) · B rows (b0 + q·ldb)ᵀ over k. */
+    private static void dots2x4(float[] a, int a0, int lda, float[] b, int b0, int ldb, int k,
+                                float[] c, int c0, int ldc, boolean accumulate) {
+        int lanes = S.length(), p = 0;
+        int a1 = a0 + lda, b1 = b0 + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
+        FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s03 = s00, s10 = s00, s11 = s00, s12 = s00, s13 = s00;
+        for (; p + lanes <= k; p += lanes) {
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p), x1 = FloatVector.fromArray(S, a, a1 + p);
+            FloatVector w = FloatVector.fromArray(S, b, b0 + p);
+            s00 = x0.fma(w, s00);
+            s10 = x1.fma(w, s10);
+            w = FloatVector.fromArray(S, b, b1 + p);
+            s01 = x0.fma(w, s01);
+            s11 = x1.fma(w, s11);
+            w = FloatVector.fromArray(S, b, b2 + p);
+            s02 = x0.fma(w, s02);
+            s12 = x1.fma(w, s12);
+            w = FloatVector.fromArray(S, b, b3 + p);
+            s03 = x0.fma(w, s03);
+            s13 = x1.fma(w, s13);
+        }
+        float r00 = s00.reduceLanes(VectorOperators.ADD), r01 = s01.reduceLanes(VectorOperators.ADD);
+        float r02 = s02.reduceLanes(VectorOperators.ADD), r03 = s03.reduceLanes(VectorOperators.ADD);
+        float r10 = s10.reduceLanes(VectorOperators.ADD), r11 = s11.reduceLanes(VectorOperators.ADD);
+        float r12 = s12.reduceLanes(VectorOperators.ADD), r13 = s13.reduceLanes(VectorOperators.ADD);
+        for (; p < k; p++) {
+            float x0 = a[a0 + p], x1 = a[a1 + p];
+            r00 += x0 * b[b0 + p];
+            r01 += x0 * b[b1 + p];
+            r02 += x0 * b[b2 + p];
+            r03 += x0 * b[b3 + p];
+            r10 += x1 * b[b0 + p];
+            r11 += x1 * b[b1 + p];
+            r12 += x1 * b[b2 + p];
+            r13 += x1 * b[b3 + p];
+        }
+        put(c, c0, r00, accumulate);
+        put(c, c0 + 1, r01, accumulate);
+        put(c, c0 + 2, r02, accumulate);
+        put(c, c0 + 3, r03, accumulate);
+        put(c, c0 + ldc, r10, accumulate);
+        put(c, c0 + ldc + 1, r11, accumulate);
+        put(c, c0 + ldc + 2, r12, accumulate);
+        put(c, c0 + ldc + 3, r13, accumulate);
+    }
+
+    /** C[0, 0..cnt) (+)= one A row · cnt consecutive B rows. */
+    private static void dots1x1(float[] a, int a0, float[] b, int b0, int ldb, int cnt, int k, float[] c, int c0, boolean accumulate) {
+        for (int q = 0; q < cnt; q++) put(c, c0 + q, dot(a, a0, b, b0 + q * ldb, k), accumulate);
+    }
+
+    private static void put(float[] c, int at, float v, boolean accumulate) {
+        c[at] = accumulate ? c[at] + v : v;
     }
 
     /** y[0, n) += alpha · x[0, n). */

@@ -35,6 +35,8 @@ public final class W8A16Kernels {
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
     private static final int LANES = F.length();
     private static final int ROWS_PER_TASK = 32;
+    /** Up to this many activation rows, the GEMV kernel beats dequantise-and-pack. */
+    private static final int SMALL_M = 16;
 
     private W8A16Kernels() {}
 
@@ -122,6 +124,23 @@ public final class W8A16Kernels {
             scalar(m, x, xOff, ldx, w, y, yOff, ldy, accumulate);
         } else if (m == 1) {
             gemv(w, x, xOff, y, yOff, accumulate);
+        } else if (m <= SMALL_M) {
+            // A few rows: GEMV-style, each pair of weight rows stays in L1 while every x row passes.
+            int rows = w.rows();
+            int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+            Parallel.forEach(tasks, t -> {
+                int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+                int r = r0;
+                for (; r + 1 < r1; r += 2)
+                    for (int i = 0; i < m; i++) rowPair(w, r, x, xOff + i * ldx, y, yOff + i * ldy, accumulate);
+                if (r < r1) {
+                    for (int i = 0; i < m; i++) {
+                        float s = rowDot(w, r, x, xOff + i * ldx);
+                        int o = yOff + i * ldy + r;
+                        y[o] = accumulate ? y[o] + s : s;
+                    }
+                }
+            });
         } else {
             new Packed(m, x, xOff, ldx, w, y, yOff, ldy, accumulate).run();
         }

@@ -71,7 +71,7 @@ class W8A16KernelsTest {
                 if (group > s[1]) continue;
                 byte[] heap = new byte[s[0] * s[1] + 5];
                 Int8Weights w = randomWeights(rnd, s[0], s[1], group, MemorySegment.ofArray(heap), 5 % (heap.length - s[0] * s[1] + 1));
-                for (int m : new int[] {1, 2, 7, 100}) check(rnd, m, w, rnd.nextBoolean());
+                for (int m : new int[] {1, 2, 7, 16, 100}) check(rnd, m, w, rnd.nextBoolean());
             }
         }
     }
