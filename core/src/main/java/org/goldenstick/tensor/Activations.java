@@ -169,6 +169,18 @@ final class Activations {
         Parallel.forEach((lines + 255) / 256, t -> {
             for (int line = t * 256, end = Math.min(lines, line + 256); line < end; line++) {
                 int base = (line / inner) * n * inner + line % inner;
+                if (inner == 1) { // contiguous rows (the usual last-axis case): vector kernels
+                    float max = VectorKernels.max(x, base, n);
+                    if (log) {
+                        double logSum = Math.log(VectorKernels.sumExp(x, base, n, max));
+                        for (int k = 0; k < n; k++) y[base + k] = (float) ((double) x[base + k] - max - logSum);
+                    } else {
+                        VectorKernels.scaledExp(x, base, n, max, 0f, 1f, y, base, false);
+                        float inv = (float) (1.0 / VectorKernels.sum(y, base, n));
+                        for (int k = 0; k < n; k++) y[base + k] *= inv;
+                    }
+                    continue;
+                }
                 float max = Float.NEGATIVE_INFINITY;
                 for (int k = 0; k < n; k++) max = Math.max(max, x[base + k * inner]);
                 double sum = 0;
@@ -188,7 +200,12 @@ final class Activations {
             Parallel.forEach((lines + 255) / 256, t -> {
                 for (int line = t * 256, end = Math.min(lines, line + 256); line < end; line++) {
                     int base = (line / inner) * n * inner + line % inner;
-                    if (log) {
+                    if (log && inner == 1) {
+                        float sg = (float) VectorKernels.sum(g, base, n);
+                        float[] tmp = rowScratch(n);
+                        VectorKernels.scaledExp(y, base, n, 0f, 0f, 1f, tmp, 0, false);
+                        for (int k = 0; k < n; k++) gx[base + k] += g[base + k] - tmp[k] * sg;
+                    } else if (log) {
                         // d/dx_k = g_k − softmax_k · Σ g
                         double sg = 0;
                         for (int k = 0; k < n; k++) sg += g[base + k * inner];
@@ -202,6 +219,17 @@ final class Activations {
                 }
             });
         }, a);
+    }
+
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
+
+    private static float[] rowScratch(int n) {
+        float[] b = ROW.get();
+        if (b.length < n) {
+            b = new float[n];
+            ROW.set(b);
+        }
+        return b;
     }
 
     /** Inverted dropout: keeps each element with probability 1−p and scales kept ones by 1/(1−p). */

@@ -88,19 +88,10 @@ final class Attention {
         for (int r = 0; r < t; r++) {
             int row = off + r * s;
             int valid = causal ? (int) Math.min(s, (long) r + posOffset + 1) : s;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int c = 0; c < valid; c++) {
-                float z = p[row + c] * scale;
-                p[row + c] = z;
-                if (z > max) max = z;
-            }
-            double sum = 0;
-            for (int c = 0; c < valid; c++) {
-                float e = (float) Math.exp(p[row + c] - max);
-                p[row + c] = e;
-                sum += e;
-            }
-            float inv = (float) (1.0 / sum);
+            for (int c = 0; c < valid; c++) p[row + c] *= scale;
+            float max = VectorKernels.max(p, row, valid);
+            VectorKernels.scaledExp(p, row, valid, max, 0f, 1f, p, row, false);
+            float inv = (float) (1.0 / VectorKernels.sum(p, row, valid));
             for (int c = 0; c < valid; c++) p[row + c] *= inv;
             for (int c = valid; c < s; c++) p[row + c] = 0f;
         }

@@ -35,11 +35,8 @@ final class Losses {
         Parallel.forEach((rows + 63) / 64, task -> {
             for (int r = task * 64, end = Math.min(rows, r + 64); r < end; r++) {
                 int base = r * c;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int k = 0; k < c; k++) max = Math.max(max, x[base + k]);
-                double sum = 0;
-                for (int k = 0; k < c; k++) sum += Math.exp(x[base + k] - max);
-                double ls = Math.log(sum);
+                float max = VectorKernels.max(x, base, c);
+                double ls = Math.log(VectorKernels.sumExp(x, base, c, max));
                 rowMax[r] = max;
                 logSum[r] = (float) ls;
                 if (targets[r] != ignoreIndex) rowLoss[r] = ls - ((double) x[base + targets[r]] - max);
@@ -58,8 +55,7 @@ final class Losses {
                     int t = targets[r];
                     if (t == ignoreIndex) continue;
                     int base = r * c;
-                    float max = rowMax[r], ls = logSum[r];
-                    for (int k = 0; k < c; k++) gx[base + k] += g * (float) Math.exp((x[base + k] - max) - ls);
+                    VectorKernels.scaledExp(x, base, c, rowMax[r], logSum[r], g, gx, base, true);
                     gx[base + t] -= g;
                 }
             });

@@ -119,4 +119,58 @@ final class VectorKernels {
         }
         for (; i < to; i++) gx[i] += x[i] > 0f ? g[i] : slope * g[i];
     }
+
+    /** max of a[off..off+len) (NaN if any is NaN). */
+    static float max(float[] a, int off, int len) {
+        float m = Float.NEGATIVE_INFINITY;
+        if (!Kernels.vector()) {
+            for (int i = 0; i < len; i++) m = Math.max(m, a[off + i]);
+            return m;
+        }
+        FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        int i = 0, ub = S.loopBound(len);
+        for (; i < ub; i += S.length()) acc = acc.max(FloatVector.fromArray(S, a, off + i));
+        m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < len; i++) m = Math.max(m, a[off + i]);
+        return m;
+    }
+
+    /** Σ exp(a[i] − shift) over a[off..off+len); callers pass the maximum as shift, so every term is ≤ 1. */
+    static double sumExp(float[] a, int off, int len, float shift) {
+        if (!Kernels.vector()) {
+            double s = 0;
+            for (int i = 0; i < len; i++) s += Math.exp(a[off + i] - shift);
+            return s;
+        }
+        FloatVector acc = FloatVector.zero(S);
+        int i = 0, ub = S.loopBound(len);
+        for (; i < ub; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, off + i).sub(shift).lanewise(VectorOperators.EXP));
+        double s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < len; i++) s += Math.exp(a[off + i] - shift);
+        return s;
+    }
+
+    /**
+     * dst[dOff+i] = scale·exp((a[off+i] − shift1) − shift2), or += when {@code accumulate}. Two shifts (maximum, then
+     * log-sum) keep the subtraction exact for large logits.
+     */
+    static void scaledExp(float[] a, int off, int len, float shift1, float shift2, float scale, float[] dst, int dOff, boolean accumulate) {
+        if (!Kernels.vector()) {
+            for (int i = 0; i < len; i++) {
+                float e = scale * (float) Math.exp((a[off + i] - shift1) - shift2);
+                dst[dOff + i] = accumulate ? dst[dOff + i] + e : e;
+            }
+            return;
+        }
+        int i = 0, ub = S.loopBound(len);
+        for (; i < ub; i += S.length()) {
+            FloatVector e = FloatVector.fromArray(S, a, off + i).sub(shift1).sub(shift2).lanewise(VectorOperators.EXP).mul(scale);
+            if (accumulate) e = e.add(FloatVector.fromArray(S, dst, dOff + i));
+            e.intoArray(dst, dOff + i);
+        }
+        for (; i < len; i++) {
+            float e = scale * (float) Math.exp((a[off + i] - shift1) - shift2);
+            dst[dOff + i] = accumulate ? dst[dOff + i] + e : e;
+        }
+    }
 }

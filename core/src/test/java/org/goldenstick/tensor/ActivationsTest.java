@@ -102,9 +102,20 @@ class ActivationsTest {
     }
 
     @Test
-    void softmaxAndLogSoftmaxAlongAnyAxis() {
-        Tensor x = param(1, 2, 3, 4);
-        for (int axis = 0; axis < 3; axis++) {
+    void softmaxAndLogSoftmaxAlongAnyAxisOnBothKernelPaths() {
+        for (boolean vector : new boolean[] {true, false}) {
+            boolean was = Kernels.useVector(vector);
+            try {
+                softmaxAlongAxes(param(1, 2, 3, 4));
+                softmaxAlongAxes(param(2, 3, 37)); // rows longer than a vector: the vector loops run, plus a tail
+            } finally {
+                Kernels.useVector(was);
+            }
+        }
+    }
+
+    private static void softmaxAlongAxes(Tensor x) {
+        for (int axis = 0; axis < x.rank(); axis++) {
             final int a = axis;
             double[] rs = refSoftmax(x, a, false), rl = refSoftmax(x, a, true);
             Tensor s = Functional.softmax(x, a), l = Functional.logSoftmax(x, a);
@@ -116,11 +127,22 @@ class ActivationsTest {
             check("logSoftmax axis " + a, t -> Functional.logSoftmax(t[0], a), x);
         }
         Tensor neg = Functional.softmax(x, -1);
-        assertArrayEquals(Functional.softmax(x, 2).data(), neg.data());
+        assertArrayEquals(Functional.softmax(x, x.rank() - 1).data(), neg.data());
     }
 
     @Test
-    void softmaxIsStableForHugeLogits() {
+    void softmaxIsStableForHugeLogitsOnBothKernelPaths() {
+        for (boolean vector : new boolean[] {true, false}) {
+            boolean was = Kernels.useVector(vector);
+            try {
+                hugeLogits();
+            } finally {
+                Kernels.useVector(was);
+            }
+        }
+    }
+
+    private static void hugeLogits() {
         Tensor x = Tensor.of(new float[] {1000f, 1001f, -1000f, 50_000f, 50_000f, 0f}, 2, 3);
         Tensor s = Functional.softmax(x, 1);
         Tensor l = Functional.logSoftmax(x, 1);

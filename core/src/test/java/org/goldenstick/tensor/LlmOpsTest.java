@@ -185,6 +185,8 @@ class LlmOpsTest {
         new AttnCase("GQA causal prefill", 1, 4, 2, 4, 4, 6, true, 0),
         new AttnCase("GQA causal with cache", 2, 4, 1, 3, 5, 4, true, 2),
         new AttnCase("decode step", 1, 2, 1, 1, 6, 4, true, 5),
+        new AttnCase("keys longer than a vector", 1, 2, 1, 3, 40, 8, true, 37),
+        new AttnCase("long full rows", 1, 1, 1, 2, 35, 4, false, 0),
     };
 
     @Test

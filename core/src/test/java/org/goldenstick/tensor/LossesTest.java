@@ -4,6 +4,7 @@ import static org.goldenstick.GradCheck.check;
 import static org.goldenstick.GradCheck.param;
 import static org.junit.jupiter.api.Assertions.*;
 
+import org.goldenstick.tensor.kernel.Kernels;
 import org.junit.jupiter.api.Test;
 
 class LossesTest {
@@ -22,11 +23,24 @@ class LossesTest {
     }
 
     @Test
-    void crossEntropyForwardAndGradient() {
-        Tensor logits = param(1, 5, 7);
-        int[] targets = {0, 6, 3, 3, 1};
-        assertEquals(refCrossEntropy(logits, targets, Integer.MIN_VALUE), Functional.crossEntropy(logits, targets).item(), 1e-5);
-        check("crossEntropy", t -> Functional.crossEntropy(t[0], targets), logits);
+    void crossEntropyForwardAndGradientOnBothKernelPaths() {
+        for (boolean vector : new boolean[] {true, false}) {
+            boolean was = Kernels.useVector(vector);
+            try {
+                Tensor logits = param(1, 5, 7);
+                int[] targets = {0, 6, 3, 3, 1};
+                assertEquals(refCrossEntropy(logits, targets, Integer.MIN_VALUE), Functional.crossEntropy(logits, targets).item(), 1e-5);
+                check("crossEntropy", t -> Functional.crossEntropy(t[0], targets), logits);
+                Tensor wide = param(2, 4, 45); // rows longer than a vector
+                int[] wt = {44, 0, 17, 31};
+                assertEquals(refCrossEntropy(wide, wt, Integer.MIN_VALUE), Functional.crossEntropy(wide, wt).item(), 1e-5);
+                check("crossEntropy 45 classes vector=" + vector, t -> Functional.crossEntropy(t[0], wt), wide);
+                Tensor big = Tensor.of(new float[] {1000f, 0f, -1000f, 3000f, 3000f, 3000f}, 2, 3);
+                assertEquals(Math.log(3) / 2, Functional.crossEntropy(big, new int[] {0, 2}).item(), 1e-5);
+            } finally {
+                Kernels.useVector(was);
+            }
+        }
     }
 
     @Test
