@@ -1,7 +1,14 @@
 package org.goldenstick.ptq;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.DoubleVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 import org.goldenstick.quant.QuantMath;
 import org.goldenstick.quant.QuantParams;
+import org.goldenstick.tensor.kernel.Kernels;
 
 /**
  * Symmetric int8 quantization for PTQ on top of the shared {@link QuantMath} ({@code cal_quantization_params}
@@ -38,17 +45,23 @@ final class Int8 {
 
     /**
      * Per-row (per output channel) quantization of a row-major {@code [rows, cols]} block: fills {@code q} and
-     * {@code scales[row]}. NaN/Inf values are rejected naming {@code what} and the row.
+     * {@code scales[row]}. NaN/Inf values are rejected naming {@code what} and the row. The Vector API path computes
+     * exactly what the scalar path ({@link QuantMath#quantizeValue}) computes: the quotient in double, then
+     * round half away from zero as {@code sign · floor(|v| + 0.5)}, then clamp.
      */
     static void quantizeRows(float[] w, int wOff, int rows, int cols, byte[] q, int qOff, float[] scales, int sOff, String what) {
+        boolean vector = Kernels.vector();
         float[] absmax = new float[rows];
         for (int r = 0; r < rows; r++) {
             int base = wOff + r * cols;
-            float m = 0;
-            for (int c = 0; c < cols; c++) {
-                float v = w[base + c];
-                if (!Float.isFinite(v)) throw new IllegalArgumentException(what + ": non-finite value " + v + " at row " + r + ", column " + c);
-                m = Math.max(m, Math.abs(v));
+            float m = vector ? absMaxVector(w, base, cols) : 0;
+            if (!vector || !Float.isFinite(m)) {
+                m = 0;
+                for (int c = 0; c < cols; c++) {
+                    float v = w[base + c];
+                    if (!Float.isFinite(v)) throw new IllegalArgumentException(what + ": non-finite value " + v + " at row " + r + ", column " + c);
+                    m = Math.max(m, Math.abs(v));
+                }
             }
             absmax[r] = m;
         }
@@ -57,7 +70,41 @@ final class Int8 {
         for (int r = 0; r < rows; r++) {
             int base = wOff + r * cols, qb = qOff + r * cols;
             float sr = s[r];
-            for (int c = 0; c < cols; c++) q[qb + c] = (byte) QuantMath.quantizeValue(w[base + c], sr, 0, QMIN, QMAX);
+            int c = vector ? quantizeRowVector(w, base, cols, sr, q, qb) : 0;
+            for (; c < cols; c++) q[qb + c] = (byte) QuantMath.quantizeValue(w[base + c], sr, 0, QMIN, QMAX);
         }
+    }
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Double> D8 = DoubleVector.SPECIES_512;
+    private static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Byte> B8 = ByteVector.SPECIES_64;
+
+    /** max|w| over the row (NaN if the row holds a NaN). */
+    private static float absMaxVector(float[] w, int base, int cols) {
+        FloatVector acc = FloatVector.zero(F);
+        int c = 0;
+        for (; c + F.length() <= cols; c += F.length()) acc = acc.max(FloatVector.fromArray(F, w, base + c).abs());
+        float m = acc.reduceLanes(VectorOperators.MAX);
+        for (; c < cols; c++) m = Math.max(m, Math.abs(w[base + c]));
+        return m; // lanewise max propagates NaN like Math.max; Inf stays Inf
+
+    }
+
+    /** Quantizes whole 8-lane chunks of a row; returns the first column left for the scalar tail. */
+    private static int quantizeRowVector(float[] w, int base, int cols, float scale, byte[] q, int qb) {
+        double sd = scale;
+        int c = 0;
+        for (; c + 8 <= cols; c += 8) {
+            DoubleVector v = (DoubleVector) FloatVector.fromArray(F8, w, base + c).convertShape(VectorOperators.F2D, D8, 0);
+            v = v.div(sd);
+            DoubleVector a = v.abs().add(0.5);
+            IntVector mag = (IntVector) a.convertShape(VectorOperators.D2I, I8, 0); // truncation = floor for a >= 0
+            IntVector qi = mag.neg().blend(mag, v.compare(VectorOperators.GE, 0.0).cast(I8));
+            qi = qi.max(QMIN).min(QMAX);
+            ((ByteVector) qi.convertShape(VectorOperators.I2B, B8, 0)).intoArray(q, qb + c);
+        }
+        return c;
     }
 }

@@ -35,14 +35,31 @@ class QuantizedLinearTest {
         return l;
     }
 
-    @Test
-    void rtnWeightsAndScalesMatchFloat64Reference() {
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void rtnWeightsAndScalesMatchFloat64Reference(boolean vector) {
+        boolean was = Kernels.useVector(vector);
+        try {
+            rtnCase();
+        } finally {
+            Kernels.useVector(was);
+        }
+    }
+
+    private void rtnCase() {
         Random rng = new Random(1);
         int in = 37, out = 11;
         Linear l = randomLinear(rng, in, out, false);
         l.weight().data()[5 * in + 3] = 0; // and one all-zero row
         for (int k = 0; k < in; k++) l.weight().data()[7 * in + k] = 0;
+        // exact ties: max|w| = 127.5 gives scale 1, so these sit exactly halfway between two codes
+        float[] ties = {127.5f, -127.5f, 2.5f, -2.5f, 0.5f, -0.5f, 126.5f, -0.49999997f, 3.5f, -3.5f, 100.5f};
+        for (int k = 0; k < ties.length; k++) l.weight().data()[2 * in + k] = ties[k];
         W8A16Linear q = W8A16Linear.quantize(l);
+        assertEquals(1f, q.weightScale()[2]);
+        assertEquals(-128, q.int8Weight()[2 * in + 1]);
+        assertEquals(-3, q.int8Weight()[2 * in + 3]);
+        assertEquals(1, q.int8Weight()[2 * in + 4]);
         float[] w = l.weight().data();
         for (int o = 0; o < out; o++) {
             double s = refScale(w, o * in, in);
