@@ -21,11 +21,12 @@ public final class GemmBench implements Runnable {
     @Option(names = "--seconds", description = "Measuring time per case and engine (default: ${DEFAULT-VALUE}).")
     double seconds = 2.0;
     @Option(names = "--warmup", description = "Warm-up time per case and engine (default: ${DEFAULT-VALUE}).")
-    double warmup = 1.5;
+    double warmup = 3.0;
     @Option(names = "--json", description = "Print a JSON array instead of a table.")
     boolean json;
 
-    record Row(int size, int threads, double gflops, double openblasGflops) {
+    /** cpu* fields: GFLOPS per CPU-second of the calling thread (single-thread cases only, else NaN). */
+    record Row(int size, int threads, double gflops, double openblasGflops, double cpuGflops, double openblasCpuGflops) {
         double ratio() {
             return gflops / openblasGflops;
         }
@@ -53,11 +54,12 @@ public final class GemmBench implements Runnable {
                         if (t < 1) throw new IllegalArgumentException("--threads: must be >= 1, got " + t);
                         System.err.printf("bench gemm: size %d, %d thread(s)...%n", n, t);
                         Parallel.setThreads(t);
-                        double ours = Timing.median(() -> Sgemm.gemm(false, false, n, n, n, a, 0, n, b, 0, n, c, 0, n, false), warmup, seconds);
+                        double[] ours = Timing.medians(() -> Sgemm.gemm(false, false, n, n, n, a, 0, n, b, 0, n, c, 0, n, false), warmup, seconds);
                         if (!OpenBlas.setThreads(t)) System.err.println("bench gemm: openblas_set_num_threads not found; OPENBLAS_NUM_THREADS applies");
-                        double blas = Timing.median(() -> OpenBlas.sgemm(n, pa, pb, pc), warmup, seconds);
-                        rows.add(new Row(n, t, flop / ours / 1e9, flop / blas / 1e9));
-                        if (!json) System.err.printf("  ours %.1f GFLOPS, OpenBLAS %.1f GFLOPS%n", flop / ours / 1e9, flop / blas / 1e9);
+                        double[] blas = Timing.medians(() -> OpenBlas.sgemm(n, pa, pb, pc), warmup, seconds);
+                        rows.add(new Row(n, t, flop / ours[0] / 1e9, flop / blas[0] / 1e9,
+                                t == 1 ? flop / ours[1] / 1e9 : Double.NaN, t == 1 ? flop / blas[1] / 1e9 : Double.NaN));
+                        if (!json) System.err.printf("  ours %.1f GFLOPS, OpenBLAS %.1f GFLOPS%n", flop / ours[0] / 1e9, flop / blas[0] / 1e9);
                     }
                 }
             }
@@ -69,15 +71,18 @@ public final class GemmBench implements Runnable {
             for (int i = 0; i < rows.size(); i++) {
                 Row r = rows.get(i);
                 sb.append(i == 0 ? "\n  " : ",\n  ").append(String.format(java.util.Locale.ROOT,
-                        "{\"size\": %d, \"threads\": %d, \"gflops\": %s, \"openblas_gflops\": %s, \"ratio\": %s}",
-                        r.size(), r.threads(), Timing.num(r.gflops()), Timing.num(r.openblasGflops()), String.format(java.util.Locale.ROOT, "%.3f", r.ratio())));
+                        "{\"size\": %d, \"threads\": %d, \"gflops\": %s, \"openblas_gflops\": %s, \"ratio\": %s%s}",
+                        r.size(), r.threads(), Timing.num(r.gflops()), Timing.num(r.openblasGflops()), String.format(java.util.Locale.ROOT, "%.3f", r.ratio()),
+                        r.threads() == 1 ? String.format(java.util.Locale.ROOT, ", \"cpu_gflops\": %s, \"openblas_cpu_gflops\": %s, \"cpu_ratio\": %.3f",
+                                Timing.num(r.cpuGflops()), Timing.num(r.openblasCpuGflops()), r.cpuGflops() / r.openblasCpuGflops()) : ""));
             }
             System.out.println(sb.append("\n]"));
         } else {
-            System.out.printf("%6s %7s %10s %16s %7s%n", "size", "threads", "gflops", "openblas_gflops", "ratio");
+            System.out.printf("%6s %7s %10s %16s %7s %11s %20s%n", "size", "threads", "gflops", "openblas_gflops", "ratio", "cpu_gflops", "openblas_cpu_gflops");
             for (Row r : rows) {
-                System.out.printf(java.util.Locale.ROOT, "%6d %7d %10.1f %16.1f %7.3f%n", r.size(), r.threads(), r.gflops(), r.openblasGflops(), r.ratio());
+                System.out.printf(java.util.Locale.ROOT, "%6d %7d %10.1f %16.1f %7.3f %11.1f %20.1f%n", r.size(), r.threads(), r.gflops(), r.openblasGflops(), r.ratio(), r.cpuGflops(), r.openblasCpuGflops());
             }
+            System.out.println("(cpu_*: per CPU-second of the calling thread, 1-thread cases only: excludes waiting for a core)");
             System.out.println("(shared machine: treat differences under ~15% (1 thread) / ~30% (2 threads) as noise)");
         }
     }

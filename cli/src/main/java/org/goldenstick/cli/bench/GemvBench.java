@@ -38,7 +38,7 @@ public final class GemvBench implements Runnable {
     @Option(names = "--seconds", description = "Measuring time per case (default: ${DEFAULT-VALUE}).")
     double seconds = 2.0;
     @Option(names = "--warmup", description = "Warm-up time per case (default: ${DEFAULT-VALUE}).")
-    double warmup = 1.5;
+    double warmup = 3.0;
     @Option(names = "--low-bits", description = "Also time PackedBits GEMV at these bit widths, comma-separated, or none (default: ${DEFAULT-VALUE}).")
     String lowBits = "4,2,1";
     @Option(names = "--json", description = "Print a JSON array instead of a table.")

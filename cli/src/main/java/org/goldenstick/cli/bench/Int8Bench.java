@@ -23,7 +23,7 @@ public final class Int8Bench implements Runnable {
     @Option(names = "--seconds", description = "Measuring time per case (default: ${DEFAULT-VALUE}).")
     double seconds = 2.0;
     @Option(names = "--warmup", description = "Warm-up time per case (default: ${DEFAULT-VALUE}).")
-    double warmup = 1.5;
+    double warmup = 3.0;
     @Option(names = "--json", description = "Print a JSON array instead of a table.")
     boolean json;
 
