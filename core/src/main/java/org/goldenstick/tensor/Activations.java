@@ -96,17 +96,10 @@ final class Activations {
     /** SiLU (swish): x·σ(x). */
     static Tensor silu(Tensor a) {
         float[] x = a.data(), y = new float[x.length];
-        chunks(x.length, (lo, hi) -> {
-            for (int i = lo; i < hi; i++) y[i] = x[i] / (1f + (float) Math.exp(-x[i]));
-        });
+        chunks(x.length, (lo, hi) -> VectorKernels.siluForward(x, y, lo, hi));
         return Tensor.result("silu", y, a.shape(), out -> {
             float[] g = out.gradArray(), gx = a.gradArray();
-            chunks(x.length, (lo, hi) -> {
-                for (int i = lo; i < hi; i++) {
-                    float s = 1f / (1f + (float) Math.exp(-x[i]));
-                    gx[i] += g[i] * s * (1f + x[i] * (1f - s));
-                }
-            });
+            chunks(x.length, (lo, hi) -> VectorKernels.siluBackward(x, g, gx, lo, hi));
         }, a);
     }
 

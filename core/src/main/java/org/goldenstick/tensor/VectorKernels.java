@@ -173,4 +173,33 @@ final class VectorKernels {
             dst[dOff + i] = accumulate ? dst[dOff + i] + e : e;
         }
     }
+
+    /** SiLU forward y = x·σ(x) on [from, to). */
+    static void siluForward(float[] x, float[] y, int from, int to) {
+        int i = from;
+        if (Kernels.vector()) {
+            for (int ub = from + S.loopBound(to - from); i < ub; i += S.length()) {
+                FloatVector xv = FloatVector.fromArray(S, x, i);
+                xv.div(xv.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i);
+            }
+        }
+        for (; i < to; i++) y[i] = x[i] / (1f + (float) Math.exp(-x[i]));
+    }
+
+    /** SiLU backward gx += g·σ(x)·(1 + x·(1 − σ(x))) on [from, to). */
+    static void siluBackward(float[] x, float[] g, float[] gx, int from, int to) {
+        int i = from;
+        if (Kernels.vector()) {
+            for (int ub = from + S.loopBound(to - from); i < ub; i += S.length()) {
+                FloatVector xv = FloatVector.fromArray(S, x, i);
+                FloatVector sig = FloatVector.broadcast(S, 1f).div(xv.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector d = sig.mul(xv.mul(sig.neg().add(1f)).add(1f));
+                FloatVector.fromArray(S, g, i).fma(d, FloatVector.fromArray(S, gx, i)).intoArray(gx, i);
+            }
+        }
+        for (; i < to; i++) {
+            float sig = 1f / (1f + (float) Math.exp(-x[i]));
+            gx[i] += g[i] * sig * (1f + x[i] * (1f - sig));
+        }
+    }
 }
