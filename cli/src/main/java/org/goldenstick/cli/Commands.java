@@ -11,6 +11,7 @@ final class Commands {
                 new org.goldenstick.cli.bench.BenchCommand(),
                 new TrainCommand(),
                 new TrainLmCommand(),
-                new QatCommand());
+                new QatCommand(),
+                new QuantizeCommand());
     }
 }

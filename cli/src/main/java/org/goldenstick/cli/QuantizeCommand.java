@@ -1,0 +1,106 @@
+package org.goldenstick.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.goldenstick.llm.tokenizer.Tokenizer;
+import org.goldenstick.llm.tokenizer.Tokenizers;
+import org.goldenstick.ptq.ActGranularity;
+import org.goldenstick.ptq.BackendTarget;
+import org.goldenstick.ptq.PTQConfig;
+import org.goldenstick.ptq.PtqReport;
+import org.goldenstick.ptq.Quantizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code gstick quantize}: post-training quantization of a Hugging Face Llama folder (QUANTIZE stage). The output
+ * folder is a quantized checkpoint that {@code gstick eval --model OUT} loads in DEPLOY mode.
+ */
+@Command(name = "quantize", mixinStandardHelpOptions = true,
+        description = {"Post-training quantization of a Llama model folder: rtn (W8A16, data-free), smoothquant (W8A8 with smoothing),",
+                "or w8a8 (naive W8A8, for comparison). Writes a quantized checkpoint (int8 safetensors + compressed-tensors",
+                "quantization_config) atomically to --out."})
+public final class QuantizeCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Hugging Face Llama folder (default: models/gstick-llama-demo)")
+    Path model;
+
+    @Option(names = "--method", defaultValue = "rtn", description = "rtn | smoothquant | w8a8 (default: ${DEFAULT-VALUE})")
+    String method;
+
+    @Option(names = "--alpha", description = "SmoothQuant migration strength in [0, 1] (default: " + PTQConfig.DEFAULT_ALPHA + ")")
+    Double alpha;
+
+    @Option(names = "--calib", description = "calibration text file or folder of .txt files (default: <model>/calib.txt if present)")
+    Path calib;
+
+    @Option(names = "--calib-samples", defaultValue = "64", description = "maximum calibration samples (default: ${DEFAULT-VALUE})")
+    int calibSamples;
+
+    @Option(names = "--seq-len", defaultValue = "256", description = "calibration sample length in tokens (default: ${DEFAULT-VALUE})")
+    int seqLen;
+
+    @Option(names = "--skip", description = {"regex of linear layers to keep in float, matched anywhere in the dotted name (repeatable);",
+            "replaces the default: lm_head for rtn, lm_head and down_proj for smoothquant/w8a8"})
+    List<String> skip;
+
+    @Option(names = "--act-granularity", defaultValue = "per-token", description = "per-token (dynamic) | per-tensor (static, from calibration)")
+    String actGranularity;
+
+    @Option(names = "--backend", defaultValue = "cpu", description = "cpu | none (quantize only) | ascend (rejected: this build runs on CPU)")
+    String backend;
+
+    @Option(names = "--out", required = true, description = "output folder (must not exist)")
+    Path out;
+
+    @Option(names = "--json", description = "print one JSON object with method, input_bytes, output_bytes, seconds, layers_quantized, layers_skipped")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Path root = Path.of(System.getProperty("gstick.root", "."));
+        Path dir = model != null ? model : root.resolve("models/gstick-llama-demo");
+        PTQConfig cfg = switch (method.toLowerCase(java.util.Locale.ROOT)) {
+            case "rtn" -> PTQConfig.rtn();
+            case "smoothquant", "sq" -> PTQConfig.smoothQuant();
+            case "w8a8", "naive-w8a8" -> PTQConfig.naiveW8A8();
+            default -> throw new IllegalArgumentException("--method must be rtn, smoothquant or w8a8, got '" + method + "'");
+        };
+        if (alpha != null) {
+            if (!cfg.quantizesActivations() || !"smoothquant".equals(cfg.methodName())) throw new IllegalArgumentException("--alpha applies to --method smoothquant only");
+            cfg = cfg.withAlpha(alpha);
+        }
+        if (skip != null) cfg = cfg.withSkip(skip);
+        cfg = cfg.withBackend(switch (backend.toLowerCase(java.util.Locale.ROOT)) {
+            case "cpu" -> BackendTarget.CPU;
+            case "none" -> BackendTarget.NONE;
+            case "ascend" -> BackendTarget.ASCEND;
+            default -> throw new IllegalArgumentException("--backend must be cpu, none or ascend, got '" + backend + "'");
+        });
+        ActGranularity g = switch (actGranularity.toLowerCase(java.util.Locale.ROOT)) {
+            case "per-token", "token" -> ActGranularity.PER_TOKEN;
+            case "per-tensor", "tensor" -> ActGranularity.PER_TENSOR;
+            default -> throw new IllegalArgumentException("--act-granularity must be per-token or per-tensor, got '" + actGranularity + "'");
+        };
+        if (g == ActGranularity.PER_TENSOR) {
+            cfg = cfg.withActGranularity(g);
+            System.err.println("warning: static per-tensor activations clip anything outside the calibrated range; per-token is the safer default");
+        }
+        if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": model folder not found");
+        Path calibText = calib;
+        if (calibText == null && cfg.quantizesActivations() && Files.isRegularFile(dir.resolve("calib.txt"))) calibText = dir.resolve("calib.txt");
+        NetworkEncoder enc = cfg.quantizesActivations() && calibText != null ? new NetworkEncoder(Tokenizers.load(dir)) : null;
+        PtqReport r = Quantizer.quantize(dir, out, cfg, calibText, calibSamples, seqLen, enc == null ? null : enc::encode);
+        if (json) System.out.println(r.toJson());
+        else System.out.println(r.summary() + "\nwrote " + out);
+        return 0;
+    }
+
+    /** Calibration text → ids with the model's tokenizer (BOS first). */
+    private record NetworkEncoder(Tokenizer tokenizer) {
+        int[] encode(String text) {
+            return tokenizer.encode(text, true);
+        }
+    }
+}
