@@ -12,6 +12,9 @@ final class Commands {
                 new TrainCommand(),
                 new TrainLmCommand(),
                 new QatCommand(),
-                new QuantizeCommand());
+                new QuantizeCommand(),
+                new EvalCommand(),
+                new TokenizeCommand(),
+                new GenerateCommand());
     }
 }

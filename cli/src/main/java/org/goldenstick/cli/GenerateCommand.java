@@ -1,0 +1,62 @@
+package org.goldenstick.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.goldenstick.llm.DemoModel;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.Sampler;
+import org.goldenstick.llm.tokenizer.Tokenizer;
+import org.goldenstick.llm.tokenizer.Tokenizers;
+import org.goldenstick.ptq.QuantizedCheckpoints;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code gstick generate}: continue a prompt with a (float or quantized) Llama model, streaming the text. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generate text from a prompt (KV-cached, multi-threaded); greedy, temperature and top-p sampling.")
+public final class GenerateCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Model folder, float or quantized (default: models/" + DemoModel.NAME + ").")
+    Path model;
+    @Option(names = "--prompt", description = "The prompt (default: '${DEFAULT-VALUE}').")
+    String prompt = "The";
+    @Option(names = "--max-new-tokens", description = "Tokens to generate at most (default: ${DEFAULT-VALUE}).")
+    int maxNewTokens = 64;
+    @Option(names = "--temperature", description = "0 = greedy (default: ${DEFAULT-VALUE}).")
+    double temperature = 0.8;
+    @Option(names = "--top-p", description = "Nucleus sampling mass, 1 = off (default: ${DEFAULT-VALUE}).")
+    double topP = 0.95;
+    @Option(names = "--seed", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
+    long seed = 0;
+
+    @Override
+    public Integer call() throws Exception {
+        if (maxNewTokens < 0) throw new IllegalArgumentException("--max-new-tokens must be >= 0, got " + maxNewTokens);
+        Sampler sampler = Sampler.of(temperature, topP, seed);
+        Path dir = DemoModel.resolve(model);
+        Tokenizer tok = Tokenizers.load(dir);
+        LlamaModel m = QuantizedCheckpoints.loadModel(dir);
+        int[] ids = tok.encode(prompt, true);
+        if (ids.length == 0) throw new IllegalArgumentException("the prompt encodes to no tokens and the tokenizer has no BOS");
+        System.out.print(prompt);
+        System.out.flush();
+        List<Integer> out = new ArrayList<>();
+        String[] shown = {""};
+        long t0 = System.nanoTime();
+        int[] gen = m.generate(ids, maxNewTokens, sampler, t -> {
+            // Decode the whole continuation each time so multi-token characters print correctly.
+            out.add(t);
+            String text = tok.decode(out.stream().mapToInt(Integer::intValue).toArray());
+            if (text.startsWith(shown[0])) System.out.print(text.substring(shown[0].length()));
+            shown[0] = text;
+            System.out.flush();
+        }, t -> t == tok.eosId() || m.config().isEos(t));
+        double sec = (System.nanoTime() - t0) / 1e9;
+        System.out.println();
+        System.err.printf(Locale.ROOT, "generate: %d prompt + %d new tokens in %.2f s (%.1f tokens/s incl. prefill; %s)%n",
+                ids.length, gen.length, sec, gen.length / Math.max(1e-9, sec), sampler);
+        return 0;
+    }
+}

@@ -1,0 +1,39 @@
+package org.goldenstick.cli;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.goldenstick.llm.DemoModel;
+import org.goldenstick.llm.tokenizer.Tokenizer;
+import org.goldenstick.llm.tokenizer.Tokenizers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code gstick tokenize}: token ids of a text with a model's tokenizer, to compare with other tools. */
+@Command(name = "tokenize", mixinStandardHelpOptions = true,
+        description = "Tokenize a text file with a model folder's tokenizer.json and print the ids.")
+public final class TokenizeCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Model folder (default: models/" + DemoModel.NAME + ").")
+    Path model;
+    @Option(names = "--text", description = "Text file (default: heldout.txt in the model folder).")
+    Path text;
+    @Option(names = "--bos", negatable = true, description = "Prepend the BOS token (default: ${DEFAULT-VALUE}).")
+    boolean bos = true;
+    @Option(names = "--json", description = "Print {\"ids\": [...]} (default: ids separated by spaces).")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = DemoModel.resolve(model);
+        Tokenizer tok = Tokenizers.load(dir);
+        String s = Files.readString(DemoModel.heldoutText(dir, text), StandardCharsets.UTF_8);
+        int[] ids = tok.encode(s, bos);
+        StringBuilder sb = new StringBuilder(ids.length * 6 + 16);
+        if (json) sb.append("{\"ids\": [");
+        for (int i = 0; i < ids.length; i++) sb.append(i == 0 ? "" : json ? ", " : " ").append(ids[i]);
+        if (json) sb.append("]}");
+        System.out.println(sb);
+        return 0;
+    }
+}
