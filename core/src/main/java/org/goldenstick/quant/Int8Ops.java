@@ -1,6 +1,7 @@
 package org.goldenstick.quant;
 
 import org.goldenstick.tensor.kernel.Int8Gemm;
+import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.tensor.kernel.QMatrix;
 import org.goldenstick.tensor.kernel.Requantize;
 
@@ -65,12 +66,22 @@ public final class Int8Ops {
 
     /** {@code (q − zp)·scale} for per-tensor bytes. */
     public static float[] dequantizeActivations(byte[] q, QuantParams p) {
+        float[] lut = dequantTable(p);
         float[] out = new float[q.length];
-        float s = p.scale()[0];
-        int z = p.zeroPoint()[0];
-        boolean unsigned = !p.signed();
-        for (int i = 0; i < q.length; i++) out[i] = ((unsigned ? q[i] & 0xFF : q[i]) - z) * s;
+        for (int i = 0; i < q.length; i++) out[i] = lut[q[i] & 0xFF];
         return out;
+    }
+
+    /** The 256 dequantized values indexed by the byte's bit pattern ({@code b & 0xFF}), codes below qmin clamped. */
+    static float[] dequantTable(QuantParams p) {
+        float s = p.scale()[0];
+        int z = p.zeroPoint()[0], lo = p.qmin();
+        float[] lut = new float[256];
+        for (int b = 0; b < 256; b++) {
+            int v = p.signed() ? (byte) b : b;
+            lut[b] = (Math.max(v, lo) - z) * s;
+        }
+        return lut;
     }
 
     /**
@@ -99,22 +110,16 @@ public final class Int8Ops {
             float[] mult = new float[channels];
             for (int c = 0; c < channels; c++) mult[c] = accScale[c] / so;
             Requantize.requantize(outer, channels, acc, 0, channels, mult, bias, zo, unsigned, q, 0, channels);
-        } else {
+        } else { // rows of `inner` values per (outer, channel): one multiplier per row
             int[] withBias = bias == null ? acc : acc.clone();
-            for (int o = 0; o < outer; o++) {
-                for (int c = 0; c < channels; c++) {
-                    int base = (o * channels + c) * inner;
-                    if (bias != null) for (int i = 0; i < inner; i++) withBias[base + i] += bias[c];
-                    Requantize.requantize(1, inner, withBias, base, inner, new float[] {accScale[c] / so}, null, zo, unsigned, q, base, inner);
-                }
-            }
+            Parallel.forEach(outer * channels, r -> {
+                int c = r % channels, base = r * inner;
+                if (bias != null) for (int i = 0; i < inner; i++) withBias[base + i] += bias[c];
+                Requantize.requantize(1, inner, withBias, base, inner, new float[] {accScale[c] / so}, null, zo, unsigned, q, base, inner);
+            });
         }
-        int lo = output.qmin();
-        for (int i = 0; i < q.length; i++) {
-            int v = unsigned ? q[i] & 0xFF : q[i];
-            if (v < lo) v = lo;
-            y[i] = (v - zo) * so;
-        }
+        float[] lut = dequantTable(output);
+        for (int i = 0; i < q.length; i++) y[i] = lut[q[i] & 0xFF];
         return y;
     }
 }

@@ -70,25 +70,16 @@ public final class QConv2d extends Module implements DeployLayer {
         }
         byte[] xq = Int8Ops.quantizeActivations(x.data(), inputParams);
         int[] os = outputShape(x.shape(), weightShape(), spec);
-        int pixels = os[0] * os[2] * os[3];
-        int[] acc = convIntegerChannelsLast(xq, !inputParams.signed(), inputParams.zeroPoint()[0], x.shape(), weight, false, weightParams.zeroPoint(),
+        int n = os[0], hw = os[2] * os[3], pixels = n * hw;
+        int[] acc = convIntegerRows(xq, !inputParams.signed(), inputParams.zeroPoint()[0], x.shape(), weight, false, weightParams.zeroPoint(),
                 weightShape(), spec);
-        // [N·OH·OW, out]: one requantization call with per-channel multipliers, then back to NCHW
-        float[] ycl = Int8Ops.finish(acc, pixels, outChannels, 1, bias, QLinear.biasScale(inputParams, weightParams, outChannels), outputParams);
-        return Tensor.of(toNchw(ycl, os), os);
-    }
-
-    /** {@code [N, OH, OW, C]} → {@code [N, C, OH, OW]}. */
-    static float[] toNchw(float[] cl, int[] os) {
-        int n = os[0], c = os[1], hw = os[2] * os[3];
-        float[] out = new float[cl.length];
-        for (int img = 0; img < n; img++) {
-            for (int p = 0; p < hw; p++) {
-                int src = (img * hw + p) * c, dst = img * c * hw + p;
-                for (int ch = 0; ch < c; ch++) out[dst + ch * hw] = cl[src + ch];
-            }
+        // [out, N·OH·OW]: each channel row is requantized with its own multiplier, then written into NCHW
+        float[] rows = Int8Ops.finish(acc, 1, outChannels, pixels, bias, QLinear.biasScale(inputParams, weightParams, outChannels), outputParams);
+        float[] y = new float[rows.length];
+        for (int c = 0; c < outChannels; c++) {
+            for (int img = 0; img < n; img++) System.arraycopy(rows, c * pixels + img * hw, y, (img * outChannels + c) * hw, hw);
         }
-        return out;
+        return Tensor.of(y, os);
     }
 
     /** {@code [N, out, OH, OW]} for an input shape, weight shape and geometry. */
@@ -107,59 +98,58 @@ public final class QConv2d extends Module implements DeployLayer {
     public static int[] convInteger(byte[] xq, boolean xUnsigned, int zx, int[] xShape, byte[] w, boolean wUnsigned, int[] zw, int[] wShape,
                                     Conv2dSpec spec) {
         int[] os = outputShape(xShape, wShape, spec);
-        int[] cl = convIntegerChannelsLast(xq, xUnsigned, zx, xShape, w, wUnsigned, zw, wShape, spec);
-        int n = os[0], c = os[1], hw = os[2] * os[3];
-        int[] out = new int[cl.length];
-        for (int img = 0; img < n; img++) {
-            for (int p = 0; p < hw; p++) {
-                for (int ch = 0; ch < c; ch++) out[img * c * hw + ch * hw + p] = cl[(img * hw + p) * c + ch];
-            }
+        int[] rows = convIntegerRows(xq, xUnsigned, zx, xShape, w, wUnsigned, zw, wShape, spec);
+        int n = os[0], c = os[1], hw = os[2] * os[3], pixels = n * hw;
+        int[] out = new int[rows.length];
+        for (int ch = 0; ch < c; ch++) {
+            for (int img = 0; img < n; img++) System.arraycopy(rows, ch * pixels + img * hw, out, (img * c + ch) * hw, hw);
         }
         return out;
     }
 
     /**
-     * {@link #convInteger} with the result channels-last, {@code [N·OH·OW, out]}: one patch matrix
-     * {@code [N·OH·OW, in/groups·kH·kW]} per group (all images at once) times the weights, in one int8 GEMM.
+     * {@link #convInteger} laid out {@code [out, N·OH·OW]}: per group, the weights {@code [out/groups, in/groups·kH·kW]}
+     * times one column matrix (im2col of all images at once) in a single int8 GEMM, so the long pixel dimension is
+     * the GEMM's N.
      */
-    public static int[] convIntegerChannelsLast(byte[] xq, boolean xUnsigned, int zx, int[] xShape, byte[] w, boolean wUnsigned, int[] zw,
-                                                int[] wShape, Conv2dSpec spec) {
+    public static int[] convIntegerRows(byte[] xq, boolean xUnsigned, int zx, int[] xShape, byte[] w, boolean wUnsigned, int[] zw,
+                                        int[] wShape, Conv2dSpec spec) {
         int n = xShape[0], c = xShape[1], h = xShape[2], wd = xShape[3];
         int outChannels = wShape[0], inPerGroup = wShape[1], kH = wShape[2], kW = wShape[3];
         if (c != inPerGroup * spec.groups()) throw new IllegalArgumentException("convInteger: input has " + c + " channels, weight expects " + inPerGroup * spec.groups());
         int[] os = outputShape(xShape, wShape, spec);
         int oh = os[2], ow = os[3];
         int groups = spec.groups(), ocg = outChannels / groups, k = inPerGroup * kH * kW, hw = oh * ow, pixels = n * hw;
-        int[] acc = new int[pixels * outChannels];
+        int[] acc = new int[outChannels * pixels];
         byte pad = (byte) zx;
         for (int g = 0; g < groups; g++) {
             final int gg = g;
-            byte[] patches = new byte[pixels * k];
-            Parallel.forEach(n, img -> {
-                for (int oy = 0; oy < oh; oy++) {
-                    for (int ox = 0; ox < ow; ox++) {
-                        int row = ((img * oh + oy) * ow + ox) * k;
-                        for (int ci = 0; ci < inPerGroup; ci++) {
-                            int inBase = (img * c + gg * inPerGroup + ci) * h * wd;
-                            for (int ky = 0; ky < kH; ky++) {
-                                int iy = oy * spec.strideH() - spec.padTop() + ky * spec.dilationH();
-                                int col = row + (ci * kH + ky) * kW;
-                                for (int kx = 0; kx < kW; kx++) {
-                                    int ix = ox * spec.strideW() - spec.padLeft() + kx * spec.dilationW();
-                                    patches[col + kx] = (iy < 0 || iy >= h || ix < 0 || ix >= wd) ? pad : xq[inBase + iy * wd + ix];
-                                }
-                            }
+            byte[] cols = new byte[k * pixels];
+            Parallel.forEach(inPerGroup * kH * kW, row -> {
+                int ci = row / (kH * kW), ky = (row / kW) % kH, kx = row % kW;
+                int base = row * pixels;
+                for (int img = 0; img < n; img++) {
+                    int inBase = (img * c + gg * inPerGroup + ci) * h * wd;
+                    for (int oy = 0; oy < oh; oy++) {
+                        int iy = oy * spec.strideH() - spec.padTop() + ky * spec.dilationH();
+                        int at = base + img * hw + oy * ow;
+                        if (iy < 0 || iy >= h) {
+                            java.util.Arrays.fill(cols, at, at + ow, pad);
+                            continue;
+                        }
+                        int rowBase = inBase + iy * wd;
+                        for (int ox = 0; ox < ow; ox++) {
+                            int ix = ox * spec.strideW() - spec.padLeft() + kx * spec.dilationW();
+                            cols[at + ox] = (ix < 0 || ix >= wd) ? pad : xq[rowBase + ix];
                         }
                     }
                 }
             });
             byte[] wg = groups == 1 ? w : java.util.Arrays.copyOfRange(w, g * ocg * k, (g + 1) * ocg * k);
             int[] zwg = zw.length == 1 ? zw : java.util.Arrays.copyOfRange(zw, g * ocg, (g + 1) * ocg);
-            int[] cg = groups == 1 ? acc : new int[pixels * ocg];
-            Int8Ops.gemm(pixels, ocg, k, patches, xUnsigned, new int[] {zx}, wg, true, wUnsigned, zwg, cg);
-            if (groups > 1) {
-                for (int p = 0; p < pixels; p++) System.arraycopy(cg, p * ocg, acc, p * outChannels + g * ocg, ocg);
-            }
+            int[] cg = groups == 1 ? acc : new int[ocg * pixels];
+            Int8Ops.gemm(ocg, pixels, k, wg, wUnsigned, zwg, cols, false, xUnsigned, new int[] {zx}, cg);
+            if (groups > 1) System.arraycopy(cg, 0, acc, g * ocg * pixels, ocg * pixels);
         }
         return acc;
     }
