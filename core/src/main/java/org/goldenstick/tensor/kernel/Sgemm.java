@@ -28,7 +28,7 @@ public final class Sgemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Below this many multiply-adds the packed path costs more than it saves. */
     static final long DIRECT_MACS = 1L << 15;
-    /** Up to this many rows of C (with B rows contiguous), packing B costs more than the unpacked dot kernel. */
+    /** Up to this many rows of C, packing B costs more than the unpacked kernels (B is used only m times). */
     static final int SMALL_M = 16;
 
     private Sgemm() {}
@@ -70,11 +70,21 @@ public final class Sgemm {
     static void vector(boolean transA, boolean transB, int m, int n, int k,
                        float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        float[] c, int cOff, int ldc, boolean accumulate) {
-        if (m <= 2 || (transB && m <= SMALL_M) || n <= 2 || (long) m * n * k <= DIRECT_MACS) {
+        if (useDirect(transB, m, n, k)) {
             direct(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
         } else {
             new Packed(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate).run();
         }
+    }
+
+    /**
+     * Where the unpacked kernels win (measured on conv/linear shapes, CPU time, 1 thread): always up to
+     * {@link #SMALL_M} rows; A·Bᵀ dots up to 48 rows when k is long enough to amortise the reductions;
+     * A·B row panels up to 64 rows while B is small enough that its strided rows stay cheap to stream.
+     */
+    static boolean useDirect(boolean transB, int m, int n, int k) {
+        if (m <= SMALL_M || n <= 2 || (long) m * n * k <= DIRECT_MACS) return true;
+        return transB ? m <= 48 && k >= 256 : m <= 64 && (long) n * k <= (1L << 22);
     }
 
     /** The packed path for float operands. */
@@ -170,7 +180,7 @@ public final class Sgemm {
      * transposed). With B rows contiguous (transB) or very few columns, C is formed by dot products:
      * a 2×4 kernel takes two rows of A against four rows of B, eight accumulators sharing every load,
      * and tasks are column blocks so a block of B rows stays in cache while all rows of A pass.
-     * Otherwise C rows are built from axpys of B rows.
+     * Otherwise (B rows contiguous) three or more rows use {@link #rowPanels}; one or two rows use axpys.
      */
     static void direct(boolean transA, boolean transB, int m, int n, int k,
                        float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
@@ -217,6 +227,8 @@ public final class Sgemm {
                     for (int i = 0; i < m; i++) dots1x1(ar, arOff + i * arLd, bt, btOff + j * btLd, btLd, j1 - j, k, c, cOff + i * ldc + j, accumulate);
                 }
             });
+        } else if (m > 2) {
+            rowPanels(m, n, k, ar, arOff, arLd, b, bOff, ldb, c, cOff, ldc, accumulate, threads);
         } else {
             // Column blocks; each B row segment is read once and applied to every row of C in the block.
             int colBlock = macs < (1L << 20) ? n : 256;
@@ -230,6 +242,116 @@ public final class Sgemm {
                 }
             });
         }
+    }
+
+    /**
+     * C (+)= A·B with A rows and B rows contiguous and nothing packed: the 6×(2·lanes) register tile of
+     * {@link PackedGemm#kernel} reads six A rows and two B vectors per k step straight from the operands.
+     * Rows past a multiple of 6 come from a zero-padded copy of A, and a last partial column panel from a
+     * zero-padded copy of B's columns; those tiles go through a small buffer.
+     */
+    private static void rowPanels(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                  float[] c, int cOff, int ldc, boolean accumulate, int threads) {
+        final int mr = PackedGemm.MR, nr = PackedGemm.NR;
+        final int mFull = m - m % mr;
+        final float[] aTail;
+        if (mFull < m) {
+            aTail = new float[mr * k];
+            for (int i = mFull; i < m; i++) System.arraycopy(a, aOff + i * lda, aTail, (i - mFull) * k, k);
+        } else {
+            aTail = null;
+        }
+        int panels = (n + nr - 1) / nr;
+        int perTask = Math.max(1, Math.min(4, panels / (4 * Math.max(1, threads))));
+        int tasks = (panels + perTask - 1) / perTask;
+        Parallel.forEach(threads, tasks, t -> {
+            float[] tile = null, bPad = null;
+            for (int jp = t * perTask; jp < Math.min(panels, (t + 1) * perTask); jp++) {
+                int j = jp * nr, w = Math.min(nr, n - j);
+                float[] bb = b;
+                int bo = bOff + j, bld = ldb;
+                if (w < nr) {
+                    bPad = new float[k * nr];
+                    for (int p = 0; p < k; p++) System.arraycopy(b, bOff + p * ldb + j, bPad, p * nr, w);
+                    bb = bPad;
+                    bo = 0;
+                    bld = nr;
+                }
+                for (int i = 0; i < m; i += mr) {
+                    int h = Math.min(mr, m - i);
+                    float[] aa = h == mr ? a : aTail;
+                    int ao = h == mr ? aOff + i * lda : 0, ald = h == mr ? lda : k;
+                    if (h == mr && w == nr) {
+                        rowKernel(k, aa, ao, ald, bb, bo, bld, c, cOff + i * ldc + j, ldc, accumulate);
+                    } else {
+                        if (tile == null) tile = new float[mr * nr];
+                        rowKernel(k, aa, ao, ald, bb, bo, bld, tile, 0, nr, false);
+                        for (int r = 0; r < h; r++) {
+                            int co = cOff + (i + r) * ldc + j;
+                            if (accumulate) for (int q = 0; q < w; q++) c[co + q] += tile[r * nr + q];
+                            else System.arraycopy(tile, r * nr, c, co, w);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /** {@link PackedGemm#kernel} on unpacked operands: A rows at a0 + r·lda, B row p at b0 + p·ldb. */
+    static void rowKernel(int k, float[] a, int a0, int lda, float[] b, int b0, int ldb, float[] c, int co, int ldc, boolean add) {
+        final int L = PackedGemm.L;
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (add) {
+            c00 = FloatVector.fromArray(S, c, co);
+            c01 = FloatVector.fromArray(S, c, co + L);
+            c10 = FloatVector.fromArray(S, c, co + ldc);
+            c11 = FloatVector.fromArray(S, c, co + ldc + L);
+            c20 = FloatVector.fromArray(S, c, co + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, co + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, c, co + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, co + 3 * ldc + L);
+            c40 = FloatVector.fromArray(S, c, co + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, co + 4 * ldc + L);
+            c50 = FloatVector.fromArray(S, c, co + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, co + 5 * ldc + L);
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
+        }
+        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+        for (int p = 0, bo = b0; p < k; p++, bo += ldb) {
+            FloatVector b0v = FloatVector.fromArray(S, b, bo);
+            FloatVector b1v = FloatVector.fromArray(S, b, bo + L);
+            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
+            c00 = av.fma(b0v, c00);
+            c01 = av.fma(b1v, c01);
+            av = FloatVector.broadcast(S, a[a1 + p]);
+            c10 = av.fma(b0v, c10);
+            c11 = av.fma(b1v, c11);
+            av = FloatVector.broadcast(S, a[a2 + p]);
+            c20 = av.fma(b0v, c20);
+            c21 = av.fma(b1v, c21);
+            av = FloatVector.broadcast(S, a[a3 + p]);
+            c30 = av.fma(b0v, c30);
+            c31 = av.fma(b1v, c31);
+            av = FloatVector.broadcast(S, a[a4 + p]);
+            c40 = av.fma(b0v, c40);
+            c41 = av.fma(b1v, c41);
+            av = FloatVector.broadcast(S, a[a5 + p]);
+            c50 = av.fma(b0v, c50);
+            c51 = av.fma(b1v, c51);
+        }
+        c00.intoArray(c, co);
+        c01.intoArray(c, co + L);
+        c10.intoArray(c, co + ldc);
+        c11.intoArray(c, co + ldc + L);
+        c20.intoArray(c, co + 2 * ldc);
+        c21.intoArray(c, co + 2 * ldc + L);
+        c30.intoArray(c, co + 3 * ldc);
+        c31.intoArray(c, co + 3 * ldc + L);
+        c40.intoArray(c, co + 4 * ldc);
+        c41.intoArray(c, co + 4 * ldc + L);
+        c50.intoArray(c, co + 5 * ldc);
+        c51.intoArray(c, co + 5 * ldc + L);
     }
 
     private static int roundUp4(int n) {

@@ -95,6 +95,19 @@ class SgemmTest {
     }
 
     @Test
+    void rowCountsAroundEveryDispatchBoundary() {
+        // m crosses the 6-row tile, SMALL_M (16), the dot limit (48) and the row-panel limit (64);
+        // n crosses the 32-column panel; k crosses 256 (dot kernels) and the KC block.
+        Random rnd = new Random(17);
+        for (int m : new int[] {3, 5, 6, 7, 12, 13, 16, 17, 47, 48, 49, 64, 65})
+            for (int n : new int[] {31, 33, 70})
+                for (int k : new int[] {3, 257}) {
+                    check(rnd, rnd.nextBoolean(), false, m, n, k, rnd.nextBoolean());
+                    check(rnd, rnd.nextBoolean(), true, m, n, k, rnd.nextBoolean());
+                }
+    }
+
+    @Test
     void degenerateShapes() {
         Random rnd = new Random(5);
         for (boolean vector : new boolean[] {true, false}) {
