@@ -132,6 +132,16 @@ class HfCheckpointTest {
         m = loadError(intDir);
         assertTrue(m.contains("'model.norm.weight' has dtype I8"), m);
 
+        // A dtype safetensors does not define (here an fp8 name) is refused when the folder is opened.
+        Path fp8 = Files.createDirectories(tmp.resolve("fp8"));
+        Files.writeString(fp8.resolve("config.json"), c.toJson());
+        byte[] header = "{\"model.norm.weight\":{\"dtype\":\"F8_E4M3\",\"shape\":[16],\"data_offsets\":[0,16]}}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(8 + header.length + 16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        buf.putLong(header.length).put(header);
+        Files.write(fp8.resolve("model.safetensors"), buf.array());
+        m = loadError(fp8);
+        assertTrue(m.contains("model.safetensors") && m.contains("F8_E4M3"), m);
+
         Path noWeights = Files.createDirectories(tmp.resolve("noweights"));
         Files.writeString(noWeights.resolve("config.json"), c.toJson());
         m = loadError(noWeights);
