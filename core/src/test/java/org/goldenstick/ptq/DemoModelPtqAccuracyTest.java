@@ -1,0 +1,72 @@
+package org.goldenstick.ptq;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Locale;
+import org.goldenstick.llm.DemoModel;
+import org.goldenstick.llm.Evaluation;
+import org.goldenstick.llm.HfCheckpoint;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.tokenizer.Tokenizer;
+import org.goldenstick.llm.tokenizer.Tokenizers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Accuracy tier: the shipped demo model quantized with RTN W8A16, SmoothQuant W8A8 and naive W8A8, evaluated on the
+ * first 80% of its held-out text (the last 20% is the calibration text, so the two never overlap).
+ */
+@EnabledIfSystemProperty(named = "gstick.test.tier", matches = "accuracy")
+class DemoModelPtqAccuracyTest {
+    private static final int CTX = 256;
+    private static final int MAX_EVAL_TOKENS = 64 * CTX;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void rtnIsNearLosslessAndSmoothQuantBeatsNaiveW8A8() throws IOException {
+        System.setProperty("gstick.quiet", "true");
+        Path demo = DemoModel.defaultDir();
+        if (!Files.isRegularFile(demo.resolve("config.json"))) throw new IllegalStateException(demo + ": demo model missing (./gstick train-lm makes it)");
+        String text = Files.readString(DemoModel.heldoutText(demo, null), StandardCharsets.UTF_8);
+        int cut = (int) (text.length() * 0.8);
+        Path calib = tmp.resolve("calib.txt");
+        Files.writeString(calib, text.substring(cut), StandardCharsets.UTF_8);
+        Tokenizer tok = Tokenizers.load(demo);
+        int[] ids = tok.encode(text.substring(0, cut), true);
+        int[] eval = Arrays.copyOf(ids, Math.min(ids.length, MAX_EVAL_TOKENS));
+        LlamaModel fp = HfCheckpoint.load(demo);
+        int ctx = Math.min(CTX, fp.config().maxPositionEmbeddings());
+        Evaluation.Result base = Evaluation.run(fp, null, eval, ctx, null);
+
+        Evaluation.Result rtn = quantizeAndEval("rtn", PTQConfig.rtn(), demo, calib, tok, fp, eval, ctx);
+        Evaluation.Result sq = quantizeAndEval("smoothquant", PTQConfig.smoothQuant(), demo, calib, tok, fp, eval, ctx);
+        Evaluation.Result naive = quantizeAndEval("w8a8", PTQConfig.naiveW8A8(), demo, calib, tok, fp, eval, ctx);
+        String report = String.format(Locale.ROOT,
+                "demo model, %d tokens, ctx %d: FP32 ppl %.4f | RTN W8A16 ppl %.4f (%+.3f%%) KLD %.5f top1 %.4f | SmoothQuant W8A8 (alpha %.2f) ppl %.4f (%+.3f%%) KLD %.5f top1 %.4f | naive W8A8 ppl %.4f (%+.3f%%) KLD %.5f top1 %.4f",
+                base.tokens(), ctx, base.ppl(), rtn.ppl(), pct(rtn, base), rtn.kld(), rtn.top1Agreement(), PTQConfig.DEFAULT_ALPHA, sq.ppl(), pct(sq, base), sq.kld(), sq.top1Agreement(),
+                naive.ppl(), pct(naive, base), naive.kld(), naive.top1Agreement());
+        System.out.println(report);
+        assertTrue(Math.abs(pct(rtn, base)) <= 0.5, report);
+        assertTrue(rtn.kld() <= 0.005, report);
+        assertTrue(Math.abs(pct(sq, base)) <= 2.0, report);
+        assertTrue(sq.ppl() < naive.ppl() && sq.kld() < naive.kld(), report);
+    }
+
+    private static double pct(Evaluation.Result q, Evaluation.Result base) {
+        return 100 * (q.ppl() / base.ppl() - 1);
+    }
+
+    private Evaluation.Result quantizeAndEval(String name, PTQConfig cfg, Path demo, Path calib, Tokenizer tok, LlamaModel fp, int[] eval, int ctx) throws IOException {
+        Path out = tmp.resolve(name);
+        Quantizer.quantize(demo, out, cfg, calib, 64, ctx, text -> tok.encode(text, true));
+        return Evaluation.run(QuantizedCheckpoints.load(out), fp, eval, ctx, null);
+    }
+}
