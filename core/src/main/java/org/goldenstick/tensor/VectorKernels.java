@@ -202,4 +202,15 @@ final class VectorKernels {
             gx[i] += g[i] * sig * (1f + x[i] * (1f - sig));
         }
     }
+
+    /** dst[dOff..dOff+len) += src[sOff..sOff+len). */
+    static void addInto(float[] src, int sOff, float[] dst, int dOff, int len) {
+        int i = 0;
+        if (Kernels.vector()) {
+            for (int ub = S.loopBound(len); i < ub; i += S.length()) {
+                FloatVector.fromArray(S, dst, dOff + i).add(FloatVector.fromArray(S, src, sOff + i)).intoArray(dst, dOff + i);
+            }
+        }
+        for (; i < len; i++) dst[dOff + i] += src[sOff + i];
+    }
 }
