@@ -33,6 +33,9 @@ public final class TrainLmCommand implements Callable<Integer> {
     @Option(names = "--data", description = "The fetched-data folder (default: data-cache).")
     Path data;
 
+    @Option(names = "--reevaluate", description = "Do not train: re-evaluate the existing model folder (--out) and rewrite its README.md.")
+    boolean reevaluate;
+
     @Option(names = "--json", description = "Print the result as JSON on stdout.")
     boolean json;
 
@@ -44,7 +47,7 @@ public final class TrainLmCommand implements Callable<Integer> {
         if (seed != null) recipe = recipe.withSeed(seed);
         Path outDir = out != null ? out : root.resolve("models/gstick-llama-demo");
         Path cacheDir = data != null ? data : root.resolve("data-cache");
-        DemoLm.Result r = DemoLm.build(recipe, cacheDir, outDir, System.err::println);
+        DemoLm.Result r = reevaluate ? DemoLm.reevaluate(outDir, cacheDir, System.err::println) : DemoLm.build(recipe, cacheDir, outDir, System.err::println);
         if (json) {
             ObjectNode o = new ObjectMapper().createObjectNode();
             o.put("folder", r.folder().toString());

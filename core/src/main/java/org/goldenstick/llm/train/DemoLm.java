@@ -13,6 +13,7 @@ import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.llm.HfCheckpoint;
 import org.goldenstick.llm.LlamaConfig;
 import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.Perplexity;
 import org.goldenstick.llm.tokenizer.BpeTokenizer;
 import org.goldenstick.llm.tokenizer.BpeTrainer;
 
@@ -44,7 +45,7 @@ public final class DemoLm {
         BpeTokenizer tok = vocab.tokenizer();
         log.accept(String.format("tokenizer: byte-level BPE, %d tokens (%d merges), %.1f s", tok.vocabSize(), vocab.merges().size(), (System.nanoTime() - t0) / 1e9));
         int[] train = encodeDocuments(tok, corpus.train());
-        int[] heldout = tok.encode(corpus.heldout(), false);
+        int[] heldout = tok.encode(corpus.heldout(), true);
         log.accept(String.format("tokens: train %d, held-out %d", train.length, heldout.length));
 
         LlamaConfig cfg = config(recipe, tok);
@@ -52,11 +53,9 @@ public final class DemoLm {
         log.accept(String.format("model: %d parameters (%d layers, d=%d, ffn=%d, heads %d/%d kv, ctx %d, vocab %d, tied)", model.parameterCount(),
                 recipe.numLayers(), recipe.hiddenSize(), recipe.intermediateSize(), recipe.numHeads(), recipe.numKvHeads(), recipe.contextLength(), tok.vocabSize()));
         LmTrainer.Report rep = LmTrainer.train(model, train, heldout, recipe, log);
-        double nll = LmTrainer.meanNll(model, heldout, recipe.contextLength());
-        double unigram = LmTrainer.unigramPerplexity(train, tok.vocabSize(), heldout, recipe.contextLength());
-        long scored = LmTrainer.scoredTokens(heldout.length, recipe.contextLength());
-        Result result = new Result(model.parameterCount(), train.length, scored, Math.exp(nll), unigram, rep.firstLoss(), rep.finalLoss(), rep.seconds(), outDir);
-        log.accept(String.format("held-out perplexity %.2f (unigram baseline %.2f) over %d tokens", result.heldoutPerplexity(), unigram, scored));
+        Evaluated ev = evaluate(model, train, heldout, recipe.contextLength(), tok.vocabSize());
+        Result result = new Result(model.parameterCount(), train.length, ev.tokens(), ev.ppl(), ev.unigramPpl(), rep.firstLoss(), rep.finalLoss(), rep.seconds(), outDir);
+        log.accept(String.format("held-out perplexity %.2f (unigram baseline %.2f) over %d tokens", result.heldoutPerplexity(), result.unigramPerplexity(), ev.tokens()));
 
         try {
             // The whole folder appears at once: weights, config and the files only the demo model has.
@@ -71,6 +70,62 @@ public final class DemoLm {
             throw new UncheckedIOException("cannot write the model folder " + outDir, e);
         }
         return result;
+    }
+
+    /** Held-out perplexity of the model and of the add-one unigram baseline on the same scored tokens. */
+    public record Evaluated(double ppl, double unigramPpl, long tokens) {}
+
+    /**
+     * Evaluates as {@code ./gstick eval} does ({@link Perplexity}: BOS + text, non-overlapping {@code ctx}
+     * windows, a partial tail dropped, every position but the last of a window predicts the next token), and the
+     * unigram model of {@code trainIds} (add-one smoothing over {@code vocabSize}) on exactly the same targets.
+     */
+    public static Evaluated evaluate(LlamaModel model, int[] trainIds, int[] heldoutWithBos, int ctx, int vocabSize) {
+        Perplexity.Result r = Perplexity.evaluate(model, heldoutWithBos, ctx);
+        long[] counts = new long[vocabSize];
+        for (int id : trainIds) counts[id]++;
+        double denom = trainIds.length + (double) vocabSize, nll = 0;
+        long n = 0;
+        for (int[] w : Perplexity.windows(heldoutWithBos, ctx)) {
+            for (int t = 1; t < w.length; t++) {
+                nll -= Math.log((counts[w[t]] + 1) / denom);
+                n++;
+            }
+        }
+        if (n != r.tokens()) throw new IllegalStateException("unigram scored " + n + " tokens, the model " + r.tokens());
+        return new Evaluated(r.ppl(), Math.exp(nll / n), n);
+    }
+
+    /**
+     * Re-evaluates a folder written by {@link #build} (its weights, tokenizer.json, recipe.json and heldout.txt,
+     * plus the training split of the corpus for the unigram counts) and rewrites its README.md.
+     */
+    public static Result reevaluate(Path dir, Path cacheDir, Consumer<String> log) {
+        try {
+            LmRecipe recipe = LmRecipe.fromJson(Files.readString(dir.resolve("recipe.json")));
+            BpeTokenizer tok = org.goldenstick.llm.tokenizer.HfTokenizerJson.load(dir.resolve("tokenizer.json"));
+            LmCorpus corpus = LmCorpus.load(cacheDir);
+            String heldoutText = Files.readString(dir.resolve("heldout.txt"));
+            if (!heldoutText.equals(corpus.heldout())) throw new IllegalStateException(dir.resolve("heldout.txt") + " differs from the corpus's held-out split");
+            int[] train = encodeDocuments(tok, corpus.train());
+            LlamaModel model = HfCheckpoint.load(dir);
+            Evaluated ev = evaluate(model, train, tok.encode(heldoutText, true), recipe.contextLength(), tok.vocabSize());
+            log.accept(String.format("held-out perplexity %.2f (unigram baseline %.2f) over %d tokens", ev.ppl(), ev.unigramPpl(), ev.tokens()));
+            String old = Files.readString(dir.resolve("README.md"));
+            Result res = new Result(model.parameterCount(), train.length, ev.tokens(), ev.ppl(), ev.unigramPpl(), number(old, "loss went from ", " (first"),
+                    number(old, "step) to ", " (last"), number(old, "seen) in ", " s."), dir);
+            writeAtomically(dir.resolve("README.md"), readme(recipe, res, tok.vocabSize()));
+            return res;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot re-evaluate " + dir, e);
+        }
+    }
+
+    private static double number(String text, String before, String after) {
+        int i = text.indexOf(before);
+        int j = i < 0 ? -1 : text.indexOf(after, i + before.length());
+        if (i < 0 || j < 0) throw new IllegalStateException("README.md lacks the training summary ('" + before + "…" + after + "')");
+        return Double.parseDouble(text.substring(i + before.length(), j).replace(",", "").strip());
     }
 
     /** The model config a recipe defines for a tokenizer. */
@@ -122,9 +177,10 @@ public final class DemoLm {
                 | this model | **%.2f** |
                 | unigram baseline (training-token frequencies, add-one smoothing) | %.2f |
 
-                Measured at the end of training over %,d held-out tokens: non-overlapping %d-token windows, every token
-                but the first of each window scored (the GPTQ/SmoothQuant protocol). Training loss went from %.3f (first
-                step) to %.3f (last step) on %,d training tokens (%d steps × %d × %d tokens seen) in %.0f s.
+                Measured at the end of training over %,d held-out tokens as `./gstick eval --ctx %d` does (BOS + text,
+                non-overlapping windows, partial tail dropped, every position but the last of a window predicts the
+                next token). The unigram baseline is scored on exactly the same targets. Training loss went from %.3f (first
+                step) to %.3f (last step) on a stream of %,d training tokens (%d steps × %d × %d tokens seen) in %.0f s.
 
                 ## Data and licence
 
