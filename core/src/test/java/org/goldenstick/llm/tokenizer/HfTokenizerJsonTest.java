@@ -26,7 +26,7 @@ class HfTokenizerJsonTest {
      */
     @Test
     void lenmlTokenizerJsonMatchesItsJavaScriptRuntime() throws Exception {
-        Tokenizer hf = Tokenizers.load(TokenizerData.lenmlJson());
+        Tokenizer hf = TokenizerData.load(TokenizerData.lenmlJson());
         assertEquals(32000, hf.vocabSize());
         assertEquals(1, hf.bosId());
         assertEquals(2, hf.eosId());
@@ -56,8 +56,8 @@ class HfTokenizerJsonTest {
      */
     @Test
     void lenmlJsonIsMistralVocabularyButSameSentencePieceBehaviour() {
-        Tokenizer hf = Tokenizers.load(TokenizerData.lenmlJson());
-        Tokenizer spm = Tokenizers.load(TokenizerData.vocab("llama-spm"));
+        Tokenizer hf = TokenizerData.load(TokenizerData.lenmlJson());
+        Tokenizer spm = TokenizerData.load(TokenizerData.vocab("llama-spm"));
         assertEquals(28705, hf.tokenId("\u2581"));
         assertEquals(29871, spm.tokenId("\u2581"));
         for (String s : List.of("Hello world", " Hello world", "\n\n", "Call me Ishmael.", "   ", "\t")) {

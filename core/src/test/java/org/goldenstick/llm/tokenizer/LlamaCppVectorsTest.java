@@ -18,7 +18,7 @@ class LlamaCppVectorsTest {
 
     private static void checkAll(String vocab) {
         Path gguf = TokenizerData.vocab(vocab);
-        Tokenizer tok = Tokenizers.load(gguf);
+        Tokenizer tok = TokenizerData.load(gguf);
         List<TokenizerData.Case> cases = TokenizerData.vectors(gguf);
         assertTrue(cases.size() >= 30, "expected the full vector set, got " + cases.size());
         List<String> failures = new ArrayList<>();
@@ -48,7 +48,7 @@ class LlamaCppVectorsTest {
     void decodeInvertsEncodeOnVectorInputs() {
         for (String vocab : List.of("llama-spm", "gpt-2", "llama-bpe")) {
             Path gguf = TokenizerData.vocab(vocab);
-            Tokenizer tok = Tokenizers.load(gguf);
+            Tokenizer tok = TokenizerData.load(gguf);
             for (TokenizerData.Case c : TokenizerData.vectors(gguf)) {
                 String back = tok.decode(c.expected());
                 // SentencePiece adds a space before the text and the decoder strips one: lossless except when
@@ -60,7 +60,7 @@ class LlamaCppVectorsTest {
 
     @Test
     void bosIsPrependedOnRequest() {
-        Tokenizer tok = Tokenizers.load(TokenizerData.vocab("llama-spm"));
+        Tokenizer tok = TokenizerData.load(TokenizerData.vocab("llama-spm"));
         assertEquals(1, tok.bosId());
         assertEquals(2, tok.eosId());
         assertArrayEquals(new int[] {1, 15043, 3186}, tok.encode("Hello world", true));

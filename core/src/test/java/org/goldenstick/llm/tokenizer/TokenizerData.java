@@ -24,6 +24,13 @@ final class TokenizerData {
         return DataPaths.cached("llama2-tokenizer", "tokenizers/llama2/tokenizer.json");
     }
 
+    private static final java.util.Map<Path, Tokenizer> CACHE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Tokenizers.load, shared across test classes (the Llama-3 vocabulary takes seconds to read). */
+    static Tokenizer load(Path p) {
+        return CACHE.computeIfAbsent(p, Tokenizers::load);
+    }
+
     static Path mobyDick() {
         return DataPaths.cached("moby-dick", "moby-dick/data.txt");
     }
