@@ -51,6 +51,8 @@ public final class GgufFile implements AutoCloseable {
     private final int alignment;
     private final long dataOffset;
     private long pos;
+    private final java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
 
     private GgufFile(Path path, Arena arena, MemorySegment seg) {
         this.path = path;
@@ -272,8 +274,7 @@ public final class GgufFile implements AutoCloseable {
         MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, (int) len);
         pos += len;
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(b)).toString();
+            return utf8.reset().decode(java.nio.ByteBuffer.wrap(b)).toString();
         } catch (CharacterCodingException e) {
             // Some vocabularies hold raw byte pieces; keep them readable rather than failing the whole file.
             return new String(b, StandardCharsets.UTF_8);

@@ -40,7 +40,8 @@ public final class BpeTokenizer implements Tokenizer {
     /** Merge priorities: either by rank (HF merges list) or by the score of the merged token. */
     public record Merges(Map<Pair, Integer> ranks, float[] scores) {
         public static Merges byRank(Map<Pair, Integer> ranks) {
-            return new Merges(Map.copyOf(ranks), null);
+            // Not Map.copyOf: its open addressing degrades badly on the clustered hashes of token pairs.
+            return new Merges(java.util.Collections.unmodifiableMap(new HashMap<>(ranks)), null);
         }
 
         public static Merges byScore(float[] scores) {
