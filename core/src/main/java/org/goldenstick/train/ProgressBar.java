@@ -72,7 +72,8 @@ public final class ProgressBar {
             out.print("\r" + line(now, status) + "\u001b[K");
             out.flush();
             lastPrintNanos = now;
-        } else if (style == Style.LINES && now - lastPrintNanos >= intervalNanos) {
+        } else if (style == Style.LINES && done != total && now - lastPrintNanos >= intervalNanos) {
+            // The last step is left to finish(), which prints the summary line.
             out.println(line(now, status));
             lastPrintNanos = now;
         }

@@ -67,7 +67,7 @@ public final class Recipes {
                              : new Spec(m, d, 20, 32, 0.05, 0.9, 5e-4, 1, 0, 0, 0, 16);
             }
             return lenet ? new Spec(m, d, 15, 64, 0.05, 0.9, 5e-4, 1, 0, 0, 0, 16)
-                         : new Spec(m, d, 15, 128, 0.1, 0.9, 5e-4, 1, 0, 0, 0, 16);
+                         : new Spec(m, d, 10, 128, 0.1, 0.9, 5e-4, 1, 0, 0, 0, 16);
         }
 
         public Spec withEpochs(int e) { return new Spec(model, dataset, e, batchSize, lr, momentum, weightDecay, warmupEpochs, seed, limitTrain, limitTest, width); }

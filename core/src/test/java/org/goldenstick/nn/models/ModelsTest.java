@@ -79,6 +79,14 @@ class ModelsTest {
     }
 
     @Test
+    void leNetGradientMatchesFiniteDifferences() {
+        LeNet5 net = new LeNet5(1, 8, 4, new Random(5));
+        Tensor x = Tensor.randn(new Random(6), 2, 1, 8, 8);
+        GradCheck.check("LeNet5 conv weights", 2e-4, 3e-2, in -> net.forward(x), net.module("conv1").parameter("weight"), net.module("conv2").parameter("bias"));
+        GradCheck.check("LeNet5 fc weights", 2e-4, 3e-2, in -> net.forward(x), net.module("fc2").parameter("weight"), net.module("fc3").parameter("bias"));
+    }
+
+    @Test
     void basicBlockForwardIsTheResidualSum() {
         BasicBlock block = new BasicBlock(2, 2, 1, new Random(3));
         block.eval();
