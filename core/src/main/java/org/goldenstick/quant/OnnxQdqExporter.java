@@ -80,7 +80,7 @@ public final class OnnxQdqExporter {
             return qdq(y, q.params(), path);
         }
         if (m instanceof BasicBlock b) return emitBasicBlock(b, path, x);
-        if (m instanceof ReLU) return node("Relu", path, List.of(x)); // relu keeps a grid that contains 0 only if zp is in range: drop it
+        if (m instanceof ReLU) return node("Relu", path, List.of(x));
         if (m instanceof ReLU6) {
             String lo = scalar(path + ".min", 0f), hi = scalar(path + ".max", 6f);
             return node("Clip", path, List.of(x, lo, hi));

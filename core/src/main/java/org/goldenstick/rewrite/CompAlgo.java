@@ -25,8 +25,9 @@ import org.goldenstick.train.TrainContext;
  * <pre>{@code
  * CompAlgo algo = new SimQAT(SimQATConfig.defaults());
  * Module qnet = algo.apply(net, ApplyOptions.none());
- * Trainer t = Trainer.builder(qnet, opt).loss(algo.loss(LossFunction.crossEntropy())).callbacks(algo.callbacks()).build();
- * t.fit(train);
+ * Trainer.Builder b = Trainer.builder(qnet, opt).loss(algo.loss(LossFunction.crossEntropy()));
+ * algo.callbacks().forEach(b::callback);
+ * b.build().fit(train);
  * Module deploy = algo.convert(qnet);
  * }</pre>
  */
