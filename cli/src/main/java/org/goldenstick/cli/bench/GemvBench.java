@@ -44,7 +44,14 @@ public final class GemvBench implements Runnable {
     @Option(names = "--json", description = "Print a JSON array instead of a table.")
     boolean json;
 
-    record Row(String kernel, int threads, double value, String unit) {}
+    /** cpuValue: the same rate per CPU-second of the calling thread (1-thread cases; NaN otherwise). */
+    record Row(String kernel, int threads, double value, double cpuValue, String unit) {}
+
+    /** Times body; returns {rate by wall clock, rate by thread CPU time (1 thread only)} for {@code amount} per rep. */
+    private double[] rate(Runnable body, double amount, int t) {
+        double[] s = Timing.medians(body, warmup, seconds);
+        return new double[] {amount / s[0], t == 1 ? amount / s[1] : Double.NaN};
+    }
 
     @Override
     public void run() {
@@ -85,30 +92,32 @@ public final class GemvBench implements Runnable {
             for (int t : ts) {
                 Parallel.setThreads(t);
                 System.err.printf("bench gemv: %d thread(s)...%n", t);
-                double fp = Timing.median(() -> {
+                double weights = (double) matrices * rows * cols;
+                double[] fp = rate(() -> {
                     for (float[] w : wf) Sgemm.gemm(false, true, 1, rows, cols, x, 0, cols, w, 0, cols, y, 0, rows, false);
-                }, warmup, seconds);
-                double w8 = Timing.median(() -> {
+                }, weights * 4 / 1e9, t);
+                double[] w8 = rate(() -> {
                     for (Int8Weights w : wq) W8A16Kernels.gemv(w, x, 0, y, 0, false);
-                }, warmup, seconds);
-                out.add(new Row("gemv_fp32", t, (double) matrices * rows * cols * 4 / fp / 1e9, "GB/s"));
-                out.add(new Row("gemv_w8a16", t, (double) matrices * rows * cols / w8 / 1e9, "GB/s"));
+                }, weights / 1e9, t);
+                out.add(new Row("gemv_fp32", t, fp[0], fp[1], "GB/s"));
+                out.add(new Row("gemv_w8a16", t, w8[0], w8[1], "GB/s"));
                 for (int b = 0; b < widths.length; b++) {
                     PackedBits[] ws = packed[b];
-                    double tb = Timing.median(() -> {
-                        for (PackedBits w : ws) PackedBitsKernels.gemv(w, x, 0, y, 0, false);
-                    }, warmup, seconds);
                     long bytes = 0;
                     for (PackedBits w : ws) bytes += w.packedBytes();
-                    out.add(new Row("gemv_packed" + widths[b] + "bit", t, bytes / tb / 1e9, "GB/s"));
-                    out.add(new Row("gemv_packed" + widths[b] + "bit_weights", t, (double) matrices * rows * cols / tb / 1e9, "Gweights/s"));
+                    double[] tb = rate(() -> {
+                        for (PackedBits w : ws) PackedBitsKernels.gemv(w, x, 0, y, 0, false);
+                    }, weights / 1e9, t);
+                    double perByte = bytes / weights;
+                    out.add(new Row("gemv_packed" + widths[b] + "bit", t, tb[0] * perByte, tb[1] * perByte, "GB/s"));
+                    out.add(new Row("gemv_packed" + widths[b] + "bit_weights", t, tb[0], tb[1], "Gweights/s"));
                 }
                 if (gemmM > 1) {
                     double flop = 2.0 * gemmM * rows * cols;
-                    double gf = Timing.median(() -> Sgemm.gemm(false, true, gemmM, rows, cols, x, 0, cols, wf[0], 0, cols, y, 0, rows, false), warmup, seconds);
-                    double gq = Timing.median(() -> W8A16Kernels.gemm(gemmM, x, 0, cols, wq[0], y, 0, rows, false), warmup, seconds);
-                    out.add(new Row("gemm_fp32_m" + gemmM, t, flop / gf / 1e9, "GFLOPS"));
-                    out.add(new Row("gemm_w8a16_m" + gemmM, t, flop / gq / 1e9, "GFLOPS"));
+                    double[] gf = rate(() -> Sgemm.gemm(false, true, gemmM, rows, cols, x, 0, cols, wf[0], 0, cols, y, 0, rows, false), flop / 1e9, t);
+                    double[] gq = rate(() -> W8A16Kernels.gemm(gemmM, x, 0, cols, wq[0], y, 0, rows, false), flop / 1e9, t);
+                    out.add(new Row("gemm_fp32_m" + gemmM, t, gf[0], gf[1], "GFLOPS"));
+                    out.add(new Row("gemm_w8a16_m" + gemmM, t, gq[0], gq[1], "GFLOPS"));
                 }
             }
         } finally {
@@ -119,13 +128,15 @@ public final class GemvBench implements Runnable {
             for (int i = 0; i < out.size(); i++) {
                 Row r = out.get(i);
                 sb.append(i == 0 ? "\n  " : ",\n  ").append(String.format(Locale.ROOT,
-                        "{\"kernel\": \"%s\", \"threads\": %d, \"value\": %.2f, \"unit\": \"%s\", \"rows\": %d, \"cols\": %d, \"group\": %d}",
-                        r.kernel(), r.threads(), r.value(), r.unit(), rows, cols, g));
+                        "{\"kernel\": \"%s\", \"threads\": %d, \"value\": %.2f, %s\"unit\": \"%s\", \"rows\": %d, \"cols\": %d, \"group\": %d}",
+                        r.kernel(), r.threads(), r.value(), r.threads() == 1 ? String.format(Locale.ROOT, "\"cpu_value\": %.2f, ", r.cpuValue()) : "",
+                        r.unit(), rows, cols, g));
             }
             System.out.println(sb.append("\n]"));
         } else {
-            System.out.printf("%-18s %7s %10s%n", "kernel", "threads", "value");
-            for (Row r : out) System.out.printf(Locale.ROOT, "%-18s %7d %10.2f %s%n", r.kernel(), r.threads(), r.value(), r.unit());
+            System.out.printf("%-26s %7s %10s %10s%n", "kernel", "threads", "value", "cpu_value");
+            for (Row r : out) System.out.printf(Locale.ROOT, "%-26s %7d %10.2f %10.2f %s%n", r.kernel(), r.threads(), r.value(), r.cpuValue(), r.unit());
+            System.out.println("(cpu_value: per CPU-second of the calling thread, 1-thread cases only)");
             System.out.printf("(weights [%d, %d] x %d matrices, group %d; shared machine: differences under ~15%% are noise)%n", rows, cols, matrices, g);
         }
     }

