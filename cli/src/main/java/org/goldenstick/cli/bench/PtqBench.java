@@ -41,7 +41,7 @@ public final class PtqBench implements Callable<Integer> {
     @Option(names = "--size", defaultValue = "1b", description = "1b (hidden 2048, 20 layers, ~1.0 B params) | small (hidden 512, 4 layers) (default: ${DEFAULT-VALUE})")
     String size;
 
-    @Option(names = "--decode-tokens", defaultValue = "16", description = "timed decode steps per model (default: ${DEFAULT-VALUE})")
+    @Option(names = "--decode-tokens", defaultValue = "4", description = "timed decode steps per model and round (default: ${DEFAULT-VALUE})")
     int decodeTokens;
 
     @Option(names = "--dir", description = "where to create the temporary checkpoints (default: the system temp folder)")
@@ -70,21 +70,24 @@ public final class PtqBench implements Callable<Integer> {
             double bw = MemoryBandwidth.measure(threads, 1L << 30, 3.0);
             PtqReport r = RoundToNearest.quantizeCheckpoint(fp, q, PTQConfig.rtn());
 
-            double fpTps = decodeTokensPerSecond(HfCheckpoint.load(fp));
+            // both models resident, measured in interleaved rounds so that both see the same machine noise
+            LlamaModel fpModel = HfCheckpoint.load(fp);
+            LlamaModel qModel = QuantizedCheckpoints.load(q);
             System.gc();
-            double qTps = decodeTokensPerSecond(QuantizedCheckpoints.load(q));
-
+            double[] tps = interleavedDecode(fpModel, qModel);
+            double fpTps = tps[0], qTps = tps[1];
             if (json) {
                 System.out.printf(Locale.ROOT, "{\"params\":%d,\"threads\":%d,\"input_bytes\":%d,\"output_bytes\":%d,\"size_ratio\":%.4f,\"rtn_seconds\":%.3f,"
                                 + "\"rtn_gb_per_s\":%.3f,\"mem_bw_gb_per_s\":%.2f,\"fp32_decode_tok_s\":%.3f,\"w8a16_decode_tok_s\":%.3f,\"decode_speedup\":%.3f,"
                                 + "\"layers_quantized\":%d,\"layers_skipped\":%d}%n",
-                        params, threads, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), bw, fpTps, qTps, qTps / fpTps,
+                        params, threads, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), bw, fpTps, qTps, tps[2],
                         r.layersQuantized(), r.layersSkipped());
             } else {
                 System.out.printf(Locale.ROOT, "synthetic Llama: %.3f B parameters, bf16 %.2f GB, %d threads (shared machine)%n", params / 1e9, r.inputBytes() / 1e9, threads);
                 System.out.printf(Locale.ROOT, "RTN W8A16: output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights (memory bandwidth %.2f GB/s)%n",
                         r.outputBytes() / 1e9, 100 * r.sizeRatio(), r.seconds(), r.throughputGBps(), bw);
-                System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, W8A16 %.2f tok/s, speed-up %.2fx%n", fpTps, qTps, qTps / fpTps);
+                System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, W8A16 %.2f tok/s, speed-up %.2fx (medians of %d interleaved rounds of %d tokens)%n",
+                        fpTps, qTps, tps[2], ROUNDS, decodeTokens);
             }
             return 0;
         } finally {
@@ -160,14 +163,40 @@ public final class PtqBench implements Callable<Integer> {
         return out;
     }
 
-    /** Greedy-free decode timing: one prefill token, 3 warm-up steps, then {@code decodeTokens} timed steps. */
-    private double decodeTokensPerSecond(LlamaModel m) {
-        LlamaSession s = m.newSession(decodeTokens + 8);
-        s.prefill(new int[] {1});
-        for (int i = 0; i < 3; i++) s.decode(3 + i);
+    private static final int ROUNDS = 5;
+
+    /**
+     * Decode tokens/s of two models in {@link #ROUNDS} interleaved rounds of {@code decodeTokens} steps each, after
+     * 4 warm-up steps per model; returns the median tok/s of each and the median of the per-round ratios.
+     */
+    private double[] interleavedDecode(LlamaModel a, LlamaModel b) {
+        LlamaSession sa = a.newSession(ROUNDS * decodeTokens + 8), sb = b.newSession(ROUNDS * decodeTokens + 8);
+        sa.prefill(new int[] {1});
+        sb.prefill(new int[] {1});
+        for (int i = 0; i < 4; i++) {
+            sa.decode(3 + i);
+            sb.decode(3 + i);
+        }
+        double[] ta = new double[ROUNDS], tb = new double[ROUNDS], ratio = new double[ROUNDS];
+        for (int r = 0; r < ROUNDS; r++) {
+            ta[r] = decode(sa, r);
+            tb[r] = decode(sb, r);
+            ratio[r] = tb[r] / ta[r];
+            System.err.printf(Locale.ROOT, "decode round %d: fp32 %.2f tok/s, w8a16 %.2f tok/s%n", r + 1, ta[r], tb[r]);
+        }
+        return new double[] {median(ta), median(tb), median(ratio)};
+    }
+
+    private double decode(LlamaSession s, int round) {
         long t0 = System.nanoTime();
-        for (int i = 0; i < decodeTokens; i++) s.decode(7 + i);
+        for (int i = 0; i < decodeTokens; i++) s.decode(7 + round * decodeTokens + i);
         return decodeTokens / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    private static double median(double[] v) {
+        double[] c = v.clone();
+        java.util.Arrays.sort(c);
+        return c.length % 2 == 1 ? c[c.length / 2] : (c[c.length / 2 - 1] + c[c.length / 2]) / 2;
     }
 
     private static void deleteTree(Path p) {
