@@ -15,8 +15,8 @@ import java.nio.ByteOrder;
  * with {@code scale = max|x_row| / 127}, multiplied exactly with per-channel int8 weights into int32, and
  * rescaled: {@code y[i, j] = acc[i, j] · actScale[i] · wScale[j]}.
  *
- * <p>The integer product is exact on both paths: m &gt; 1 goes through {@link Int8Gemm}; a single token
- * (decode) uses a two-rows-per-pass dot kernel that widens both operands to float in registers and
+ * <p>The integer product is exact on both paths: more than 16 tokens go through {@link Int8Gemm}; fewer
+ * (decode, short prompts) use a two-weight-rows-per-pass dot kernel that widens both operands to float in registers and
  * converts each 256-long block sum to int (|sum| ≤ 256·128·128 &lt; 2^24, so exact).
  *
  * <pre>{@code
@@ -30,6 +30,8 @@ public final class W8A8Kernels {
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
     private static final int LANES = F.length();
     private static final int BLOCK = 256;
+    /** Up to this many tokens, the dot kernel (weights read in place) beats widening them into panels. */
+    private static final int SMALL_M = 16;
 
     private W8A8Kernels() {}
 
@@ -69,8 +71,8 @@ public final class W8A8Kernels {
         check(xq, w);
         int m = xq.rows(), n = w.rows(), k = w.cols();
         int[] acc = new int[m * n];
-        if (Kernels.vector() && m == 1) {
-            gemvInt(xq.data(), w, acc);
+        if (Kernels.vector() && m <= SMALL_M) {
+            gemvInt(xq.data(), m, w, acc);
         } else {
             QMatrix a = QMatrix.int8(xq.data(), 0, k, 0);
             QMatrix b = new QMatrix(w.data(), w.offset(), k, true, false, new int[] {0});
@@ -103,21 +105,23 @@ public final class W8A8Kernels {
         if (xq.cols() != w.cols()) throw new IllegalArgumentException("W8A8: activations have " + xq.cols() + " columns, weights " + w.cols() + " inputs");
     }
 
-    /** Single-token exact int8 dot products, two weight rows per pass. */
-    private static void gemvInt(byte[] xq, Int8Weights w, int[] out) {
-        int rows = w.rows();
+    /** Exact int8 dot products for a few tokens: per pair of weight rows (kept in L1), every token passes. */
+    private static void gemvInt(byte[] xq, int m, Int8Weights w, int[] out) {
+        int rows = w.rows(), k = w.cols();
         int tasks = (rows + 31) / 32;
-        int threads = (long) rows * w.cols() < (1 << 16) ? 1 : Parallel.threads();
+        int threads = (long) m * rows * k < (1 << 16) ? 1 : Parallel.threads();
         Parallel.forEach(threads, tasks, t -> {
             int r0 = t * 32, r1 = Math.min(rows, r0 + 32);
             for (int r = r0; r < r1; r += 2) {
-                if (r + 1 < r1) pair(xq, w, r, out);
-                else out[r] = single(xq, w, r);
+                for (int i = 0; i < m; i++) {
+                    if (r + 1 < r1) pair(xq, i * k, w, r, out, i * rows);
+                    else out[i * rows + r] = single(xq, i * k, w, r);
+                }
             }
         });
     }
 
-    private static void pair(byte[] xq, Int8Weights w, int r, int[] out) {
+    private static void pair(byte[] xq, int xo, Int8Weights w, int r, int[] out, int oo) {
         MemorySegment seg = w.data();
         int cols = w.cols();
         long b0 = w.offset() + (long) r * cols, b1 = b0 + cols;
@@ -126,7 +130,7 @@ public final class W8A8Kernels {
             int c1 = Math.min(cols, c0 + BLOCK), c = c0;
             FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F);
             for (; c + LANES <= c1; c += LANES) {
-                FloatVector xv = (FloatVector) ByteVector.fromArray(B, xq, c).convertShape(VectorOperators.B2F, F, 0);
+                FloatVector xv = (FloatVector) ByteVector.fromArray(B, xq, xo + c).convertShape(VectorOperators.B2F, F, 0);
                 FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, seg, b0 + c, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
                 FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, seg, b1 + c, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
                 a0 = w0.fma(xv, a0);
@@ -135,18 +139,18 @@ public final class W8A8Kernels {
             s0 += (int) a0.reduceLanes(VectorOperators.ADD);
             s1 += (int) a1.reduceLanes(VectorOperators.ADD);
             for (; c < c1; c++) {
-                s0 += xq[c] * seg.get(ValueLayout.JAVA_BYTE, b0 + c);
-                s1 += xq[c] * seg.get(ValueLayout.JAVA_BYTE, b1 + c);
+                s0 += xq[xo + c] * seg.get(ValueLayout.JAVA_BYTE, b0 + c);
+                s1 += xq[xo + c] * seg.get(ValueLayout.JAVA_BYTE, b1 + c);
             }
         }
-        out[r] = s0;
-        out[r + 1] = s1;
+        out[oo + r] = s0;
+        out[oo + r + 1] = s1;
     }
 
-    private static int single(byte[] xq, Int8Weights w, int r) {
+    private static int single(byte[] xq, int xo, Int8Weights w, int r) {
         long base = w.offset() + (long) r * w.cols();
         int s = 0;
-        for (int c = 0; c < w.cols(); c++) s += xq[c] * w.data().get(ValueLayout.JAVA_BYTE, base + c);
+        for (int c = 0; c < w.cols(); c++) s += xq[xo + c] * w.data().get(ValueLayout.JAVA_BYTE, base + c);
         return s;
     }
 }

@@ -26,7 +26,7 @@ class W8A8KernelsTest {
     void quantizeMultiplyRescale(boolean vector) {
         Kernels.useVector(vector);
         Random rnd = new Random(vector ? 41 : 42);
-        for (int[] s : new int[][] {{1, 100, 700}, {1, 5, 17}, {9, 70, 300}, {3, 1, 1}}) {
+        for (int[] s : new int[][] {{1, 100, 700}, {1, 5, 17}, {9, 70, 300}, {3, 1, 1}, {16, 33, 520}, {17, 9, 40}}) {
             int m = s[0], n = s[1], k = s[2];
             float[] x = new float[m * k], wf = new float[n * k];
             for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian() * (i % 7 == 0 ? 5 : 1);
