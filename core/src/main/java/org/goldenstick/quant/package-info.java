@@ -1,0 +1,16 @@
+/**
+ * Quantization arithmetic shared by QAT and PTQ, and the int8 deploy layers.
+ *
+ * <ul>
+ *   <li>{@link org.goldenstick.quant.QuantMath}: integer grids, upstream's {@code cal_quantization_params} (including the
+ *       all-equal → scale 1, zero point 0 rule), quantize/dequantize per tensor or per channel, int32 bias, BN folding;</li>
+ *   <li>{@link org.goldenstick.quant.QuantParams} / {@link org.goldenstick.quant.QuantSpec}: parameters and grids;</li>
+ *   <li>observers ({@link org.goldenstick.quant.MinMaxObserver}, {@link org.goldenstick.quant.MovingAverageMinMaxObserver},
+ *       {@link org.goldenstick.quant.PerChannelMinMaxObserver}) and {@link org.goldenstick.quant.FakeQuantize} (nudged
+ *       fake quantization with a clipped straight-through estimator and a per-quantizer delay);</li>
+ *   <li>deploy layers {@link org.goldenstick.quant.QConv2d}, {@link org.goldenstick.quant.QLinear},
+ *       {@link org.goldenstick.quant.QuantDequant} on the engine's exact int8 GEMM, saved by
+ *       {@link org.goldenstick.quant.DeployIO} and exported to ONNX QDQ by {@link org.goldenstick.quant.OnnxQdqExporter}.</li>
+ * </ul>
+ */
+package org.goldenstick.quant;
