@@ -69,7 +69,7 @@ public final class TrainContext {
     /** The loss of the most recent step (NaN before the first). */
     public double lastLoss() { return lastLoss; }
 
-    /** The model output of the most recent step (part of the graph until the next step). */
+    /** The model output of the most recent step, detached from the graph. */
     public Tensor lastOutput() { return lastOutput; }
 
     /** The learning rate in use for the current step. */

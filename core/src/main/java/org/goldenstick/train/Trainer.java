@@ -100,6 +100,7 @@ public final class Trainer {
         optimizer.setLearningRate(schedule.lr(baseLr, ctx.globalStep(), ctx.stepsPerEpoch()));
         for (TrainCallback cb : callbacks) cb.onStepBegin(ctx);
         optimizer.zeroGrad();
+        model.zeroGrad();  // parameters left out of the optimizer (frozen) must not pile up gradients either
         Batch batch = ctx.batch();
         Tensor output = model.forward(batch.inputs());
         Tensor l = loss.compute(output, batch);
@@ -109,7 +110,7 @@ public final class Trainer {
         l.backward();
         for (TrainCallback cb : callbacks) cb.onAfterBackward(ctx);
         optimizer.step();
-        ctx.endStep(output, value);
+        ctx.endStep(output.detach(), value);  // detached: the graph is freed before the next step
         for (TrainCallback cb : callbacks) cb.onStepEnd(ctx);
     }
 

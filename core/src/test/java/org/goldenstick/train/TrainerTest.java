@@ -1,5 +1,6 @@
 package org.goldenstick.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -161,6 +162,38 @@ class TrainerTest {
         assertFalse(model.module("1").isTraining());
         assertTrue(model.module("0").isTraining());
         for (Tensor p : model.parameters()) assertFalse(p.hasGrad());
+    }
+
+    @Test
+    void epochEvaluationRunsOnScheduleAndKeepsTrainingMode() {
+        Module model = mlp(0);
+        List<Batch> test = blobs(2, 8, 5);
+        List<Integer> seen = new ArrayList<>();
+        var eval = new EpochEvaluation(test, 2, e -> seen.add(e.epoch()));
+        List<Boolean> trainingAtStep = new ArrayList<>();
+        Trainer.builder(model, new SGD(model.parameters(), SGD.Options.momentum(0.1, 0.9))).epochs(5).callback(eval)
+                .callback(new TrainCallback() {
+                    public void onStepBegin(TrainContext c) { trainingAtStep.add(c.model().isTraining()); }
+                }).build().fit(blobs(4, 8, 1));
+        assertEquals(List.of(2, 4, 5), seen, "every 2nd epoch and the last");
+        assertFalse(trainingAtStep.contains(false), "evaluation must not leave the model in eval mode");
+        assertEquals(Evaluator.evaluate(model, test).accuracy(), eval.history().getLast().result().accuracy(), 1e-12);
+        assertTrue(eval.bestAccuracy() > 0.9);
+    }
+
+    @Test
+    void frozenParametersDoNotAccumulateGradients() {
+        // Loss Σ output: the bias gradient is exactly the batch size (8) at every step; accumulated it would grow.
+        Linear model = new Linear(2, 2, new Random(0));
+        Tensor frozen = model.bias();
+        float[] before = frozen.data().clone();
+        List<Float> biasGrads = new ArrayList<>();
+        Trainer.builder(model, new SGD(List.of(model.weight()), SGD.Options.plain(0.01))).epochs(1).loss((out, b) -> out.sum())
+                .callback(new TrainCallback() {
+                    public void onAfterBackward(TrainContext c) { biasGrads.add(frozen.gradArray()[0]); }
+                }).build().fit(blobs(3, 8, 1));
+        assertArrayEquals(before, frozen.data());
+        assertEquals(List.of(8f, 8f, 8f), biasGrads);
     }
 
     @Test
