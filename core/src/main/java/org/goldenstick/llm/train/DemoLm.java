@@ -169,6 +169,8 @@ public final class DemoLm {
                 commands have a real, reproducible model to work on; it is not a useful language model.
 
                 Reproduce: `./gstick train-lm --out models/gstick-llama-demo --steps %d --seed %d` (see `recipe.json`).
+                A re-run repeats the data split, tokenizer, initialisation and batch order exactly; the weights match bit
+                for bit only on the same engine version, because kernel changes alter floating-point rounding.
 
                 ## Evaluation (held-out text, `heldout.txt`)
 
