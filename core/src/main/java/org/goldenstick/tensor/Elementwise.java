@@ -4,8 +4,37 @@ package org.goldenstick.tensor;
 final class Elementwise {
     private Elementwise() {}
 
-    interface BinaryOp {
-        float apply(float a, float b);
+    /** The four broadcasting arithmetic ops with their partial derivatives. */
+    enum BinaryOp {
+        ADD, SUB, MUL, DIV;
+
+        float apply(float a, float b) {
+            return switch (this) {
+                case ADD -> a + b;
+                case SUB -> a - b;
+                case MUL -> a * b;
+                case DIV -> a / b;
+            };
+        }
+
+        /** ∂(a op b)/∂a. */
+        float dA(float a, float b) {
+            return switch (this) {
+                case ADD, SUB -> 1f;
+                case MUL -> b;
+                case DIV -> 1f / b;
+            };
+        }
+
+        /** ∂(a op b)/∂b. */
+        float dB(float a, float b) {
+            return switch (this) {
+                case ADD -> 1f;
+                case SUB -> -1f;
+                case MUL -> a;
+                case DIV -> -a / (b * b);
+            };
+        }
     }
 
     /** f(x) and f'(x) given x and y = f(x). */
@@ -15,10 +44,10 @@ final class Elementwise {
         float derivative(float x, float y);
     }
 
-    static final BinaryOp ADD = Float::sum;
-    static final BinaryOp SUB = (a, b) -> a - b;
-    static final BinaryOp MUL = (a, b) -> a * b;
-    static final BinaryOp DIV = (a, b) -> a / b;
+    static final BinaryOp ADD = BinaryOp.ADD;
+    static final BinaryOp SUB = BinaryOp.SUB;
+    static final BinaryOp MUL = BinaryOp.MUL;
+    static final BinaryOp DIV = BinaryOp.DIV;
 
     static final UnaryOp EXP = op(x -> (float) Math.exp(x), (x, y) -> y);
     static final UnaryOp LOG = op(x -> (float) Math.log(x), (x, y) -> 1f / x);
@@ -98,8 +127,13 @@ final class Elementwise {
         float[] x = a.data(), z = b.data();
         if (java.util.Arrays.equals(as, bs)) {
             float[] y = new float[x.length];
-            for (int i = 0; i < y.length; i++) y[i] = op.apply(x[i], z[i]);
-            return Tensor.result(name, y, a.shape(), out -> backwardSame(name, out, a, b), a, b);
+            switch (op) {
+                case ADD -> { for (int i = 0; i < y.length; i++) y[i] = x[i] + z[i]; }
+                case SUB -> { for (int i = 0; i < y.length; i++) y[i] = x[i] - z[i]; }
+                case MUL -> { for (int i = 0; i < y.length; i++) y[i] = x[i] * z[i]; }
+                case DIV -> { for (int i = 0; i < y.length; i++) y[i] = x[i] / z[i]; }
+            }
+            return Tensor.result(name, y, a.shape(), out -> backwardSame(op, out, a, b), a, b);
         }
         int[] os = Shape.broadcast(name, as, bs);
         int n = Shape.numel(os);
@@ -110,44 +144,34 @@ final class Elementwise {
             float[] g = out.gradArray();
             if (a.requiresGrad()) {
                 float[] ga = a.gradArray();
-                for (int i = 0; i < n; i++) ga[ai[i]] += g[i] * dA(name, x[ai[i]], z[bi[i]]);
+                for (int i = 0; i < n; i++) ga[ai[i]] += g[i] * op.dA(x[ai[i]], z[bi[i]]);
             }
             if (b.requiresGrad()) {
                 float[] gb = b.gradArray();
-                for (int i = 0; i < n; i++) gb[bi[i]] += g[i] * dB(name, x[ai[i]], z[bi[i]]);
+                for (int i = 0; i < n; i++) gb[bi[i]] += g[i] * op.dB(x[ai[i]], z[bi[i]]);
             }
         }, a, b);
     }
 
-    private static void backwardSame(String name, Tensor out, Tensor a, Tensor b) {
+    private static void backwardSame(BinaryOp op, Tensor out, Tensor a, Tensor b) {
         float[] g = out.gradArray(), x = a.data(), z = b.data();
         if (a.requiresGrad()) {
             float[] ga = a.gradArray();
-            for (int i = 0; i < g.length; i++) ga[i] += g[i] * dA(name, x[i], z[i]);
+            switch (op) {
+                case ADD, SUB -> { for (int i = 0; i < g.length; i++) ga[i] += g[i]; }
+                case MUL -> { for (int i = 0; i < g.length; i++) ga[i] += g[i] * z[i]; }
+                case DIV -> { for (int i = 0; i < g.length; i++) ga[i] += g[i] / z[i]; }
+            }
         }
         if (b.requiresGrad()) {
             float[] gb = b.gradArray();
-            for (int i = 0; i < g.length; i++) gb[i] += g[i] * dB(name, x[i], z[i]);
+            switch (op) {
+                case ADD -> { for (int i = 0; i < g.length; i++) gb[i] += g[i]; }
+                case SUB -> { for (int i = 0; i < g.length; i++) gb[i] -= g[i]; }
+                case MUL -> { for (int i = 0; i < g.length; i++) gb[i] += g[i] * x[i]; }
+                case DIV -> { for (int i = 0; i < g.length; i++) gb[i] += g[i] * op.dB(x[i], z[i]); }
+            }
         }
-    }
-
-    private static float dA(String name, float a, float b) {
-        return switch (name) {
-            case "add", "sub" -> 1f;
-            case "mul" -> b;
-            case "div" -> 1f / b;
-            default -> throw new IllegalStateException(name);
-        };
-    }
-
-    private static float dB(String name, float a, float b) {
-        return switch (name) {
-            case "add" -> 1f;
-            case "sub" -> -1f;
-            case "mul" -> a;
-            case "div" -> -a / (b * b);
-            default -> throw new IllegalStateException(name);
-        };
     }
 
     /** For every element of the output shape, the flat index of the input element it reads. */
