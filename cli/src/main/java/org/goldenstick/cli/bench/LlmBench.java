@@ -50,7 +50,11 @@ public final class LlmBench implements Runnable {
     boolean json;
 
     record Row(String name, long parameters, long weightBytesPerToken, int promptTokens, double prefillTokensPerSecond,
-               double decodeTokensPerSecond, double decodeGbPerSecond, double bandwidthFraction) {}
+               double decodeTokensPerSecond, double decodeGbPerSecond, double memoryBandwidthGbPerSecond) {
+        double bandwidthFraction() {
+            return decodeGbPerSecond / memoryBandwidthGbPerSecond;
+        }
+    }
 
     @Override
     public void run() {
@@ -81,13 +85,7 @@ public final class LlmBench implements Runnable {
             rows.add(bench(String.format(Locale.ROOT, "synthetic-%.1fB", c.parameterCount() / 1e9), syn));
             syn = null;
         }
-        System.gc();
-        System.err.println("bench llm: measuring memory bandwidth...");
-        double bw = MemoryBandwidth.measure(threads, 1L << 30, Math.max(2, seconds / 2));
-        List<Row> out = new ArrayList<>();
-        for (Row r : rows) out.add(new Row(r.name, r.parameters, r.weightBytesPerToken, r.promptTokens, r.prefillTokensPerSecond,
-                r.decodeTokensPerSecond, r.decodeGbPerSecond, r.decodeGbPerSecond / bw));
-        print(out, bw, threads);
+        print(rows, threads);
     }
 
     private Row bench(String name, LlamaModel m) {
@@ -112,11 +110,25 @@ public final class LlmBench implements Runnable {
             next[0] = argmax(s.decode(next[0]).data());
         };
         s.prefill(Arrays.copyOf(ids, start));
-        double decodeSec = Timing.median(step, Math.min(2, seconds / 2), seconds);
+        // Decode and memory bandwidth alternate in rounds so that both see the same (shared, noisy) machine.
+        double[] decodeRounds = new double[ROUNDS], bwRounds = new double[ROUNDS];
+        for (int r = 0; r < ROUNDS; r++) {
+            decodeRounds[r] = Timing.median(step, r == 0 ? Math.min(2, seconds / 2) : 0.2, seconds / ROUNDS);
+            bwRounds[r] = MemoryBandwidth.measure(Parallel.threads(), 1L << 30, Math.max(1, seconds / ROUNDS));
+        }
+        double decodeSec = median(decodeRounds), bw = median(bwRounds);
         // Decode streams every weight once per token; the input embedding table is only indexed (one row).
         long bytes = 4L * (m.parameterCount() - (c.tieWordEmbeddings() ? 0 : (long) c.vocabSize() * c.hiddenSize()));
         double tps = 1 / decodeSec;
-        return new Row(name, m.parameterCount(), bytes, t, t / prefillSec, tps, bytes * tps / 1e9, 0);
+        return new Row(name, m.parameterCount(), bytes, t, t / prefillSec, tps, bytes * tps / 1e9, bw);
+    }
+
+    private static final int ROUNDS = 3;
+
+    private static double median(double[] x) {
+        double[] y = x.clone();
+        Arrays.sort(y);
+        return y[y.length / 2];
     }
 
     private static int argmax(float[] x) {
@@ -125,26 +137,27 @@ public final class LlmBench implements Runnable {
         return b;
     }
 
-    private void print(List<Row> rows, double bw, int threads) {
+    private void print(List<Row> rows, int threads) {
         if (json) {
             StringBuilder sb = new StringBuilder("{\n");
-            sb.append(String.format(Locale.ROOT, "  \"threads\": %d,%n  \"memory_bandwidth_gb_per_s\": %.2f,%n  \"models\": [", threads, bw));
+            sb.append(String.format(Locale.ROOT, "  \"threads\": %d,%n  \"models\": [", threads));
             for (int i = 0; i < rows.size(); i++) {
                 Row r = rows.get(i);
                 sb.append(i == 0 ? "\n" : ",\n").append(String.format(Locale.ROOT,
                         "    {\"name\": \"%s\", \"parameters\": %d, \"weight_bytes_per_token\": %d, \"prompt_tokens\": %d, "
-                                + "\"prefill_tokens_per_second\": %.2f, \"decode_tokens_per_second\": %.3f, \"decode_gb_per_s\": %.2f, \"bandwidth_fraction\": %.3f}",
+                                + "\"prefill_tokens_per_second\": %.2f, \"decode_tokens_per_second\": %.3f, \"decode_gb_per_s\": %.2f, "
+                                + "\"memory_bandwidth_gb_per_s\": %.2f, \"bandwidth_fraction\": %.3f}",
                         r.name, r.parameters, r.weightBytesPerToken, r.promptTokens, r.prefillTokensPerSecond, r.decodeTokensPerSecond,
-                        r.decodeGbPerSecond, r.bandwidthFraction));
+                        r.decodeGbPerSecond, r.memoryBandwidthGbPerSecond, r.bandwidthFraction()));
             }
             System.out.print(sb.append("\n  ]\n}\n"));
             return;
         }
-        System.out.printf(Locale.ROOT, "threads %d, memory bandwidth %.2f GB/s (shared machine: treat ±15%% as noise)%n", threads, bw);
-        System.out.printf(Locale.ROOT, "%-22s %10s %9s %14s %13s %11s %9s%n", "model", "params", "prompt", "prefill tok/s", "decode tok/s", "decode GB/s", "of bw");
+        System.out.printf(Locale.ROOT, "threads %d; decode and memory bandwidth measured in alternating rounds (shared machine: treat ±15%% as noise)%n", threads);
+        System.out.printf(Locale.ROOT, "%-22s %10s %7s %14s %13s %11s %10s %7s%n", "model", "params", "prompt", "prefill tok/s", "decode tok/s", "decode GB/s", "mem GB/s", "of bw");
         for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "%-22s %9.3fB %9d %14.1f %13.2f %11.2f %8.0f%%%n", r.name, r.parameters / 1e9, r.promptTokens,
-                    r.prefillTokensPerSecond, r.decodeTokensPerSecond, r.decodeGbPerSecond, 100 * r.bandwidthFraction);
+            System.out.printf(Locale.ROOT, "%-22s %9.3fB %7d %14.1f %13.2f %11.2f %10.2f %6.0f%%%n", r.name, r.parameters / 1e9, r.promptTokens,
+                    r.prefillTokensPerSecond, r.decodeTokensPerSecond, r.decodeGbPerSecond, r.memoryBandwidthGbPerSecond, 100 * r.bandwidthFraction());
         }
     }
 }
