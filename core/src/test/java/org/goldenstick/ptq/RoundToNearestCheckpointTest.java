@@ -16,7 +16,10 @@ import java.util.stream.Stream;
 import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.junit.jupiter.api.BeforeAll;
+import org.goldenstick.tensor.kernel.Kernels;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Model-free RTN over a checkpoint folder, checked against a float64 reference of the input tensors. */
@@ -29,10 +32,20 @@ class RoundToNearestCheckpointTest {
         System.setProperty("gstick.quiet", "true");
     }
 
-    @Test
-    void quantizedTensorsMatchFloat64ReferenceAndOthersAreCopied() throws IOException {
-        Path in = tmp.resolve("fp"), out = tmp.resolve("q");
-        LlamaLayout layout = TinyCheckpoints.writeRandom(in, 3, DType.BF16);
+    @ParameterizedTest
+    @CsvSource({"BF16, true", "BF16, false", "F32, true", "F16, true"})
+    void quantizedTensorsMatchFloat64ReferenceAndOthersAreCopied(DType dtype, boolean vector) throws IOException {
+        boolean was = Kernels.useVector(vector);
+        try {
+            referenceCase(dtype);
+        } finally {
+            Kernels.useVector(was);
+        }
+    }
+
+    private void referenceCase(DType dtype) throws IOException {
+        Path in = tmp.resolve("fp-" + dtype + Kernels.vector()), out = tmp.resolve("q-" + dtype + Kernels.vector());
+        LlamaLayout layout = TinyCheckpoints.writeRandom(in, 3, dtype);
         Files.writeString(in.resolve("tokenizer.json"), "{}");
         PtqReport r = RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn());
         assertEquals("rtn", r.method());
@@ -47,7 +60,7 @@ class RoundToNearestCheckpointTest {
              SafetensorsFile dst = SafetensorsFile.open(out.resolve("model.safetensors"))) {
             for (String layer : layout.linearLayers()) {
                 if (layer.equals("lm_head")) {
-                    assertEquals(DType.BF16, dst.entry("lm_head.weight").dtype());
+                    assertEquals(dtype, dst.entry("lm_head.weight").dtype());
                     assertFalse(dst.contains("lm_head.weight_scale"));
                     continue;
                 }
