@@ -50,7 +50,7 @@ class DemoModelPtqAccuracyTest {
         Evaluation.Result sq = quantizeAndEval("smoothquant", PTQConfig.smoothQuant(), demo, calib, tok, fp, eval, ctx);
         Evaluation.Result naive = quantizeAndEval("w8a8", PTQConfig.naiveW8A8(), demo, calib, tok, fp, eval, ctx);
         String report = String.format(Locale.ROOT,
-                "demo model, %d tokens, ctx %d: FP32 ppl %.4f | RTN W8A16 ppl %.4f (%+.3f%%) KLD %.5f top1 %.4f | SmoothQuant W8A8 (alpha %.2f) ppl %.4f (%+.3f%%) KLD %.5f top1 %.4f | naive W8A8 ppl %.4f (%+.3f%%) KLD %.5f top1 %.4f",
+                "demo model, %d tokens, ctx %d: FP32 ppl %.4f | RTN W8A16 ppl %.4f (%+.3f%%) KLD %.6f top1 %.4f | SmoothQuant W8A8 (alpha %.2f) ppl %.4f (%+.3f%%) KLD %.6f top1 %.4f | naive W8A8 ppl %.4f (%+.3f%%) KLD %.6f top1 %.4f",
                 base.tokens(), ctx, base.ppl(), rtn.ppl(), pct(rtn, base), rtn.kld(), rtn.top1Agreement(), PTQConfig.DEFAULT_ALPHA, sq.ppl(), pct(sq, base), sq.kld(), sq.top1Agreement(),
                 naive.ppl(), pct(naive, base), naive.kld(), naive.top1Agreement());
         System.out.println(report);
