@@ -43,8 +43,20 @@ public final class Sgemm {
                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                             float[] c, int cOff, int ldc, boolean accumulate) {
         if (m <= 0 || n <= 0) return;
+        check("A", transA ? k : m, transA ? m : k, a, aOff, lda);
+        check("B", transB ? n : k, transB ? k : n, b, bOff, ldb);
+        check("C", m, n, c, cOff, ldc);
         if (Kernels.vector()) vector(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
         else scalar(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate);
+    }
+
+    /** A stored rows×cols operand must fit its array: a clear message instead of an index error deep in a kernel. */
+    private static void check(String name, int rows, int cols, float[] x, int off, int ld) {
+        if (rows <= 0 || cols <= 0) return;
+        if (off < 0 || (rows > 1 && ld < cols) || off + (long) (rows - 1) * ld + cols > x.length) {
+            throw new IllegalArgumentException("gemm: " + name + " stored as " + rows + "x" + cols + " at offset " + off
+                    + " with leading dimension " + ld + " does not fit an array of length " + x.length);
+        }
     }
 
     /** Reference implementation: plain loops, float accumulation in k order. */

@@ -120,6 +120,15 @@ class SgemmTest {
     }
 
     @Test
+    void operandsThatDoNotFitAreRejectedWithTheirShape() {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Sgemm.gemm(false, true, 4, 5, 6, new float[24], 0, 6, new float[29], 0, 6, new float[20], 0, 5, false));
+        assertTrue(e.getMessage().contains("B stored as 5x6"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> Sgemm.gemm(false, false, 4, 5, 6, new float[24], 0, 5, new float[30], 0, 5, new float[20], 0, 5, false));
+    }
+
+    @Test
     void zeroKClearsOrKeepsC() {
         float[] c = {1, 2, 3, 4};
         Sgemm.gemm(false, false, 2, 2, 0, new float[0], 0, 0, new float[0], 0, 2, c, 0, 2, true);
