@@ -128,8 +128,8 @@ public final class GemvBench implements Runnable {
             for (int i = 0; i < out.size(); i++) {
                 Row r = out.get(i);
                 sb.append(i == 0 ? "\n  " : ",\n  ").append(String.format(Locale.ROOT,
-                        "{\"kernel\": \"%s\", \"threads\": %d, \"value\": %.2f, %s\"unit\": \"%s\", \"rows\": %d, \"cols\": %d, \"group\": %d}",
-                        r.kernel(), r.threads(), r.value(), r.threads() == 1 ? String.format(Locale.ROOT, "\"cpu_value\": %.2f, ", r.cpuValue()) : "",
+                        "{\"kernel\": \"%s\", \"threads\": %d, \"value\": %.4g, %s\"unit\": \"%s\", \"rows\": %d, \"cols\": %d, \"group\": %d}",
+                        r.kernel(), r.threads(), r.value(), r.threads() == 1 ? String.format(Locale.ROOT, "\"cpu_value\": %.4g, ", r.cpuValue()) : "",
                         r.unit(), rows, cols, g));
             }
             System.out.println(sb.append("\n]"));

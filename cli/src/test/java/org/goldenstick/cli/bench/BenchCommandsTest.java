@@ -1,0 +1,49 @@
+package org.goldenstick.cli.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Smoke tests of the kernel benchmarks' JSON output on tiny cases (speed is never asserted). */
+class BenchCommandsTest {
+    private static JsonNode runJson(String... args) throws Exception {
+        PrintStream saved = System.out;
+        var buf = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
+            assertEquals(0, new CommandLine(new BenchCommand()).execute(args), "exit code");
+        } finally {
+            System.setOut(saved);
+        }
+        return new ObjectMapper().readTree(buf.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void gemmPrintsOneObjectPerSizeAndThreadCountWithTheRequiredFields() throws Exception {
+        JsonNode rows = runJson("gemm", "--json", "--sizes", "16,40", "--threads", "1,2", "--seconds", "0.01", "--warmup", "0.01");
+        assertEquals(4, rows.size());
+        for (JsonNode r : rows) {
+            for (String k : new String[] {"size", "threads", "gflops", "openblas_gflops", "ratio"}) assertTrue(r.has(k), k + " in " + r);
+            assertTrue(r.get("gflops").asDouble() > 0 && r.get("openblas_gflops").asDouble() > 0, r.toString());
+            assertEquals(r.get("gflops").asDouble() / r.get("openblas_gflops").asDouble(), r.get("ratio").asDouble(), 0.01 * r.get("ratio").asDouble() + 1e-3);
+        }
+        assertEquals(40, rows.get(2).get("size").asInt());
+        assertEquals(2, rows.get(3).get("threads").asInt());
+    }
+
+    @Test
+    void gemvReportsEveryKernelForEachThreadCount() throws Exception {
+        JsonNode rows = runJson("gemv", "--json", "--rows", "64", "--cols", "256", "--matrices", "1", "--threads", "1",
+                "--gemm-m", "8", "--low-bits", "4,1", "--seconds", "0.01", "--warmup", "0.01");
+        assertEquals(2 + 2 * 2 + 2, rows.size());
+        for (JsonNode r : rows) assertTrue(r.get("value").asDouble() > 0, r.toString());
+    }
+}
