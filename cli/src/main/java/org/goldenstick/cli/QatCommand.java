@@ -27,8 +27,17 @@ import picocli.CommandLine.Option;
 @Command(name = "qat", mixinStandardHelpOptions = true,
         description = "Quantization-aware training: train FP32, apply the algorithm, fine-tune, convert to int8, export ONNX, evaluate and benchmark.")
 public final class QatCommand implements Callable<Integer> {
-    @Option(names = "--algo", defaultValue = "simqat", description = "simqat (default: ${DEFAULT-VALUE})")
+    @Option(names = "--algo", defaultValue = "simqat", description = "simqat | slb (default: ${DEFAULT-VALUE})")
     String algo;
+
+    @Option(names = "--weight-bits", defaultValue = "1", description = "SLB: weight bits 1 | 2 | 4 (default: ${DEFAULT-VALUE})")
+    int weightBits;
+
+    @Option(names = "--act-bits", description = "SLB: 8 to fake-quantize activations to 8 bits (default: float activations)")
+    Integer actBits;
+
+    @Option(names = "--t-factor", defaultValue = "3.2", description = "SLB: temperature factor per epoch (default: ${DEFAULT-VALUE}, upstream's LeNet test value)")
+    double tFactor;
 
     @Option(names = "--model", defaultValue = "lenet", description = "lenet | resnet8 | resnet20 (default: ${DEFAULT-VALUE})")
     String model;
@@ -88,7 +97,19 @@ public final class QatCommand implements Callable<Integer> {
                 }
                 return new SimQAT(cfg).log(json ? null : System.err);
             };
-            default -> throw new IllegalArgumentException("unknown --algo '" + algo + "'; choose one of [simqat]");
+            case "slb" -> spec -> {
+                Map<String, Object> cfg = new LinkedHashMap<>();
+                cfg.put("quant_dtype", List.of(actBits == null ? "INT8" : "INT" + actBits, "INT" + weightBits));
+                cfg.put("enable_act_quant", actBits != null);
+                cfg.put("enable_bn_calibration", spec.model().startsWith("resnet"));
+                cfg.put("epoch_size", qatEpochs != null ? qatEpochs : QatWorkflow.Options.defaults(spec.model(), spec.dataset(), out).qatEpochs());
+                cfg.put("has_trained_epoch", 0);
+                cfg.put("t_start_time", 0.0); // short fine-tunes: sharpen from the first epoch, hard argmax in the last
+                cfg.put("t_end_time", 1.0);
+                cfg.put("t_factor", tFactor);
+                return new org.goldenstick.qat.slb.SlbQuantAwareTraining(cfg).log(json ? null : System.err);
+            };
+            default -> throw new IllegalArgumentException("unknown --algo '" + algo + "'; choose one of [simqat, slb]");
         };
     }
 
@@ -112,6 +133,7 @@ public final class QatCommand implements Callable<Integer> {
         j.put("algo", algo);
         j.put("model", spec.model());
         j.put("dataset", spec.dataset());
+        if (algo.equalsIgnoreCase("slb")) j.put("weight_bits", weightBits);
         j.put("fp32_accuracy", r.fp32Accuracy());
         j.put("fake_quant_accuracy", r.fakeQuantAccuracy());
         j.put("quant_accuracy", r.quantAccuracy());
