@@ -12,6 +12,7 @@ final class Commands {
                 new TrainCommand(),
                 new TrainLmCommand(),
                 new QatCommand(),
+                new PruneCommand(),
                 new QuantizeCommand(),
                 new EvalCommand(),
                 new TokenizeCommand(),

@@ -1,0 +1,131 @@
+package org.goldenstick.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.goldenstick.prune.ModelStats;
+import org.goldenstick.prune.PrunerFtCompressAlgo;
+import org.goldenstick.prune.ScopWorkflow;
+import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.train.ProgressBar;
+import org.goldenstick.train.Recipes;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code gstick prune}: SCOP structured pruning end to end ({@link ScopWorkflow}): FP32 training (or {@code --from}),
+ * knockoff phase, channel selection and physical removal, fine-tuning, evaluation, params/MACs before and after,
+ * and inference images/s of both networks measured in the same run. {@code --json} prints one JSON object.
+ */
+@Command(name = "prune", mixinStandardHelpOptions = true,
+        description = "SCOP structured pruning: train FP32, knockoff phase, remove channels, fine-tune, evaluate and benchmark.")
+public final class PruneCommand implements Callable<Integer> {
+    @Option(names = "--algo", defaultValue = "scop", description = "scop (default: ${DEFAULT-VALUE})")
+    String algo;
+
+    @Option(names = "--prune-rate", defaultValue = "0.45", description = "fraction of channels removed per group, in [0, 1) (default: ${DEFAULT-VALUE})")
+    double pruneRate;
+
+    @Option(names = "--model", defaultValue = "resnet20", description = "lenet | resnet8 | resnet20 (default: ${DEFAULT-VALUE})")
+    String model;
+
+    @Option(names = "--dataset", defaultValue = "digits", description = "digits | fashion-mnist (default: ${DEFAULT-VALUE})")
+    String dataset;
+
+    @Option(names = "--epochs", description = "FP32 training epochs (default: the recipe's)")
+    Integer epochs;
+
+    @Option(names = "--kf-epochs", defaultValue = "1", description = "knockoff epochs (default: ${DEFAULT-VALUE})")
+    int kfEpochs;
+
+    @Option(names = "--ft-epochs", description = "fine-tuning epochs after removal (default: half the recipe's, at least 2)")
+    Integer ftEpochs;
+
+    @Option(names = "--ft-lr-scale", defaultValue = "0.2", description = "fine-tuning learning rate as a fraction of the recipe's (default: ${DEFAULT-VALUE})")
+    double ftLrScale;
+
+    @Option(names = "--from", description = "start from this FP32 checkpoint instead of training")
+    Path from;
+
+    @Option(names = "--out", defaultValue = "runs/prune", description = "output folder (default: ${DEFAULT-VALUE})")
+    Path out;
+
+    @Option(names = "--width", description = "ResNet base width (default: 16)")
+    Integer width;
+
+    @Option(names = "--seed", defaultValue = "0", description = "seed (default: ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--limit-train", defaultValue = "0", description = "train on a seeded random subset of N samples (0 = all)")
+    int limitTrain;
+
+    @Option(names = "--limit-test", defaultValue = "0", description = "evaluate on the first N test samples (0 = all)")
+    int limitTest;
+
+    @Option(names = "--bench-seconds", defaultValue = "2", description = "seconds spent measuring each network's inference speed (0 = skip)")
+    double benchSeconds;
+
+    @Option(names = "--json", description = "print one JSON object instead of text")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!algo.equalsIgnoreCase("scop")) throw new IllegalArgumentException("unknown --algo '" + algo + "'; choose one of [scop]");
+        new PrunerFtCompressAlgo(pruneRate);  // a bad rate fails before training
+        Recipes.Spec spec = Recipes.Spec.defaults(model, dataset).withSeed(seed).withLimitTrain(limitTrain).withLimitTest(limitTest);
+        if (epochs != null) spec = spec.withEpochs(epochs);
+        if (width != null) spec = spec.withWidth(width);
+        ScopWorkflow.Options d = ScopWorkflow.Options.defaults(spec, pruneRate, out);
+        ScopWorkflow.Options o = new ScopWorkflow.Options(spec, pruneRate, kfEpochs, d.kfLr(), ftEpochs != null ? ftEpochs : d.ftEpochs(), ftLrScale, from, out,
+                benchSeconds);
+        var log = json ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.err;
+        if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", spec.model(), spec.dataset(), pruneRate, Parallel.threads());
+        ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(json), log);
+        ModelStats b = r.before(), a = r.after();
+        Map<String, Object> j = new LinkedHashMap<>();
+        j.put("algo", "scop");
+        j.put("model", spec.model());
+        j.put("dataset", spec.dataset());
+        j.put("prune_rate", pruneRate);
+        j.put("fp32_accuracy", r.fp32Accuracy());
+        j.put("pruned_accuracy_before_finetune", r.accuracyBeforeFineTune());
+        j.put("pruned_accuracy", r.prunedAccuracy());
+        j.put("accuracy_drop_points", 100 * (r.fp32Accuracy() - r.prunedAccuracy()));
+        j.put("params_before", b.params());
+        j.put("params_after", a.params());
+        j.put("flops_before", b.macs());
+        j.put("flops_after", a.macs());
+        j.put("params_reduction", 1 - a.params() / (double) b.params());
+        j.put("flops_reduction", 1 - a.macs() / (double) b.macs());
+        j.put("images_per_second_before", r.imagesPerSecondBefore());
+        j.put("images_per_second_after", r.imagesPerSecondAfter());
+        j.put("skipped", r.skipped().stream().map(Object::toString).toList());
+        j.put("pruned_path", r.prunedCheckpoint().toString());
+        j.put("epochs", spec.epochs());
+        j.put("kf_epochs", o.kfEpochs());
+        j.put("ft_epochs", o.ftEpochs());
+        j.put("threads", Parallel.threads());
+        if (json) {
+            System.out.println(new ObjectMapper().writeValueAsString(j));
+        } else {
+            System.out.printf(Locale.ROOT, "%-28s %12s %12s %14s %14s%n", "layer", "params", "params'", "MACs", "MACs'");
+            for (int i = 0; i < b.layers().size(); i++) {
+                ModelStats.Layer lb = b.layers().get(i), la = a.layers().get(i);
+                System.out.printf(Locale.ROOT, "%-28s %,12d %,12d %,14d %,14d%n", lb.path(), lb.params(), la.params(), lb.macs(), la.macs());
+            }
+            System.out.printf(Locale.ROOT, "total params %,d -> %,d (-%.1f%%), MACs %,d -> %,d (-%.1f%%)%n", b.params(), a.params(),
+                    100 * (1 - a.params() / (double) b.params()), b.macs(), a.macs(), 100 * (1 - a.macs() / (double) b.macs()));
+            System.out.printf(Locale.ROOT, "accuracy: FP32 %.2f%%, pruned %.2f%% (before fine-tuning %.2f%%)%n", 100 * r.fp32Accuracy(), 100 * r.prunedAccuracy(),
+                    100 * r.accuracyBeforeFineTune());
+            if (benchSeconds > 0) {
+                System.out.printf(Locale.ROOT, "inference on this engine: unpruned %.0f images/s, pruned %.0f images/s (x%.2f)%n", r.imagesPerSecondBefore(),
+                        r.imagesPerSecondAfter(), r.imagesPerSecondAfter() / r.imagesPerSecondBefore());
+            }
+            System.out.println("written: " + r.fp32Checkpoint() + ", " + r.prunedCheckpoint());
+        }
+        return 0;
+    }
+}

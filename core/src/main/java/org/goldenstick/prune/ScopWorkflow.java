@@ -1,0 +1,131 @@
+package org.goldenstick.prune;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.goldenstick.data.Batch;
+import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.GradMode;
+import org.goldenstick.tensor.Tensor;
+import org.goldenstick.train.Adam;
+import org.goldenstick.train.Checkpoints;
+import org.goldenstick.train.Evaluator;
+import org.goldenstick.train.ProgressBar;
+import org.goldenstick.train.Recipes;
+import org.goldenstick.train.Trainer;
+import org.goldenstick.train.TrainCallback;
+
+/**
+ * SCOP end to end, as {@code gstick prune} runs it: FP32 training (or a checkpoint), knockoff phase (only the
+ * kfscales train, Adam), selection + physical channel removal, fine-tuning with the recipe's SGD at a fraction of
+ * its learning rate, evaluation, parameters/MACs before and after, and an inference images/s benchmark of both
+ * networks in the same run.
+ *
+ * <pre>{@code
+ * var o = ScopWorkflow.Options.defaults(Recipes.Spec.defaults("resnet20", "fashion-mnist"), 0.45, Path.of("runs/prune"));
+ * ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(false), System.err);
+ * }</pre>
+ */
+public final class ScopWorkflow {
+    private ScopWorkflow() {}
+
+    /**
+     * @param kfEpochs knockoff epochs; {@code kfLr} their Adam learning rate for kfscale
+     * @param ftEpochs fine-tuning epochs; {@code ftLrScale} their learning rate as a fraction of the recipe's
+     */
+    public record Options(Recipes.Spec fp32, double pruneRate, int kfEpochs, double kfLr, int ftEpochs, double ftLrScale, Path from, Path outDir,
+            double benchSeconds) {
+        public static Options defaults(Recipes.Spec fp32, double pruneRate, Path outDir) {
+            return new Options(fp32, pruneRate, 1, 0.01, Math.max(2, fp32.epochs() / 2), 0.2, null, outDir, 2);
+        }
+    }
+
+    public record Result(double fp32Accuracy, double prunedAccuracy, double accuracyBeforeFineTune, ModelStats before, ModelStats after,
+            double imagesPerSecondBefore, double imagesPerSecondAfter, List<PrunerFtCompressAlgo.LayerPruning> groups, List<SkippedLayer> skipped,
+            Path fp32Checkpoint, Path prunedCheckpoint, Module pruned, Tensor testInputs) {}
+
+    public static Result run(Options o, ProgressBar progress, PrintStream log) throws IOException {
+        PrunerFtCompressAlgo ft = new PrunerFtCompressAlgo(o.pruneRate());  // validates before any training
+        Files.createDirectories(o.outDir());
+        Recipes.Spec spec = o.fp32();
+        Recipes.Data data = Recipes.data(spec);
+        Module model = Recipes.newModel(spec, data);
+        double fp32Acc;
+        if (o.from() != null) {
+            Checkpoints.load(model, o.from());
+            fp32Acc = Evaluator.evaluate(model, Recipes.testLoader(spec, data)).accuracy();
+            log.printf("FP32 checkpoint %s: test accuracy %.4f%n", o.from(), fp32Acc);
+        } else {
+            fp32Acc = Recipes.train(spec, model, data, List.of(), progress).testAccuracy();
+            log.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
+        }
+        String stem = spec.model() + "-" + spec.dataset();
+        Path fp32File = o.outDir().resolve(stem + "-fp32.safetensors");
+        Checkpoints.save(model, fp32File, Map.of("model", spec.model(), "dataset", spec.dataset()));
+        int[] sample = data.train().sampleShape();
+        Tensor test = testInputs(spec, data);
+        ModelStats before = ModelStats.measure(model, sample);
+        double speedBefore = imagesPerSecond(model, test, o.benchSeconds());
+
+        PrunerKfCompressAlgo kf = new PrunerKfCompressAlgo(Map.of("seed", spec.seed()));
+        Module kfNet = kf.apply(model);
+        List<Tensor> kfscales = new ArrayList<>();
+        kfNet.namedParameters().forEach((n, t) -> {
+            if (n.endsWith("kfscale")) kfscales.add(t);
+        });
+        if (kfscales.isEmpty()) throw new IllegalStateException("SCOP: no prunable convolution in " + spec.model() + ": " + kf.skipped());
+        if (o.kfEpochs() > 0) {
+            Trainer.Builder tb = Trainer.builder(kfNet, new Adam(kfscales, new Adam.Options(o.kfLr(), 0.9, 0.999, 1e-8, 0))).epochs(o.kfEpochs()).progress(progress);
+            for (TrainCallback cb : kf.callbacks()) tb.callback(cb);
+            tb.build().fit(Recipes.trainLoader(spec, data));
+        }
+        Module pruned = ft.apply(kfNet);
+        log.printf("SCOP selection at prune_rate %.2f: %s%n", o.pruneRate(), ft.report());
+        if (!ft.skipped().isEmpty()) log.printf("not pruned: %s%n", ft.skipped());
+        double accNoFt = Evaluator.evaluate(pruned, Recipes.testLoader(spec, data)).accuracy();
+        log.printf("pruned, before fine-tuning: test accuracy %.4f%n", accNoFt);
+        double prunedAcc = accNoFt;
+        if (o.ftEpochs() > 0) {
+            Recipes.Spec ftSpec = spec.withEpochs(o.ftEpochs()).withLr(spec.lr() * o.ftLrScale());
+            prunedAcc = Recipes.train(ftSpec, pruned, data, ft.callbacks(), progress).testAccuracy();
+            log.printf("fine-tuned %d epochs: test accuracy %.4f%n", o.ftEpochs(), prunedAcc);
+        }
+        ModelStats after = ModelStats.measure(pruned, sample);
+        double speedAfter = imagesPerSecond(pruned, test, o.benchSeconds());
+        Path prunedFile = o.outDir().resolve(stem + "-scop.safetensors");
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("model", spec.model());
+        meta.put("dataset", spec.dataset());
+        meta.put("prune_rate", Double.toString(o.pruneRate()));
+        PrunedCheckpoints.save(pruned, prunedFile, meta);
+        return new Result(fp32Acc, prunedAcc, accNoFt, before, after, speedBefore, speedAfter, ft.report(), ft.skipped(), fp32File, prunedFile, pruned, test);
+    }
+
+    static Tensor testInputs(Recipes.Spec spec, Recipes.Data data) {
+        List<Tensor> xs = new ArrayList<>();
+        for (Batch b : Recipes.testLoader(spec, data)) xs.add(b.inputs());
+        return Tensor.concat(0, xs.toArray(new Tensor[0]));
+    }
+
+    /** Inference images/s over {@code inputs} in batches of 256 after one warm-up pass; 0 when {@code seconds} is 0. */
+    public static double imagesPerSecond(Module net, Tensor inputs, double seconds) {
+        if (seconds <= 0) return 0;
+        net.eval();
+        int n = inputs.shape()[0];
+        long images = 0, t0, budget = (long) (seconds * 1e9);
+        try (GradMode.Scope g = GradMode.off()) {
+            for (int s = 0; s < n; s += 256) net.forward(inputs.slice(0, s, Math.min(n, s + 256)));  // warm-up
+            t0 = System.nanoTime();
+            while (System.nanoTime() - t0 < budget) {
+                for (int s = 0; s < n; s += 256) net.forward(inputs.slice(0, s, Math.min(n, s + 256)));
+                images += n;
+            }
+        }
+        return images / ((System.nanoTime() - t0) / 1e9);
+    }
+}
