@@ -219,4 +219,27 @@ class ScopSurgeryTest {
         assertEquals(want, s.macs());
         assertEquals(5, s.layers().size());
     }
+
+    @Test
+    void knockoffStepTrainsOnlyKfscale() {
+        ResNet net = ResNet.resnet8(1, 10, 4, new Random(0));
+        Module kfNet = new PrunerKfCompressAlgo().apply(net);
+        Map<String, float[]> before = new java.util.HashMap<>();
+        kfNet.namedParameters().forEach((n, t) -> before.put(n, t.data().clone()));
+        java.util.List<Tensor> kfs = kfNet.namedParameters().entrySet().stream().filter(e -> e.getKey().endsWith("kfscale")).map(Map.Entry::getValue).toList();
+        var opt = new org.goldenstick.train.SGD(kfs, new org.goldenstick.train.SGD.Options(1.0, 0, 0, 0, false));
+        var batch = KnockoffCallback.doubled(new org.goldenstick.data.Batch(Tensor.randn(new Random(1), 4, 1, 8, 8), new int[] {0, 1, 2, 3}), new Random(2));
+        kfNet.train();
+        Tensor loss = org.goldenstick.tensor.Functional.crossEntropy(kfNet.forward(batch.inputs()), batch.labels());
+        loss.backward();
+        opt.step();
+        KnockoffCallback.clamp(kfNet);
+        int changed = 0;
+        for (var e : kfNet.namedParameters().entrySet()) {
+            boolean same = java.util.Arrays.equals(before.get(e.getKey()), e.getValue().data());
+            if (e.getKey().endsWith("kfscale")) changed += same ? 0 : 1;
+            else assertTrue(same, e.getKey() + " must stay frozen");
+        }
+        assertTrue(changed > 0, "kfscale must train");
+    }
 }
