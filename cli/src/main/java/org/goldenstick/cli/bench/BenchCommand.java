@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 
 /** {@code gstick bench ...}: kernel benchmarks (GEMM against OpenBLAS, memory bandwidth, quantized GEMV). */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Kernel benchmarks. The machine is shared, so treat differences under ~15% as noise.",
+        description = "Kernel benchmarks. The machine is shared, so treat differences under ~15%% as noise.",
         subcommands = {
                 GemmBench.class,
                 MemBwBench.class,

@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "ptq", mixinStandardHelpOptions = true,
         description = {"RTN W8A16 on a synthetic bf16 Llama checkpoint: size, quantization GB/s beside memory bandwidth,",
-                "and FP32 vs W8A16 decode tokens/s, all in the same run. The machine is shared: treat <15% as noise."})
+                "and FP32 vs W8A16 decode tokens/s, all in the same run. The machine is shared: treat <15%% as noise."})
 public final class PtqBench implements Callable<Integer> {
     @Option(names = "--size", defaultValue = "1b", description = "1b (hidden 2048, 20 layers, ~1.0 B params) | small (hidden 512, 4 layers) (default: ${DEFAULT-VALUE})")
     String size;
