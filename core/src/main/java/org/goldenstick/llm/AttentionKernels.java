@@ -1,5 +1,6 @@
 package org.goldenstick.llm;
 
+import org.goldenstick.tensor.kernel.Lanes;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -19,7 +20,7 @@ final class AttentionKernels {
         int lanes = S.length(), i = 0;
         FloatVector acc = FloatVector.zero(S);
         for (; i + lanes <= n; i += lanes) acc = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(acc);
         for (; i < n; i++) s += x[xo + i] * y[yo + i];
         return s;
     }

@@ -1,5 +1,6 @@
 package org.goldenstick.tensor;
 
+import org.goldenstick.tensor.kernel.Lanes;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -28,7 +29,7 @@ final class VectorKernels {
         FloatVector acc = FloatVector.zero(S);
         int i = 0, ub = S.loopBound(len);
         for (; i < ub; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, off + i));
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = Lanes.sum(acc);
         for (; i < len; i++) s += a[off + i];
         return s;
     }
@@ -49,7 +50,7 @@ final class VectorKernels {
             FloatVector d = FloatVector.fromArray(S, a, off + i).sub(mean);
             acc = d.fma(d, acc);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = Lanes.sum(acc);
         for (; i < len; i++) {
             double d = a[off + i] - (double) mean;
             s += d * d;
@@ -70,7 +71,7 @@ final class VectorKernels {
             FloatVector d = FloatVector.fromArray(S, x, off + i).sub(mean);
             acc = d.fma(FloatVector.fromArray(S, g, off + i), acc);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = Lanes.sum(acc);
         for (; i < len; i++) s += (double) g[off + i] * (x[off + i] - mean);
         return s;
     }
@@ -145,7 +146,7 @@ final class VectorKernels {
         FloatVector acc = FloatVector.zero(S);
         int i = 0, ub = S.loopBound(len);
         for (; i < ub; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, off + i).sub(shift).lanewise(VectorOperators.EXP));
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        double s = Lanes.sum(acc);
         for (; i < len; i++) s += Math.exp(a[off + i] - shift);
         return s;
     }

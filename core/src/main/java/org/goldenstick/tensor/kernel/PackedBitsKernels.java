@@ -99,7 +99,7 @@ public final class PackedBitsKernels {
                 acc1 = ib.fma(xv, acc1);
             }
         }
-        float s0 = acc0.reduceLanes(VectorOperators.ADD), s1 = acc1.reduceLanes(VectorOperators.ADD);
+        float s0 = Lanes.sum(acc0), s1 = Lanes.sum(acc1);
         for (int c = full * bw; c < cols; c++) {
             s0 += w.index(ra, c) * x[xOff + c];
             s1 += w.index(rb, c) * x[xOff + c];

@@ -391,10 +391,10 @@ public final class Sgemm {
             s03 = x0.fma(w, s03);
             s13 = x1.fma(w, s13);
         }
-        float r00 = s00.reduceLanes(VectorOperators.ADD), r01 = s01.reduceLanes(VectorOperators.ADD);
-        float r02 = s02.reduceLanes(VectorOperators.ADD), r03 = s03.reduceLanes(VectorOperators.ADD);
-        float r10 = s10.reduceLanes(VectorOperators.ADD), r11 = s11.reduceLanes(VectorOperators.ADD);
-        float r12 = s12.reduceLanes(VectorOperators.ADD), r13 = s13.reduceLanes(VectorOperators.ADD);
+        float r00 = Lanes.sum(s00), r01 = Lanes.sum(s01);
+        float r02 = Lanes.sum(s02), r03 = Lanes.sum(s03);
+        float r10 = Lanes.sum(s10), r11 = Lanes.sum(s11);
+        float r12 = Lanes.sum(s12), r13 = Lanes.sum(s13);
         for (; p < k; p++) {
             float x0 = a[a0 + p], x1 = a[a1 + p];
             r00 += x0 * b[b0 + p];
@@ -447,7 +447,7 @@ public final class Sgemm {
                 acc0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), acc0);
                 acc1 = FloatVector.fromArray(S, x, xo + i + lanes).fma(FloatVector.fromArray(S, y, yo + i + lanes), acc1);
             }
-            s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+            s = Lanes.sum(acc0.add(acc1));
         }
         for (; i < n; i++) s += x[xo + i] * y[yo + i];
         return s;

@@ -92,7 +92,7 @@ public final class W8A16Kernels {
             tail0 += p0 * g0;
             tail1 += p1 * g1;
         }
-        float v0 = tot0.reduceLanes(VectorOperators.ADD) + tail0, v1 = tot1.reduceLanes(VectorOperators.ADD) + tail1;
+        float v0 = Lanes.sum(tot0) + tail0, v1 = Lanes.sum(tot1) + tail1;
         y[yOff + r] = accumulate ? y[yOff + r] + v0 : v0;
         y[yOff + r + 1] = accumulate ? y[yOff + r + 1] + v1 : v1;
     }
@@ -109,7 +109,7 @@ public final class W8A16Kernels {
                 FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, seg, base + c, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
                 acc = wv.fma(FloatVector.fromArray(F, x, xOff + c), acc);
             }
-            float p = acc.reduceLanes(VectorOperators.ADD);
+            float p = Lanes.sum(acc);
             for (; c < c1; c++) p += seg.get(ValueLayout.JAVA_BYTE, base + c) * x[xOff + c];
             total += p * w.scales()[r * groups + g];
         }
