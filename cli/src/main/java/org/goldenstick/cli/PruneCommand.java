@@ -13,6 +13,7 @@ import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -29,14 +30,11 @@ public final class PruneCommand implements Callable<Integer> {
     @Option(names = "--prune-rate", defaultValue = "0.45", description = "fraction of channels removed per group, in [0, 1) (default: ${DEFAULT-VALUE})")
     double pruneRate;
 
+    @Mixin
+    RecipeOptions recipe;
+
     @Option(names = "--model", defaultValue = "resnet20", description = "lenet | resnet8 | resnet20 (default: ${DEFAULT-VALUE})")
     String model;
-
-    @Option(names = "--dataset", defaultValue = "digits", description = "digits | fashion-mnist (default: ${DEFAULT-VALUE})")
-    String dataset;
-
-    @Option(names = "--epochs", description = "FP32 training epochs (default: the recipe's)")
-    Integer epochs;
 
     @Option(names = "--kf-epochs", defaultValue = "1", description = "knockoff epochs (default: ${DEFAULT-VALUE})")
     int kfEpochs;
@@ -53,18 +51,6 @@ public final class PruneCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/prune", description = "output folder (default: ${DEFAULT-VALUE})")
     Path out;
 
-    @Option(names = "--width", description = "ResNet base width (default: 16)")
-    Integer width;
-
-    @Option(names = "--seed", defaultValue = "0", description = "seed (default: ${DEFAULT-VALUE})")
-    long seed;
-
-    @Option(names = "--limit-train", defaultValue = "0", description = "train on a seeded random subset of N samples (0 = all)")
-    int limitTrain;
-
-    @Option(names = "--limit-test", defaultValue = "0", description = "evaluate on the first N test samples (0 = all)")
-    int limitTest;
-
     @Option(names = "--bench-seconds", defaultValue = "2", description = "seconds spent measuring each network's inference speed (0 = skip)")
     double benchSeconds;
 
@@ -75,9 +61,7 @@ public final class PruneCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (!algo.equalsIgnoreCase("scop")) throw new IllegalArgumentException("unknown --algo '" + algo + "'; choose one of [scop]");
         new PrunerFtCompressAlgo(pruneRate);  // a bad rate fails before training
-        Recipes.Spec spec = Recipes.Spec.defaults(model, dataset).withSeed(seed).withLimitTrain(limitTrain).withLimitTest(limitTest);
-        if (epochs != null) spec = spec.withEpochs(epochs);
-        if (width != null) spec = spec.withWidth(width);
+        Recipes.Spec spec = recipe.spec(model);
         ScopWorkflow.Options d = ScopWorkflow.Options.defaults(spec, pruneRate, out);
         ScopWorkflow.Options o = new ScopWorkflow.Options(spec, pruneRate, kfEpochs, d.kfLr(), ftEpochs != null ? ftEpochs : d.ftEpochs(), ftLrScale, from, out,
                 benchSeconds);

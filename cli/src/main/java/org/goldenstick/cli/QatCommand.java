@@ -16,6 +16,7 @@ import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -39,14 +40,11 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--t-factor", defaultValue = "3.2", description = "SLB: temperature factor per epoch (default: ${DEFAULT-VALUE}, upstream's LeNet test value)")
     double tFactor;
 
+    @Mixin
+    RecipeOptions recipe;
+
     @Option(names = "--model", defaultValue = "lenet", description = "lenet | resnet8 | resnet20 (default: ${DEFAULT-VALUE})")
     String model;
-
-    @Option(names = "--dataset", defaultValue = "digits", description = "digits | fashion-mnist (default: ${DEFAULT-VALUE})")
-    String dataset;
-
-    @Option(names = "--epochs", description = "FP32 training epochs (default: the recipe's)")
-    Integer epochs;
 
     @Option(names = "--qat-epochs", description = "fine-tuning epochs after apply (default: a quarter of the recipe's, at least 2)")
     Integer qatEpochs;
@@ -59,18 +57,6 @@ public final class QatCommand implements Callable<Integer> {
 
     @Option(names = "--out", defaultValue = "runs/qat", description = "output folder (default: ${DEFAULT-VALUE})")
     Path out;
-
-    @Option(names = "--width", description = "ResNet base width (default: 16)")
-    Integer width;
-
-    @Option(names = "--seed", defaultValue = "0", description = "seed (default: ${DEFAULT-VALUE})")
-    long seed;
-
-    @Option(names = "--limit-train", defaultValue = "0", description = "train on a seeded random subset of N samples (0 = all)")
-    int limitTrain;
-
-    @Option(names = "--limit-test", defaultValue = "0", description = "evaluate on the first N test samples (0 = all)")
-    int limitTest;
 
     @Option(names = "--quant-delay", defaultValue = "0", description = "SimQAT: training steps before fake quantization starts (default: ${DEFAULT-VALUE})")
     int quantDelay;
@@ -115,9 +101,7 @@ public final class QatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Recipes.Spec spec = Recipes.Spec.defaults(model, dataset).withSeed(seed).withLimitTrain(limitTrain).withLimitTest(limitTest);
-        if (epochs != null) spec = spec.withEpochs(epochs);
-        if (width != null) spec = spec.withWidth(width);
+        Recipes.Spec spec = recipe.spec(model);
         QatWorkflow.Options opts = QatWorkflow.Options.defaults(spec.model(), spec.dataset(), out).withFp32(spec).withBenchSeconds(benchSeconds)
                 .withFrom(from);
         if (qatEpochs != null) opts = opts.withQatEpochs(qatEpochs);

@@ -11,6 +11,7 @@ import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -20,32 +21,17 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train a model on a data set with its recipe (SGD + Nesterov, warm-up + cosine) and print the test accuracy.")
 public final class TrainCommand implements Callable<Integer> {
+    @Mixin
+    RecipeOptions recipe;
+
     @Option(names = "--model", defaultValue = "lenet", description = "lenet | resnet8 | resnet20 (default: ${DEFAULT-VALUE})")
     String model;
-
-    @Option(names = "--dataset", defaultValue = "digits", description = "digits | fashion-mnist (default: ${DEFAULT-VALUE})")
-    String dataset;
-
-    @Option(names = "--epochs", description = "epochs (default: the recipe's)")
-    Integer epochs;
 
     @Option(names = "--batch-size", description = "mini-batch size (default: the recipe's)")
     Integer batchSize;
 
     @Option(names = "--lr", description = "peak learning rate (default: the recipe's)")
     Double lr;
-
-    @Option(names = "--width", description = "ResNet base width (default: 16)")
-    Integer width;
-
-    @Option(names = "--seed", defaultValue = "0", description = "seed for initialisation, split and shuffling (default: ${DEFAULT-VALUE})")
-    long seed;
-
-    @Option(names = "--limit-train", defaultValue = "0", description = "train on a seeded random subset of N samples (0 = all)")
-    int limitTrain;
-
-    @Option(names = "--limit-test", defaultValue = "0", description = "evaluate on the first N test samples (0 = all)")
-    int limitTest;
 
     @Option(names = "--out", description = "write the trained weights here (safetensors)")
     Path out;
@@ -55,11 +41,9 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Recipes.Spec spec = Recipes.Spec.defaults(model, dataset).withSeed(seed).withLimitTrain(limitTrain).withLimitTest(limitTest);
-        if (epochs != null) spec = spec.withEpochs(epochs);
+        Recipes.Spec spec = recipe.spec(model);
         if (batchSize != null) spec = spec.withBatchSize(batchSize);
         if (lr != null) spec = spec.withLr(lr);
-        if (width != null) spec = spec.withWidth(width);
         Recipes.Data data = Recipes.data(spec);
         if (!json) {
             System.err.printf(Locale.ROOT, "train: %s on %s (%d train / %d test samples), %d epochs, batch %d, lr %g, seed %d, %d threads%n",
