@@ -13,3 +13,4 @@ if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -qE '
   exit 1
 fi
 export PATH="$JAVA_HOME/bin:$PATH"
+export MAVEN_OPTS="--sun-misc-unsafe-memory-access=allow ${MAVEN_OPTS:-}"  # quiets Maven's own Guava warnings on JDK 25
