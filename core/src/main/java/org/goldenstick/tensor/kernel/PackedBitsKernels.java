@@ -165,34 +165,12 @@ public final class PackedBitsKernels {
         }
     }
 
-    private static final class Packed extends PackedGemm {
-        final float[] x, y;
-        final int xOff, ldx, yOff, ldy;
+    private static final class Packed extends FloatTimesWeightsGemm {
         final PackedBits w;
-        final boolean accumulate;
 
         Packed(int m, float[] x, int xOff, int ldx, PackedBits w, float[] y, int yOff, int ldy, boolean accumulate) {
-            super(m, w.rows(), w.cols());
-            this.x = x;
-            this.xOff = xOff;
-            this.ldx = ldx;
+            super(m, w.rows(), w.cols(), x, xOff, ldx, y, yOff, ldy, accumulate);
             this.w = w;
-            this.y = y;
-            this.yOff = yOff;
-            this.ldy = ldy;
-            this.accumulate = accumulate;
-        }
-
-        @Override
-        void packA(float[] dst, int i0, int mc, int p0, int kc) {
-            for (int ir = 0; ir < mc; ir += MR) {
-                int mr = Math.min(MR, mc - ir), base = ir * kc;
-                if (mr < MR) Arrays.fill(dst, base, base + kc * MR, 0f);
-                for (int r = 0; r < mr; r++) {
-                    int src = xOff + (i0 + ir + r) * ldx + p0, d = base + r;
-                    for (int p = 0; p < kc; p++, d += MR) dst[d] = x[src + p];
-                }
-            }
         }
 
         @Override
@@ -208,35 +186,6 @@ public final class PackedBitsKernels {
                     for (int p = 0, d = base + q; p < kc; p++, d += NR) dst[d] = s * row[p];
                 }
             }
-        }
-
-        @Override
-        void storeTile(float[] tile, int i, int j, int mr, int nr, boolean overwrite) {
-            for (int r = 0; r < mr; r++) {
-                int co = yOff + (i + r) * ldy + j, t = r * NR;
-                if (overwrite) System.arraycopy(tile, t, y, co, nr);
-                else for (int q = 0; q < nr; q++) y[co + q] += tile[t + q];
-            }
-        }
-
-        @Override
-        float[] directC() {
-            return y;
-        }
-
-        @Override
-        int directOffset(int i, int j) {
-            return yOff + i * ldy + j;
-        }
-
-        @Override
-        int directLd() {
-            return ldy;
-        }
-
-        @Override
-        boolean overwriteFirst() {
-            return !accumulate;
         }
     }
 }
