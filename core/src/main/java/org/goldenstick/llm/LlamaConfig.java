@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.goldenstick.tensor.RopeScaling;
 import org.goldenstick.tensor.RopeTable;
 
 /**
@@ -105,12 +106,7 @@ public record LlamaConfig(
      * rope_scaling (shared by the training and inference paths, so both rotate identically).
      */
     public RopeTable ropeTable(int positions) {
-        org.goldenstick.tensor.RopeScaling s = switch (ropeScaling) {
-            case null -> null;
-            case RopeScaling.Linear l -> org.goldenstick.tensor.RopeScaling.linear(l.factor());
-            case RopeScaling.Llama3 l -> org.goldenstick.tensor.RopeScaling.llama3(l.factor(), l.lowFreqFactor(), l.highFreqFactor(), l.originalMaxPositionEmbeddings());
-        };
-        return RopeTable.create(headDim, positions, ropeTheta, s);
+        return RopeTable.create(headDim, positions, ropeTheta, ropeScaling);
     }
 
     public boolean isEos(int token) {

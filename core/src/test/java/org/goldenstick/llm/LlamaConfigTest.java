@@ -1,5 +1,6 @@
 package org.goldenstick.llm;
 
+import org.goldenstick.tensor.RopeScaling;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

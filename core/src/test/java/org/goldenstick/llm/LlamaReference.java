@@ -1,5 +1,6 @@
 package org.goldenstick.llm;
 
+import org.goldenstick.tensor.RopeScaling;
 import java.util.Map;
 import org.goldenstick.tensor.Tensor;
 

@@ -1,5 +1,6 @@
 package org.goldenstick.llm;
 
+import org.goldenstick.tensor.RopeScaling;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;

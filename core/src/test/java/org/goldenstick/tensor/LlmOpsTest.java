@@ -61,18 +61,18 @@ class LlmOpsTest {
         double[] f = new double[d / 2];
         for (int i = 0; i < d / 2; i++) {
             double freq = 1.0 / Math.pow(theta, (double) (2 * i) / d);
-            if (sc != null && sc.type().equals("linear")) freq = freq / sc.factor();
-            else if (sc != null) {
-                double lowWavelen = sc.originalMaxPositions() / sc.lowFreqFactor();
-                double highWavelen = sc.originalMaxPositions() / sc.highFreqFactor();
+            if (sc instanceof RopeScaling.Linear l) freq = freq / l.factor();
+            else if (sc instanceof RopeScaling.Llama3 l3) {
+                double lowWavelen = l3.originalMaxPositionEmbeddings() / l3.lowFreqFactor();
+                double highWavelen = l3.originalMaxPositionEmbeddings() / l3.highFreqFactor();
                 double wavelen = 2 * Math.PI / freq;
                 if (wavelen < highWavelen) {
                     // unchanged
                 } else if (wavelen > lowWavelen) {
-                    freq = freq / sc.factor();
+                    freq = freq / l3.factor();
                 } else {
-                    double smooth = (sc.originalMaxPositions() / wavelen - sc.lowFreqFactor()) / (sc.highFreqFactor() - sc.lowFreqFactor());
-                    freq = (1 - smooth) * freq / sc.factor() + smooth * freq;
+                    double smooth = (l3.originalMaxPositionEmbeddings() / wavelen - l3.lowFreqFactor()) / (l3.highFreqFactor() - l3.lowFreqFactor());
+                    freq = (1 - smooth) * freq / l3.factor() + smooth * freq;
                 }
             }
             f[i] = freq;
@@ -100,7 +100,7 @@ class LlmOpsTest {
     void ropeFrequenciesPlainLlama3AndLinear() {
         double[] plain = RopeTable.create(4, 8, 10000, null).invFreq();
         assertArrayEquals(new double[] {1.0, 0.01}, plain, 1e-15);
-        RopeScaling l3 = RopeScaling.llama3(8.0, 1.0, 4.0, 8192);
+        RopeScaling l3 = new RopeScaling.Llama3(8.0, 1.0, 4.0, 8192);
         double[] scaled = RopeTable.create(128, 16, 500000, l3).invFreq();
         double[] ref = referenceInvFreq(128, 500000, l3);
         assertArrayEquals(ref, scaled, 1e-15);
@@ -110,13 +110,13 @@ class LlmOpsTest {
         double[] base = RopeTable.create(128, 16, 500000, null).invFreq();
         for (int i = 0; i < 64; i++) smoothed |= scaled[i] != base[i] && Math.abs(scaled[i] - base[i] / 8) > 1e-12 * base[i];
         assertTrue(smoothed, "some frequencies fall in the interpolated band");
-        double[] lin = RopeTable.create(8, 4, 10000, RopeScaling.linear(4)).invFreq();
-        assertArrayEquals(referenceInvFreq(8, 10000, RopeScaling.linear(4)), lin, 1e-15);
+        double[] lin = RopeTable.create(8, 4, 10000, new RopeScaling.Linear(4)).invFreq();
+        assertArrayEquals(referenceInvFreq(8, 10000, new RopeScaling.Linear(4)), lin, 1e-15);
     }
 
     @Test
     void rotaryMatchesRotateHalfReferenceAndFiniteDifferences() {
-        RopeTable table = RopeTable.create(8, 32, 10000, RopeScaling.llama3(8.0, 1.0, 4.0, 16));
+        RopeTable table = RopeTable.create(8, 32, 10000, new RopeScaling.Llama3(8.0, 1.0, 4.0, 16));
         Tensor x = param(1, 2, 3, 5, 8);
         for (int off : new int[] {0, 7}) {
             double[] ref = referenceRope(x, table.invFreq(), off);
@@ -138,9 +138,7 @@ class LlmOpsTest {
         assertTrue(pos.getMessage().contains("4 positions"), pos.getMessage());
         var dim = assertThrows(IllegalArgumentException.class, () -> Functional.rotaryEmbedding(Tensor.zeros(1, 1, 2, 6), table, 0));
         assertTrue(dim.getMessage().contains("[1, 1, 2, 6]") && dim.getMessage().contains("8"), dim.getMessage());
-        var type = assertThrows(IllegalArgumentException.class, () -> new RopeScaling("yarn", 4, 1, 4, 8192));
-        assertTrue(type.getMessage().contains("yarn"), type.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> RopeScaling.llama3(8, 4, 1, 8192));
+        assertThrows(IllegalArgumentException.class, () -> new RopeScaling.Llama3(8, 4, 1, 8192));
         assertThrows(IllegalArgumentException.class, () -> RopeTable.create(7, 4, 10000, null));
     }
 
