@@ -3,10 +3,6 @@ package org.goldenstick.cli;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
@@ -20,25 +16,15 @@ class QatSlbCommandTest {
 
     @Test
     void slbJsonHasWeightBitsAndPackedDeployFile() throws Exception {
-        PrintStream saved = System.out;
-        var buf = new ByteArrayOutputStream();
-        try {
-            System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-            int code = Main.commandLine().execute("qat", "--algo", "slb", "--weight-bits", "2", "--act-bits", "8", "--model", "lenet", "--dataset", "digits",
-                    "--epochs", "6", "--qat-epochs", "2", "--limit-train", "600", "--bench-seconds", "0", "--out", dir.toString(), "--json");
-            assertEquals(0, code);
-        } finally {
-            System.setOut(saved);
-        }
-        String stdout = buf.toString(StandardCharsets.UTF_8);
-        JsonNode j = new ObjectMapper().readTree(stdout);
+        JsonNode j = CliRunner.json("qat", "--algo", "slb", "--weight-bits", "2", "--act-bits", "8", "--model", "lenet", "--dataset", "digits",
+                "--epochs", "6", "--qat-epochs", "2", "--limit-train", "600", "--bench-seconds", "0", "--out", dir.toString(), "--json");
         for (String k : new String[] {"fp32_accuracy", "fake_quant_accuracy", "quant_accuracy", "fp32_bytes", "deploy_bytes", "onnx_path", "onnx_runtime_accuracy",
                 "onnx_agreement", "int8_images_per_second"}) {
-            assertTrue(j.has(k), "missing " + k + " in " + stdout);
+            assertTrue(j.has(k), "missing " + k + " in " + j);
         }
         assertEquals(2, j.get("weight_bits").asInt());
-        assertTrue(j.get("onnx_agreement").asDouble() >= 0.99, stdout);
-        assertTrue(j.get("quant_accuracy").asDouble() > 0.5, stdout);
+        assertTrue(j.get("onnx_agreement").asDouble() >= 0.99, j.toString());
+        assertTrue(j.get("quant_accuracy").asDouble() > 0.5, j.toString());
         try (SafetensorsFile f = SafetensorsFile.open(Path.of(j.get("deploy_path").asText()))) {
             assertEquals("SLB", f.metadata().get("gstick.algorithm"));
             // conv1 of LeNet (QuantDequant, PackedConv2d, QuantDequant with A8): 6·1·5·5 weights at 2 bits = 38 bytes
@@ -49,11 +35,8 @@ class QatSlbCommandTest {
 
     @Test
     void badWeightBitsFailBeforeTraining() {
-        var err = new ByteArrayOutputStream();
-        var cl = Main.commandLine();
-        cl.setErr(new java.io.PrintWriter(err, true));
-        assertNotEquals(0, cl.execute("qat", "--algo", "slb", "--weight-bits", "8", "--out", dir.toString()));
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("weight_quant_dtype"), err.toString(StandardCharsets.UTF_8));
+        String err = CliRunner.failure("qat", "--algo", "slb", "--weight-bits", "8", "--out", dir.toString());
+        assertTrue(err.contains("weight_quant_dtype"), err);
         assertFalse(Files.exists(dir.resolve("lenet-digits-fp32.safetensors")), "no training happened");
     }
 }

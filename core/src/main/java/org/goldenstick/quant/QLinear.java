@@ -81,20 +81,13 @@ public final class QLinear extends Module implements DeployLayer {
 
     @Override
     public void save(String prefix, SafetensorsWriter w, Map<String, String> meta) {
-        w.addInt8(prefix + "weight", weight, out, in);
-        if (bias != null) w.addInt32(prefix + "bias", bias, out);
-        QuantParamsIO.write(prefix + "weight_quant", weightParams, w, meta);
-        QuantParamsIO.write(prefix + "input_quant", inputParams, w, meta);
-        if (outputParams != null) QuantParamsIO.write(prefix + "output_quant", outputParams, w, meta);
+        new QuantParamsIO.Int8Layer(weight, bias, weightParams, inputParams, outputParams).write(prefix, w, meta, out, in);
     }
 
     @Override
     public void load(String prefix, SafetensorsFile f) {
-        weight = f.int8(prefix + "weight");
-        bias = f.contains(prefix + "bias") ? f.int32(prefix + "bias") : null;
-        weightParams = QuantParamsIO.read(prefix + "weight_quant", f);
-        inputParams = QuantParamsIO.read(prefix + "input_quant", f);
-        outputParams = QuantParamsIO.has(prefix + "output_quant", f) ? QuantParamsIO.read(prefix + "output_quant", f) : null;
+        QuantParamsIO.Int8Layer l = QuantParamsIO.Int8Layer.read(prefix, f);
+        weight = l.weight(); bias = l.bias(); weightParams = l.weightParams(); inputParams = l.inputParams(); outputParams = l.outputParams();
     }
 
     @Override

@@ -17,6 +17,23 @@ import org.goldenstick.formats.safetensors.SafetensorsWriter;
 public final class QuantParamsIO {
     private QuantParamsIO() {}
 
+    /** The tensors an int8 deploy layer ({@link QLinear}, {@link QConv2d}) stores; {@code bias} and {@code outputParams} may be null. */
+    record Int8Layer(byte[] weight, int[] bias, QuantParams weightParams, QuantParams inputParams, QuantParams outputParams) {
+        void write(String prefix, SafetensorsWriter w, Map<String, String> meta, int... weightShape) {
+            w.addInt8(prefix + "weight", weight, weightShape);
+            if (bias != null) w.addInt32(prefix + "bias", bias, weightShape[0]);
+            QuantParamsIO.write(prefix + "weight_quant", weightParams, w, meta);
+            QuantParamsIO.write(prefix + "input_quant", inputParams, w, meta);
+            if (outputParams != null) QuantParamsIO.write(prefix + "output_quant", outputParams, w, meta);
+        }
+
+        static Int8Layer read(String prefix, SafetensorsFile f) {
+            return new Int8Layer(f.int8(prefix + "weight"), f.contains(prefix + "bias") ? f.int32(prefix + "bias") : null,
+                    QuantParamsIO.read(prefix + "weight_quant", f), QuantParamsIO.read(prefix + "input_quant", f),
+                    has(prefix + "output_quant", f) ? QuantParamsIO.read(prefix + "output_quant", f) : null);
+        }
+    }
+
     public static void write(String name, QuantParams p, SafetensorsWriter out, Map<String, String> metadata) {
         StringBuilder sb = new StringBuilder();
         sb.append(p.signed() ? 'i' : 'u').append(p.bits()).append(p.symmetric() ? ",sym" : ",asym");
