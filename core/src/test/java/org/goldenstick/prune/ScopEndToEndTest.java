@@ -8,6 +8,7 @@ import java.util.Random;
 import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.tensor.GradMode;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.train.Fp32Checkpoints;
 import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import org.junit.jupiter.api.Test;
@@ -41,12 +42,17 @@ class ScopEndToEndTest {
         }
     }
 
-    /** Fashion-MNIST ResNet-20 at 0.45: ≥ 40% fewer params and MACs, drop ≤ 1.0 point after fine-tuning. */
+    /**
+     * Fashion-MNIST ResNet-20 at 0.45 from the accuracy tier's FP32 baseline ({@link Fp32Checkpoints#resnet20Fashion()}),
+     * 1 knockoff and 4 fine-tuning epochs, as {@code gstick prune --model resnet20 --dataset fashion-mnist --ft-epochs 4 --from ...}:
+     * ≥ 40% fewer params and MACs, drop ≤ 1.0 point.
+     */
     @Test
     @EnabledIfSystemProperty(named = "gstick.test.tier", matches = "accuracy")
     void fashionResNet20(@TempDir Path dir) throws Exception {
-        Recipes.Spec spec = Recipes.Spec.defaults("resnet20", "fashion-mnist");
-        ScopWorkflow.Options o = new ScopWorkflow.Options(spec, 0.45, 1, 0.01, Math.max(4, spec.epochs() / 2), 0.2, null, dir, 2);
+        Recipes.Spec spec = Fp32Checkpoints.resnet20Fashion();
+        Path fp32 = Fp32Checkpoints.trained(spec, ProgressBar.auto(true));
+        ScopWorkflow.Options o = new ScopWorkflow.Options(spec, 0.45, 1, 0.01, 4, 0.2, fp32, dir, 2);
         ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(true), LOG);
         LOG.printf("fashion resnet20 scop: acc %.4f -> %.4f, params %d -> %d, MACs %d -> %d, images/s %.0f -> %.0f%n", r.fp32Accuracy(), r.prunedAccuracy(),
                 r.before().params(), r.after().params(), r.before().macs(), r.after().macs(), r.imagesPerSecondBefore(), r.imagesPerSecondAfter());
