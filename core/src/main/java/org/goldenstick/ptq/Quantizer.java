@@ -54,7 +54,9 @@ public final class Quantizer {
         SmoothQuant sq = new SmoothQuant(config);
         sq.apply(m, helper, samples);
         sq.convert(m);
+        long tWrite = System.nanoTime();
         long outBytes = QuantizedCheckpoints.save(m, config, skipped, model, out, sq.modifiedTensors());
-        return new PtqReport(config.methodName(), inputBytes, outBytes, (System.nanoTime() - t0) / 1e9, targets.size(), skipped.size(), weightBytes);
+        long t1 = System.nanoTime();
+        return new PtqReport(config.methodName(), inputBytes, outBytes, (t1 - t0) / 1e9, targets.size(), skipped.size(), weightBytes, (t1 - tWrite) / 1e9);
     }
 }

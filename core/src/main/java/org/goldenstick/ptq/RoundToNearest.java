@@ -122,12 +122,14 @@ public final class RoundToNearest implements PtqAlgorithm {
             }
             long weightBytes = 0;
             for (long r : read) weightBytes += r;
+            long tWrite = System.nanoTime();
             try (OutputFolder of = OutputFolder.create(out)) {
                 w.write(of.dir().resolve("model.safetensors"));
                 QuantizedCheckpoints.writeConfigAndAuxFiles(in, of.dir(), QuantizedCheckpoints.quantizationConfig(config, skipped));
                 long outBytes = java.nio.file.Files.size(of.dir().resolve("model.safetensors"));
                 of.commit();
-                return new PtqReport(config.methodName(), ck.bytes(), outBytes, (System.nanoTime() - t0) / 1e9, n, skipped.size(), weightBytes);
+                long t1 = System.nanoTime();
+                return new PtqReport(config.methodName(), ck.bytes(), outBytes, (t1 - t0) / 1e9, n, skipped.size(), weightBytes, (t1 - tWrite) / 1e9);
             }
         }
     }

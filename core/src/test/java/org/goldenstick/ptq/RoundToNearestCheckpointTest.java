@@ -52,6 +52,7 @@ class RoundToNearestCheckpointTest {
         assertEquals(layout.linearLayers().size() - 1, r.layersQuantized());
         assertEquals(1, r.layersSkipped()); // lm_head
         assertTrue(r.outputBytes() < r.inputBytes(), r.summary());
+        assertTrue(r.writeSeconds() > 0 && r.writeSeconds() < r.seconds(), "the write is timed as part of the run: " + r.summary());
         assertTrue(Files.exists(out.resolve("tokenizer.json")));
         assertNotNull(QuantizedCheckpoints.scheme(out));
         assertFalse(QuantizedCheckpoints.scheme(out).actInt8());

@@ -78,14 +78,15 @@ public final class PtqBench implements Callable<Integer> {
             double fpTps = tps[0], qTps = tps[1];
             if (json) {
                 System.out.printf(Locale.ROOT, "{\"params\":%d,\"threads\":%d,\"input_bytes\":%d,\"output_bytes\":%d,\"size_ratio\":%.4f,\"rtn_seconds\":%.3f,"
-                                + "\"rtn_gb_per_s\":%.3f,\"mem_bw_gb_per_s\":%.2f,\"fp32_decode_tok_s\":%.3f,\"w8a16_decode_tok_s\":%.3f,\"decode_speedup\":%.3f,"
+                                + "\"rtn_gb_per_s\":%.3f,\"rtn_write_seconds\":%.3f,\"rtn_quantize_gb_per_s\":%.3f,\"mem_bw_gb_per_s\":%.2f,\"fp32_decode_tok_s\":%.3f,\"w8a16_decode_tok_s\":%.3f,\"decode_speedup\":%.3f,"
                                 + "\"layers_quantized\":%d,\"layers_skipped\":%d}%n",
-                        params, threads, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), bw, fpTps, qTps, tps[2],
+                        params, threads, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(), r.quantizeGBps(), bw, fpTps, qTps, tps[2],
                         r.layersQuantized(), r.layersSkipped());
             } else {
                 System.out.printf(Locale.ROOT, "synthetic Llama: %.3f B parameters, bf16 %.2f GB, %d threads (shared machine)%n", params / 1e9, r.inputBytes() / 1e9, threads);
-                System.out.printf(Locale.ROOT, "RTN W8A16: output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights (memory bandwidth %.2f GB/s)%n",
-                        r.outputBytes() / 1e9, 100 * r.sizeRatio(), r.seconds(), r.throughputGBps(), bw);
+                System.out.printf(Locale.ROOT, "RTN W8A16: output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights; %.2f s of it writing the output,"
+                                + " %.2f GB/s without (memory bandwidth %.2f GB/s)%n",
+                        r.outputBytes() / 1e9, 100 * r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(), r.quantizeGBps(), bw);
                 System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, W8A16 %.2f tok/s, speed-up %.2fx (medians of %d interleaved rounds of %d tokens)%n",
                         fpTps, qTps, tps[2], ROUNDS, decodeTokens);
             }
