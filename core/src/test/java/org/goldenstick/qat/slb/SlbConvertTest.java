@@ -138,6 +138,69 @@ class SlbConvertTest {
         if (ga != null) for (float v : ga) assertEquals(0f, v);
     }
 
+    /** The logits of channel o get the true gradient (central differences) times 1/s_o², the documented preconditioning. */
+    @Test
+    void logitGradientIsTheTrueGradientOverScaleSquared() {
+        var s = slb(QuantDtype.INT2, false);
+        Module net = s.apply(new LeNet5(1, 8, 10, new Random(0)));
+        net.train();
+        var q = (Conv2dSlbQuant) net.module("conv1");
+        q.weightQuantizer().setTemperature(1f);
+        Tensor x = Tensor.randn(new Random(1), 2, 1, 8, 8);
+        net.zeroGrad();
+        net.forward(x).sum().backward();
+        float[] a = q.parameter("weight").data(), g = q.parameter("weight").gradArray().clone();
+        float[] scale = q.buffer("scale").data();
+        int per = a.length / q.outChannels();
+        boolean scaled = false;
+        int checked = 0;
+        for (int i = 0; i < a.length && checked < 12; i += 7) {
+            if (Math.abs(g[i]) < 1e-3) continue;
+            float keep = a[i], h = 1e-2f;
+            double fd = 0;
+            a[i] = keep + h;
+            float[] yu = run(net, x);
+            a[i] = keep - h;
+            float[] yd = run(net, x);
+            a[i] = keep;
+            for (int j = 0; j < yu.length; j++) fd += ((double) yu[j] - yd[j]) / (2 * h);
+            double s2 = (double) scale[i / per] * scale[i / per];
+            scaled |= Math.abs(s2 - 1) > 0.1;
+            assertEquals(fd / s2, g[i], 0.03 * Math.abs(fd / s2) + 1e-3, "logit " + i);
+            checked++;
+        }
+        assertTrue(checked >= 6, "enough logits with a gradient to check: " + checked);
+        assertTrue(scaled, "the scales differ from 1, so the test tells preconditioned from plain gradients");
+    }
+
+    @Test
+    void mseScaleRoundsNoWorseThanMaxAndBetterForGaussianWeights() {
+        Random rng = new Random(3);
+        for (int bits : new int[] {2, 4}) {
+            float[] levels = PackedBits.linspaceLevels(bits);
+            float[] w = new float[576];
+            for (int i = 0; i < w.length; i++) w[i] = (float) (0.05 * rng.nextGaussian());
+            double max = 0;
+            for (float v : w) max = Math.max(max, Math.abs(v));
+            double sMse = Conv2dSlbQuant.mseScale(w, 0, w.length, levels);
+            assertTrue(roundingError(w, sMse, levels) < 0.9 * roundingError(w, max, levels), bits + " bits: " + sMse + " vs max " + max);
+            // weights already on a grid s0·levels come back with s0
+            float[] onGrid = new float[levels.length * 3];
+            for (int i = 0; i < onGrid.length; i++) onGrid[i] = 0.3f * levels[i % levels.length];
+            assertEquals(0.3, Conv2dSlbQuant.mseScale(onGrid, 0, onGrid.length, levels), 1e-6);
+        }
+    }
+
+    private static double roundingError(float[] w, double s, float[] levels) {
+        double err = 0;
+        for (float v : w) {
+            double best = Double.POSITIVE_INFINITY;
+            for (float l : levels) best = Math.min(best, Math.abs(v - s * l));
+            err += best * best;
+        }
+        return err;
+    }
+
     @Test
     void hardForwardEqualsConvertedPackedNetworkAndSurvivesSaveLoadAndOnnx(@TempDir Path dir) throws Exception {
         for (QuantDtype d : List.of(QuantDtype.INT1, QuantDtype.INT2, QuantDtype.INT4)) {
