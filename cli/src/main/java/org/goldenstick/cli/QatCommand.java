@@ -140,12 +140,14 @@ public final class QatCommand implements Callable<Integer> {
         if (json) {
             System.out.println(new ObjectMapper().writeValueAsString(j));
         } else {
-            System.out.printf(Locale.ROOT, "FP32 accuracy %.2f%%, int8 accuracy %.2f%% (fake-quant %.2f%%), ONNX Runtime %.2f%% (agreement %.2f%%)%n",
-                    100 * r.fp32Accuracy(), 100 * r.quantAccuracy(), 100 * r.fakeQuantAccuracy(), 100 * ort.accuracy(), 100 * ort.agreement());
-            System.out.printf(Locale.ROOT, "size: FP32 checkpoint %,d bytes, int8 deploy %,d bytes (%.1f%%)%n", r.fp32Bytes(), r.deployBytes(),
+            // the JSON keys keep SimQAT's names for both algorithms; the text names what the deploy network really is
+            String deploy = algo.equalsIgnoreCase("slb") ? "W" + weightBits + (actBits != null ? "A" + actBits : "") + " packed" : "int8";
+            System.out.printf(Locale.ROOT, "FP32 accuracy %.2f%%, %s accuracy %.2f%% (fake-quant %.2f%%), ONNX Runtime %.2f%% (agreement %.2f%%)%n",
+                    100 * r.fp32Accuracy(), deploy, 100 * r.quantAccuracy(), 100 * r.fakeQuantAccuracy(), 100 * ort.accuracy(), 100 * ort.agreement());
+            System.out.printf(Locale.ROOT, "size: FP32 checkpoint %,d bytes, %s deploy %,d bytes (%.1f%%)%n", r.fp32Bytes(), deploy, r.deployBytes(),
                     100.0 * r.deployBytes() / r.fp32Bytes());
             if (benchSeconds > 0) {
-                System.out.printf(Locale.ROOT, "inference on this engine: FP32 %.0f images/s, int8 %.0f images/s (x%.2f)%n", r.fp32ImagesPerSecond(),
+                System.out.printf(Locale.ROOT, "inference on this engine: FP32 %.0f images/s, %s %.0f images/s (x%.2f)%n", r.fp32ImagesPerSecond(), deploy,
                         r.deployImagesPerSecond(), r.deployImagesPerSecond() / r.fp32ImagesPerSecond());
             }
             System.out.println("written: " + r.fp32Checkpoint() + ", " + List.copyOf(r.exported()));
