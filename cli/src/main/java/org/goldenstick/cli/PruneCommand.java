@@ -68,6 +68,7 @@ public final class PruneCommand implements Callable<Integer> {
         var log = json ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.err;
         if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", spec.model(), spec.dataset(), pruneRate, Parallel.threads());
         ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(json), log);
+        OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(r.onnx(), r.testInputs(), r.testLabels(), r.prunedPredictions());
         ModelStats b = r.before(), a = r.after();
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("algo", "scop");
@@ -88,6 +89,9 @@ public final class PruneCommand implements Callable<Integer> {
         j.put("images_per_second_after", r.imagesPerSecondAfter());
         j.put("skipped", r.skipped().stream().map(Object::toString).toList());
         j.put("pruned_path", r.prunedCheckpoint().toString());
+        j.put("onnx_path", r.onnx().toString());
+        j.put("onnx_runtime_accuracy", ort.accuracy());
+        j.put("onnx_agreement", ort.agreement());
         j.put("epochs", spec.epochs());
         j.put("kf_epochs", o.kfEpochs());
         j.put("ft_epochs", o.ftEpochs());
@@ -108,7 +112,9 @@ public final class PruneCommand implements Callable<Integer> {
                 System.out.printf(Locale.ROOT, "inference on this engine: unpruned %.0f images/s, pruned %.0f images/s (x%.2f)%n", r.imagesPerSecondBefore(),
                         r.imagesPerSecondAfter(), r.imagesPerSecondAfter() / r.imagesPerSecondBefore());
             }
-            System.out.println("written: " + r.fp32Checkpoint() + ", " + r.prunedCheckpoint());
+            System.out.printf(Locale.ROOT, "ONNX Runtime on the exported pruned network: accuracy %.2f%%, top-1 agreement with ours %.2f%%%n", 100 * ort.accuracy(),
+                    100 * ort.agreement());
+            System.out.println("written: " + r.fp32Checkpoint() + ", " + r.prunedCheckpoint() + ", " + r.onnx());
         }
         return 0;
     }

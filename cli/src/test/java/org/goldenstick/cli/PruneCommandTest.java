@@ -13,11 +13,11 @@ class PruneCommandTest {
     Path dir;
 
     @Test
-    void jsonReportsAccuracyParamsFlopsAndSpeed() throws Exception {
+    void jsonReportsAccuracyParamsFlopsSpeedAndOnnxRuntimeAgreement() throws Exception {
         JsonNode j = CliRunner.json("prune", "--algo", "scop", "--model", "lenet", "--dataset", "digits", "--epochs", "6", "--kf-epochs", "1",
                 "--ft-epochs", "2", "--prune-rate", "0.45", "--bench-seconds", "0.2", "--out", dir.toString(), "--json");
         for (String k : new String[] {"fp32_accuracy", "pruned_accuracy", "params_before", "params_after", "flops_before", "flops_after",
-                "images_per_second_before", "images_per_second_after"}) {
+                "images_per_second_before", "images_per_second_after", "onnx_path", "onnx_runtime_accuracy", "onnx_agreement"}) {
             assertTrue(j.has(k), "missing " + k + " in " + j);
         }
         assertTrue(j.get("params_after").asLong() < j.get("params_before").asLong(), j.toString());
@@ -25,6 +25,8 @@ class PruneCommandTest {
         assertTrue(j.get("pruned_accuracy").asDouble() > 0.5, j.toString());
         assertTrue(j.get("images_per_second_after").asDouble() > 0, j.toString());
         assertTrue(Files.exists(Path.of(j.get("pruned_path").asText())));
+        assertTrue(Files.exists(Path.of(j.get("onnx_path").asText())));
+        assertTrue(j.get("onnx_agreement").asDouble() >= 0.99, "ONNX Runtime agrees with our pruned network: " + j);
     }
 
     @Test

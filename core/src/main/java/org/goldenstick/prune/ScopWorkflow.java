@@ -10,11 +10,14 @@ import java.util.List;
 import java.util.Map;
 import org.goldenstick.data.Batch;
 import org.goldenstick.nn.Module;
-import org.goldenstick.tensor.GradMode;
+import org.goldenstick.nn.models.LeNet5;
+import org.goldenstick.nn.models.ResNet;
+import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.Adam;
 import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.Evaluator;
+import org.goldenstick.train.Inference;
 import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import org.goldenstick.train.Trainer;
@@ -23,8 +26,9 @@ import org.goldenstick.train.TrainCallback;
 /**
  * SCOP end to end, as {@code gstick prune} runs it: FP32 training (or a checkpoint), knockoff phase (only the
  * kfscales train, Adam), selection + physical channel removal, fine-tuning with the recipe's SGD at a fraction of
- * its learning rate, evaluation, parameters/MACs before and after, and an inference images/s benchmark of both
- * networks in the same run.
+ * its learning rate, evaluation, parameters/MACs before and after, an inference images/s benchmark of both
+ * networks in the same run (interleaved rounds, {@link Inference#compareImagesPerSecond}), and the pruned network
+ * saved ({@link PrunedCheckpoints}) and exported to ONNX (float graph).
  *
  * <pre>{@code
  * var o = ScopWorkflow.Options.defaults(Recipes.Spec.defaults("resnet20", "fashion-mnist"), 0.45, Path.of("runs/prune"));
@@ -47,7 +51,7 @@ public final class ScopWorkflow {
 
     public record Result(double fp32Accuracy, double prunedAccuracy, double accuracyBeforeFineTune, ModelStats before, ModelStats after,
             double imagesPerSecondBefore, double imagesPerSecondAfter, List<PrunerFtCompressAlgo.LayerPruning> groups, List<SkippedLayer> skipped,
-            Path fp32Checkpoint, Path prunedCheckpoint, Module pruned, Tensor testInputs) {}
+            Path fp32Checkpoint, Path prunedCheckpoint, Path onnx, Module pruned, Tensor testInputs, int[] testLabels, int[] prunedPredictions) {}
 
     public static Result run(Options o, ProgressBar progress, PrintStream log) throws IOException {
         PrunerFtCompressAlgo ft = new PrunerFtCompressAlgo(o.pruneRate());  // validates before any training
@@ -68,9 +72,8 @@ public final class ScopWorkflow {
         Path fp32File = o.outDir().resolve(stem + "-fp32.safetensors");
         Checkpoints.save(model, fp32File, Map.of("model", spec.model(), "dataset", spec.dataset()));
         int[] sample = data.train().sampleShape();
-        Tensor test = testInputs(spec, data);
+        Batch test = Inference.wholeTestSet(spec, data);
         ModelStats before = ModelStats.measure(model, sample);
-        double speedBefore = imagesPerSecond(model, test, o.benchSeconds());
 
         PrunerKfCompressAlgo kf = new PrunerKfCompressAlgo(Map.of("seed", spec.seed()));
         Module kfNet = kf.apply(model);
@@ -96,36 +99,18 @@ public final class ScopWorkflow {
             log.printf("fine-tuned %d epochs: test accuracy %.4f%n", o.ftEpochs(), prunedAcc);
         }
         ModelStats after = ModelStats.measure(pruned, sample);
-        double speedAfter = imagesPerSecond(pruned, test, o.benchSeconds());
+        Module fp32Again = Recipes.newModel(spec, data); // the knockoff phase rewrote the trained model; the benchmark needs the FP32 one
+        Checkpoints.load(fp32Again, fp32File);
+        double[] speed = Inference.compareImagesPerSecond(List.of(fp32Again, pruned), test.inputs(), 2 * o.benchSeconds());
         Path prunedFile = o.outDir().resolve(stem + "-scop.safetensors");
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", spec.model());
         meta.put("dataset", spec.dataset());
         meta.put("prune_rate", Double.toString(o.pruneRate()));
         PrunedCheckpoints.save(pruned, prunedFile, meta);
-        return new Result(fp32Acc, prunedAcc, accNoFt, before, after, speedBefore, speedAfter, ft.report(), ft.skipped(), fp32File, prunedFile, pruned, test);
-    }
-
-    static Tensor testInputs(Recipes.Spec spec, Recipes.Data data) {
-        List<Tensor> xs = new ArrayList<>();
-        for (Batch b : Recipes.testLoader(spec, data)) xs.add(b.inputs());
-        return Tensor.concat(0, xs.toArray(new Tensor[0]));
-    }
-
-    /** Inference images/s over {@code inputs} in batches of 256 after one warm-up pass; 0 when {@code seconds} is 0. */
-    public static double imagesPerSecond(Module net, Tensor inputs, double seconds) {
-        if (seconds <= 0) return 0;
-        net.eval();
-        int n = inputs.shape()[0];
-        long images = 0, t0, budget = (long) (seconds * 1e9);
-        try (GradMode.Scope g = GradMode.off()) {
-            for (int s = 0; s < n; s += 256) net.forward(inputs.slice(0, s, Math.min(n, s + 256)));  // warm-up
-            t0 = System.nanoTime();
-            while (System.nanoTime() - t0 < budget) {
-                for (int s = 0; s < n; s += 256) net.forward(inputs.slice(0, s, Math.min(n, s + 256)));
-                images += n;
-            }
-        }
-        return images / ((System.nanoTime() - t0) / 1e9);
+        Path onnx = o.outDir().resolve(stem + "-scop.onnx");
+        OnnxQdqExporter.export(pruned, m -> m instanceof ResNet || m instanceof LeNet5, sample, data.numClasses(), onnx);
+        return new Result(fp32Acc, prunedAcc, accNoFt, before, after, speed[0], speed[1], ft.report(), ft.skipped(), fp32File, prunedFile, onnx, pruned,
+                test.inputs(), test.labels(), Inference.predict(pruned, test.inputs()));
     }
 }

@@ -11,10 +11,10 @@ import java.util.function.Function;
 import org.goldenstick.data.Batch;
 import org.goldenstick.nn.Module;
 import org.goldenstick.rewrite.CompAlgo;
-import org.goldenstick.tensor.GradMode;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.Evaluator;
+import org.goldenstick.train.Inference;
 import org.goldenstick.train.LossFunction;
 import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
@@ -94,8 +94,7 @@ public final class QatWorkflow {
         Path fp32File = o.outDir().resolve(spec.model() + "-" + spec.dataset() + "-fp32.safetensors");
         Checkpoints.save(model, fp32File, Map.of("model", spec.model(), "dataset", spec.dataset()));
 
-        Batch test = wholeTestSet(spec, data);
-        double fp32Speed = imagesPerSecond(model, test.inputs(), o.benchSeconds());
+        Batch test = Inference.wholeTestSet(spec, data);
 
         Module qnet = algo.apply(model);
         Recipes.Spec qspec = spec.withEpochs(o.qatEpochs()).withLr(spec.lr() * o.qatLrScale());
@@ -107,75 +106,15 @@ public final class QatWorkflow {
 
         Module deploy = algo.convert(qnet);
         double qAcc = Evaluator.evaluate(deploy, Recipes.testLoader(spec, data)).accuracy();
-        int[] preds = predict(deploy, test.inputs());
+        int[] preds = Inference.predict(deploy, test.inputs());
         int[] sample = java.util.Arrays.copyOfRange(test.inputs().shape(), 1, test.inputs().rank());
         List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, o.outDir().resolve(spec.model() + "-" + spec.dataset() + "-int8"), sample));
         long deployBytes = Files.size(files.getFirst());
-        double deploySpeed = imagesPerSecond(deploy, test.inputs(), o.benchSeconds());
+        Module fp32Again = Recipes.newModel(spec, data); // apply rewrote the trained model; the benchmark needs the FP32 one
+        Checkpoints.load(fp32Again, fp32File);
+        double[] speed = Inference.compareImagesPerSecond(List.of(fp32Again, deploy), test.inputs(), 2 * o.benchSeconds());
         log.printf("deploy: test accuracy %.4f, %d bytes (FP32 checkpoint %d bytes)%n", qAcc, deployBytes, Files.size(fp32File));
-        return new Result(algo.getClass().getSimpleName(), fp32Acc, fqAcc, qAcc, Files.size(fp32File), deployBytes, fp32File, files, fp32Speed, deploySpeed,
+        return new Result(algo.getClass().getSimpleName(), fp32Acc, fqAcc, qAcc, Files.size(fp32File), deployBytes, fp32File, files, speed[0], speed[1],
                 preds, test.inputs(), test.labels(), deploy, algo);
-    }
-
-    /** The whole test set as one batch. */
-    static Batch wholeTestSet(Recipes.Spec spec, Recipes.Data data) {
-        List<Tensor> xs = new ArrayList<>();
-        List<int[]> ys = new ArrayList<>();
-        int n = 0;
-        for (Batch b : Recipes.testLoader(spec, data)) {
-            xs.add(b.inputs());
-            ys.add(b.labels());
-            n += b.labels().length;
-        }
-        int[] labels = new int[n];
-        int at = 0;
-        for (int[] y : ys) {
-            System.arraycopy(y, 0, labels, at, y.length);
-            at += y.length;
-        }
-        return new Batch(Tensor.concat(0, xs.toArray(new Tensor[0])), labels);
-    }
-
-    /** Top-1 classes, in batches of 256. */
-    public static int[] predict(Module net, Tensor inputs) {
-        net.eval();
-        int n = inputs.dim(0);
-        int[] out = new int[n];
-        try (var ignored = GradMode.off()) {
-            for (int s = 0; s < n; s += 256) {
-                int e = Math.min(n, s + 256);
-                int[] p = net.forward(inputs.slice(0, s, e)).argmaxLastAxis();
-                System.arraycopy(p, 0, out, s, p.length);
-            }
-        }
-        return out;
-    }
-
-    /** The network's outputs {@code [N, K]} as one array, in batches of 256. */
-    public static float[] predictLogits(Module net, Tensor inputs) {
-        net.eval();
-        int n = inputs.dim(0);
-        float[] out = null;
-        try (var ignored = GradMode.off()) {
-            for (int s = 0; s < n; s += 256) {
-                int e = Math.min(n, s + 256);
-                Tensor y = net.forward(inputs.slice(0, s, e));
-                if (out == null) out = new float[n * y.dim(1)];
-                System.arraycopy(y.data(), 0, out, s * y.dim(1), y.numel());
-            }
-        }
-        return out;
-    }
-
-    /** Inference images/s over {@code inputs} in batches of 256, after a warm-up pass; 0 when {@code seconds} is 0. */
-    public static double imagesPerSecond(Module net, Tensor inputs, double seconds) {
-        if (seconds <= 0) return 0;
-        predict(net, inputs); // warm-up
-        long images = 0, t0 = System.nanoTime(), budget = (long) (seconds * 1e9);
-        while (System.nanoTime() - t0 < budget) {
-            predict(net, inputs);
-            images += inputs.dim(0);
-        }
-        return images / ((System.nanoTime() - t0) / 1e9);
     }
 }

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.goldenstick.train.Inference;
 import org.goldenstick.formats.onnx.OnnxModelReader;
 import org.goldenstick.formats.onnx.OnnxNode;
 import org.goldenstick.nn.Module;
@@ -42,7 +43,7 @@ class OnnxExportResNetTest {
             else assertFalse(ops.contains("BatchNormalization"), "folded: " + ops);
 
             Tensor x = Tensor.randn(rng, 32, 1, 8, 8);
-            float[] ours = QatWorkflow.predictLogits(deploy, x);
+            float[] ours = Inference.logits(deploy, x);
             float[][] ort;
             OrtEnvironment env = OrtEnvironment.getEnvironment();
             try (OrtSession s = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
@@ -72,7 +73,7 @@ class OnnxExportResNetTest {
             fresh.forward(Tensor.randn(rng, 4, 1, 8, 8));
             Module d2 = again.convert(fresh);
             DeployIO.load(d2, files.get(0));
-            assertArrayEquals(ours, QatWorkflow.predictLogits(d2, x), 0f);
+            assertArrayEquals(ours, Inference.logits(d2, x), 0f);
         }
     }
 }

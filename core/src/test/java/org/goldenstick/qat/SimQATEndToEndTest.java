@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
+import org.goldenstick.train.Inference;
 import org.goldenstick.formats.onnx.OnnxModel;
 import org.goldenstick.formats.onnx.OnnxModelReader;
 import org.goldenstick.formats.onnx.OnnxNode;
@@ -58,7 +59,7 @@ class SimQATEndToEndTest {
         fresh.forward(Tensor.randn(new Random(9), 4, 1, 8, 8)); // any ranges: overwritten by the load
         Module deploy = algo.convert(fresh);
         DeployIO.load(deploy, result.exported(".safetensors"));
-        assertArrayEquals(result.deployPredictions(), QatWorkflow.predict(deploy, result.testInputs()));
+        assertArrayEquals(result.deployPredictions(), Inference.predict(deploy, result.testInputs()));
     }
 
     @Test
@@ -94,7 +95,7 @@ class SimQATEndToEndTest {
         double agreement = agree / (double) n;
         assertTrue(agreement >= 0.995, "ONNX Runtime top-1 agrees on " + agreement);
         // logits: same grid, so at most a few quantization steps apart
-        float[] ours = QatWorkflow.predictLogits(result.deploy(), x);
+        float[] ours = Inference.logits(result.deploy(), x);
         int k = ortOut[0].length, far = 0;
         for (int i = 0; i < n; i++) for (int c = 0; c < k; c++) if (Math.abs(ours[i * k + c] - ortOut[i][c]) > 0.2) far++;
         assertTrue(far <= n * k / 100, far + " logits differ by more than 0.2");
