@@ -89,6 +89,12 @@ final class CheckpointFolder implements AutoCloseable {
         return owner.get(name).floats(name);
     }
 
+    /** Elements {@code [from, from + n)} of a floating-point tensor as floats, into {@code out[0..n)}. */
+    void floats(String name, long from, int n, float[] out) {
+        entry(name);
+        owner.get(name).floats(name, from, n, out);
+    }
+
     /** Total size of the shard files in bytes. */
     long bytes() {
         return bytes;

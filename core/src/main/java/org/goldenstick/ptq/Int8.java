@@ -50,6 +50,11 @@ final class Int8 {
      * round half away from zero as {@code sign · floor(|v| + 0.5)}, then clamp.
      */
     static void quantizeRows(float[] w, int wOff, int rows, int cols, byte[] q, int qOff, float[] scales, int sOff, String what) {
+        quantizeRows(w, wOff, rows, cols, q, qOff, scales, sOff, what, 0);
+    }
+
+    /** As above, for rows {@code firstRow, firstRow + 1, ...} of a larger matrix (the row numbers errors name). */
+    static void quantizeRows(float[] w, int wOff, int rows, int cols, byte[] q, int qOff, float[] scales, int sOff, String what, int firstRow) {
         boolean vector = Kernels.vector();
         float[] absmax = new float[rows];
         for (int r = 0; r < rows; r++) {
@@ -59,7 +64,7 @@ final class Int8 {
                 m = 0;
                 for (int c = 0; c < cols; c++) {
                     float v = w[base + c];
-                    if (!Float.isFinite(v)) throw new IllegalArgumentException(what + ": non-finite value " + v + " at row " + r + ", column " + c);
+                    if (!Float.isFinite(v)) throw new IllegalArgumentException(what + ": non-finite value " + v + " at row " + (firstRow + r) + ", column " + c);
                     m = Math.max(m, Math.abs(v));
                 }
             }

@@ -28,6 +28,9 @@ import org.goldenstick.tensor.kernel.Parallel;
  * }</pre>
  */
 public final class RoundToNearest implements PtqAlgorithm {
+    /** Floats converted per read from the mapped checkpoint (256 KB: fits the L2 cache); tests lower it to exercise the chunking. */
+    static int chunkFloats = 1 << 16;
+
     private final PTQConfig config;
 
     public RoundToNearest(PTQConfig config) {
@@ -92,18 +95,23 @@ public final class RoundToNearest implements PtqAlgorithm {
             Progress progress = new Progress("rtn", n + others.size());
             Parallel.forEach(n + others.size(), i -> {
                 if (i >= n) {
-                    SafetensorsEntry e = others.get(i - n);
-                    for (float v : ck.floats(e.name())) if (!Float.isFinite(v)) throw new IllegalArgumentException(in + ": tensor '" + e.name() + "' holds a non-finite value " + v);
-                    progress.step(e.name());
+                    requireFinite(ck, others.get(i - n), in);
+                    progress.step(others.get(i - n).name());
                     return;
                 }
                 String name = targets.get(i) + ".weight";
                 SafetensorsEntry e = ck.entry(name);
                 int rows = e.shape()[0], cols = e.shape()[1];
-                float[] w = ck.floats(name);
                 q[i] = new byte[rows * cols];
                 s[i] = new float[rows];
-                Int8.quantizeRows(w, 0, rows, cols, q[i], 0, s[i], 0, in + ": tensor '" + name + "'");
+                // rows are converted in cache-sized pieces: no float copy of the whole tensor
+                int rowsPerChunk = Math.max(1, chunkFloats / cols);
+                float[] w = new float[Math.min(rows, rowsPerChunk) * cols];
+                for (int r0 = 0; r0 < rows; r0 += rowsPerChunk) {
+                    int nr = Math.min(rowsPerChunk, rows - r0);
+                    ck.floats(name, (long) r0 * cols, nr * cols, w);
+                    Int8.quantizeRows(w, 0, nr, cols, q[i], r0 * cols, s[i], r0, in + ": tensor '" + name + "'", r0);
+                }
                 read[i] = e.byteLength();
                 progress.step(targets.get(i));
             });
@@ -130,6 +138,19 @@ public final class RoundToNearest implements PtqAlgorithm {
                 of.commit();
                 long t1 = System.nanoTime();
                 return new PtqReport(config.methodName(), ck.bytes(), outBytes, (t1 - t0) / 1e9, n, skipped.size(), weightBytes, (t1 - tWrite) / 1e9);
+            }
+        }
+    }
+
+    /** Throws, naming the tensor, if a floating-point tensor copied unchanged holds NaN or ±Inf; reads it in pieces. */
+    private static void requireFinite(CheckpointFolder ck, SafetensorsEntry e, Path in) {
+        long n = e.numel();
+        float[] buf = new float[(int) Math.min(n, chunkFloats)];
+        for (long from = 0; from < n; from += buf.length) {
+            int len = (int) Math.min(buf.length, n - from);
+            ck.floats(e.name(), from, len, buf);
+            for (int j = 0; j < len; j++) {
+                if (!Float.isFinite(buf[j])) throw new IllegalArgumentException(in + ": tensor '" + e.name() + "' holds a non-finite value " + buf[j]);
             }
         }
     }

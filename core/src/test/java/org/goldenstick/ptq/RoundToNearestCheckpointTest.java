@@ -33,18 +33,21 @@ class RoundToNearestCheckpointTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"BF16, true", "BF16, false", "F32, true", "F16, true"})
-    void quantizedTensorsMatchFloat64ReferenceAndOthersAreCopied(DType dtype, boolean vector) throws IOException {
+    @CsvSource({"BF16, true, 65536", "BF16, false, 65536", "F32, true, 65536", "F16, true, 65536", "BF16, true, 7", "F32, false, 50"})
+    void quantizedTensorsMatchFloat64ReferenceAndOthersAreCopied(DType dtype, boolean vector, int chunkFloats) throws IOException {
         boolean was = Kernels.useVector(vector);
+        int chunk = RoundToNearest.chunkFloats;
+        RoundToNearest.chunkFloats = chunkFloats; // 7 and 50: one row (or a few) per read, so the tensors are read in many pieces
         try {
             referenceCase(dtype);
         } finally {
             Kernels.useVector(was);
+            RoundToNearest.chunkFloats = chunk;
         }
     }
 
     private void referenceCase(DType dtype) throws IOException {
-        Path in = tmp.resolve("fp-" + dtype + Kernels.vector()), out = tmp.resolve("q-" + dtype + Kernels.vector());
+        Path in = tmp.resolve("fp-" + dtype + Kernels.vector() + RoundToNearest.chunkFloats), out = tmp.resolve("q-" + dtype + Kernels.vector() + RoundToNearest.chunkFloats);
         LlamaLayout layout = TinyCheckpoints.writeRandom(in, 3, dtype);
         Files.writeString(in.resolve("tokenizer.json"), "{}");
         PtqReport r = RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn());
@@ -116,6 +119,17 @@ class RoundToNearestCheckpointTest {
         Map<String, float[]> inf = TinyCheckpoints.randomWeights(layout, 1);
         inf.get("model.norm.weight")[3] = Float.POSITIVE_INFINITY;
         expectFailure("inf", cfg, layout, inf, "non-finite");
+
+        // read one row at a time, the error still names the row of the whole tensor: gate_proj is [64, 32]
+        Map<String, float[]> late = TinyCheckpoints.randomWeights(layout, 1);
+        late.get("model.layers.1.mlp.gate_proj.weight")[5 * 32 + 3] = Float.NaN;
+        int chunk = RoundToNearest.chunkFloats;
+        RoundToNearest.chunkFloats = 40;
+        try {
+            expectFailure("nan-late", cfg, layout, late, "row 5, column 3");
+        } finally {
+            RoundToNearest.chunkFloats = chunk;
+        }
     }
 
     @Test

@@ -252,6 +252,14 @@ public final class SafetensorsFile implements AutoCloseable {
         return TensorData.toFloats(path, entry(name));
     }
 
+    /**
+     * Elements {@code [from, from + n)} (row-major) of an F32, F16, BF16 or F64 tensor as floats, into {@code out[0..n)},
+     * without materialising the whole tensor.
+     */
+    public void floats(String name, long from, int n, float[] out) {
+        TensorData.floatRange(path, entry(name), from, n, out);
+    }
+
     /** Raw int8 values; the tensor must be I8. */
     public byte[] int8(String name) {
         return TensorData.bytes(path, entry(name), DType.I8);

@@ -26,24 +26,44 @@ final class TensorData {
         if (want != null && e.dtype() != want) throw new IllegalArgumentException(path + ": tensor '" + e.name() + "' is " + e.dtype() + ", not " + want);
     }
 
-    static float[] toFloats(Path path, SafetensorsEntry e) {
-        int n = arrayLength(path, e);
+    /**
+     * Elements {@code [from, from + n)} of an F32, F16, BF16 or F64 tensor as floats, into {@code out[0..n)}: a slice read
+     * straight from the mapping, so a large tensor can be processed in cache-sized pieces.
+     */
+    static void floatRange(Path path, SafetensorsEntry e, long from, int n, float[] out) {
+        if (from < 0 || n < 0 || from + n > e.numel() || n > out.length) {
+            throw new IllegalArgumentException(path + ": tensor '" + e.name() + "': elements [" + from + ", " + (from + n) + ") into " + out.length
+                    + " floats, but it holds " + e.numel());
+        }
         MemorySegment s = e.segment();
-        float[] out = new float[n];
         switch (e.dtype()) {
-            case F32 -> MemorySegment.copy(s, F32, 0, out, 0, n);
+            case F32 -> MemorySegment.copy(s, F32, 4 * from, out, 0, n);
             case F16, BF16 -> {
                 short[] buf = new short[Math.min(n, CHUNK)];
                 boolean bf = e.dtype() == DType.BF16;
                 for (int start = 0; start < n; start += buf.length) {
                     int len = Math.min(buf.length, n - start);
-                    MemorySegment.copy(s, I16, 2L * start, buf, 0, len);
-                    for (int i = 0; i < len; i++) out[start + i] = bf ? HalfFloats.bf16ToFloat(buf[i]) : HalfFloats.f16ToFloat(buf[i]);
+                    MemorySegment.copy(s, I16, 2 * (from + start), buf, 0, len);
+                    if (bf) {
+                        for (int i = 0; i < len; i++) out[start + i] = HalfFloats.bf16ToFloat(buf[i]);
+                    } else {
+                        for (int i = 0; i < len; i++) out[start + i] = HalfFloats.f16ToFloat(buf[i]);
+                    }
                 }
             }
             case F64 -> {
-                for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(F64, i);
+                for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(F64, from + i);
             }
+            default -> throw new IllegalArgumentException(path + ": tensor '" + e.name() + "' is " + e.dtype() + ", not floating point");
+        }
+    }
+
+    static float[] toFloats(Path path, SafetensorsEntry e) {
+        int n = arrayLength(path, e);
+        MemorySegment s = e.segment();
+        float[] out = new float[n];
+        switch (e.dtype()) {
+            case F32, F16, BF16, F64 -> floatRange(path, e, 0, n, out);
             case I64 -> {
                 for (int i = 0; i < n; i++) out[i] = (float) s.getAtIndex(I64, i);
             }

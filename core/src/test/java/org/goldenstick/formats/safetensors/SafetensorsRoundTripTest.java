@@ -146,6 +146,30 @@ class SafetensorsRoundTripTest {
     }
 
     @Test
+    void floatSlicesEqualTheWholeTensorInEveryFloatEncoding() throws Exception {
+        // spans more than one 64 Ki-element conversion chunk
+        float[] big = new float[150_001];
+        Random rng = new Random(6);
+        for (int i = 0; i < big.length; i++) big[i] = (float) rng.nextGaussian();
+        Path p = dir.resolve("slices.safetensors");
+        new SafetensorsWriter().addFloats("f32", big, DType.F32, big.length).addFloats("bf16", big, DType.BF16, big.length)
+                .addFloats("f16", big, DType.F16, big.length).write(p);
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            for (String name : new String[] {"f32", "bf16", "f16"}) {
+                float[] whole = f.floats(name);
+                for (int[] range : new int[][] {{0, 10}, {65_530, 70_000}, {150_000, 1}, {0, 150_001}, {7, 0}}) {
+                    float[] out = new float[range[1] + 3];
+                    f.floats(name, range[0], range[1], out);
+                    assertArrayEquals(java.util.Arrays.copyOfRange(whole, range[0], range[0] + range[1]), java.util.Arrays.copyOf(out, range[1]),
+                            name + " " + java.util.Arrays.toString(range));
+                }
+                var e = assertThrows(IllegalArgumentException.class, () -> f.floats(name, 150_000, 2, new float[2]));
+                assertTrue(e.getMessage().contains(name) && e.getMessage().contains("150001"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
     void failedWriteLeavesOldFileAndNoTemporaryFile() throws Exception {
         Path p = dir.resolve("keep.safetensors");
         new SafetensorsWriter().add("x", Tensor.of(new float[] {1, 2}, 2)).write(p);
