@@ -130,6 +130,13 @@ public final class Recipes {
         };
     }
 
+    /** The spec's model with the weights of {@code checkpoint} (from {@link Checkpoints#save}). */
+    public static Module loadModel(Spec spec, Data data, java.nio.file.Path checkpoint) throws java.io.IOException {
+        Module m = newModel(spec, data);
+        Checkpoints.load(m, checkpoint);
+        return m;
+    }
+
     /** SGD with the spec's momentum (Nesterov) and weight decay over the model's parameters. */
     public static Optimizer newOptimizer(Spec spec, Module model) {
         return new SGD(model.parameters(), new SGD.Options(spec.lr(), spec.momentum(), 0, spec.weightDecay(), spec.momentum() > 0));

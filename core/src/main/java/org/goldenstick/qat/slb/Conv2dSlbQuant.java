@@ -27,8 +27,8 @@ import org.goldenstick.tensor.Tensor;
  *
  * <p>Gradient preconditioning (ours): the logits of output channel {@code o} receive their gradient multiplied by
  * {@code 1/s_o²}. The weight is {@code s·Σ p_k l_k}, so a plain gradient step moves the logits {@code s²} times slower
- * (in units of {@code w/s}) than the same step moves a float weight; with {@code s} ≈ 0.05 that is ~400× slower, and in
- * a short fine-tune the search froze (measured: 0.11 % of ResNet-20's weights changed level in 3 epochs). With the
+ * (in units of {@code w/s}) than the same step moves a float weight; on Fashion-MNIST ResNet-20 the median {@code s} is
+ * 0.040 at 1 bit (1/s² ≈ 600), 0.075 at 2 bits (≈ 180), 0.12 at 4 bits (≈ 70), and in a short fine-tune the search froze (measured: 0.11 % of ResNet-20's weights changed level in 3 epochs). With the
  * rescaling the logits move at the pace the float weights would. With upstream's initialisation ({@code s = 1}) it is
  * the identity.
  *
