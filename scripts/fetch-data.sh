@@ -20,6 +20,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# GSTICK_DATA_CACHE overrides the destination (org.goldenstick.data.DataPaths reads the same variable); the library's
+# DataFetch runs a copy of this script packed in the jar, with the destination set to its user cache folder.
 cache="${GSTICK_DATA_CACHE:-$root/data-cache}"
 work="$cache/.downloads"
 
@@ -72,9 +74,11 @@ install_tree() {
 
 DIGITS_SHA=46abec6b12486ad9e51943373abcf22bbea1b5a51a1619b361570d8893f1464a
 item_digits() {
-  # Shipped in the repository (data/digits); nothing to download, only verify.
-  must_file digits "$root/data/digits/digits.csv.gz" "$DIGITS_SHA"
-  log digits "ok (shipped in data/digits, sha256 verified)"
+  # Shipped inside the library jar (core's resources); nothing to download, only verify when run from a checkout.
+  local f="$root/core/src/main/resources/org/goldenstick/data/digits/digits.csv.gz"
+  if [ ! -f "$f" ]; then log digits "ok (shipped inside the goldenstick-core jar)"; return; fi
+  must_file digits "$f" "$DIGITS_SHA"
+  log digits "ok (shipped in the goldenstick-core jar's resources, sha256 verified)"
 }
 
 FMNIST_FILES=(

@@ -3,6 +3,7 @@ package org.goldenstick.data;
 import java.io.BufferedReader;
 import java.io.EOFException;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -15,8 +16,8 @@ import java.util.zip.ZipException;
  * The project's image data sets, loaded and validated.
  *
  * <pre>{@code
- * Dataset digits = Datasets.digits();              // 1797 x 1x8x8, shipped in data/digits
- * Dataset train = Datasets.fashionMnist(true);     // 60000 x 1x28x28, from data-cache/fashion-mnist
+ * Dataset digits = Datasets.digits();              // 1797 x 1x8x8, inside the library jar
+ * Dataset train = Datasets.fashionMnist(true);     // 60000 x 1x28x28, from the data cache (DataFetch.fetch("fashion-mnist"))
  * }</pre>
  */
 public final class Datasets {
@@ -25,11 +26,16 @@ public final class Datasets {
     /** Rows in the shipped scikit-learn digits file. */
     public static final int DIGITS_ROWS = 1797;
 
-    /** The scikit-learn 8x8 digits (shipped in the repository), pixels 0..16 scaled to [0, 1], shape 1x8x8. */
+    /** Where the digits file sits among the library's resources. */
+    static final String DIGITS_RESOURCE = "digits/digits.csv.gz";
+
+    /** The scikit-learn 8x8 digits (inside the library jar), pixels 0..16 scaled to [0, 1], shape 1x8x8. */
     public static Dataset digits() {
-        Path file = DataPaths.shipped("digits/digits.csv.gz");
-        Dataset ds = digits(file);
-        if (ds.size() != DIGITS_ROWS) throw new DataFileException(file, "count mismatch: " + ds.size() + " rows, expected " + DIGITS_ROWS);
+        Path name = Path.of("goldenstick-core.jar!/org/goldenstick/data/" + DIGITS_RESOURCE);
+        InputStream in = Datasets.class.getResourceAsStream(DIGITS_RESOURCE);
+        if (in == null) throw new DataFileException(name, "missing from the library's resources");
+        Dataset ds = digits(in, name);
+        if (ds.size() != DIGITS_ROWS) throw new DataFileException(name, "count mismatch: " + ds.size() + " rows, expected " + DIGITS_ROWS);
         return ds;
     }
 
@@ -38,10 +44,23 @@ public final class Datasets {
      * Bad rows fail with the file and line number.
      */
     public static Dataset digits(Path file) {
+        InputStream in;
+        try {
+            in = Files.newInputStream(file);
+        } catch (NoSuchFileException e) {
+            throw new DataFileException(file, "missing", e);
+        } catch (IOException e) {
+            throw new DataFileException(file, "cannot read: " + e, e);
+        }
+        return digits(in, file);
+    }
+
+    /** {@link #digits(Path)} from a stream (closed here); {@code file} names it in errors. */
+    private static Dataset digits(InputStream stream, Path file) {
         var pixels = new java.io.ByteArrayOutputStream();
         var labels = new java.util.ArrayList<Integer>();
         int lineNo = 0;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(Files.newInputStream(file)), StandardCharsets.US_ASCII))) {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(new GZIPInputStream(stream), StandardCharsets.US_ASCII))) {
             for (String line; (line = r.readLine()) != null; ) {
                 lineNo++;
                 String[] f = line.split(",", -1);
@@ -76,7 +95,7 @@ public final class Datasets {
         }
     }
 
-    /** Fashion-MNIST from {@code data-cache/fashion-mnist} (train: 60000, test: 10000), pixels scaled to [0, 1], shape 1x28x28. */
+    /** Fashion-MNIST from the data cache folder's {@code fashion-mnist/} ({@link DataFetch#fetch DataFetch.fetch("fashion-mnist")}; train: 60000, test: 10000), pixels scaled to [0, 1], shape 1x28x28. */
     public static Dataset fashionMnist(boolean train) {
         String prefix = train ? "train" : "t10k";
         Path images = DataPaths.cached("fashion-mnist", "fashion-mnist/" + prefix + "-images-idx3-ubyte.gz");

@@ -165,7 +165,36 @@ class DatasetsTest {
     @Test
     void missingCachedFileSaysHowToFetch() {
         var e = assertThrows(MissingDataException.class, () -> DataPaths.cached("fashion-mnist", "no-such-folder/x.gz"));
-        assertTrue(e.getMessage().contains("run ./gstick data fetch") && e.getMessage().contains("x.gz"), e.getMessage());
+        assertTrue(e.getMessage().contains("DataFetch.fetch(\"fashion-mnist\")") && e.getMessage().contains("./gstick data fetch --only fashion-mnist")
+                && e.getMessage().contains("x.gz"), e.getMessage());
         assertTrue(Files.isRegularFile(DataPaths.root().resolve("gstick")));
+        assertEquals(DataPaths.root().resolve("data-cache"), DataPaths.cacheDir(), "inside a checkout the cache is its data-cache/");
+    }
+
+    @Test
+    void cacheFolderPropertyWinsOverTheCheckout(@TempDir Path dir) {
+        String old = System.getProperty(DataPaths.CACHE_PROPERTY);
+        System.setProperty(DataPaths.CACHE_PROPERTY, dir.toString());
+        try {
+            assertEquals(dir.toAbsolutePath().normalize(), DataPaths.cacheDir());
+            var e = assertThrows(MissingDataException.class, () -> Datasets.fashionMnist(false));
+            assertTrue(e.getMessage().startsWith(dir.toAbsolutePath().normalize().resolve("fashion-mnist").toString()), e.getMessage());
+            assertEquals(Datasets.DIGITS_ROWS, Datasets.digits().size(), "digits come from the jar, not the cache");
+        } finally {
+            if (old == null) System.clearProperty(DataPaths.CACHE_PROPERTY);
+            else System.setProperty(DataPaths.CACHE_PROPERTY, old);
+        }
+    }
+
+    @Test
+    void fetchRejectsUnknownItemsByName() {
+        var e = assertThrows(IllegalArgumentException.class, () -> DataFetch.fetch("cifar10"));
+        assertTrue(e.getMessage().contains("'cifar10'") && e.getMessage().contains("fashion-mnist"), e.getMessage());
+        try (var in = DataFetch.class.getResourceAsStream("fetch-data.sh")) {
+            assertNotNull(in, "the fetch script is packed next to DataFetch");
+            assertEquals(Files.readString(DataPaths.root().resolve("scripts/fetch-data.sh")), new String(in.readAllBytes(), StandardCharsets.UTF_8));
+        } catch (IOException x) {
+            throw new java.io.UncheckedIOException(x);
+        }
     }
 }
