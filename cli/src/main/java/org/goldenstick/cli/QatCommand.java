@@ -34,6 +34,9 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--weight-bits", defaultValue = "1", description = "SLB: weight bits 1 | 2 | 4 (default: ${DEFAULT-VALUE})")
     int weightBits;
 
+    @Option(names = "--classifier-bits", defaultValue = "8", description = "SLB: the classifier's weight bits, 8 (int8) | 4 | 2 | 1 (default: ${DEFAULT-VALUE})")
+    int classifierBits;
+
     @Option(names = "--act-bits", description = "SLB: 8 to fake-quantize activations to 8 bits (default: float activations)")
     Integer actBits;
 
@@ -84,7 +87,13 @@ public final class QatCommand implements Callable<Integer> {
                 return new SimQAT(cfg).log(json ? null : System.err);
             };
             case "slb" -> spec -> {
+                if (weightBits != 1 && weightBits != 2 && weightBits != 4) throw new IllegalArgumentException("--weight-bits must be 1, 2 or 4, got " + weightBits);
+                if (classifierBits != 8 && classifierBits != 4 && classifierBits != 2 && classifierBits != 1) {
+                    throw new IllegalArgumentException("--classifier-bits must be 8, 4, 2 or 1, got " + classifierBits);
+                }
+                if (actBits != null && actBits != 8) throw new IllegalArgumentException("--act-bits must be 8 (or left out for float activations), got " + actBits);
                 Map<String, Object> cfg = new LinkedHashMap<>();
+                cfg.put("classifier_quant_dtype", "INT" + classifierBits);
                 cfg.put("quant_dtype", List.of(actBits == null ? "INT8" : "INT" + actBits, "INT" + weightBits));
                 cfg.put("enable_act_quant", actBits != null);
                 cfg.put("enable_bn_calibration", spec.model().startsWith("resnet"));
@@ -117,7 +126,10 @@ public final class QatCommand implements Callable<Integer> {
         j.put("algo", algo);
         j.put("model", spec.model());
         j.put("dataset", spec.dataset());
-        if (algo.equalsIgnoreCase("slb")) j.put("weight_bits", weightBits);
+        if (algo.equalsIgnoreCase("slb")) {
+            j.put("weight_bits", weightBits);
+            j.put("classifier_bits", classifierBits);
+        }
         j.put("fp32_accuracy", r.fp32Accuracy());
         j.put("fake_quant_accuracy", r.fakeQuantAccuracy());
         j.put("quant_accuracy", r.quantAccuracy());
@@ -141,7 +153,9 @@ public final class QatCommand implements Callable<Integer> {
             System.out.println(new ObjectMapper().writeValueAsString(j));
         } else {
             // the JSON keys keep SimQAT's names for both algorithms; the text names what the deploy network really is
-            String deploy = algo.equalsIgnoreCase("slb") ? "W" + weightBits + (actBits != null ? "A" + actBits : "") + " packed" : "int8";
+            String deploy = algo.equalsIgnoreCase("slb")
+                    ? "W" + weightBits + (actBits != null ? "A" + actBits : "") + " packed (classifier " + (classifierBits == 8 ? "int8" : classifierBits + "-bit") + ")"
+                    : "int8";
             System.out.printf(Locale.ROOT, "FP32 accuracy %.2f%%, %s accuracy %.2f%% (fake-quant %.2f%%), ONNX Runtime %.2f%% (agreement %.2f%%)%n",
                     100 * r.fp32Accuracy(), deploy, 100 * r.quantAccuracy(), 100 * r.fakeQuantAccuracy(), 100 * ort.accuracy(), 100 * ort.agreement());
             System.out.printf(Locale.ROOT, "size: FP32 checkpoint %,d bytes, %s deploy %,d bytes (%.1f%%)%n", r.fp32Bytes(), deploy, r.deployBytes(),

@@ -23,6 +23,7 @@ class QatSlbCommandTest {
             assertTrue(j.has(k), "missing " + k + " in " + j);
         }
         assertEquals(2, j.get("weight_bits").asInt());
+        assertEquals(8, j.get("classifier_bits").asInt());
         // Top-1 agreement of a LeNet trained on 600 digits: low-margin images flip when ONNX Runtime's float conv lands
         // one 8-bit activation step away from ours (measured 98.1-100 %); the tight numerical comparison with ONNX
         // Runtime is SlbConvertTest's.
@@ -33,14 +34,20 @@ class QatSlbCommandTest {
             assertEquals("SLB", f.metadata().get("gstick.algorithm"));
             // conv1 of LeNet (QuantDequant, PackedConv2d, QuantDequant with A8): 6·1·5·5 weights at 2 bits = 38 bytes
             assertEquals(38, f.uint8("conv1.1.weight_packed").length);
+            // fc1 (16·2·2 -> 120) packed at 2 bits too; the classifier fc3 (84 -> 10) is int8
+            assertEquals(64 * 120 * 2 / 8, f.uint8("fc1.1.weight_packed").length);
+            assertEquals(84 * 10, f.int8("fc3.weight").length);
         }
         assertTrue(Files.exists(Path.of(j.get("onnx_path").asText())));
     }
 
     @Test
-    void badWeightBitsFailBeforeTraining() {
-        String err = CliRunner.failure("qat", "--algo", "slb", "--weight-bits", "8", "--out", dir.toString());
-        assertTrue(err.contains("weight_quant_dtype"), err);
+    void badWeightBitsFailBeforeTrainingNamingTheOption() {
+        String err = CliRunner.failure("qat", "--algo", "slb", "--weight-bits", "3", "--out", dir.toString());
+        assertTrue(err.contains("--weight-bits must be 1, 2 or 4, got 3"), err);
+        for (String internal : new String[] {"QuantDtype", "String", "weight_quant_dtype", "SlbQuantAwareTraining"}) assertFalse(err.contains(internal), err);
+        err = CliRunner.failure("qat", "--algo", "slb", "--classifier-bits", "3", "--out", dir.toString());
+        assertTrue(err.contains("--classifier-bits must be 8, 4, 2 or 1, got 3"), err);
         assertFalse(Files.exists(dir.resolve("lenet-digits-fp32.safetensors")), "no training happened");
     }
 }

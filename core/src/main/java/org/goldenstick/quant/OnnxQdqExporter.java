@@ -40,9 +40,10 @@ import org.goldenstick.tensor.Conv2dSpec;
  * OnnxQdqExporter.export(deployNet, m -> m instanceof Sequential || m instanceof LeNet5, new int[] {1, 8, 8}, Path.of("lenet.onnx"));
  * }</pre>
  */
-public final class OnnxQdqExporter {
+public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
     private final OnnxModelWriter w;
     private final Predicate<Module> chain;
+    private OnnxLayerExport extra = (m, path, x, out) -> null;
     private int counter;
     /** The grid the current value sits on (after a DequantizeLinear), or null. */
     private QuantParams grid;
@@ -57,7 +58,13 @@ public final class OnnxQdqExporter {
      * @param numOutputs the width of the network output {@code [N, numOutputs]}
      */
     public static void export(Module net, Predicate<Module> chainContainer, int[] inputShape, int numOutputs, Path file) throws IOException {
+        export(net, chainContainer, inputShape, numOutputs, file, null);
+    }
+
+    /** As {@link #export(Module, Predicate, int[], int, Path)}, with {@code extra} asked first for every module (null: none). */
+    public static void export(Module net, Predicate<Module> chainContainer, int[] inputShape, int numOutputs, Path file, OnnxLayerExport extra) throws IOException {
         OnnxQdqExporter e = new OnnxQdqExporter(net.getClass().getSimpleName(), chainContainer);
+        if (extra != null) e.extra = extra;
         Object[] dims = new Object[inputShape.length + 1];
         dims[0] = "N";
         for (int i = 0; i < inputShape.length; i++) dims[i + 1] = inputShape[i];
@@ -68,11 +75,22 @@ public final class OnnxQdqExporter {
         e.w.write(file);
     }
 
-    private String fresh(String base) {
+    @Override
+    public OnnxModelWriter writer() {
+        return w;
+    }
+
+    @Override
+    public String fresh(String base) {
         return base.replace('.', '_') + "_" + (counter++);
     }
 
     private String emit(Module m, String path, String x) {
+        String own = extra.emit(m, path, x, this);
+        if (own != null) {
+            grid = null;
+            return own;
+        }
         if (m instanceof QConv2d q) return emitQConv(q, path, x);
         if (m instanceof QLinear q) return emitQLinear(q, path, x);
         if (m instanceof QuantDequant q) {
@@ -144,7 +162,8 @@ public final class OnnxQdqExporter {
         return emit(c.get("relu"), path + ".relu_out", sum);
     }
 
-    private String node(String op, String path, List<String> inputs, OnnxAttribute... attrs) {
+    @Override
+    public String node(String op, String path, List<String> inputs, OnnxAttribute... attrs) {
         String out = fresh(path.isEmpty() ? op : path);
         w.addNode(op, inputs, List.of(out), attrs);
         grid = null;
@@ -212,7 +231,8 @@ public final class OnnxQdqExporter {
         return new String[] {wdq, bdq};
     }
 
-    private static OnnxAttribute[] convAttrs(Conv2dSpec s, int kH, int kW) {
+    /** The ONNX Conv attributes of a convolution geometry. */
+    public static OnnxAttribute[] convAttrs(Conv2dSpec s, int kH, int kW) {
         return new OnnxAttribute[] {OnnxAttribute.ofInts("kernel_shape", kH, kW), OnnxAttribute.ofInts("strides", s.strideH(), s.strideW()),
                 OnnxAttribute.ofInts("pads", s.padTop(), s.padLeft(), s.padBottom(), s.padRight()),
                 OnnxAttribute.ofInts("dilations", s.dilationH(), s.dilationW()), OnnxAttribute.ofInt("group", s.groups())};

@@ -102,6 +102,11 @@ public final class OnnxModelWriter {
         return addInitializer(OnnxTensor.ofInt8(name, int8, dims));
     }
 
+    /** An INT4 initializer (values in [−8, 7], stored two per byte). */
+    public OnnxModelWriter addInitializerInt4(String name, int[] int4, long... dims) {
+        return addInitializer(OnnxTensor.ofInt4(name, int4, dims));
+    }
+
     /** A UINT8 initializer (values 0..255 as Java byte bit patterns). */
     public OnnxModelWriter addInitializerUint8(String name, byte[] uint8, long... dims) {
         return addInitializer(OnnxTensor.ofUint8(name, uint8, dims));

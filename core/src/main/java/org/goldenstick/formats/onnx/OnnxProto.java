@@ -430,9 +430,10 @@ final class OnnxProto {
             if (x != 0 && n > (Integer.MAX_VALUE / type.byteSize()) / x) throw at.error("dims " + Arrays.toString(d) + " are too large");
             n *= x;
         }
+        if (raw == null && type == OnnxDataType.INT4) throw at.error("INT4 tensor without raw_data (packed int32_data is not supported)");
         if (raw == null) raw = typedToRaw(at, type, (int) n, floatData, int32Data, int64Data, uint64Data, doubleData);
-        if (raw.length != n * type.byteSize()) {
-            throw at.error("raw_data has " + raw.length + " bytes, but " + type + " x " + Arrays.toString(d) + " needs " + n * type.byteSize());
+        if (raw.length != type.rawBytes(n)) {
+            throw at.error("raw_data has " + raw.length + " bytes, but " + type + " x " + Arrays.toString(d) + " needs " + type.rawBytes(n));
         }
         return new OnnxTensor(name, type, d, raw);
     }

@@ -25,8 +25,8 @@ public record OnnxTensor(String name, OnnxDataType dataType, long[] dims, byte[]
             if (d < 0) throw new IllegalArgumentException("tensor '" + name + "': negative dimension in " + Arrays.toString(dims));
             n = Math.multiplyExact(n, d);
         }
-        if (rawData.length != n * dataType.byteSize()) {
-            throw new IllegalArgumentException("tensor '" + name + "': " + rawData.length + " data bytes, but " + dataType + " x " + Arrays.toString(dims) + " needs " + n * dataType.byteSize());
+        if (rawData.length != dataType.rawBytes(n)) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + rawData.length + " data bytes, but " + dataType + " x " + Arrays.toString(dims) + " needs " + dataType.rawBytes(n));
         }
     }
 
@@ -37,7 +37,9 @@ public record OnnxTensor(String name, OnnxDataType dataType, long[] dims, byte[]
 
     /** Number of elements. */
     public long numel() {
-        return rawData.length / dataType.byteSize();
+        long n = 1;
+        for (long d : dims) n *= d;
+        return n;
     }
 
     /** Dimensions as ints (for {@link Tensor}). */
@@ -69,6 +71,17 @@ public record OnnxTensor(String name, OnnxDataType dataType, long[] dims, byte[]
 
     public static OnnxTensor ofInt8(String name, byte[] data, long... dims) {
         return new OnnxTensor(name, OnnxDataType.INT8, dims, data.clone());
+    }
+
+    /** INT4 values in [−8, 7], packed two per byte (element 2i in the low nibble, as ONNX stores them). */
+    public static OnnxTensor ofInt4(String name, int[] values, long... dims) {
+        byte[] raw = new byte[(values.length + 1) / 2];
+        for (int i = 0; i < values.length; i++) {
+            int v = values[i];
+            if (v < -8 || v > 7) throw new IllegalArgumentException("tensor '" + name + "': INT4 value " + v + " at " + i + " outside [-8, 7]");
+            raw[i >> 1] |= (byte) ((v & 0xF) << (4 * (i & 1)));
+        }
+        return new OnnxTensor(name, OnnxDataType.INT4, dims, raw);
     }
 
     /** uint8 values given as Java bytes (0..255 stored as -128..127 bit patterns). */
@@ -146,6 +159,7 @@ public record OnnxTensor(String name, OnnxDataType dataType, long[] dims, byte[]
                 case INT8 -> rawData[i];
                 case UINT8 -> rawData[i] & 0xFF;
                 case BOOL -> rawData[i] != 0 ? 1f : 0f;
+                case INT4 -> (rawData[i >> 1] << (28 - 4 * (i & 1))) >> 28; // sign-extend the nibble
                 case INT16 -> b.getShort(2 * i);
                 case UINT16 -> b.getShort(2 * i) & 0xFFFF;
                 case INT32 -> b.getInt(4 * i);

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -13,10 +12,14 @@ import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Dropout;
 import org.goldenstick.nn.Flatten;
 import org.goldenstick.nn.Identity;
+import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
 import org.goldenstick.nn.models.LeNet5;
 import org.goldenstick.nn.models.ResNet;
+import org.goldenstick.qat.LinearQuant;
+import org.goldenstick.qat.QuantCell;
+import org.goldenstick.qat.SimQATConfig;
 import org.goldenstick.quant.DeployIO;
 import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.quant.QuantDtype;
@@ -31,9 +34,12 @@ import org.goldenstick.train.TrainCallback;
 
 /**
  * SLB, searching for low-bit weights (upstream {@code SlbQuantAwareTraining}, spec §6): every {@code Conv2d}
- * (exact class, as upstream) becomes a {@link Conv2dSlbQuant} whose weights are a learned categorical distribution
- * over 2, 4 or 16 levels; a {@link TemperatureScheduler} sharpens it epoch by epoch and switches to the hard argmax
- * at {@code t_end}; optional {@link BnCalibration}; {@link #convert} emits bit-packed {@link PackedConv2d} layers.
+ * (exact class, as upstream) becomes a {@link Conv2dSlbQuant} and every hidden {@code Linear} a {@link LinearSlbQuant},
+ * whose weights are a learned categorical distribution over 2, 4 or 16 levels; a {@link TemperatureScheduler} sharpens
+ * it epoch by epoch and switches to the hard argmax at {@code t_end}; optional {@link BnCalibration}. The classifier
+ * (the last Linear layer) gets int8 fake quantization ({@link LinearQuant}) unless {@code classifier_quant_dtype} asks
+ * for low bits. {@link #convert} emits bit-packed {@link PackedConv2d} / {@link PackedLinear} layers and an int8
+ * classifier; upstream leaves Linear layers in float.
  *
  * <pre>{@code
  * var slb = new SlbQuantAwareTraining();
@@ -74,6 +80,9 @@ public final class SlbQuantAwareTraining extends CompAlgo {
 
     public void setActQuantDtype(QuantDtype d) { config = config.withActQuantDtype(d); }
 
+    /** INT8 (default: int8 fake quantization, deployed as an int8 layer) or INT1/INT2/INT4 (the SLB search) for the classifier. */
+    public void setClassifierQuantDtype(QuantDtype d) { config = config.withClassifierQuantDtype(d); }
+
     public void setEnableActQuant(boolean on) { config = config.withEnableActQuant(on); }
 
     public void setEnableBnCalibration(boolean on) { config = config.withEnableBnCalibration(on); }
@@ -108,23 +117,41 @@ public final class SlbQuantAwareTraining extends CompAlgo {
 
     public RewriteReport report() { return report; }
 
-    public RewriteRules rules() {
+    /**
+     * The rewrite rules for {@code network}: Conv2d → {@link Conv2dSlbQuant}; Linear → {@link LinearSlbQuant}, except the
+     * classifier, which becomes an int8 {@link LinearQuant} unless {@code classifier_quant_dtype} is low-bit.
+     */
+    public RewriteRules rules(Module network) {
         Random rng = new Random(seed);
+        String classifier = classifierPath(network);
+        SimQATConfig int8 = SimQATConfig.defaults();
         return RewriteRules.builder()
                 .chainContainer(LeNet5.class).chainContainer(ResNet.class)
                 .transparent(MaxPool2d.class).transparent(Flatten.class).transparent(Identity.class).transparent(Dropout.class)
                 .wrap(Conv2d.class, m -> new Conv2dSlbQuant((Conv2d) m, config, rng))
+                .wrap(Linear.class, (RewriteRules.Policy) (m, site) -> !site.path().equals(classifier) ? new LinearSlbQuant((Linear) m, config, config.weightBits(), rng)
+                        : config.classifierBits() == 8 ? new LinearQuant((Linear) m, int8, true)
+                        : new LinearSlbQuant((Linear) m, config, config.classifierBits(), rng))
                 .build();
+    }
+
+    /** The classifier: the last Linear layer of the network (module order), or null. */
+    static String classifierPath(Module network) {
+        String last = null;
+        for (var e : network.namedModules().entrySet()) if (e.getValue().getClass() == Linear.class) last = e.getKey();
+        return last;
     }
 
     @Override
     public Module apply(Module network, ApplyOptions options) {
         if (network == null) throw new IllegalArgumentException("SlbQuantAwareTraining.apply: network is null");
         for (Module m : network.namedModules().values()) {
-            if (m instanceof Conv2dSlbQuant) throw new IllegalArgumentException("SlbQuantAwareTraining.apply: the network already contains Conv2dSlbQuant");
+            if (m instanceof SlbQuantCell || m instanceof QuantCell) {
+                throw new IllegalArgumentException("SlbQuantAwareTraining.apply: the network is already quantization-aware (contains " + m.getClass().getSimpleName() + ")");
+            }
         }
-        report = Rewriter.rewrite(network, rules());
-        if (report.wrapped().isEmpty()) throw new IllegalArgumentException("SlbQuantAwareTraining.apply: no Conv2d found in " + network.getClass().getSimpleName());
+        report = Rewriter.rewrite(network, rules(network));
+        if (report.wrapped().isEmpty()) throw new IllegalArgumentException("SlbQuantAwareTraining.apply: no Conv2d or Linear layer found in " + network.getClass().getSimpleName());
         if (log != null) log.print("SLB W" + config.weightBits() + (config.enableActQuant() ? "A8" : "") + ": " + network.getClass().getSimpleName() + "\n" + report.table());
         return network;
     }
@@ -150,61 +177,49 @@ public final class SlbQuantAwareTraining extends CompAlgo {
         return out;
     }
 
-    /** Replaces, in place, every {@link Conv2dSlbQuant} by its bit-packed deploy module; returns the network in eval mode. */
+    /**
+     * Replaces, in place, every {@link SlbQuantCell} by its bit-packed deploy module and the int8 classifier by its
+     * int8 layer; returns the network in eval mode.
+     */
     @Override
     public Module convert(Module network) {
         int n = 0;
         for (var e : network.namedModules().entrySet()) {
-            if (!(e.getValue() instanceof Conv2dSlbQuant q)) continue;
-            if (e.getKey().isEmpty()) throw new IllegalArgumentException("SlbQuantAwareTraining.convert: the root module is a Conv2dSlbQuant; wrap it in a container");
-            network.replaceChild(e.getKey(), q.toDeploy());
+            Module deploy = switch (e.getValue()) {
+                case SlbQuantCell q -> q.toDeploy();
+                case QuantCell q -> q.toDeploy(q.inputQuantizer().quantParams());
+                default -> null;
+            };
+            if (deploy == null) continue;
+            if (e.getKey().isEmpty()) throw new IllegalArgumentException("SlbQuantAwareTraining.convert: the root module is a quantized layer; wrap it in a container");
+            network.replaceChild(e.getKey(), deploy);
             n++;
         }
-        if (n == 0) throw new IllegalArgumentException("SlbQuantAwareTraining.convert: no Conv2dSlbQuant found; call apply (and train) before convert");
+        if (n == 0) throw new IllegalArgumentException("SlbQuantAwareTraining.convert: no SLB layer found; call apply (and train) before convert");
         network.eval();
         return network;
     }
 
     /**
-     * Writes {@code <prefix>.safetensors} (packed weights, {@link DeployIO} container) and {@code <prefix>.onnx}: ONNX has
-     * no 1/2/4-bit tensor type, so its Conv nodes carry the dequantized float weights (scale · level); the packed
-     * artifact is the safetensors file beside it.
+     * Writes {@code <prefix>.safetensors} (packed weights, {@link DeployIO} container) and {@code <prefix>.onnx}, whose
+     * packed layers hold their real low-bit weights as INT8 (1/2 bits) or INT4 (4 bits) initializers behind
+     * DequantizeLinear ({@link SlbOnnxExport}).
      */
     @Override
     public List<Path> exportDeployModel(Module deploy, Path prefix, int[] sampleShape) throws IOException {
         Path st = Path.of(prefix + ".safetensors"), onnx = Path.of(prefix + ".onnx");
         DeployIO.save(deploy, st, Map.of("gstick.algorithm", "SLB", "gstick.weight_bits", Integer.toString(config.weightBits()),
-                "gstick.network", deploy.getClass().getSimpleName()));
-        Map<String, PackedConv2d> packed = new LinkedHashMap<>();
-        for (var e : deploy.namedModules().entrySet()) if (e.getValue() instanceof PackedConv2d p) packed.put(e.getKey(), p);
+                "gstick.classifier_bits", Integer.toString(config.classifierBits()), "gstick.network", deploy.getClass().getSimpleName()));
+        int[] s = new int[sampleShape.length + 1];
+        s[0] = 1;
+        System.arraycopy(sampleShape, 0, s, 1, sampleShape.length);
         int numOutputs;
-        try {
-            for (var e : packed.entrySet()) deploy.replaceChild(e.getKey(), floatConv(e.getValue()));
-            int[] s = new int[sampleShape.length + 1];
-            s[0] = 1;
-            System.arraycopy(sampleShape, 0, s, 1, sampleShape.length);
-            try (var ignored = GradMode.off()) {
-                numOutputs = deploy.forward(Tensor.zeros(s)).dim(1);
-            }
-            RewriteRules r = rules();
-            OnnxQdqExporter.export(deploy, r::isChainContainer, sampleShape, numOutputs, onnx);
-        } finally {
-            for (var e : packed.entrySet()) deploy.replaceChild(e.getKey(), e.getValue());
-            deploy.eval();
+        try (var ignored = GradMode.off()) {
+            numOutputs = deploy.forward(Tensor.zeros(s)).dim(1);
         }
+        RewriteRules r = rules(deploy);
+        OnnxQdqExporter.export(deploy, r::isChainContainer, sampleShape, numOutputs, onnx, new SlbOnnxExport());
         return List.of(st, onnx);
-    }
-
-    /** A float Conv2d holding the dequantized weights of a packed layer (for ONNX). */
-    static Conv2d floatConv(PackedConv2d p) {
-        Tensor w = p.dequantizedWeight();
-        var s = p.spec();
-        Conv2d c = new Conv2d(w.dim(1) * s.groups(), w.dim(0), w.dim(2), w.dim(3), s.strideH(), s.strideW(), s.padTop(), s.padLeft(),
-                s.dilationH(), s.dilationW(), s.groups(), p.biasValues() != null, new Random(0));
-        System.arraycopy(w.data(), 0, c.weight().data(), 0, w.numel());
-        if (p.biasValues() != null) System.arraycopy(p.biasValues(), 0, c.bias().data(), 0, w.dim(0));
-        c.eval();
-        return c;
     }
 
     @Override

@@ -101,12 +101,12 @@ class SlbConvertTest {
     }
 
     @Test
-    void applyWrapsOnlyConvolutions() {
+    void applyWrapsConvolutionsAndLinearLayers() {
         var s = slb(QuantDtype.INT2, true);
         Module net = s.apply(new LeNet5(1, 8, 10, new Random(0)));
         RewriteReport r = s.report();
-        assertEquals(2, r.wrapped().size(), r.table());
-        for (var row : r.wrapped()) assertEquals("Conv2d", row.original());
+        assertEquals(5, r.wrapped().size(), r.table());
+        assertEquals(List.of("Conv2d", "Conv2d", "Linear", "Linear", "Linear"), r.wrapped().stream().map(RewriteReport.Row::original).toList());
         long convs = net.namedModules().values().stream().filter(m -> m instanceof Conv2d).count();
         assertEquals(0, convs);
         var q = (Conv2dSlbQuant) net.namedModules().values().stream().filter(m -> m instanceof Conv2dSlbQuant).findFirst().orElseThrow();
@@ -142,6 +142,7 @@ class SlbConvertTest {
     @Test
     void logitGradientIsTheTrueGradientOverScaleSquared() {
         var s = slb(QuantDtype.INT2, false);
+        s.setClassifierQuantDtype(QuantDtype.INT2); // the int8 classifier quantizes activations: not differentiable for central differences
         Module net = s.apply(new LeNet5(1, 8, 10, new Random(0)));
         net.train();
         var q = (Conv2dSlbQuant) net.module("conv1");
@@ -268,8 +269,9 @@ class SlbConvertTest {
         float[] after = run(s.convert(net), x);
         double scale = 0;
         for (float v : before) scale = Math.max(scale, Math.abs(v));
-        // a value on a rounding boundary of the 8-bit grid may land one step apart: compare within a few grid steps
-        for (int i = 0; i < before.length; i++) assertEquals(before[i], after[i], 0.02 * scale, "at " + i);
+        // a value on a rounding boundary of the 8-bit grid may land one step apart, and five quantized layers carry such
+        // a step on: compare within a few output grid steps (a wrong weight or grid would be off by the logits' scale)
+        for (int i = 0; i < before.length; i++) assertEquals(before[i], after[i], 0.05 * scale, "at " + i);
     }
 
     @Test

@@ -54,7 +54,7 @@ class SlbScheduleAndConfigTest {
         slb.setHasTrainedEpoch(0);
         slb.setTFactor(3.2);
         var net = slb.apply(new LeNet5(1, 8, 10, new Random(1)));
-        assertEquals(2, TemperatureScheduler.applyTo(net, slb.config(), 3));
+        assertEquals(4, TemperatureScheduler.applyTo(net, slb.config(), 3)); // conv1, conv2, fc1, fc2 (fc3 is the int8 classifier)
         for (var m : net.namedModules().values()) {
             if (m instanceof SlbWeightQuantizer q) {
                 assertEquals((float) 3.2, q.temperature(), 1e-6);

@@ -1,0 +1,32 @@
+package org.goldenstick.quant;
+
+import java.util.List;
+import org.goldenstick.formats.onnx.OnnxAttribute;
+import org.goldenstick.formats.onnx.OnnxModelWriter;
+import org.goldenstick.nn.Module;
+
+/**
+ * Exports layers that {@link OnnxQdqExporter} does not know (deploy layers of an algorithm outside this package, such
+ * as SLB's bit-packed layers) into the same ONNX graph. The exporter asks it first for every module.
+ *
+ * <pre>{@code
+ * OnnxQdqExporter.export(deploy, chain, new int[] {1, 8, 8}, 10, file, (m, path, x, out) ->
+ *         m instanceof MyLayer l ? out.node("Relu", path, List.of(x)) : null);
+ * }</pre>
+ */
+@FunctionalInterface
+public interface OnnxLayerExport {
+    /** Emits {@code m} reading value {@code input}; returns its output value name, or null when {@code m} is not this exporter's. */
+    String emit(Module m, String path, String input, Emitter out);
+
+    /** What an {@link OnnxLayerExport} writes through: fresh value names, initializers and nodes. */
+    interface Emitter {
+        /** A value/initializer name unique in the graph, derived from a dotted path. */
+        String fresh(String base);
+
+        OnnxModelWriter writer();
+
+        /** Adds a node with a fresh output name derived from {@code path}; returns that name. */
+        String node(String op, String path, List<String> inputs, OnnxAttribute... attrs);
+    }
+}
