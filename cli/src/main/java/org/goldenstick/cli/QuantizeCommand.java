@@ -19,15 +19,24 @@ import picocli.CommandLine.Option;
  * folder is a quantized checkpoint that {@code gstick eval --model OUT} loads in DEPLOY mode.
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
-        description = {"Post-training quantization of a Llama model folder: rtn (W8A16, data-free), smoothquant (W8A8 with smoothing),",
-                "or w8a8 (naive W8A8, for comparison). Writes a quantized checkpoint (int8 safetensors + compressed-tensors",
-                "quantization_config) atomically to --out."})
+        description = {"Post-training quantization of a Llama model folder: rtn (weight-only W8/W4, data-free), smoothquant (W8A8 with",
+                "smoothing), or w8a8 (naive W8A8, for comparison). Writes a quantized checkpoint (compressed-tensors pack-quantized",
+                "for weight-only, int-quantized for W8A8) atomically to --out."})
 public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Hugging Face Llama folder (default: models/gstick-llama-demo)")
     Path model;
 
     @Option(names = "--method", defaultValue = "rtn", description = "rtn | smoothquant | w8a8 (default: ${DEFAULT-VALUE})")
     String method;
+
+    @Option(names = "--bits", defaultValue = "8", description = "weight bits for rtn: 4 or 8 (default: ${DEFAULT-VALUE})")
+    int bits;
+
+    @Option(names = "--group-size", defaultValue = "0", description = "input columns per weight scale for rtn: 32, 64, 128, or 0 for per output channel (default: ${DEFAULT-VALUE})")
+    int groupSize;
+
+    @Option(names = "--asym", description = "asymmetric weights (a zero point per group); default symmetric")
+    boolean asym;
 
     @Option(names = "--alpha", description = "SmoothQuant migration strength in [0, 1] (default: " + PTQConfig.DEFAULT_ALPHA + ")")
     Double alpha;
@@ -67,6 +76,12 @@ public final class QuantizeCommand implements Callable<Integer> {
             case "w8a8", "naive-w8a8" -> PTQConfig.naiveW8A8();
             default -> throw new IllegalArgumentException("--method must be rtn, smoothquant or w8a8, got '" + method + "'");
         };
+        if (!cfg.quantizesActivations()) {
+            if (bits != 4 && bits != 8) throw new IllegalArgumentException("--bits must be 4 or 8, got " + bits);
+            cfg = cfg.withWeights(org.goldenstick.ptq.WeightScheme.of(bits, groupSize, !asym));
+        } else if (bits != 8 || groupSize != 0 || asym) {
+            throw new IllegalArgumentException("--bits/--group-size/--asym apply to weight-only methods; " + cfg.methodName() + " is W8A8 with 8-bit per-channel symmetric weights");
+        }
         if (alpha != null) {
             if (!cfg.quantizesActivations() || !"smoothquant".equals(cfg.methodName())) throw new IllegalArgumentException("--alpha applies to --method smoothquant only");
             cfg = cfg.withAlpha(alpha);

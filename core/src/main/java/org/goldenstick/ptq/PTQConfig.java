@@ -11,6 +11,7 @@ import java.util.regex.PatternSyntaxException;
  *
  * <pre>{@code
  * PTQConfig rtn = PTQConfig.rtn();                                  // W8A16, lm_head kept in float
+ * PTQConfig w4 = PTQConfig.rtn(WeightScheme.of(4, 128, true));      // W4A16, groups of 128
  * PTQConfig sq = PTQConfig.smoothQuant(0.85)                        // W8A8 with smoothing
  *         .withActGranularity(ActGranularity.PER_TENSOR);
  * PTQConfig deploy = rtn.withMode(PTQMode.DEPLOY);
@@ -24,13 +25,14 @@ import java.util.regex.PatternSyntaxException;
  * @param mode           QUANTIZE (calibrate, quantize, save) or DEPLOY (build placeholders, load a quantized checkpoint)
  * @param backend        CPU (quantize and deploy), NONE (quantize only), ASCEND (rejected: this build runs on CPU)
  * @param skip           regexes of linear layers to leave in floating point
- * @param weightDtype    must be INT8 (per-output-channel symmetric)
+ * @param weights        how weights are stored: bits 4/8, group size (0 = per channel), symmetric or not; W8A8 needs
+ *                       {@link WeightScheme#int8PerChannel()}
  * @param actDtype       FLOAT (W8A16, weight-only) or INT8 (W8A8)
  * @param outliers       SMOOTH (SmoothQuant) or NONE (no smoothing: RTN, or naive W8A8)
  * @param alpha          SmoothQuant migration strength in [0, 1]: s = max|X|^α / max|W|^(1−α)
  * @param actGranularity PER_TOKEN (dynamic, default) or PER_TENSOR (static, from calibration); W8A8 only
  */
-public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, QuantDtype weightDtype, QuantDtype actDtype,
+public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, WeightScheme weights, QuantDtype actDtype,
                         OutlierSuppression outliers, double alpha, ActGranularity actGranularity) {
 
     /**
@@ -56,7 +58,7 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
         Objects.requireNonNull(mode, "PTQConfig.mode");
         Objects.requireNonNull(backend, "PTQConfig.backend");
         Objects.requireNonNull(skip, "PTQConfig.skip");
-        Objects.requireNonNull(weightDtype, "PTQConfig.weightDtype");
+        Objects.requireNonNull(weights, "PTQConfig.weights");
         Objects.requireNonNull(actDtype, "PTQConfig.actDtype");
         Objects.requireNonNull(outliers, "PTQConfig.outliers");
         Objects.requireNonNull(actGranularity, "PTQConfig.actGranularity");
@@ -67,8 +69,8 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
         if (mode == PTQMode.DEPLOY && backend == BackendTarget.NONE) {
             throw new IllegalArgumentException("PTQConfig: mode DEPLOY needs a backend to run on, got NONE (use BackendTarget.CPU)");
         }
-        if (weightDtype != QuantDtype.INT8) {
-            throw new IllegalArgumentException("PTQConfig: weightDtype must be INT8 (PTQ here quantizes weights to int8), got " + weightDtype);
+        if (actDtype == QuantDtype.INT8 && !weights.equals(WeightScheme.int8PerChannel())) {
+            throw new IllegalArgumentException("PTQConfig: W8A8 needs 8-bit symmetric per-channel weights, got " + weights);
         }
         if (outliers == OutlierSuppression.SMOOTH && actDtype != QuantDtype.INT8) {
             throw new IllegalArgumentException("PTQConfig: outlier suppression SMOOTH (SmoothQuant) needs int8 activations (W8A8), but actDtype is " + actDtype);
@@ -91,13 +93,22 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
 
     /** Round-to-nearest W8A16: per-channel int8 weights, float activations, no calibration data. */
     public static PTQConfig rtn() {
-        return new PTQConfig(PTQMode.QUANTIZE, BackendTarget.CPU, DEFAULT_SKIP_W8A16, QuantDtype.INT8, QuantDtype.FLOAT,
+        return new PTQConfig(PTQMode.QUANTIZE, BackendTarget.CPU, DEFAULT_SKIP_W8A16, WeightScheme.int8PerChannel(), QuantDtype.FLOAT,
                 OutlierSuppression.NONE, DEFAULT_ALPHA, ActGranularity.PER_TOKEN);
+    }
+
+    /** Round-to-nearest weight-only quantization with {@code weights} (e.g. W4 groups of 128), float activations. */
+    public static PTQConfig rtn(WeightScheme weights) {
+        return rtn().withWeights(weights);
+    }
+
+    public PTQConfig withWeights(WeightScheme w) {
+        return new PTQConfig(mode, backend, skip, w, actDtype, outliers, alpha, actGranularity);
     }
 
     /** SmoothQuant W8A8 with the given α, per-token dynamic activations. */
     public static PTQConfig smoothQuant(double alpha) {
-        return new PTQConfig(PTQMode.QUANTIZE, BackendTarget.CPU, DEFAULT_SKIP_W8A8, QuantDtype.INT8, QuantDtype.INT8,
+        return new PTQConfig(PTQMode.QUANTIZE, BackendTarget.CPU, DEFAULT_SKIP_W8A8, WeightScheme.int8PerChannel(), QuantDtype.INT8,
                 OutlierSuppression.SMOOTH, alpha, ActGranularity.PER_TOKEN);
     }
 
@@ -112,27 +123,27 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
     }
 
     public PTQConfig withMode(PTQMode m) {
-        return new PTQConfig(m, backend, skip, weightDtype, actDtype, outliers, alpha, actGranularity);
+        return new PTQConfig(m, backend, skip, weights, actDtype, outliers, alpha, actGranularity);
     }
 
     public PTQConfig withBackend(BackendTarget b) {
-        return new PTQConfig(mode, b, skip, weightDtype, actDtype, outliers, alpha, actGranularity);
+        return new PTQConfig(mode, b, skip, weights, actDtype, outliers, alpha, actGranularity);
     }
 
     public PTQConfig withSkip(List<String> s) {
-        return new PTQConfig(mode, backend, s, weightDtype, actDtype, outliers, alpha, actGranularity);
+        return new PTQConfig(mode, backend, s, weights, actDtype, outliers, alpha, actGranularity);
     }
 
     public PTQConfig withOutliers(OutlierSuppression o) {
-        return new PTQConfig(mode, backend, skip, weightDtype, actDtype, o, alpha, actGranularity);
+        return new PTQConfig(mode, backend, skip, weights, actDtype, o, alpha, actGranularity);
     }
 
     public PTQConfig withAlpha(double a) {
-        return new PTQConfig(mode, backend, skip, weightDtype, actDtype, outliers, a, actGranularity);
+        return new PTQConfig(mode, backend, skip, weights, actDtype, outliers, a, actGranularity);
     }
 
     public PTQConfig withActGranularity(ActGranularity g) {
-        return new PTQConfig(mode, backend, skip, weightDtype, actDtype, outliers, alpha, g);
+        return new PTQConfig(mode, backend, skip, weights, actDtype, outliers, alpha, g);
     }
 
     /** True for W8A8 (int8 activations). */

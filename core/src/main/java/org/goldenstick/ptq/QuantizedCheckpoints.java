@@ -48,12 +48,20 @@ public final class QuantizedCheckpoints {
     /**
      * The quantization recipe read back from {@code config.json}.
      *
-     * @param method        rtn, smoothquant or w8a8
+     * @param method        rtn, gptq, awq, smoothquant or w8a8 (our own field; rtn for files from other tools)
+     * @param format        compressed-tensors format: pack-quantized (weight-only int4/int8), int-quantized (W8A8),
+     *                      or naive-quantized (our older int8 weight-only files, still read)
      * @param actInt8       whether activations are int8 (W8A8)
      * @param granularity   activation granularity (W8A8)
      * @param ignore        layers left in floating point
+     * @param targets       pack-quantized: each config group's targets and weight scheme (empty otherwise)
      */
-    public record Scheme(String method, boolean actInt8, ActGranularity granularity, List<String> ignore) {}
+    public record Scheme(String method, String format, boolean actInt8, ActGranularity granularity, List<String> ignore, List<PackQuantized.Target> targets) {
+        /** The weight scheme of a {@code pack-quantized} layer, or null if no config group targets it. */
+        public WeightScheme weightsFor(String layer) {
+            return PackQuantized.schemeFor(targets, layer);
+        }
+    }
 
     /** True if {@code dir/config.json} has a {@code quantization_config}. */
     public static boolean isQuantized(Path dir) throws IOException {
@@ -110,7 +118,7 @@ public final class QuantizedCheckpoints {
         });
         try (OutputFolder of = OutputFolder.create(out)) {
             w.write(of.dir().resolve("model.safetensors"));
-            writeConfigAndAuxFiles(src, of.dir(), quantizationConfig(config, skipped));
+            writeConfigAndAuxFiles(src, of.dir(), quantizationConfig(config, skipped, model.config().tieWordEmbeddings()));
             long bytes = Files.size(of.dir().resolve("model.safetensors"));
             of.commit();
             return bytes;
@@ -125,6 +133,16 @@ public final class QuantizedCheckpoints {
         if (q == null || q.isNull()) return null;
         String where = cfg + ": quantization_config";
         if (!"compressed-tensors".equals(q.path("quant_method").asText())) throw new IllegalArgumentException(where + ".quant_method must be \"compressed-tensors\", got " + q.get("quant_method"));
+        String format = q.path("format").asText();
+        List<String> ignore = new ArrayList<>();
+        q.path("ignore").forEach(n -> ignore.add(n.asText()));
+        if (PackQuantized.FORMAT.equals(format)) {
+            List<PackQuantized.Target> targets = PackQuantized.parseGroups(q, where);
+            return new Scheme(q.path("gstick").path("method").asText("rtn"), format, false, ActGranularity.PER_TOKEN, List.copyOf(ignore), List.copyOf(targets));
+        }
+        if (!format.equals("int-quantized") && !format.equals("naive-quantized")) {
+            throw new IllegalArgumentException(where + ".format must be pack-quantized, int-quantized or naive-quantized, got " + q.get("format"));
+        }
         JsonNode g = q.path("config_groups").path("group_0");
         JsonNode w = g.path("weights");
         if (w.path("num_bits").asInt() != 8 || !"int".equals(w.path("type").asText()) || !w.path("symmetric").asBoolean() || !"channel".equals(w.path("strategy").asText())) {
@@ -141,31 +159,34 @@ public final class QuantizedCheckpoints {
                 default -> throw new IllegalArgumentException(where + ": activation strategy must be token or tensor, got " + a.get("strategy"));
             };
         }
-        List<String> ignore = new ArrayList<>();
-        q.path("ignore").forEach(n -> ignore.add(n.asText()));
         String method = q.path("gstick").path("method").asText(actInt8 ? "w8a8" : "rtn");
-        return new Scheme(method, actInt8, gran, List.copyOf(ignore));
+        return new Scheme(method, format, actInt8, gran, List.copyOf(ignore), List.of());
     }
 
     /** The compressed-tensors style {@code quantization_config} for a run with {@code cfg}. */
-    static ObjectNode quantizationConfig(PTQConfig cfg, List<String> ignored) {
+    static ObjectNode quantizationConfig(PTQConfig cfg, List<String> skipped, boolean tiedHead) {
+        List<String> ignored = ignoreList(skipped, tiedHead);
+        if (!cfg.quantizesActivations()) {
+            ObjectNode gs = JSON.createObjectNode();
+            gs.put("method", cfg.methodName());
+            ArrayNode skip = gs.putArray("skip");
+            cfg.skip().forEach(skip::add);
+            return PackQuantized.config(Map.of("Linear", cfg.weights()), ignored, gs);
+        }
         ObjectNode q = JSON.createObjectNode();
         q.put("quant_method", "compressed-tensors");
-        q.put("format", cfg.quantizesActivations() ? "int-quantized" : "naive-quantized");
+        q.put("format", "int-quantized");
         q.put("quantization_status", "compressed");
+        q.put("version", PackQuantized.COMPRESSED_TENSORS_VERSION);
         ObjectNode g = q.putObject("config_groups").putObject("group_0");
         g.putArray("targets").add("Linear");
         ObjectNode w = g.putObject("weights");
         w.put("num_bits", 8).put("type", "int").put("symmetric", true).put("strategy", "channel").put("dynamic", false).putNull("group_size");
         w.put("observer", "minmax");
-        if (cfg.quantizesActivations()) {
-            boolean token = cfg.actGranularity() == ActGranularity.PER_TOKEN;
-            ObjectNode a = g.putObject("input_activations");
-            a.put("num_bits", 8).put("type", "int").put("symmetric", true).put("strategy", token ? "token" : "tensor").put("dynamic", token);
-            a.put("observer", token ? "memoryless" : "minmax");
-        } else {
-            g.putNull("input_activations");
-        }
+        boolean token = cfg.actGranularity() == ActGranularity.PER_TOKEN;
+        ObjectNode a = g.putObject("input_activations");
+        a.put("num_bits", 8).put("type", "int").put("symmetric", true).put("strategy", token ? "token" : "tensor").put("dynamic", token);
+        a.put("observer", token ? "memoryless" : "minmax");
         g.putNull("output_activations");
         ArrayNode ig = q.putArray("ignore");
         ignored.forEach(ig::add);
@@ -180,6 +201,16 @@ public final class QuantizedCheckpoints {
             gs.put("smoothing", "folded: 1/s into input_layernorm / post_attention_layernorm, s into q/k/v and gate/up weights");
         }
         return q;
+    }
+
+    /**
+     * compressed-tensors' {@code ignore}: every linear left in floating point — the skipped ones, and {@code lm_head}
+     * when it is tied to the embeddings (it is still a float linear to vLLM and transformers).
+     */
+    static List<String> ignoreList(List<String> skipped, boolean tiedHead) {
+        List<String> out = new ArrayList<>(skipped);
+        if (tiedHead && !out.contains("lm_head")) out.add("lm_head");
+        return out;
     }
 
     /** Writes {@code src/config.json} plus {@code quantization_config} into {@code outDir}, and copies the other non-weight files. */
@@ -206,10 +237,12 @@ public final class QuantizedCheckpoints {
             String p = e.getKey();
             switch (e.getValue()) {
                 case W8A16Linear q -> {
-                    w.addInt8(p + ".weight", q.int8Weight(), q.outFeatures(), q.inFeatures());
-                    w.addFloats(p + ".weight_scale", q.weightScale(), DType.F32, q.outFeatures(), 1);
+                    // weight-only int8 is written as pack-quantized (the format vLLM reads weight-only int from)
+                    var pw = org.goldenstick.tensor.kernel.PackedIntWeights.pack(q.int8Weight(), q.outFeatures(), q.inFeatures(), 8, q.inFeatures(), q.weightScale(), null);
+                    PackQuantized.add(w, p, pw, DType.F32);
                     done.add(p + ".weight_scale");
                 }
+                case WNA16Linear q -> PackQuantized.add(w, p, q.weights(), floatDtype.apply(p + ".weight"));
                 case W8A8Linear q -> {
                     w.addInt8(p + ".weight", q.int8Weight(), q.outFeatures(), q.inFeatures());
                     w.addFloats(p + ".weight_scale", q.weightScale(), DType.F32, q.outFeatures(), 1);
@@ -240,6 +273,17 @@ public final class QuantizedCheckpoints {
         try (CheckpointFolder ck = CheckpointFolder.open(dir)) {
             Map<String, SafetensorsEntry> entries = ck.entries();
             int installed = 0;
+            Set<String> used = new HashSet<>();
+            for (var e : model.namedModules().entrySet()) {
+                if (!(e.getValue() instanceof Linear lin) || !entries.containsKey(e.getKey() + ".weight_packed")) continue;
+                String p = e.getKey();
+                WeightScheme ws = scheme.weightsFor(p);
+                if (ws == null || !PackQuantized.FORMAT.equals(scheme.format())) throw new IllegalArgumentException(dir + ": tensor '" + p + ".weight_packed' but no pack-quantized config group targets layer '" + p + "'");
+                if (scheme.ignore().contains(p)) throw new IllegalArgumentException(dir + ": layer '" + p + "' is in quantization_config.ignore but has packed weights");
+                model.replaceChild(p, new WNA16Linear(PackQuantized.read(ck, p, lin.outFeatures(), lin.inFeatures(), ws), lin.bias() == null ? null : Tensor.zeros(lin.outFeatures())));
+                used.addAll(PackQuantized.tensorNames(p, ws.symmetric()));
+                installed++;
+            }
             for (var e : model.namedModules().entrySet()) {
                 if (e.getValue() instanceof W8A16Linear || e.getValue() instanceof W8A8Linear) {
                     installed++; // placeholder installed by PtqAlgorithm.apply in DEPLOY mode
@@ -255,8 +299,7 @@ public final class QuantizedCheckpoints {
                 model.replaceChild(p, ph);
                 installed++;
             }
-            if (installed == 0) throw new IllegalArgumentException(dir + ": quantization_config present but no int8 linear weights match the model's layers");
-            Set<String> used = new HashSet<>();
+            if (installed == 0) throw new IllegalArgumentException(dir + ": quantization_config present but no quantized linear weights match the model's layers");
             for (var e : model.namedModules().entrySet()) {
                 String p = e.getKey();
                 byte[] wq = null;

@@ -6,21 +6,25 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.formats.safetensors.SafetensorsEntry;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.kernel.PackedIntWeights;
 import org.goldenstick.tensor.kernel.Parallel;
 
 /**
- * Round-to-nearest W8A16: per-output-channel symmetric int8 weights, float activations, no calibration data.
+ * Round-to-nearest weight-only quantization (W8A16 per channel by default; W4/W8, groups of 32/64/128, symmetric or
+ * asymmetric through {@link PTQConfig#weights()}), float activations, no calibration data. The output is
+ * compressed-tensors {@code pack-quantized} ({@link PackQuantized}).
  *
  * <p>Two ways to run it:
  * <ul>
  *   <li>{@link #quantizeCheckpoint}: model-free, straight from the memory-mapped checkpoint, tensor by tensor on
  *       all threads. The float model is never materialised: only the tensors being quantized are converted to
  *       float, and untouched tensors are copied byte-for-byte from the mapping.
- *   <li>{@link #apply} + {@link #convert} on an in-memory model (nn.Linear → {@link W8A16Linear}).
+ *   <li>{@link #apply} + {@link #convert} on an in-memory model (nn.Linear → {@link WNA16Linear}).
  * </ul>
  *
  * <pre>{@code
@@ -32,10 +36,17 @@ public final class RoundToNearest implements PtqAlgorithm {
     static int chunkFloats = 1 << 16;
 
     private final PTQConfig config;
+    private final DType scaleDtype;
 
     public RoundToNearest(PTQConfig config) {
+        this(config, DType.F32);
+    }
+
+    /** @param scaleDtype the dtype scales are stored in (the checkpoint's weight dtype, as llm-compressor writes them) */
+    public RoundToNearest(PTQConfig config, DType scaleDtype) {
         if (config.quantizesActivations()) throw new IllegalArgumentException("RoundToNearest is weight-only (W8A16) but the config quantizes activations (" + config.methodName() + "); use SmoothQuant");
         this.config = config;
+        this.scaleDtype = scaleDtype;
     }
 
     @Override
@@ -43,17 +54,16 @@ public final class RoundToNearest implements PtqAlgorithm {
         return config;
     }
 
-    /** RTN needs no data: QUANTIZE only checks there is something to quantize; DEPLOY installs placeholders. */
+    /**
+     * RTN needs no data: QUANTIZE only checks there is something to quantize. DEPLOY does nothing here: the packed
+     * layers are built from the checkpoint by {@link QuantizedCheckpoints#loadInto}, whose config says each layer's
+     * scheme.
+     */
     @Override
     public Module apply(Module network, NetworkHelper helper, List<int[]> calibration) {
         List<String> targets = PtqAlgorithm.targets(network, config);
         if (targets.isEmpty()) System.err.println("warning: no linear layer of the network is left to quantize; check the skip list " + config.skip());
-        if (config.mode() == PTQMode.DEPLOY) {
-            for (String t : targets) {
-                Linear l = (Linear) network.module(t);
-                network.replaceChild(t, W8A16Linear.placeholder(l.inFeatures(), l.outFeatures(), l.bias() != null));
-            }
-        }
+        for (String t : targets) config.weights().groupFor(((Linear) network.module(t)).inFeatures(), t);
         return network;
     }
 
@@ -61,8 +71,8 @@ public final class RoundToNearest implements PtqAlgorithm {
     public Module convert(Module network) {
         if (config.mode() == PTQMode.DEPLOY) return network; // placeholders are already in place
         List<String> targets = PtqAlgorithm.targets(network, config);
-        W8A16Linear[] q = new W8A16Linear[targets.size()];
-        Parallel.forEach(targets.size(), i -> q[i] = W8A16Linear.quantize((Linear) network.module(targets.get(i))));
+        WNA16Linear[] q = new WNA16Linear[targets.size()];
+        Parallel.forEach(targets.size(), i -> q[i] = WNA16Linear.quantize((Linear) network.module(targets.get(i)), config.weights(), scaleDtype, targets.get(i)));
         for (int i = 0; i < q.length; i++) network.replaceChild(targets.get(i), q[i]);
         return network;
     }
@@ -89,8 +99,14 @@ public final class RoundToNearest implements PtqAlgorithm {
             Set<String> targetWeights = new HashSet<>();
             for (String t : targets) targetWeights.add(t + ".weight");
             for (SafetensorsEntry e : ck.entries().values()) if (!targetWeights.contains(e.name()) && e.dtype().isFloatingPoint()) others.add(e);
-            byte[][] q = new byte[n][];
-            float[][] s = new float[n][];
+            WeightScheme ws = config.weights();
+            int[] cols = new int[n];
+            for (int i = 0; i < n; i++) {
+                cols[i] = ck.entry(targets.get(i) + ".weight").shape()[1];
+                ws.groupFor(cols[i], in + ": layer '" + targets.get(i) + "'"); // every group size checked before work starts
+            }
+            PackedIntWeights[] q = new PackedIntWeights[n];
+            DType[] scaleDtype = new DType[n];
             long[] read = new long[n];
             Progress progress = new Progress("rtn", n + others.size());
             Parallel.forEach(n + others.size(), i -> {
@@ -101,28 +117,34 @@ public final class RoundToNearest implements PtqAlgorithm {
                 }
                 String name = targets.get(i) + ".weight";
                 SafetensorsEntry e = ck.entry(name);
-                int rows = e.shape()[0], cols = e.shape()[1];
-                q[i] = new byte[rows * cols];
-                s[i] = new float[rows];
+                int rows = e.shape()[0], c = e.shape()[1], groups = c / ws.groupFor(c, name);
+                scaleDtype[i] = e.dtype() == DType.F16 || e.dtype() == DType.BF16 ? e.dtype() : DType.F32;
+                byte[] codes = new byte[rows * c];
+                float[] s = new float[rows * groups];
+                byte[] z = ws.symmetric() ? null : new byte[rows * groups];
                 // rows are converted in cache-sized pieces: no float copy of the whole tensor
-                int rowsPerChunk = Math.max(1, chunkFloats / cols);
-                float[] w = new float[Math.min(rows, rowsPerChunk) * cols];
+                int rowsPerChunk = Math.max(1, chunkFloats / c);
+                float[] w = new float[Math.min(rows, rowsPerChunk) * c];
+                byte[] qc = new byte[w.length];
+                float[] sc = new float[Math.min(rows, rowsPerChunk) * groups];
+                byte[] zc = z == null ? null : new byte[sc.length];
                 for (int r0 = 0; r0 < rows; r0 += rowsPerChunk) {
                     int nr = Math.min(rowsPerChunk, rows - r0);
-                    ck.floats(name, (long) r0 * cols, nr * cols, w);
-                    Int8.quantizeRows(w, 0, nr, cols, q[i], r0 * cols, s[i], r0, in + ": tensor '" + name + "'", r0);
+                    ck.floats(name, (long) r0 * c, nr * c, w);
+                    ws.quantize(w, nr, c, scaleDtype[i], qc, sc, zc, in + ": tensor '" + name + "'", r0);
+                    System.arraycopy(qc, 0, codes, r0 * c, nr * c);
+                    System.arraycopy(sc, 0, s, r0 * groups, nr * groups);
+                    if (z != null) System.arraycopy(zc, 0, z, r0 * groups, nr * groups);
                 }
+                q[i] = PackedIntWeights.pack(codes, rows, c, ws.bits(), ws.groupFor(c, name), s, z);
                 read[i] = e.byteLength();
                 progress.step(targets.get(i));
             });
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
             Set<String> quantized = new HashSet<>();
             for (int i = 0; i < n; i++) {
-                String t = targets.get(i);
-                SafetensorsEntry e = ck.entry(t + ".weight");
-                w.addInt8(t + ".weight", q[i], e.shape());
-                w.addFloats(t + ".weight_scale", s[i], org.goldenstick.formats.safetensors.DType.F32, e.shape()[0], 1);
-                quantized.add(t + ".weight");
+                PackQuantized.add(w, targets.get(i), q[i], scaleDtype[i]);
+                quantized.add(targets.get(i) + ".weight");
             }
             for (SafetensorsEntry e : ck.entries().values()) {
                 if (quantized.contains(e.name())) continue;
@@ -133,7 +155,7 @@ public final class RoundToNearest implements PtqAlgorithm {
             long tWrite = System.nanoTime();
             try (OutputFolder of = OutputFolder.create(out)) {
                 w.write(of.dir().resolve("model.safetensors"));
-                QuantizedCheckpoints.writeConfigAndAuxFiles(in, of.dir(), QuantizedCheckpoints.quantizationConfig(config, skipped));
+                QuantizedCheckpoints.writeConfigAndAuxFiles(in, of.dir(), QuantizedCheckpoints.quantizationConfig(config, skipped, layout.tiedEmbeddings()));
                 long outBytes = java.nio.file.Files.size(of.dir().resolve("model.safetensors"));
                 of.commit();
                 long t1 = System.nanoTime();

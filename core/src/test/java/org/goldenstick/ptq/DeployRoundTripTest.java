@@ -52,11 +52,11 @@ class DeployRoundTripTest {
         Path fp = floatCheckpoint(DType.BF16), q = tmp.resolve("rtn");
         RoundToNearest.quantizeCheckpoint(fp, q, PTQConfig.rtn());
         LlamaModel deployed = QuantizedCheckpoints.load(q);
-        assertInstanceOf(W8A16Linear.class, deployed.module("model.layers.1.mlp.down_proj"));
+        assertInstanceOf(WNA16Linear.class, deployed.module("model.layers.1.mlp.down_proj"));
         assertInstanceOf(Linear.class, deployed.module("lm_head"));
 
         LlamaModel inMemory = HfCheckpoint.load(fp);
-        RoundToNearest rtn = new RoundToNearest(PTQConfig.rtn());
+        RoundToNearest rtn = new RoundToNearest(PTQConfig.rtn(), DType.BF16); // scales rounded to the checkpoint's dtype
         rtn.apply(inMemory, null, List.of());
         rtn.convert(inMemory);
 
@@ -112,6 +112,7 @@ class DeployRoundTripTest {
             Object x = e.getValue(), y = sb.get(e.getKey());
             assertEquals(x.getClass(), y.getClass(), e.getKey());
             if (x instanceof W8A16Linear p) assertArrayEquals(p.int8Weight(), ((W8A16Linear) y).int8Weight(), e.getKey());
+            if (x instanceof WNA16Linear p) assertEquals(p.weights(), ((WNA16Linear) y).weights(), e.getKey());
             if (x instanceof W8A8Linear p) assertArrayEquals(p.int8Weight(), ((W8A8Linear) y).int8Weight(), e.getKey());
         }
         var pa = a.stateDict();
@@ -136,7 +137,7 @@ class DeployRoundTripTest {
         assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoints.load(fp));
         // a float loader refuses the int8 checkpoint, QuantizedCheckpoints.loadModel picks the right one
         assertThrows(IllegalArgumentException.class, () -> HfCheckpoint.load(q));
-        assertInstanceOf(W8A16Linear.class, QuantizedCheckpoints.loadModel(q).module("model.layers.0.mlp.up_proj"));
+        assertInstanceOf(WNA16Linear.class, QuantizedCheckpoints.loadModel(q).module("model.layers.0.mlp.up_proj"));
         // config.json disagreeing with the tensors
         String cfg = Files.readString(q.resolve("config.json")).replace("\"intermediate_size\" : 128", "\"intermediate_size\" : 136");
         assertTrue(cfg.contains("136"), "test setup: config rewrite");

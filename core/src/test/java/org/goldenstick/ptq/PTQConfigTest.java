@@ -34,8 +34,11 @@ class PTQConfigTest {
         assertThrows(IllegalArgumentException.class, () -> PTQConfig.smoothQuant(1.5));
         assertThrows(IllegalArgumentException.class, () -> PTQConfig.smoothQuant(Double.NaN));
         assertThrows(IllegalArgumentException.class, () -> PTQConfig.rtn().withSkip(List.of("(unclosed")));
-        assertThrows(IllegalArgumentException.class, () -> new PTQConfig(PTQMode.QUANTIZE, BackendTarget.CPU, List.of(), QuantDtype.FLOAT,
-                QuantDtype.FLOAT, OutlierSuppression.NONE, 0.5, ActGranularity.PER_TOKEN));
+        // W8A8 with 4-bit or grouped weights, bad bit widths and group sizes
+        assertThrows(IllegalArgumentException.class, () -> PTQConfig.smoothQuant().withWeights(WeightScheme.of(4, 128, true)));
+        assertThrows(IllegalArgumentException.class, () -> WeightScheme.of(3, 128, true));
+        assertThrows(IllegalArgumentException.class, () -> WeightScheme.of(4, 100, true));
+        assertThrows(IllegalArgumentException.class, () -> WeightScheme.of(4, -1, true));
         // quantize-only with no backend is fine
         assertEquals(BackendTarget.NONE, PTQConfig.rtn().withBackend(BackendTarget.NONE).backend());
     }
