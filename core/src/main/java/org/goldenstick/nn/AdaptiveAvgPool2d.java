@@ -7,7 +7,7 @@ import org.goldenstick.tensor.Tensor;
  * Average pooling to a fixed output size {@code [outH, outW]} whatever the input size (PyTorch's bin edges);
  * {@code new AdaptiveAvgPool2d(1)} is global average pooling.
  */
-public class AdaptiveAvgPool2d extends Module {
+public class AdaptiveAvgPool2d extends Layer {
     private final int outH, outW;
 
     public AdaptiveAvgPool2d(int outSize) {
@@ -24,7 +24,7 @@ public class AdaptiveAvgPool2d extends Module {
     public int outputW() { return outW; }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return Functional.adaptiveAvgPool2d(x, outH, outW);
     }
 

@@ -11,7 +11,7 @@ import org.goldenstick.tensor.Tensor;
  * var pool = new AvgPool2d(2);
  * }</pre>
  */
-public class AvgPool2d extends Module {
+public class AvgPool2d extends Layer {
     private final int kernel, stride, padding;
     private final boolean countIncludePad;
 
@@ -35,7 +35,7 @@ public class AvgPool2d extends Module {
     public boolean countIncludePad() { return countIncludePad; }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return Functional.avgPool2d(x, kernel, kernel, stride, stride, padding, padding, countIncludePad);
     }
 

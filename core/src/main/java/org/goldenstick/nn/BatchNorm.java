@@ -9,7 +9,7 @@ import org.goldenstick.tensor.Tensor;
  * {@code running_var} and {@code num_batches_tracked}. Training normalises with the batch statistics and
  * updates the running ones with {@code momentum} (unbiased variance); eval uses the running statistics.
  */
-public abstract class BatchNorm extends Module {
+public abstract class BatchNorm extends Layer {
     public static final double DEFAULT_MOMENTUM = 0.1;
     public static final double DEFAULT_EPS = 1e-5;
 

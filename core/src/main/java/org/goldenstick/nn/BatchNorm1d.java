@@ -21,7 +21,7 @@ public class BatchNorm1d extends BatchNorm {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         if ((x.rank() != 2 && x.rank() != 3) || x.dim(1) != numFeatures()) {
             throw new IllegalArgumentException("BatchNorm1d(" + numFeatures() + "): expected [N, " + numFeatures() + "] or [N, " + numFeatures() + ", L], got " + Arrays.toString(x.shape()));
         }

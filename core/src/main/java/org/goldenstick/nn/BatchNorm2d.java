@@ -21,7 +21,7 @@ public class BatchNorm2d extends BatchNorm {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         if (x.rank() != 4 || x.dim(1) != numFeatures()) {
             throw new IllegalArgumentException("BatchNorm2d(" + numFeatures() + "): expected [N, " + numFeatures() + ", H, W], got " + Arrays.toString(x.shape()));
         }

@@ -15,7 +15,7 @@ import org.goldenstick.tensor.Tensor;
  * var dw = new Conv2d(32, 32, 3, 1, 1, 1, 32, false, rng);   // depthwise, no bias
  * }</pre>
  */
-public class Conv2d extends Module {
+public class Conv2d extends Layer {
     private final int inChannels, outChannels, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, groups;
 
     /** Square kernel, stride, padding and dilation. */
@@ -99,7 +99,7 @@ public class Conv2d extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return Functional.conv2d(x, weight(), bias(), spec());
     }
 

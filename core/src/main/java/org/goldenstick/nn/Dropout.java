@@ -12,7 +12,7 @@ import org.goldenstick.tensor.Tensor;
  * var drop = new Dropout(0.5, new Random(0));
  * }</pre>
  */
-public class Dropout extends Module {
+public class Dropout extends Layer {
     private final double p;
     private final Random rng;
 
@@ -27,7 +27,7 @@ public class Dropout extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         if (!isTraining() || p == 0) return x;
         return Functional.dropout(x, (float) p, true, rng);
     }

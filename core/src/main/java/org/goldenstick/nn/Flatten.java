@@ -3,7 +3,7 @@ package org.goldenstick.nn;
 import org.goldenstick.tensor.Tensor;
 
 /** Flattens every axis from {@code startDim} (default 1) into one: {@code [N, C, H, W] → [N, C·H·W]}. */
-public class Flatten extends Module {
+public class Flatten extends Layer {
     private final int startDim;
 
     public Flatten() {
@@ -19,7 +19,7 @@ public class Flatten extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return x.flatten(startDim);
     }
 

@@ -3,9 +3,9 @@ package org.goldenstick.nn;
 import org.goldenstick.tensor.Tensor;
 
 /** Returns its input: a placeholder (e.g. a ResNet shortcut without projection, or a removed layer). */
-public class Identity extends Module {
+public class Identity extends Layer {
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return x;
     }
 

@@ -7,7 +7,7 @@ import org.goldenstick.tensor.Tensor;
  * Fully connected layer {@code y = x·Wᵀ + b}, with W {@code [out, in]} (the PyTorch / Hugging Face layout).
  * Default initialisation: Kaiming-uniform weights with a = √5 and a uniform bias in ±1/√in, as PyTorch does.
  */
-public class Linear extends Module {
+public class Linear extends Layer {
     private final int inFeatures;
     private final int outFeatures;
 
@@ -42,7 +42,7 @@ public class Linear extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return x.linear(weight(), bias());
     }
 

@@ -11,7 +11,7 @@ import org.goldenstick.tensor.Tensor;
  * var pool3 = new MaxPool2d(3, 2, 1);          // 3×3, stride 2, padding 1
  * }</pre>
  */
-public class MaxPool2d extends Module {
+public class MaxPool2d extends Layer {
     private final int kernel, stride, padding;
 
     public MaxPool2d(int kernel) {
@@ -32,7 +32,7 @@ public class MaxPool2d extends Module {
     public int padding() { return padding; }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return Functional.maxPool2d(x, kernel, kernel, stride, stride, padding, padding);
     }
 

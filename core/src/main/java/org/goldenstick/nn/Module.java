@@ -78,8 +78,10 @@ public abstract class Module {
     }
 
     /**
-     * Replaces the sub-module at a dotted path with {@code replacement}. The owner is told through
-     * {@link #onChildReplaced(String, Module)} so that a layer holding the child in a field can update it.
+     * Replaces the sub-module at a dotted path with {@code replacement}. A {@link Layer} replaced by a layer forwards its
+     * calls to the replacement from then on, so a network that keeps its layers in fields and calls them in its own
+     * {@code forward} runs the replacement too (the replacement may still use the old layer's own computation, e.g. a
+     * quant cell wrapping it). The owner is also told through {@link #onChildReplaced(String, Module)}.
      */
     public final void replaceChild(String path, Module replacement) {
         int dot = path.lastIndexOf('.');
@@ -88,12 +90,24 @@ public abstract class Module {
         if (!owner.children.containsKey(name)) {
             throw new IllegalArgumentException("replaceChild: no child '" + name + "' in " + owner.getClass().getSimpleName() + " (has " + owner.children.keySet() + ")");
         }
+        Module old = owner.children.get(name);
         owner.children.put(name, replacement);
+        // a network may hold the old layer in a field (or a list) and call it from its own forward: it now runs the replacement
+        if (old instanceof Layer l && old != replacement) l.replacedBy(replacement instanceof Layer r ? r : null);
+        if (replacement instanceof Layer l) l.replacedBy(null);
         owner.onChildReplaced(name, replacement);
     }
 
-    /** Hook for modules that keep children in fields; the default does nothing. */
+    /** Hook for modules that must do more when a child is replaced; the default does nothing. */
     protected void onChildReplaced(String name, Module replacement) {}
+
+    /**
+     * One input sample's shape (no batch axis) that this network accepts, used to trace it when an algorithm is given
+     * no example input; null (the default) when the network does not know it.
+     */
+    public int[] exampleInputShape() {
+        return null;
+    }
 
     /** Every module of the tree in pre-order with its dotted path; the root has path {@code ""}. */
     public final Map<String, Module> namedModules() {
@@ -167,6 +181,24 @@ public abstract class Module {
 
     public final Module eval() {
         return train(false);
+    }
+
+    /**
+     * Runs {@code body} with the whole tree in eval mode and restores each module's own mode afterwards (also when a
+     * mix of modes was set), e.g. to trace a network without updating its BatchNorm statistics.
+     */
+    public final <T> T inEvalMode(java.util.function.Supplier<T> body) {
+        Map<String, Module> all = namedModules();
+        boolean[] was = new boolean[all.size()];
+        int i = 0;
+        for (Module m : all.values()) was[i++] = m.training;
+        train(false);
+        try {
+            return body.get();
+        } finally {
+            i = 0;
+            for (Module m : all.values()) m.training = was[i++];
+        }
     }
 
     // ---------------------------------------------------------------- state dict

@@ -3,9 +3,9 @@ package org.goldenstick.nn;
 import org.goldenstick.tensor.Tensor;
 
 /** {@code max(x, 0)}, element-wise. */
-public class ReLU extends Module {
+public class ReLU extends Layer {
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return x.relu();
     }
 

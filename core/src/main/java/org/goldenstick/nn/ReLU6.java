@@ -4,9 +4,9 @@ import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.Tensor;
 
 /** {@code min(max(x, 0), 6)}, element-wise (MobileNet's activation). */
-public class ReLU6 extends Module {
+public class ReLU6 extends Layer {
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return Functional.relu6(x);
     }
 

@@ -2,6 +2,7 @@ package org.goldenstick.prune;
 
 import org.goldenstick.nn.BatchNorm2d;
 import org.goldenstick.nn.Conv2d;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
 
@@ -21,7 +22,7 @@ import org.goldenstick.tensor.Tensor;
  * var kf = new KfConv2d(conv, bn, "layer1.0.bn1");   // the BN's old place becomes an Identity
  * }</pre>
  */
-public final class KfConv2d extends Module {
+public final class KfConv2d extends Layer {
     private final String normPath;
 
     /** {@code normPath} is where {@code bn} lived in the network, so {@link PrunerFtCompressAlgo} can put it back. */
@@ -54,7 +55,7 @@ public final class KfConv2d extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         Tensor z = conv().forward(x);
         if (isTraining()) {
             int b = z.shape()[0];

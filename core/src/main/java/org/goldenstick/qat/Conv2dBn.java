@@ -2,7 +2,7 @@ package org.goldenstick.qat;
 
 import org.goldenstick.nn.BatchNorm2d;
 import org.goldenstick.nn.Conv2d;
-import org.goldenstick.nn.Module;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -10,7 +10,7 @@ import org.goldenstick.tensor.Tensor;
  * re-initialises the conv weights and BN), the trained conv and BN are kept as children {@code conv} and
  * {@code bn}, so fusion never loses pre-trained parameters.
  */
-public final class Conv2dBn extends Module {
+public final class Conv2dBn extends Layer {
     public Conv2dBn(Conv2d conv, BatchNorm2d bn) {
         if (bn.numFeatures() != conv.outChannels()) {
             throw new IllegalArgumentException("Conv2dBn: BatchNorm2d has " + bn.numFeatures() + " features but the conv has " + conv.outChannels() + " outputs");
@@ -28,7 +28,7 @@ public final class Conv2dBn extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return bn().forward(conv().forward(x));
     }
 

@@ -1,5 +1,6 @@
 package org.goldenstick.qat;
 
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.QuantParams;
@@ -15,7 +16,7 @@ import org.goldenstick.tensor.Tensor;
  * <p>The input quantizer is left out when the producing layer already quantizes its output (upstream's rule
  * that the producer's output quantizer wins at a producer→consumer edge).
  */
-public abstract class QuantCell extends Module {
+public abstract class QuantCell extends Layer {
     protected QuantCell(FakeQuantize input, FakeQuantize output) {
         if (input != null) registerChild("input_quantizer", input);
         if (output != null) registerChild("output_quantizer", output);
@@ -39,7 +40,7 @@ public abstract class QuantCell extends Module {
     protected abstract Tensor core(Tensor x);
 
     @Override
-    public final Tensor forward(Tensor x) {
+    protected final Tensor compute(Tensor x) {
         FakeQuantize in = inputQuantizer(), out = outputQuantizer();
         Tensor y = core(in == null ? x : in.forward(x));
         return out == null ? y : out.forward(y);

@@ -3,22 +3,24 @@ package org.goldenstick.qat;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.goldenstick.nn.BatchNorm2d;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Dropout;
 import org.goldenstick.nn.Flatten;
+import org.goldenstick.nn.HardSwish;
 import org.goldenstick.nn.Identity;
+import org.goldenstick.nn.LeakyReLU;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
 import org.goldenstick.nn.ReLU;
 import org.goldenstick.nn.ReLU6;
-import org.goldenstick.nn.models.BasicBlock;
-import org.goldenstick.nn.models.LeNet5;
-import org.goldenstick.nn.models.ResNet;
+import org.goldenstick.nn.Sigmoid;
+import org.goldenstick.graph.ModelGraph;
+import org.goldenstick.graph.Node;
 import org.goldenstick.quant.DeployIO;
 import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.OnnxQdqExporter;
@@ -33,14 +35,18 @@ import org.goldenstick.rewrite.Rewriter;
  * Simulated quantization-aware training (upstream {@code SimulatedQuantizationAwareTraining}, spec §5): int8
  * fake quantization of weights and activations during training, then conversion to a real int8 network.
  *
- * <p><b>apply</b> rewrites the network in place and returns it: with {@code enable_fusion}, Conv2d→BatchNorm2d
- * chains (consecutive children of sequential containers, and ResNet BasicBlock's conv1/bn1, conv2/bn2) become one
- * {@link Conv2dBn} that keeps the trained weights; then by exact class Conv2d → {@link Conv2dQuant}, Conv2dBn →
+ * <p><b>apply</b> traces the network ({@link ModelGraph}: one example forward of the network's own code, so any network
+ * of supported layers works, whatever its class) and rewrites it in place from the graph: with {@code enable_fusion},
+ * each Conv2d → BatchNorm2d pair where the conv feeds only the BN becomes one {@link Conv2dBn} that keeps the trained
+ * weights; then by exact class Conv2d (grouped and depthwise too) → {@link Conv2dQuant}, Conv2dBn →
  * {@link Conv2dBnWithoutFoldQuant} / {@link Conv2dBnFoldQuantOneConv} / {@link Conv2dBnFoldQuant} (by {@code bn_fold},
- * {@code one_conv_fold}), Linear → {@link LinearQuant}, ReLU/ReLU6 → {@link ActQuant}. A layer whose producer (the
- * previous layer, looking through max-pool/flatten/identity which keep the grid) is wrapped gets no input
- * quantizer. BasicBlock's ReLU is applied at two points, so it stays float (and is listed). Layers matching
- * {@code skip_layers} and layers without a policy stay FP32 and are listed in the summary, printed to stderr.
+ * {@code one_conv_fold}), Linear → {@link LinearQuant}, ReLU/ReLU6/LeakyReLU/Sigmoid/HardSwish → {@link ActQuant}
+ * (output quantizer only). Each activation edge is fake-quantized once: by its producer's output quantizer, or, where
+ * the producer is not quantized (the network input, an add, a concat...), by the consuming layer's input quantizer;
+ * max-pool, flatten, reshape and identity keep the grid. A layer called at several points (ResNet's block ReLU) stays
+ * float and is listed. Layers matching {@code skip_layers} and layers without a policy stay FP32 and are listed in
+ * the summary, printed to stderr. An op SimQAT cannot convert or export, or a layer it would wrap that the forward never
+ * calls, is an error naming it.
  *
  * <p><b>convert</b> replaces every quant cell, in place, by its int8 deploy module (weights int8 per channel, BN
  * folded, int32 bias, requantized outputs); no fake quantizer is left. Upstream keeps float weights and only
@@ -62,6 +68,7 @@ public final class SimQAT extends CompAlgo {
     private final SimQATConfig config;
     private RewriteRules rules;
     private RewriteReport report;
+    private int[] sampleShape;
     private PrintStream log = System.err;
 
     public SimQAT(SimQATConfig config) {
@@ -100,15 +107,15 @@ public final class SimQAT extends CompAlgo {
         return report;
     }
 
-    /** The rewrite rules SimQAT uses for this config. */
+    /** The ops SimQAT handles between layers (its convert and ONNX export support them). */
+    public static final String[] SUPPORTED_OPS = OnnxQdqExporter.SUPPORTED_OPS;
+
+    /** The rewrite rules SimQAT uses for this config: layer types and the Conv2d → BatchNorm2d pattern, nothing per network. */
     public RewriteRules rules() {
         RewriteRules.Builder b = RewriteRules.builder()
-                .chainContainer(LeNet5.class)
-                .chainContainer(ResNet.class)
-                .namedChain(BasicBlock.class, "conv1", "bn1")
-                .namedChain(BasicBlock.class, "conv2", "bn2")
-                .leave(BasicBlock.class, "relu", "one ReLU instance applied at two points of the block: kept in FP32")
                 .transparent(MaxPool2d.class).transparent(Flatten.class).transparent(Identity.class).transparent(Dropout.class)
+                .transparentOp("reshape")
+                .supportedOps(SUPPORTED_OPS)
                 .skipAll(config.skipLayers());
         if (config.enableFusion()) {
             b.fuse("Conv2d+BatchNorm2d", List.of(Conv2d.class, BatchNorm2d.class), ms -> new Conv2dBn((Conv2d) ms.get(0), (BatchNorm2d) ms.get(1)));
@@ -121,11 +128,18 @@ public final class SimQAT extends CompAlgo {
             return config.oneConvFold() ? new Conv2dBnFoldQuantOneConv(f, config, in) : new Conv2dBnFoldQuant(f, config, in);
         });
         b.wrap(Linear.class, (RewriteRules.Policy) (m, site) -> new LinearQuant((Linear) m, config, !site.producerWrapped()));
-        b.wrap(ReLU.class, (RewriteRules.Policy) (m, site) -> new ActQuant(m, config, !site.producerWrapped()));
-        b.wrap(ReLU6.class, (RewriteRules.Policy) (m, site) -> new ActQuant(m, config, !site.producerWrapped()));
+        // an activation quantizes its output only: its input edge is its producer's (quantized there when the producer is a cell)
+        for (Class<? extends Module> act : List.of(ReLU.class, ReLU6.class, LeakyReLU.class, Sigmoid.class, HardSwish.class)) {
+            b.wrap(act, (RewriteRules.Policy) (m, site) -> new ActQuant(m, config, false));
+        }
         return b.build();
     }
 
+    /**
+     * Traces the network (see {@link CompAlgo#trace}: option {@code input_shape} or {@code example_input}, else
+     * {@link Module#exampleInputShape()}), then rewrites it from the graph; prints and keeps the report (wrapped,
+     * fused, left and why).
+     */
     @Override
     public Module apply(Module network, ApplyOptions options) {
         if (network == null) throw new IllegalArgumentException("SimQAT.apply: network is null");
@@ -133,35 +147,53 @@ public final class SimQAT extends CompAlgo {
             if (m instanceof QuantCell) throw new IllegalArgumentException("SimQAT.apply: the network is already quantization-aware (contains " + m.getClass().getSimpleName() + ")");
         }
         rules = rules();
-        report = Rewriter.rewrite(network, rules);
+        ModelGraph graph = trace(network, options);
+        sampleShape = graph.sampleShape();
+        try {
+            report = Rewriter.rewrite(network, graph, rules);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("SimQAT.apply: " + e.getMessage(), e);
+        }
+        if (report.wrapped().isEmpty()) throw new IllegalArgumentException("SimQAT.apply: nothing to quantize in " + network.getClass().getSimpleName() + "\n" + report.table());
         if (log != null) log.print("SimQAT: " + network.getClass().getSimpleName() + "\n" + report.table());
         return network;
     }
 
     /**
      * Converts the quantization-aware network in place into the int8 deploy network and returns it. Each cell's input
-     * grid is its own input quantizer, or its producer's output quantizer.
+     * grid is its own input quantizer, or the output quantizer of the cell producing its input in the traced graph.
      */
     @Override
     public Module convert(Module network) {
         RewriteRules r = rules != null ? rules : rules();
-        Map<String, Module> modules = network.namedModules();
-        Map<String, QuantParams> producerGrid = new HashMap<>();
-        for (Rewriter.Edge e : Rewriter.edges(network, r, m -> m instanceof QuantCell)) {
-            FakeQuantize out = ((QuantCell) modules.get(e.producer())).outputQuantizer();
-            if (out != null) producerGrid.put(e.consumer(), out.quantParams());
-        }
-        int converted = 0;
-        for (Map.Entry<String, Module> e : modules.entrySet()) {
-            if (!(e.getValue() instanceof QuantCell cell)) continue;
-            QuantParams in = cell.inputQuantizer() != null ? cell.inputQuantizer().quantParams() : producerGrid.get(e.getKey());
-            if (in == null) throw new IllegalStateException("SimQAT.convert: '" + e.getKey() + "' has no input quantizer and no quantized producer");
-            Module deploy = cell.toDeploy(in);
+        ModelGraph graph = ModelGraph.trace(network, sampleShape(network));
+        Map<String, Module> deploy = new LinkedHashMap<>();
+        for (var e : graph.layerCalls().entrySet()) {
+            if (!(e.getValue().get(0).layer() instanceof QuantCell cell)) continue;
+            Node n = e.getValue().get(0);
+            QuantParams in;
+            if (cell.inputQuantizer() != null) {
+                in = cell.inputQuantizer().quantParams();
+            } else {
+                Node p = graph.producerThrough(n.id(), 0, r::keepsGrid);
+                if (p.isLayer() && p.layer() instanceof QuantCell pc && pc.outputQuantizer() != null) {
+                    in = pc.outputQuantizer().quantParams();
+                } else if (cell.weightQuantizer() == null) {
+                    in = null; // an activation cell quantizes its output only
+                } else {
+                    throw new IllegalStateException("SimQAT.convert: '" + e.getKey() + "' has no input quantizer and its producer " + p.name() + " is not a quantized layer");
+                }
+            }
             if (e.getKey().isEmpty()) throw new IllegalArgumentException("SimQAT.convert: the root module itself is a quant cell; wrap it in a container");
-            network.replaceChild(e.getKey(), deploy);
-            converted++;
+            deploy.put(e.getKey(), cell.toDeploy(in));
         }
-        if (converted == 0) throw new IllegalArgumentException("SimQAT.convert: no quant cell found; call apply (and train) before convert");
+        for (var e : network.namedModules().entrySet()) {
+            if (e.getValue() instanceof QuantCell && !graph.layerCalls().containsKey(e.getKey())) {
+                throw new IllegalStateException("SimQAT.convert: quant cell '" + e.getKey() + "' is never called by the traced forward");
+            }
+        }
+        if (deploy.isEmpty()) throw new IllegalArgumentException("SimQAT.convert: no quant cell found; call apply (and train) before convert");
+        deploy.forEach(network::replaceChild);
         for (var e : network.namedModules().entrySet()) {
             if (e.getValue() instanceof FakeQuantize) throw new IllegalStateException("SimQAT.convert: fake quantizer left at " + e.getKey());
         }
@@ -169,24 +201,19 @@ public final class SimQAT extends CompAlgo {
         return network;
     }
 
-    /** Writes {@code <prefix>.safetensors} (int8 deploy file, {@link DeployIO}) and {@code <prefix>.onnx} (QDQ); returns both. */
-    @Override
-    public List<Path> exportDeployModel(Module deploy, Path prefix, int[] sampleShape) throws IOException {
-        int numOutputs = numOutputs(deploy, sampleShape);
-        Path st = Path.of(prefix + ".safetensors"), onnx = Path.of(prefix + ".onnx");
-        DeployIO.save(deploy, st, Map.of("gstick.algorithm", "SimQAT", "gstick.network", deploy.getClass().getSimpleName()));
-        RewriteRules r = rules != null ? rules : rules();
-        OnnxQdqExporter.export(deploy, r::isChainContainer, sampleShape, numOutputs, onnx);
-        return List.of(st, onnx);
+    private int[] sampleShape(Module network) {
+        int[] s = sampleShape != null ? sampleShape : network.exampleInputShape();
+        if (s == null) throw new IllegalStateException("SimQAT.convert: no input shape known for " + network.getClass().getSimpleName() + "; call apply first or override Module.exampleInputShape()");
+        return s;
     }
 
-    private static int numOutputs(Module deploy, int[] sampleShape) {
-        int[] s = new int[sampleShape.length + 1];
-        s[0] = 1;
-        System.arraycopy(sampleShape, 0, s, 1, sampleShape.length);
-        try (var ignored = org.goldenstick.tensor.GradMode.off()) {
-            return deploy.forward(org.goldenstick.tensor.Tensor.zeros(s)).dim(1);
-        }
+    /** Writes {@code <prefix>.safetensors} (int8 deploy file, {@link DeployIO}) and {@code <prefix>.onnx} (QDQ, from the traced graph); returns both. */
+    @Override
+    public List<Path> exportDeployModel(Module deploy, Path prefix, int[] sampleShape) throws IOException {
+        Path st = Path.of(prefix + ".safetensors"), onnx = Path.of(prefix + ".onnx");
+        DeployIO.save(deploy, st, Map.of("gstick.algorithm", "SimQAT", "gstick.network", deploy.getClass().getSimpleName()));
+        OnnxQdqExporter.export(deploy, sampleShape, onnx);
+        return List.of(st, onnx);
     }
 
     @Override

@@ -3,76 +3,103 @@ package org.goldenstick.quant;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Predicate;
 import org.goldenstick.formats.onnx.OnnxAttribute;
 import org.goldenstick.formats.onnx.OnnxDataType;
 import org.goldenstick.formats.onnx.OnnxModelWriter;
+import org.goldenstick.graph.ModelGraph;
+import org.goldenstick.graph.Node;
 import org.goldenstick.nn.AdaptiveAvgPool2d;
 import org.goldenstick.nn.AvgPool2d;
 import org.goldenstick.nn.BatchNorm2d;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Dropout;
 import org.goldenstick.nn.Flatten;
+import org.goldenstick.nn.HardSwish;
 import org.goldenstick.nn.Identity;
+import org.goldenstick.nn.LeakyReLU;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
 import org.goldenstick.nn.ReLU;
 import org.goldenstick.nn.ReLU6;
-import org.goldenstick.nn.Sequential;
-import org.goldenstick.nn.models.BasicBlock;
+import org.goldenstick.nn.Sigmoid;
+import org.goldenstick.rewrite.FusedInto;
 import org.goldenstick.tensor.Conv2dSpec;
 
 /**
- * Exports a deploy network as an ONNX model (IR 10, opset 21) in QDQ form: every int8 layer becomes
- * {@code QuantizeLinear → DequantizeLinear} on its input, int8 weights behind a per-channel
- * {@code DequantizeLinear(axis=0)}, an int32 bias behind {@code DequantizeLinear} with scale {@code s_x·s_w}, the float
- * {@code Conv}/{@code Gemm}, and {@code QuantizeLinear → DequantizeLinear} on its output. Runtimes such as ONNX
- * Runtime fuse these into integer kernels. A Q/DQ pair is not repeated when the value already sits on the same grid.
+ * Exports a network (FP32, or an int8 deploy network) as an ONNX model (IR 10, opset 21), node by node from its traced
+ * {@link ModelGraph}: each layer call and each op between layers becomes ONNX nodes, so any network of supported layers
+ * exports, whatever its class. Int8 layers are written in QDQ form: {@code QuantizeLinear → DequantizeLinear} on the
+ * input, int8 weights behind a per-channel {@code DequantizeLinear(axis=0)}, an int32 bias behind
+ * {@code DequantizeLinear} with scale {@code s_x·s_w}, the float {@code Conv}/{@code Gemm}, and
+ * {@code QuantizeLinear → DequantizeLinear} on the output. Runtimes such as ONNX Runtime fuse these into integer
+ * kernels. A Q/DQ pair is not repeated on a value that already sits on the same grid (max-pool, flatten, reshape and
+ * identity keep their input's grid).
  *
- * <p>Supported modules: {@link QConv2d}, {@link QLinear}, {@link QuantDequant}, float Conv2d/Linear/BatchNorm2d,
- * ReLU, ReLU6, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1), Flatten, Identity/Dropout, containers that run their
- * children in order, and ResNet's BasicBlock. Anything else is an error naming the layer.
+ * <p>Supported layers: {@link QConv2d}, {@link QLinear}, {@link QuantDequant}, float Conv2d (grouped, depthwise),
+ * Linear, BatchNorm2d, ReLU, ReLU6, LeakyReLU, Sigmoid, HardSwish, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1),
+ * Flatten, Identity, Dropout, {@link FusedInto}; ops {@link #SUPPORTED_OPS}; layers of other packages through an
+ * {@link OnnxLayerExport} (SLB's packed layers). Anything else is an error naming the layer or op.
  *
  * <pre>{@code
- * OnnxQdqExporter.export(deployNet, m -> m instanceof Sequential || m instanceof LeNet5, new int[] {1, 8, 8}, Path.of("lenet.onnx"));
+ * OnnxQdqExporter.export(deployNet, new int[] {1, 8, 8}, Path.of("lenet.onnx"));
  * }</pre>
  */
 public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
+    /** Tensor ops (by tape name) the exporter writes: element-wise arithmetic, concat, reshape and activation functions. */
+    public static final String[] SUPPORTED_OPS = {"add", "sub", "mul", "div", "concat", "reshape", "relu", "relu6", "sigmoid", "tanh", "hardSwish"};
+
     private final OnnxModelWriter w;
-    private final Predicate<Module> chain;
     private OnnxLayerExport extra = (m, path, x, out) -> null;
     private int counter;
-    /** The grid the current value sits on (after a DequantizeLinear), or null. */
-    private QuantParams grid;
+    /** The grid each value name sits on (after a DequantizeLinear), or absent. */
+    private final java.util.Map<String, QuantParams> grids = new java.util.HashMap<>();
 
-    private OnnxQdqExporter(String name, Predicate<Module> chain) {
+    private OnnxQdqExporter(String name) {
         this.w = new OnnxModelWriter(name);
-        this.chain = m -> m instanceof Sequential || chain.test(m);
     }
 
     /**
-     * @param inputShape the per-sample input shape (e.g. {@code {1, 28, 28}}); the batch dimension is symbolic "N"
-     * @param numOutputs the width of the network output {@code [N, numOutputs]}
+     * Traces {@code net} on one sample of {@code inputShape} and writes it to {@code file}; the batch dimension is
+     * symbolic "N".
      */
-    public static void export(Module net, Predicate<Module> chainContainer, int[] inputShape, int numOutputs, Path file) throws IOException {
-        export(net, chainContainer, inputShape, numOutputs, file, null);
+    public static void export(Module net, int[] inputShape, Path file) throws IOException {
+        export(net, inputShape, file, null);
     }
 
-    /** As {@link #export(Module, Predicate, int[], int, Path)}, with {@code extra} asked first for every module (null: none). */
-    public static void export(Module net, Predicate<Module> chainContainer, int[] inputShape, int numOutputs, Path file, OnnxLayerExport extra) throws IOException {
-        OnnxQdqExporter e = new OnnxQdqExporter(net.getClass().getSimpleName(), chainContainer);
+    /** As {@link #export(Module, int[], Path)}, with {@code extra} asked first for every layer (null: none). */
+    public static void export(Module net, int[] inputShape, Path file, OnnxLayerExport extra) throws IOException {
+        ModelGraph g = ModelGraph.trace(net, inputShape);
+        OnnxQdqExporter e = new OnnxQdqExporter(net.getClass().getSimpleName());
         if (extra != null) e.extra = extra;
-        Object[] dims = new Object[inputShape.length + 1];
-        dims[0] = "N";
-        for (int i = 0; i < inputShape.length; i++) dims[i + 1] = inputShape[i];
-        e.w.addInput("input", OnnxDataType.FLOAT, dims);
-        String out = e.emit(net, "", "input");
-        e.w.addNode("Identity", List.of(out), List.of("output"));
-        e.w.addOutput("output", OnnxDataType.FLOAT, "N", numOutputs);
+        e.w.addInput("input", OnnxDataType.FLOAT, symbolicBatch(g.input().shape()));
+        String[] values = new String[g.nodes().size()];
+        for (Node n : g.nodes()) values[n.id()] = e.emit(g, n, values);
+        e.w.addNode("Identity", List.of(values[g.output().id()]), List.of("output"));
+        e.w.addOutput("output", OnnxDataType.FLOAT, symbolicBatch(g.output().shape()));
         e.w.write(file);
+    }
+
+    /**
+     * The form taken before the graph existed; the chain predicate and output width are no longer needed (the graph
+     * gives both) and are ignored apart from a consistency check of the width.
+     *
+     * @deprecated use {@link #export(Module, int[], Path)}
+     */
+    @Deprecated
+    public static void export(Module net, Predicate<Module> chainContainer, int[] inputShape, int numOutputs, Path file) throws IOException {
+        export(net, inputShape, file, null);
+    }
+
+    /**
+     * @deprecated use {@link #export(Module, int[], Path, OnnxLayerExport)}
+     */
+    @Deprecated
+    public static void export(Module net, Predicate<Module> chainContainer, int[] inputShape, int numOutputs, Path file, OnnxLayerExport extra) throws IOException {
+        export(net, inputShape, file, extra);
     }
 
     @Override
@@ -80,34 +107,98 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
         return w;
     }
 
+    private static Object[] symbolicBatch(int[] shape) {
+        Object[] dims = new Object[shape.length];
+        dims[0] = "N";
+        for (int i = 1; i < shape.length; i++) dims[i] = shape[i];
+        return dims;
+    }
+
     @Override
     public String fresh(String base) {
         return base.replace('.', '_') + "_" + (counter++);
     }
 
-    private String emit(Module m, String path, String x) {
-        String own = extra.emit(m, path, x, this);
-        if (own != null) {
-            grid = null;
-            return own;
+    private String emit(ModelGraph g, Node n, String[] values) {
+        return switch (n.kind()) {
+            case INPUT -> "input";
+            case CONSTANT, PARAMETER -> init(n.kind() == Node.Kind.PARAMETER ? n.path() : "constant", n.value().data(), n.value().shape());
+            case LAYER -> emitLayer(n.layer(), n.path(), values[n.inputs().get(0)], g.node(n.inputs().get(0)).shape());
+            case OP -> emitOp(g, n, values);
+        };
+    }
+
+    private String emitOp(ModelGraph g, Node n, String[] values) {
+        List<String> in = new ArrayList<>();
+        for (int i : n.inputs()) in.add(values[i]);
+        String where = n.name();
+        return switch (n.op()) {
+            case "add" -> node("Add", where, in);
+            case "sub" -> node("Sub", where, in);
+            case "mul" -> node("Mul", where, in);
+            case "div" -> node("Div", where, in);
+            case "relu" -> node("Relu", where, in);
+            case "relu6" -> node("Clip", where, List.of(in.get(0), scalar(where + ".min", 0f), scalar(where + ".max", 6f)));
+            case "sigmoid" -> node("Sigmoid", where, in);
+            case "tanh" -> node("Tanh", where, in);
+            case "hardSwish" -> node("HardSwish", where, in);
+            case "concat" -> node("Concat", where, in, OnnxAttribute.ofInt("axis", concatAxis(g, n)));
+            case "reshape" -> {
+                int[] s = n.shape(), from = g.node(n.inputs().get(0)).shape();
+                QuantParams keep = grids.get(in.get(0));
+                String y;
+                if (s.length == 2 && s[0] == from[0]) {
+                    y = node("Flatten", where, in, OnnxAttribute.ofInt("axis", 1));
+                } else {
+                    long[] target = new long[s.length];
+                    for (int i = 1; i < s.length; i++) target[i] = s[i];
+                    if (s[0] != from[0]) throw new IllegalArgumentException("ONNX export: " + where + " reshapes across the batch axis " + Arrays.toString(from) + " -> " + Arrays.toString(s));
+                    String shape = fresh(where + ".shape");
+                    w.addInitializer(shape, target, s.length); // 0 copies the (symbolic) batch dimension
+                    y = node("Reshape", where, List.of(in.get(0), shape));
+                }
+                if (keep != null) grids.put(y, keep);
+                yield y;
+            }
+            default -> throw new IllegalArgumentException("ONNX export: op '" + n.op() + "' (" + where + ") has no ONNX form here; supported ops: " + List.of(SUPPORTED_OPS));
+        };
+    }
+
+    private static int concatAxis(ModelGraph g, Node n) {
+        int[] out = n.shape();
+        for (int axis = 0; axis < out.length; axis++) {
+            int sum = 0;
+            boolean others = true;
+            for (int i : n.inputs()) {
+                int[] s = g.node(i).shape();
+                if (s.length != out.length) throw new IllegalArgumentException("ONNX export: " + n.name() + ": concat of rank " + s.length + " into rank " + out.length);
+                sum += s[axis];
+                for (int d = 0; d < out.length; d++) if (d != axis && s[d] != out[d]) others = false;
+            }
+            if (others && sum == out[axis]) return axis;
         }
+        throw new IllegalArgumentException("ONNX export: " + n.name() + ": cannot tell the concat axis from the shapes");
+    }
+
+    private String emitLayer(Module m, String path, String x, int[] inShape) {
+        String own = extra.emit(m, path, x, this);
+        if (own != null) return own;
         if (m instanceof QConv2d q) return emitQConv(q, path, x);
         if (m instanceof QLinear q) return emitQLinear(q, path, x);
         if (m instanceof QuantDequant q) {
-            String y = q.activation() == null ? x : emit(q.activation(), path + ".act", x);
+            String y = q.activation() == null ? x : emitLayer(q.activation(), path + ".act", x, inShape);
             return qdq(y, q.params(), path);
         }
-        if (m instanceof BasicBlock b) return emitBasicBlock(b, path, x);
         if (m instanceof ReLU) return node("Relu", path, List.of(x));
-        if (m instanceof ReLU6) {
-            String lo = scalar(path + ".min", 0f), hi = scalar(path + ".max", 6f);
-            return node("Clip", path, List.of(x, lo, hi));
-        }
+        if (m instanceof ReLU6) return node("Clip", path, List.of(x, scalar(path + ".min", 0f), scalar(path + ".max", 6f)));
+        if (m instanceof LeakyReLU l) return node("LeakyRelu", path, List.of(x), OnnxAttribute.ofFloat("alpha", l.slope()));
+        if (m instanceof Sigmoid) return node("Sigmoid", path, List.of(x));
+        if (m instanceof HardSwish) return node("HardSwish", path, List.of(x));
         if (m instanceof MaxPool2d p) { // max-pooling keeps values on their grid
-            QuantParams keep = grid;
+            QuantParams keep = grids.get(x);
             String y = node("MaxPool", path, List.of(x), OnnxAttribute.ofInts("kernel_shape", p.kernelSize(), p.kernelSize()),
                     OnnxAttribute.ofInts("strides", p.stride(), p.stride()), OnnxAttribute.ofInts("pads", p.padding(), p.padding(), p.padding(), p.padding()));
-            grid = keep;
+            if (keep != null) grids.put(y, keep);
             return y;
         }
         if (m instanceof AvgPool2d p) {
@@ -116,22 +207,23 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
                     OnnxAttribute.ofInt("count_include_pad", p.countIncludePad() ? 1 : 0));
         }
         if (m instanceof AdaptiveAvgPool2d p) {
-            if (p.outputH() != 1 || p.outputW() != 1) throw new IllegalArgumentException("ONNX export: " + path + ": only AdaptiveAvgPool2d(1) is supported");
+            if (p.outputH() != 1 || p.outputW() != 1) throw new IllegalArgumentException("ONNX export: " + path + ": only AdaptiveAvgPool2d(1) (global average pooling) is supported");
             return node("GlobalAveragePool", path, List.of(x));
         }
         if (m instanceof Flatten f) {
-            QuantParams keep = grid;
+            QuantParams keep = grids.get(x);
             String y = node("Flatten", path, List.of(x), OnnxAttribute.ofInt("axis", f.startDim()));
-            grid = keep;
+            if (keep != null) grids.put(y, keep);
             return y;
         }
-        if (m instanceof Identity || m instanceof Dropout || m.getClass().getSimpleName().equals("FusedInto")) return x;
+        if (m instanceof Identity || m instanceof Dropout || m instanceof FusedInto) return x;
         if (m instanceof Conv2d c) {
             List<String> in = new ArrayList<>(List.of(x, init(path + ".weight", c.weight().data(), c.weight().shape())));
             if (c.bias() != null) in.add(init(path + ".bias", c.bias().data(), c.bias().shape()));
             return node("Conv", path, in, convAttrs(c.spec(), c.kernelH(), c.kernelW()));
         }
         if (m instanceof Linear l) {
+            if (inShape.length != 2) throw new IllegalArgumentException("ONNX export: " + path + ": Linear on a rank-" + inShape.length + " input " + Arrays.toString(inShape) + " (flatten first)");
             List<String> in = new ArrayList<>(List.of(x, init(path + ".weight", l.weight().data(), l.weight().shape())));
             if (l.bias() != null) in.add(init(path + ".bias", l.bias().data(), l.bias().shape()));
             return node("Gemm", path, in, OnnxAttribute.ofInt("transB", 1));
@@ -141,32 +233,13 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
                     init(path + ".beta", bn.bias().data(), bn.bias().shape()), init(path + ".mean", bn.runningMean().data(), bn.runningMean().shape()),
                     init(path + ".var", bn.runningVar().data(), bn.runningVar().shape())), OnnxAttribute.ofFloat("epsilon", (float) bn.eps()));
         }
-        if (chain.test(m)) {
-            for (Map.Entry<String, Module> e : m.children().entrySet()) x = emit(e.getValue(), path.isEmpty() ? e.getKey() : path + "." + e.getKey(), x);
-            return x;
-        }
-        throw new IllegalArgumentException("ONNX export: no exporter for " + m.getClass().getSimpleName() + " at '" + path + "'");
-    }
-
-    private String emitBasicBlock(BasicBlock b, String path, String x) {
-        Map<String, Module> c = b.children();
-        QuantParams in = grid;
-        String y = emit(c.get("conv1"), path + ".conv1", x);
-        y = emit(c.get("bn1"), path + ".bn1", y);
-        y = emit(c.get("relu"), path + ".relu", y);
-        y = emit(c.get("conv2"), path + ".conv2", y);
-        y = emit(c.get("bn2"), path + ".bn2", y);
-        grid = in;
-        String s = emit(c.get("shortcut"), path + ".shortcut", x);
-        String sum = node("Add", path + ".add", List.of(y, s));
-        return emit(c.get("relu"), path + ".relu_out", sum);
+        throw new IllegalArgumentException("ONNX export: no exporter for layer '" + path + "' (" + m.getClass().getSimpleName() + ")");
     }
 
     @Override
     public String node(String op, String path, List<String> inputs, OnnxAttribute... attrs) {
         String out = fresh(path.isEmpty() ? op : path);
         w.addNode(op, inputs, List.of(out), attrs);
-        grid = null;
         return out;
     }
 
@@ -186,7 +259,7 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
 
     /** Quantize → dequantize on a per-tensor grid; skipped if the value is already on it. */
     private String qdq(String x, QuantParams p, String path) {
-        if (p.equals(grid)) return x;
+        if (p.equals(grids.get(x))) return x;
         String scale = scalar(path + ".scale", p.scale()[0]);
         String zp = fresh(path + ".zero_point");
         if (p.signed()) w.addInitializer(zp, new byte[] {(byte) p.zeroPoint()[0]});
@@ -195,7 +268,7 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
         w.addNode("QuantizeLinear", List.of(x, scale, zp), List.of(q));
         String dq = fresh(path + ".dq");
         w.addNode("DequantizeLinear", List.of(q, scale, zp), List.of(dq));
-        grid = p;
+        grids.put(dq, p);
         return dq;
     }
 

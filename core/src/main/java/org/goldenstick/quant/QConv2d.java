@@ -3,6 +3,7 @@ package org.goldenstick.quant;
 import java.util.Map;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Conv2dSpec;
 import org.goldenstick.tensor.Tensor;
@@ -19,7 +20,7 @@ import org.goldenstick.tensor.kernel.Parallel;
  * Tensor y = q.forward(x);   // values on the output grid
  * }</pre>
  */
-public final class QConv2d extends Module implements DeployLayer {
+public final class QConv2d extends Layer implements DeployLayer {
     private final int outChannels, inPerGroup, kH, kW;
     private final Conv2dSpec spec;
     private byte[] weight;
@@ -64,7 +65,7 @@ public final class QConv2d extends Module implements DeployLayer {
     public QuantParams outputParams() { return outputParams; }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         if (x.rank() != 4 || x.dim(1) != inPerGroup * spec.groups()) {
             throw new IllegalArgumentException("QConv2d: expected input [N, " + inPerGroup * spec.groups() + ", H, W], got " + java.util.Arrays.toString(x.shape()));
         }

@@ -4,6 +4,7 @@ import java.util.Arrays;
 import java.util.Map;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
 
@@ -19,7 +20,7 @@ import org.goldenstick.tensor.Tensor;
  * Tensor y = q.forward(x);
  * }</pre>
  */
-public final class QLinear extends Module implements DeployLayer {
+public final class QLinear extends Layer implements DeployLayer {
     private final int in, out;
     private byte[] weight;
     private int[] bias;
@@ -66,7 +67,7 @@ public final class QLinear extends Module implements DeployLayer {
     public int outFeatures() { return out; }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         int[] shape = x.shape();
         if (shape[shape.length - 1] != in) throw new IllegalArgumentException("QLinear: input last dim " + shape[shape.length - 1] + ", expected " + in);
         int m = x.numel() / in;

@@ -3,6 +3,7 @@ package org.goldenstick.quant;
 import java.util.Map;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
 
@@ -15,7 +16,7 @@ import org.goldenstick.tensor.Tensor;
  * Module q = new QuantDequant(new ReLU(), reluOutParams);
  * }</pre>
  */
-public final class QuantDequant extends Module implements DeployLayer {
+public final class QuantDequant extends Layer implements DeployLayer {
     private QuantParams params;
 
     /** @param activation applied before quantizing, or null */
@@ -35,7 +36,7 @@ public final class QuantDequant extends Module implements DeployLayer {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         Module act = activation();
         Tensor a = act == null ? x : act.forward(x);
         return Tensor.of(Int8Ops.dequantizeActivations(Int8Ops.quantizeActivations(a.data(), params), params), a.shape());

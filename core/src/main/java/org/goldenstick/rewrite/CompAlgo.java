@@ -6,7 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.goldenstick.graph.ModelGraph;
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.LossFunction;
 import org.goldenstick.train.TrainCallback;
 import org.goldenstick.train.TrainContext;
@@ -40,6 +42,23 @@ public abstract class CompAlgo {
 
     public final Module apply(Module network) {
         return apply(network, ApplyOptions.none());
+    }
+
+    /**
+     * Traces {@code network} for this algorithm: on the {@code "example_input"} option (a {@code Tensor} with a batch
+     * axis), else on a sample of the {@code "input_shape"} option (an {@code int[]} without batch axis), else on a sample
+     * of {@link Module#exampleInputShape()}; with none of these the error says what to pass.
+     */
+    protected final ModelGraph trace(Module network, ApplyOptions options) {
+        Tensor example = options.get("example_input", Tensor.class);
+        if (example != null) return ModelGraph.trace(network, example);
+        int[] shape = options.get("input_shape", int[].class);
+        if (shape == null) shape = network.exampleInputShape();
+        if (shape == null) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": cannot trace " + network.getClass().getSimpleName()
+                    + ": give one sample's shape, e.g. apply(net, ApplyOptions.of(Map.of(\"input_shape\", new int[] {1, 28, 28}))), or override Module.exampleInputShape()");
+        }
+        return ModelGraph.trace(network, shape);
     }
 
     /** The deploy network; the base returns {@code network} unchanged. */

@@ -1,6 +1,6 @@
 package org.goldenstick.rewrite;
 
-import org.goldenstick.nn.Module;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -11,7 +11,7 @@ import org.goldenstick.tensor.Tensor;
  * new FusedInto("conv1").forward(x) == x
  * }</pre>
  */
-public final class FusedInto extends Module {
+public final class FusedInto extends Layer {
     private final String target;
     private final String originalClass;
 
@@ -30,7 +30,7 @@ public final class FusedInto extends Module {
     }
 
     @Override
-    public Tensor forward(Tensor x) {
+    protected Tensor compute(Tensor x) {
         return x;
     }
 

@@ -1,7 +1,6 @@
 package org.goldenstick.rewrite;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,37 +8,27 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import org.goldenstick.graph.Node;
 import org.goldenstick.nn.Module;
-import org.goldenstick.nn.Sequential;
 
 /**
- * What a {@link Rewriter} does to a network: fusion rules over chains of layers, a wrapping policy per exact
- * layer class, skip patterns and the knowledge of which containers run their children in order.
- *
- * <ul>
- *   <li><b>Chain containers</b>: exact classes whose forward applies the children one after another
- *       ({@link Sequential} always; models such as LeNet5 or ResNet are registered by the algorithm). Fusion
- *       chains are matched on consecutive children of these.</li>
- *   <li><b>Named chains</b>: for structured blocks (ResNet's BasicBlock) the child names that form a chain,
- *       e.g. {@code conv1 → bn1}; and {@link Builder#leave named children to leave alone} with a reason
- *       (a ReLU instance applied at two points cannot carry one activation quantizer).</li>
- *   <li><b>Fusion rules</b>: a list of exact classes and a function building one module from the matched
- *       layers; the other positions become {@link FusedInto}.</li>
- *   <li><b>Layer policies</b>: exact class → wrapper, as upstream (a subclass does not match).</li>
- *   <li><b>Skip patterns</b>: regular expressions searched in the dotted layer path.</li>
- * </ul>
+ * What a {@link Rewriter} does to a network, in terms of layer types and graph patterns only: fusion rules (chains of
+ * layer types matched on the traced graph, e.g. Conv2d → BatchNorm2d), a wrapping policy per exact layer class, skip
+ * patterns on dotted layer names, the layers and ops that keep values on their input's quantization grid, and
+ * (optionally) the tensor ops the algorithm supports between layers.
  *
  * <pre>{@code
  * RewriteRules rules = RewriteRules.builder()
- *     .chainContainer(LeNet5.class)
  *     .fuse("Conv2d+BatchNorm2d", List.of(Conv2d.class, BatchNorm2d.class), ms -> new ConvBn(ms))
  *     .wrap(Linear.class, m -> new LinearQuant((Linear) m, cfg))
+ *     .transparent(MaxPool2d.class).transparentOp("reshape")
+ *     .supportedOps("add", "concat", "reshape")
  *     .skip("fc3")
  *     .build();
  * }</pre>
  */
 public final class RewriteRules {
-    /** A fusion rule: exact classes in order and how to build the fused module. */
+    /** A fusion rule: exact classes of a chain of layer calls, in order, and how to build the fused layer. */
     public record FusionRule(String name, List<Class<? extends Module>> chain, Function<List<Module>, Module> fuser) {
         public FusionRule {
             if (chain.size() < 2) throw new IllegalArgumentException("FusionRule '" + name + "': a chain needs at least 2 layers, got " + chain.size());
@@ -47,42 +36,26 @@ public final class RewriteRules {
         }
     }
 
-    private final Set<Class<? extends Module>> chainContainers;
-    private final Map<Class<? extends Module>, List<List<String>>> namedChains;
-    private final Map<Class<? extends Module>, Map<String, String>> leave;
     private final List<FusionRule> fusions;
     private final Map<Class<? extends Module>, Policy> policies;
     private final List<Pattern> skips;
     private final Set<Class<? extends Module>> transparent;
+    private final Set<String> transparentOps;
+    private final Set<String> supportedOps;
 
     private RewriteRules(Builder b) {
-        this.chainContainers = Set.copyOf(b.chainContainers);
-        this.namedChains = Map.copyOf(b.namedChains);
-        this.leave = Map.copyOf(b.leave);
         List<FusionRule> f = new ArrayList<>(b.fusions);
         f.sort((x, y) -> y.chain().size() - x.chain().size()); // longest match first
         this.fusions = List.copyOf(f);
         this.policies = Map.copyOf(b.policies);
         this.skips = List.copyOf(b.skips);
         this.transparent = Set.copyOf(b.transparent);
+        this.transparentOps = Set.copyOf(b.transparentOps);
+        this.supportedOps = b.supportedOps == null ? null : Set.copyOf(b.supportedOps);
     }
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    public boolean isChainContainer(Module m) {
-        return chainContainers.contains(m.getClass());
-    }
-
-    public List<List<String>> namedChains(Module m) {
-        return namedChains.getOrDefault(m.getClass(), List.of());
-    }
-
-    /** The reason to leave child {@code name} of {@code owner} alone, or null. */
-    public String leaveReason(Module owner, String name) {
-        Map<String, String> m = leave.get(owner.getClass());
-        return m == null ? null : m.get(name);
     }
 
     public List<FusionRule> fusions() {
@@ -118,31 +91,34 @@ public final class RewriteRules {
         return m instanceof FusedInto || transparent.contains(m.getClass());
     }
 
+    /** A graph node that keeps values on its input's grid: a transparent layer, or a transparent op (reshape...). */
+    public boolean keepsGrid(Node n) {
+        return switch (n.kind()) {
+            case LAYER -> isTransparent(n.layer());
+            case OP -> transparentOps.contains(n.op());
+            default -> false;
+        };
+    }
+
+    /** Whether the algorithm handles op {@code op} between layers (every op when no list was given). */
+    public boolean supportsOp(String op) {
+        return supportedOps == null || supportedOps.contains(op);
+    }
+
+    /** The ops the algorithm handles between layers, or null for any. */
+    public Set<String> supportedOps() {
+        return supportedOps;
+    }
+
     public static final class Builder {
-        private final Set<Class<? extends Module>> chainContainers = new HashSet<>(Set.of(Sequential.class));
-        private final Map<Class<? extends Module>, List<List<String>>> namedChains = new HashMap<>();
-        private final Map<Class<? extends Module>, Map<String, String>> leave = new HashMap<>();
         private final List<FusionRule> fusions = new ArrayList<>();
         private final Map<Class<? extends Module>, Policy> policies = new LinkedHashMap<>();
         private final List<Pattern> skips = new ArrayList<>();
         private final Set<Class<? extends Module>> transparent = new HashSet<>();
+        private final Set<String> transparentOps = new HashSet<>();
+        private Set<String> supportedOps;
 
-        public Builder chainContainer(Class<? extends Module> type) {
-            chainContainers.add(type);
-            return this;
-        }
-
-        /** Children of {@code owner} (exact class) that form a chain, in order. */
-        public Builder namedChain(Class<? extends Module> owner, String... childNames) {
-            namedChains.computeIfAbsent(owner, k -> new ArrayList<>()).add(List.of(childNames));
-            return this;
-        }
-
-        public Builder leave(Class<? extends Module> owner, String childName, String reason) {
-            leave.computeIfAbsent(owner, k -> new HashMap<>()).put(childName, reason);
-            return this;
-        }
-
+        /** Fuses each chain of layer calls of these exact classes (each feeding only the next) into one layer at the first one's name. */
         public Builder fuse(String name, List<Class<? extends Module>> chain, Function<List<Module>, Module> fuser) {
             fusions.add(new FusionRule(name, chain, fuser));
             return this;
@@ -172,6 +148,18 @@ public final class RewriteRules {
 
         public Builder transparent(Class<? extends Module> type) {
             transparent.add(type);
+            return this;
+        }
+
+        /** An op that keeps values on its input's grid (e.g. {@code "reshape"}). */
+        public Builder transparentOp(String op) {
+            transparentOps.add(op);
+            return this;
+        }
+
+        /** The ops (by tape name) the algorithm handles between layers; any other op in the traced graph is an error naming it. */
+        public Builder supportedOps(String... ops) {
+            supportedOps = new HashSet<>(List.of(ops));
             return this;
         }
 

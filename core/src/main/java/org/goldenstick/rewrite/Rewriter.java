@@ -1,157 +1,170 @@
 package org.goldenstick.rewrite;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
+import java.util.Set;
+import org.goldenstick.graph.ModelGraph;
+import org.goldenstick.graph.Node;
+import org.goldenstick.graph.Patterns;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 
 /**
- * Rewrites a module tree in place by {@link RewriteRules}: first fusion (chains of consecutive children of
- * chain containers, and named chains of structured blocks), then wrapping of every layer whose exact class has
- * a policy. Returns a {@link RewriteReport}.
+ * Rewrites a network in place by {@link RewriteRules}, working from its traced {@link ModelGraph}: first fusion
+ * (chains of layer types matched on the graph, e.g. Conv2d → BatchNorm2d where the conv feeds only the BN), then
+ * wrapping of every called layer whose exact class has a policy. The layers are replaced by dotted name
+ * ({@link Module#replaceChild}), so a network that calls its layers through fields runs the replacements; the network
+ * is then traced again to check that every replacement is really called. Returns a {@link RewriteReport}: what was
+ * wrapped, fused, and left (and why).
+ *
+ * <p>Errors, never silent no-ops: an op in the graph the rules do not support, a layer with a policy that the forward
+ * never calls (e.g. its weight used directly by an op), and a replacement the re-traced forward does not call are
+ * {@link IllegalArgumentException}s naming the op or layer.
  *
  * <pre>{@code
- * RewriteReport report = Rewriter.rewrite(net, rules);
- * List<Rewriter.Edge> edges = Rewriter.edges(net, rules, m -> m instanceof QuantCell);
+ * ModelGraph g = ModelGraph.trace(net, new int[] {1, 8, 8});
+ * RewriteReport report = Rewriter.rewrite(net, g, rules);
  * }</pre>
  */
 public final class Rewriter {
     private Rewriter() {}
 
-    /** A producer → consumer connection between two layers of a chain container (dotted paths). */
-    public record Edge(String producer, String consumer) {}
+    public static RewriteReport rewrite(Module root, ModelGraph graph, RewriteRules rules) {
+        if (graph.root() != root) throw new IllegalArgumentException("Rewriter: the graph was traced from another network");
+        checkOps(graph, rules);
+        Map<String, List<Node>> calls = graph.layerCalls();
+        checkUncalled(graph, rules);
 
-    public static RewriteReport rewrite(Module root, RewriteRules rules) {
+        // 1. fusion: plan on the graph
+        Map<String, Module> effective = new LinkedHashMap<>();
+        calls.forEach((p, n) -> effective.put(p, n.get(0).layer()));
+        Map<String, String> fusedRule = new HashMap<>();
+        Map<String, String> tailOf = new HashMap<>();
+        Set<String> used = new HashSet<>();
+        for (RewriteRules.FusionRule rule : rules.fusions()) {
+            for (List<Node> chain : Patterns.chains(graph, rule.chain())) {
+                boolean ok = true;
+                for (Node n : chain) if (used.contains(n.path()) || rules.skipPattern(n.path()) != null) ok = false;
+                if (!ok) continue;
+                List<Module> layers = new ArrayList<>();
+                for (Node n : chain) layers.add(n.layer());
+                String head = chain.get(0).path();
+                effective.put(head, rule.fuser().apply(layers));
+                fusedRule.put(head, rule.name());
+                for (Node n : chain) used.add(n.path());
+                for (int j = 1; j < chain.size(); j++) {
+                    String tail = chain.get(j).path();
+                    effective.put(tail, new FusedInto(head, chain.get(j).layer().getClass().getSimpleName()));
+                    tailOf.put(tail, head);
+                }
+            }
+        }
+
+        // 2. which layers get wrapped (needed before building: a wrapper may drop its input quantizer)
+        Set<String> wrapped = new HashSet<>();
+        for (var e : effective.entrySet()) {
+            String p = e.getKey();
+            if (tailOf.containsKey(p) || rules.skipPattern(p) != null || calls.get(p).size() > 1) continue;
+            if (rules.policy(e.getValue().getClass()) != null) wrapped.add(p);
+        }
+
+        // 3. build the replacements and the report
         List<RewriteReport.Row> rows = new ArrayList<>();
-        fuse(root, rules, rows);
-        wrap(root, rules, rows);
-        return new RewriteReport(rows);
-    }
-
-    private static String join(String prefix, String name) {
-        return prefix.isEmpty() ? name : prefix + "." + name;
-    }
-
-    private static void fuse(Module root, RewriteRules rules, List<RewriteReport.Row> rows) {
-        if (rules.fusions().isEmpty()) return;
-        for (Map.Entry<String, Module> e : List.copyOf(root.namedModules().entrySet())) {
-            String prefix = e.getKey();
-            Module owner = e.getValue();
-            if (rules.isChainContainer(owner)) {
-                List<String> names = new ArrayList<>(owner.children().keySet());
-                for (int i = 0; i < names.size(); i++) {
-                    for (RewriteRules.FusionRule rule : rules.fusions()) {
-                        int k = rule.chain().size();
-                        if (i + k > names.size()) continue;
-                        if (tryFuse(root, owner, prefix, names.subList(i, i + k), rule, rules, rows)) {
-                            i += k - 1;
-                            break;
-                        }
-                    }
-                }
-            }
-            for (List<String> chain : rules.namedChains(owner)) {
-                for (RewriteRules.FusionRule rule : rules.fusions()) {
-                    if (rule.chain().size() == chain.size() && tryFuse(root, owner, prefix, chain, rule, rules, rows)) break;
-                }
-            }
-        }
-    }
-
-    private static boolean tryFuse(Module root, Module owner, String prefix, List<String> names, RewriteRules.FusionRule rule,
-                                   RewriteRules rules, List<RewriteReport.Row> rows) {
-        List<Module> layers = new ArrayList<>();
-        for (int j = 0; j < names.size(); j++) {
-            Module m = owner.children().get(names.get(j));
-            if (m == null || m.getClass() != rule.chain().get(j)) return false;
-            String path = join(prefix, names.get(j));
-            if (rules.skipPattern(path) != null || rules.leaveReason(owner, names.get(j)) != null) return false;
-            layers.add(m);
-        }
-        Module fused = rule.fuser().apply(layers);
-        String head = join(prefix, names.get(0));
-        root.replaceChild(head, fused);
-        for (int j = 1; j < names.size(); j++) {
-            String path = join(prefix, names.get(j));
-            root.replaceChild(path, new FusedInto(head, layers.get(j).getClass().getSimpleName()));
-            rows.add(new RewriteReport.Row(path, layers.get(j).getClass().getSimpleName(), RewriteReport.Action.FUSED,
-                    "FusedInto(" + head + ")", rule.name()));
-        }
-        return true;
-    }
-
-    private static void wrap(Module root, RewriteRules rules, List<RewriteReport.Row> rows) {
-        List<String> handled = new ArrayList<>();
-        java.util.Set<String> producerWrapped = new java.util.HashSet<>();
-        for (Edge e : edges(root, rules, m -> rules.policy(m.getClass()) != null)) {
-            if (wrappable(root, rules, e.producer()) && wrappable(root, rules, e.consumer())) producerWrapped.add(e.consumer());
-        }
-        for (Map.Entry<String, Module> e : List.copyOf(root.namedModules().entrySet())) {
+        Map<String, Module> replace = new LinkedHashMap<>();
+        for (var e : effective.entrySet()) {
             String path = e.getKey();
             Module m = e.getValue();
-            if (path.isEmpty() || m instanceof FusedInto) continue;
-            boolean inside = false;
-            for (String h : handled) if (path.startsWith(h + ".")) inside = true;
-            if (inside) continue;
-            int dot = path.lastIndexOf('.');
-            Module owner = root.module(dot < 0 ? "" : path.substring(0, dot));
-            String name = path.substring(dot + 1);
-            String cls = m.getClass().getSimpleName();
+            Module original = calls.get(path).get(0).layer();
+            String cls = original.getClass().getSimpleName();
+            if (tailOf.containsKey(path)) {
+                replace.put(path, m);
+                rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.FUSED, "FusedInto(" + tailOf.get(path) + ")", fusedRule.get(tailOf.get(path))));
+                continue;
+            }
             String skip = rules.skipPattern(path);
-            String leave = rules.leaveReason(owner, name);
             RewriteRules.Policy policy = rules.policy(m.getClass());
             if (skip != null) {
                 rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.LEFT, cls, "skipped: path matches '" + skip + "'"));
-                handled.add(path);
-            } else if (leave != null) {
-                rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.LEFT, cls, leave));
-                handled.add(path);
+            } else if (policy != null && !wrapped.contains(path)) {
+                rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.LEFT, cls, "called at " + calls.get(path).size()
+                        + " points of the forward: one wrapper cannot stand for each call (kept in FP32)"));
             } else if (policy != null) {
-                Module wrapped = policy.wrap(m, new RewriteRules.Site(path, producerWrapped.contains(path)));
-                if (wrapped != m) root.replaceChild(path, wrapped);
-                rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.WRAPPED, wrapped.getClass().getSimpleName(), wrapped.describe()));
-                handled.add(path);
-            } else if (m.children().isEmpty()) {
+                Node n = calls.get(path).get(0);
+                Node producer = graph.producerThrough(n.id(), 0, x -> rules.keepsGrid(x) || (x.isLayer() && tailOf.containsKey(x.path())));
+                boolean producerWrapped = producer.isLayer() && wrapped.contains(producer.path());
+                Module w = policy.wrap(m, new RewriteRules.Site(path, producerWrapped));
+                if (!(w instanceof Layer)) {
+                    throw new IllegalArgumentException("Rewriter: the policy for " + m.getClass().getSimpleName() + " at '" + path + "' returned a "
+                            + w.getClass().getSimpleName() + ", which is not a Layer: a replacement must be a Layer so the graph sees it as one call");
+                }
+                if (w != original) replace.put(path, w);
+                rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.WRAPPED, w.getClass().getSimpleName(), w.describe()));
+            } else if (m != original) { // fused, no policy for the fused layer
+                replace.put(path, m);
+                rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.FUSED, m.getClass().getSimpleName(), fusedRule.get(path)));
+            } else {
                 rows.add(new RewriteReport.Row(path, cls, RewriteReport.Action.LEFT, cls, whyNoPolicy(m, rules)));
+            }
+        }
+        for (String p : graph.uncalledLayers()) {
+            Module m = root.module(p);
+            String cls = m.getClass().getSimpleName();
+            rows.add(new RewriteReport.Row(p, cls, RewriteReport.Action.LEFT, cls, "never called by the traced forward"));
+        }
+
+        // 4. replace, then check on a fresh trace that the forward calls every replacement
+        replace.forEach(root::replaceChild);
+        ModelGraph after;
+        try {
+            after = graph.retrace();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("Rewriter: after replacing layers, " + e.getMessage(), e);
+        }
+        for (var e : replace.entrySet()) {
+            List<Node> now = after.layerCalls(e.getKey());
+            boolean called = !now.isEmpty() && now.get(0).layer() == e.getValue();
+            if (!called || now.size() != calls.get(e.getKey()).size()) {
+                throw new IllegalArgumentException("Rewriter: '" + e.getKey() + "' was replaced by " + e.getValue().getClass().getSimpleName()
+                        + " but the forward of " + root.getClass().getSimpleName() + " does not call the replacement (" + now.size() + " calls, "
+                        + calls.get(e.getKey()).size() + " before); the network must call its layers through the module tree or through fields holding its layers");
+            }
+        }
+        return new RewriteReport(rows);
+    }
+
+    private static void checkOps(ModelGraph graph, RewriteRules rules) {
+        for (Node n : graph.ops()) {
+            if (!rules.supportsOp(n.op())) {
+                throw new IllegalArgumentException("op '" + n.op() + "' (" + n.name() + ", output " + java.util.Arrays.toString(n.shape()) + ") in the forward of "
+                        + graph.root().getClass().getSimpleName() + " is not supported; supported ops between layers: " + new java.util.TreeSet<>(rules.supportedOps())
+                        + " (use a layer for it, or a layer that the algorithm leaves in FP32)");
             }
         }
     }
 
-    private static boolean wrappable(Module root, RewriteRules rules, String path) {
-        if (rules.skipPattern(path) != null) return false;
-        int dot = path.lastIndexOf('.');
-        Module owner = root.module(dot < 0 ? "" : path.substring(0, dot));
-        return rules.leaveReason(owner, path.substring(dot + 1)) == null;
+    private static void checkUncalled(ModelGraph graph, RewriteRules rules) {
+        for (String p : graph.uncalledLayers()) {
+            Module m = graph.root().module(p);
+            if (rules.policy(m.getClass()) == null || rules.skipPattern(p) != null) continue;
+            List<String> direct = new ArrayList<>();
+            for (Node n : graph.nodes()) if (n.kind() == Node.Kind.PARAMETER && n.path().startsWith(p + ".")) direct.add(n.path());
+            String use = direct.isEmpty() ? "" : "; its parameters " + direct + " are used directly by ops instead";
+            throw new IllegalArgumentException("layer '" + p + "' (" + m.getClass().getSimpleName() + ") is in the network but the traced forward of "
+                    + graph.root().getClass().getSimpleName() + " never calls it" + use + ": it would be wrapped without effect. Call it, remove it, or skip it by name");
+        }
     }
 
     private static String whyNoPolicy(Module m, RewriteRules rules) {
         for (Class<? extends Module> c : rules.policyClasses()) {
             if (c.isInstance(m)) return "subclass of " + c.getSimpleName() + ": policies match exact classes (kept in FP32)";
         }
+        if (rules.isTransparent(m)) return "keeps its input's grid";
         boolean hasWeights = !m.namedParameters().isEmpty();
         return "no policy for " + m.getClass().getSimpleName() + (hasWeights ? " (unsupported layer, weights kept in FP32)" : " (kept in FP32)");
     }
 
-    /**
-     * Producer → consumer pairs inside chain containers: for each child accepted by {@code node}, the nearest
-     * earlier sibling that is not {@link RewriteRules#isTransparent transparent}, if {@code node} accepts it too.
-     */
-    public static List<Edge> edges(Module root, RewriteRules rules, Predicate<Module> node) {
-        List<Edge> out = new ArrayList<>();
-        for (Map.Entry<String, Module> e : root.namedModules().entrySet()) {
-            Module owner = e.getValue();
-            if (!rules.isChainContainer(owner)) continue;
-            List<Map.Entry<String, Module>> kids = new ArrayList<>(owner.children().entrySet());
-            for (int i = 1; i < kids.size(); i++) {
-                if (!node.test(kids.get(i).getValue())) continue;
-                int j = i - 1;
-                while (j >= 0 && rules.isTransparent(kids.get(j).getValue())) j--;
-                if (j >= 0 && node.test(kids.get(j).getValue())) {
-                    out.add(new Edge(join(e.getKey(), kids.get(j).getKey()), join(e.getKey(), kids.get(i).getKey())));
-                }
-            }
-        }
-        return out;
-    }
 }

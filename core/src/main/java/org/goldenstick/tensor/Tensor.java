@@ -203,6 +203,7 @@ public final class Tensor {
      */
     public static Tensor result(String op, float[] data, int[] shape, Backward backward, Tensor... inputs) {
         Tensor out = new Tensor(data, shape);
+        OpTrace.op(op, inputs, out);
         if (GradMode.isEnabled()) {
             for (Tensor t : inputs) {
                 if (t != null && t.requiresGrad) {

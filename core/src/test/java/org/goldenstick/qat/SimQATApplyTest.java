@@ -15,6 +15,7 @@ import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.QConv2d;
 import org.goldenstick.quant.QLinear;
+import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.FusedInto;
 import org.goldenstick.rewrite.RewriteReport;
 import org.goldenstick.tensor.GradMode;
@@ -49,7 +50,7 @@ class SimQATApplyTest {
         Random rng = new Random(1);
         Sequential net = new Sequential(new Linear(6, 8, rng), new BatchNorm1d(8), new ReLU(), new Linear(8, 3, rng));
         SimQAT algo = new SimQAT(Map.of("skip_layers", List.of("^3$"))).log(null);
-        algo.apply(net);
+        algo.apply(net, ApplyOptions.of(Map.of("input_shape", new int[] {6})));
         RewriteReport.Row bn = algo.report().row("1");
         assertEquals(RewriteReport.Action.LEFT, bn.action());
         assertTrue(bn.note().contains("unsupported") && bn.note().contains("BatchNorm1d"), bn.note());
@@ -78,7 +79,7 @@ class SimQATApplyTest {
         assertInstanceOf(Conv2dBnFoldQuantOneConv.class, net.module("layer1.0.conv2"));
         assertInstanceOf(Conv2dBnFoldQuantOneConv.class, net.module("layer2.0.shortcut.0"), "projection shortcut fused too");
         assertInstanceOf(ReLU.class, net.module("layer1.0.relu"), "shared block ReLU stays float");
-        assertTrue(algo.report().row("layer1.0.relu").note().contains("two points"));
+        assertTrue(algo.report().row("layer1.0.relu").note().contains("called at 2 points"), algo.report().row("layer1.0.relu").note());
         for (int s = 0; s < 3; s++) net.forward(Tensor.randn(rng, 8, 1, 8, 8));
         net.eval();
         Tensor x = Tensor.randn(rng, 4, 1, 8, 8);

@@ -56,6 +56,11 @@ public class LeNet5 extends Module {
     public int numClasses() { return numClasses; }
 
     @Override
+    public int[] exampleInputShape() {
+        return new int[] {inChannels, inputSize, inputSize};
+    }
+
+    @Override
     public Tensor forward(Tensor x) {
         for (Module m : children().values()) x = m.forward(x);
         return x;

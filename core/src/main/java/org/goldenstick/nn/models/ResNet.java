@@ -69,6 +69,12 @@ public class ResNet extends Module {
     public int numClasses() { return numClasses; }
     public int width() { return width; }
 
+    /** Any size of at least 8×8 runs through the three stages; the traced structure does not depend on it. */
+    @Override
+    public int[] exampleInputShape() {
+        return new int[] {inChannels, 8, 8};
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         for (Module m : children().values()) x = m.forward(x);

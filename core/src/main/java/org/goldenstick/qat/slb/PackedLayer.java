@@ -5,6 +5,7 @@ import java.util.Map;
 import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.quant.DeployLayer;
 import org.goldenstick.tensor.kernel.PackedBits;
@@ -23,7 +24,7 @@ import org.goldenstick.tensor.kernel.PackedBits;
  * int[] idx = p.levelIndex();   // [out · cols]
  * }</pre>
  */
-public abstract sealed class PackedLayer extends Module implements DeployLayer permits PackedConv2d, PackedLinear {
+public abstract sealed class PackedLayer extends Layer implements DeployLayer permits PackedConv2d, PackedLinear {
     private final int bits, outChannels, cols, groups;
     private final float[] levels;
     private PackedBits[] groupWeights;

@@ -15,8 +15,6 @@ import org.goldenstick.nn.Identity;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
-import org.goldenstick.nn.models.LeNet5;
-import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.qat.LinearQuant;
 import org.goldenstick.qat.QuantCell;
 import org.goldenstick.qat.SimQATConfig;
@@ -126,7 +124,6 @@ public final class SlbQuantAwareTraining extends CompAlgo {
         String classifier = classifierPath(network);
         SimQATConfig int8 = SimQATConfig.defaults();
         return RewriteRules.builder()
-                .chainContainer(LeNet5.class).chainContainer(ResNet.class)
                 .transparent(MaxPool2d.class).transparent(Flatten.class).transparent(Identity.class).transparent(Dropout.class)
                 .wrap(Conv2d.class, m -> new Conv2dSlbQuant((Conv2d) m, config, rng))
                 .wrap(Linear.class, (RewriteRules.Policy) (m, site) -> !site.path().equals(classifier) ? new LinearSlbQuant((Linear) m, config, config.weightBits(), rng)
@@ -150,7 +147,7 @@ public final class SlbQuantAwareTraining extends CompAlgo {
                 throw new IllegalArgumentException("SlbQuantAwareTraining.apply: the network is already quantization-aware (contains " + m.getClass().getSimpleName() + ")");
             }
         }
-        report = Rewriter.rewrite(network, rules(network));
+        report = Rewriter.rewrite(network, trace(network, options), rules(network));
         if (report.wrapped().isEmpty()) throw new IllegalArgumentException("SlbQuantAwareTraining.apply: no Conv2d or Linear layer found in " + network.getClass().getSimpleName());
         if (log != null) log.print("SLB W" + config.weightBits() + (config.enableActQuant() ? "A8" : "") + ": " + network.getClass().getSimpleName() + "\n" + report.table());
         return network;
@@ -210,15 +207,7 @@ public final class SlbQuantAwareTraining extends CompAlgo {
         Path st = Path.of(prefix + ".safetensors"), onnx = Path.of(prefix + ".onnx");
         DeployIO.save(deploy, st, Map.of("gstick.algorithm", "SLB", "gstick.weight_bits", Integer.toString(config.weightBits()),
                 "gstick.classifier_bits", Integer.toString(config.classifierBits()), "gstick.network", deploy.getClass().getSimpleName()));
-        int[] s = new int[sampleShape.length + 1];
-        s[0] = 1;
-        System.arraycopy(sampleShape, 0, s, 1, sampleShape.length);
-        int numOutputs;
-        try (var ignored = GradMode.off()) {
-            numOutputs = deploy.forward(Tensor.zeros(s)).dim(1);
-        }
-        RewriteRules r = rules(deploy);
-        OnnxQdqExporter.export(deploy, r::isChainContainer, sampleShape, numOutputs, onnx, new SlbOnnxExport());
+        OnnxQdqExporter.export(deploy, sampleShape, onnx, new SlbOnnxExport());
         return List.of(st, onnx);
     }
 

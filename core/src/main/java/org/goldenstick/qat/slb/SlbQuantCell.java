@@ -2,6 +2,7 @@ package org.goldenstick.qat.slb;
 
 import java.util.Arrays;
 import java.util.Random;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.QuantSpec;
@@ -34,7 +35,7 @@ import org.goldenstick.tensor.Tensor;
  * Module deploy = q.toDeploy();
  * }</pre>
  */
-public abstract sealed class SlbQuantCell extends Module permits Conv2dSlbQuant, LinearSlbQuant {
+public abstract sealed class SlbQuantCell extends Layer permits Conv2dSlbQuant, LinearSlbQuant {
     /** Activation fake quantizers start quantizing after this many training calls (upstream hard-codes 900; see docs/slb.md). */
     public static final int ACT_QUANT_DELAY = 0;
 
@@ -165,7 +166,7 @@ public abstract sealed class SlbQuantCell extends Module permits Conv2dSlbQuant,
     protected abstract Tensor op(Tensor x, Tensor weight);
 
     @Override
-    public final Tensor forward(Tensor x) {
+    protected final Tensor compute(Tensor x) {
         FakeQuantize in = inputQuantizer(), out = outputQuantizer();
         Tensor y = op(in == null ? x : in.forward(x), effectiveWeight());
         return out == null ? y : out.forward(y);
