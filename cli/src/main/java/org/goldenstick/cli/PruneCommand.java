@@ -57,10 +57,14 @@ public final class PruneCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object instead of text")
     boolean json;
 
+    @Mixin
+    ReportOption report;
+
     @Override
     public Integer call() throws Exception {
         if (!algo.equalsIgnoreCase("scop")) throw new IllegalArgumentException("unknown --algo '" + algo + "'; choose one of [scop]");
         new PrunerFtCompressAlgo(pruneRate);  // a bad rate fails before training
+        report.check();
         Recipes.Spec spec = recipe.spec(model);
         ScopWorkflow.Options d = ScopWorkflow.Options.defaults(spec, pruneRate, out);
         ScopWorkflow.Options o = new ScopWorkflow.Options(spec, pruneRate, kfEpochs, d.kfLr(), ftEpochs != null ? ftEpochs : d.ftEpochs(), ftLrScale, from, out,
@@ -69,6 +73,7 @@ public final class PruneCommand implements Callable<Integer> {
         if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", spec.model(), spec.dataset(), pruneRate, Parallel.threads());
         ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(json), log);
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(r.onnx(), r.testInputs(), r.testLabels(), r.prunedPredictions());
+        if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.prune(spec, pruneRate, r, ort.accuracy()));
         ModelStats b = r.before(), a = r.after();
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("algo", "scop");

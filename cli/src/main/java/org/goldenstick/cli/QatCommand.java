@@ -73,6 +73,9 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object instead of text (progress stays quiet)")
     boolean json;
 
+    @Mixin
+    ReportOption report;
+
     /** The algorithm for {@code --algo}; built before training so a bad configuration fails first. */
     Function<Recipes.Spec, CompAlgo> algorithm() {
         return switch (algo.toLowerCase(Locale.ROOT)) {
@@ -110,6 +113,7 @@ public final class QatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        report.check();
         Recipes.Spec spec = recipe.spec(model);
         QatWorkflow.Options opts = QatWorkflow.Options.defaults(spec.model(), spec.dataset(), out).withFp32(spec).withBenchSeconds(benchSeconds)
                 .withFrom(from);
@@ -122,6 +126,7 @@ public final class QatCommand implements Callable<Integer> {
         QatWorkflow.Result r = QatWorkflow.run(opts, factory, ProgressBar.auto(json), log);
         Path onnx = r.exported(".onnx");
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(onnx, r.testInputs(), r.testLabels(), r.deployPredictions());
+        if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.qat(algo, spec, r, opts.qatEpochs(), ort.accuracy()));
         Map<String, Object> j = new LinkedHashMap<>();
         j.put("algo", algo);
         j.put("model", spec.model());

@@ -63,11 +63,15 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "output folder (must not exist)")
     Path out;
 
+    @picocli.CommandLine.Mixin
+    ReportOption report;
+
     @Option(names = "--json", description = "print one JSON object with method, input_bytes, output_bytes, seconds, layers_quantized, layers_skipped")
     boolean json;
 
     @Override
     public Integer call() throws Exception {
+        report.check();
         Path root = Path.of(System.getProperty("gstick.root", "."));
         Path dir = model != null ? model : root.resolve("models/gstick-llama-demo");
         PTQConfig cfg = switch (method.toLowerCase(java.util.Locale.ROOT)) {
@@ -107,6 +111,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (calibText == null && cfg.quantizesActivations() && Files.isRegularFile(dir.resolve("calib.txt"))) calibText = dir.resolve("calib.txt");
         NetworkEncoder enc = cfg.quantizesActivations() && calibText != null ? new NetworkEncoder(Tokenizers.load(dir)) : null;
         PtqReport r = Quantizer.quantize(dir, out, cfg, calibText, calibSamples, seqLen, enc == null ? null : enc::encode);
+        if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.quantize(dir.toString(), r, org.goldenstick.ptq.LayerErrors.relativeWeightErrors(dir, out)));
         if (json) System.out.println(r.toJson());
         else System.out.println(r.summary() + "\nwrote " + out);
         return 0;

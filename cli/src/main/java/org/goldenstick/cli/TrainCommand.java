@@ -2,11 +2,14 @@ package org.goldenstick.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.goldenstick.cli.report.Reports;
 import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.train.EpochEvaluation;
 import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
@@ -39,8 +42,12 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object instead of text (progress stays quiet)")
     boolean json;
 
+    @Mixin
+    ReportOption report;
+
     @Override
     public Integer call() throws Exception {
+        report.check();
         Recipes.Spec spec = recipe.spec(model);
         if (batchSize != null) spec = spec.withBatchSize(batchSize);
         if (lr != null) spec = spec.withLr(lr);
@@ -50,7 +57,10 @@ public final class TrainCommand implements Callable<Integer> {
                     spec.model(), spec.dataset(), data.train().size(), data.test().size(), spec.epochs(), spec.batchSize(), spec.lr(), spec.seed(), Parallel.threads());
         }
         var model = Recipes.newModel(spec, data);
-        Recipes.Outcome o = Recipes.train(spec, model, data, java.util.List.of(), ProgressBar.auto(json));
+        // the report's accuracy curve needs a test-set evaluation after every epoch; without --report none is run
+        EpochEvaluation perEpoch = report.wanted() ? new EpochEvaluation(Recipes.testLoader(spec, data), 1, e -> {}) : null;
+        Recipes.Outcome o = Recipes.train(spec, model, data, perEpoch == null ? List.of() : List.of(perEpoch), ProgressBar.auto(json));
+        if (report.wanted()) report.write(Reports.train(spec, data, o, perEpoch));
         if (out != null) {
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("model", spec.model());

@@ -1,5 +1,6 @@
 package org.goldenstick.ptq;
 
+import org.goldenstick.formats.OutputFolder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;

@@ -1,5 +1,6 @@
 package org.goldenstick.ptq;
 
+import org.goldenstick.formats.OutputFolder;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package org.goldenstick.ptq;
+package org.goldenstick.formats;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,9 +12,17 @@ import java.util.stream.Stream;
 /**
  * An output model folder written atomically: everything goes into a hidden temporary folder next to the
  * target, which is renamed into place only when complete. A failure (or Ctrl-C: a shutdown hook removes the
- * temporary folder) never leaves a partial folder at the target path.
+ * temporary folder) never leaves a partial folder at the target path. Used for quantized model folders and HTML
+ * reports.
+ *
+ * <pre>{@code
+ * try (OutputFolder of = OutputFolder.create(Path.of("out"))) {
+ *     Files.writeString(of.dir().resolve("index.html"), html);
+ *     of.commit();                                   // without commit, close() deletes the temporary folder
+ * }
+ * }</pre>
  */
-final class OutputFolder implements AutoCloseable {
+public final class OutputFolder implements AutoCloseable {
     private final Path target;
     private final Path tmp;
     private final Thread cleanup;
@@ -23,16 +31,16 @@ final class OutputFolder implements AutoCloseable {
     private OutputFolder(Path target, Path tmp) {
         this.target = target;
         this.tmp = tmp;
-        this.cleanup = new Thread(() -> deleteTree(tmp), "gstick-ptq-cleanup");
+        this.cleanup = new Thread(() -> deleteTree(tmp), "gstick-output-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
     }
 
     /** Checks the target does not exist yet (before any work starts). */
-    static void requireAbsent(Path target) {
+    public static void requireAbsent(Path target) {
         if (Files.exists(target)) throw new IllegalArgumentException(target + ": output folder already exists; remove it or choose another --out");
     }
 
-    static OutputFolder create(Path target) throws IOException {
+    public static OutputFolder create(Path target) throws IOException {
         Path abs = target.toAbsolutePath().normalize();
         requireAbsent(abs);
         Path parent = abs.getParent();
@@ -41,16 +49,16 @@ final class OutputFolder implements AutoCloseable {
     }
 
     /** The temporary folder to write into. */
-    Path dir() {
+    public Path dir() {
         return tmp;
     }
 
-    Path target() {
+    public Path target() {
         return target;
     }
 
     /** Renames the complete folder into place. */
-    void commit() throws IOException {
+    public void commit() throws IOException {
         requireAbsent(target);
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);

@@ -1,0 +1,76 @@
+package org.goldenstick.ptq;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.goldenstick.llm.HfCheckpoint;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.nn.Linear;
+import org.goldenstick.nn.Module;
+
+/**
+ * Per-layer weight error of a quantized checkpoint against the float checkpoint it came from: for each int8 linear,
+ * {@code ||W − W_deq|| / ||W||} (Frobenius), where {@code W_deq} is the int8 weight times its per-row scale. For a layer
+ * that SmoothQuant smoothed, the quantized weight holds {@code W·diag(s)}; the factors {@code s} are recovered from the
+ * two checkpoints' norm weights ({@code s_j = γ_j / γ'_j}) and divided back out, so the number compares like with like.
+ * Both models are loaded in memory (two float copies of the model).
+ *
+ * <pre>{@code
+ * Map<String, Double> err = LayerErrors.relativeWeightErrors(Path.of("models/gstick-llama-demo"), Path.of("out-rtn"));
+ * }</pre>
+ */
+public final class LayerErrors {
+    private LayerErrors() {}
+
+    /** Layer path → relative weight error, in model order, for every int8 linear of {@code quantized}. */
+    public static Map<String, Double> relativeWeightErrors(Path floatDir, Path quantizedDir) throws IOException {
+        LlamaModel fp = HfCheckpoint.load(floatDir);
+        LlamaModel q = QuantizedCheckpoints.load(quantizedDir);
+        Map<String, Module> fpMods = fp.namedModules(), qMods = q.namedModules();
+        Map<String, float[]> smoothing = new LinkedHashMap<>();
+        for (var g : SmoothQuant.groups(fp).entrySet()) {
+            float[] before = fpMods.get(g.getKey()).parameter("weight").data();
+            Module after = qMods.get(g.getKey());
+            if (after == null || after.parameter("weight") == null) continue;
+            float[] now = after.parameter("weight").data();
+            float[] s = new float[before.length];
+            boolean changed = false;
+            for (int j = 0; j < s.length; j++) {
+                s[j] = now[j] == 0 ? 1f : before[j] / now[j];
+                changed |= Math.abs(s[j] - 1f) > 1e-6f;
+            }
+            if (changed) for (String l : g.getValue()) smoothing.put(l, s);
+        }
+        Map<String, Double> out = new LinkedHashMap<>();
+        for (var e : qMods.entrySet()) {
+            byte[] w8;
+            float[] scale;
+            if (e.getValue() instanceof W8A16Linear l) {
+                w8 = l.int8Weight();
+                scale = l.weightScale();
+            } else if (e.getValue() instanceof W8A8Linear l) {
+                w8 = l.int8Weight();
+                scale = l.weightScale();
+            } else {
+                continue;
+            }
+            if (!(fpMods.get(e.getKey()) instanceof Linear lin)) throw new IllegalArgumentException(floatDir + ": no float linear '" + e.getKey() + "' to compare with");
+            float[] w = lin.weight().data();
+            int in = lin.inFeatures(), rows = lin.outFeatures();
+            float[] s = smoothing.get(e.getKey());
+            double num = 0, den = 0;
+            for (int o = 0; o < rows; o++) {
+                for (int k = 0; k < in; k++) {
+                    double deq = w8[o * in + k] * (double) scale[o];
+                    if (s != null) deq /= s[k];
+                    double d = w[o * in + k] - deq;
+                    num += d * d;
+                    den += (double) w[o * in + k] * w[o * in + k];
+                }
+            }
+            out.put(e.getKey(), den == 0 ? 0.0 : Math.sqrt(num / den));
+        }
+        return out;
+    }
+}
