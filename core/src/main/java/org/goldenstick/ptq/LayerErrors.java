@@ -11,7 +11,8 @@ import org.goldenstick.nn.Module;
 
 /**
  * Per-layer weight error of a quantized checkpoint against the float checkpoint it came from: for each int8 linear,
- * {@code ||W − W_deq|| / ||W||} (Frobenius), where {@code W_deq} is the int8 weight times its per-row scale. For a layer
+ * {@code ||W − W_deq|| / ||W||} (Frobenius), where {@code W_deq} is the int8 weight times its per-row scale (or the
+ * dequantized group-wise low-bit weight). For a layer
  * that SmoothQuant smoothed, the quantized weight holds {@code W·diag(s)}; the factors {@code s} are recovered from the
  * two checkpoints' norm weights ({@code s_j = γ_j / γ'_j}) and divided back out, so the number compares like with like.
  * Both models are loaded in memory (two float copies of the model).
@@ -23,7 +24,7 @@ import org.goldenstick.nn.Module;
 public final class LayerErrors {
     private LayerErrors() {}
 
-    /** Layer path → relative weight error, in model order, for every int8 linear of {@code quantized}. */
+    /** Layer path → relative weight error, in model order, for every quantized linear of {@code quantized}. */
     public static Map<String, Double> relativeWeightErrors(Path floatDir, Path quantizedDir) throws IOException {
         LlamaModel fp = HfCheckpoint.load(floatDir);
         LlamaModel q = QuantizedCheckpoints.load(quantizedDir);
@@ -44,17 +45,8 @@ public final class LayerErrors {
         }
         Map<String, Double> out = new LinkedHashMap<>();
         for (var e : qMods.entrySet()) {
-            byte[] w8;
-            float[] scale;
-            if (e.getValue() instanceof W8A16Linear l) {
-                w8 = l.int8Weight();
-                scale = l.weightScale();
-            } else if (e.getValue() instanceof W8A8Linear l) {
-                w8 = l.int8Weight();
-                scale = l.weightScale();
-            } else {
-                continue;
-            }
+            float[] deq = dequantized(e.getValue());
+            if (deq == null) continue;
             if (!(fpMods.get(e.getKey()) instanceof Linear lin)) throw new IllegalArgumentException(floatDir + ": no float linear '" + e.getKey() + "' to compare with");
             float[] w = lin.weight().data();
             int in = lin.inFeatures(), rows = lin.outFeatures();
@@ -62,15 +54,34 @@ public final class LayerErrors {
             double num = 0, den = 0;
             for (int o = 0; o < rows; o++) {
                 for (int k = 0; k < in; k++) {
-                    double deq = w8[o * in + k] * (double) scale[o];
-                    if (s != null) deq /= s[k];
-                    double d = w[o * in + k] - deq;
+                    double back = s == null ? deq[o * in + k] : deq[o * in + k] / (double) s[k];
+                    double d = w[o * in + k] - back;
                     num += d * d;
                     den += (double) w[o * in + k] * w[o * in + k];
                 }
             }
             out.put(e.getKey(), den == 0 ? 0.0 : Math.sqrt(num / den));
         }
+        return out;
+    }
+
+    /** The float weight an int8 / packed low-bit linear computes with, or null for other modules. */
+    private static float[] dequantized(Module m) {
+        byte[] w8;
+        float[] scale;
+        if (m instanceof WNA16Linear l) return l.weights().dequantize();
+        if (m instanceof W8A16Linear l) {
+            w8 = l.int8Weight();
+            scale = l.weightScale();
+        } else if (m instanceof W8A8Linear l) {
+            w8 = l.int8Weight();
+            scale = l.weightScale();
+        } else {
+            return null;
+        }
+        int cols = w8.length / scale.length;
+        float[] out = new float[w8.length];
+        for (int i = 0; i < out.length; i++) out[i] = w8[i] * scale[i / cols];
         return out;
     }
 }
