@@ -35,9 +35,9 @@ public final class Rewriter {
 
     public static RewriteReport rewrite(Module root, ModelGraph graph, RewriteRules rules) {
         if (graph.root() != root) throw new IllegalArgumentException("Rewriter: the graph was traced from another network");
+        checkUncalled(graph, rules);
         checkOps(graph, rules);
         Map<String, List<Node>> calls = graph.layerCalls();
-        checkUncalled(graph, rules);
 
         // 1. fusion: plan on the graph
         Map<String, Module> effective = new LinkedHashMap<>();

@@ -70,18 +70,18 @@ public final class UserNetworks {
 
     /**
      * A stem, then two branches joined by {@code Tensor.concat} on the channel axis: a depthwise-separable one
-     * (depthwise 3×3 + BN + ReLU6, pointwise 1×1 + BN + hard-swish) and a 1×1 conv with leaky ReLU; max pooling; a second
-     * depthwise-separable block with sigmoid; global average pooling, flatten, linear.
+     * (depthwise 3×3 + BN + ReLU6, pointwise 1×1 + BN + hard-swish) and a 1×1 conv with sigmoid; max pooling; a second
+     * depthwise-separable block with leaky ReLU; global average pooling, flatten, linear.
      */
     public static final class SeparableConcatNet extends Module {
         private final Conv2d stem, dw1, pw1, side, dw2, pw2;
         private final BatchNorm2d dw1Bn, pw1Bn;
         private final ReLU6 stemAct, dw1Act;
         private final HardSwish pw1Act;
-        private final LeakyReLU sideAct;
+        private final Sigmoid sideAct;
         private final MaxPool2d pool;
         private final ReLU dw2Act;
-        private final Sigmoid pw2Act;
+        private final LeakyReLU pw2Act;
         private final AdaptiveAvgPool2d gap;
         private final Flatten flatten;
         private final Linear fc;
@@ -96,12 +96,12 @@ public final class UserNetworks {
             pw1Bn = registerChild("pw1_bn", new BatchNorm2d(8));
             pw1Act = registerChild("pw1_act", new HardSwish());
             side = registerChild("side", new Conv2d(8, 8, 1, 1, 0, rng));
-            sideAct = registerChild("side_act", new LeakyReLU(0.1f));
+            sideAct = registerChild("side_act", new Sigmoid());
             pool = registerChild("pool", new MaxPool2d(2));
             dw2 = registerChild("dw2", new Conv2d(16, 16, 3, 1, 1, 1, 16, true, rng));
             dw2Act = registerChild("dw2_act", new ReLU());
             pw2 = registerChild("pw2", new Conv2d(16, 24, 1, 1, 0, rng));
-            pw2Act = registerChild("pw2_act", new Sigmoid());
+            pw2Act = registerChild("pw2_act", new LeakyReLU(0.1f));
             gap = registerChild("gap", new AdaptiveAvgPool2d(1));
             flatten = registerChild("flatten", new Flatten());
             fc = registerChild("fc", new Linear(24, 10, rng));
