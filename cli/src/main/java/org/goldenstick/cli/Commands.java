@@ -16,6 +16,8 @@ final class Commands {
                 new QuantizeCommand(),
                 new EvalCommand(),
                 new TokenizeCommand(),
-                new GenerateCommand());
+                new GenerateCommand(),
+                new ScriptCommands.Data(),
+                new ScriptCommands.Test());
     }
 }

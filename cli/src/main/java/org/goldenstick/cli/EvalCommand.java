@@ -27,7 +27,7 @@ public final class EvalCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--text", description = "Text file (default: heldout.txt in the model folder).")
     Path text;
-    @Option(names = "--ctx", description = "Window length in tokens (default: ${DEFAULT-VALUE}, capped at max_position_embeddings).")
+    @Option(names = "--ctx", description = "Window length in tokens (default: 2048, capped at max_position_embeddings).")
     Integer ctx;
     @Option(names = "--ref", description = "Reference model folder for KL divergence and top-1 agreement.")
     Path ref;
@@ -35,6 +35,10 @@ public final class EvalCommand implements Callable<Integer> {
     Integer maxTokens;
     @Option(names = "--json", description = "Print a JSON object (ppl, tokens, kld, top1_agreement, tokens_per_second, ...).")
     boolean json;
+
+    /** The {@code --json} object (docs/cli.md); {@code kld}, {@code top1_agreement} and {@code ref_ppl} need {@code --ref}. */
+    record EvalJson(Path model, Path text, int ctx, int windows, double ppl, double nll, long tokens, Double kld, Double top1Agreement, Double refPpl,
+                    Path ref, double tokensPerSecond, java.util.Map<String, String> nullReasons) {}
 
     @Override
     public Integer call() throws Exception {
@@ -58,10 +62,11 @@ public final class EvalCommand implements Callable<Integer> {
         if (maxTokens != null && ids.length > maxTokens) ids = Arrays.copyOf(ids, maxTokens);
         Evaluation.Result res = Evaluation.run(m, r, ids, window, ProgressBar.auto(json));
         if (json) {
-            System.out.printf(Locale.ROOT, "{\"model\": \"%s\", \"text\": \"%s\", \"ctx\": %d, \"windows\": %d, \"ppl\": %.6f, \"nll\": %.6f, \"tokens\": %d, "
-                            + "\"kld\": %s, \"top1_agreement\": %s, \"ref_ppl\": %s, \"tokens_per_second\": %.2f}%n",
-                    esc(dir), esc(textFile), res.ctx(), res.windows(), res.ppl(), res.meanNll(), res.tokens(),
-                    fmt(res.kld()), fmt(res.top1Agreement()), fmt(res.refPpl()), res.tokensPerSecond());
+            var why = new Json.Reasons();
+            String noRef = "no --ref given";
+            Json.print(new EvalJson(dir, textFile, res.ctx(), res.windows(), res.ppl(), res.meanNll(), res.tokens(), why.present("kld", res.kld(), noRef),
+                    why.present("top1_agreement", res.top1Agreement(), noRef), why.present("ref_ppl", res.refPpl(), noRef),
+                    why.present("ref", ref == null ? null : DemoModel.resolve(ref), noRef), res.tokensPerSecond(), why.map()));
         } else {
             System.out.printf(Locale.ROOT, "model %s%ntext %s: %d tokens scored in %d windows of %d%nppl %.4f (mean NLL %.4f nats)%n",
                     dir, textFile, res.tokens(), res.windows(), res.ctx(), res.ppl(), res.meanNll());
@@ -72,13 +77,5 @@ public final class EvalCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "%.1f tokens/s%n", res.tokensPerSecond());
         }
         return 0;
-    }
-
-    private static String fmt(Double v) {
-        return v == null ? "null" : String.format(Locale.ROOT, "%.6f", v);
-    }
-
-    private static String esc(Path p) {
-        return p.toString().replace("\\", "\\\\").replace("\"", "\\\"");
     }
 }

@@ -31,6 +31,15 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
     long seed = 0;
 
+    @Option(names = "--json", description = "Print one JSON object (text, tokens_per_second, ...) instead of streaming the text.")
+    boolean json;
+
+    /**
+     * The {@code --json} object: {@code text} is the continuation only (without the prompt); {@code tokens_per_second}
+     * counts new tokens over the whole call, prefill included.
+     */
+    record GenerateJson(Path model, String prompt, String text, int promptTokens, int newTokens, double seconds, double tokensPerSecond, String sampler) {}
+
     @Override
     public Integer call() throws Exception {
         if (maxNewTokens < 0) throw new IllegalArgumentException("--max-new-tokens must be >= 0, got " + maxNewTokens);
@@ -40,12 +49,15 @@ public final class GenerateCommand implements Callable<Integer> {
         LlamaModel m = QuantizedCheckpoints.loadModel(dir);
         int[] ids = tok.encode(prompt, true);
         if (ids.length == 0) throw new IllegalArgumentException("the prompt encodes to no tokens and the tokenizer has no BOS");
-        System.out.print(prompt);
-        System.out.flush();
+        if (!json) {
+            System.out.print(prompt);
+            System.out.flush();
+        }
         List<Integer> out = new ArrayList<>();
         String[] shown = {""};
         long t0 = System.nanoTime();
         int[] gen = m.generate(ids, maxNewTokens, sampler, t -> {
+            if (json) return;
             // Decode the whole continuation each time so multi-token characters print correctly.
             out.add(t);
             String text = tok.decode(out.stream().mapToInt(Integer::intValue).toArray());
@@ -54,9 +66,14 @@ public final class GenerateCommand implements Callable<Integer> {
             System.out.flush();
         }, t -> t == tok.eosId() || m.config().isEos(t));
         double sec = (System.nanoTime() - t0) / 1e9;
+        double tps = gen.length / Math.max(1e-9, sec);
+        if (json) {
+            Json.print(new GenerateJson(dir, prompt, tok.decode(gen), ids.length, gen.length, sec, tps, sampler.toString()));
+            return 0;
+        }
         System.out.println();
         System.err.printf(Locale.ROOT, "generate: %d prompt + %d new tokens in %.2f s (%.1f tokens/s incl. prefill; %s)%n",
-                ids.length, gen.length, sec, gen.length / Math.max(1e-9, sec), sampler);
+                ids.length, gen.length, sec, tps, sampler);
         return 0;
     }
 }

@@ -1,8 +1,8 @@
 package org.goldenstick.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import java.util.List;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -60,6 +60,11 @@ public final class PruneCommand implements Callable<Integer> {
     @Mixin
     ReportOption report;
 
+    /** The {@code --json} object: the shared compression keys plus parameters and MACs (multiply-accumulates) before and after. */
+    record PruneJson(@JsonUnwrapped CompressionJson result, double pruneRate, double compressedAccuracyBeforeFinetune, long paramsBefore, long paramsAfter,
+                     long macsBefore, long macsAfter, double paramsReduction, double macsReduction, List<String> skipped, int epochs, int kfEpochs,
+                     int ftEpochs, Map<String, String> nullReasons) {}
+
     @Override
     public Integer call() throws Exception {
         if (!algo.equalsIgnoreCase("scop")) throw new IllegalArgumentException("unknown --algo '" + algo + "'; choose one of [scop]");
@@ -75,34 +80,13 @@ public final class PruneCommand implements Callable<Integer> {
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(r.onnx(), r.testInputs(), r.testLabels(), r.prunedPredictions());
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.prune(spec, pruneRate, r, ort.accuracy()));
         ModelStats b = r.before(), a = r.after();
-        Map<String, Object> j = new LinkedHashMap<>();
-        j.put("algo", "scop");
-        j.put("model", spec.model());
-        j.put("dataset", spec.dataset());
-        j.put("prune_rate", pruneRate);
-        j.put("fp32_accuracy", r.fp32Accuracy());
-        j.put("pruned_accuracy_before_finetune", r.accuracyBeforeFineTune());
-        j.put("pruned_accuracy", r.prunedAccuracy());
-        j.put("accuracy_drop_points", 100 * (r.fp32Accuracy() - r.prunedAccuracy()));
-        j.put("params_before", b.params());
-        j.put("params_after", a.params());
-        j.put("flops_before", b.macs());
-        j.put("flops_after", a.macs());
-        j.put("params_reduction", 1 - a.params() / (double) b.params());
-        j.put("flops_reduction", 1 - a.macs() / (double) b.macs());
-        j.put("images_per_second_before", r.imagesPerSecondBefore());
-        j.put("images_per_second_after", r.imagesPerSecondAfter());
-        j.put("skipped", r.skipped().stream().map(Object::toString).toList());
-        j.put("pruned_path", r.prunedCheckpoint().toString());
-        j.put("onnx_path", r.onnx().toString());
-        j.put("onnx_runtime_accuracy", ort.accuracy());
-        j.put("onnx_agreement", ort.agreement());
-        j.put("epochs", spec.epochs());
-        j.put("kf_epochs", o.kfEpochs());
-        j.put("ft_epochs", o.ftEpochs());
-        j.put("threads", Parallel.threads());
+        var why = new Json.Reasons();
+        CompressionJson c = CompressionJson.of("scop", spec.model(), spec.dataset(), r.fp32Accuracy(), r.prunedAccuracy(), ort,
+                java.nio.file.Files.size(r.fp32Checkpoint()), java.nio.file.Files.size(r.prunedCheckpoint()), r.prunedCheckpoint(), r.onnx(), r.fp32Checkpoint(),
+                r.imagesPerSecondBefore(), r.imagesPerSecondAfter(), r.testLabels().length, Parallel.threads(), why);
         if (json) {
-            System.out.println(new ObjectMapper().writeValueAsString(j));
+            Json.print(new PruneJson(c, pruneRate, r.accuracyBeforeFineTune(), b.params(), a.params(), b.macs(), a.macs(), 1 - a.params() / (double) b.params(),
+                    1 - a.macs() / (double) b.macs(), r.skipped().stream().map(Object::toString).toList(), spec.epochs(), o.kfEpochs(), o.ftEpochs(), why.map()));
         } else {
             System.out.printf(Locale.ROOT, "%-28s %12s %12s %14s %14s%n", "layer", "params", "params'", "MACs", "MACs'");
             for (int i = 0; i < b.layers().size(); i++) {

@@ -1,6 +1,6 @@
 package org.goldenstick.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -111,6 +111,14 @@ public final class QatCommand implements Callable<Integer> {
         };
     }
 
+    /**
+     * The {@code --json} object: the shared compression keys plus the widths and the fake-quant accuracy.
+     *
+     * @param actBits activation bits, or null for float activations (SLB without {@code --act-bits})
+     */
+    record QatJson(@JsonUnwrapped CompressionJson result, int weightBits, Integer actBits, int classifierBits, double fakeQuantAccuracy, int epochs, int qatEpochs,
+                   Map<String, String> nullReasons) {}
+
     @Override
     public Integer call() throws Exception {
         report.check();
@@ -127,38 +135,16 @@ public final class QatCommand implements Callable<Integer> {
         Path onnx = r.exported(".onnx");
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(onnx, r.testInputs(), r.testLabels(), r.deployPredictions());
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.qat(algo, spec, r, opts.qatEpochs(), ort.accuracy()));
-        Map<String, Object> j = new LinkedHashMap<>();
-        j.put("algo", algo);
-        j.put("model", spec.model());
-        j.put("dataset", spec.dataset());
-        if (algo.equalsIgnoreCase("slb")) {
-            j.put("weight_bits", weightBits);
-            j.put("classifier_bits", classifierBits);
-        }
-        j.put("fp32_accuracy", r.fp32Accuracy());
-        j.put("fake_quant_accuracy", r.fakeQuantAccuracy());
-        j.put("quant_accuracy", r.quantAccuracy());
-        j.put("accuracy_drop_points", 100 * (r.fp32Accuracy() - r.quantAccuracy()));
-        j.put("fp32_bytes", r.fp32Bytes());
-        j.put("deploy_bytes", r.deployBytes());
-        j.put("deploy_ratio", r.deployBytes() / (double) r.fp32Bytes());
-        j.put("fp32_checkpoint", r.fp32Checkpoint().toString());
-        j.put("deploy_path", r.exported(".safetensors").toString());
-        j.put("onnx_path", onnx.toString());
-        j.put("onnx_runtime_accuracy", ort.accuracy());
-        j.put("onnx_agreement", ort.agreement());
-        j.put("fp32_images_per_second", r.fp32ImagesPerSecond());
-        j.put("int8_images_per_second", r.deployImagesPerSecond());
-        j.put("int8_speedup", r.fp32ImagesPerSecond() > 0 ? r.deployImagesPerSecond() / r.fp32ImagesPerSecond() : Double.NaN);
-        j.put("test_samples", r.testLabels().length);
-        j.put("epochs", spec.epochs());
-        j.put("qat_epochs", opts.qatEpochs());
-        j.put("threads", Parallel.threads());
+        var why = new Json.Reasons();
+        CompressionJson c = CompressionJson.of(algo.toLowerCase(Locale.ROOT), spec.model(), spec.dataset(), r.fp32Accuracy(), r.quantAccuracy(), ort,
+                r.fp32Bytes(), r.deployBytes(), r.exported(".safetensors"), onnx, r.fp32Checkpoint(), r.fp32ImagesPerSecond(), r.deployImagesPerSecond(),
+                r.testLabels().length, Parallel.threads(), why);
+        boolean slb = algo.equalsIgnoreCase("slb");
         if (json) {
-            System.out.println(new ObjectMapper().writeValueAsString(j));
+            Integer acts = slb ? why.present("act_bits", actBits, "float activations (no --act-bits)") : Integer.valueOf(8);
+            Json.print(new QatJson(c, slb ? weightBits : 8, acts, slb ? classifierBits : 8, r.fakeQuantAccuracy(), spec.epochs(), opts.qatEpochs(), why.map()));
         } else {
-            // the JSON keys keep SimQAT's names for both algorithms; the text names what the deploy network really is
-            String deploy = algo.equalsIgnoreCase("slb")
+            String deploy = slb
                     ? "W" + weightBits + (actBits != null ? "A" + actBits : "") + " packed (classifier " + (classifierBits == 8 ? "int8" : classifierBits + "-bit") + ")"
                     : "int8";
             System.out.printf(Locale.ROOT, "FP32 accuracy %.2f%%, %s accuracy %.2f%% (fake-quant %.2f%%), ONNX Runtime %.2f%% (agreement %.2f%%)%n",

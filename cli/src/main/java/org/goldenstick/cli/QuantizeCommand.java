@@ -19,9 +19,9 @@ import picocli.CommandLine.Option;
  * folder is a quantized checkpoint that {@code gstick eval --model OUT} loads in DEPLOY mode.
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
-        description = {"Post-training quantization of a Llama model folder: rtn (weight-only W8/W4, data-free), smoothquant (W8A8 with",
-                "smoothing), or w8a8 (naive W8A8, for comparison). Writes a quantized checkpoint (compressed-tensors pack-quantized",
-                "for weight-only, int-quantized for W8A8) atomically to --out."})
+        description = {"Post-training quantization of a Llama model folder into a quantized checkpoint.",
+                "Methods: rtn (weight-only W8/W4, data-free), smoothquant (W8A8 with smoothing) or w8a8 (naive W8A8, for comparison).",
+                "Writes compressed-tensors safetensors (pack-quantized for weight-only, int-quantized for W8A8) atomically to --out."})
 public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Hugging Face Llama folder (default: models/gstick-llama-demo)")
     Path model;
@@ -66,8 +66,12 @@ public final class QuantizeCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     ReportOption report;
 
-    @Option(names = "--json", description = "print one JSON object with method, input_bytes, output_bytes, seconds, layers_quantized, layers_skipped")
+    @Option(names = "--json", description = "print one JSON object (out, input_bytes, output_bytes, seconds, ...; docs/cli.md)")
     boolean json;
+
+    /** The {@code --json} object (docs/cli.md); GB/s are 10^9 bytes of linear-layer weights per second. */
+    record QuantizeJson(String method, Path out, long inputBytes, long outputBytes, double sizeRatio, double seconds, double writeSeconds,
+                        int layersQuantized, int layersSkipped, double throughputGbPerS, double quantizeGbPerS) {}
 
     @Override
     public Integer call() throws Exception {
@@ -112,8 +116,12 @@ public final class QuantizeCommand implements Callable<Integer> {
         NetworkEncoder enc = cfg.quantizesActivations() && calibText != null ? new NetworkEncoder(Tokenizers.load(dir)) : null;
         PtqReport r = Quantizer.quantize(dir, out, cfg, calibText, calibSamples, seqLen, enc == null ? null : enc::encode);
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.quantize(dir.toString(), r, org.goldenstick.ptq.LayerErrors.relativeWeightErrors(dir, out)));
-        if (json) System.out.println(r.toJson());
-        else System.out.println(r.summary() + "\nwrote " + out);
+        if (json) {
+            Json.print(new QuantizeJson(r.method(), out, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.writeSeconds(), r.layersQuantized(),
+                    r.layersSkipped(), r.throughputGBps(), r.quantizeGBps()));
+        } else {
+            System.out.println(r.summary() + "\nwrote " + out);
+        }
         return 0;
     }
 

@@ -20,8 +20,11 @@ public final class TokenizeCommand implements Callable<Integer> {
     Path text;
     @Option(names = "--bos", negatable = true, description = "Prepend the BOS token (default: ${DEFAULT-VALUE}).")
     boolean bos = true;
-    @Option(names = "--json", description = "Print {\"ids\": [...]} (default: ids separated by spaces).")
+    @Option(names = "--json", description = "Print one JSON object with tokens and ids (default: ids separated by spaces).")
     boolean json;
+
+    /** The {@code --json} object: how many ids, and the ids. */
+    record TokenizeJson(int tokens, int[] ids) {}
 
     @Override
     public Integer call() throws Exception {
@@ -29,10 +32,12 @@ public final class TokenizeCommand implements Callable<Integer> {
         Tokenizer tok = Tokenizers.load(dir);
         String s = Files.readString(DemoModel.heldoutText(dir, text), StandardCharsets.UTF_8);
         int[] ids = tok.encode(s, bos);
+        if (json) {
+            Json.print(new TokenizeJson(ids.length, ids));
+            return 0;
+        }
         StringBuilder sb = new StringBuilder(ids.length * 6 + 16);
-        if (json) sb.append("{\"ids\": [");
-        for (int i = 0; i < ids.length; i++) sb.append(i == 0 ? "" : json ? ", " : " ").append(ids[i]);
-        if (json) sb.append("]}");
+        for (int i = 0; i < ids.length; i++) sb.append(i == 0 ? "" : " ").append(ids[i]);
         System.out.println(sb);
         return 0;
     }

@@ -1,6 +1,5 @@
 package org.goldenstick.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.LinkedHashMap;
@@ -45,6 +44,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     ReportOption report;
 
+    /** The {@code --json} object (docs/cli.md): {@code accuracy} is the test accuracy, {@code out} the weights written. */
+    record TrainJson(String model, String dataset, double accuracy, double testLoss, Path out, double trainSeconds, double imagesPerSecond, long params,
+                     int epochs, int batchSize, double lr, long seed, int trainSamples, long testSamples, Double finalTrainLoss, int threads,
+                     Map<String, String> nullReasons) {}
+
     @Override
     public Integer call() throws Exception {
         report.check();
@@ -71,24 +75,10 @@ public final class TrainCommand implements Callable<Integer> {
             Checkpoints.save(model, out, meta);
         }
         if (json) {
-            Map<String, Object> j = new LinkedHashMap<>();
-            j.put("model", spec.model());
-            j.put("dataset", spec.dataset());
-            j.put("test_accuracy", o.testAccuracy());
-            j.put("test_loss", o.test().meanLoss());
-            j.put("train_seconds", o.trainSeconds());
-            j.put("images_per_second", o.imagesPerSecond());
-            j.put("params", o.parameters());
-            j.put("epochs", spec.epochs());
-            j.put("batch_size", spec.batchSize());
-            j.put("lr", spec.lr());
-            j.put("seed", spec.seed());
-            j.put("train_samples", data.train().size());
-            j.put("test_samples", o.test().count());
-            j.put("final_train_loss", o.training().finalLoss());
-            j.put("threads", Parallel.threads());
-            if (out != null) j.put("out", out.toString());
-            System.out.println(new ObjectMapper().writeValueAsString(j));
+            var why = new Json.Reasons();
+            Json.print(new TrainJson(spec.model(), spec.dataset(), o.testAccuracy(), o.test().meanLoss(), why.present("out", out, "no --out given"),
+                    o.trainSeconds(), o.imagesPerSecond(), o.parameters(), spec.epochs(), spec.batchSize(), spec.lr(), spec.seed(), data.train().size(),
+                    o.test().count(), why.finite("final_train_loss", o.training().finalLoss(), "no training step ran"), Parallel.threads(), why.map()));
         } else {
             System.out.printf(Locale.ROOT, "test accuracy %.2f%% (%d samples), test loss %.4f%n", 100 * o.testAccuracy(), o.test().count(), o.test().meanLoss());
             System.out.printf(Locale.ROOT, "trained %s (%,d parameters) in %.1f s, %.0f images/s%n", spec.model(), o.parameters(), o.trainSeconds(), o.imagesPerSecond());

@@ -1,7 +1,5 @@
 package org.goldenstick.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -39,6 +37,10 @@ public final class TrainLmCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as JSON on stdout.")
     boolean json;
 
+    /** The {@code --json} object: {@code out} is the model folder, {@code ppl} its held-out perplexity. */
+    record TrainLmJson(Path out, long parameters, long trainTokens, long heldoutTokens, double ppl, double unigramPpl, double firstLoss, double finalLoss,
+                       double trainSeconds) {}
+
     @Override
     public Integer call() throws Exception {
         Path root = Path.of(System.getProperty("gstick.root", "."));
@@ -49,17 +51,8 @@ public final class TrainLmCommand implements Callable<Integer> {
         Path cacheDir = data != null ? data : root.resolve("data-cache");
         DemoLm.Result r = reevaluate ? DemoLm.reevaluate(outDir, cacheDir, System.err::println) : DemoLm.build(recipe, cacheDir, outDir, System.err::println);
         if (json) {
-            ObjectNode o = new ObjectMapper().createObjectNode();
-            o.put("folder", r.folder().toString());
-            o.put("parameters", r.parameters());
-            o.put("train_tokens", r.trainTokens());
-            o.put("heldout_tokens", r.heldoutTokens());
-            o.put("ppl", r.heldoutPerplexity());
-            o.put("unigram_ppl", r.unigramPerplexity());
-            o.put("first_loss", r.firstLoss());
-            o.put("final_loss", r.finalLoss());
-            o.put("train_seconds", r.trainSeconds());
-            System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(o));
+            Json.print(new TrainLmJson(r.folder(), r.parameters(), r.trainTokens(), r.heldoutTokens(), r.heldoutPerplexity(), r.unigramPerplexity(),
+                    r.firstLoss(), r.finalLoss(), r.trainSeconds()));
         } else {
             System.out.printf("wrote %s: %,d parameters, held-out perplexity %.2f (unigram baseline %.2f)%n", r.folder(), r.parameters(),
                     r.heldoutPerplexity(), r.unigramPerplexity());

@@ -33,24 +33,9 @@ class LlmCommandsTest {
 
     @BeforeAll
     static void makeModel() throws Exception {
-        StringBuilder sb = new StringBuilder();
-        String[] words = {"the", "whale", "ship", "sea", "captain", "of", "and", "a", "white", "ocean", "to", "sail"};
-        java.util.Random rng = new java.util.Random(1);
-        for (int i = 0; i < 400; i++) sb.append(words[rng.nextInt(words.length)]).append(i % 9 == 8 ? ".\n" : " ");
-        text = sb.toString();
-        BpeTrainer.Result vocab = BpeTrainer.train(List.of(text), new BpeTrainer.Options(300, 2, List.of("<s>", "</s>")));
-        dir = Files.createDirectories(tmp.resolve("tiny"));
-        vocab.write(dir.resolve("tokenizer.json"));
-        int v = vocab.tokens().size();
-        LlamaConfig c = new LlamaConfig(32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, v, 128, true, 0, new int[] {1}, "float32",
-                List.of("LlamaForCausalLM"), Map.of());
-        LlamaModel m = LlamaModel.withRandomWeights(c, 3);
-        Path src = Files.createDirectories(tmp.resolve("src"));
-        Files.copy(dir.resolve("tokenizer.json"), src.resolve("tokenizer.json"));
-        Files.writeString(src.resolve("heldout.txt"), text);
-        Files.delete(dir.resolve("tokenizer.json"));
-        Files.delete(dir);
-        HfCheckpoint.save(m, dir, DType.F32, src, false);
+        TinyLlama t = TinyLlama.create(tmp);
+        dir = t.dir();
+        text = t.text();
     }
 
     private static String run(String... args) {

@@ -16,15 +16,15 @@ class QatCommandTest {
     void jsonReportsAccuraciesSizesOnnxRuntimeAndSpeed() throws Exception {
         JsonNode j = CliRunner.json("qat", "--algo", "simqat", "--model", "lenet", "--dataset", "digits", "--epochs", "6",
                 "--qat-epochs", "1", "--limit-train", "600", "--bench-seconds", "0.2", "--out", dir.toString(), "--json");
-        for (String k : new String[] {"fp32_accuracy", "quant_accuracy", "fp32_bytes", "deploy_bytes", "onnx_path", "onnx_runtime_accuracy", "onnx_agreement",
-                "fp32_images_per_second", "int8_images_per_second"}) {
+        for (String k : new String[] {"fp32_accuracy", "compressed_accuracy", "fp32_bytes", "compressed_bytes", "onnx", "onnx_runtime_accuracy", "onnx_agreement",
+                "fp32_images_per_second", "compressed_images_per_second"}) {
             assertTrue(j.has(k), "missing " + k + " in " + j);
         }
-        assertTrue(Files.exists(Path.of(j.get("onnx_path").asText())));
-        assertTrue(j.get("deploy_bytes").asLong() < j.get("fp32_bytes").asLong() * 0.35);
+        assertTrue(Files.exists(Path.of(j.get("onnx").asText())));
+        assertTrue(j.get("compressed_bytes").asLong() < j.get("fp32_bytes").asLong() * 0.35);
         assertTrue(j.get("onnx_agreement").asDouble() >= 0.99, j.toString());
-        assertTrue(j.get("quant_accuracy").asDouble() > 0.5, j.toString());
-        assertTrue(j.get("int8_images_per_second").asDouble() > 0);
+        assertTrue(j.get("compressed_accuracy").asDouble() > 0.5, j.toString());
+        assertTrue(j.get("compressed_images_per_second").asDouble() > 0);
     }
 
     @Test

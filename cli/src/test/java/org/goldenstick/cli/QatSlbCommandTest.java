@@ -18,8 +18,8 @@ class QatSlbCommandTest {
     void slbJsonHasWeightBitsAndPackedDeployFile() throws Exception {
         JsonNode j = CliRunner.json("qat", "--algo", "slb", "--weight-bits", "2", "--act-bits", "8", "--model", "lenet", "--dataset", "digits",
                 "--epochs", "6", "--qat-epochs", "2", "--limit-train", "600", "--bench-seconds", "0", "--out", dir.toString(), "--json");
-        for (String k : new String[] {"fp32_accuracy", "fake_quant_accuracy", "quant_accuracy", "fp32_bytes", "deploy_bytes", "onnx_path", "onnx_runtime_accuracy",
-                "onnx_agreement", "int8_images_per_second"}) {
+        for (String k : new String[] {"fp32_accuracy", "fake_quant_accuracy", "compressed_accuracy", "fp32_bytes", "compressed_bytes", "onnx", "onnx_runtime_accuracy",
+                "onnx_agreement", "compressed_images_per_second"}) {
             assertTrue(j.has(k), "missing " + k + " in " + j);
         }
         assertEquals(2, j.get("weight_bits").asInt());
@@ -28,9 +28,9 @@ class QatSlbCommandTest {
         // one 8-bit activation step away from ours (measured 98.1-100 %); the tight numerical comparison with ONNX
         // Runtime is SlbConvertTest's.
         assertTrue(j.get("onnx_agreement").asDouble() >= 0.97, j.toString());
-        assertEquals(j.get("quant_accuracy").asDouble(), j.get("onnx_runtime_accuracy").asDouble(), 0.03, j.toString());
-        assertTrue(j.get("quant_accuracy").asDouble() > 0.5, j.toString());
-        try (SafetensorsFile f = SafetensorsFile.open(Path.of(j.get("deploy_path").asText()))) {
+        assertEquals(j.get("compressed_accuracy").asDouble(), j.get("onnx_runtime_accuracy").asDouble(), 0.03, j.toString());
+        assertTrue(j.get("compressed_accuracy").asDouble() > 0.5, j.toString());
+        try (SafetensorsFile f = SafetensorsFile.open(Path.of(j.get("out").asText()))) {
             assertEquals("SLB", f.metadata().get("gstick.algorithm"));
             // conv1 of LeNet (QuantDequant, PackedConv2d, QuantDequant with A8): 6·1·5·5 weights at 2 bits = 38 bytes
             assertEquals(38, f.uint8("conv1.1.weight_packed").length);
@@ -38,7 +38,7 @@ class QatSlbCommandTest {
             assertEquals(64 * 120 * 2 / 8, f.uint8("fc1.1.weight_packed").length);
             assertEquals(84 * 10, f.int8("fc3.weight").length);
         }
-        assertTrue(Files.exists(Path.of(j.get("onnx_path").asText())));
+        assertTrue(Files.exists(Path.of(j.get("onnx").asText())));
     }
 
     @Test

@@ -17,7 +17,7 @@ class TrainCommandTest {
     void jsonModePrintsExactlyOneObjectAndWritesWeights() throws Exception {
         Path out = dir.resolve("w.safetensors");
         JsonNode j = CliRunner.json("train", "--json", "--epochs", "10", "--limit-train", "400", "--seed", "3", "--out", out.toString());
-        for (String k : new String[] {"test_accuracy", "train_seconds", "params", "images_per_second", "epochs", "model", "dataset"}) {
+        for (String k : new String[] {"accuracy", "train_seconds", "params", "images_per_second", "epochs", "model", "dataset"}) {
             assertTrue(j.has(k), "missing " + k + " in " + j);
         }
         assertEquals("lenet", j.get("model").asText());
@@ -25,7 +25,7 @@ class TrainCommandTest {
         assertEquals(10, j.get("epochs").asInt());
         assertEquals(400, j.get("train_samples").asInt());
         assertEquals(21_386, j.get("params").asLong());
-        double acc = j.get("test_accuracy").asDouble();
+        double acc = j.get("accuracy").asDouble();
         assertTrue(acc > 0.5 && acc <= 1, "ten short epochs are far above chance: " + acc);
         assertTrue(Files.size(out) > 21_386 * 4);
     }

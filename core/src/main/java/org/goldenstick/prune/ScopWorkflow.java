@@ -103,13 +103,15 @@ public final class ScopWorkflow {
         double[] speed = o.benchSeconds() > 0
                 ? Inference.compareImagesPerSecond(List.of(Recipes.loadModel(spec, data, fp32File), pruned), test.inputs(), 2 * o.benchSeconds())
                 : new double[2];
-        Path prunedFile = o.outDir().resolve(stem + "-scop.safetensors");
+        // the rate is part of the name so that runs at different rates never overwrite each other
+        String tag = stem + "-scop-r" + String.format(java.util.Locale.ROOT, "%.2f", o.pruneRate());
+        Path prunedFile = o.outDir().resolve(tag + ".safetensors");
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", spec.model());
         meta.put("dataset", spec.dataset());
         meta.put("prune_rate", Double.toString(o.pruneRate()));
         PrunedCheckpoints.save(pruned, prunedFile, meta);
-        Path onnx = o.outDir().resolve(stem + "-scop.onnx");
+        Path onnx = o.outDir().resolve(tag + ".onnx");
         OnnxQdqExporter.export(pruned, m -> m instanceof ResNet || m instanceof LeNet5, sample, data.numClasses(), onnx);
         return new Result(fp32Acc, prunedAcc, accNoFt, before, after, speed[0], speed[1], ft.report(), ft.skipped(), fp32File, prunedFile, onnx, pruned,
                 test.inputs(), test.labels(), Inference.predict(pruned, test.inputs()));

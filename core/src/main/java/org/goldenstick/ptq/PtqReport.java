@@ -3,7 +3,7 @@ package org.goldenstick.ptq;
 import java.util.Locale;
 
 /**
- * What a quantization run did: the CLI prints it (and as JSON with {@code --json}).
+ * What a quantization run did: the CLI prints it ({@link #summary()}, or its fields as JSON with {@code --json}).
  *
  * @param inputBytes       size of the input checkpoint's safetensors files
  * @param outputBytes      size of the output checkpoint's safetensors file
@@ -29,12 +29,6 @@ public record PtqReport(String method, long inputBytes, long outputBytes, double
     /** Output size as a fraction of the input. */
     public double sizeRatio() {
         return inputBytes > 0 ? (double) outputBytes / inputBytes : 0;
-    }
-
-    public String toJson() {
-        return String.format(Locale.ROOT,
-                "{\"method\":\"%s\",\"input_bytes\":%d,\"output_bytes\":%d,\"size_ratio\":%.4f,\"seconds\":%.3f,\"write_seconds\":%.3f,\"layers_quantized\":%d,\"layers_skipped\":%d,\"throughput_gb_per_s\":%.3f,\"quantize_gb_per_s\":%.3f}",
-                method, inputBytes, outputBytes, sizeRatio(), seconds, writeSeconds, layersQuantized, layersSkipped, throughputGBps(), quantizeGBps());
     }
 
     public String summary() {

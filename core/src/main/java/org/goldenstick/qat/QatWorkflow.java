@@ -108,7 +108,7 @@ public final class QatWorkflow {
         double qAcc = Evaluator.evaluate(deploy, Recipes.testLoader(spec, data)).accuracy();
         int[] preds = Inference.predict(deploy, test.inputs());
         int[] sample = java.util.Arrays.copyOfRange(test.inputs().shape(), 1, test.inputs().rank());
-        List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, o.outDir().resolve(spec.model() + "-" + spec.dataset() + "-int8"), sample));
+        List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, o.outDir().resolve(spec.model() + "-" + spec.dataset() + "-" + algo.deployTag()), sample));
         long deployBytes = Files.size(files.getFirst());
         // apply rewrote the trained model, so the benchmark reloads the FP32 one
         double[] speed = o.benchSeconds() > 0

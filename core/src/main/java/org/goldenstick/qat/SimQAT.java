@@ -75,6 +75,12 @@ public final class SimQAT extends CompAlgo {
         this.config = config;
     }
 
+    /** {@code simqat-w8a8}: SimQAT quantizes weights and activations to int8. */
+    @Override
+    public String deployTag() {
+        return "simqat-w8a8";
+    }
+
     /** From an upstream-style dict (see {@link SimQATConfig#fromMap}); also reads {@code save_deploy_model(_path)}. */
     public SimQAT(Map<String, ?> config) {
         this(SimQATConfig.fromMap(config));

@@ -105,6 +105,14 @@ public abstract class CompAlgo {
     }
 
     /**
+     * The algorithm and its bit widths as a short file-name part, e.g. {@code simqat-w8a8} or {@code slb-w2a32}, so that
+     * outputs of different algorithms or widths never share a name. The base uses the lower-cased class name.
+     */
+    public String deployTag() {
+        return getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
      * Writes a converted network to files starting with {@code pathPrefix} and returns them; {@code sampleShape} is one
      * input sample's shape (from the last training batch, as upstream passes the dataset to fix shapes). The base has
      * no deploy format and throws; algorithms override it.

@@ -8,6 +8,8 @@ import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import org.goldenstick.cli.Json;
 import java.util.Random;
 
 /** {@code gstick bench gemm}: our SGEMM against OpenBLAS on square sizes, 1 and 2 threads. */
@@ -30,6 +32,12 @@ public final class GemmBench implements Runnable {
         double ratio() {
             return gflops / openblasGflops;
         }
+    }
+
+    /** The {@code --json} object: one case per size and thread count; {@code cpu_*} are null in multi-thread cases. */
+    record GemmJson(String bench, List<Case> cases, Map<String, String> nullReasons) {
+        record Case(int size, int threads, double gflops, double openblasGflops, double ratio, Double cpuGflops, Double openblasCpuGflops,
+                    Double cpuRatio) {}
     }
 
     @Override
@@ -67,16 +75,10 @@ public final class GemmBench implements Runnable {
             Parallel.setThreads(saved);
         }
         if (json) {
-            StringBuilder sb = new StringBuilder("[");
-            for (int i = 0; i < rows.size(); i++) {
-                Row r = rows.get(i);
-                sb.append(i == 0 ? "\n  " : ",\n  ").append(String.format(java.util.Locale.ROOT,
-                        "{\"size\": %d, \"threads\": %d, \"gflops\": %s, \"openblas_gflops\": %s, \"ratio\": %s%s}",
-                        r.size(), r.threads(), Timing.num(r.gflops()), Timing.num(r.openblasGflops()), String.format(java.util.Locale.ROOT, "%.3f", r.ratio()),
-                        r.threads() == 1 ? String.format(java.util.Locale.ROOT, ", \"cpu_gflops\": %s, \"openblas_cpu_gflops\": %s, \"cpu_ratio\": %.3f",
-                                Timing.num(r.cpuGflops()), Timing.num(r.openblasCpuGflops()), r.cpuGflops() / r.openblasCpuGflops()) : ""));
-            }
-            System.out.println(sb.append("\n]"));
+            List<GemmJson.Case> cases = rows.stream().map(r -> new GemmJson.Case(r.size(), r.threads(), r.gflops(), r.openblasGflops(), r.ratio(),
+                    r.threads() == 1 ? r.cpuGflops() : null, r.threads() == 1 ? r.openblasCpuGflops() : null,
+                    r.threads() == 1 ? r.cpuGflops() / r.openblasCpuGflops() : null)).toList();
+            Json.print(new GemmJson("gemm", cases, Map.of("cpu_gflops", "per CPU-second of the calling thread: measured in 1-thread cases only")));
         } else {
             System.out.printf("%6s %7s %10s %16s %7s %11s %20s%n", "size", "threads", "gflops", "openblas_gflops", "ratio", "cpu_gflops", "openblas_cpu_gflops");
             for (Row r : rows) {

@@ -13,6 +13,8 @@ import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import org.goldenstick.cli.Json;
 import java.util.Random;
 
 /**
@@ -51,6 +53,11 @@ public final class GemvBench implements Runnable {
     private double[] rate(Runnable body, double amount, int t) {
         double[] s = Timing.medians(body, warmup, seconds);
         return new double[] {amount / s[0], t == 1 ? amount / s[1] : Double.NaN};
+    }
+
+    /** The {@code --json} object: the matrix shape and one case per kernel and thread count. */
+    record GemvJson(String bench, int rows, int cols, int matrices, int group, List<Case> cases, Map<String, String> nullReasons) {
+        record Case(String kernel, int threads, double value, Double cpuValue, String unit) {}
     }
 
     @Override
@@ -124,15 +131,9 @@ public final class GemvBench implements Runnable {
             Parallel.setThreads(saved);
         }
         if (json) {
-            StringBuilder sb = new StringBuilder("[");
-            for (int i = 0; i < out.size(); i++) {
-                Row r = out.get(i);
-                sb.append(i == 0 ? "\n  " : ",\n  ").append(String.format(Locale.ROOT,
-                        "{\"kernel\": \"%s\", \"threads\": %d, \"value\": %.4g, %s\"unit\": \"%s\", \"rows\": %d, \"cols\": %d, \"group\": %d}",
-                        r.kernel(), r.threads(), r.value(), r.threads() == 1 ? String.format(Locale.ROOT, "\"cpu_value\": %.4g, ", r.cpuValue()) : "",
-                        r.unit(), rows, cols, g));
-            }
-            System.out.println(sb.append("\n]"));
+            List<GemvJson.Case> cases = out.stream().map(r -> new GemvJson.Case(r.kernel(), r.threads(), r.value(), r.threads() == 1 ? r.cpuValue() : null,
+                    r.unit())).toList();
+            Json.print(new GemvJson("gemv", rows, cols, matrices, g, cases, Map.of("cpu_value", "per CPU-second of the calling thread: measured in 1-thread cases only")));
         } else {
             System.out.printf("%-26s %7s %10s %10s%n", "kernel", "threads", "value", "cpu_value");
             for (Row r : out) System.out.printf(Locale.ROOT, "%-26s %7d %10.2f %10.2f %s%n", r.kernel(), r.threads(), r.value(), r.cpuValue(), r.unit());

@@ -9,6 +9,7 @@ import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.goldenstick.cli.Json;
 import java.util.Locale;
 import java.util.Random;
 
@@ -27,10 +28,15 @@ public final class Int8Bench implements Runnable {
     @Option(names = "--json", description = "Print a JSON array instead of a table.")
     boolean json;
 
+    /** The {@code --json} object: one case per size and thread count; {@code ratio} is int8 GOPS over SGEMM GFLOPS. */
+    record Int8Json(String bench, List<Case> cases) {
+        record Case(int size, int threads, double int8Gops, double sgemmGflops, double ratio) {}
+    }
+
     @Override
     public void run() {
         int saved = Parallel.threads();
-        List<String> rows = new ArrayList<>();
+        List<Int8Json.Case> rows = new ArrayList<>();
         try {
             for (int n : Timing.ints(sizes, "--sizes")) {
                 Random rnd = new Random(n);
@@ -50,8 +56,7 @@ public final class Int8Bench implements Runnable {
                     System.err.printf("bench int8: size %d, %d thread(s)...%n", n, t);
                     double ti = Timing.median(() -> Int8Gemm.gemm(n, n, n, qa, qb, c, 0, n, false), warmup, seconds);
                     double tf = Timing.median(() -> Sgemm.gemm(false, false, n, n, n, fa, 0, n, fb, 0, n, fc, 0, n, false), warmup, seconds);
-                    rows.add(String.format(Locale.ROOT, "{\"size\": %d, \"threads\": %d, \"int8_gops\": %.2f, \"sgemm_gflops\": %.2f, \"ratio\": %.3f}",
-                            n, t, ops / ti / 1e9, ops / tf / 1e9, tf / ti));
+                    rows.add(new Int8Json.Case(n, t, ops / ti / 1e9, ops / tf / 1e9, tf / ti));
                     if (!json) System.out.printf(Locale.ROOT, "size %5d threads %d: int8 %.1f GOPS, sgemm %.1f GFLOPS (int8/sgemm %.2f)%n",
                             n, t, ops / ti / 1e9, ops / tf / 1e9, tf / ti);
                 }
@@ -59,7 +64,7 @@ public final class Int8Bench implements Runnable {
         } finally {
             Parallel.setThreads(saved);
         }
-        if (json) System.out.println("[\n  " + String.join(",\n  ", rows) + "\n]");
+        if (json) Json.print(new Int8Json("int8", rows));
         else System.out.println("(shared machine: differences under ~15% are noise)");
     }
 }

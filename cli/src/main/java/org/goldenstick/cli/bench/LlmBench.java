@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
+import org.goldenstick.cli.Json;
 import org.goldenstick.data.DataPaths;
 import org.goldenstick.llm.HfCheckpoint;
 import org.goldenstick.llm.LlamaConfig;
@@ -54,6 +55,12 @@ public final class LlmBench implements Runnable {
         double bandwidthFraction() {
             return decodeGbPerSecond / memoryBandwidthGbPerSecond;
         }
+    }
+
+    /** The {@code --json} object: one entry per model; {@code bandwidth_fraction} is decode GB/s over memory GB/s. */
+    record LlmJson(String bench, int threads, List<Model> models) {
+        record Model(String name, long parameters, long weightBytesPerToken, int promptTokens, double prefillTokensPerSecond,
+                     double decodeTokensPerSecond, double decodeGbPerS, double memoryBandwidthGbPerS, double bandwidthFraction) {}
     }
 
     @Override
@@ -139,18 +146,8 @@ public final class LlmBench implements Runnable {
 
     private void print(List<Row> rows, int threads) {
         if (json) {
-            StringBuilder sb = new StringBuilder("{\n");
-            sb.append(String.format(Locale.ROOT, "  \"threads\": %d,%n  \"models\": [", threads));
-            for (int i = 0; i < rows.size(); i++) {
-                Row r = rows.get(i);
-                sb.append(i == 0 ? "\n" : ",\n").append(String.format(Locale.ROOT,
-                        "    {\"name\": \"%s\", \"parameters\": %d, \"weight_bytes_per_token\": %d, \"prompt_tokens\": %d, "
-                                + "\"prefill_tokens_per_second\": %.2f, \"decode_tokens_per_second\": %.3f, \"decode_gb_per_s\": %.2f, "
-                                + "\"memory_bandwidth_gb_per_s\": %.2f, \"bandwidth_fraction\": %.3f}",
-                        r.name, r.parameters, r.weightBytesPerToken, r.promptTokens, r.prefillTokensPerSecond, r.decodeTokensPerSecond,
-                        r.decodeGbPerSecond, r.memoryBandwidthGbPerSecond, r.bandwidthFraction()));
-            }
-            System.out.print(sb.append("\n  ]\n}\n"));
+            Json.print(new LlmJson("llm", threads, rows.stream().map(r -> new LlmJson.Model(r.name, r.parameters, r.weightBytesPerToken, r.promptTokens,
+                    r.prefillTokensPerSecond, r.decodeTokensPerSecond, r.decodeGbPerSecond, r.memoryBandwidthGbPerSecond, r.bandwidthFraction())).toList()));
             return;
         }
         System.out.printf(Locale.ROOT, "threads %d; decode and memory bandwidth measured in alternating rounds (shared machine: treat ±15%% as noise)%n", threads);

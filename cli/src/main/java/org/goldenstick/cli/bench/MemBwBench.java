@@ -4,7 +4,10 @@ import org.goldenstick.tensor.kernel.MemoryBandwidth;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
+import org.goldenstick.cli.Json;
 
 /** {@code gstick bench membw}: streaming read bandwidth (sum of a large float array). */
 @Command(name = "membw", mixinStandardHelpOptions = true,
@@ -16,19 +19,24 @@ public final class MemBwBench implements Runnable {
     long mib = 1024;
     @Option(names = "--seconds", description = "Measuring time per thread count (default: ${DEFAULT-VALUE}).")
     double seconds = 3.0;
-    @Option(names = "--json", description = "Print a JSON array instead of a table.")
+    @Option(names = "--json", description = "Print one JSON object instead of a table.")
     boolean json;
+
+    /** The {@code --json} object: one case per thread count. */
+    record MemBwJson(String bench, List<Case> cases) {
+        record Case(int threads, long bytes, double gbPerS) {}
+    }
 
     @Override
     public void run() {
         int[] ts = Timing.ints(threads, "--threads");
-        StringBuilder sb = new StringBuilder(json ? "[" : String.format("%7s %8s%n", "threads", "GB/s"));
-        for (int i = 0; i < ts.length; i++) {
-            double gbs = MemoryBandwidth.measure(ts[i], mib << 20, seconds);
-            if (json) sb.append(i == 0 ? "\n  " : ",\n  ").append(String.format(Locale.ROOT,
-                    "{\"threads\": %d, \"bytes\": %d, \"gb_per_s\": %.2f}", ts[i], mib << 20, gbs));
-            else sb.append(String.format(Locale.ROOT, "%7d %8.2f%n", ts[i], gbs));
+        List<MemBwJson.Case> cases = new ArrayList<>();
+        for (int t : ts) cases.add(new MemBwJson.Case(t, mib << 20, MemoryBandwidth.measure(t, mib << 20, seconds)));
+        if (json) {
+            Json.print(new MemBwJson("membw", cases));
+            return;
         }
-        System.out.print(json ? sb.append("\n]\n") : sb);
+        System.out.printf("%7s %8s%n", "threads", "GB/s");
+        for (MemBwJson.Case c : cases) System.out.printf(Locale.ROOT, "%7d %8.2f%n", c.threads(), c.gbPerS());
     }
 }

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.goldenstick.cli.Json;
 import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.llm.HfCheckpoint;
@@ -35,8 +36,9 @@ import picocli.CommandLine.Option;
  * vs the W8A16 model. Temporary folders are deleted afterwards.
  */
 @Command(name = "ptq", mixinStandardHelpOptions = true,
-        description = {"RTN W8A16 on a synthetic bf16 Llama checkpoint: size, quantization GB/s beside memory bandwidth,",
-                "and FP32 vs W8A16 decode tokens/s, all in the same run. The machine is shared: treat <15%% as noise."})
+        description = {"RTN W8A16 on a synthetic bf16 Llama checkpoint: size, quantization GB/s and decode tokens/s.",
+                "Quantization GB/s is shown beside memory bandwidth, and FP32 vs W8A16 decode tokens/s, all in the same run.",
+                "The machine is shared: treat <15%% as noise."})
 public final class PtqBench implements Callable<Integer> {
     @Option(names = "--size", defaultValue = "1b", description = "1b (hidden 2048, 20 layers, ~1.0 B params) | small (hidden 512, 4 layers) (default: ${DEFAULT-VALUE})")
     String size;
@@ -49,6 +51,11 @@ public final class PtqBench implements Callable<Integer> {
 
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
+
+    /** The {@code --json} object: the RTN run ({@code rtn_*}), memory bandwidth, and decode tokens/s of both models. */
+    record PtqJson(String bench, long params, int threads, long inputBytes, long outputBytes, double sizeRatio, double rtnSeconds, double rtnGbPerS,
+                   double rtnWriteSeconds, double rtnQuantizeGbPerS, double memBwGbPerS, double fp32DecodeTokS, double w8a16DecodeTokS,
+                   double decodeSpeedup, int layersQuantized, int layersSkipped) {}
 
     @Override
     public Integer call() throws Exception {
@@ -77,11 +84,8 @@ public final class PtqBench implements Callable<Integer> {
             double[] tps = interleavedDecode(fpModel, qModel);
             double fpTps = tps[0], qTps = tps[1];
             if (json) {
-                System.out.printf(Locale.ROOT, "{\"params\":%d,\"threads\":%d,\"input_bytes\":%d,\"output_bytes\":%d,\"size_ratio\":%.4f,\"rtn_seconds\":%.3f,"
-                                + "\"rtn_gb_per_s\":%.3f,\"rtn_write_seconds\":%.3f,\"rtn_quantize_gb_per_s\":%.3f,\"mem_bw_gb_per_s\":%.2f,\"fp32_decode_tok_s\":%.3f,\"w8a16_decode_tok_s\":%.3f,\"decode_speedup\":%.3f,"
-                                + "\"layers_quantized\":%d,\"layers_skipped\":%d}%n",
-                        params, threads, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(), r.quantizeGBps(), bw, fpTps, qTps, tps[2],
-                        r.layersQuantized(), r.layersSkipped());
+                Json.print(new PtqJson("ptq", params, threads, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(),
+                        r.quantizeGBps(), bw, fpTps, qTps, tps[2], r.layersQuantized(), r.layersSkipped()));
             } else {
                 System.out.printf(Locale.ROOT, "synthetic Llama: %.3f B parameters, bf16 %.2f GB, %d threads (shared machine)%n", params / 1e9, r.inputBytes() / 1e9, threads);
                 System.out.printf(Locale.ROOT, "RTN W8A16: output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights; %.2f s of it writing the output,"

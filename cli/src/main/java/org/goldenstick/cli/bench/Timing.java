@@ -41,8 +41,4 @@ final class Timing {
             throw new IllegalArgumentException(option + ": expected comma-separated integers, got '" + csv + "'");
         }
     }
-
-    static String num(double x) {
-        return String.format(java.util.Locale.ROOT, "%.2f", x);
-    }
 }

@@ -28,7 +28,7 @@ class BenchCommandsTest {
 
     @Test
     void gemmPrintsOneObjectPerSizeAndThreadCountWithTheRequiredFields() throws Exception {
-        JsonNode rows = runJson("gemm", "--json", "--sizes", "16,40", "--threads", "1,2", "--seconds", "0.01", "--warmup", "0.01");
+        JsonNode rows = runJson("gemm", "--json", "--sizes", "16,40", "--threads", "1,2", "--seconds", "0.01", "--warmup", "0.01").get("cases");
         assertEquals(4, rows.size());
         for (JsonNode r : rows) {
             for (String k : new String[] {"size", "threads", "gflops", "openblas_gflops", "ratio"}) assertTrue(r.has(k), k + " in " + r);
@@ -42,7 +42,7 @@ class BenchCommandsTest {
     @Test
     void gemvReportsEveryKernelForEachThreadCount() throws Exception {
         JsonNode rows = runJson("gemv", "--json", "--rows", "64", "--cols", "256", "--matrices", "1", "--threads", "1",
-                "--gemm-m", "8", "--low-bits", "4,1", "--seconds", "0.01", "--warmup", "0.01");
+                "--gemm-m", "8", "--low-bits", "4,1", "--seconds", "0.01", "--warmup", "0.01").get("cases");
         assertEquals(2 + 2 * 2 + 2, rows.size());
         for (JsonNode r : rows) assertTrue(r.get("value").asDouble() > 0, r.toString());
     }

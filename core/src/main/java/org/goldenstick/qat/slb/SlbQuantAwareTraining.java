@@ -67,6 +67,13 @@ public final class SlbQuantAwareTraining extends CompAlgo {
         this.config = config;
     }
 
+    /** {@code slb-w<bits>a8} with 8-bit activations, {@code slb-w<bits>a32} with float ones; {@code -c<bits>} for a non-int8 classifier. */
+    @Override
+    public String deployTag() {
+        int c = config.classifierQuantDtype().bits();
+        return "slb-w" + config.weightBits() + (config.enableActQuant() ? "a8" : "a32") + (c == 8 ? "" : "-c" + c);
+    }
+
     /** From an upstream-style dict ({@link SlbConfig#fromMap}). */
     public SlbQuantAwareTraining(Map<String, ?> config) {
         this(SlbConfig.fromMap(config));
