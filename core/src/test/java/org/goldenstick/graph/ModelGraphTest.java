@@ -60,6 +60,26 @@ class ModelGraphTest {
     }
 
     @Test
+    void patternsMatchLayerTypesOnTheGraph() {
+        ResNet net = ResNet.resnet8(1, 10, 8, new Random(0));
+        ModelGraph g = ModelGraph.trace(net, new int[] {1, 8, 8});
+        List<List<String>> convBn = Patterns.chains(g, List.of(Conv2d.class, org.goldenstick.nn.BatchNorm2d.class)).stream()
+                .map(c -> c.stream().map(Node::path).toList()).toList();
+        // stem, 2 per block, 2 projection shortcuts
+        assertEquals(1 + 3 * 2 + 2, convBn.size(), convBn.toString());
+        assertTrue(convBn.contains(List.of("layer2.0.shortcut.0", "layer2.0.shortcut.1")));
+        // conv → bn → relu: only where the ReLU is called once (the stem); the blocks' ReLU runs twice
+        List<List<Node>> convBnRelu = Patterns.chains(g, List.of(Conv2d.class, org.goldenstick.nn.BatchNorm2d.class, ReLU.class));
+        assertEquals(List.of("conv1", "bn1", "relu"), convBnRelu.get(0).stream().map(Node::path).toList());
+        assertEquals(1, convBnRelu.size());
+        assertEquals(3, Patterns.residualAdds(g).size());
+        var mlp = new UserNetworks.Mlp(new Random(0));
+        ModelGraph gm = ModelGraph.trace(mlp, mlp.exampleInputShape());
+        assertEquals(2, Patterns.chains(gm, List.of(Linear.class, ReLU.class)).size(), "linear → relu twice, not the head");
+        assertTrue(Patterns.residualAdds(gm).isEmpty());
+    }
+
+    @Test
     void userNetworkWithFieldsIsTracedAsItRuns() {
         var net = new UserNetworks.ResidualNet(new Random(1));
         ModelGraph g = ModelGraph.trace(net, net.exampleInputShape());
