@@ -58,7 +58,7 @@ public final class EvalCommand implements Callable<Integer> {
         int maxPos = m.config().maxPositionEmbeddings();
         int window = ctx == null ? Math.min(2048, maxPos) : ctx;
         if (window > maxPos) throw new IllegalArgumentException("--ctx " + window + " exceeds the model's max_position_embeddings " + maxPos);
-        int[] ids = tok.encode(Files.readString(textFile, StandardCharsets.UTF_8), true);
+        int[] ids = tok.encode(org.goldenstick.formats.TextFiles.read(textFile), true);
         if (maxTokens != null && ids.length > maxTokens) ids = Arrays.copyOf(ids, maxTokens);
         Evaluation.Result res = Evaluation.run(m, r, ids, window, ProgressBar.auto(json));
         if (json) {

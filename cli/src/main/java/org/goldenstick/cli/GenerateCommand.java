@@ -49,6 +49,12 @@ public final class GenerateCommand implements Callable<Integer> {
         LlamaModel m = QuantizedCheckpoints.loadModel(dir);
         int[] ids = tok.encode(prompt, true);
         if (ids.length == 0) throw new IllegalArgumentException("the prompt encodes to no tokens and the tokenizer has no BOS");
+        int maxPos = m.config().maxPositionEmbeddings();
+        if (ids.length + (long) maxNewTokens > maxPos) {
+            // generation would stop early without saying why: say it before starting
+            throw new IllegalArgumentException("--max-new-tokens " + maxNewTokens + " plus the prompt's " + ids.length + " tokens exceed the model's max_position_embeddings "
+                    + maxPos + "; use --max-new-tokens " + Math.max(0, maxPos - ids.length) + " or less");
+        }
         if (!json) {
             System.out.print(prompt);
             System.out.flush();

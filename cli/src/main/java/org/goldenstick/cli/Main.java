@@ -88,6 +88,8 @@ public final class Main implements Runnable {
             return f.getFile() + ": " + reason;
         }
         if (ex instanceof UncheckedIOException u && u.getCause() != null) return message(u.getCause());
+        // a wrapper whose message is only its cause's toString() ("java.lang.IllegalArgumentException: ...") shows the cause's
+        if (ex.getCause() != null && ex.getCause() != ex && (ex.getMessage() == null || ex.getMessage().equals(ex.getCause().toString()))) return message(ex.getCause());
         return ex.getMessage() != null ? ex.getMessage() : ex.toString();
     }
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.prune.ModelStats;
 import org.goldenstick.prune.PrunerFtCompressAlgo;
 import org.goldenstick.prune.ScopWorkflow;
@@ -74,6 +75,8 @@ public final class PruneCommand implements Callable<Integer> {
         ScopWorkflow.Options d = ScopWorkflow.Options.defaults(spec, pruneRate, out);
         ScopWorkflow.Options o = new ScopWorkflow.Options(spec, pruneRate, kfEpochs, d.kfLr(), ftEpochs != null ? ftEpochs : d.ftEpochs(), ftLrScale, from, out,
                 benchSeconds);
+        AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.REPLACE, "--out");
+        if (from != null && !java.nio.file.Files.isRegularFile(from)) throw new IllegalArgumentException("--from " + from + ": no such checkpoint file");
         var log = json ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.err;
         if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", spec.model(), spec.dataset(), pruneRate, Parallel.threads());
         ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(json), log);

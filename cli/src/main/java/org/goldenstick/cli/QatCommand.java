@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
+import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.qat.QatWorkflow;
 import org.goldenstick.qat.SimQAT;
 import org.goldenstick.qat.SimQATConfig;
@@ -31,8 +32,8 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--algo", defaultValue = "simqat", description = "simqat | slb (default: ${DEFAULT-VALUE})")
     String algo;
 
-    @Option(names = "--weight-bits", defaultValue = "1", description = "SLB: weight bits 1 | 2 | 4 (default: ${DEFAULT-VALUE})")
-    int weightBits;
+    @Option(names = "--weight-bits", description = "SLB: weight bits 1 | 2 | 4 (default: 1)")
+    Integer weightBits;
 
     @Option(names = "--classifier-bits", defaultValue = "8", description = "SLB: the classifier's weight bits, 8 (int8) | 4 | 2 | 1 (default: ${DEFAULT-VALUE})")
     int classifierBits;
@@ -40,8 +41,8 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--act-bits", description = "SLB: 8 to fake-quantize activations to 8 bits (default: float activations)")
     Integer actBits;
 
-    @Option(names = "--t-factor", defaultValue = "3.2", description = "SLB: temperature factor per epoch (default: ${DEFAULT-VALUE}, upstream's LeNet test value)")
-    double tFactor;
+    @Option(names = "--t-factor", description = "SLB: temperature factor per epoch (default: 3.2, upstream's LeNet test value)")
+    Double tFactor;
 
     @Mixin
     RecipeOptions recipe;
@@ -61,8 +62,8 @@ public final class QatCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/qat", description = "output folder (default: ${DEFAULT-VALUE})")
     Path out;
 
-    @Option(names = "--quant-delay", defaultValue = "0", description = "SimQAT: training steps before fake quantization starts (default: ${DEFAULT-VALUE})")
-    int quantDelay;
+    @Option(names = "--quant-delay", description = "SimQAT: training steps before fake quantization starts (default: 0)")
+    Integer quantDelay;
 
     @Option(names = "--no-fusion", description = "SimQAT: do not fuse Conv2d+BatchNorm2d (by default ResNets are fused and BN-folded)")
     boolean noFusion;
@@ -78,11 +79,18 @@ public final class QatCommand implements Callable<Integer> {
 
     /** The algorithm for {@code --algo}; built before training so a bad configuration fails first. */
     Function<Recipes.Spec, CompAlgo> algorithm() {
-        return switch (algo.toLowerCase(Locale.ROOT)) {
+        String a = algo.toLowerCase(Locale.ROOT);
+        // an option of the other algorithm would be ignored silently: reject it instead
+        if (a.equals("simqat") && (weightBits != null || actBits != null || tFactor != null)) {
+            throw new IllegalArgumentException("--weight-bits, --act-bits and --t-factor apply to --algo slb only");
+        }
+        if (a.equals("slb") && (quantDelay != null || noFusion)) throw new IllegalArgumentException("--quant-delay and --no-fusion apply to --algo simqat only");
+        int wb = weightBits == null ? 1 : weightBits;
+        return switch (a) {
             case "simqat" -> spec -> {
                 boolean resnet = spec.model().startsWith("resnet");
                 Map<String, Object> cfg = new LinkedHashMap<>();
-                cfg.put("quant_delay", quantDelay);
+                cfg.put("quant_delay", quantDelay == null ? 0 : quantDelay);
                 if (resnet && !noFusion) {
                     cfg.put("enable_fusion", true);
                     cfg.put("bn_fold", true);
@@ -90,21 +98,21 @@ public final class QatCommand implements Callable<Integer> {
                 return new SimQAT(cfg).log(json ? null : System.err);
             };
             case "slb" -> spec -> {
-                if (weightBits != 1 && weightBits != 2 && weightBits != 4) throw new IllegalArgumentException("--weight-bits must be 1, 2 or 4, got " + weightBits);
+                if (wb != 1 && wb != 2 && wb != 4) throw new IllegalArgumentException("--weight-bits must be 1, 2 or 4, got " + wb);
                 if (classifierBits != 8 && classifierBits != 4 && classifierBits != 2 && classifierBits != 1) {
                     throw new IllegalArgumentException("--classifier-bits must be 8, 4, 2 or 1, got " + classifierBits);
                 }
                 if (actBits != null && actBits != 8) throw new IllegalArgumentException("--act-bits must be 8 (or left out for float activations), got " + actBits);
                 Map<String, Object> cfg = new LinkedHashMap<>();
                 cfg.put("classifier_quant_dtype", "INT" + classifierBits);
-                cfg.put("quant_dtype", List.of(actBits == null ? "INT8" : "INT" + actBits, "INT" + weightBits));
+                cfg.put("quant_dtype", List.of(actBits == null ? "INT8" : "INT" + actBits, "INT" + wb));
                 cfg.put("enable_act_quant", actBits != null);
                 cfg.put("enable_bn_calibration", spec.model().startsWith("resnet"));
                 cfg.put("epoch_size", qatEpochs != null ? qatEpochs : QatWorkflow.Options.defaults(spec.model(), spec.dataset(), out).qatEpochs());
                 cfg.put("has_trained_epoch", 0);
                 cfg.put("t_start_time", 0.0); // short fine-tunes: sharpen from the first epoch, hard argmax in the last
                 cfg.put("t_end_time", 1.0);
-                cfg.put("t_factor", tFactor);
+                cfg.put("t_factor", tFactor == null ? 3.2 : tFactor);
                 return new org.goldenstick.qat.slb.SlbQuantAwareTraining(cfg).log(json ? null : System.err);
             };
             default -> throw new IllegalArgumentException("unknown --algo '" + algo + "'; choose one of [simqat, slb]");
@@ -129,6 +137,8 @@ public final class QatCommand implements Callable<Integer> {
         opts = new QatWorkflow.Options(opts.fp32(), opts.qatEpochs(), qatLrScale, opts.from(), opts.outDir(), opts.benchSeconds());
         Function<Recipes.Spec, CompAlgo> factory = algorithm();
         factory.apply(spec); // validate the configuration before any training
+        AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.REPLACE, "--out");
+        if (from != null && !java.nio.file.Files.isRegularFile(from)) throw new IllegalArgumentException("--from " + from + ": no such checkpoint file");
         if (!json) System.err.printf(Locale.ROOT, "qat: %s on %s with %s, %d threads%n", spec.model(), spec.dataset(), algo, Parallel.threads());
         var log = json ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.err;
         QatWorkflow.Result r = QatWorkflow.run(opts, factory, ProgressBar.auto(json), log);
@@ -142,10 +152,10 @@ public final class QatCommand implements Callable<Integer> {
         boolean slb = algo.equalsIgnoreCase("slb");
         if (json) {
             Integer acts = slb ? why.present("act_bits", actBits, "float activations (no --act-bits)") : Integer.valueOf(8);
-            Json.print(new QatJson(c, slb ? weightBits : 8, acts, slb ? classifierBits : 8, r.fakeQuantAccuracy(), spec.epochs(), opts.qatEpochs(), why.map()));
+            Json.print(new QatJson(c, slb ? (weightBits == null ? 1 : weightBits) : 8, acts, slb ? classifierBits : 8, r.fakeQuantAccuracy(), spec.epochs(), opts.qatEpochs(), why.map()));
         } else {
             String deploy = slb
-                    ? "W" + weightBits + (actBits != null ? "A" + actBits : "") + " packed (classifier " + (classifierBits == 8 ? "int8" : classifierBits + "-bit") + ")"
+                    ? "W" + (weightBits == null ? 1 : weightBits) + (actBits != null ? "A" + actBits : "") + " packed (classifier " + (classifierBits == 8 ? "int8" : classifierBits + "-bit") + ")"
                     : "int8";
             System.out.printf(Locale.ROOT, "FP32 accuracy %.2f%%, %s accuracy %.2f%% (fake-quant %.2f%%), ONNX Runtime %.2f%% (agreement %.2f%%)%n",
                     100 * r.fp32Accuracy(), deploy, 100 * r.quantAccuracy(), 100 * r.fakeQuantAccuracy(), 100 * ort.accuracy(), 100 * ort.agreement());

@@ -3,7 +3,7 @@ package org.goldenstick.cli;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.goldenstick.cli.report.HtmlReport;
-import org.goldenstick.formats.OutputFolder;
+import org.goldenstick.formats.AtomicFiles;
 import picocli.CommandLine.Option;
 
 /**
@@ -27,7 +27,7 @@ public final class ReportOption {
 
     /** Fails now (before training) if the report folder already exists. */
     public void check() {
-        if (dir != null) OutputFolder.requireAbsent(dir);
+        if (dir != null) AtomicFiles.checkFolderTarget(dir, AtomicFiles.Existing.FAIL, "--report");
     }
 
     /** Writes the page and says where (on stderr, so {@code --json} stdout stays one object). */

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.goldenstick.cli.report.Reports;
+import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.train.EpochEvaluation;
 import org.goldenstick.train.Checkpoints;
@@ -38,6 +39,9 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "write the trained weights here (safetensors)")
     Path out;
 
+    @Option(names = "--overwrite", description = "replace an existing --out file")
+    boolean overwrite;
+
     @Option(names = "--json", description = "print one JSON object instead of text (progress stays quiet)")
     boolean json;
 
@@ -52,6 +56,7 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         report.check();
+        if (out != null) AtomicFiles.checkFileTarget(out, overwrite, "--out", "--overwrite"); // before training, not after
         Recipes.Spec spec = recipe.spec(model);
         if (batchSize != null) spec = spec.withBatchSize(batchSize);
         if (lr != null) spec = spec.withLr(lr);

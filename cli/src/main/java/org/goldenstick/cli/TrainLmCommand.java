@@ -3,6 +3,7 @@ package org.goldenstick.cli;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.llm.train.DemoLm;
 import org.goldenstick.llm.train.LmRecipe;
 import picocli.CommandLine.Command;
@@ -16,8 +17,11 @@ import picocli.CommandLine.Option;
         description = "Train the demo Llama model (byte-level BPE tokenizer + ~4 M-parameter LlamaForCausalLM) on "
                 + "public-domain text (SOTU, Austen, Moby-Dick) and write a Hugging Face model folder.")
 public final class TrainLmCommand implements Callable<Integer> {
-    @Option(names = "--out", description = "Output model folder (default: models/gstick-llama-demo).")
+    @Option(names = "--out", description = "Output model folder (default: runs/gstick-llama-demo; with --reevaluate: models/gstick-llama-demo).")
     Path out;
+
+    @Option(names = "--overwrite", description = "Replace an existing --out folder (in one step, when the new one is complete).")
+    boolean overwrite;
 
     @Option(names = "--steps", description = "Optimisation steps (default: the shipped recipe's).")
     Integer steps;
@@ -44,10 +48,12 @@ public final class TrainLmCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Path root = Path.of(System.getProperty("gstick.root", "."));
-        LmRecipe recipe = recipeFile != null ? LmRecipe.fromJson(Files.readString(recipeFile)) : LmRecipe.demo();
+        LmRecipe recipe = recipeFile != null ? LmRecipe.read(recipeFile) : LmRecipe.demo();
         if (steps != null) recipe = recipe.withSteps(steps);
         if (seed != null) recipe = recipe.withSeed(seed);
-        Path outDir = out != null ? out : root.resolve("models/gstick-llama-demo");
+        // the default never replaces the shipped model: reproducing it is an explicit --out models/... --overwrite
+        Path outDir = out != null ? out : root.resolve(reevaluate ? "models/gstick-llama-demo" : "runs/gstick-llama-demo");
+        if (!reevaluate) AtomicFiles.checkFolderTarget(outDir, overwrite ? AtomicFiles.Existing.REPLACE : AtomicFiles.Existing.FAIL, "--out");
         Path cacheDir = data != null ? data : root.resolve("data-cache");
         DemoLm.Result r = reevaluate ? DemoLm.reevaluate(outDir, cacheDir, System.err::println) : DemoLm.build(recipe, cacheDir, outDir, System.err::println);
         if (json) {

@@ -10,7 +10,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -22,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.formats.safetensors.HalfFloats;
@@ -116,7 +114,7 @@ public final class HfCheckpoint implements AutoCloseable {
     private static JsonNode readIndex(Path index) throws IOException {
         JsonNode root;
         try {
-            root = JSON.readTree(Files.readString(index, StandardCharsets.UTF_8));
+            root = JSON.readTree(org.goldenstick.formats.TextFiles.read(index));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IOException(index + ": not valid JSON: " + e.getOriginalMessage());
         }
@@ -263,57 +261,6 @@ public final class HfCheckpoint implements AutoCloseable {
 
     // ---------------------------------------------------------------- saving
 
-    /** Writes into a fresh folder that becomes visible only when complete. */
-    @FunctionalInterface
-    public interface FolderBody {
-        void writeInto(Path tempDir) throws IOException;
-    }
-
-    /**
-     * Runs {@code body} on an empty temporary folder next to {@code target}, then renames it to {@code target}.
-     * An interrupted or failed run leaves no {@code target} (only the old one, if any). With {@code overwrite},
-     * an existing target is replaced; without, it is an error before anything is written.
-     */
-    public static void writeFolderAtomically(Path target, boolean overwrite, FolderBody body) throws IOException {
-        Path abs = target.toAbsolutePath().normalize();
-        if (Files.exists(abs) && !overwrite) throw new FileAlreadyExistsException(abs.toString(), null, "output folder exists (pass overwrite to replace it)");
-        if (Files.exists(abs) && !Files.isDirectory(abs)) throw new FileAlreadyExistsException(abs.toString(), null, "output path is a file, not a folder");
-        Path parent = abs.getParent();
-        Files.createDirectories(parent);
-        // Leftovers of a killed earlier run (hidden, never the output itself) are removed first.
-        try (Stream<Path> s = Files.list(parent)) {
-            for (Path p : s.filter(q -> q.getFileName().toString().startsWith("." + abs.getFileName() + ".partial-")).toList()) deleteTree(p);
-        }
-        Path tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".partial-");
-        boolean done = false;
-        try {
-            body.writeInto(tmp);
-            Path old = null;
-            if (Files.exists(abs)) {
-                old = parent.resolve("." + abs.getFileName() + ".old-" + System.nanoTime());
-                Files.move(abs, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            try {
-                Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException ex) {
-                throw new IOException("cannot atomically rename " + tmp + " to " + abs, ex);
-            } catch (IOException ex) {
-                if (old != null) Files.move(old, abs, StandardCopyOption.ATOMIC_MOVE);
-                throw ex;
-            }
-            done = true;
-            if (old != null) deleteTree(old);
-        } finally {
-            if (!done) deleteTree(tmp);
-        }
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) return;
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
-        }
-    }
 
     /** Copies {@link #COMPANION_FILES} present in {@code from} (may be null) into {@code to}. */
     public static void copyCompanionFiles(Path from, Path to) throws IOException {
@@ -366,7 +313,7 @@ public final class HfCheckpoint implements AutoCloseable {
         }
         shards.add(current);
         final long totalSize = total;
-        writeFolderAtomically(dir, overwrite, tmp -> {
+        AtomicFiles.writeFolder(dir, overwrite ? AtomicFiles.Existing.REPLACE : AtomicFiles.Existing.FAIL, tmp -> {
             copyCompanionFiles(companionsFrom, tmp);
             AtomicFiles.write(tmp.resolve("config.json"), config.toJson().getBytes(StandardCharsets.UTF_8));
             if (shards.size() == 1) {

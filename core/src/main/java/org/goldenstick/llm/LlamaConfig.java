@@ -155,11 +155,25 @@ public record LlamaConfig(
     public static LlamaConfig load(Path configJson) throws IOException {
         String text;
         try {
-            text = Files.readString(configJson, StandardCharsets.UTF_8);
+            text = org.goldenstick.formats.TextFiles.read(configJson);
         } catch (NoSuchFileException e) {
             throw new NoSuchFileException(configJson.toString(), null, "no config.json (a Hugging Face model folder needs one)");
         }
         return parse(text, configJson.toString());
+    }
+
+    /**
+     * Reads a JSON file of a model folder (config.json, an index) as a tree; a missing file, bad UTF-8 or bad JSON
+     * is an error that names the file.
+     */
+    public static JsonNode readJson(Path file) throws IOException {
+        try {
+            JsonNode root = JSON.readTree(org.goldenstick.formats.TextFiles.read(file));
+            if (root == null || !root.isObject()) throw new IllegalArgumentException(file + ": expected a JSON object at top level");
+            return root;
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(file + ": not valid JSON: " + e.getOriginalMessage() + " (line " + e.getLocation().getLineNr() + ")");
+        }
     }
 
     /** Parses config.json text; {@code source} names the file in error messages. */

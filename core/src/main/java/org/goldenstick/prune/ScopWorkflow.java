@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.data.Batch;
 import org.goldenstick.nn.Module;
 import org.goldenstick.nn.models.LeNet5;
@@ -44,6 +45,14 @@ public final class ScopWorkflow {
      */
     public record Options(Recipes.Spec fp32, double pruneRate, int kfEpochs, double kfLr, int ftEpochs, double ftLrScale, Path from, Path outDir,
             double benchSeconds) {
+        public Options {
+            if (kfEpochs < 0) throw new IllegalArgumentException("--kf-epochs must be >= 0, got " + kfEpochs);
+            if (ftEpochs < 0) throw new IllegalArgumentException("--ft-epochs must be >= 0, got " + ftEpochs);
+            if (!(ftLrScale > 0)) throw new IllegalArgumentException("--ft-lr-scale must be > 0, got " + ftLrScale);
+            if (outDir == null) throw new IllegalArgumentException("outDir is required");
+            if (!(benchSeconds >= 0) || Double.isInfinite(benchSeconds)) throw new IllegalArgumentException("--bench-seconds must be >= 0 (0 = skip), got " + benchSeconds);
+        }
+
         public static Options defaults(Recipes.Spec fp32, double pruneRate, Path outDir) {
             return new Options(fp32, pruneRate, 1, 0.01, Math.max(2, fp32.epochs() / 2), 0.2, null, outDir, 2);
         }
@@ -53,9 +62,22 @@ public final class ScopWorkflow {
             double imagesPerSecondBefore, double imagesPerSecondAfter, List<PrunerFtCompressAlgo.LayerPruning> groups, List<SkippedLayer> skipped,
             Path fp32Checkpoint, Path prunedCheckpoint, Path onnx, Module pruned, Tensor testInputs, int[] testLabels, int[] prunedPredictions) {}
 
+    /**
+     * Runs the workflow. The output folder is swapped in whole at the end (files of earlier runs under other names are
+     * kept, same-named ones replaced): an interrupted or failed run leaves the folder as it was, never a mix of two runs.
+     */
     public static Result run(Options o, ProgressBar progress, PrintStream log) throws IOException {
         PrunerFtCompressAlgo ft = new PrunerFtCompressAlgo(o.pruneRate());  // validates before any training
-        Files.createDirectories(o.outDir());
+        try (AtomicFiles.StagedFolder out = AtomicFiles.stageFolder(o.outDir(), AtomicFiles.Existing.MERGE)) {
+            Result r = run(o, ft, out.dir(), progress, log);
+            out.commit();
+            return new Result(r.fp32Accuracy(), r.prunedAccuracy(), r.accuracyBeforeFineTune(), r.before(), r.after(), r.imagesPerSecondBefore(),
+                    r.imagesPerSecondAfter(), r.groups(), r.skipped(), out.finalPath(r.fp32Checkpoint()), out.finalPath(r.prunedCheckpoint()),
+                    out.finalPath(r.onnx()), r.pruned(), r.testInputs(), r.testLabels(), r.prunedPredictions());
+        }
+    }
+
+    private static Result run(Options o, PrunerFtCompressAlgo ft, Path outDir, ProgressBar progress, PrintStream log) throws IOException {
         Recipes.Spec spec = o.fp32();
         Recipes.Data data = Recipes.data(spec);
         Module model = Recipes.newModel(spec, data);
@@ -69,7 +91,7 @@ public final class ScopWorkflow {
             log.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
         }
         String stem = spec.model() + "-" + spec.dataset();
-        Path fp32File = o.outDir().resolve(stem + "-fp32.safetensors");
+        Path fp32File = outDir.resolve(stem + "-fp32.safetensors");
         Checkpoints.save(model, fp32File, Map.of("model", spec.model(), "dataset", spec.dataset()));
         int[] sample = data.train().sampleShape();
         Batch test = Inference.wholeTestSet(spec, data);
@@ -105,13 +127,13 @@ public final class ScopWorkflow {
                 : new double[2];
         // the rate is part of the name so that runs at different rates never overwrite each other
         String tag = stem + "-scop-r" + String.format(java.util.Locale.ROOT, "%.2f", o.pruneRate());
-        Path prunedFile = o.outDir().resolve(tag + ".safetensors");
+        Path prunedFile = outDir.resolve(tag + ".safetensors");
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", spec.model());
         meta.put("dataset", spec.dataset());
         meta.put("prune_rate", Double.toString(o.pruneRate()));
         PrunedCheckpoints.save(pruned, prunedFile, meta);
-        Path onnx = o.outDir().resolve(tag + ".onnx");
+        Path onnx = outDir.resolve(tag + ".onnx");
         OnnxQdqExporter.export(pruned, m -> m instanceof ResNet || m instanceof LeNet5, sample, data.numClasses(), onnx);
         return new Result(fp32Acc, prunedAcc, accNoFt, before, after, speed[0], speed[1], ft.report(), ft.skipped(), fp32File, prunedFile, onnx, pruned,
                 test.inputs(), test.labels(), Inference.predict(pruned, test.inputs()));

@@ -34,15 +34,22 @@ final class CheckpointFolder implements AutoCloseable {
     static CheckpointFolder open(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": not a model folder");
         List<Path> shards = new ArrayList<>();
+        Map<String, String> listed = new LinkedHashMap<>();
         Path single = dir.resolve("model.safetensors");
         Path index = dir.resolve("model.safetensors.index.json");
         if (Files.isRegularFile(single)) {
             shards.add(single);
         } else if (Files.isRegularFile(index)) {
-            JsonNode map = new ObjectMapper().readTree(index.toFile()).get("weight_map");
+            JsonNode map = org.goldenstick.llm.LlamaConfig.readJson(index).get("weight_map");
             if (map == null || !map.isObject()) throw new IllegalArgumentException(index + ": missing object 'weight_map'");
             TreeSet<String> names = new TreeSet<>();
-            map.properties().forEach(e -> names.add(e.getValue().asText()));
+            map.properties().forEach(e -> {
+                if (!e.getValue().isTextual()) throw new IllegalArgumentException(index + ": weight_map['" + e.getKey() + "'] must be a file name");
+                String f = e.getValue().asText();
+                if (f.contains("/") || f.contains("\\") || f.startsWith(".")) throw new IllegalArgumentException(index + ": weight_map['" + e.getKey() + "'] names '" + f + "', not a file in the folder");
+                names.add(f);
+                listed.put(e.getKey(), f);
+            });
             for (String n : names) shards.add(dir.resolve(n));
         } else {
             try (Stream<Path> s = Files.list(dir)) {
@@ -53,6 +60,7 @@ final class CheckpointFolder implements AutoCloseable {
         CheckpointFolder c = new CheckpointFolder(dir);
         try {
             for (Path p : shards) {
+                if (Files.isDirectory(p)) throw new IllegalArgumentException(p + ": is a folder, expected a safetensors file");
                 if (!Files.isRegularFile(p)) throw new IllegalArgumentException(p + ": shard listed in the index is missing");
                 SafetensorsFile f = SafetensorsFile.open(p);
                 c.files.add(f);
@@ -61,6 +69,17 @@ final class CheckpointFolder implements AutoCloseable {
                     if (c.entries.put(e.name(), e) != null) throw new IllegalArgumentException(p + ": tensor '" + e.name() + "' also appears in another shard");
                     c.owner.put(e.name(), f);
                 }
+            }
+            Path indexFile = index;
+            listed.forEach((name, file) -> {
+                SafetensorsFile f = c.owner.get(name);
+                if (f == null) throw new IllegalArgumentException(indexFile + ": lists tensor '" + name + "' in " + file + " but that file does not hold it");
+                if (!f.path().getFileName().toString().equals(file)) {
+                    throw new IllegalArgumentException(indexFile + ": lists tensor '" + name + "' in " + file + " but it is in " + f.path().getFileName());
+                }
+            });
+            for (String name : c.entries.keySet()) {
+                if (!listed.isEmpty() && !listed.containsKey(name)) throw new IllegalArgumentException(indexFile + ": does not list tensor '" + name + "' of " + c.owner.get(name).path().getFileName());
             }
         } catch (IOException | RuntimeException e) {
             c.close();
@@ -98,21 +117,6 @@ final class CheckpointFolder implements AutoCloseable {
     /** Total size of the shard files in bytes. */
     long bytes() {
         return bytes;
-    }
-
-    /**
-     * Checks that every tensor the config implies is present with the implied shape and a floating-point dtype
-     * (quantized checkpoints are checked elsewhere); the error names the folder, tensor and both shapes.
-     */
-    void requireFloatLayout(LlamaLayout layout) {
-        for (var e : layout.expectedShapes().entrySet()) {
-            SafetensorsEntry t = entries.get(e.getKey());
-            if (t == null) throw new IllegalArgumentException(dir + ": checkpoint is missing tensor '" + e.getKey() + "' (expected by config.json)");
-            if (!Arrays.equals(t.shape(), e.getValue())) {
-                throw new IllegalArgumentException(dir + ": tensor '" + e.getKey() + "' has shape " + Arrays.toString(t.shape()) + " but config.json implies " + Arrays.toString(e.getValue()));
-            }
-            if (!t.dtype().isFloatingPoint()) throw new IllegalArgumentException(dir + ": tensor '" + e.getKey() + "' is " + t.dtype() + "; expected a floating-point checkpoint (is it already quantized?)");
-        }
     }
 
     @Override

@@ -30,7 +30,11 @@ final class Int8 {
         for (int i = 0; i < absmax.length; i++) mins[i] = -absmax[i];
         QuantParams p = QuantMath.calQuantizationParams(mins, absmax, 8, true, true, false, absmax.length == 1 ? -1 : 0);
         float[] s = p.scale();
-        for (int i = 0; i < s.length; i++) if (!(s[i] > 0)) s[i] = 1f;
+        for (int i = 0; i < s.length; i++) {
+            if (!(s[i] > 0)) s[i] = 1f;
+            // (max - min) / 255 overflows float for |v| above ~1.7e38; the same value in double is finite
+            else if (Float.isInfinite(s[i])) s[i] = (float) (2.0 * absmax[i] / 255.0);
+        }
         return s;
     }
 

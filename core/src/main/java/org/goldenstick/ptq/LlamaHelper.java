@@ -90,7 +90,7 @@ public final class LlamaHelper implements NetworkHelper {
         int vocab = model.config().vocabSize();
         List<int[]> samples = new ArrayList<>();
         for (Path f : files) {
-            String text = Files.readString(f, StandardCharsets.UTF_8);
+            String text = org.goldenstick.formats.TextFiles.read(f);
             if (text.isBlank()) continue;
             int[] ids = enc.encode(text);
             for (int id : ids) if (id < 0 || id >= vocab) throw new IllegalArgumentException(f + ": tokenizer produced id " + id + " outside the model's vocabulary [0, " + vocab + ")");

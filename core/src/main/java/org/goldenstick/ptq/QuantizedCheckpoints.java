@@ -1,6 +1,5 @@
 package org.goldenstick.ptq;
 
-import org.goldenstick.formats.OutputFolder;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -80,9 +79,15 @@ public final class QuantizedCheckpoints {
         return m;
     }
 
-    /** Loads a quantized folder with {@link #load(Path)} and a float one with {@link HfCheckpoint#load(Path)}. */
+    /**
+     * Validates the folder ({@link ModelFolderCheck}, including a memory estimate) before anything large is allocated,
+     * then loads a quantized folder with {@link #load(Path)} and a float one with {@link HfCheckpoint#load(Path)}.
+     */
     public static LlamaModel loadModel(Path dir) throws IOException {
-        return isQuantized(dir) ? load(dir) : HfCheckpoint.load(dir);
+        ModelFolderCheck.Checked c = ModelFolderCheck.check(dir); // before the model is allocated
+        c.requireHeap(c.heapBytesToLoad(), "loading the model");
+        c.requireFiniteWeights();
+        return c.scheme() != null ? load(dir) : HfCheckpoint.load(dir);
     }
 
     /** Weights are overwritten right after construction: skip drawing random numbers. */
@@ -117,7 +122,7 @@ public final class QuantizedCheckpoints {
             DType d = srcDtype.get(name);
             return forceF32.contains(name) || d == null || !(d == DType.F16 || d == DType.BF16) ? DType.F32 : d;
         });
-        try (OutputFolder of = OutputFolder.create(out)) {
+        try (AtomicFiles.StagedFolder of = AtomicFiles.stageFolder(out, AtomicFiles.Existing.FAIL)) {
             w.write(of.dir().resolve("model.safetensors"));
             writeConfigAndAuxFiles(src, of.dir(), quantizationConfig(config, skipped, model.config().tieWordEmbeddings()));
             long bytes = Files.size(of.dir().resolve("model.safetensors"));
@@ -130,7 +135,7 @@ public final class QuantizedCheckpoints {
     public static Scheme scheme(Path dir) throws IOException {
         Path cfg = dir.resolve("config.json");
         if (!Files.isRegularFile(cfg)) throw new IllegalArgumentException(cfg + ": no config.json in the model folder");
-        JsonNode q = JSON.readTree(cfg.toFile()).get("quantization_config");
+        JsonNode q = LlamaConfig.readJson(cfg).get("quantization_config");
         if (q == null || q.isNull()) return null;
         String where = cfg + ": quantization_config";
         if (!"compressed-tensors".equals(q.path("quant_method").asText())) throw new IllegalArgumentException(where + ".quant_method must be \"compressed-tensors\", got " + q.get("quant_method"));
@@ -216,7 +221,7 @@ public final class QuantizedCheckpoints {
 
     /** Writes {@code src/config.json} plus {@code quantization_config} into {@code outDir}, and copies the other non-weight files. */
     static void writeConfigAndAuxFiles(Path src, Path outDir, ObjectNode quantizationConfig) throws IOException {
-        ObjectNode cfg = (ObjectNode) JSON.readTree(src.resolve("config.json").toFile());
+        ObjectNode cfg = (ObjectNode) LlamaConfig.readJson(src.resolve("config.json"));
         cfg.set("quantization_config", quantizationConfig);
         AtomicFiles.write(outDir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(cfg).getBytes(StandardCharsets.UTF_8));
         try (Stream<Path> s = Files.list(src)) {

@@ -1,10 +1,10 @@
 package org.goldenstick.ptq;
 
-import org.goldenstick.formats.OutputFolder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.llm.HfCheckpoint;
 import org.goldenstick.llm.LlamaModel;
 
@@ -30,24 +30,34 @@ public final class Quantizer {
      */
     public static PtqReport quantize(Path model, Path out, PTQConfig config, Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder) throws IOException {
         if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantize needs mode QUANTIZE, got " + config.mode());
-        OutputFolder.requireAbsent(out);
-        if (!config.quantizesActivations()) return RoundToNearest.quantizeCheckpoint(model, out, config);
-
+        AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.FAIL, "--out");
         long t0 = System.nanoTime();
-        boolean needsData = config.outliers() == OutlierSuppression.SMOOTH || config.actGranularity() == ActGranularity.PER_TENSOR;
+        boolean needsData = config.quantizesActivations() && (config.outliers() == OutlierSuppression.SMOOTH || config.actGranularity() == ActGranularity.PER_TENSOR);
         if (needsData && calib == null) throw new IllegalArgumentException(config.methodName() + " needs calibration text (--calib FILE|DIR): the calibration set is empty");
         if (needsData && !Files.exists(calib)) throw new IllegalArgumentException(calib + ": calibration text not found");
-        if (QuantizedCheckpoints.isQuantized(model)) throw new IllegalArgumentException(model + ": config.json already has a quantization_config; quantize the floating-point model");
-        LlamaLayout.read(model); // config problems first, with the config's own messages
-        LlamaModel m = HfCheckpoint.load(model);
-        for (var e : m.stateDict().entrySet()) {
-            for (float v : e.getValue().data()) if (!Float.isFinite(v)) throw new IllegalArgumentException(model + ": tensor '" + e.getKey() + "' holds a non-finite value " + v);
+        if (maxSamples < 1) throw new IllegalArgumentException("--calib-samples must be >= 1, got " + maxSamples);
+        // the same folder validation eval and generate run, before anything large is allocated
+        ModelFolderCheck.Checked checked = ModelFolderCheck.check(model);
+        if (checked.scheme() != null) throw new IllegalArgumentException(model + ": config.json already has a quantization_config; quantize the floating-point model");
+        int maxPos = checked.config().maxPositionEmbeddings();
+        if (needsData && (seqLength < 2 || seqLength > maxPos)) {
+            throw new IllegalArgumentException("--seq-len must be in [2, " + maxPos + "] (the model's max_position_embeddings), got " + seqLength);
         }
+        if (!config.quantizesActivations()) {
+            // model-free: the int8 weights and scales of all linear layers are held until the write
+            checked.requireHeap(checked.layout().linearParameterCount() * 5 / 4 + (64L << 20), "RTN quantization");
+            checked.requireFiniteWeights();
+            return RoundToNearest.quantizeCheckpoint(checked, out, config, t0);
+        }
+        // the float model, its int8 copy and the calibration activations
+        checked.requireHeap(checked.heapBytesToLoad() + checked.layout().linearParameterCount(), config.methodName() + " quantization (it loads the float model)");
+        checked.requireFiniteWeights();
+        LlamaModel m = HfCheckpoint.load(model);
         long inputBytes;
         try (CheckpointFolder ck = CheckpointFolder.open(model)) {
             inputBytes = ck.bytes();
         }
-        LlamaHelper helper = new LlamaHelper(m, Math.min(seqLength, m.config().maxPositionEmbeddings()), encoder);
+        LlamaHelper helper = new LlamaHelper(m, Math.min(seqLength, maxPos), encoder);
         List<int[]> samples = needsData ? helper.calibrationSamples(calib, maxSamples) : List.of();
         List<String> targets = PtqAlgorithm.targets(m, config), skipped = PtqAlgorithm.skipped(m, config);
         long weightBytes = 0;

@@ -1,6 +1,5 @@
 package org.goldenstick.ptq;
 
-import org.goldenstick.formats.OutputFolder;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -8,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.formats.safetensors.SafetensorsEntry;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.nn.Linear;
@@ -87,19 +87,21 @@ public final class RoundToNearest implements PtqAlgorithm {
         if (config.quantizesActivations()) throw new IllegalArgumentException("quantizeCheckpoint is RTN (W8A16); the config asks for " + config.methodName());
         if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantizeCheckpoint needs mode QUANTIZE, got " + config.mode());
         long t0 = System.nanoTime();
-        OutputFolder.requireAbsent(out);
-        LlamaLayout layout = LlamaLayout.read(in);
-        if (QuantizedCheckpoints.scheme(in) != null) throw new IllegalArgumentException(in + ": config.json already has a quantization_config; quantize the floating-point model");
+        AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.FAIL, "--out");
+        ModelFolderCheck.Checked checked = ModelFolderCheck.check(in);
+        if (checked.scheme() != null) throw new IllegalArgumentException(in + ": config.json already has a quantization_config; quantize the floating-point model");
+        checked.requireFiniteWeights();
+        return quantizeCheckpoint(checked, out, config, t0);
+    }
+
+    /** RTN of a folder {@link ModelFolderCheck} has accepted (shapes, no left-over tensors, finite values). */
+    static PtqReport quantizeCheckpoint(ModelFolderCheck.Checked checked, Path out, PTQConfig config, long t0) throws IOException {
+        Path in = checked.dir();
+        LlamaLayout layout = checked.layout();
         try (CheckpointFolder ck = CheckpointFolder.open(in)) {
-            ck.requireFloatLayout(layout);
             List<String> targets = new ArrayList<>(), skipped = new ArrayList<>();
             for (String l : layout.linearLayers()) (config.skips(l) ? skipped : targets).add(l);
             int n = targets.size();
-            // float tensors copied unchanged are checked for NaN/Inf in the same parallel pass
-            List<SafetensorsEntry> others = new ArrayList<>();
-            Set<String> targetWeights = new HashSet<>();
-            for (String t : targets) targetWeights.add(t + ".weight");
-            for (SafetensorsEntry e : ck.entries().values()) if (!targetWeights.contains(e.name()) && e.dtype().isFloatingPoint()) others.add(e);
             WeightScheme ws = config.weights();
             int[] cols = new int[n];
             for (int i = 0; i < n; i++) {
@@ -109,13 +111,8 @@ public final class RoundToNearest implements PtqAlgorithm {
             PackedIntWeights[] q = new PackedIntWeights[n];
             DType[] scaleDtype = new DType[n];
             long[] read = new long[n];
-            Progress progress = new Progress("rtn", n + others.size());
-            Parallel.forEach(n + others.size(), i -> {
-                if (i >= n) {
-                    requireFinite(ck, others.get(i - n), in);
-                    progress.step(others.get(i - n).name());
-                    return;
-                }
+            Progress progress = new Progress("rtn", n);
+            Parallel.forEach(n, i -> {
                 String name = targets.get(i) + ".weight";
                 SafetensorsEntry e = ck.entry(name);
                 int rows = e.shape()[0], c = e.shape()[1], groups = c / ws.groupFor(c, name);
@@ -154,26 +151,13 @@ public final class RoundToNearest implements PtqAlgorithm {
             long weightBytes = 0;
             for (long r : read) weightBytes += r;
             long tWrite = System.nanoTime();
-            try (OutputFolder of = OutputFolder.create(out)) {
+            try (AtomicFiles.StagedFolder of = AtomicFiles.stageFolder(out, AtomicFiles.Existing.FAIL)) {
                 w.write(of.dir().resolve("model.safetensors"));
                 QuantizedCheckpoints.writeConfigAndAuxFiles(in, of.dir(), QuantizedCheckpoints.quantizationConfig(config, skipped, layout.tiedEmbeddings()));
                 long outBytes = java.nio.file.Files.size(of.dir().resolve("model.safetensors"));
                 of.commit();
                 long t1 = System.nanoTime();
                 return new PtqReport(config.methodName(), ck.bytes(), outBytes, (t1 - t0) / 1e9, n, skipped.size(), weightBytes, (t1 - tWrite) / 1e9);
-            }
-        }
-    }
-
-    /** Throws, naming the tensor, if a floating-point tensor copied unchanged holds NaN or ±Inf; reads it in pieces. */
-    private static void requireFinite(CheckpointFolder ck, SafetensorsEntry e, Path in) {
-        long n = e.numel();
-        float[] buf = new float[(int) Math.min(n, chunkFloats)];
-        for (long from = 0; from < n; from += buf.length) {
-            int len = (int) Math.min(buf.length, n - from);
-            ck.floats(e.name(), from, len, buf);
-            for (int j = 0; j < len; j++) {
-                if (!Float.isFinite(buf[j])) throw new IllegalArgumentException(in + ": tensor '" + e.name() + "' holds a non-finite value " + buf[j]);
             }
         }
     }

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.data.Batch;
 import org.goldenstick.nn.Module;
 import org.goldenstick.rewrite.CompAlgo;
@@ -48,6 +49,7 @@ public final class QatWorkflow {
             if (qatEpochs < 1) throw new IllegalArgumentException("qat epochs must be >= 1, got " + qatEpochs);
             if (!(qatLrScale > 0)) throw new IllegalArgumentException("qat learning-rate scale must be > 0, got " + qatLrScale);
             if (outDir == null) throw new IllegalArgumentException("outDir is required");
+            if (!(benchSeconds >= 0) || Double.isInfinite(benchSeconds)) throw new IllegalArgumentException("--bench-seconds must be >= 0 (0 = skip), got " + benchSeconds);
         }
 
         public static Options defaults(String model, String dataset, Path outDir) {
@@ -76,8 +78,21 @@ public final class QatWorkflow {
         }
     }
 
+    /**
+     * Runs the workflow. The output folder is swapped in whole at the end (files of earlier runs under other names are
+     * kept, same-named ones replaced): an interrupted or failed run leaves the folder as it was, never a mix of two runs.
+     */
     public static Result run(Options o, Function<Recipes.Spec, CompAlgo> algorithm, ProgressBar progress, PrintStream log) throws IOException {
-        Files.createDirectories(o.outDir());
+        try (AtomicFiles.StagedFolder out = AtomicFiles.stageFolder(o.outDir(), AtomicFiles.Existing.MERGE)) {
+            Result r = run(o, out.dir(), algorithm, progress, log);
+            out.commit();
+            return new Result(r.algorithm(), r.fp32Accuracy(), r.fakeQuantAccuracy(), r.quantAccuracy(), r.fp32Bytes(), r.deployBytes(),
+                    out.finalPath(r.fp32Checkpoint()), r.exported().stream().map(out::finalPath).toList(), r.fp32ImagesPerSecond(),
+                    r.deployImagesPerSecond(), r.deployPredictions(), r.testInputs(), r.testLabels(), r.deploy(), r.algo());
+        }
+    }
+
+    private static Result run(Options o, Path outDir, Function<Recipes.Spec, CompAlgo> algorithm, ProgressBar progress, PrintStream log) throws IOException {
         Recipes.Spec spec = o.fp32();
         CompAlgo algo = algorithm.apply(spec); // built (and validated) before any training
         Recipes.Data data = Recipes.data(spec);
@@ -91,7 +106,7 @@ public final class QatWorkflow {
             fp32Acc = Recipes.train(spec, model, data, List.of(), progress).testAccuracy();
             log.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
         }
-        Path fp32File = o.outDir().resolve(spec.model() + "-" + spec.dataset() + "-fp32.safetensors");
+        Path fp32File = outDir.resolve(spec.model() + "-" + spec.dataset() + "-fp32.safetensors");
         Checkpoints.save(model, fp32File, Map.of("model", spec.model(), "dataset", spec.dataset()));
 
         Batch test = Inference.wholeTestSet(spec, data);
@@ -108,7 +123,7 @@ public final class QatWorkflow {
         double qAcc = Evaluator.evaluate(deploy, Recipes.testLoader(spec, data)).accuracy();
         int[] preds = Inference.predict(deploy, test.inputs());
         int[] sample = java.util.Arrays.copyOfRange(test.inputs().shape(), 1, test.inputs().rank());
-        List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, o.outDir().resolve(spec.model() + "-" + spec.dataset() + "-" + algo.deployTag()), sample));
+        List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, outDir.resolve(spec.model() + "-" + spec.dataset() + "-" + algo.deployTag()), sample));
         long deployBytes = Files.size(files.getFirst());
         // apply rewrote the trained model, so the benchmark reloads the FP32 one
         double[] speed = o.benchSeconds() > 0

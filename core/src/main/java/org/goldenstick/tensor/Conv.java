@@ -145,11 +145,16 @@ final class Conv {
         }
     }
 
+    /** Batch chunks of the weight-gradient reduction; enough tasks to balance up to 16 cores. */
+    static final int WEIGHT_GRAD_CHUNKS = 64;
+
     private static void backward(Geometry g, float[] gy, Tensor x, Tensor w, Tensor bias) {
         float[] xd = x.data(), wd = w.data();
         boolean needX = x.requiresGrad(), needW = w.requiresGrad();
         float[] gx = needX ? x.gradArray() : null;
-        int chunks = Math.min(g.n, Math.max(1, Parallel.threads() * 4));
+        // A fixed partition of the batch (not one per thread): the weight gradient is summed chunk by chunk in
+        // chunk order, so the result is the same at any thread count.
+        int chunks = Math.min(g.n, WEIGHT_GRAD_CHUNKS);
         int wSize = wd.length;
         float[][] gwPart = needW ? new float[chunks][] : null;
         if (needX || needW) {

@@ -165,7 +165,7 @@ class HfCheckpointTest {
     @Test
     void failedSaveLeavesNoOutputFolder() throws IOException {
         Path out = tmp.resolve("out");
-        IOException e = assertThrows(IOException.class, () -> HfCheckpoint.writeFolderAtomically(out, false, dir -> {
+        IOException e = assertThrows(IOException.class, () -> org.goldenstick.formats.AtomicFiles.writeFolder(out, org.goldenstick.formats.AtomicFiles.Existing.FAIL, dir -> {
             Files.writeString(dir.resolve("config.json"), "{}");
             throw new IOException("disk full (simulated)");
         }));

@@ -49,14 +49,14 @@ class RoundToNearestCheckpointTest {
     private void referenceCase(DType dtype) throws IOException {
         Path in = tmp.resolve("fp-" + dtype + Kernels.vector() + RoundToNearest.chunkFloats), out = tmp.resolve("q-" + dtype + Kernels.vector() + RoundToNearest.chunkFloats);
         LlamaLayout layout = TinyCheckpoints.writeRandom(in, 3, dtype);
-        Files.writeString(in.resolve("tokenizer.json"), "{}");
+        Files.writeString(in.resolve("generation_config.json"), "{}");
         PtqReport r = RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn());
         assertEquals("rtn", r.method());
         assertEquals(layout.linearLayers().size() - 1, r.layersQuantized());
         assertEquals(1, r.layersSkipped()); // lm_head
         assertTrue(r.outputBytes() < r.inputBytes(), r.summary());
         assertTrue(r.writeSeconds() > 0 && r.writeSeconds() < r.seconds(), "the write is timed as part of the run: " + r.summary());
-        assertTrue(Files.exists(out.resolve("tokenizer.json")));
+        assertTrue(Files.exists(out.resolve("generation_config.json")));
         assertNotNull(QuantizedCheckpoints.scheme(out));
         assertFalse(QuantizedCheckpoints.scheme(out).actInt8());
         assertEquals(List.of("lm_head"), QuantizedCheckpoints.scheme(out).ignore());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.util.Map;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Parallel;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,6 +21,28 @@ class DeterminismTest {
         Map<String, Tensor> again = Recipes.run(spec, ProgressBar.auto(true)).model().stateDict();
         for (var e : first.entrySet()) {
             assertArrayEquals(e.getValue().data(), again.get(e.getKey()).data(), 0f, e.getKey() + " differs between runs");
+        }
+    }
+
+    /** Finding 8 of the reliability trial: 1 and 2 threads gave different weights (the conv weight gradient was split per thread). */
+    @Test
+    void sameWeightsAtAnyThreadCount() {
+        int saved = Parallel.threads();
+        try {
+            for (String model : new String[] {"lenet", "resnet8"}) {
+                Recipes.Spec spec = Recipes.Spec.defaults(model, "digits").withEpochs(1).withSeed(5).withLimitTrain(512);
+                Parallel.setThreads(1);
+                Map<String, Tensor> one = Recipes.run(spec, ProgressBar.auto(true)).model().stateDict();
+                for (int t : new int[] {2, 3}) {
+                    Parallel.setThreads(t);
+                    Map<String, Tensor> many = Recipes.run(spec, ProgressBar.auto(true)).model().stateDict();
+                    for (var e : one.entrySet()) {
+                        assertArrayEquals(e.getValue().data(), many.get(e.getKey()).data(), 0f, model + " " + e.getKey() + " differs between 1 and " + t + " threads");
+                    }
+                }
+            }
+        } finally {
+            Parallel.setThreads(saved);
         }
     }
 }

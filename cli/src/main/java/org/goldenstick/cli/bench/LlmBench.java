@@ -9,7 +9,6 @@ import java.util.Locale;
 import java.util.Random;
 import org.goldenstick.cli.Json;
 import org.goldenstick.data.DataPaths;
-import org.goldenstick.llm.HfCheckpoint;
 import org.goldenstick.llm.LlamaConfig;
 import org.goldenstick.llm.LlamaModel;
 import org.goldenstick.llm.LlamaSession;
@@ -70,7 +69,7 @@ public final class LlmBench implements Runnable {
         Path demo = model != null ? model : DataPaths.root().resolve("models/gstick-llama-demo");
         if (Files.isRegularFile(demo.resolve("config.json"))) {
             try {
-                models.add(new Object[] {demo.getFileName().toString(), HfCheckpoint.load(demo)});
+                models.add(new Object[] {demo.getFileName().toString(), org.goldenstick.ptq.QuantizedCheckpoints.loadModel(demo)});
             } catch (java.io.IOException e) {
                 throw new IllegalArgumentException("cannot load " + demo + ": " + e.getMessage(), e);
             }

@@ -78,8 +78,8 @@ public final class PtqBench implements Callable<Integer> {
             PtqReport r = RoundToNearest.quantizeCheckpoint(fp, q, PTQConfig.rtn());
 
             // both models resident, measured in interleaved rounds so that both see the same machine noise
-            LlamaModel fpModel = HfCheckpoint.load(fp);
-            LlamaModel qModel = QuantizedCheckpoints.load(q);
+            LlamaModel fpModel = QuantizedCheckpoints.loadModel(fp);
+            LlamaModel qModel = QuantizedCheckpoints.loadModel(q);
             System.gc();
             double[] tps = interleavedDecode(fpModel, qModel);
             double fpTps = tps[0], qTps = tps[1];

@@ -12,7 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
-import org.goldenstick.formats.OutputFolder;
+import org.goldenstick.formats.AtomicFiles;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
@@ -27,7 +27,7 @@ import org.jfree.data.xy.XYSeriesCollection;
 
 /**
  * The {@code --report DIR} page of a command: an {@code index.html} with tables of facts and PNG charts (drawn with
- * JFreeChart, headless), written atomically as a new folder ({@link OutputFolder}: nothing appears at {@code DIR}
+ * JFreeChart, headless), written atomically as a new folder ({@link AtomicFiles#stageFolder}: nothing appears at {@code DIR}
  * unless the whole page was written). Non-finite values are left out of charts and shown as "n/a" in tables.
  *
  * <pre>{@code
@@ -125,13 +125,13 @@ public final class HtmlReport {
     /** Writes {@code dir/index.html} and the charts' PNGs; {@code dir} must not exist. Returns the page's path. */
     public Path write(Path dir) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        OutputFolder.requireAbsent(dir);
+        AtomicFiles.checkFolderTarget(dir, AtomicFiles.Existing.FAIL, "--report");
         StringBuilder html = new StringBuilder();
         html.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>").append(escape(title)).append("</title>\n")
                 .append("<style>body{font-family:sans-serif;max-width:780px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:0.5em 0 1.5em}")
                 .append("td{border-bottom:1px solid #ddd;padding:0.25em 1em 0.25em 0}td:first-child{color:#555}img{display:block;margin:0.5em 0 1.5em}</style>\n")
                 .append("</head>\n<body>\n<h1>").append(escape(title)).append("</h1>\n");
-        try (OutputFolder out = OutputFolder.create(dir)) {
+        try (AtomicFiles.StagedFolder out = AtomicFiles.stageFolder(dir, AtomicFiles.Existing.FAIL)) {
             for (Part p : parts) {
                 switch (p) {
                     case Facts f -> {

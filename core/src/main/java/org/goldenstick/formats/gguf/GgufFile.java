@@ -89,7 +89,8 @@ public final class GgufFile implements AutoCloseable {
         if (md.containsKey("general.alignment")) {
             Object a = md.get("general.alignment");
             long av = a instanceof Integer ii ? ii : a instanceof Long ll ? ll : -1;
-            if (av <= 0 || av > (1 << 20) || (av & (av - 1)) != 0) throw error("key 'general.alignment' = " + a + " is not a power of two");
+            if (av <= 0 || (av & (av - 1)) != 0) throw error("key 'general.alignment' = " + a + " is not a power of two");
+            if (av > (1 << 20)) throw error("key 'general.alignment' = " + a + " is larger than the supported maximum " + (1 << 20));
             align = (int) av;
         }
         alignment = align;
@@ -122,6 +123,15 @@ public final class GgufFile implements AutoCloseable {
         long start = (pos + alignment - 1) / alignment * alignment;
         if (tensorCount > 0 && start > seg.byteSize()) throw error("tensor data section starts at " + start + ", past the end of the file (" + seg.byteSize() + " bytes)");
         dataOffset = start;
+        // tensors may not share bytes: overlapping ranges mean a corrupt or hand-edited header
+        List<Info> byOffset = new java.util.ArrayList<>(infos);
+        byOffset.sort(java.util.Comparator.comparingLong(Info::offset));
+        for (int i = 1; i < byOffset.size(); i++) {
+            Info prev = byOffset.get(i - 1), cur = byOffset.get(i);
+            if (prev.bytes > 0 && cur.bytes > 0 && cur.offset < prev.offset + prev.bytes) {
+                throw error("tensor '" + cur.name + "' data [" + cur.offset + ", +" + cur.bytes + ") overlaps tensor '" + prev.name + "' [" + prev.offset + ", +" + prev.bytes + ")");
+            }
+        }
         Map<String, GgufTensor> ts = new LinkedHashMap<>();
         for (Info in : infos) {
             long avail = seg.byteSize() - dataOffset;

@@ -9,11 +9,11 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.goldenstick.formats.AtomicFiles;
 
 /**
  * Writes GGUF v3 files: metadata of every type (values as {@link GgufFile#metadata()} returns them) and
@@ -92,12 +92,9 @@ public final class GgufWriter {
 
     /** Writes the file atomically. */
     public void write(Path path) {
-        Path dir = path.toAbsolutePath().getParent();
-        Path tmp = null;
         try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, path.getFileName().toString(), ".tmp");
-            try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16)) {
+            AtomicFiles.writeStream(path, raw -> {
+                OutputStream os = new BufferedOutputStream(raw, 1 << 16);
                 LeOut out = new LeOut(os);
                 out.u32(GgufFile.MAGIC);
                 out.u32(3);
@@ -125,18 +122,10 @@ public final class GgufWriter {
                     out.pad(start + offsets.get(i) - out.count);
                     out.bytes(tensors.get(i).bytes);
                 }
-            }
-            Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                os.flush();
+            });
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write GGUF file " + path, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // best effort
-                }
-            }
         }
     }
 

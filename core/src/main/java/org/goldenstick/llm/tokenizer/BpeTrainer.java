@@ -102,15 +102,7 @@ public final class BpeTrainer {
         /** Writes tokenizer.json atomically. */
         public void write(Path file) {
             try {
-                Path dir = file.toAbsolutePath().getParent();
-                Files.createDirectories(dir);
-                Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-                try {
-                    Files.writeString(tmp, toJson(), StandardCharsets.UTF_8);
-                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } finally {
-                    Files.deleteIfExists(tmp);
-                }
+                org.goldenstick.formats.AtomicFiles.writeString(file, toJson());
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot write " + file, e);
             }

@@ -30,8 +30,10 @@ public final class HfTokenizerJson {
     public static BpeTokenizer load(Path file) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(Files.readAllBytes(file));
-        } catch (IOException e) {
+            root = new ObjectMapper().readTree(org.goldenstick.formats.TextFiles.read(file));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new TokenizerException(file + ": cannot read tokenizer.json: not valid JSON: " + e.getOriginalMessage() + " (line " + e.getLocation().getLineNr() + ")", e);
+        } catch (IOException | IllegalArgumentException e) {
             throw new TokenizerException(file + ": cannot read tokenizer.json: " + e.getMessage(), e);
         }
         try {

@@ -9,6 +9,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Consumer;
+import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.llm.HfCheckpoint;
 import org.goldenstick.llm.LlamaConfig;
@@ -59,12 +60,12 @@ public final class DemoLm {
 
         try {
             // The whole folder appears at once: weights, config and the files only the demo model has.
-            HfCheckpoint.writeFolderAtomically(outDir, true, tmp -> {
+            AtomicFiles.writeFolder(outDir, AtomicFiles.Existing.REPLACE, tmp -> {
                 HfCheckpoint.save(model, tmp, DType.F32, null, true);
-                writeAtomically(tmp.resolve("tokenizer.json"), vocab.toJson());
-                writeAtomically(tmp.resolve("recipe.json"), recipe.toJson());
-                writeAtomically(tmp.resolve("heldout.txt"), corpus.heldout());
-                writeAtomically(tmp.resolve("README.md"), readme(recipe, result, tok.vocabSize()));
+                AtomicFiles.writeString(tmp.resolve("tokenizer.json"), vocab.toJson());
+                AtomicFiles.writeString(tmp.resolve("recipe.json"), recipe.toJson());
+                AtomicFiles.writeString(tmp.resolve("heldout.txt"), corpus.heldout());
+                AtomicFiles.writeString(tmp.resolve("README.md"), readme(recipe, result, tok.vocabSize()));
             });
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the model folder " + outDir, e);
@@ -102,7 +103,7 @@ public final class DemoLm {
      */
     public static Result reevaluate(Path dir, Path cacheDir, Consumer<String> log) {
         try {
-            LmRecipe recipe = LmRecipe.fromJson(Files.readString(dir.resolve("recipe.json")));
+            LmRecipe recipe = LmRecipe.read(dir.resolve("recipe.json"));
             BpeTokenizer tok = org.goldenstick.llm.tokenizer.HfTokenizerJson.load(dir.resolve("tokenizer.json"));
             LmCorpus corpus = LmCorpus.load(cacheDir);
             String heldoutText = Files.readString(dir.resolve("heldout.txt"));
@@ -114,7 +115,7 @@ public final class DemoLm {
             String old = Files.readString(dir.resolve("README.md"));
             Result res = new Result(model.parameterCount(), train.length, ev.tokens(), ev.ppl(), ev.unigramPpl(), number(old, "loss went from ", " (first"),
                     number(old, "step) to ", " (last"), number(old, "seen) in ", " s."), dir);
-            writeAtomically(dir.resolve("README.md"), readme(recipe, res, tok.vocabSize()));
+            AtomicFiles.writeString(dir.resolve("README.md"), readme(recipe, res, tok.vocabSize()));
             return res;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot re-evaluate " + dir, e);
@@ -149,15 +150,6 @@ public final class DemoLm {
         return out;
     }
 
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), file.getFileName().toString(), ".tmp");
-        try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-    }
 
     static String readme(LmRecipe r, Result res, int vocab) {
         return """
@@ -168,7 +160,7 @@ public final class DemoLm {
                 (%d tokens), trained from scratch by Golden Stick for Java on one CPU. It exists so that the quantization
                 commands have a real, reproducible model to work on; it is not a useful language model.
 
-                Reproduce: `./gstick train-lm --out models/gstick-llama-demo --steps %d --seed %d` (see `recipe.json`).
+                Reproduce: `./gstick train-lm --out models/gstick-llama-demo --overwrite --steps %d --seed %d` (see `recipe.json`).
                 A re-run repeats the data split, tokenizer, initialisation and batch order exactly; the weights match bit
                 for bit only on the same engine version, because kernel changes alter floating-point rounding.
 

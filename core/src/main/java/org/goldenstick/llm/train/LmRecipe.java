@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Path;
 
 /**
  * Everything that determines a trained demo model: data split, tokenizer, architecture and optimisation.
@@ -48,10 +49,26 @@ public record LmRecipe(
             + " + 6 Austen novels + Moby-Dick ch. 1-120; heldout: SOTU " + LmCorpus.HELDOUT_FIRST_YEAR + "-2021 + Moby-Dick ch. 121-end";
 
     public LmRecipe {
-        if (vocabSize < 258 || hiddenSize <= 0 || numLayers <= 0 || numHeads <= 0 || hiddenSize % numHeads != 0
-                || numKvHeads <= 0 || numHeads % numKvHeads != 0 || contextLength < 2 || batchSize <= 0 || steps <= 0
-                || warmupSteps < 0 || peakLr <= 0 || minLr < 0 || gradClip <= 0)
-            throw new IllegalArgumentException("invalid LM recipe: " + this);
+        // each check names its field: an invalid recipe.json says what to fix
+        require(vocabSize >= 258, "vocabSize", vocabSize, ">= 258 (256 bytes + BOS + EOS)");
+        require(hiddenSize > 0, "hiddenSize", hiddenSize, "> 0");
+        require(intermediateSize > 0, "intermediateSize", intermediateSize, "> 0");
+        require(numLayers > 0, "numLayers", numLayers, "> 0");
+        require(numHeads > 0, "numHeads", numHeads, "> 0");
+        require(hiddenSize % numHeads == 0, "hiddenSize", hiddenSize, "divisible by numHeads " + numHeads);
+        require(numKvHeads > 0, "numKvHeads", numKvHeads, "> 0");
+        require(numHeads % numKvHeads == 0, "numHeads", numHeads, "divisible by numKvHeads " + numKvHeads);
+        require(contextLength >= 2, "contextLength", contextLength, ">= 2");
+        require(batchSize > 0, "batchSize", batchSize, "> 0");
+        require(steps > 0, "steps", steps, "> 0");
+        require(warmupSteps >= 0, "warmupSteps", warmupSteps, ">= 0");
+        require(peakLr > 0, "peakLr", peakLr, "> 0");
+        require(minLr >= 0, "minLr", minLr, ">= 0");
+        require(gradClip > 0, "gradClip", gradClip, "> 0");
+    }
+
+    private static void require(boolean ok, String field, Object value, String rule) {
+        if (!ok) throw new IllegalArgumentException("invalid LM recipe: field '" + field + "' is " + value + ", must be " + rule);
     }
 
     /** The recipe of the shipped models/gstick-llama-demo. */
@@ -93,10 +110,24 @@ public record LmRecipe(
     }
 
     public static LmRecipe fromJson(String json) {
+        return fromJson(json, "recipe.json");
+    }
+
+    /** Reads and validates a recipe file; errors name the file and the field. */
+    public static LmRecipe read(Path file) throws IOException {
+        return fromJson(org.goldenstick.formats.TextFiles.read(file), file.toString());
+    }
+
+    private static LmRecipe fromJson(String json, String source) {
         try {
             return new ObjectMapper().readValue(json, LmRecipe.class);
         } catch (IOException e) {
-            throw new IllegalArgumentException("recipe.json: " + e.getMessage(), e);
+            // the constructor's own message names the bad field; Jackson's wrapper would bury it
+            Throwable c = e;
+            while (c.getCause() != null && !(c instanceof IllegalArgumentException)) c = c.getCause();
+            String msg = c instanceof IllegalArgumentException ? c.getMessage()
+                    : e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+            throw new IllegalArgumentException(source + ": " + msg, e);
         }
     }
 }

@@ -120,4 +120,16 @@ class GgufMalformedTest {
             assertTrue(g.tensor("w").toFloatArray().length == 8);
         }
     }
+
+    /** Reliability trial, finding 7: a huge power of two was called "not a power of two", and overlapping tensors were accepted. */
+    @Test
+    void hugeAlignmentAndOverlappingTensorsAreNamedForWhatTheyAre() throws Exception {
+        expectError("align-huge", Bytes.header(0, 1).str("general.alignment").u32(GgufType.UINT32.code()).u32(1L << 30), "general.alignment", "larger than the supported maximum");
+        Bytes b = Bytes.header(2, 1).str("general.alignment").u32(GgufType.UINT32.code()).u32(32);
+        b.str("a").u32(1).u64(8).u32(GgmlType.F32.code()).u64(0);
+        b.str("b").u32(1).u64(8).u32(GgmlType.F32.code()).u64(0);
+        int pad = (int) ((32 - b.out.size() % 32) % 32);
+        b.raw(pad).raw(64);
+        expectError("overlap", b, "'b'", "overlaps tensor 'a'");
+    }
 }
