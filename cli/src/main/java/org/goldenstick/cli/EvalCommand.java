@@ -12,7 +12,6 @@ import org.goldenstick.llm.LlamaModel;
 import org.goldenstick.llm.tokenizer.Tokenizer;
 import org.goldenstick.llm.tokenizer.Tokenizers;
 import org.goldenstick.ptq.QuantizedCheckpoints;
-import org.goldenstick.train.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -60,7 +59,7 @@ public final class EvalCommand implements Callable<Integer> {
         if (window > maxPos) throw new IllegalArgumentException("--ctx " + window + " exceeds the model's max_position_embeddings " + maxPos);
         int[] ids = tok.encode(org.goldenstick.formats.TextFiles.read(textFile), true);
         if (maxTokens != null && ids.length > maxTokens) ids = Arrays.copyOf(ids, maxTokens);
-        Evaluation.Result res = Evaluation.run(m, r, ids, window, ProgressBar.auto(json));
+        Evaluation.Result res = Evaluation.run(m, r, ids, window, CliProgress.of(json));
         if (json) {
             var why = new Json.Reasons();
             String noRef = "no --ref given";

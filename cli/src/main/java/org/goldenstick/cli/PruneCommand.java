@@ -11,7 +11,6 @@ import org.goldenstick.prune.ModelStats;
 import org.goldenstick.prune.PrunerFtCompressAlgo;
 import org.goldenstick.prune.ScopWorkflow;
 import org.goldenstick.tensor.kernel.Parallel;
-import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -77,9 +76,8 @@ public final class PruneCommand implements Callable<Integer> {
                 benchSeconds);
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.REPLACE, "--out");
         if (from != null && !java.nio.file.Files.isRegularFile(from)) throw new IllegalArgumentException("--from " + from + ": no such checkpoint file");
-        var log = json ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.err;
         if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", spec.model(), spec.dataset(), pruneRate, Parallel.threads());
-        ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(json), log);
+        ScopWorkflow.Result r = ScopWorkflow.run(o, CliProgress.of(json));
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(r.onnx(), r.testInputs(), r.testLabels(), r.prunedPredictions());
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.prune(spec, pruneRate, r, ort.accuracy()));
         ModelStats b = r.before(), a = r.after();

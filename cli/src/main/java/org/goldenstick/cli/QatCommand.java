@@ -14,7 +14,6 @@ import org.goldenstick.qat.SimQAT;
 import org.goldenstick.qat.SimQATConfig;
 import org.goldenstick.rewrite.CompAlgo;
 import org.goldenstick.tensor.kernel.Parallel;
-import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -95,7 +94,7 @@ public final class QatCommand implements Callable<Integer> {
                     cfg.put("enable_fusion", true);
                     cfg.put("bn_fold", true);
                 }
-                return new SimQAT(cfg).log(json ? null : System.err);
+                return new SimQAT(cfg);
             };
             case "slb" -> spec -> {
                 if (wb != 1 && wb != 2 && wb != 4) throw new IllegalArgumentException("--weight-bits must be 1, 2 or 4, got " + wb);
@@ -113,7 +112,7 @@ public final class QatCommand implements Callable<Integer> {
                 cfg.put("t_start_time", 0.0); // short fine-tunes: sharpen from the first epoch, hard argmax in the last
                 cfg.put("t_end_time", 1.0);
                 cfg.put("t_factor", tFactor == null ? 3.2 : tFactor);
-                return new org.goldenstick.qat.slb.SlbQuantAwareTraining(cfg).log(json ? null : System.err);
+                return new org.goldenstick.qat.slb.SlbQuantAwareTraining(cfg);
             };
             default -> throw new IllegalArgumentException("unknown --algo '" + algo + "'; choose one of [simqat, slb]");
         };
@@ -140,8 +139,7 @@ public final class QatCommand implements Callable<Integer> {
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.REPLACE, "--out");
         if (from != null && !java.nio.file.Files.isRegularFile(from)) throw new IllegalArgumentException("--from " + from + ": no such checkpoint file");
         if (!json) System.err.printf(Locale.ROOT, "qat: %s on %s with %s, %d threads%n", spec.model(), spec.dataset(), algo, Parallel.threads());
-        var log = json ? new java.io.PrintStream(java.io.OutputStream.nullOutputStream()) : System.err;
-        QatWorkflow.Result r = QatWorkflow.run(opts, factory, ProgressBar.auto(json), log);
+        QatWorkflow.Result r = QatWorkflow.run(opts, factory, CliProgress.of(json));
         Path onnx = r.exported(".onnx");
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(onnx, r.testInputs(), r.testLabels(), r.deployPredictions());
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.qat(algo, spec, r, opts.qatEpochs(), ort.accuracy()));

@@ -114,7 +114,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         Path calibText = calib;
         if (calibText == null && cfg.quantizesActivations() && Files.isRegularFile(dir.resolve("calib.txt"))) calibText = dir.resolve("calib.txt");
         NetworkEncoder enc = cfg.quantizesActivations() && calibText != null ? new NetworkEncoder(Tokenizers.load(dir)) : null;
-        PtqReport r = Quantizer.quantize(dir, out, cfg, calibText, calibSamples, seqLen, enc == null ? null : enc::encode);
+        PtqReport r = Quantizer.quantize(dir, out, cfg, calibText, calibSamples, seqLen, enc == null ? null : enc::encode, CliProgress.of(json));
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.quantize(dir.toString(), r, org.goldenstick.ptq.LayerErrors.relativeWeightErrors(dir, out)));
         if (json) {
             Json.print(new QuantizeJson(r.method(), out, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.writeSeconds(), r.layersQuantized(),

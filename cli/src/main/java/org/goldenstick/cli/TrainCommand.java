@@ -11,7 +11,6 @@ import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.train.EpochEvaluation;
 import org.goldenstick.train.Checkpoints;
-import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -68,7 +67,7 @@ public final class TrainCommand implements Callable<Integer> {
         var model = Recipes.newModel(spec, data);
         // the report's accuracy curve needs a test-set evaluation after every epoch; without --report none is run
         EpochEvaluation perEpoch = report.wanted() ? new EpochEvaluation(Recipes.testLoader(spec, data), 1, e -> {}) : null;
-        Recipes.Outcome o = Recipes.train(spec, model, data, perEpoch == null ? List.of() : List.of(perEpoch), ProgressBar.auto(json));
+        Recipes.Outcome o = Recipes.train(spec, model, data, perEpoch == null ? List.of() : List.of(perEpoch), CliProgress.of(json));
         if (report.wanted()) report.write(Reports.train(spec, data, o, perEpoch));
         if (out != null) {
             Map<String, String> meta = new LinkedHashMap<>();

@@ -1,7 +1,8 @@
 package org.goldenstick.llm;
 
 import org.goldenstick.tensor.kernel.Parallel;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.progress.ProgressTask;
 
 /**
  * Evaluates a model on a token stream: perplexity (see {@link Perplexity}) and, against a reference model on
@@ -10,7 +11,7 @@ import org.goldenstick.train.ProgressBar;
  * are compared with their float originals.
  *
  * <pre>{@code
- * Evaluation.Result r = Evaluation.run(quantized, original, ids, 2048, ProgressBar.auto(false));
+ * Evaluation.Result r = Evaluation.run(quantized, original, ids, 2048, ProgressListener.SILENT);
  * System.out.printf("ppl %.3f  kld %.5f  top1 %.4f%n", r.ppl(), r.kld(), r.top1Agreement());
  * }</pre>
  */
@@ -41,9 +42,9 @@ public final class Evaluation {
 
     /**
      * Runs {@code model} (and {@code reference}, if not null) over the windows of {@code tokens}.
-     * Both models must share the vocabulary. {@code progress} may be null.
+     * Both models must share the vocabulary. {@code progress} may be null (silent).
      */
-    public static Result run(LlamaModel model, LlamaModel reference, int[] tokens, int ctx, ProgressBar progress) {
+    public static Result run(LlamaModel model, LlamaModel reference, int[] tokens, int ctx, ProgressListener progress) {
         int v = model.config().vocabSize();
         if (reference != null && reference.config().vocabSize() != v) {
             throw new IllegalArgumentException("reference model has vocab_size " + reference.config().vocabSize() + ", the model " + v + ": they cannot be compared");
@@ -56,7 +57,7 @@ public final class Evaluation {
         if (winLen > model.config().maxPositionEmbeddings()) {
             throw new IllegalArgumentException("context " + winLen + " exceeds the model's max_position_embeddings " + model.config().maxPositionEmbeddings());
         }
-        if (progress != null) progress.start("eval", windows.length, "tok");
+        ProgressTask task = ProgressTask.start(progress, "eval", windows.length, "tok");
         double nll = 0, refNll = 0, kl = 0;
         long scored = 0, agree = 0;
         long nanos = 0;
@@ -83,9 +84,9 @@ public final class Evaluation {
                 if (rowAgree[r]) agree++;
             }
             scored += rows;
-            if (progress != null) progress.advance(w.length, String.format(java.util.Locale.ROOT, "ppl %.3f", Math.exp(nll / scored)));
+            task.advance(1, w.length, String.format(java.util.Locale.ROOT, "ppl %.3f", Math.exp(nll / scored)));
         }
-        if (progress != null) progress.finish(String.format(java.util.Locale.ROOT, "ppl %.4f", Math.exp(nll / scored)));
+        task.finish(String.format(java.util.Locale.ROOT, "ppl %.4f", Math.exp(nll / scored)));
         boolean ref = reference != null;
         return new Result(nll / scored, scored, windows.length, winLen, nanos / 1e9, ref ? kl / scored : null,
                 ref ? agree / (double) scored : null, ref ? refNll / scored : null);

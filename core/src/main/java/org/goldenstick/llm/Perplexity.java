@@ -1,7 +1,7 @@
 package org.goldenstick.llm;
 
 import java.util.Arrays;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 
 /**
  * Perplexity by the GPTQ/SmoothQuant protocol: the whole text is tokenized once, cut into non-overlapping
@@ -40,8 +40,8 @@ public final class Perplexity {
         return new Result(r.meanNll(), r.tokens(), r.windows(), r.ctx(), r.seconds());
     }
 
-    /** As {@link #evaluate(LlamaModel, int[], int)} with a progress line on stderr. */
-    public static Result evaluate(LlamaModel model, int[] tokens, int ctx, ProgressBar progress) {
+    /** As {@link #evaluate(LlamaModel, int[], int)} reporting progress to {@code progress}. */
+    public static Result evaluate(LlamaModel model, int[] tokens, int ctx, ProgressListener progress) {
         Evaluation.Result r = Evaluation.run(model, null, tokens, ctx, progress);
         return new Result(r.meanNll(), r.tokens(), r.windows(), r.ctx(), r.seconds());
     }

@@ -1,7 +1,6 @@
 package org.goldenstick.prune;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,12 +13,12 @@ import org.goldenstick.nn.Module;
 import org.goldenstick.nn.models.LeNet5;
 import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.quant.OnnxQdqExporter;
+import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.Adam;
 import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.Evaluator;
 import org.goldenstick.train.Inference;
-import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import org.goldenstick.train.Trainer;
 import org.goldenstick.train.TrainCallback;
@@ -33,7 +32,7 @@ import org.goldenstick.train.TrainCallback;
  *
  * <pre>{@code
  * var o = ScopWorkflow.Options.defaults(Recipes.Spec.defaults("resnet20", "fashion-mnist"), 0.45, Path.of("runs/prune"));
- * ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(false), System.err);
+ * ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressPrinter.auto());
  * }</pre>
  */
 public final class ScopWorkflow {
@@ -66,10 +65,11 @@ public final class ScopWorkflow {
      * Runs the workflow. The output folder is swapped in whole at the end (files of earlier runs under other names are
      * kept, same-named ones replaced): an interrupted or failed run leaves the folder as it was, never a mix of two runs.
      */
-    public static Result run(Options o, ProgressBar progress, PrintStream log) throws IOException {
+    public static Result run(Options o, ProgressListener progress) throws IOException {
+        progress = ProgressListener.orSilent(progress);
         PrunerFtCompressAlgo ft = new PrunerFtCompressAlgo(o.pruneRate());  // validates before any training
         try (AtomicFiles.StagedFolder out = AtomicFiles.stageFolder(o.outDir(), AtomicFiles.Existing.MERGE)) {
-            Result r = run(o, ft, out.dir(), progress, log);
+            Result r = run(o, ft, out.dir(), progress);
             out.commit();
             return new Result(r.fp32Accuracy(), r.prunedAccuracy(), r.accuracyBeforeFineTune(), r.before(), r.after(), r.imagesPerSecondBefore(),
                     r.imagesPerSecondAfter(), r.groups(), r.skipped(), out.finalPath(r.fp32Checkpoint()), out.finalPath(r.prunedCheckpoint()),
@@ -77,7 +77,7 @@ public final class ScopWorkflow {
         }
     }
 
-    private static Result run(Options o, PrunerFtCompressAlgo ft, Path outDir, ProgressBar progress, PrintStream log) throws IOException {
+    private static Result run(Options o, PrunerFtCompressAlgo ft, Path outDir, ProgressListener progress) throws IOException {
         Recipes.Spec spec = o.fp32();
         Recipes.Data data = Recipes.data(spec);
         Module model = Recipes.newModel(spec, data);
@@ -85,10 +85,10 @@ public final class ScopWorkflow {
         if (o.from() != null) {
             Checkpoints.load(model, o.from());
             fp32Acc = Evaluator.evaluate(model, Recipes.testLoader(spec, data)).accuracy();
-            log.printf("FP32 checkpoint %s: test accuracy %.4f%n", o.from(), fp32Acc);
+            progress.printf("FP32 checkpoint %s: test accuracy %.4f%n", o.from(), fp32Acc);
         } else {
             fp32Acc = Recipes.train(spec, model, data, List.of(), progress).testAccuracy();
-            log.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
+            progress.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
         }
         String stem = spec.model() + "-" + spec.dataset();
         Path fp32File = outDir.resolve(stem + "-fp32.safetensors");
@@ -110,15 +110,15 @@ public final class ScopWorkflow {
             tb.build().fit(Recipes.trainLoader(spec, data));
         }
         Module pruned = ft.apply(kfNet);
-        log.printf("SCOP selection at prune_rate %.2f: %s%n", o.pruneRate(), ft.report());
-        if (!ft.skipped().isEmpty()) log.printf("not pruned: %s%n", ft.skipped());
+        progress.printf("SCOP selection at prune_rate %.2f: %s%n", o.pruneRate(), ft.report());
+        if (!ft.skipped().isEmpty()) progress.printf("not pruned: %s%n", ft.skipped());
         double accNoFt = Evaluator.evaluate(pruned, Recipes.testLoader(spec, data)).accuracy();
-        log.printf("pruned, before fine-tuning: test accuracy %.4f%n", accNoFt);
+        progress.printf("pruned, before fine-tuning: test accuracy %.4f%n", accNoFt);
         double prunedAcc = accNoFt;
         if (o.ftEpochs() > 0) {
             Recipes.Spec ftSpec = spec.withEpochs(o.ftEpochs()).withLr(spec.lr() * o.ftLrScale());
             prunedAcc = Recipes.train(ftSpec, pruned, data, ft.callbacks(), progress).testAccuracy();
-            log.printf("fine-tuned %d epochs: test accuracy %.4f%n", o.ftEpochs(), prunedAcc);
+            progress.printf("fine-tuned %d epochs: test accuracy %.4f%n", o.ftEpochs(), prunedAcc);
         }
         ModelStats after = ModelStats.measure(pruned, sample);
         // the knockoff phase rewrote the trained model, so the benchmark reloads the FP32 one
@@ -138,4 +138,5 @@ public final class ScopWorkflow {
         return new Result(fp32Acc, prunedAcc, accNoFt, before, after, speed[0], speed[1], ft.report(), ft.skipped(), fp32File, prunedFile, onnx, pruned,
                 test.inputs(), test.labels(), Inference.predict(pruned, test.inputs()));
     }
+
 }

@@ -1,5 +1,6 @@
 package org.goldenstick.ptq;
 
+import org.goldenstick.progress.ProgressListener;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +30,12 @@ public final class Quantizer {
      * @param encoder    tokenizer (text → ids); may be null when no calibration is needed
      */
     public static PtqReport quantize(Path model, Path out, PTQConfig config, Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder) throws IOException {
+        return quantize(model, out, config, calib, maxSamples, seqLength, encoder, ProgressListener.SILENT);
+    }
+
+    /** As {@link #quantize(Path, Path, PTQConfig, Path, int, int, NetworkHelper.TextEncoder)}, reporting progress to {@code progress}. */
+    public static PtqReport quantize(Path model, Path out, PTQConfig config, Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder,
+                                     ProgressListener progress) throws IOException {
         if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantize needs mode QUANTIZE, got " + config.mode());
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.FAIL, "--out");
         long t0 = System.nanoTime();
@@ -47,7 +54,7 @@ public final class Quantizer {
             // model-free: the int8 weights and scales of all linear layers are held until the write
             checked.requireHeap(checked.layout().linearParameterCount() * 5 / 4 + (64L << 20), "RTN quantization");
             checked.requireFiniteWeights();
-            return RoundToNearest.quantizeCheckpoint(checked, out, config, t0);
+            return RoundToNearest.quantizeCheckpoint(checked, out, config, t0, progress);
         }
         // the float model, its int8 copy and the calibration activations
         checked.requireHeap(checked.heapBytesToLoad() + checked.layout().linearParameterCount(), config.methodName() + " quantization (it loads the float model)");
@@ -62,7 +69,7 @@ public final class Quantizer {
         List<String> targets = PtqAlgorithm.targets(m, config), skipped = PtqAlgorithm.skipped(m, config);
         long weightBytes = 0;
         for (String t : targets) weightBytes += 4L * ((org.goldenstick.nn.Linear) m.module(t)).weight().numel();
-        SmoothQuant sq = new SmoothQuant(config);
+        SmoothQuant sq = new SmoothQuant(config).progress(progress);
         sq.apply(m, helper, samples);
         sq.convert(m);
         long tWrite = System.nanoTime();

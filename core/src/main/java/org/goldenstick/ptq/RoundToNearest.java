@@ -12,6 +12,8 @@ import org.goldenstick.formats.safetensors.SafetensorsEntry;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
+import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.progress.ProgressTask;
 import org.goldenstick.tensor.kernel.PackedIntWeights;
 import org.goldenstick.tensor.kernel.Parallel;
 
@@ -84,6 +86,11 @@ public final class RoundToNearest implements PtqAlgorithm {
      * abort the run with nothing written.
      */
     public static PtqReport quantizeCheckpoint(Path in, Path out, PTQConfig config) throws IOException {
+        return quantizeCheckpoint(in, out, config, ProgressListener.SILENT);
+    }
+
+    /** As {@link #quantizeCheckpoint(Path, Path, PTQConfig)}, reporting per-tensor progress (work: bytes) to {@code progress}. */
+    public static PtqReport quantizeCheckpoint(Path in, Path out, PTQConfig config, ProgressListener progress) throws IOException {
         if (config.quantizesActivations()) throw new IllegalArgumentException("quantizeCheckpoint is RTN (W8A16); the config asks for " + config.methodName());
         if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantizeCheckpoint needs mode QUANTIZE, got " + config.mode());
         long t0 = System.nanoTime();
@@ -91,11 +98,11 @@ public final class RoundToNearest implements PtqAlgorithm {
         ModelFolderCheck.Checked checked = ModelFolderCheck.check(in);
         if (checked.scheme() != null) throw new IllegalArgumentException(in + ": config.json already has a quantization_config; quantize the floating-point model");
         checked.requireFiniteWeights();
-        return quantizeCheckpoint(checked, out, config, t0);
+        return quantizeCheckpoint(checked, out, config, t0, progress);
     }
 
     /** RTN of a folder {@link ModelFolderCheck} has accepted (shapes, no left-over tensors, finite values). */
-    static PtqReport quantizeCheckpoint(ModelFolderCheck.Checked checked, Path out, PTQConfig config, long t0) throws IOException {
+    static PtqReport quantizeCheckpoint(ModelFolderCheck.Checked checked, Path out, PTQConfig config, long t0, ProgressListener progress) throws IOException {
         Path in = checked.dir();
         LlamaLayout layout = checked.layout();
         try (CheckpointFolder ck = CheckpointFolder.open(in)) {
@@ -111,7 +118,9 @@ public final class RoundToNearest implements PtqAlgorithm {
             PackedIntWeights[] q = new PackedIntWeights[n];
             DType[] scaleDtype = new DType[n];
             long[] read = new long[n];
-            Progress progress = new Progress("rtn", n);
+            long totalBytes = 0;
+            for (String t : targets) totalBytes += ck.entry(t + ".weight").byteLength();
+            ProgressTask task = ProgressTask.start(progress, "rtn", totalBytes, "tensor");
             Parallel.forEach(n, i -> {
                 String name = targets.get(i) + ".weight";
                 SafetensorsEntry e = ck.entry(name);
@@ -136,8 +145,9 @@ public final class RoundToNearest implements PtqAlgorithm {
                 }
                 q[i] = PackedIntWeights.pack(codes, rows, c, ws.bits(), ws.groupFor(c, name), s, z);
                 read[i] = e.byteLength();
-                progress.step(targets.get(i));
+                task.advance(e.byteLength(), 1, targets.get(i));
             });
+            task.finish(n + " layers quantized");
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
             Set<String> quantized = new HashSet<>();
             for (int i = 0; i < n; i++) {

@@ -5,6 +5,8 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.progress.ProgressTask;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
@@ -42,6 +44,14 @@ public final class SmoothQuant implements PtqAlgorithm {
     private final Map<String, float[]> smoothScales = new LinkedHashMap<>();
     private final List<String> smoothedLinears = new ArrayList<>();
     private boolean applied;
+
+    private ProgressListener progress = ProgressListener.SILENT;
+
+    /** Reports calibration progress (work: tokens) to {@code listener}; silent by default. */
+    public SmoothQuant progress(ProgressListener listener) {
+        this.progress = ProgressListener.orSilent(listener);
+        return this;
+    }
 
     public SmoothQuant(PTQConfig config) {
         if (!config.quantizesActivations()) throw new IllegalArgumentException("SmoothQuant is W8A8 but the config leaves activations in float (" + config.methodName() + "); use RoundToNearest");
@@ -102,11 +112,14 @@ public final class SmoothQuant implements PtqAlgorithm {
             network.replaceChild(t, o);
         }
         try {
-            Progress p = new Progress("calibrate", samples.size());
+            long tokens = 0;
+            for (int[] s : samples) tokens += s.length;
+            ProgressTask p = ProgressTask.start(progress, "calibrate", tokens, "tok");
             for (int i = 0; i < samples.size(); i++) {
                 helper.forward(network, samples.get(i));
-                p.step("sample " + (i + 1));
+                p.advance(samples.get(i).length, samples.get(i).length, "sample " + (i + 1) + "/" + samples.size());
             }
+            p.finish("");
         } finally {
             for (var e : obs.entrySet()) network.replaceChild(e.getKey(), e.getValue().linear());
         }

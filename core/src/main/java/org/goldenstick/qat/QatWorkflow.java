@@ -1,7 +1,6 @@
 package org.goldenstick.qat;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,13 +10,13 @@ import java.util.function.Function;
 import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.data.Batch;
 import org.goldenstick.nn.Module;
+import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.rewrite.CompAlgo;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.Evaluator;
 import org.goldenstick.train.Inference;
 import org.goldenstick.train.LossFunction;
-import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import org.goldenstick.train.TrainCallback;
 import org.goldenstick.train.Trainer;
@@ -30,7 +29,7 @@ import org.goldenstick.train.Trainer;
  *
  * <pre>{@code
  * var opts = QatWorkflow.Options.defaults("lenet", "digits", Path.of("runs/qat"));
- * QatWorkflow.Result r = QatWorkflow.run(opts, spec -> new SimQAT(SimQATConfig.defaults()), ProgressBar.auto(false), System.err);
+ * QatWorkflow.Result r = QatWorkflow.run(opts, spec -> new SimQAT(SimQATConfig.defaults()), ProgressPrinter.auto());
  * }</pre>
  */
 public final class QatWorkflow {
@@ -82,9 +81,10 @@ public final class QatWorkflow {
      * Runs the workflow. The output folder is swapped in whole at the end (files of earlier runs under other names are
      * kept, same-named ones replaced): an interrupted or failed run leaves the folder as it was, never a mix of two runs.
      */
-    public static Result run(Options o, Function<Recipes.Spec, CompAlgo> algorithm, ProgressBar progress, PrintStream log) throws IOException {
+    public static Result run(Options o, Function<Recipes.Spec, CompAlgo> algorithm, ProgressListener progress) throws IOException {
+        ProgressListener listener = ProgressListener.orSilent(progress);
         try (AtomicFiles.StagedFolder out = AtomicFiles.stageFolder(o.outDir(), AtomicFiles.Existing.MERGE)) {
-            Result r = run(o, out.dir(), algorithm, progress, log);
+            Result r = run(o, out.dir(), algorithm, listener);
             out.commit();
             return new Result(r.algorithm(), r.fp32Accuracy(), r.fakeQuantAccuracy(), r.quantAccuracy(), r.fp32Bytes(), r.deployBytes(),
                     out.finalPath(r.fp32Checkpoint()), r.exported().stream().map(out::finalPath).toList(), r.fp32ImagesPerSecond(),
@@ -92,7 +92,7 @@ public final class QatWorkflow {
         }
     }
 
-    private static Result run(Options o, Path outDir, Function<Recipes.Spec, CompAlgo> algorithm, ProgressBar progress, PrintStream log) throws IOException {
+    private static Result run(Options o, Path outDir, Function<Recipes.Spec, CompAlgo> algorithm, ProgressListener progress) throws IOException {
         Recipes.Spec spec = o.fp32();
         CompAlgo algo = algorithm.apply(spec); // built (and validated) before any training
         Recipes.Data data = Recipes.data(spec);
@@ -101,10 +101,10 @@ public final class QatWorkflow {
         if (o.from() != null) {
             Checkpoints.load(model, o.from());
             fp32Acc = Evaluator.evaluate(model, Recipes.testLoader(spec, data)).accuracy();
-            log.printf("FP32 checkpoint %s: test accuracy %.4f%n", o.from(), fp32Acc);
+            progress.printf("FP32 checkpoint %s: test accuracy %.4f%n", o.from(), fp32Acc);
         } else {
             fp32Acc = Recipes.train(spec, model, data, List.of(), progress).testAccuracy();
-            log.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
+            progress.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
         }
         Path fp32File = outDir.resolve(spec.model() + "-" + spec.dataset() + "-fp32.safetensors");
         Checkpoints.save(model, fp32File, Map.of("model", spec.model(), "dataset", spec.dataset()));
@@ -112,12 +112,13 @@ public final class QatWorkflow {
         Batch test = Inference.wholeTestSet(spec, data);
 
         Module qnet = algo.apply(model);
+        if (algo.applySummary() != null) progress.message(algo.getClass().getSimpleName() + ": " + model.getClass().getSimpleName() + "\n" + algo.applySummary().stripTrailing());
         Recipes.Spec qspec = spec.withEpochs(o.qatEpochs()).withLr(spec.lr() * o.qatLrScale());
         Trainer.Builder tb = Recipes.trainer(qspec, qnet, progress).loss(algo.loss(LossFunction.crossEntropy()));
         for (TrainCallback cb : algo.callbacks()) tb.callback(cb);
         tb.build().fit(Recipes.trainLoader(qspec, data));
         double fqAcc = Evaluator.evaluate(qnet, Recipes.testLoader(spec, data)).accuracy();
-        log.printf("%s fine-tuned %d epochs: fake-quant test accuracy %.4f%n", algo.getClass().getSimpleName(), o.qatEpochs(), fqAcc);
+        progress.printf("%s fine-tuned %d epochs: fake-quant test accuracy %.4f%n", algo.getClass().getSimpleName(), o.qatEpochs(), fqAcc);
 
         Module deploy = algo.convert(qnet);
         double qAcc = Evaluator.evaluate(deploy, Recipes.testLoader(spec, data)).accuracy();
@@ -129,8 +130,9 @@ public final class QatWorkflow {
         double[] speed = o.benchSeconds() > 0
                 ? Inference.compareImagesPerSecond(List.of(Recipes.loadModel(spec, data, fp32File), deploy), test.inputs(), 2 * o.benchSeconds())
                 : new double[2];
-        log.printf("deploy: test accuracy %.4f, %d bytes (FP32 checkpoint %d bytes)%n", qAcc, deployBytes, Files.size(fp32File));
+        progress.printf("deploy: test accuracy %.4f, %d bytes (FP32 checkpoint %d bytes)%n", qAcc, deployBytes, Files.size(fp32File));
         return new Result(algo.getClass().getSimpleName(), fp32Acc, fqAcc, qAcc, Files.size(fp32File), deployBytes, fp32File, files, speed[0], speed[1],
                 preds, test.inputs(), test.labels(), deploy, algo);
     }
+
 }

@@ -1,7 +1,6 @@
 package org.goldenstick.qat;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,7 +68,6 @@ public final class SimQAT extends CompAlgo {
     private RewriteRules rules;
     private RewriteReport report;
     private int[] sampleShape;
-    private PrintStream log = System.err;
 
     public SimQAT(SimQATConfig config) {
         this.config = config;
@@ -102,10 +100,9 @@ public final class SimQAT extends CompAlgo {
         return config;
     }
 
-    /** Where the apply summary is printed (default stderr; null for silence). */
-    public SimQAT log(PrintStream out) {
-        this.log = out;
-        return this;
+    @Override
+    public String applySummary() {
+        return report == null ? null : report.table();
     }
 
     /** The summary of the last {@link #apply}. */
@@ -161,7 +158,6 @@ public final class SimQAT extends CompAlgo {
             throw new IllegalArgumentException("SimQAT.apply: " + e.getMessage(), e);
         }
         if (report.wrapped().isEmpty()) throw new IllegalArgumentException("SimQAT.apply: nothing to quantize in " + network.getClass().getSimpleName() + "\n" + report.table());
-        if (log != null) log.print("SimQAT: " + network.getClass().getSimpleName() + "\n" + report.table());
         return network;
     }
 

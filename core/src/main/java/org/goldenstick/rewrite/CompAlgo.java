@@ -105,6 +105,14 @@ public abstract class CompAlgo {
     }
 
     /**
+     * What the last {@link #apply} rewrote, as text (a table per layer), or null when the algorithm keeps no summary.
+     * Workflows send it to their {@link org.goldenstick.progress.ProgressListener}; algorithms print nothing themselves.
+     */
+    public String applySummary() {
+        return null;
+    }
+
+    /**
      * The algorithm and its bit widths as a short file-name part, e.g. {@code simqat-w8a8} or {@code slb-w2a32}, so that
      * outputs of different algorithms or widths never share a name. The base uses the lower-cased class name.
      */

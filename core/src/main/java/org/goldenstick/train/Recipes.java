@@ -11,6 +11,8 @@ import org.goldenstick.data.Datasets;
 import org.goldenstick.data.Splits;
 import org.goldenstick.data.Subset;
 import org.goldenstick.nn.Module;
+import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.progress.ProgressPrinter;
 import org.goldenstick.nn.models.LeNet5;
 import org.goldenstick.nn.models.ResNet;
 
@@ -23,7 +25,7 @@ import org.goldenstick.nn.models.ResNet;
  * Recipes.Spec spec = Recipes.Spec.defaults("lenet", "digits").withEpochs(20);
  * Recipes.Data data = Recipes.data(spec);
  * Module model = Recipes.newModel(spec, data);
- * Recipes.Outcome out = Recipes.train(spec, model, data, List.of(), ProgressBar.auto(false));
+ * Recipes.Outcome out = Recipes.train(spec, model, data, List.of(), ProgressPrinter.auto());
  * System.out.println(out.testAccuracy());
  * }</pre>
  */
@@ -158,7 +160,7 @@ public final class Recipes {
     }
 
     /** A trainer configured by the spec (optimizer, schedule, epochs, progress); add callbacks or a loss before {@code build()}. */
-    public static Trainer.Builder trainer(Spec spec, Module model, ProgressBar progress) {
+    public static Trainer.Builder trainer(Spec spec, Module model, ProgressListener progress) {
         return Trainer.builder(model, newOptimizer(spec, model)).epochs(spec.epochs()).schedule(schedule(spec)).progress(progress);
     }
 
@@ -170,7 +172,7 @@ public final class Recipes {
     }
 
     /** Trains {@code model} by the spec with extra callbacks, then evaluates it on the test set. */
-    public static Outcome train(Spec spec, Module model, Data data, List<TrainCallback> callbacks, ProgressBar progress) {
+    public static Outcome train(Spec spec, Module model, Data data, List<TrainCallback> callbacks, ProgressListener progress) {
         Trainer.Builder b = trainer(spec, model, progress);
         for (TrainCallback cb : callbacks) b.callback(cb);
         TrainResult r = b.build().fit(trainLoader(spec, data));
@@ -179,7 +181,7 @@ public final class Recipes {
     }
 
     /** Loads the data, builds the model and trains it: the whole of {@code gstick train}. */
-    public static Outcome run(Spec spec, ProgressBar progress) {
+    public static Outcome run(Spec spec, ProgressListener progress) {
         Data data = data(spec);
         return train(spec, newModel(spec, data), data, List.of(), progress);
     }

@@ -7,6 +7,9 @@ import java.util.Locale;
 import org.goldenstick.data.Batch;
 import org.goldenstick.data.DataLoader;
 import org.goldenstick.nn.Module;
+import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.progress.ProgressPrinter;
+import org.goldenstick.progress.ProgressTask;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -19,7 +22,7 @@ import org.goldenstick.tensor.Tensor;
  * TrainResult r = Trainer.builder(model, opt)
  *         .epochs(10)
  *         .schedule(new LrSchedule.CosineAnnealing(10, 0))
- *         .progress(ProgressBar.auto(false))
+ *         .progress(ProgressPrinter.auto())          // or any ProgressListener; silent without
  *         .build()
  *         .fit(trainLoader);
  * }</pre>
@@ -151,9 +154,9 @@ public final class Trainer {
             return this;
         }
 
-        /** Shows per-epoch progress (steps, images/s, ETA, loss) on the given bar. */
-        public Builder progress(ProgressBar bar) {
-            if (bar.style() != ProgressBar.Style.QUIET) callbacks.add(new ProgressCallback(bar));
+        /** Reports per-epoch progress (images, images/s, ETA, loss) to {@code listener}; without it training is silent. */
+        public Builder progress(ProgressListener listener) {
+            if (listener != null && listener != ProgressListener.SILENT) callbacks.add(new ProgressCallback(listener));
             return this;
         }
 
@@ -162,27 +165,28 @@ public final class Trainer {
         }
     }
 
-    /** Drives a {@link ProgressBar} from the training hooks. */
+    /** Sends one task per epoch (work: steps; items: images) to a {@link ProgressListener}. */
     static final class ProgressCallback implements TrainCallback {
-        private final ProgressBar bar;
+        private final ProgressListener listener;
+        private ProgressTask epoch;
 
-        ProgressCallback(ProgressBar bar) {
-            this.bar = bar;
+        ProgressCallback(ProgressListener listener) {
+            this.listener = listener;
         }
 
         @Override
         public void onEpochBegin(TrainContext ctx) {
-            bar.start("epoch " + ctx.epochNumber() + "/" + ctx.epochs(), ctx.stepsPerEpoch(), "img");
+            epoch = ProgressTask.start(listener, "epoch " + ctx.epochNumber() + "/" + ctx.epochs(), ctx.stepsPerEpoch(), "img");
         }
 
         @Override
         public void onStepEnd(TrainContext ctx) {
-            bar.advance(ctx.batch().size(), String.format(Locale.ROOT, "loss %.4f", ctx.lastLoss()));
+            epoch.advance(1, ctx.batch().size(), String.format(Locale.ROOT, "loss %.4f", ctx.lastLoss()));
         }
 
         @Override
         public void onEpochEnd(TrainContext ctx) {
-            bar.finish(String.format(Locale.ROOT, "loss %.4f acc %.2f%% lr %.3g", ctx.epochMeanLoss(), 100 * ctx.epochAccuracy(), ctx.learningRate()));
+            epoch.finish(String.format(Locale.ROOT, "loss %.4f acc %.2f%% lr %.3g", ctx.epochMeanLoss(), 100 * ctx.epochAccuracy(), ctx.learningRate()));
         }
     }
 }

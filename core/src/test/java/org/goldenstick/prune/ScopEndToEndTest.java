@@ -9,7 +9,7 @@ import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.tensor.GradMode;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.Fp32Checkpoints;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.train.Recipes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
@@ -27,7 +27,7 @@ class ScopEndToEndTest {
     void digitsResNet8(@TempDir Path dir) throws Exception {
         Recipes.Spec spec = Recipes.Spec.defaults("resnet8", "digits").withWidth(8).withEpochs(6);
         ScopWorkflow.Options o = new ScopWorkflow.Options(spec, 0.45, 1, 0.01, 3, 0.2, null, dir, 0);
-        ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(true), LOG);
+        ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressListener.SILENT);
         assertTrue(r.fp32Accuracy() > 0.9, "FP32 accuracy " + r.fp32Accuracy());
         assertTrue(r.after().params() <= 0.6 * r.before().params(), r.before().params() + " -> " + r.after().params());
         assertTrue(r.after().macs() <= 0.6 * r.before().macs(), r.before().macs() + " -> " + r.after().macs());
@@ -51,9 +51,9 @@ class ScopEndToEndTest {
     @EnabledIfSystemProperty(named = "gstick.test.tier", matches = "accuracy")
     void fashionResNet20(@TempDir Path dir) throws Exception {
         Recipes.Spec spec = Fp32Checkpoints.resnet20Fashion();
-        Path fp32 = Fp32Checkpoints.trained(spec, ProgressBar.auto(true));
+        Path fp32 = Fp32Checkpoints.trained(spec, ProgressListener.SILENT);
         ScopWorkflow.Options o = new ScopWorkflow.Options(spec, 0.45, 1, 0.01, 4, 0.2, fp32, dir, 2);
-        ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(true), LOG);
+        ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressListener.SILENT);
         LOG.printf("fashion resnet20 scop: acc %.4f -> %.4f, params %d -> %d, MACs %d -> %d, images/s %.0f -> %.0f%n", r.fp32Accuracy(), r.prunedAccuracy(),
                 r.before().params(), r.after().params(), r.before().macs(), r.after().macs(), r.imagesPerSecondBefore(), r.imagesPerSecondAfter());
         assertTrue(r.after().params() <= 0.6 * r.before().params());

@@ -41,7 +41,6 @@ class DemoModelPtqAccuracyTest {
 
     @Test
     void rtnIsNearLosslessAndSmoothQuantBeatsNaiveW8A8() throws IOException {
-        System.setProperty("gstick.quiet", "true");
         Path demo = DemoModel.defaultDir();
         if (!Files.isRegularFile(demo.resolve("config.json"))) throw new IllegalStateException(demo + ": demo model missing (./gstick train-lm makes it)");
         String text = Files.readString(DemoModel.heldoutText(demo, null), StandardCharsets.UTF_8);

@@ -29,7 +29,6 @@ class DeployRoundTripTest {
 
     @BeforeAll
     static void quiet() {
-        System.setProperty("gstick.quiet", "true");
     }
 
     private Path floatCheckpoint(DType dtype) throws IOException {

@@ -22,7 +22,6 @@ class LayerErrorsTest {
      */
     @Test
     void rtnAndSmoothQuantErrorsAreSmallAndNamePerLayer() throws Exception {
-        System.setProperty("gstick.quiet", "true");
         Path demo = DemoModel.defaultDir();
         Path calib = tmp.resolve("calib.txt");
         Files.writeString(calib, Files.readString(demo.resolve("heldout.txt")).substring(0, 20_000));

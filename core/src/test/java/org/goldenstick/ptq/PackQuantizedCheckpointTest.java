@@ -38,7 +38,6 @@ class PackQuantizedCheckpointTest {
 
     @BeforeAll
     static void quiet() {
-        System.setProperty("gstick.quiet", "true");
     }
 
     private Path tiedCheckpoint(String name, DType dtype) throws IOException {

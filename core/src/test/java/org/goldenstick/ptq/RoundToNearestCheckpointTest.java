@@ -29,7 +29,6 @@ class RoundToNearestCheckpointTest {
 
     @BeforeAll
     static void quiet() {
-        System.setProperty("gstick.quiet", "true");
     }
 
     @ParameterizedTest

@@ -24,7 +24,6 @@ class SmoothQuantOutlierTest {
 
     @BeforeAll
     static void quiet() {
-        System.setProperty("gstick.quiet", "true");
     }
 
     private static LlamaModel outlierModel() {

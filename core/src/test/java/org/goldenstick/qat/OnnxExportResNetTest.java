@@ -30,7 +30,7 @@ class OnnxExportResNetTest {
         for (Map<String, Object> cfg : List.<Map<String, Object>>of(Map.of("enable_fusion", true, "bn_fold", true), Map.of())) {
             Random rng = new Random(7);
             ResNet net = ResNet.resnet8(1, 10, 4, rng);
-            SimQAT algo = new SimQAT(cfg).log(null);
+            SimQAT algo = new SimQAT(cfg);
             algo.apply(net);
             for (int s = 0; s < 4; s++) net.forward(Tensor.randn(rng, 16, 1, 8, 8)); // training calls: BN statistics and ranges
             Module deploy = algo.convert(net);
@@ -68,7 +68,7 @@ class OnnxExportResNetTest {
 
             // the deploy file reloads into a freshly converted network of the same architecture
             ResNet fresh = ResNet.resnet8(1, 10, 4, new Random(99));
-            SimQAT again = new SimQAT(cfg).log(null);
+            SimQAT again = new SimQAT(cfg);
             again.apply(fresh);
             fresh.forward(Tensor.randn(rng, 4, 1, 8, 8));
             Module d2 = again.convert(fresh);

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Path;
 import org.goldenstick.train.Fp32Checkpoints;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,7 +27,7 @@ class SimQATAccuracyTest {
     @EnabledIfSystemProperty(named = "gstick.test.tier", matches = "medium|accuracy")
     void fashionMnistLeNetInt8WithinThreeTenthsOfAPoint() throws Exception {
         var opts = QatWorkflow.Options.defaults("lenet", "fashion-mnist", dir).withBenchSeconds(0);
-        var r = QatWorkflow.run(opts, spec -> new SimQAT(SimQATConfig.defaults()).log(null), ProgressBar.auto(true), System.err);
+        var r = QatWorkflow.run(opts, spec -> new SimQAT(SimQATConfig.defaults()), ProgressListener.SILENT);
         assertTrue(r.quantAccuracy() >= r.fp32Accuracy() - 0.003, "int8 " + r.quantAccuracy() + " vs FP32 " + r.fp32Accuracy());
         assertEquals(DOC_LENET_FASHION_FP32, r.fp32Accuracy(), DOC_TOLERANCE, "FP32 LeNet / Fashion-MNIST vs docs/results.md");
         assertEquals(DOC_LENET_FASHION_INT8, r.quantAccuracy(), DOC_TOLERANCE, "SimQAT int8 LeNet / Fashion-MNIST vs docs/results.md");
@@ -36,10 +36,10 @@ class SimQATAccuracyTest {
     @Test
     @EnabledIfSystemProperty(named = "gstick.test.tier", matches = "accuracy")
     void fashionMnistResNet20Int8WithinHalfAPoint() throws Exception {
-        Path fp32 = Fp32Checkpoints.trained(Fp32Checkpoints.resnet20Fashion(), ProgressBar.auto(true));
+        Path fp32 = Fp32Checkpoints.trained(Fp32Checkpoints.resnet20Fashion(), ProgressListener.SILENT);
         var opts = QatWorkflow.Options.defaults("resnet20", "fashion-mnist", dir).withFp32(Fp32Checkpoints.resnet20Fashion()).withFrom(fp32).withBenchSeconds(0);
-        var r = QatWorkflow.run(opts, spec -> new SimQAT(SimQATConfig.defaults().withEnableFusion(true).withBnFold(true)).log(null),
-                ProgressBar.auto(true), System.err);
+        var r = QatWorkflow.run(opts, spec -> new SimQAT(SimQATConfig.defaults().withEnableFusion(true).withBnFold(true)),
+                ProgressListener.SILENT);
         assertTrue(r.quantAccuracy() >= r.fp32Accuracy() - 0.005, "int8 " + r.quantAccuracy() + " vs FP32 " + r.fp32Accuracy());
     }
 }

@@ -26,7 +26,7 @@ class SimQATApplyTest {
     @Test
     void leNetCellsQuantizersAndRedundantInputQuantizers() {
         LeNet5 net = new LeNet5(1, 8, 10, new Random(0));
-        SimQAT algo = new SimQAT(Map.of("quant_delay", List.of(900, 900))).log(null);
+        SimQAT algo = new SimQAT(Map.of("quant_delay", List.of(900, 900)));
         algo.apply(net);
         Conv2dQuant conv1 = (Conv2dQuant) net.module("conv1");
         assertNotNull(conv1.inputQuantizer(), "the first layer quantizes its input");
@@ -49,7 +49,7 @@ class SimQATApplyTest {
     void unsupportedLayerIsLeftInFp32ListedAndStillRuns() {
         Random rng = new Random(1);
         Sequential net = new Sequential(new Linear(6, 8, rng), new BatchNorm1d(8), new ReLU(), new Linear(8, 3, rng));
-        SimQAT algo = new SimQAT(Map.of("skip_layers", List.of("^3$"))).log(null);
+        SimQAT algo = new SimQAT(Map.of("skip_layers", List.of("^3$")));
         algo.apply(net, ApplyOptions.of(Map.of("input_shape", new int[] {6})));
         RewriteReport.Row bn = algo.report().row("1");
         assertEquals(RewriteReport.Action.LEFT, bn.action());
@@ -71,7 +71,7 @@ class SimQATApplyTest {
     void resNetFusionFoldsConvBnPairsAndConvertLeavesNoFakeQuant() {
         Random rng = new Random(2);
         ResNet net = ResNet.resnet8(1, 10, 4, rng);
-        SimQAT algo = new SimQAT(Map.of("enable_fusion", true, "bn_fold", true)).log(null);
+        SimQAT algo = new SimQAT(Map.of("enable_fusion", true, "bn_fold", true));
         algo.apply(net);
         assertInstanceOf(Conv2dBnFoldQuantOneConv.class, net.module("conv1"));
         assertInstanceOf(FusedInto.class, net.module("bn1"));
@@ -106,13 +106,13 @@ class SimQATApplyTest {
     void bnFoldVariantsFollowConfig() {
         Random rng = new Random(3);
         ResNet a = ResNet.resnet8(1, 10, 4, rng);
-        new SimQAT(Map.of("enable_fusion", true)).log(null).apply(a);
+        new SimQAT(Map.of("enable_fusion", true)).apply(a);
         assertInstanceOf(Conv2dBnWithoutFoldQuant.class, a.module("conv1"));
         ResNet b = ResNet.resnet8(1, 10, 4, rng);
-        new SimQAT(Map.of("enable_fusion", true, "bn_fold", true, "one_conv_fold", false, "freeze_bn", 5)).log(null).apply(b);
+        new SimQAT(Map.of("enable_fusion", true, "bn_fold", true, "one_conv_fold", false, "freeze_bn", 5)).apply(b);
         assertInstanceOf(Conv2dBnFoldQuant.class, b.module("conv1"));
         ResNet c = ResNet.resnet8(1, 10, 4, rng);
-        new SimQAT(Map.of()).log(null).apply(c);
+        new SimQAT(Map.of()).apply(c);
         assertInstanceOf(Conv2dQuant.class, c.module("conv1"), "no fusion by default: conv and BN stay separate");
         assertInstanceOf(org.goldenstick.nn.BatchNorm2d.class, c.module("bn1"));
     }

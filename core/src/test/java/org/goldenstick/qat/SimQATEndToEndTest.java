@@ -17,7 +17,7 @@ import org.goldenstick.formats.onnx.OnnxNode;
 import org.goldenstick.nn.Module;
 import org.goldenstick.quant.DeployIO;
 import org.goldenstick.tensor.Tensor;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressPrinter;
 import org.goldenstick.train.Recipes;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,7 +35,7 @@ class SimQATEndToEndTest {
     @BeforeAll
     static void runOnce() throws Exception {
         var opts = QatWorkflow.Options.defaults("lenet", "digits", dir).withBenchSeconds(0);
-        result = QatWorkflow.run(opts, spec -> new SimQAT(SimQATConfig.defaults()).log(null), ProgressBar.auto(false), System.err);
+        result = QatWorkflow.run(opts, spec -> new SimQAT(SimQATConfig.defaults()), ProgressPrinter.auto());
     }
 
     @Test
@@ -54,7 +54,7 @@ class SimQATEndToEndTest {
     void deployFileReloadsIntoAFreshlyConvertedNetwork() throws Exception {
         Recipes.Spec spec = Recipes.Spec.defaults("lenet", "digits");
         Module fresh = Recipes.newModel(spec, Recipes.data(spec));
-        SimQAT algo = new SimQAT(SimQATConfig.defaults()).log(null);
+        SimQAT algo = new SimQAT(SimQATConfig.defaults());
         algo.apply(fresh);
         fresh.forward(Tensor.randn(new Random(9), 4, 1, 8, 8)); // any ranges: overwritten by the load
         Module deploy = algo.convert(fresh);

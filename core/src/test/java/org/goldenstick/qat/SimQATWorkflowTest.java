@@ -12,7 +12,7 @@ import org.goldenstick.nn.Module;
 import org.goldenstick.quant.DeployIO;
 import org.goldenstick.rewrite.ConfigException;
 import org.goldenstick.train.LossFunction;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.train.Recipes;
 import org.goldenstick.train.TrainCallback;
 import org.goldenstick.train.Trainer;
@@ -27,7 +27,7 @@ class SimQATWorkflowTest {
     void invalidConfigFailsBeforeTrainingStarts() throws Exception {
         var opts = QatWorkflow.Options.defaults("lenet", "digits", dir.resolve("run")).withBenchSeconds(0);
         ConfigException e = assertThrows(ConfigException.class,
-                () -> QatWorkflow.run(opts, spec -> new SimQAT(Map.of("freeze_bn", -1)), ProgressBar.auto(true), System.err));
+                () -> QatWorkflow.run(opts, spec -> new SimQAT(Map.of("freeze_bn", -1)), ProgressListener.SILENT));
         assertEquals("freeze_bn", e.field());
         assertFalse(Files.exists(dir.resolve("run")), "nothing trained or written");
         try (Stream<Path> files = Files.list(dir)) {
@@ -41,11 +41,11 @@ class SimQATWorkflowTest {
         Recipes.Data data = Recipes.data(spec);
         Module net = Recipes.newModel(spec, data);
         Path prefix = dir.resolve("auto/lenet");
-        SimQAT algo = new SimQAT(Map.of("save_deploy_model", true, "save_deploy_model_path", prefix.toString())).log(null);
+        SimQAT algo = new SimQAT(Map.of("save_deploy_model", true, "save_deploy_model_path", prefix.toString()));
         algo.apply(net);
         List<TrainCallback> cbs = algo.callbacks();
         assertEquals(1, cbs.size());
-        Trainer.Builder b = Recipes.trainer(spec, net, ProgressBar.auto(true)).loss(algo.loss(LossFunction.crossEntropy()));
+        Trainer.Builder b = Recipes.trainer(spec, net, ProgressListener.SILENT).loss(algo.loss(LossFunction.crossEntropy()));
         cbs.forEach(b::callback);
         b.build().fit(Recipes.trainLoader(spec, data));
         Path st = Path.of(prefix + ".safetensors"), onnx = Path.of(prefix + ".onnx");

@@ -25,7 +25,7 @@ class UnsupportedConstructsTest {
     private static final ApplyOptions SHAPE = ApplyOptions.of(Map.of("input_shape", new int[] {6}));
 
     private static SimQAT simqat() {
-        return new SimQAT(SimQATConfig.defaults()).log(null);
+        return new SimQAT(SimQATConfig.defaults());
     }
 
     /** A forward with an op SimQAT cannot convert (softmax), or a scalar affine op ONNX export cannot write. */

@@ -29,7 +29,7 @@ import org.goldenstick.tensor.GradMode;
 import org.goldenstick.train.Evaluator;
 import org.goldenstick.train.Inference;
 import org.goldenstick.train.LossFunction;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressPrinter;
 import org.goldenstick.train.Recipes;
 import org.goldenstick.train.TrainCallback;
 import org.goldenstick.train.Trainer;
@@ -67,7 +67,7 @@ class UserNetworkSimQATTest {
         Recipes.Spec spec = Recipes.Spec.defaults("lenet", "digits").withEpochs(epochs);
         Recipes.Data data = Recipes.data(spec);
         Module net = make.get();
-        Recipes.trainer(spec, net, ProgressBar.auto(false)).build().fit(Recipes.trainLoader(spec, data));
+        Recipes.trainer(spec, net, ProgressPrinter.auto()).build().fit(Recipes.trainLoader(spec, data));
         Batch test = Inference.wholeTestSet(spec, data);
         float[] fp32 = Inference.logits(net, test.inputs());
         double fp32Acc = accuracy(fp32, test.labels());
@@ -75,7 +75,7 @@ class UserNetworkSimQATTest {
 
         fakeQuantChangesTheOutput(name, make, net, test, fp32);
 
-        SimQAT algo = new SimQAT(SimQATConfig.defaults().withEnableFusion(true).withBnFold(true)).log(null);
+        SimQAT algo = new SimQAT(SimQATConfig.defaults().withEnableFusion(true).withBnFold(true));
         algo.apply(net);
         assertTrue(algo.report().wrapped().size() >= 4, algo.report().table());
         long convBn = algo.report().fused().size();
@@ -83,7 +83,7 @@ class UserNetworkSimQATTest {
         assertOneQuantizerPerEdge(name, net, algo.rules());
 
         Recipes.Spec qspec = spec.withEpochs(2).withLr(spec.lr() * 0.1);
-        Trainer.Builder tb = Recipes.trainer(qspec, net, ProgressBar.auto(false)).loss(algo.loss(LossFunction.crossEntropy()));
+        Trainer.Builder tb = Recipes.trainer(qspec, net, ProgressPrinter.auto()).loss(algo.loss(LossFunction.crossEntropy()));
         for (TrainCallback cb : algo.callbacks()) tb.callback(cb);
         tb.build().fit(Recipes.trainLoader(qspec, data));
         double fqAcc = Evaluator.evaluate(net, Recipes.testLoader(spec, data)).accuracy();
@@ -123,7 +123,7 @@ class UserNetworkSimQATTest {
     private static void fakeQuantChangesTheOutput(String name, Supplier<Module> make, Module trained, Batch test, float[] fp32) {
         Module copy = make.get();
         copy.loadStateDict(trained.stateDict(), true);
-        SimQAT algo = new SimQAT(SimQATConfig.defaults()).log(null);
+        SimQAT algo = new SimQAT(SimQATConfig.defaults());
         algo.apply(copy);
         copy.train();
         for (Module m : copy.namedModules().values()) if (m instanceof BatchNorm2d) m.eval();

@@ -1,5 +1,6 @@
 package org.goldenstick.qat;
 
+import org.goldenstick.progress.ProgressListener;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,7 +14,6 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.goldenstick.nn.Module;
 import org.goldenstick.prune.ScopWorkflow;
-import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,13 +51,13 @@ class WorkflowOutputFolderTest {
             public Module apply(Module network, org.goldenstick.rewrite.ApplyOptions options) {
                 throw new IllegalStateException("no space left on device (simulated)");
             }
-        }, ProgressBar.auto(true), System.err));
+        }, ProgressListener.SILENT));
         assertTrue(e.getMessage().contains("simulated"));
         assertEquals(List.of("lenet-digits-fp32.safetensors", "lenet-digits-scop-r0.10.onnx", "lenet-digits-simqat-w8a8.safetensors"), list(out));
         assertEquals("previous run", Files.readString(out.resolve("lenet-digits-fp32.safetensors")), "not the new FP32 beside the old int8");
         assertEquals(List.of("run"), list(tmp), "no temporary left");
 
-        QatWorkflow.Result r = QatWorkflow.run(opts, s -> new SimQAT(Map.of()).log(null), ProgressBar.auto(true), System.err);
+        QatWorkflow.Result r = QatWorkflow.run(opts, s -> new SimQAT(Map.of()), ProgressListener.SILENT);
         List<Path> written = new java.util.ArrayList<>(r.exported());
         written.add(r.fp32Checkpoint());
         for (Path p : written) {
@@ -75,7 +75,7 @@ class WorkflowOutputFolderTest {
         Path out = previousRun();
         Recipes.Spec spec = Recipes.Spec.defaults("lenet", "digits").withEpochs(1).withLimitTrain(128).withLimitTest(64);
         var o = new ScopWorkflow.Options(spec, 0.25, 0, 0.01, 0, 0.2, null, out, 0);
-        ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressBar.auto(true), System.err);
+        ScopWorkflow.Result r = ScopWorkflow.run(o, ProgressListener.SILENT);
         assertTrue(Files.isRegularFile(r.prunedCheckpoint()) && Files.isRegularFile(r.onnx()) && Files.isRegularFile(r.fp32Checkpoint()));
         assertTrue(r.onnx().startsWith(out.toAbsolutePath()), r.onnx().toString());
         assertTrue(Files.size(out.resolve("lenet-digits-fp32.safetensors")) > 1000, "the FP32 checkpoint of this run replaced the old one");

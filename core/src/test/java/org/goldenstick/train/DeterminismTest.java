@@ -1,5 +1,6 @@
 package org.goldenstick.train;
 
+import org.goldenstick.progress.ProgressListener;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.util.Map;
@@ -16,9 +17,9 @@ class DeterminismTest {
     @Test
     void sameSeedSameWeightsAcrossInterpretedAndCompiledRuns() {
         Recipes.Spec spec = Recipes.Spec.defaults("lenet", "digits").withEpochs(3).withSeed(3);
-        Map<String, Tensor> first = Recipes.run(spec, ProgressBar.auto(true)).model().stateDict();
-        for (int warm = 0; warm < 2; warm++) Recipes.run(spec, ProgressBar.auto(true));
-        Map<String, Tensor> again = Recipes.run(spec, ProgressBar.auto(true)).model().stateDict();
+        Map<String, Tensor> first = Recipes.run(spec, ProgressListener.SILENT).model().stateDict();
+        for (int warm = 0; warm < 2; warm++) Recipes.run(spec, ProgressListener.SILENT);
+        Map<String, Tensor> again = Recipes.run(spec, ProgressListener.SILENT).model().stateDict();
         for (var e : first.entrySet()) {
             assertArrayEquals(e.getValue().data(), again.get(e.getKey()).data(), 0f, e.getKey() + " differs between runs");
         }
@@ -32,10 +33,10 @@ class DeterminismTest {
             for (String model : new String[] {"lenet", "resnet8"}) {
                 Recipes.Spec spec = Recipes.Spec.defaults(model, "digits").withEpochs(1).withSeed(5).withLimitTrain(512);
                 Parallel.setThreads(1);
-                Map<String, Tensor> one = Recipes.run(spec, ProgressBar.auto(true)).model().stateDict();
+                Map<String, Tensor> one = Recipes.run(spec, ProgressListener.SILENT).model().stateDict();
                 for (int t : new int[] {2, 3}) {
                     Parallel.setThreads(t);
-                    Map<String, Tensor> many = Recipes.run(spec, ProgressBar.auto(true)).model().stateDict();
+                    Map<String, Tensor> many = Recipes.run(spec, ProgressListener.SILENT).model().stateDict();
                     for (var e : one.entrySet()) {
                         assertArrayEquals(e.getValue().data(), many.get(e.getKey()).data(), 0f, model + " " + e.getKey() + " differs between 1 and " + t + " threads");
                     }

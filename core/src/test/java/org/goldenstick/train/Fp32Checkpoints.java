@@ -1,5 +1,6 @@
 package org.goldenstick.train;
 
+import org.goldenstick.progress.ProgressListener;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ public final class Fp32Checkpoints {
     }
 
     /** The checkpoint for {@code spec}, training and caching it first if no earlier run left one. */
-    public static synchronized Path trained(Recipes.Spec spec, ProgressBar progress) throws IOException {
+    public static synchronized Path trained(Recipes.Spec spec, ProgressListener progress) throws IOException {
         Path file = DataPaths.cacheDir().resolve("checkpoints").resolve(key(spec) + ".safetensors");
         if (Files.isRegularFile(file)) return file;
         Files.createDirectories(file.getParent());

@@ -1,5 +1,7 @@
 package org.goldenstick.train;
 
+import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.progress.ProgressPrinter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,7 +19,7 @@ class RecipesTest {
         Recipes.Data data = Recipes.data(spec);
         assertEquals(1797, data.train().size() + data.test().size());
         assertEquals(359, data.test().size(), "seeded 80/20 split");
-        Recipes.Outcome o = Recipes.train(spec, Recipes.newModel(spec, data), data, List.of(), ProgressBar.auto(true));
+        Recipes.Outcome o = Recipes.train(spec, Recipes.newModel(spec, data), data, List.of(), ProgressListener.SILENT);
         assertTrue(o.testAccuracy() >= 0.97, "LeNet on digits test accuracy " + o.testAccuracy());
         assertEquals(359, o.test().count());
         assertTrue(o.training().epochLosses().getLast() < o.training().epochLosses().getFirst());
@@ -41,14 +43,14 @@ class RecipesTest {
     @Test
     @EnabledIfSystemProperty(named = "gstick.test.tier", matches = "accuracy")
     void leNetOnFashionMnistReaches89Percent() {
-        Recipes.Outcome o = Recipes.run(Recipes.Spec.defaults("lenet", "fashion-mnist"), ProgressBar.auto(false));
+        Recipes.Outcome o = Recipes.run(Recipes.Spec.defaults("lenet", "fashion-mnist"), ProgressPrinter.auto());
         assertTrue(o.testAccuracy() >= 0.89, "LeNet on Fashion-MNIST test accuracy " + o.testAccuracy());
     }
 
     @Test
     @EnabledIfSystemProperty(named = "gstick.test.tier", matches = "accuracy")
     void resnet20OnFashionMnistReaches91Percent() {
-        Recipes.Outcome o = Recipes.run(Recipes.Spec.defaults("resnet20", "fashion-mnist"), ProgressBar.auto(false));
+        Recipes.Outcome o = Recipes.run(Recipes.Spec.defaults("resnet20", "fashion-mnist"), ProgressPrinter.auto());
         assertTrue(o.testAccuracy() >= 0.91, "ResNet-20 on Fashion-MNIST test accuracy " + o.testAccuracy());
     }
 }

@@ -1,7 +1,6 @@
 package org.goldenstick.qat.slb;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,7 +53,6 @@ import org.goldenstick.train.TrainCallback;
 public final class SlbQuantAwareTraining extends CompAlgo {
     private SlbConfig config;
     private RewriteReport report;
-    private PrintStream log = System.err;
     private Iterable<Batch> calibrationData;
     private long seed;
 
@@ -115,11 +113,12 @@ public final class SlbQuantAwareTraining extends CompAlgo {
     /** The training set for BN calibration (upstream passes the dataset to {@code callbacks}); null = last epoch's batches. */
     public void setCalibrationData(Iterable<Batch> data) { this.calibrationData = data; }
 
-    public SlbQuantAwareTraining log(PrintStream out) {
-        this.log = out;
-        return this;
+    @Override
+    public String applySummary() {
+        return report == null ? null : report.table();
     }
 
+    /** The summary of the last {@link #apply}. */
     public RewriteReport report() { return report; }
 
     /**
@@ -156,7 +155,6 @@ public final class SlbQuantAwareTraining extends CompAlgo {
         }
         report = Rewriter.rewrite(network, trace(network, options), rules(network));
         if (report.wrapped().isEmpty()) throw new IllegalArgumentException("SlbQuantAwareTraining.apply: no Conv2d or Linear layer found in " + network.getClass().getSimpleName());
-        if (log != null) log.print("SLB W" + config.weightBits() + (config.enableActQuant() ? "A8" : "") + ": " + network.getClass().getSimpleName() + "\n" + report.table());
         return network;
     }
 

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.nio.file.Path;
 import org.goldenstick.qat.QatWorkflow;
 import org.goldenstick.train.Fp32Checkpoints;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,12 +24,12 @@ class SlbAccuracyTest {
     @Test
     void fashionMnistResNet20W4W2W1A8() throws Exception {
         int epochs = 3;
-        Path fp32 = Fp32Checkpoints.trained(Fp32Checkpoints.resnet20Fashion(), ProgressBar.auto(true));
+        Path fp32 = Fp32Checkpoints.trained(Fp32Checkpoints.resnet20Fashion(), ProgressListener.SILENT);
         var base = QatWorkflow.Options.defaults("resnet20", "fashion-mnist", dir).withFp32(Fp32Checkpoints.resnet20Fashion())
                 .withBenchSeconds(0).withQatEpochs(epochs).withFrom(fp32);
         double[] bound = {0, 0.02, 0.01, 0, 0.005}; // by bits
         for (int bits : new int[] {1, 2, 4}) {
-            var r = QatWorkflow.run(base, spec -> SlbDigitsAccuracyTest.fineTune(bits, epochs, true).log(null), ProgressBar.auto(true), System.err);
+            var r = QatWorkflow.run(base, spec -> SlbDigitsAccuracyTest.fineTune(bits, epochs, true), ProgressListener.SILENT);
             System.err.printf("SLB Fashion-MNIST ResNet-20 W%dA8: %.4f (FP32 %.4f)%n", bits, r.quantAccuracy(), r.fp32Accuracy());
             assertEquals(r.fakeQuantAccuracy(), r.quantAccuracy(), 0.002, "packed deploy agrees with the hard fake-quant network, W" + bits);
             assertTrue(r.quantAccuracy() >= r.fp32Accuracy() - bound[bits], "W" + bits + "A8 " + r.quantAccuracy() + " vs FP32 " + r.fp32Accuracy());

@@ -36,7 +36,6 @@ class SlbConvertTest {
 
     private static SlbQuantAwareTraining slb(QuantDtype w, boolean act) {
         var s = new SlbQuantAwareTraining();
-        s.log(null);
         s.setWeightQuantDtype(w);
         s.setEnableActQuant(act);
         return s;

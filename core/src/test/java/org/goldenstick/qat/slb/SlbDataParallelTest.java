@@ -17,7 +17,6 @@ class SlbDataParallelTest {
         var s = new SlbQuantAwareTraining();
         // the int8 classifier fake-quantizes its activations on each shard's own range: exact equivalence needs a weight-only network
         s.setClassifierQuantDtype(org.goldenstick.quant.QuantDtype.INT1);
-        s.log(null);
         s.setWeightQuantDtype(QuantDtype.INT2);
         Module m = s.apply(new LeNet5(1, 8, 10, new Random(seed)));
         TemperatureScheduler.applyTo(m, s.config().withEpochSize(10).withHasTrainedEpoch(0).withTFactor(1.5), 3); // soft phase, T = 1.5^1

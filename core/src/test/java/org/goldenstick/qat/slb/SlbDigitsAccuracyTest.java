@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.goldenstick.qat.QatWorkflow;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,7 +33,7 @@ class SlbDigitsAccuracyTest {
         StringBuilder table = new StringBuilder();
         for (int bits : new int[] {4, 2, 1}) {
             var opts = base.withFrom(fp32);
-            var r = QatWorkflow.run(opts, spec -> fineTune(bits, epochs, false).log(null), ProgressBar.auto(true), System.err);
+            var r = QatWorkflow.run(opts, spec -> fineTune(bits, epochs, false), ProgressListener.SILENT);
             fp32 = r.fp32Checkpoint();
             table.append(String.format("W%dA8 %.4f (fp32 %.4f) ", bits, r.quantAccuracy(), r.fp32Accuracy()));
             assertEquals(r.fakeQuantAccuracy(), r.quantAccuracy(), 0.006, "packed deploy agrees with the hard fake-quant network, W" + bits);

@@ -26,7 +26,7 @@ import org.goldenstick.tensor.GradMode;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Kernels;
 import org.goldenstick.tensor.kernel.PackedBits;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,7 +79,6 @@ class SlbLinearTest {
     @Test
     void hiddenLinearsGetTheSearchAndTheClassifierInt8ByDefault() {
         var s = new SlbQuantAwareTraining();
-        s.log(null);
         s.setWeightQuantDtype(QuantDtype.INT2);
         s.setEnableActQuant(true);
         Module net = s.apply(new LeNet5(1, 8, 10, new Random(0)));
@@ -99,7 +98,6 @@ class SlbLinearTest {
         assertInstanceOf(QLinear.class, deploy.module("fc3"));
 
         var low = new SlbQuantAwareTraining(Map.of("weight_quant_dtype", "INT4", "classifier_quant_dtype", "INT4"));
-        low.log(null);
         Module net2 = low.apply(new LeNet5(1, 8, 10, new Random(0)));
         assertInstanceOf(LinearSlbQuant.class, net2.module("fc3"));
         assertEquals(16, net2.module("fc3").parameter("weight").shape()[2]);
@@ -141,7 +139,7 @@ class SlbLinearTest {
         var base = QatWorkflow.Options.defaults("lenet", "digits", dir).withBenchSeconds(0).withQatEpochs(3);
         Path fp32 = null;
         for (int bits : new int[] {2, 4}) {
-            var r = QatWorkflow.run(base.withFrom(fp32), spec -> SlbDigitsAccuracyTest.fineTune(bits, 3, false).log(null), ProgressBar.auto(true), System.err);
+            var r = QatWorkflow.run(base.withFrom(fp32), spec -> SlbDigitsAccuracyTest.fineTune(bits, 3, false), ProgressListener.SILENT);
             fp32 = r.fp32Checkpoint();
             double ratio = r.deployBytes() / (double) r.fp32Bytes();
             assertInstanceOf(QLinear.class, r.deploy().module("fc3"), "classifier deployed int8");

@@ -49,7 +49,6 @@ class SlbScheduleAndConfigTest {
     @Test
     void schedulerSetsEveryQuantizer() {
         var slb = new SlbQuantAwareTraining();
-        slb.log(null);
         slb.setEpochSize(10);
         slb.setHasTrainedEpoch(0);
         slb.setTFactor(3.2);
