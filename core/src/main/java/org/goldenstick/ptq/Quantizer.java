@@ -42,7 +42,7 @@ public final class Quantizer {
         boolean needsData = config.quantizesActivations() && (config.outliers() == OutlierSuppression.SMOOTH || config.actGranularity() == ActGranularity.PER_TENSOR);
         if (needsData && calib == null) throw new IllegalArgumentException(config.methodName() + " needs calibration text (--calib FILE|DIR): the calibration set is empty");
         if (needsData && !Files.exists(calib)) throw new IllegalArgumentException(calib + ": calibration text not found");
-        if (maxSamples < 1) throw new IllegalArgumentException("--calib-samples must be >= 1, got " + maxSamples);
+        if (needsData && maxSamples < 1) throw new IllegalArgumentException("--calib-samples must be >= 1, got " + maxSamples);
         // the same folder validation eval and generate run, before anything large is allocated
         ModelFolderCheck.Checked checked = ModelFolderCheck.check(model);
         if (checked.scheme() != null) throw new IllegalArgumentException(model + ": config.json already has a quantization_config; quantize the floating-point model");
