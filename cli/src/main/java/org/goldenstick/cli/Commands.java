@@ -15,6 +15,7 @@ final class Commands {
                 new PruneCommand(),
                 new QuantizeCommand(),
                 new EvalCommand(),
+                new ExportCommand(),
                 new TokenizeCommand(),
                 new GenerateCommand(),
                 new ScriptCommands.Data(),

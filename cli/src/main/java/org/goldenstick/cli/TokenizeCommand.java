@@ -12,14 +12,15 @@ import picocli.CommandLine.Option;
 
 /** {@code gstick tokenize}: token ids of a text with a model's tokenizer, to compare with other tools. */
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
-        description = "Tokenize a text file with a model folder's tokenizer.json and print the ids.")
+        description = "Tokenize a text file with a model folder's tokenizer.json, or the vocabulary of a .gguf file, and print the ids.")
 public final class TokenizeCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "Model folder (default: models/" + DemoModel.NAME + ").")
+    @Option(names = "--model", description = "Model folder or .gguf file (a model or a vocabulary-only GGUF) (default: models/" + DemoModel.NAME + ").")
     Path model;
-    @Option(names = "--text", description = "Text file (default: heldout.txt in the model folder).")
+    @Option(names = "--text", description = "Text file (default: heldout.txt in the model folder, or beside the .gguf file).")
     Path text;
-    @Option(names = "--bos", negatable = true, description = "Prepend the BOS token (default: ${DEFAULT-VALUE}).")
-    boolean bos = true;
+    // Explicit default and fallback values: with only the field initialiser, --no-bos still printed the BOS.
+    @Option(names = "--bos", negatable = true, defaultValue = "true", fallbackValue = "true", description = "Prepend the BOS token (default: ${DEFAULT-VALUE}); --no-bos to leave it out.")
+    boolean bos;
     @Option(names = "--json", description = "Print one JSON object with tokens and ids (default: ids separated by spaces).")
     boolean json;
 

@@ -76,6 +76,51 @@ class LlmCommandsTest {
     }
 
     @Test
+    void evalOnAnF32GgufExportEqualsEvalOnTheFolder() throws Exception {
+        Path f = tmp.resolve("tiny-f32.gguf");
+        JsonNode ex = CliRunner.json("export", "--format", "gguf", "--type", "f32", "--model", dir.toString(), "--out", f.toString(), "--json");
+        assertEquals(Files.size(f), ex.get("bytes").asLong());
+        Path textFile = dir.resolve("heldout.txt");
+        JsonNode hf = CliRunner.json("eval", "--model", dir.toString(), "--ctx", "32", "--json");
+        JsonNode gg = CliRunner.json("eval", "--model", f.toString(), "--text", textFile.toString(), "--ctx", "32", "--json");
+        assertEquals(hf.get("tokens").asLong(), gg.get("tokens").asLong(), "the GGUF vocabulary tokenizes the text as tokenizer.json does");
+        assertEquals(hf.get("ppl").asDouble(), gg.get("ppl").asDouble(), 1e-9 * hf.get("ppl").asDouble());
+        assertTrue(CliRunner.failure("export", "--format", "gguf", "--model", dir.toString(), "--out", f.toString()).contains("exists"));
+    }
+
+    @Test
+    void quantizedGgufGeneratesAndTokenizes() throws Exception {
+        Path f = tmp.resolve("tiny-q8_0.gguf");
+        run("export", "--format", "gguf", "--type", "q8_0", "--model", dir.toString(), "--out", f.toString());
+        String out = run("generate", "--model", f.toString(), "--prompt", "the whale", "--temperature", "0", "--max-new-tokens", "6");
+        Tokenizer tok = Tokenizers.load(f);
+        int[] gen = org.goldenstick.llm.LlamaGguf.load(f).generate(tok.encode("the whale", true), 6, Sampler.greedy());
+        assertEquals("the whale" + tok.decode(gen) + System.lineSeparator(), out);
+        JsonNode ids = new ObjectMapper().readTree(run("tokenize", "--model", f.toString(), "--text", dir.resolve("heldout.txt").toString(), "--json")).get("ids");
+        assertEquals(Tokenizers.load(dir).encode(text, true).length, ids.size());
+        JsonNode kl = CliRunner.json("eval", "--model", f.toString(), "--text", dir.resolve("heldout.txt").toString(), "--ref", dir.toString(), "--ctx", "32", "--json");
+        assertTrue(kl.get("kld").asDouble() > 0 && kl.get("kld").asDouble() < 0.01, "Q8_0 stays close to F32: " + kl);
+    }
+
+    @Test
+    void tokenizeAVocabularyGgufPassesLlamaCppVectors() throws Exception {
+        // A CLI run per case loads the vocabulary each time: the two smaller vocabularies, a dozen cases each (every
+        // case of all three is checked on the library in LlamaCppVectorsTest).
+        for (String vocab : List.of("gpt-2", "llama-spm")) {
+            Path gguf = org.goldenstick.data.DataPaths.cached("gguf-vocab", "gguf/ggml-vocab-" + vocab + ".gguf");
+            int n = 0;
+            for (var c : org.goldenstick.llm.tokenizer.LlamaCppVectors.read(gguf).subList(0, 12)) {
+                Path in = tmp.resolve("case-" + vocab + "-" + n++ + ".txt");
+                Files.writeString(in, c.input());
+                JsonNode ids = new ObjectMapper().readTree(run("tokenize", "--model", gguf.toString(), "--text", in.toString(), "--no-bos", "--json")).get("ids");
+                int[] got = new int[ids.size()];
+                for (int i = 0; i < got.length; i++) got[i] = ids.get(i).asInt();
+                assertArrayEquals(c.expected(), got, vocab + ": '" + c.input() + "'");
+            }
+        }
+    }
+
+    @Test
     void missingModelFolderFails() {
         assertNotEquals(0, Main.commandLine().execute("eval", "--model", tmp.resolve("nope").toString()));
     }

@@ -12,6 +12,7 @@ import org.goldenstick.data.DataPaths;
  * <pre>{@code
  * Path dir = DemoModel.resolve(null);                 // the demo model, or a clear error if it is absent
  * Path text = DemoModel.heldoutText(dir, null);       // dir/heldout.txt
+ * Path gguf = DemoModel.resolve(Path.of("m.gguf"));   // a GGUF model file is taken as is
  * }</pre>
  */
 public final class DemoModel {
@@ -25,8 +26,12 @@ public final class DemoModel {
         return DataPaths.root().resolve("models").resolve(NAME);
     }
 
-    /** {@code model} if given, else the demo model folder; checks the folder has a config.json. */
+    /** {@code model} if given, else the demo model folder; checks the folder has a config.json (or is a .gguf file). */
     public static Path resolve(Path model) throws NoSuchFileException {
+        if (LlamaGguf.isGguf(model)) {
+            if (!Files.isRegularFile(model)) throw new NoSuchFileException(model.toString(), null, "no such GGUF file");
+            return model;
+        }
         Path dir = model != null ? model : defaultDir();
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new NoSuchFileException(dir.toString(), null, model != null
@@ -36,9 +41,10 @@ public final class DemoModel {
         return dir;
     }
 
-    /** {@code text} if given, else {@code heldout.txt} in the model folder; checks it exists. */
+    /** {@code text} if given, else {@code heldout.txt} in the model folder (beside a .gguf model file); checks it exists. */
     public static Path heldoutText(Path modelDir, Path text) throws NoSuchFileException {
-        Path t = text != null ? text : modelDir.resolve("heldout.txt");
+        Path folder = LlamaGguf.isGguf(modelDir) ? modelDir.toAbsolutePath().getParent() : modelDir;
+        Path t = text != null ? text : folder.resolve("heldout.txt");
         if (!Files.isRegularFile(t)) {
             throw new NoSuchFileException(t.toString(), null, text != null ? "no such text file" : "the model folder has no heldout.txt; pass --text FILE");
         }

@@ -22,6 +22,7 @@ import org.goldenstick.formats.safetensors.SafetensorsEntry;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.llm.HfCheckpoint;
 import org.goldenstick.llm.LlamaConfig;
+import org.goldenstick.llm.LlamaGguf;
 import org.goldenstick.llm.LlamaModel;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
@@ -81,9 +82,11 @@ public final class QuantizedCheckpoints {
 
     /**
      * Validates the folder ({@link ModelFolderCheck}, including a memory estimate) before anything large is allocated,
-     * then loads a quantized folder with {@link #load(Path)} and a float one with {@link HfCheckpoint#load(Path)}.
+     * then loads a quantized folder with {@link #load(Path)} and a float one with {@link HfCheckpoint#load(Path)}; a
+     * {@code .gguf} file is loaded with {@link LlamaGguf#load(Path)} (its reader checks every size against the file).
      */
     public static LlamaModel loadModel(Path dir) throws IOException {
+        if (LlamaGguf.isGguf(dir)) return LlamaGguf.load(dir);
         ModelFolderCheck.Checked c = ModelFolderCheck.check(dir); // before the model is allocated
         c.requireHeap(c.heapBytesToLoad(), "loading the model");
         c.requireFiniteWeights();

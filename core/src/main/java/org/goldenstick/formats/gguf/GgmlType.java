@@ -2,7 +2,8 @@ package org.goldenstick.formats.gguf;
 
 /**
  * Tensor element types of ggml (on-disk codes), with their block size and bytes per block. Types the reader
- * can dequantize: F32, F16, BF16, Q8_0 (and the plain integer/F64 types); others are exposed raw.
+ * can dequantize: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K (see {@link GgmlBlocks}) and the plain integer/F64
+ * types; others are exposed raw.
  */
 public enum GgmlType {
     F32(0, 1, 4), F16(1, 1, 2), Q4_0(2, 32, 18), Q4_1(3, 32, 20), Q5_0(6, 32, 22), Q5_1(7, 32, 24),
@@ -37,7 +38,7 @@ public enum GgmlType {
     /** Whether {@link GgufTensor#toFloatArray()} can decode this type. */
     public boolean decodable() {
         return switch (this) {
-            case F32, F16, BF16, Q8_0, I8, I16, I32, F64 -> true;
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, I8, I16, I32, F64 -> true;
             default -> false;
         };
     }

@@ -12,11 +12,10 @@ import org.goldenstick.tensor.Tensor;
  *
  * <pre>{@code
  * GgufTensor t = gguf.tensor("token_embd.weight");
- * Tensor w = t.toTensor();           // F32/F16/BF16/Q8_0 dequantized to float32
+ * Tensor w = t.toTensor();           // F32/F16/BF16/Q8_0/Q4_0/Q4_1/Q4_K/Q6_K dequantized to float32
  * }</pre>
  */
 public final class GgufTensor {
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -82,21 +81,14 @@ public final class GgufTensor {
         return data;
     }
 
-    /** Dequantizes to float32 (F32, F16, BF16, Q8_0, I8, I16, I32, F64). */
+    /** Dequantizes to float32 (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, I8, I16, I32, F64). */
     public float[] toFloatArray() {
         if (!type.decodable()) throw new GgufFormatException(file + ": tensor '" + name + "' has type " + type + ", which can only be read raw");
         if (numel > Integer.MAX_VALUE - 8) throw new GgufFormatException(file + ": tensor '" + name + "' has " + numel + " elements, too many for one float array");
         int n = (int) numel;
         float[] out = new float[n];
         switch (type) {
-            case F32 -> MemorySegment.copy(data, F32, 0, out, 0, n);
-            case F16 -> {
-                for (int i = 0; i < n; i++) out[i] = Float.float16ToFloat(data.get(I16, 2L * i));
-            }
-            case BF16 -> {
-                for (int i = 0; i < n; i++) out[i] = Float.intBitsToFloat((data.get(I16, 2L * i) & 0xFFFF) << 16);
-            }
-            case Q8_0 -> Q8_0.dequantize(data, out);
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K -> GgmlBlocks.decode(type, data, 0, out, 0, n);
             case I8 -> {
                 for (int i = 0; i < n; i++) out[i] = data.get(ValueLayout.JAVA_BYTE, i);
             }
@@ -112,6 +104,28 @@ public final class GgufTensor {
             default -> throw new AssertionError(type);
         }
         return out;
+    }
+
+    /** Elements per row ({@code dims()[0]}). */
+    public long rowLength() {
+        return dims[0];
+    }
+
+    /** Number of rows (product of the dims after the first). */
+    public long rows() {
+        return numel / dims[0];
+    }
+
+    /** Bytes of one row. */
+    public long rowBytes() {
+        return dims[0] / type.blockSize() * type.blockBytes();
+    }
+
+    /** Dequantizes rows {@code [row, row + count)} into {@code out[outOff ..]} (block types of {@link GgmlBlocks} only). */
+    public void decodeRows(long row, int count, float[] out, int outOff) {
+        if (row < 0 || count < 0 || row + count > rows()) throw new IndexOutOfBoundsException("tensor '" + name + "': rows [" + row + ", +" + count + ") of " + rows());
+        if (dims[0] * count > Integer.MAX_VALUE) throw new GgufFormatException(file + ": tensor '" + name + "': " + count + " rows are too many for one float array");
+        GgmlBlocks.decode(type, data, row * rowBytes(), out, outOff, (int) (dims[0] * count));
     }
 
     /** Dequantized copy as a Tensor of {@link #shape()}. */

@@ -4,10 +4,7 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,7 +14,7 @@ import org.goldenstick.formats.AtomicFiles;
 
 /**
  * Writes GGUF v3 files: metadata of every type (values as {@link GgufFile#metadata()} returns them) and
- * tensors in F32, F16, BF16 or Q8_0. The file appears atomically (temp file, then rename).
+ * tensors in the types {@link GgmlBlocks} encodes. The file appears atomically ({@link AtomicFiles}).
  *
  * <pre>{@code
  * new GgufWriter()
@@ -48,30 +45,16 @@ public final class GgufWriter {
         return this;
     }
 
-    /** Adds a tensor of row-major {@code shape}, encoding {@code data} as {@code type} (F32, F16, BF16, Q8_0). */
+    /** Adds a tensor of row-major {@code shape}, encoding {@code data} as {@code type} (see {@link GgmlBlocks#encode}). */
     public GgufWriter addTensor(String name, GgmlType type, int[] shape, float[] data) {
         long numel = 1;
         for (int s : shape) numel *= s;
         if (numel != data.length) throw new IllegalArgumentException("tensor '" + name + "': shape " + java.util.Arrays.toString(shape) + " needs " + numel + " values, got " + data.length);
         long[] dims = new long[shape.length];
         for (int i = 0; i < shape.length; i++) dims[i] = shape[shape.length - 1 - i];
-        byte[] bytes = switch (type) {
-            case F32 -> {
-                ByteBuffer b = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-                for (float f : data) b.putFloat(f);
-                yield b.array();
-            }
-            case F16, BF16 -> {
-                ByteBuffer b = ByteBuffer.allocate(data.length * 2).order(ByteOrder.LITTLE_ENDIAN);
-                for (float f : data) b.putShort(type == GgmlType.F16 ? Float.floatToFloat16(f) : toBf16(f));
-                yield b.array();
-            }
-            case Q8_0 -> {
-                if (dims[0] % Q8_0.BLOCK != 0) throw new IllegalArgumentException("tensor '" + name + "': Q8_0 needs a row length that is a multiple of 32, got " + dims[0]);
-                yield Q8_0.quantize(data);
-            }
-            default -> throw new IllegalArgumentException("tensor '" + name + "': writing " + type + " is not supported");
-        };
+        if (!GgmlBlocks.encodable(type)) throw new IllegalArgumentException("tensor '" + name + "': writing " + type + " is not supported");
+        if (dims[0] % type.blockSize() != 0) throw new IllegalArgumentException("tensor '" + name + "': " + type + " needs a row length that is a multiple of " + type.blockSize() + ", got " + dims[0]);
+        byte[] bytes = GgmlBlocks.encode(type, data);
         return addRawTensor(name, type, dims, bytes);
     }
 
@@ -80,14 +63,6 @@ public final class GgufWriter {
         for (PendingTensor t : tensors) if (t.name.equals(name)) throw new IllegalArgumentException("duplicate tensor '" + name + "'");
         tensors.add(new PendingTensor(name, type, dims.clone(), bytes));
         return this;
-    }
-
-    /** Round-to-nearest-even bfloat16 (NaN stays NaN). */
-    static short toBf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) return (short) ((bits >>> 16) | 0x40);
-        int rounding = 0x7FFF + ((bits >>> 16) & 1);
-        return (short) ((bits + rounding) >>> 16);
     }
 
     /** Writes the file atomically. */

@@ -164,15 +164,15 @@ class GgufFileTest {
     @Test
     void quantizedTypesWithoutDecoderAreExposedRaw() {
         Path f = dir.resolve("raw.gguf");
-        byte[] q4 = new byte[2 * 18];
-        for (int i = 0; i < q4.length; i++) q4[i] = (byte) i;
-        new GgufWriter().addRawTensor("q4", GgmlType.Q4_0, new long[] {64}, q4).write(f);
+        byte[] q5 = new byte[176];
+        for (int i = 0; i < q5.length; i++) q5[i] = (byte) i;
+        new GgufWriter().addRawTensor("q5", GgmlType.Q5_K, new long[] {256}, q5).write(f);
         try (GgufFile g = GgufFile.open(f)) {
-            GgufTensor t = g.tensor("q4");
-            assertEquals(36, t.byteSize());
+            GgufTensor t = g.tensor("q5");
+            assertEquals(176, t.byteSize());
             assertEquals(17, t.raw().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 17));
             var e = assertThrows(GgufFormatException.class, t::toFloatArray);
-            assertTrue(e.getMessage().contains("'q4'") && e.getMessage().contains("Q4_0"), e.getMessage());
+            assertTrue(e.getMessage().contains("'q5'") && e.getMessage().contains("Q5_K"), e.getMessage());
         }
     }
 

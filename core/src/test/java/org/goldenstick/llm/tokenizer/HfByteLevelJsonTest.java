@@ -62,8 +62,8 @@ class HfByteLevelJsonTest {
     private void check(String vocab, boolean llama3) throws Exception {
         Tokenizer tok = Tokenizers.load(toJson(vocab, llama3));
         List<String> failures = new ArrayList<>();
-        List<TokenizerData.Case> cases = TokenizerData.vectors(TokenizerData.vocab(vocab));
-        for (TokenizerData.Case c : cases) {
+        List<LlamaCppVectors.Case> cases = TokenizerData.vectors(TokenizerData.vocab(vocab));
+        for (LlamaCppVectors.Case c : cases) {
             int[] got = tok.encode(c.input(), false);
             if (!Arrays.equals(c.expected(), got)) failures.add("'" + c.input() + "': expected " + Arrays.toString(c.expected()) + " got " + Arrays.toString(got));
             assertEquals(c.input(), tok.decode(got));

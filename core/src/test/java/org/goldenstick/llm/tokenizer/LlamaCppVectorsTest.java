@@ -19,10 +19,10 @@ class LlamaCppVectorsTest {
     private static void checkAll(String vocab) {
         Path gguf = TokenizerData.vocab(vocab);
         Tokenizer tok = TokenizerData.load(gguf);
-        List<TokenizerData.Case> cases = TokenizerData.vectors(gguf);
+        List<LlamaCppVectors.Case> cases = TokenizerData.vectors(gguf);
         assertTrue(cases.size() >= 30, "expected the full vector set, got " + cases.size());
         List<String> failures = new ArrayList<>();
-        for (TokenizerData.Case c : cases) {
+        for (LlamaCppVectors.Case c : cases) {
             int[] got = tok.encode(c.input(), false);
             if (!Arrays.equals(c.expected(), got)) failures.add("'" + c.input() + "': expected " + Arrays.toString(c.expected()) + " got " + Arrays.toString(got));
         }
@@ -49,7 +49,7 @@ class LlamaCppVectorsTest {
         for (String vocab : List.of("llama-spm", "gpt-2", "llama-bpe")) {
             Path gguf = TokenizerData.vocab(vocab);
             Tokenizer tok = TokenizerData.load(gguf);
-            for (TokenizerData.Case c : TokenizerData.vectors(gguf)) {
+            for (LlamaCppVectors.Case c : TokenizerData.vectors(gguf)) {
                 String back = tok.decode(c.expected());
                 // SentencePiece adds a space before the text and the decoder strips one: lossless except when
                 // the text itself begins with a space that llama.cpp's ids then carry as an extra '▁'.

@@ -35,35 +35,8 @@ final class TokenizerData {
         return DataPaths.cached("moby-dick", "moby-dick/data.txt");
     }
 
-    record Case(String input, int[] expected) {}
-
-    /** Splits the .inp like llama.cpp's test-tokenizer-0 (separator "\n__ggml_vocab_test__\n"), one .out line per case. */
-    static List<Case> vectors(Path gguf) {
-        try {
-            String raw = Files.readString(Path.of(gguf + ".inp"), StandardCharsets.UTF_8);
-            List<String> outs = Files.readAllLines(Path.of(gguf + ".out"), StandardCharsets.UTF_8);
-            String sep = "\n__ggml_vocab_test__\n";
-            List<String> inputs = new ArrayList<>();
-            int pos = 0;
-            while (pos < raw.length()) {
-                int next = raw.indexOf(sep, pos);
-                if (next < 0) {
-                    inputs.add(raw.substring(pos));
-                    break;
-                }
-                inputs.add(raw.substring(pos, next));
-                pos = next + sep.length();
-            }
-            if (inputs.size() != outs.size()) throw new IllegalStateException(gguf + ": " + inputs.size() + " inputs but " + outs.size() + " outputs");
-            List<Case> cases = new ArrayList<>();
-            for (int i = 0; i < inputs.size(); i++) {
-                String o = outs.get(i).strip();
-                int[] ids = o.isEmpty() ? new int[0] : Arrays.stream(o.split(" ")).mapToInt(Integer::parseInt).toArray();
-                cases.add(new Case(inputs.get(i), ids));
-            }
-            return cases;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /** llama.cpp's vectors for a vocabulary GGUF (see {@link LlamaCppVectors}). */
+    static List<LlamaCppVectors.Case> vectors(Path gguf) {
+        return LlamaCppVectors.read(gguf);
     }
 }

@@ -1,0 +1,402 @@
+package org.goldenstick.llm;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.goldenstick.formats.gguf.GgmlBlocks;
+import org.goldenstick.formats.gguf.GgmlType;
+import org.goldenstick.formats.gguf.GgufArray;
+import org.goldenstick.formats.gguf.GgufFile;
+import org.goldenstick.formats.gguf.GgufFormatException;
+import org.goldenstick.formats.gguf.GgufTensor;
+import org.goldenstick.formats.gguf.GgufType;
+import org.goldenstick.formats.gguf.GgufWriter;
+import org.goldenstick.llm.tokenizer.BpeTokenizer;
+import org.goldenstick.llm.tokenizer.HfTokenizerJson;
+import org.goldenstick.tensor.RopeScaling;
+import org.goldenstick.tensor.Tensor;
+
+/**
+ * Llama models in GGUF, the way llama.cpp's {@code convert_hf_to_gguf.py} writes them and {@code llama.cpp} reads
+ * them: architecture {@code llama}, hyper-parameters under {@code llama.*}, the vocabulary under
+ * {@code tokenizer.ggml.*}, tensors named {@code token_embd}, {@code blk.N.attn_q} … {@code output}, and the rows of
+ * {@code attn_q}/{@code attn_k} permuted from Hugging Face's half-split rotary layout to ggml's interleaved one.
+ *
+ * <pre>{@code
+ * LlamaModel m = HfCheckpoint.load(dir);
+ * LlamaGguf.export(m, dir, GgmlType.Q8_0, Path.of("model-q8_0.gguf"));
+ * LlamaModel back = LlamaGguf.load(Path.of("model-q8_0.gguf"));     // weights dequantized
+ * }</pre>
+ */
+public final class LlamaGguf {
+    /** The tensor types {@link #export} writes and {@link #load} reads. */
+    public static final List<GgmlType> SUPPORTED_TYPES = List.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
+            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q4_K, GgmlType.Q6_K);
+
+    private static final int TOKEN_NORMAL = 1, TOKEN_UNKNOWN = 2, TOKEN_CONTROL = 3, TOKEN_USER_DEFINED = 4, TOKEN_UNUSED = 5, TOKEN_BYTE = 6;
+
+    private LlamaGguf() {}
+
+    /** True for a path ending in {@code .gguf} (what the commands take as a GGUF model). */
+    public static boolean isGguf(Path p) {
+        return p != null && p.getFileName() != null && p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf") && !Files.isDirectory(p);
+    }
+
+    // ---------------------------------------------------------------- names and layout
+
+    /** The GGUF name of a Hugging Face Llama parameter (throws for a name llama.cpp has no place for). */
+    public static String ggufName(String hf) {
+        if (hf.equals("model.embed_tokens.weight")) return "token_embd.weight";
+        if (hf.equals("model.norm.weight")) return "output_norm.weight";
+        if (hf.equals("lm_head.weight")) return "output.weight";
+        if (hf.startsWith("model.layers.")) {
+            int dot = hf.indexOf('.', "model.layers.".length());
+            String layer = hf.substring("model.layers.".length(), dot), rest = hf.substring(dot + 1);
+            String g = switch (rest) {
+                case "input_layernorm.weight" -> "attn_norm.weight";
+                case "self_attn.q_proj.weight" -> "attn_q.weight";
+                case "self_attn.k_proj.weight" -> "attn_k.weight";
+                case "self_attn.v_proj.weight" -> "attn_v.weight";
+                case "self_attn.o_proj.weight" -> "attn_output.weight";
+                case "post_attention_layernorm.weight" -> "ffn_norm.weight";
+                case "mlp.gate_proj.weight" -> "ffn_gate.weight";
+                case "mlp.up_proj.weight" -> "ffn_up.weight";
+                case "mlp.down_proj.weight" -> "ffn_down.weight";
+                default -> null;
+            };
+            if (g != null) return "blk." + layer + "." + g;
+        }
+        throw new IllegalArgumentException("tensor '" + hf + "' has no GGUF name for the llama architecture");
+    }
+
+    /**
+     * Row order of a GGUF {@code attn_q}/{@code attn_k} weight: GGUF row {@code r} holds Hugging Face row
+     * {@code hfRow(r)}. Per head of {@code headDim} rows, HF keeps the two rotary halves apart
+     * ({@code [x0..x_{d/2-1}, y0..]}) while ggml rotates adjacent pairs ({@code [x0, y0, x1, y1, …]}).
+     */
+    public static int[] ggufRowToHfRow(int heads, int headDim) {
+        int[] map = new int[heads * headDim];
+        int half = headDim / 2;
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < half; i++) {
+                for (int j = 0; j < 2; j++) map[h * headDim + 2 * i + j] = h * headDim + j * half + i;
+            }
+        }
+        return map;
+    }
+
+    /** Heads whose rows a tensor's rotary permutation runs over, or 0 when it is not permuted. */
+    static int permutedHeads(String hf, LlamaConfig c) {
+        if (hf.endsWith("self_attn.q_proj.weight")) return c.numAttentionHeads();
+        if (hf.endsWith("self_attn.k_proj.weight")) return c.numKeyValueHeads();
+        return 0;
+    }
+
+    /**
+     * The type a tensor is stored in for a requested file type: 1-D tensors (norms) stay F32, as llama.cpp's
+     * converter keeps them; a block type whose block does not divide the row length falls back (Q4_K → Q4_1,
+     * Q6_K → Q8_0, then F16), as llama-quantize falls back to a type with smaller blocks.
+     */
+    public static GgmlType storedType(GgmlType requested, int rank, long rowLength) {
+        if (!SUPPORTED_TYPES.contains(requested)) throw new IllegalArgumentException("GGUF export: type " + requested + " is not supported (supported: " + SUPPORTED_TYPES + ")");
+        if (rank == 1) return GgmlType.F32;
+        GgmlType t = requested;
+        if (rowLength % t.blockSize() != 0) {
+            t = switch (t) {
+                case Q4_K -> GgmlType.Q4_1;
+                case Q6_K -> GgmlType.Q8_0;
+                default -> t;
+            };
+        }
+        return rowLength % t.blockSize() == 0 ? t : GgmlType.F16;
+    }
+
+    /** llama.cpp's {@code general.file_type} (enum llama_ftype) for a file mostly of {@code t}. */
+    static int fileType(GgmlType t) {
+        return switch (t) {
+            case F32 -> 0;
+            case F16 -> 1;
+            case Q4_0 -> 2;
+            case Q4_1 -> 3;
+            case Q8_0 -> 7;
+            case Q4_K -> 14; // MOSTLY_Q4_K_S: every block tensor Q4_K
+            case Q6_K -> 18;
+            case BF16 -> 32;
+            default -> throw new IllegalArgumentException("no llama file type for " + t);
+        };
+    }
+
+    // ---------------------------------------------------------------- export
+
+    /**
+     * What an export wrote.
+     *
+     * @param types  GGUF tensor name → stored type, in file order
+     * @param bytes  size of the written file
+     */
+    public record ExportReport(Map<String, GgmlType> types, long bytes) {
+        /** Tensors stored in another type than requested (fallbacks), excluding 1-D tensors. */
+        public Map<String, GgmlType> fallbacks(GgmlType requested) {
+            Map<String, GgmlType> m = new LinkedHashMap<>();
+            types.forEach((n, t) -> {
+                if (t != requested && !(t == GgmlType.F32 && n.endsWith("norm.weight"))) m.put(n, t);
+            });
+            return m;
+        }
+    }
+
+    /**
+     * Writes {@code model} as a GGUF file of {@code type} with the vocabulary of {@code tokenizerDir/tokenizer.json}
+     * (atomically). {@code name} goes to {@code general.name}.
+     */
+    public static ExportReport export(LlamaModel model, Path tokenizerDir, GgmlType type, Path out) throws java.io.IOException {
+        return export(model, tokenizerDir, type, out, Map.of());
+    }
+
+    /**
+     * As {@link #export(LlamaModel, Path, GgmlType, Path)}, with some tensors given already encoded:
+     * {@code preEncoded} maps a Hugging Face tensor name to its bytes in the requested {@code type}, rows in
+     * Hugging Face order (the q/k permutation is applied here).
+     */
+    public static ExportReport export(LlamaModel model, Path tokenizerDir, GgmlType type, Path out, Map<String, byte[]> preEncoded) throws java.io.IOException {
+        LlamaConfig c = model.config();
+        if (c.ropeScaling() instanceof RopeScaling.Llama3) {
+            throw new IllegalArgumentException("GGUF export: rope_scaling 'llama3' is not supported yet (llama.cpp stores it as a rope_freqs tensor)");
+        }
+        Path tokJson = tokenizerDir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokJson)) throw new java.nio.file.NoSuchFileException(tokJson.toString(), null, "GGUF export needs the model's tokenizer.json for tokenizer.ggml.*");
+        BpeTokenizer tok = HfTokenizerJson.load(tokJson);
+        GgufWriter w = new GgufWriter();
+        w.put("general.architecture", GgufType.STRING, "llama");
+        w.put("general.type", GgufType.STRING, "model");
+        w.put("general.name", GgufType.STRING, tokenizerDir.toAbsolutePath().normalize().getFileName().toString());
+        w.put("llama.block_count", GgufType.UINT32, (long) c.numHiddenLayers());
+        w.put("llama.context_length", GgufType.UINT32, (long) c.maxPositionEmbeddings());
+        w.put("llama.embedding_length", GgufType.UINT32, (long) c.hiddenSize());
+        w.put("llama.feed_forward_length", GgufType.UINT32, (long) c.intermediateSize());
+        w.put("llama.attention.head_count", GgufType.UINT32, (long) c.numAttentionHeads());
+        w.put("llama.attention.head_count_kv", GgufType.UINT32, (long) c.numKeyValueHeads());
+        w.put("llama.rope.freq_base", GgufType.FLOAT32, (float) c.ropeTheta());
+        w.put("llama.attention.layer_norm_rms_epsilon", GgufType.FLOAT32, (float) c.rmsNormEps());
+        if (c.headDim() * c.numAttentionHeads() != c.hiddenSize()) {
+            w.put("llama.attention.key_length", GgufType.UINT32, (long) c.headDim());
+            w.put("llama.attention.value_length", GgufType.UINT32, (long) c.headDim());
+        }
+        if (c.ropeScaling() instanceof RopeScaling.Linear lin) {
+            w.put("llama.rope.scaling.type", GgufType.STRING, "linear");
+            w.put("llama.rope.scaling.factor", GgufType.FLOAT32, (float) lin.factor());
+        }
+        w.put("general.file_type", GgufType.UINT32, (long) fileType(type));
+        w.put("llama.vocab_size", GgufType.UINT32, (long) c.vocabSize());
+        w.put("llama.rope.dimension_count", GgufType.UINT32, (long) c.headDim());
+        putVocabulary(w, tok, c);
+        w.put("general.quantization_version", GgufType.UINT32, 2L);
+
+        Map<String, Tensor> state = model.stateDict();
+        Map<String, GgmlType> types = new LinkedHashMap<>();
+        List<String> order = new ArrayList<>();
+        order.add("model.embed_tokens.weight");
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            for (String s : List.of("input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight",
+                    "self_attn.o_proj.weight", "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight")) order.add(p + s);
+        }
+        order.add("model.norm.weight");
+        if (!c.tieWordEmbeddings()) order.add("lm_head.weight");
+        for (String n : state.keySet()) if (!order.contains(n)) throw new IllegalArgumentException("GGUF export: model tensor '" + n + "' has no place in a llama GGUF");
+        for (String hf : order) {
+            String g = ggufName(hf);
+            byte[] pre = preEncoded.get(hf);
+            Tensor t = state.get(hf);
+            if (t == null) throw new IllegalArgumentException("GGUF export: model has no tensor '" + hf + "'");
+            int[] shape = t.shape();
+            GgmlType st = storedType(type, shape.length, shape[shape.length - 1]);
+            int heads = permutedHeads(hf, c);
+            if (pre != null && st == type) {
+                long rowBytes = shape[1] / type.blockSize() * (long) type.blockBytes();
+                if (pre.length != rowBytes * shape[0]) throw new IllegalArgumentException("GGUF export: pre-encoded '" + hf + "' has " + pre.length + " bytes, " + type + " " + Arrays.toString(shape) + " needs " + rowBytes * shape[0]);
+                byte[] bytes = heads > 0 ? permuteRows(pre, ggufRowToHfRow(heads, c.headDim()), (int) rowBytes) : pre;
+                w.addRawTensor(g, type, new long[] {shape[1], shape[0]}, bytes);
+            } else {
+                float[] data = t.data();
+                if (heads > 0) data = permuteRows(data, ggufRowToHfRow(heads, c.headDim()), shape[1]);
+                w.addTensor(g, st, shape, data);
+            }
+            types.put(g, st);
+        }
+        w.write(out);
+        return new ExportReport(types, Files.size(out));
+    }
+
+    private static float[] permuteRows(float[] w, int[] ggufToHf, int cols) {
+        float[] out = new float[w.length];
+        for (int r = 0; r < ggufToHf.length; r++) System.arraycopy(w, ggufToHf[r] * cols, out, r * cols, cols);
+        return out;
+    }
+
+    private static byte[] permuteRows(byte[] w, int[] ggufToHf, int rowBytes) {
+        byte[] out = new byte[w.length];
+        for (int r = 0; r < ggufToHf.length; r++) System.arraycopy(w, ggufToHf[r] * rowBytes, out, r * rowBytes, rowBytes);
+        return out;
+    }
+
+    /** {@code tokenizer.ggml.*} as llama.cpp's converter writes it for a BPE tokenizer.json. */
+    static void putVocabulary(GgufWriter w, BpeTokenizer tok, LlamaConfig c) {
+        BpeTokenizer.Spec spec = tok.spec();
+        List<String> tokens = spec.tokens();
+        int n = c.vocabSize();
+        if (tokens.size() > n) throw new IllegalArgumentException("GGUF export: tokenizer.json has " + tokens.size() + " tokens but vocab_size is " + n);
+        String[] list = new String[n];
+        int[] types = new int[n];
+        for (int i = 0; i < n; i++) {
+            if (i >= tokens.size()) {
+                list[i] = "[PAD" + i + "]"; // what the converter writes for embedding rows without a token
+                types[i] = TOKEN_UNUSED;
+                continue;
+            }
+            String s = tokens.get(i);
+            list[i] = s;
+            if (spec.controlIds().contains(i)) types[i] = TOKEN_CONTROL;
+            else if (spec.addedTokens().containsKey(s) && spec.addedTokens().get(s) == i) types[i] = TOKEN_USER_DEFINED;
+            else if (i == spec.unkId()) types[i] = TOKEN_UNKNOWN;
+            else if (spec.flavor() == BpeTokenizer.Flavor.SENTENCEPIECE && s.matches("<0x[0-9A-F]{2}>")) types[i] = TOKEN_BYTE;
+            else types[i] = TOKEN_NORMAL;
+        }
+        // Merges in rank order.
+        String[] merges = new String[spec.merges().ranks().size()];
+        int m = 0;
+        List<Map.Entry<BpeTokenizer.Pair, Integer>> byRank = new ArrayList<>(spec.merges().ranks().entrySet());
+        byRank.sort(Map.Entry.comparingByValue());
+        for (var e : byRank) merges[m++] = e.getKey().left() + " " + e.getKey().right();
+        if (spec.flavor() == BpeTokenizer.Flavor.BYTE_LEVEL) {
+            String pre;
+            if (spec.splitRegex() != null && spec.splitRegex().pattern().equals(BpeTokenizer.GPT2_SPLIT)) pre = "gpt-2";
+            else if (spec.ignoreMerges()) pre = "llama-bpe";
+            else throw new IllegalArgumentException("GGUF export: the byte-level pre-tokenizer regex " + (spec.splitRegex() == null ? "(none)" : "'" + spec.splitRegex().pattern() + "'")
+                    + " matches no llama.cpp pre-tokenizer we know (gpt-2, llama-bpe)");
+            w.put("tokenizer.ggml.model", GgufType.STRING, "gpt2");
+            w.put("tokenizer.ggml.pre", GgufType.STRING, pre);
+            w.put("tokenizer.ggml.tokens", GgufType.ARRAY, new GgufArray(GgufType.STRING, list));
+            w.put("tokenizer.ggml.token_type", GgufType.ARRAY, new GgufArray(GgufType.INT32, types));
+            w.put("tokenizer.ggml.merges", GgufType.ARRAY, new GgufArray(GgufType.STRING, merges));
+        } else {
+            // SentencePiece merging by score: a token's score is minus the rank of the merge that makes it.
+            float[] scores = new float[n];
+            Map<String, Integer> index = new java.util.HashMap<>();
+            for (int i = 0; i < list.length; i++) index.putIfAbsent(list[i], i);
+            Arrays.fill(scores, -1e9f);
+            for (var e : byRank) {
+                Integer id = index.get(e.getKey().left() + e.getKey().right());
+                if (id != null && scores[id] == -1e9f) scores[id] = -e.getValue();
+            }
+            for (int i = 0; i < n; i++) if (scores[i] == -1e9f) scores[i] = types[i] == TOKEN_NORMAL ? 0f : -1000f;
+            w.put("tokenizer.ggml.model", GgufType.STRING, "llama");
+            w.put("tokenizer.ggml.pre", GgufType.STRING, "default");
+            w.put("tokenizer.ggml.tokens", GgufType.ARRAY, new GgufArray(GgufType.STRING, list));
+            w.put("tokenizer.ggml.scores", GgufType.ARRAY, new GgufArray(GgufType.FLOAT32, scores));
+            w.put("tokenizer.ggml.token_type", GgufType.ARRAY, new GgufArray(GgufType.INT32, types));
+            w.put("tokenizer.ggml.add_space_prefix", GgufType.BOOL, spec.addPrefixSpace());
+        }
+        int bos = c.bosTokenId() >= 0 ? c.bosTokenId() : tok.bosId();
+        int eos = c.eosTokenIds().length > 0 ? c.eosTokenIds()[0] : tok.eosId();
+        if (bos >= 0) w.put("tokenizer.ggml.bos_token_id", GgufType.UINT32, (long) bos);
+        if (eos >= 0) w.put("tokenizer.ggml.eos_token_id", GgufType.UINT32, (long) eos);
+        if (spec.unkId() >= 0) w.put("tokenizer.ggml.unknown_token_id", GgufType.UINT32, (long) spec.unkId());
+        w.put("tokenizer.ggml.add_bos_token", GgufType.BOOL, bos >= 0);
+        w.put("tokenizer.ggml.add_eos_token", GgufType.BOOL, false);
+    }
+
+    // ---------------------------------------------------------------- import
+
+    /** The Llama config a GGUF file's {@code llama.*} metadata and tensor shapes describe. */
+    public static LlamaConfig config(GgufFile g) {
+        String arch = g.has("general.architecture") ? g.getString("general.architecture") : null;
+        if (!"llama".equals(arch)) {
+            throw new GgufFormatException(g.path() + ": general.architecture is " + (arch == null ? "missing" : "'" + arch + "'") + "; only 'llama' models are supported");
+        }
+        if (g.tensors().containsKey("rope_freqs.weight")) throw new GgufFormatException(g.path() + ": tensor 'rope_freqs.weight' (Llama 3.1 rope scaling) is not supported yet");
+        int hidden = g.getInt("llama.embedding_length");
+        int heads = g.getInt("llama.attention.head_count");
+        int kvHeads = g.getInt("llama.attention.head_count_kv", heads);
+        if (heads <= 0) throw new GgufFormatException(g.path() + ": llama.attention.head_count must be > 0, got " + heads);
+        int headDim = g.getInt("llama.attention.key_length", hidden / heads);
+        GgufTensor emb = g.tensor("token_embd.weight");
+        long[] ed = emb.dims();
+        if (ed.length != 2 || ed[0] != hidden) throw new GgufFormatException(g.path() + ": tensor 'token_embd.weight' has dims " + Arrays.toString(ed) + ", expected [" + hidden + ", vocab]");
+        int vocab = (int) ed[1];
+        RopeScaling scaling = null;
+        if (g.has("llama.rope.scaling.type")) {
+            String st = g.getString("llama.rope.scaling.type");
+            switch (st) {
+                case "none" -> {}
+                case "linear" -> scaling = new RopeScaling.Linear(shortest(g.getFloat("llama.rope.scaling.factor")));
+                default -> throw new GgufFormatException(g.path() + ": llama.rope.scaling.type '" + st + "' is not supported (none, linear)");
+            }
+        }
+        int bos = g.has("tokenizer.ggml.bos_token_id") ? g.getInt("tokenizer.ggml.bos_token_id") : -1;
+        int[] eos = g.has("tokenizer.ggml.eos_token_id") ? new int[] {g.getInt("tokenizer.ggml.eos_token_id")} : new int[0];
+        double eps = g.has("llama.attention.layer_norm_rms_epsilon") ? shortest(g.getFloat("llama.attention.layer_norm_rms_epsilon")) : 1e-5;
+        double theta = g.has("llama.rope.freq_base") ? shortest(g.getFloat("llama.rope.freq_base")) : 10000.0;
+        try {
+            return new LlamaConfig(hidden, g.getInt("llama.feed_forward_length"), g.getInt("llama.block_count"), heads, kvHeads, headDim, eps, theta, scaling,
+                    vocab, g.getInt("llama.context_length"), !g.tensors().containsKey("output.weight"), bos, eos, "float32", List.of("LlamaForCausalLM"), Map.of());
+        } catch (IllegalArgumentException e) {
+            throw new GgufFormatException(g.path() + ": " + e.getMessage());
+        }
+    }
+
+    /** The double a float32 metadata value was written from (1e-5f → 1e-5), so configs round-trip exactly. */
+    private static double shortest(float f) {
+        return Double.parseDouble(Float.toString(f));
+    }
+
+    /** Opens a GGUF Llama model and dequantizes every weight into a float {@link LlamaModel}. */
+    public static LlamaModel load(Path file) {
+        try (GgufFile g = GgufFile.open(file)) {
+            return load(g);
+        }
+    }
+
+    /** Builds a float {@link LlamaModel} from an open GGUF file (the file may be closed afterwards). */
+    public static LlamaModel load(GgufFile g) {
+        LlamaConfig c = config(g);
+        LlamaModel model = new LlamaModel(c, LlamaModel.NO_INIT);
+        Map<String, Tensor> state = model.stateDict();
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (var e : state.entrySet()) {
+            String hf = e.getKey();
+            GgufTensor t = checkedTensor(g, ggufName(hf), e.getValue().shape());
+            used.add(t.name());
+            float[] data = t.toFloatArray();
+            int heads = permutedHeads(hf, c);
+            if (heads > 0) {
+                int[] map = ggufRowToHfRow(heads, c.headDim());
+                int cols = e.getValue().dim(1);
+                float[] d = e.getValue().data();
+                for (int r = 0; r < map.length; r++) System.arraycopy(data, r * cols, d, map[r] * cols, cols);
+            } else {
+                System.arraycopy(data, 0, e.getValue().data(), 0, data.length);
+            }
+        }
+        List<String> unused = new ArrayList<>();
+        for (String n : g.tensors().keySet()) if (!used.contains(n)) unused.add(n);
+        if (!unused.isEmpty()) throw new GgufFormatException(g.path() + ": tensors not part of a llama model with this metadata: " + unused);
+        return model;
+    }
+
+    /** Tensor {@code name} of {@code g}, checked to have row-major {@code shape} and a supported type. */
+    static GgufTensor checkedTensor(GgufFile g, String name, int[] shape) {
+        if (!g.tensors().containsKey(name)) throw new GgufFormatException(g.path() + ": missing tensor '" + name + "' (the metadata implies shape " + Arrays.toString(shape) + ")");
+        GgufTensor t = g.tensor(name);
+        if (!SUPPORTED_TYPES.contains(t.type())) {
+            throw new GgufFormatException(g.path() + ": tensor '" + name + "' has type " + t.type() + ", which is not supported (supported: " + SUPPORTED_TYPES + ")");
+        }
+        if (!Arrays.equals(t.shape(), shape)) throw new GgufFormatException(g.path() + ": tensor '" + name + "' has shape " + Arrays.toString(t.shape()) + " but the metadata implies " + Arrays.toString(shape));
+        return t;
+    }
+}

@@ -1,0 +1,193 @@
+package org.goldenstick.llm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.goldenstick.formats.gguf.GgmlBlocks;
+import org.goldenstick.formats.gguf.GgmlType;
+import org.goldenstick.formats.gguf.GgufFile;
+import org.goldenstick.formats.gguf.GgufFormatException;
+import org.goldenstick.formats.gguf.GgufTensor;
+import org.goldenstick.formats.gguf.GgufWriter;
+import org.goldenstick.llm.tokenizer.BpeTrainer;
+import org.goldenstick.llm.tokenizer.Tokenizer;
+import org.goldenstick.llm.tokenizer.Tokenizers;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** GGUF export and import of a tiny random GQA Llama: our reader reads back our writer, in every supported type. */
+class LlamaGgufTest {
+    @TempDir
+    static Path tmp;
+    static Path dir;
+    static LlamaModel model;
+    static String text;
+
+    @BeforeAll
+    static void makeModel() throws Exception {
+        StringBuilder sb = new StringBuilder();
+        String[] words = {"the", "whale", "ship", "sea", "captain", "of", "and", "a", "white", "ocean"};
+        java.util.Random rng = new java.util.Random(5);
+        for (int i = 0; i < 300; i++) sb.append(words[rng.nextInt(words.length)]).append(i % 7 == 6 ? ".\n" : " ");
+        text = sb.toString();
+        BpeTrainer.Result vocab = BpeTrainer.train(List.of(text), new BpeTrainer.Options(280, 2, List.of("<s>", "</s>")));
+        dir = Files.createDirectories(tmp.resolve("tiny"));
+        vocab.write(dir.resolve("tokenizer.json"));
+        // GQA (4 query heads, 2 kv heads), head_dim 16, rows of 64 and 128 (Q4_K/Q6_K fall back below 256).
+        LlamaConfig c = new LlamaConfig(64, 128, 2, 4, 2, 16, 1e-5, 10000.0, null, vocab.tokens().size() + 3, 64, false, 0, new int[] {1},
+                "float32", List.of("LlamaForCausalLM"), Map.of());
+        model = LlamaModel.withRandomWeights(c, 11);
+    }
+
+    @Test
+    void f32RoundTripIsExactAndConfigSurvives() throws Exception {
+        Path f = tmp.resolve("f32.gguf");
+        LlamaGguf.export(model, dir, GgmlType.F32, f);
+        LlamaModel back = LlamaGguf.load(f);
+        LlamaConfig a = model.config(), b = back.config();
+        assertEquals(a.hiddenSize(), b.hiddenSize());
+        assertEquals(a.numKeyValueHeads(), b.numKeyValueHeads());
+        assertEquals(a.headDim(), b.headDim());
+        assertEquals(a.rmsNormEps(), b.rmsNormEps());
+        assertEquals(a.vocabSize(), b.vocabSize());
+        assertEquals(a.tieWordEmbeddings(), b.tieWordEmbeddings());
+        assertEquals(a.bosTokenId(), b.bosTokenId());
+        for (var e : model.stateDict().entrySet()) {
+            assertArrayEquals(e.getValue().data(), back.stateDict().get(e.getKey()).data(), e.getKey());
+        }
+    }
+
+    @Test
+    void qkRowsAreInterleavedSoGgmlRopeEqualsHuggingFaceRope() throws Exception {
+        Path f = tmp.resolve("perm.gguf");
+        LlamaGguf.export(model, dir, GgmlType.F32, f);
+        LlamaConfig c = model.config();
+        int hd = c.headDim(), cols = c.hiddenSize();
+        float[] hfK = model.stateDict().get("model.layers.1.self_attn.k_proj.weight").data();
+        try (GgufFile g = GgufFile.open(f)) {
+            float[] gK = g.tensor("blk.1.attn_k.weight").toFloatArray();
+            double[] xin = new double[cols];
+            java.util.Random r = new java.util.Random(3);
+            for (int i = 0; i < cols; i++) xin[i] = r.nextGaussian();
+            int pos = 5;
+            for (int h = 0; h < c.numKeyValueHeads(); h++) {
+                double[] kh = new double[hd], kg = new double[hd];
+                for (int i = 0; i < hd; i++) {
+                    for (int j = 0; j < cols; j++) {
+                        kh[i] += hfK[(h * hd + i) * cols + j] * xin[j];
+                        kg[i] += gK[(h * hd + i) * cols + j] * xin[j];
+                    }
+                }
+                // HF rotate_half: pairs (i, i + hd/2); ggml's normal rope: pairs (2i, 2i+1); same frequency i.
+                for (int i = 0; i < hd / 2; i++) {
+                    double th = pos * Math.pow(c.ropeTheta(), -2.0 * i / hd), cs = Math.cos(th), sn = Math.sin(th);
+                    double hx = kh[i] * cs - kh[i + hd / 2] * sn, hy = kh[i + hd / 2] * cs + kh[i] * sn;
+                    double gx = kg[2 * i] * cs - kg[2 * i + 1] * sn, gy = kg[2 * i + 1] * cs + kg[2 * i] * sn;
+                    assertEquals(hx, gx, 1e-9, "head " + h + " pair " + i + " x");
+                    assertEquals(hy, gy, 1e-9, "head " + h + " pair " + i + " y");
+                }
+            }
+        }
+    }
+
+    @Test
+    void everyTypeStoresDecodableBlocksOfTheWeights() throws Exception {
+        for (GgmlType t : LlamaGguf.SUPPORTED_TYPES) {
+            Path f = tmp.resolve(t.name().toLowerCase() + ".gguf");
+            LlamaGguf.ExportReport r = LlamaGguf.export(model, dir, t, f);
+            LlamaModel back = LlamaGguf.load(f);
+            try (GgufFile g = GgufFile.open(f)) {
+                for (var e : model.stateDict().entrySet()) {
+                    String name = LlamaGguf.ggufName(e.getKey());
+                    GgufTensor gt = g.tensor(name);
+                    int[] shape = e.getValue().shape();
+                    assertEquals(LlamaGguf.storedType(t, shape.length, shape[shape.length - 1]), gt.type(), name);
+                    assertEquals(r.types().get(name), gt.type(), name);
+                    // The loaded weights are the stored blocks decoded (in HF row order), and close to the originals.
+                    float[] orig = e.getValue().data(), loaded = back.stateDict().get(e.getKey()).data();
+                    double num = 0, den = 0;
+                    for (int i = 0; i < orig.length; i++) {
+                        num += (orig[i] - loaded[i]) * (double) (orig[i] - loaded[i]);
+                        den += orig[i] * (double) orig[i];
+                    }
+                    double rel = Math.sqrt(num / den);
+                    double bound = switch (gt.type()) {
+                        case F32 -> 0;
+                        case F16, BF16 -> 4e-3;
+                        case Q8_0 -> 1e-2;
+                        case Q6_K -> 4e-2;
+                        default -> 0.2;
+                    };
+                    assertTrue(rel <= bound, t + " " + name + ": relative error " + rel);
+                    if (!e.getKey().contains("q_proj") && !e.getKey().contains("k_proj")) {
+                        float[] dec = new float[orig.length];
+                        GgmlBlocks.decode(gt.type(), gt.raw(), 0, dec, 0, dec.length);
+                        assertArrayEquals(dec, loaded, name);
+                    }
+                }
+                assertEquals("llama", g.getString("general.architecture"));
+            }
+        }
+    }
+
+    @Test
+    void vocabularyInTheFileTokenizesLikeTokenizerJson() throws Exception {
+        Path f = tmp.resolve("vocab.gguf");
+        LlamaGguf.export(model, dir, GgmlType.Q8_0, f);
+        Tokenizer hf = Tokenizers.load(dir.resolve("tokenizer.json")), gg = Tokenizers.load(f);
+        assertArrayEquals(hf.encode(text, true), gg.encode(text, true));
+        try (GgufFile g = GgufFile.open(f)) {
+            assertEquals("gpt2", g.getString("tokenizer.ggml.model"));
+            assertEquals("gpt-2", g.getString("tokenizer.ggml.pre"));
+            assertEquals(model.config().vocabSize(), g.getArray("tokenizer.ggml.tokens").length(), "padded to vocab_size");
+            assertEquals(5, g.getArray("tokenizer.ggml.token_type").ints()[model.config().vocabSize() - 1], "padding rows are UNUSED");
+            assertEquals(3, g.getArray("tokenizer.ggml.token_type").ints()[0], "<s> is CONTROL");
+            assertTrue(g.getBool("tokenizer.ggml.add_bos_token", false));
+        }
+    }
+
+    @Test
+    void unsupportedTypeOrArchitectureIsNamed() throws Exception {
+        Path f = tmp.resolve("base.gguf");
+        LlamaGguf.export(model, dir, GgmlType.F32, f);
+        // Same file with one tensor re-typed as Q5_K, and one with another architecture.
+        GgufWriter q5 = new GgufWriter(), arch = new GgufWriter();
+        try (GgufFile g = GgufFile.open(f)) {
+            for (var e : g.metadata().entrySet()) {
+                q5.put(e.getKey(), g.type(e.getKey()), e.getValue());
+                arch.put(e.getKey(), g.type(e.getKey()), e.getKey().equals("general.architecture") ? "falcon" : e.getValue());
+            }
+            for (GgufTensor t : g.tensors().values()) {
+                byte[] b = t.raw().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+                arch.addRawTensor(t.name(), t.type(), t.dims(), b);
+                if (t.name().equals("blk.0.ffn_up.weight")) q5.addRawTensor(t.name(), GgmlType.Q5_K, new long[] {256, t.numel() / 256}, new byte[(int) (t.numel() / 256 * 176)]);
+                else q5.addRawTensor(t.name(), t.type(), t.dims(), b);
+            }
+        }
+        Path fq = tmp.resolve("q5.gguf"), fa = tmp.resolve("falcon.gguf");
+        q5.write(fq);
+        arch.write(fa);
+        var e1 = assertThrows(GgufFormatException.class, () -> LlamaGguf.load(fq));
+        assertTrue(e1.getMessage().contains("Q5_K") && e1.getMessage().contains("blk.0.ffn_up.weight"), e1.getMessage());
+        var e2 = assertThrows(GgufFormatException.class, () -> LlamaGguf.load(fa));
+        assertTrue(e2.getMessage().contains("'falcon'") && e2.getMessage().contains(fa.toString()), e2.getMessage());
+    }
+
+    @Test
+    void exportsAreAtomicAndRejectModelsWithoutTokenizer() throws Exception {
+        Path empty = Files.createDirectories(tmp.resolve("notok"));
+        Path f = tmp.resolve("never.gguf");
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> LlamaGguf.export(model, empty, GgmlType.F32, f));
+        assertTrue(!Files.exists(f), "nothing written");
+        try (var s = Files.list(tmp)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temp file left");
+        }
+    }
+}
