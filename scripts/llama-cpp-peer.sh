@@ -5,7 +5,10 @@
 # Not a test: tests never need llama.cpp.
 #
 #   scripts/llama-cpp-peer.sh build        # fetch + cmake build (slow: ~30-60 min on 2 loaded cores)
-#   scripts/llama-cpp-peer.sh run [MODEL]  # exports, llama-perplexity, gguf-py reference, KLD (see below)
+#   scripts/llama-cpp-peer.sh run [MODEL]  # exports, llama-perplexity, gguf-py reference (see run() below)
+#
+# Environment: GSTICK_LLAMA_CPP=DIR builds/uses llama.cpp there instead of data-cache/llama.cpp;
+# PEER_CHUNKS (default 8) limits llama-perplexity to that many windows of 256 tokens.
 #
 # Needs: cmake, a C/C++ compiler, npm, git; for the gguf-py reference writer Debian's python3-numpy
 # (`apt-get install python3-numpy`, used through /usr/bin/python3).
@@ -42,7 +45,56 @@ build() {
   log "built: $lc/build/bin"
 }
 
+# ppl FILE.gguf TEXT: llama-perplexity's final estimate over PEER_CHUNKS windows of 256 tokens (2 threads).
+ppl() {
+  "$lc/build/bin/llama-perplexity" -m "$1" -f "$2" -c 256 -b 256 --chunks "${PEER_CHUNKS:-8}" -t 2 > "$work/$(basename "$1").log" 2>&1 \
+    || die "llama-perplexity failed on $1 (see $work/$(basename "$1").log)"
+  sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$work/$(basename "$1").log"
+}
+
+run() {
+  local model="${1:-$root/models/gstick-llama-demo}"
+  [ -x "$lc/build/bin/llama-perplexity" ] || die "llama.cpp is not built: run '$0 build' first"
+  /usr/bin/python3 -c 'import numpy' 2>/dev/null || die "gguf-py needs numpy: apt-get install python3-numpy"
+  work="$cache/llama-cpp-peer"; mkdir -p "$work"
+  local text="$model/heldout.txt" py="env PYTHONPATH=$lc/src/gguf-py /usr/bin/python3 $root/scripts/gguf_py_reference.py"
+  log "model $model, text $text, llama.cpp $(git -C "$lc/src" rev-parse --short HEAD)"
+
+  # 1. Our F32 export and gguf-py's F32 file of the same folder: llama.cpp must give the same perplexity.
+  "$root/gstick" export --format gguf --type f32 --model "$model" --out "$work/ours-f32.gguf" --force >/dev/null
+  $py write "$model" "$work/ref-f32.gguf" 2>/dev/null
+  local p_ours p_ref
+  p_ours="$(ppl "$work/ours-f32.gguf" "$text")"; p_ref="$(ppl "$work/ref-f32.gguf" "$text")"
+  printf 'llama-perplexity  ours-f32 %s  gguf-py-f32 %s  relative difference %s\n' "$p_ours" "$p_ref" \
+    "$(/usr/bin/python3 -c "print(f'{abs($p_ours-$p_ref)/$p_ref:.2e}')")"
+
+  # 2. gstick eval on the folder and on our GGUF (its own protocol: non-overlapping windows, all tokens scored).
+  local e_hf e_gg
+  e_hf="$("$root/gstick" eval --model "$model" --ctx 256 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ppl"])')"
+  e_gg="$("$root/gstick" eval --model "$work/ours-f32.gguf" --text "$text" --ctx 256 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ppl"])')"
+  printf 'gstick eval       folder %s  ours-f32.gguf %s\n' "$e_hf" "$e_gg"
+
+  # 3. Every block type: llama.cpp loads it; its perplexity beside ours on the same file.
+  local t
+  for t in f16 bf16 q8_0 q4_0 q4_1 q4_k q6_k; do
+    "$root/gstick" export --format gguf --type "$t" --model "$model" --out "$work/ours-$t.gguf" --force >/dev/null
+    printf 'llama-perplexity  ours-%-5s %s   gstick eval %s\n' "$t" "$(ppl "$work/ours-$t.gguf" "$text")" \
+      "$("$root/gstick" eval --model "$work/ours-$t.gguf" --text "$text" --ctx 256 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ppl"])')"
+  done
+
+  # 4. A random GQA model (8 query heads, 2 key/value heads, untied output): llama.cpp loads our exports.
+  $py random-gqa "$work/gqa" "$model"
+  for t in f32 q4_0; do
+    "$root/gstick" export --format gguf --type "$t" --model "$work/gqa" --out "$work/gqa-$t.gguf" --force >/dev/null
+    printf 'random GQA %-5s   llama-perplexity %s   gstick eval %s\n' "$t" "$(ppl "$work/gqa-$t.gguf" "$text")" \
+      "$("$root/gstick" eval --model "$work/gqa-$t.gguf" --text "$text" --ctx 256 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["ppl"])')"
+  done
+  $py write "$work/gqa" "$work/gqa-ref-f32.gguf" 2>/dev/null
+  printf 'random GQA f32    ours %s  gguf-py %s\n' "$(ppl "$work/gqa-f32.gguf" "$text")" "$(ppl "$work/gqa-ref-f32.gguf" "$text")"
+}
+
 case "${1:-}" in
   build) build ;;
-  *) die "usage: $0 build|run" ;;
+  run) shift; run "$@" ;;
+  *) die "usage: $0 build | run [MODEL_DIR]" ;;
 esac

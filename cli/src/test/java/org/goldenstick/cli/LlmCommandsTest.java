@@ -94,7 +94,10 @@ class LlmCommandsTest {
         run("export", "--format", "gguf", "--type", "q8_0", "--model", dir.toString(), "--out", f.toString());
         String out = run("generate", "--model", f.toString(), "--prompt", "the whale", "--temperature", "0", "--max-new-tokens", "6");
         Tokenizer tok = Tokenizers.load(f);
-        int[] gen = org.goldenstick.llm.LlamaGguf.load(f).generate(tok.encode("the whale", true), 6, Sampler.greedy());
+        int[] gen;
+        try (var mm = org.goldenstick.llm.LlamaGguf.open(f)) {
+            gen = mm.model().generate(tok.encode("the whale", true), 6, Sampler.greedy());
+        }
         assertEquals("the whale" + tok.decode(gen) + System.lineSeparator(), out);
         JsonNode ids = new ObjectMapper().readTree(run("tokenize", "--model", f.toString(), "--text", dir.resolve("heldout.txt").toString(), "--json")).get("ids");
         assertEquals(Tokenizers.load(dir).encode(text, true).length, ids.size());

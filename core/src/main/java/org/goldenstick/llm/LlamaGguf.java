@@ -31,6 +31,9 @@ import org.goldenstick.tensor.Tensor;
  * LlamaModel m = HfCheckpoint.load(dir);
  * LlamaGguf.export(m, dir, GgmlType.Q8_0, Path.of("model-q8_0.gguf"));
  * LlamaModel back = LlamaGguf.load(Path.of("model-q8_0.gguf"));     // weights dequantized
+ * try (LlamaGguf.MappedModel mm = LlamaGguf.open(Path.of("model-q8_0.gguf"))) {   // Q8_0/Q4_0 kernels on the map
+ *     int[] next = mm.model().generate(prompt, 20, Sampler.greedy());
+ * }
  * }</pre>
  */
 public final class LlamaGguf {
@@ -183,10 +186,8 @@ public final class LlamaGguf {
         w.put("llama.attention.head_count_kv", GgufType.UINT32, (long) c.numKeyValueHeads());
         w.put("llama.rope.freq_base", GgufType.FLOAT32, (float) c.ropeTheta());
         w.put("llama.attention.layer_norm_rms_epsilon", GgufType.FLOAT32, (float) c.rmsNormEps());
-        if (c.headDim() * c.numAttentionHeads() != c.hiddenSize()) {
-            w.put("llama.attention.key_length", GgufType.UINT32, (long) c.headDim());
-            w.put("llama.attention.value_length", GgufType.UINT32, (long) c.headDim());
-        }
+        w.put("llama.attention.key_length", GgufType.UINT32, (long) c.headDim());
+        w.put("llama.attention.value_length", GgufType.UINT32, (long) c.headDim());
         if (c.ropeScaling() instanceof RopeScaling.Linear lin) {
             w.put("llama.rope.scaling.type", GgufType.STRING, "linear");
             w.put("llama.rope.scaling.factor", GgufType.FLOAT32, (float) lin.factor());
@@ -308,7 +309,6 @@ public final class LlamaGguf {
         if (eos >= 0) w.put("tokenizer.ggml.eos_token_id", GgufType.UINT32, (long) eos);
         if (spec.unkId() >= 0) w.put("tokenizer.ggml.unknown_token_id", GgufType.UINT32, (long) spec.unkId());
         w.put("tokenizer.ggml.add_bos_token", GgufType.BOOL, bos >= 0);
-        w.put("tokenizer.ggml.add_eos_token", GgufType.BOOL, false);
     }
 
     // ---------------------------------------------------------------- import
@@ -358,22 +358,62 @@ public final class LlamaGguf {
     /** Opens a GGUF Llama model and dequantizes every weight into a float {@link LlamaModel}. */
     public static LlamaModel load(Path file) {
         try (GgufFile g = GgufFile.open(file)) {
-            return load(g);
+            return load(g, false);
         }
     }
 
-    /** Builds a float {@link LlamaModel} from an open GGUF file (the file may be closed afterwards). */
-    public static LlamaModel load(GgufFile g) {
+    /**
+     * A model for inference on the GGUF file's own blocks: Q8_0 and Q4_0 projections become {@link GgufBlockLinear}
+     * layers reading the memory map (no float copy); every other tensor is dequantized. The file stays mapped as long
+     * as the returned model is used; close {@link MappedModel#file()} when done (or leave it to process exit).
+     */
+    public static MappedModel open(Path file) {
+        GgufFile g = GgufFile.open(file);
+        try {
+            return new MappedModel(load(g, true), g);
+        } catch (RuntimeException e) {
+            g.close();
+            throw e;
+        }
+    }
+
+    /** A model whose block layers read {@code file}'s mapping. */
+    public record MappedModel(LlamaModel model, GgufFile file) implements AutoCloseable {
+        /** Projections computed on the quantized blocks. */
+        public int blockLayers() {
+            int n = 0;
+            for (var m : model.namedModules().values()) if (m instanceof GgufBlockLinear) n++;
+            return n;
+        }
+
+        @Override
+        public void close() {
+            file.close();
+        }
+    }
+
+    /** Builds a {@link LlamaModel} from an open GGUF file; with {@code blockKernels} Q8_0/Q4_0 projections stay mapped. */
+    static LlamaModel load(GgufFile g, boolean blockKernels) {
         LlamaConfig c = config(g);
         LlamaModel model = new LlamaModel(c, LlamaModel.NO_INIT);
-        Map<String, Tensor> state = model.stateDict();
         java.util.Set<String> used = new java.util.HashSet<>();
-        for (var e : state.entrySet()) {
+        for (var e : new ArrayList<>(model.stateDict().entrySet())) {
             String hf = e.getKey();
             GgufTensor t = checkedTensor(g, ggufName(hf), e.getValue().shape());
             used.add(t.name());
-            float[] data = t.toFloatArray();
             int heads = permutedHeads(hf, c);
+            boolean projection = hf.endsWith("_proj.weight") || hf.equals("lm_head.weight");
+            if (blockKernels && projection && GgufBlockLinear.supports(t.type())) {
+                int[] order = null;
+                if (heads > 0) {
+                    int[] map = ggufRowToHfRow(heads, c.headDim());
+                    order = new int[map.length];
+                    for (int r = 0; r < map.length; r++) order[map[r]] = r;
+                }
+                model.replaceChild(hf.substring(0, hf.length() - ".weight".length()), new GgufBlockLinear(t, order));
+                continue;
+            }
+            float[] data = t.toFloatArray();
             if (heads > 0) {
                 int[] map = ggufRowToHfRow(heads, c.headDim());
                 int cols = e.getValue().dim(1);

@@ -83,10 +83,11 @@ public final class QuantizedCheckpoints {
     /**
      * Validates the folder ({@link ModelFolderCheck}, including a memory estimate) before anything large is allocated,
      * then loads a quantized folder with {@link #load(Path)} and a float one with {@link HfCheckpoint#load(Path)}; a
-     * {@code .gguf} file is loaded with {@link LlamaGguf#load(Path)} (its reader checks every size against the file).
+     * {@code .gguf} file is opened with {@link LlamaGguf#open(Path)} (its reader checks every size against the file;
+     * Q8_0/Q4_0 projections are computed on the mapped blocks, and the mapping lives until the process exits).
      */
     public static LlamaModel loadModel(Path dir) throws IOException {
-        if (LlamaGguf.isGguf(dir)) return LlamaGguf.load(dir);
+        if (LlamaGguf.isGguf(dir)) return LlamaGguf.open(dir).model();
         ModelFolderCheck.Checked c = ModelFolderCheck.check(dir); // before the model is allocated
         c.requireHeap(c.heapBytesToLoad(), "loading the model");
         c.requireFiniteWeights();

@@ -1,0 +1,132 @@
+package org.goldenstick.tensor.kernel;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * {@code y = x · Wᵀ} straight from ggml's Q8_0 and Q4_0 blocks (as a GGUF file maps them), never materialising
+ * float weights. Each weight row is {@code cols / 32} blocks; a block is an fp16 scale {@code d} then 32 int8
+ * values (Q8_0, 34 bytes) or 16 bytes of nibbles, value {@code j} in the low nibble of byte {@code j} and value
+ * {@code j + 16} in the high one, stored {@code + 8} (Q4_0, 18 bytes). The vector path widens the bytes to
+ * floats ({@code B2F}) and FMAs them with {@code x} scaled by {@code d}; the scalar path is the reference.
+ * Activations stay float (llama.cpp instead quantizes them to 8 bits, so its results differ in the last digits).
+ *
+ * <pre>{@code
+ * GgmlBlockKernels.matmul(GgmlBlockKernels.Format.Q4_0, mapped, tensorOffset, out, in, x, tokens, y);
+ * }</pre>
+ */
+public final class GgmlBlockKernels {
+    /** The block formats with a kernel. */
+    public enum Format {
+        Q8_0(34), Q4_0(18);
+
+        private final int blockBytes;
+
+        Format(int blockBytes) {
+            this.blockBytes = blockBytes;
+        }
+
+        public int blockBytes() {
+            return blockBytes;
+        }
+    }
+
+    public static final int BLOCK = 32;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int LANES = F.length();
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int ROWS_PER_TASK = 16;
+
+    private GgmlBlockKernels() {}
+
+    /**
+     * {@code y[i, r] = Σ_c W[r, c] · x[i, c]} for {@code i < m}, {@code r < rows}; W's rows start at {@code offset} in
+     * {@code w}, each {@code cols / 32} blocks of {@code f}; x is {@code [m, cols]}, y {@code [m, rows]}, row-major.
+     */
+    public static void matmul(Format f, MemorySegment w, long offset, int rows, int cols, float[] x, int m, float[] y) {
+        if (cols % BLOCK != 0) throw new IllegalArgumentException(f + " rows of " + cols + " values are not whole blocks of " + BLOCK);
+        long rowBytes = (long) cols / BLOCK * f.blockBytes();
+        if (offset < 0 || offset + rowBytes * rows > w.byteSize()) throw new IndexOutOfBoundsException(f + ": " + rows + " rows of " + rowBytes + " bytes at " + offset + " exceed " + w.byteSize() + " bytes");
+        if (x.length < (long) m * cols || y.length < (long) m * rows) throw new IllegalArgumentException(f + ": x/y hold " + x.length + "/" + y.length + " values, need " + (long) m * cols + "/" + (long) m * rows);
+        boolean vector = Kernels.vector() && LANES <= 16 && 16 % LANES == 0;
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        int threads = (long) rows * cols * m < (1 << 15) ? 1 : Parallel.threads();
+        Parallel.forEach(threads, tasks, t -> {
+            int r1 = Math.min(rows, (t + 1) * ROWS_PER_TASK);
+            for (int r = t * ROWS_PER_TASK; r < r1; r++) {
+                long base = offset + r * rowBytes;
+                for (int i = 0; i < m; i++) {
+                    float s;
+                    if (f == Format.Q8_0) s = vector ? dotQ8Vector(w, base, cols, x, i * cols) : dotQ8Scalar(w, base, cols, x, i * cols);
+                    else s = vector ? dotQ4Vector(w, base, cols, x, i * cols) : dotQ4Scalar(w, base, cols, x, i * cols);
+                    y[i * rows + r] = s;
+                }
+            }
+        });
+    }
+
+    static float dotQ8Scalar(MemorySegment w, long base, int cols, float[] x, int xo) {
+        float total = 0;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long o = base + 34L * b;
+            float d = Float.float16ToFloat(w.get(I16, o)), s = 0;
+            for (int j = 0; j < BLOCK; j++) s += w.get(ValueLayout.JAVA_BYTE, o + 2 + j) * x[xo + b * BLOCK + j];
+            total += d * s;
+        }
+        return total;
+    }
+
+    static float dotQ4Scalar(MemorySegment w, long base, int cols, float[] x, int xo) {
+        float total = 0;
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long o = base + 18L * b;
+            float d = Float.float16ToFloat(w.get(I16, o)), s = 0;
+            int xb = xo + b * BLOCK;
+            for (int j = 0; j < 16; j++) {
+                int q = w.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
+                s += ((q & 0xF) - 8) * x[xb + j] + ((q >>> 4) - 8) * x[xb + j + 16];
+            }
+            total += d * s;
+        }
+        return total;
+    }
+
+    private static float dotQ8Vector(MemorySegment w, long base, int cols, float[] x, int xo) {
+        FloatVector tot = FloatVector.zero(F);
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long o = base + 34L * b;
+            FloatVector acc = FloatVector.zero(F);
+            for (int c = 0; c < BLOCK; c += LANES) {
+                FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, w, o + 2 + c, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2F, F, 0);
+                acc = wv.fma(FloatVector.fromArray(F, x, xo + b * BLOCK + c), acc);
+            }
+            tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, o))), tot);
+        }
+        return Lanes.sum(tot);
+    }
+
+    private static float dotQ4Vector(MemorySegment w, long base, int cols, float[] x, int xo) {
+        FloatVector tot = FloatVector.zero(F);
+        for (int b = 0; b < cols / BLOCK; b++) {
+            long o = base + 18L * b;
+            int xb = xo + b * BLOCK;
+            FloatVector acc = FloatVector.zero(F);
+            for (int c = 0; c < 16; c += LANES) {
+                ByteVector q = ByteVector.fromMemorySegment(B, w, o + 2 + c, ByteOrder.LITTLE_ENDIAN);
+                ByteVector lo = q.and((byte) 0xF).sub((byte) 8);
+                ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8);
+                acc = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xb + c), acc);
+                acc = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xb + 16 + c), acc);
+            }
+            tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, o))), tot);
+        }
+        return Lanes.sum(tot);
+    }
+}
