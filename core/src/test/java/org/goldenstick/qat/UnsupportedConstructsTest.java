@@ -85,6 +85,24 @@ class UnsupportedConstructsTest {
         assertTrue(e.getMessage().contains("Linear(6 -> 4") && e.getMessage().contains("not registered"), e.getMessage());
     }
 
+    /** A forward that picks its layer by class: after wrapping it would silently skip the quantized layer. */
+    static final class ByClass extends Module {
+        ByClass() {
+            registerChild("fc", new Linear(6, 4, new Random(0)));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return module("fc") instanceof Linear l ? l.forward(x) : x;
+        }
+    }
+
+    @Test
+    void replacementTheForwardDoesNotCallIsNamed() {
+        var e = assertThrows(IllegalArgumentException.class, () -> simqat().apply(new ByClass(), SHAPE));
+        assertTrue(e.getMessage().contains("'fc'") && e.getMessage().contains("does not call the replacement"), e.getMessage());
+    }
+
     @Test
     void missingInputShapeSaysWhatToPass() {
         var e = assertThrows(IllegalArgumentException.class, () -> simqat().apply(new WithOp(false)));
