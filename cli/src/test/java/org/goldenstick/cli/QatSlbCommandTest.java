@@ -34,8 +34,9 @@ class QatSlbCommandTest {
             assertEquals("SLB", f.metadata().get("gstick.algorithm"));
             // conv1 of LeNet (QuantDequant, PackedConv2d, QuantDequant with A8): 6·1·5·5 weights at 2 bits = 38 bytes
             assertEquals(38, f.uint8("conv1.1.weight_packed").length);
-            // fc1 (16·2·2 -> 120) packed at 2 bits too; the classifier fc3 (84 -> 10) is int8
-            assertEquals(64 * 120 * 2 / 8, f.uint8("fc1.1.weight_packed").length);
+            // fc1 (16·2·2 -> 120) packed at 2 bits too (no input quant-dequant step: conv2 quantized its input already);
+            // the classifier fc3 (84 -> 10) is int8
+            assertEquals(64 * 120 * 2 / 8, f.uint8("fc1.0.weight_packed").length);
             assertEquals(84 * 10, f.int8("fc3.weight").length);
         }
         assertTrue(Files.exists(Path.of(j.get("onnx").asText())));

@@ -21,7 +21,12 @@ public final class Conv2dSlbQuant extends SlbQuantCell {
     private final int inPerGroup, kH, kW;
 
     public Conv2dSlbQuant(Conv2d conv, SlbConfig cfg, Random rng) {
-        super(conv.weight(), conv.bias(), conv.kernelH() * conv.kernelW(), cfg, cfg.weightBits(), rng);
+        this(conv, cfg, true, rng);
+    }
+
+    /** @param inputQuantizer false when the producing layer already fake-quantizes this layer's input */
+    public Conv2dSlbQuant(Conv2d conv, SlbConfig cfg, boolean inputQuantizer, Random rng) {
+        super(conv.weight(), conv.bias(), conv.kernelH() * conv.kernelW(), cfg, cfg.weightBits(), inputQuantizer, rng);
         this.spec = conv.spec();
         this.inPerGroup = conv.inChannels() / conv.groups();
         this.kH = conv.kernelH();

@@ -12,15 +12,18 @@ import org.goldenstick.tensor.Tensor;
  * shrink. Deploys as a {@link PackedLinear}.
  *
  * <pre>{@code
- * var q = new LinearSlbQuant(linear, SlbConfig.defaults().withWeightQuantDtype(QuantDtype.INT2), 2, new Random(0));
+ * var q = new LinearSlbQuant(linear, SlbConfig.defaults().withWeightQuantDtype(QuantDtype.INT2), 2, true, new Random(0));
  * }</pre>
  */
 public final class LinearSlbQuant extends SlbQuantCell {
     private final int in;
 
-    /** @param bits 1, 2 or 4 (the network's weight bits, or the classifier's when that is low-bit) */
-    public LinearSlbQuant(Linear linear, SlbConfig cfg, int bits, Random rng) {
-        super(linear.weight(), linear.bias(), 1, cfg, bits, rng);
+    /**
+     * @param bits 1, 2 or 4 (the network's weight bits, or the classifier's when that is low-bit)
+     * @param inputQuantizer false when the producing layer already fake-quantizes this layer's input
+     */
+    public LinearSlbQuant(Linear linear, SlbConfig cfg, int bits, boolean inputQuantizer, Random rng) {
+        super(linear.weight(), linear.bias(), 1, cfg, bits, inputQuantizer, rng);
         this.in = linear.inFeatures();
     }
 

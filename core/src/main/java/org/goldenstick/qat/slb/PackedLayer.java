@@ -6,7 +6,6 @@ import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.nn.Layer;
-import org.goldenstick.nn.Module;
 import org.goldenstick.quant.DeployLayer;
 import org.goldenstick.tensor.kernel.PackedBits;
 

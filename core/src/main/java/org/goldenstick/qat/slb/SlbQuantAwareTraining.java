@@ -3,10 +3,13 @@ package org.goldenstick.qat.slb;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.goldenstick.data.Batch;
+import org.goldenstick.graph.ModelGraph;
+import org.goldenstick.graph.Node;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Dropout;
 import org.goldenstick.nn.Flatten;
@@ -14,19 +17,20 @@ import org.goldenstick.nn.Identity;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
+import org.goldenstick.nn.ReLU;
 import org.goldenstick.qat.LinearQuant;
 import org.goldenstick.qat.QuantCell;
 import org.goldenstick.qat.SimQATConfig;
 import org.goldenstick.quant.DeployIO;
+import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.quant.QuantDtype;
+import org.goldenstick.quant.QuantParams;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.CompAlgo;
 import org.goldenstick.rewrite.RewriteReport;
 import org.goldenstick.rewrite.RewriteRules;
 import org.goldenstick.rewrite.Rewriter;
-import org.goldenstick.tensor.GradMode;
-import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.TrainCallback;
 
 /**
@@ -55,6 +59,8 @@ public final class SlbQuantAwareTraining extends CompAlgo {
     private RewriteReport report;
     private Iterable<Batch> calibrationData;
     private long seed;
+    private RewriteRules rules;
+    private int[] sampleShape;
 
     public SlbQuantAwareTraining() {
         this(SlbConfig.defaults());
@@ -122,27 +128,34 @@ public final class SlbQuantAwareTraining extends CompAlgo {
     public RewriteReport report() { return report; }
 
     /**
-     * The rewrite rules for {@code network}: Conv2d → {@link Conv2dSlbQuant}; Linear → {@link LinearSlbQuant}, except the
-     * classifier, which becomes an int8 {@link LinearQuant} unless {@code classifier_quant_dtype} is low-bit.
+     * The rewrite rules: Conv2d → {@link Conv2dSlbQuant}; Linear → {@link LinearSlbQuant}, except the layer at
+     * {@code classifierPath}, which becomes an int8 {@link LinearQuant} unless {@code classifier_quant_dtype} is low-bit.
+     * With activation quantization a layer whose producer (looking through ReLU, max-pool, flatten, reshape, identity,
+     * which keep values on their input's grid) is wrapped gets no input quantizer: each edge is quantized once.
      */
-    public RewriteRules rules(Module network) {
+    public RewriteRules rules(String classifierPath) {
         Random rng = new Random(seed);
-        String classifier = classifierPath(network);
         SimQATConfig int8 = SimQATConfig.defaults();
+        boolean act = config.enableActQuant();
         return RewriteRules.builder()
-                .transparent(MaxPool2d.class).transparent(Flatten.class).transparent(Identity.class).transparent(Dropout.class)
-                .wrap(Conv2d.class, m -> new Conv2dSlbQuant((Conv2d) m, config, rng))
-                .wrap(Linear.class, (RewriteRules.Policy) (m, site) -> !site.path().equals(classifier) ? new LinearSlbQuant((Linear) m, config, config.weightBits(), rng)
-                        : config.classifierBits() == 8 ? new LinearQuant((Linear) m, int8, true)
-                        : new LinearSlbQuant((Linear) m, config, config.classifierBits(), rng))
+                .transparent(ReLU.class).transparent(MaxPool2d.class).transparent(Flatten.class).transparent(Identity.class).transparent(Dropout.class)
+                .transparentOp("reshape").transparentOp("relu")
+                .wrap(Conv2d.class, (RewriteRules.Policy) (m, site) -> new Conv2dSlbQuant((Conv2d) m, config, !site.producerWrapped(), rng))
+                .wrap(Linear.class, (RewriteRules.Policy) (m, site) -> !site.path().equals(classifierPath)
+                        ? new LinearSlbQuant((Linear) m, config, config.weightBits(), !site.producerWrapped(), rng)
+                        : config.classifierBits() == 8 ? new LinearQuant((Linear) m, int8, !(act && site.producerWrapped()))
+                        : new LinearSlbQuant((Linear) m, config, config.classifierBits(), !site.producerWrapped(), rng))
                 .build();
     }
 
-    /** The classifier: the last Linear layer of the network (module order), or null. */
-    static String classifierPath(Module network) {
-        String last = null;
-        for (var e : network.namedModules().entrySet()) if (e.getValue().getClass() == Linear.class) last = e.getKey();
-        return last;
+    /**
+     * The classifier: the Linear layer whose output is the network's output (looking back through ops and layers without
+     * weights, such as dropout or flatten), or null.
+     */
+    static String classifierPath(ModelGraph g) {
+        Node n = g.output();
+        while (n.inputs().size() == 1 && (n.kind() == Node.Kind.OP || n.isLayer() && n.layer().namedParameters().isEmpty())) n = g.node(n.inputs().get(0));
+        return n.isLayer() && n.layer().getClass() == Linear.class ? n.path() : null;
     }
 
     @Override
@@ -153,7 +166,10 @@ public final class SlbQuantAwareTraining extends CompAlgo {
                 throw new IllegalArgumentException("SlbQuantAwareTraining.apply: the network is already quantization-aware (contains " + m.getClass().getSimpleName() + ")");
             }
         }
-        report = Rewriter.rewrite(network, trace(network, options), rules(network));
+        ModelGraph graph = trace(network, options);
+        sampleShape = graph.sampleShape();
+        rules = rules(classifierPath(graph));
+        report = Rewriter.rewrite(network, graph, rules);
         if (report.wrapped().isEmpty()) throw new IllegalArgumentException("SlbQuantAwareTraining.apply: no Conv2d or Linear layer found in " + network.getClass().getSimpleName());
         return network;
     }
@@ -185,21 +201,39 @@ public final class SlbQuantAwareTraining extends CompAlgo {
      */
     @Override
     public Module convert(Module network) {
-        int n = 0;
-        for (var e : network.namedModules().entrySet()) {
-            Module deploy = switch (e.getValue()) {
+        int[] shape = sampleShape != null ? sampleShape : network.exampleInputShape();
+        if (shape == null) throw new IllegalStateException("SlbQuantAwareTraining.convert: no input shape known for " + network.getClass().getSimpleName() + "; call apply first");
+        ModelGraph graph = ModelGraph.trace(network, shape);
+        RewriteRules r = rules != null ? rules : rules((String) null);
+        Map<String, Module> deploy = new LinkedHashMap<>();
+        for (var e : graph.layerCalls().entrySet()) {
+            Node n = e.getValue().get(0);
+            Module d = switch (n.layer()) {
                 case SlbQuantCell q -> q.toDeploy();
-                case QuantCell q -> q.toDeploy(q.inputQuantizer().quantParams());
+                case QuantCell q -> q.toDeploy(q.inputQuantizer() != null ? q.inputQuantizer().quantParams() : producerGrid(graph, n, r));
                 default -> null;
             };
-            if (deploy == null) continue;
+            if (d == null) continue;
             if (e.getKey().isEmpty()) throw new IllegalArgumentException("SlbQuantAwareTraining.convert: the root module is a quantized layer; wrap it in a container");
-            network.replaceChild(e.getKey(), deploy);
-            n++;
+            deploy.put(e.getKey(), d);
         }
-        if (n == 0) throw new IllegalArgumentException("SlbQuantAwareTraining.convert: no SLB layer found; call apply (and train) before convert");
+        for (var e : network.namedModules().entrySet()) {
+            if ((e.getValue() instanceof SlbQuantCell || e.getValue() instanceof QuantCell) && !graph.layerCalls().containsKey(e.getKey())) {
+                throw new IllegalStateException("SlbQuantAwareTraining.convert: quantized layer '" + e.getKey() + "' is never called by the traced forward");
+            }
+        }
+        if (deploy.isEmpty()) throw new IllegalArgumentException("SlbQuantAwareTraining.convert: no SLB layer found; call apply (and train) before convert");
+        deploy.forEach(network::replaceChild);
         network.eval();
         return network;
+    }
+
+    /** The output grid of the quantized layer producing node {@code n}'s input. */
+    private static QuantParams producerGrid(ModelGraph g, Node n, RewriteRules r) {
+        Node p = g.producerThrough(n.id(), 0, r::keepsGrid);
+        FakeQuantize out = !p.isLayer() ? null : p.layer() instanceof SlbQuantCell s ? s.outputQuantizer() : p.layer() instanceof QuantCell c ? c.outputQuantizer() : null;
+        if (out == null) throw new IllegalStateException("SlbQuantAwareTraining.convert: '" + n.path() + "' has no input quantizer and its producer " + p.name() + " quantizes no output");
+        return out.quantParams();
     }
 
     /**

@@ -1,10 +1,14 @@
 package org.goldenstick.qat.slb;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
+import org.goldenstick.nn.Sequential;
 import org.goldenstick.quant.FakeQuantize;
+import org.goldenstick.quant.QuantDequant;
 import org.goldenstick.quant.QuantSpec;
 import org.goldenstick.tensor.Tensor;
 
@@ -31,7 +35,7 @@ import org.goldenstick.tensor.Tensor;
  * pace the float weights would. With upstream's initialisation ({@code s = 1}) it is the identity.
  *
  * <pre>{@code
- * SlbQuantCell q = new LinearSlbQuant(linear, SlbConfig.defaults().withWeightQuantDtype(QuantDtype.INT2), new Random(0));
+ * SlbQuantCell q = new LinearSlbQuant(linear, SlbConfig.defaults().withWeightQuantDtype(QuantDtype.INT2), 2, true, new Random(0));
  * Module deploy = q.toDeploy();
  * }</pre>
  */
@@ -45,8 +49,10 @@ public abstract sealed class SlbQuantCell extends Layer permits Conv2dSlbQuant, 
     /**
      * @param floatWeight the trained weight, {@code [out, ...]}
      * @param receptive   the weight's spatial size per input channel (kh·kw for a conv, 1 for a linear layer), for the He fan-out
+     * @param inputQuantizer whether to fake-quantize the input (with activation quantization on); false when the producing
+     *     layer already quantizes it, so each edge is quantized once
      */
-    SlbQuantCell(Tensor floatWeight, Tensor bias, int receptive, SlbConfig cfg, int bits, Random rng) {
+    SlbQuantCell(Tensor floatWeight, Tensor bias, int receptive, SlbConfig cfg, int bits, boolean inputQuantizer, Random rng) {
         this.weightShape = floatWeight.shape();
         this.outChannels = weightShape[0];
         this.levelsCount = 1 << bits;
@@ -62,7 +68,7 @@ public abstract sealed class SlbQuantCell extends Layer permits Conv2dSlbQuant, 
             float[] a = logits.data();
             for (int i = 0; i < a.length; i++) a[i] = (float) (rng.nextGaussian() * std);
         }
-        if (cfg.enableActQuant()) registerChild("input_quantizer", actQuantizer());
+        if (cfg.enableActQuant() && inputQuantizer) registerChild("input_quantizer", actQuantizer());
         registerParameter("weight", logits.requiresGrad(true));
         if (bias != null) registerParameter("bias", bias);
         registerBuffer("scale", Tensor.of(scale, outChannels));
@@ -180,11 +186,14 @@ public abstract sealed class SlbQuantCell extends Layer permits Conv2dSlbQuant, 
     /** The deploy module: bit-packed weights, wrapped in activation quant-dequant steps when act quant is on. */
     public abstract Module toDeploy();
 
-    /** {@code packed} alone, or between the activation quant-dequant steps of this cell. */
+    /** {@code packed} alone, or with the activation quant-dequant steps of this cell around it. */
     protected final Module withActivationSteps(Module packed) {
         FakeQuantize in = inputQuantizer(), out = outputQuantizer();
         if (in == null && out == null) return packed;
-        return new org.goldenstick.nn.Sequential(new org.goldenstick.quant.QuantDequant(null, in.quantParams()), packed,
-                new org.goldenstick.quant.QuantDequant(null, out.quantParams()));
+        List<Module> steps = new ArrayList<>();
+        if (in != null) steps.add(new QuantDequant(null, in.quantParams()));
+        steps.add(packed);
+        if (out != null) steps.add(new QuantDequant(null, out.quantParams()));
+        return new Sequential(steps.toArray(Module[]::new));
     }
 }

@@ -93,9 +93,24 @@ class SlbLinearTest {
         try (var ignored = GradMode.off()) {
             net.forward(Tensor.randn(new Random(1), 8, 1, 8, 8));
         }
+        // each activation edge is fake-quantized once: only conv1 (fed by the network input) quantizes its input; the
+        // others read their producer's quantized output through ReLU / max-pool / flatten, which keep it on its grid
+        assertNotNull(((SlbQuantCell) net.module("conv1")).inputQuantizer());
+        for (String p : List.of("conv2", "fc1", "fc2")) {
+            assertNull(((SlbQuantCell) net.module(p)).inputQuantizer(), p);
+            assertNotNull(((SlbQuantCell) net.module(p)).outputQuantizer(), p);
+        }
+        assertNull(((LinearQuant) net.module("fc3")).inputQuantizer());
+        Tensor x = Tensor.randn(new Random(2), 4, 1, 8, 8);
+        net.eval();
+        float[] fake = run(net, x);
         Module deploy = s.convert(net);
-        assertInstanceOf(PackedLinear.class, deploy.module("fc1.1"));
+        assertNotNull(packedLinear(deploy, "fc1"));
         assertInstanceOf(QLinear.class, deploy.module("fc3"));
+        float[] packed = run(deploy, x);
+        double scale = 0;
+        for (float v : fake) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < fake.length; i++) assertEquals(fake[i], packed[i], 0.05 * scale, "deploy vs hard fake-quant at " + i);
 
         var low = new SlbQuantAwareTraining(Map.of("weight_quant_dtype", "INT4", "classifier_quant_dtype", "INT4"));
         Module net2 = low.apply(new LeNet5(1, 8, 10, new Random(0)));
@@ -109,6 +124,12 @@ class SlbLinearTest {
         assertTrue(e.getMessage().contains("weight_quant_dtype") && e.getMessage().contains("1, 2 or 4"), e.getMessage());
         var c = assertThrows(ConfigException.class, () -> new SlbQuantAwareTraining(Map.of("classifier_quant_dtype", "UINT8")));
         assertTrue(c.getMessage().contains("classifier_quant_dtype") && c.getMessage().contains("INT8"), c.getMessage());
+    }
+
+    /** The packed linear layer at {@code path} (alone or between its activation quant-dequant steps). */
+    static PackedLinear packedLinear(Module deploy, String path) {
+        for (var e : deploy.namedModules().entrySet()) if (e.getValue() instanceof PackedLinear p && (e.getKey().equals(path) || e.getKey().startsWith(path + "."))) return p;
+        return null;
     }
 
     /** ONNX Runtime's logits for {@code x} ({@code [n, ...]}). */
@@ -152,7 +173,7 @@ class SlbLinearTest {
                 elems.merge(t.dataType(), t.numel(), Long::sum);
                 if (t.dataType() == OnnxDataType.FLOAT) largestFloat = Math.max(largestFloat, t.numel());
             }
-            long fc1 = ((PackedLinear) r.deploy().module("fc1.1")).levelIndex().length;
+            long fc1 = packedLinear(r.deploy(), "fc1").levelIndex().length;
             if (bits == 2) assertTrue(elems.getOrDefault(OnnxDataType.INT8, 0L) >= fc1, "INT8 weights in the ONNX file: " + elems);
             else assertTrue(elems.getOrDefault(OnnxDataType.INT4, 0L) >= fc1, "INT4 weights in the ONNX file: " + elems);
             assertTrue(largestFloat <= 120, "no float weight tensor (largest float initializer " + largestFloat + " values): " + elems);
