@@ -2,7 +2,6 @@ package org.goldenstick.prune;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -13,93 +12,111 @@ import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
 
 /**
- * Soft and hard channel removal for {@link ChannelGroup}s.
+ * Soft and hard channel removal for the groups of a {@link ChannelGraph.Result}.
  * <ul>
- *   <li>{@link #mask}: zeroes the removed channels in place — BatchNorm γ and β (so the BN output is exactly 0
- *   there), or the conv's filters and bias when there is no BN. Shapes are unchanged.</li>
- *   <li>{@link #remove}: builds smaller Conv2d/BatchNorm2d/Linear modules holding only the kept channels (producer
- *   out-channels, BN statistics, consumer in-channels or in-features) and installs them with
- *   {@link Module#replaceChild}. On a masked network the output is unchanged up to float rounding, because the
- *   removed channels were exactly zero after every producer and so contributed nothing to any consumer.</li>
+ *   <li>{@link #mask}: zeroes, in place, every weight that produces a removed channel — the producing layer's filters
+ *   (rows) and bias, BatchNorm γ and β, a depthwise convolution's filters and bias — so every removed channel is
+ *   exactly 0 after each of these layers and stays 0 through the zero-keeping layers between them. Shapes are
+ *   unchanged (upstream's end point).</li>
+ *   <li>{@link #remove}: builds smaller Conv2d (ungrouped or depthwise) / BatchNorm2d / Linear modules holding only the
+ *   kept channels on both sides and installs them with {@link Module#replaceChild}. On a masked network the output is
+ *   unchanged up to float rounding: the removed channels were zero after every producer, so they contributed nothing to
+ *   any consumer.</li>
  * </ul>
  *
  * <pre>{@code
- * var groups = ChannelGraph.analyze(net).groups();
+ * ChannelGraph.Result r = ChannelGraph.analyze(ModelGraph.trace(net, sampleShape));
  * Map<ChannelGroup, int[]> keep = ...;           // ascending kept channel indices per group
- * ChannelSurgery.mask(net, keep);
- * ChannelSurgery.remove(net, keep);
+ * ChannelSurgery.mask(net, r, keep);
+ * ChannelSurgery.remove(net, r, keep);
  * }</pre>
  */
 public final class ChannelSurgery {
     private ChannelSurgery() {}
 
     /** Zeroes every channel of each group that is not in its {@code keep} list (ascending indices). */
-    public static void mask(Module net, Map<ChannelGroup, int[]> keep) {
-        for (var e : keep.entrySet()) {
-            boolean[] kept = keptFlags(e.getKey(), e.getValue());
-            for (ChannelGroup.Member m : e.getKey().members()) {
-                if (m.norm() != null) {
-                    BatchNorm2d bn = (BatchNorm2d) net.module(m.norm());
-                    zeroRows(bn.weight(), kept);
-                    zeroRows(bn.bias(), kept);
-                } else {
-                    Conv2d c = (Conv2d) net.module(m.conv());
-                    zeroRows(c.weight(), kept);
-                    if (c.hasBias()) zeroRows(c.bias(), kept);
-                }
+    public static void mask(Module net, ChannelGraph.Result r, Map<ChannelGroup, int[]> keep) {
+        check(keep);
+        for (var e : r.layers().entrySet()) {
+            int[] out = kept(e.getValue().out(), keep);
+            if (out == null) continue;
+            boolean[] flags = new boolean[total(e.getValue().out())];
+            for (int k : out) flags[k] = true;
+            for (String name : List.of("weight", "bias")) {
+                Tensor t = net.module(e.getKey()).parameter(name);
+                if (t != null) zeroRows(t, flags);
             }
         }
     }
 
     /** Physically removes every channel of each group not in its {@code keep} list; returns the replaced paths. */
-    public static List<String> remove(Module net, Map<ChannelGroup, int[]> keep) {
-        Map<String, int[]> convOut = new LinkedHashMap<>(), convIn = new LinkedHashMap<>(), norms = new LinkedHashMap<>(), linearIn = new LinkedHashMap<>();
-        for (var e : keep.entrySet()) {
-            ChannelGroup g = e.getKey();
-            int[] k = e.getValue();
-            keptFlags(g, k);
-            for (ChannelGroup.Member m : g.members()) {
-                convOut.put(m.conv(), k);
-                if (m.norm() != null) norms.put(m.norm(), k);
-            }
-            for (ChannelGroup.Consumer c : g.consumers()) {
-                if (net.module(c.path()) instanceof Linear) linearIn.put(c.path(), expand(k, c.unit()));
-                else convIn.put(c.path(), k);
-            }
-        }
+    public static List<String> remove(Module net, ChannelGraph.Result r, Map<ChannelGroup, int[]> keep) {
+        check(keep);
         List<String> replaced = new ArrayList<>();
         Random rng = new Random(0);  // only initialises weights that are overwritten right away
-        List<String> convs = new ArrayList<>(convOut.keySet());
-        for (String p : convIn.keySet()) if (!convOut.containsKey(p)) convs.add(p);
-        for (String p : convs) {
-            Conv2d c = (Conv2d) net.module(p);
-            int[] out = convOut.getOrDefault(p, iota(c.outChannels())), in = convIn.getOrDefault(p, iota(c.inChannels()));
-            net.replaceChild(p, sliceConv(c, out, in, rng));
-            replaced.add(p);
-        }
-        for (var e : norms.entrySet()) {
-            net.replaceChild(e.getKey(), sliceNorm((BatchNorm2d) net.module(e.getKey()), e.getValue()));
-            replaced.add(e.getKey());
-        }
-        for (var e : linearIn.entrySet()) {
-            net.replaceChild(e.getKey(), sliceLinear((Linear) net.module(e.getKey()), e.getValue(), rng));
+        for (var e : r.layers().entrySet()) {
+            ChannelGraph.LayerChannels lc = e.getValue();
+            int[] in = kept(lc.in(), keep), out = kept(lc.out(), keep);
+            if (in == null && out == null) continue;
+            Module m = net.module(e.getKey());
+            if (in == null) in = iota(total(lc.in()));
+            if (out == null) out = iota(total(lc.out()));
+            Module smaller = switch (m) {
+                case Conv2d c when c.groups() == 1 -> sliceConv(c, out, in, rng);
+                case Conv2d c -> sliceDepthwise(c, out, rng);
+                case BatchNorm2d b -> sliceNorm(b, out);
+                case Linear l -> sliceLinear(l, out, in, rng);
+                default -> throw new IllegalStateException("ChannelSurgery: cannot slice " + m.getClass().getSimpleName() + " at " + e.getKey());
+            };
+            net.replaceChild(e.getKey(), smaller);
             replaced.add(e.getKey());
         }
         return replaced;
     }
 
+    /** The kept indices along the segments (channels, or features of {@code unit} per channel), or null when all are kept. */
+    static int[] kept(List<ChannelGraph.Segment> segs, Map<ChannelGroup, int[]> keep) {
+        boolean all = true;
+        for (ChannelGraph.Segment s : segs) all &= s.group() == null || !keep.containsKey(s.group());
+        if (all) return null;
+        List<Integer> idx = new ArrayList<>();
+        int offset = 0;
+        for (ChannelGraph.Segment s : segs) {
+            int[] k = s.group() == null || !keep.containsKey(s.group()) ? iota(s.channels()) : keep.get(s.group());
+            for (int c : k) for (int u = 0; u < s.unit(); u++) idx.add(offset + c * s.unit() + u);
+            offset += s.channels() * s.unit();
+        }
+        return idx.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    private static int total(List<ChannelGraph.Segment> segs) {
+        int n = 0;
+        for (ChannelGraph.Segment s : segs) n += s.channels() * s.unit();
+        return n;
+    }
+
     static Conv2d sliceConv(Conv2d c, int[] out, int[] in, Random rng) {
-        if (c.groups() != 1) throw new IllegalArgumentException("ChannelSurgery: cannot slice grouped conv (groups=" + c.groups() + ")");
         Conv2d n = new Conv2d(in.length, out.length, c.kernelH(), c.kernelW(), c.strideH(), c.strideW(), c.paddingH(), c.paddingW(),
                 c.dilationH(), c.dilationW(), 1, c.hasBias(), rng);
         int kk = c.kernelH() * c.kernelW(), cin = c.inChannels();
         float[] src = c.weight().data(), dst = n.weight().data();
         for (int o = 0; o < out.length; o++) {
-            for (int i = 0; i < in.length; i++) {
-                System.arraycopy(src, (out[o] * cin + in[i]) * kk, dst, (o * in.length + i) * kk, kk);
-            }
+            for (int i = 0; i < in.length; i++) System.arraycopy(src, (out[o] * cin + in[i]) * kk, dst, (o * in.length + i) * kk, kk);
         }
         if (c.hasBias()) gather(c.bias().data(), out, 1, n.bias().data());
+        n.train(c.isTraining());
+        return n;
+    }
+
+    /** A depthwise convolution keeps channel {@code c} ⇔ its filter {@code c}; groups follow the channel count. */
+    static Conv2d sliceDepthwise(Conv2d c, int[] keep, Random rng) {
+        if (c.groups() != c.inChannels() || c.outChannels() != c.inChannels()) {
+            throw new IllegalArgumentException("ChannelSurgery: cannot slice grouped conv (groups=" + c.groups() + ", in=" + c.inChannels() + ", out=" + c.outChannels() + ")");
+        }
+        Conv2d n = new Conv2d(keep.length, keep.length, c.kernelH(), c.kernelW(), c.strideH(), c.strideW(), c.paddingH(), c.paddingW(),
+                c.dilationH(), c.dilationW(), keep.length, c.hasBias(), rng);
+        gather(c.weight().data(), keep, c.kernelH() * c.kernelW(), n.weight().data());
+        if (c.hasBias()) gather(c.bias().data(), keep, 1, n.bias().data());
         n.train(c.isTraining());
         return n;
     }
@@ -114,24 +131,17 @@ public final class ChannelSurgery {
         return n;
     }
 
-    static Linear sliceLinear(Linear l, int[] inFeatures, Random rng) {
+    static Linear sliceLinear(Linear l, int[] outFeatures, int[] inFeatures, Random rng) {
         boolean bias = l.bias() != null;
-        Linear n = new Linear(inFeatures.length, l.outFeatures(), bias, rng);
+        Linear n = new Linear(inFeatures.length, outFeatures.length, bias, rng);
         float[] src = l.weight().data(), dst = n.weight().data();
         int in = l.inFeatures();
-        for (int o = 0; o < l.outFeatures(); o++) {
-            for (int i = 0; i < inFeatures.length; i++) dst[o * inFeatures.length + i] = src[o * in + inFeatures[i]];
+        for (int o = 0; o < outFeatures.length; o++) {
+            for (int i = 0; i < inFeatures.length; i++) dst[o * inFeatures.length + i] = src[outFeatures[o] * in + inFeatures[i]];
         }
-        if (bias) System.arraycopy(l.bias().data(), 0, n.bias().data(), 0, l.outFeatures());
+        if (bias) gather(l.bias().data(), outFeatures, 1, n.bias().data());
         n.train(l.isTraining());
         return n;
-    }
-
-    /** Channel indices → feature indices when each channel spans {@code unit} consecutive features (after flatten). */
-    static int[] expand(int[] channels, int unit) {
-        int[] out = new int[channels.length * unit];
-        for (int i = 0; i < channels.length; i++) for (int u = 0; u < unit; u++) out[i * unit + u] = channels[i] * unit + u;
-        return out;
     }
 
     private static void gather(float[] src, int[] rows, int rowLen, float[] dst) {
@@ -150,15 +160,18 @@ public final class ChannelSurgery {
         for (int c = 0; c < kept.length; c++) if (!kept[c]) Arrays.fill(d, c * row, (c + 1) * row, 0f);
     }
 
-    private static boolean[] keptFlags(ChannelGroup g, int[] keep) {
-        if (keep.length == 0) throw new IllegalArgumentException("ChannelSurgery: group " + g.convPaths() + " would lose all " + g.channels() + " channels");
-        boolean[] kept = new boolean[g.channels()];
-        int prev = -1;
-        for (int k : keep) {
-            if (k <= prev || k >= g.channels()) throw new IllegalArgumentException("ChannelSurgery: kept channels of " + g.convPaths() + " must be ascending in [0, " + g.channels() + "), got " + Arrays.toString(keep));
-            kept[k] = true;
-            prev = k;
+    private static void check(Map<ChannelGroup, int[]> keep) {
+        for (var e : keep.entrySet()) {
+            ChannelGroup g = e.getKey();
+            int[] k = e.getValue();
+            if (k.length == 0) throw new IllegalArgumentException("ChannelSurgery: group " + g.convPaths() + " would lose all " + g.channels() + " channels");
+            int prev = -1;
+            for (int c : k) {
+                if (c <= prev || c >= g.channels()) {
+                    throw new IllegalArgumentException("ChannelSurgery: kept channels of " + g.convPaths() + " must be ascending in [0, " + g.channels() + "), got " + Arrays.toString(k));
+                }
+                prev = c;
+            }
         }
-        return kept;
     }
 }

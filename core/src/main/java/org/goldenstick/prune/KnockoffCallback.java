@@ -9,7 +9,7 @@ import org.goldenstick.train.TrainContext;
 
 /**
  * Upstream's {@code KfCallback}: at each step begin the batch is doubled with a randomly permuted copy of itself
- * (inputs and labels), the second half being the knockoff samples {@link KfConv2d} mixes in. At step end every
+ * (inputs and labels), the second half being the knockoff samples {@link KfLayer} mixes in. At step end every
  * kfscale is clamped to [0, 1] (ours: keeps {@code 2·kfscale − 1} a signed importance in [−1, 1]).
  */
 public final class KnockoffCallback implements TrainCallback {
@@ -50,7 +50,7 @@ public final class KnockoffCallback implements TrainCallback {
 
     static void clamp(Module net) {
         for (Module m : net.namedModules().values()) {
-            if (m instanceof KfConv2d kf) {
+            if (m instanceof KfLayer kf) {
                 float[] d = kf.kfscale().data();
                 for (int i = 0; i < d.length; i++) d[i] = Math.min(1f, Math.max(0f, d[i]));
             }

@@ -14,8 +14,8 @@ import org.goldenstick.train.Checkpoints;
 
 /**
  * Saves and loads pruned networks. Saving is an ordinary {@link Checkpoints#save} (atomic safetensors). Loading
- * takes a freshly built <em>unpruned</em> network of the same architecture and rebuilds every Conv2d, BatchNorm2d
- * and Linear whose weight shape in the file differs, with the file's shape (same kernel, stride, padding), before
+ * takes a freshly built <em>unpruned</em> network of the same architecture and rebuilds every Conv2d (ungrouped or
+ * depthwise), BatchNorm2d and Linear whose weight shape in the file differs, with the file's shape (same kernel, stride, padding), before
  * loading the tensors strictly — so the pruned architecture comes from the file, not from a side list.
  *
  * <pre>{@code
@@ -43,7 +43,11 @@ public final class PrunedCheckpoints {
                 switch (e.getValue()) {
                     case Conv2d c -> {
                         if (s.length != 4) throw new IllegalArgumentException(file + ": " + p + ".weight should be 4-d for a Conv2d, got " + java.util.Arrays.toString(s));
-                        if (s[0] != c.outChannels() || s[1] != c.inChannels() / c.groups()) {
+                        boolean depthwise = c.groups() == c.inChannels() && c.outChannels() == c.inChannels() && c.groups() > 1;
+                        if (depthwise && s[0] != c.outChannels() && s[1] == 1) {
+                            template.replaceChild(p, new Conv2d(s[0], s[0], c.kernelH(), c.kernelW(), c.strideH(), c.strideW(), c.paddingH(), c.paddingW(),
+                                    c.dilationH(), c.dilationW(), s[0], c.hasBias(), rng));
+                        } else if (s[0] != c.outChannels() || s[1] != c.inChannels() / c.groups()) {
                             if (c.groups() != 1) throw new IllegalArgumentException(file + ": grouped conv " + p + " cannot change shape");
                             template.replaceChild(p, new Conv2d(s[1], s[0], c.kernelH(), c.kernelW(), c.strideH(), c.strideW(), c.paddingH(), c.paddingW(),
                                     c.dilationH(), c.dilationW(), 1, c.hasBias(), rng));

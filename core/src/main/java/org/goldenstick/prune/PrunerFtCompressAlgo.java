@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.goldenstick.nn.BatchNorm2d;
-import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Module;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.CompAlgo;
@@ -18,14 +17,17 @@ import org.goldenstick.tensor.Tensor;
  * SCOP phase 2 (upstream {@code PrunerFtCompressAlgo}, spec §7.2): scores channels, removes the lowest
  * {@code int(prune_rate·C)} per channel group and returns a physically smaller network to fine-tune.
  * <ol>
- *   <li>Each {@link KfConv2d} is unwrapped (conv and BatchNorm back in place), all parameters trainable again.</li>
+ *   <li>Each {@link KfLayer} is unwrapped (the layer back in place), all parameters trainable again; the network is
+ *   traced ({@code example_input} / {@code input_shape} apply option, or {@link Module#exampleInputShape()}) and
+ *   analysed by {@link ChannelGraph}.</li>
  *   <li>Score of channel c of a producer: {@code |γ_c|·(2·kfscale_c − 1)} (upstream's
  *   {@code |γ|·(kfscale − (1 − kfscale))}: BN scale times how much the loss preferred real over knockoff
- *   features). A conv without BatchNorm uses its mean absolute filter weight in place of |γ|; a conv that was
- *   not knockoff-trained uses kfscale = 1. A residual tie group sums its members' scores per channel.</li>
+ *   features). A producer without BatchNorm right after it uses its mean absolute filter (row) weight in place of
+ *   |γ|; one that was not knockoff-trained uses kfscale = 1. A tied group sums its members' scores per channel.</li>
  *   <li>Ascending argsort; the first {@code int(prune_rate·C)} channels go (at least one channel always stays).</li>
- *   <li>The masked network (removed channels zeroed after BN) is built, then the channels are removed for real by
- *   {@link ChannelSurgery#remove}: conv filters, BN statistics, consumer in-channels / Linear in-features.</li>
+ *   <li>The masked network (every weight producing a removed channel zeroed) is built, then the channels are removed
+ *   for real by {@link ChannelSurgery#remove}: filters, BN statistics, depthwise filters, consumer in-channels /
+ *   Linear in-features.</li>
  * </ol>
  * Upstream stops at the masked network; ours is genuinely smaller.
  *
@@ -38,6 +40,7 @@ public class PrunerFtCompressAlgo extends CompAlgo {
     private double pruneRate;
     private List<LayerPruning> report = List.of();
     private List<SkippedLayer> skipped = List.of();
+    private ChannelGraph.Result analysis;
 
     /** What happened to one channel group: its convs, channels before and kept channel indices. */
     public record LayerPruning(List<String> convs, int channelsBefore, int[] kept) {
@@ -85,21 +88,27 @@ public class PrunerFtCompressAlgo extends CompAlgo {
 
     @Override
     public Module apply(Module network, ApplyOptions options) {
-        Map<ChannelGroup, int[]> keep = select(network);
-        ChannelSurgery.mask(network, keep);
-        ChannelSurgery.remove(network, keep);
+        Map<ChannelGroup, int[]> keep = select(network, options);
+        ChannelSurgery.mask(network, analysis, keep);
+        ChannelSurgery.remove(network, analysis, keep);
         return network;
     }
 
+    /** The channel analysis of the last {@link #select} (what {@link ChannelSurgery} needs to mask or remove). */
+    public ChannelGraph.Result analysis() {
+        return analysis;
+    }
+
     /**
-     * Steps 1–3 only: unwraps knockoff convs, makes parameters trainable and returns the kept channels (ascending)
+     * Steps 1–3 only: unwraps knockoff layers, makes parameters trainable and returns the kept channels (ascending)
      * per group, without changing any weight. {@link #apply} then masks and removes.
      */
-    public Map<ChannelGroup, int[]> select(Module network) {
+    public Map<ChannelGroup, int[]> select(Module network, ApplyOptions options) {
         if (network == null) throw new IllegalArgumentException("PrunerFtCompressAlgo: network must be a Module, got null");
         Map<String, float[]> kfscales = unwrap(network);
         for (Tensor p : network.parameters()) p.requiresGrad(true);
-        ChannelGraph.Result r = ChannelGraph.analyze(network);
+        ChannelGraph.Result r = ChannelGraph.analyze(trace(network, options));
+        analysis = r;
         skipped = r.skipped();
         Map<ChannelGroup, int[]> keep = new LinkedHashMap<>();
         List<LayerPruning> rep = new ArrayList<>();
@@ -129,7 +138,7 @@ public class PrunerFtCompressAlgo extends CompAlgo {
                 float[] gamma = ((BatchNorm2d) net.module(m.norm())).weight().data();
                 for (int c = 0; c < importance.length; c++) importance[c] = Math.abs(gamma[c]);
             } else {
-                float[] w = ((Conv2d) net.module(m.conv())).weight().data();
+                float[] w = net.module(m.conv()).parameter("weight").data();
                 int per = w.length / importance.length;
                 for (int c = 0; c < importance.length; c++) {
                     double a = 0;
@@ -142,14 +151,13 @@ public class PrunerFtCompressAlgo extends CompAlgo {
         return s;
     }
 
-    /** Replaces every KfConv2d by its conv and puts its BatchNorm back; returns kfscale per conv path. */
+    /** Replaces every KfLayer by the layer it wraps; returns kfscale per layer path. */
     static Map<String, float[]> unwrap(Module network) {
         Map<String, float[]> out = new HashMap<>();
         for (Map.Entry<String, Module> e : network.namedModules().entrySet()) {
-            if (!(e.getValue() instanceof KfConv2d kf)) continue;
+            if (!(e.getValue() instanceof KfLayer kf)) continue;
             out.put(e.getKey(), kf.kfscale().data().clone());
-            network.replaceChild(e.getKey(), kf.conv());
-            if (kf.bn() != null) network.replaceChild(kf.normPath(), kf.bn());
+            network.replaceChild(e.getKey(), kf.layer());
         }
         return out;
     }

@@ -2,9 +2,7 @@ package org.goldenstick.prune;
 
 import java.util.List;
 import java.util.Map;
-import org.goldenstick.nn.BatchNorm2d;
-import org.goldenstick.nn.Conv2d;
-import org.goldenstick.nn.Identity;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.CompAlgo;
@@ -13,15 +11,17 @@ import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.TrainCallback;
 
 /**
- * SCOP phase 1 (upstream {@code PrunerKfCompressAlgo}, spec §7.1): wraps every prunable conv (with its BatchNorm)
- * in a {@link KfConv2d} and freezes every parameter except the kfscales. Unlike upstream, which picked convs by
- * ResNet names, the prunable convs come from {@link ChannelGraph}'s dependency analysis, so the stem and
- * projection shortcuts are included when their residual group can be pruned consistently; convs that cannot be
- * pruned are listed in {@link #skipped()}. Train the result with {@link #callbacks()} (batch doubling).
+ * SCOP phase 1 (upstream {@code PrunerKfCompressAlgo}, spec §7.1): wraps every producing layer of a prunable channel
+ * group in a {@link KfLayer} and freezes every parameter except the kfscales. Unlike upstream, which picked convs by
+ * ResNet names, the prunable layers come from {@link ChannelGraph}'s analysis of the traced network, so any network of
+ * supported layers works (residual additions, concatenations, depthwise convolutions, Linear layers), and layers that
+ * cannot be pruned are listed in {@link #skipped()}. The network is traced on the {@code example_input} /
+ * {@code input_shape} apply option, or its {@link Module#exampleInputShape()}. Train the result with
+ * {@link #callbacks()} (batch doubling).
  *
  * <pre>{@code
  * var kf = new PrunerKfCompressAlgo();
- * Module kfNet = kf.apply(net);
+ * Module kfNet = kf.apply(net, ApplyOptions.of(Map.of("input_shape", new int[] {1, 28, 28})));
  * // train kfNet with kf.callbacks() and an optimizer over the parameters that require grad
  * Module pruned = new PrunerFtCompressAlgo(0.45).apply(kfNet);
  * }</pre>
@@ -48,21 +48,16 @@ public class PrunerKfCompressAlgo extends CompAlgo {
     @Override
     public Module apply(Module network, ApplyOptions options) {
         if (network == null) throw new IllegalArgumentException("PrunerKfCompressAlgo: network must be a Module, got null");
-        ChannelGraph.Result r = ChannelGraph.analyze(network);
+        ChannelGraph.Result r = ChannelGraph.analyze(trace(network, options));
         skipped = r.skipped();
         for (ChannelGroup g : r.groups()) {
-            for (ChannelGroup.Member m : g.members()) {
-                Conv2d conv = (Conv2d) network.module(m.conv());
-                BatchNorm2d bn = m.norm() == null ? null : (BatchNorm2d) network.module(m.norm());
-                network.replaceChild(m.conv(), new KfConv2d(conv, bn, m.norm()));
-                if (m.norm() != null) network.replaceChild(m.norm(), new Identity());
-            }
+            for (ChannelGroup.Member m : g.members()) network.replaceChild(m.conv(), new KfLayer((Layer) network.module(m.conv())));
         }
         for (Map.Entry<String, Tensor> e : network.namedParameters().entrySet()) e.getValue().requiresGrad(e.getKey().endsWith("kfscale"));
         return network;
     }
 
-    /** The convolutions left unwrapped by the last {@link #apply}, with reasons. */
+    /** The producing layers left unwrapped by the last {@link #apply}, with reasons. */
     public List<SkippedLayer> skipped() {
         return skipped;
     }

@@ -10,10 +10,9 @@ import java.util.Map;
 import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.data.Batch;
 import org.goldenstick.nn.Module;
-import org.goldenstick.nn.models.LeNet5;
-import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.Adam;
 import org.goldenstick.train.Checkpoints;
@@ -98,18 +97,18 @@ public final class ScopWorkflow {
         ModelStats before = ModelStats.measure(model, sample);
 
         PrunerKfCompressAlgo kf = new PrunerKfCompressAlgo(Map.of("seed", spec.seed()));
-        Module kfNet = kf.apply(model);
+        Module kfNet = kf.apply(model, ApplyOptions.of(Map.of("input_shape", sample)));
         List<Tensor> kfscales = new ArrayList<>();
         kfNet.namedParameters().forEach((n, t) -> {
             if (n.endsWith("kfscale")) kfscales.add(t);
         });
-        if (kfscales.isEmpty()) throw new IllegalStateException("SCOP: no prunable convolution in " + spec.model() + ": " + kf.skipped());
+        if (kfscales.isEmpty()) throw new IllegalStateException("SCOP: no prunable layer in " + spec.model() + ": " + kf.skipped());
         if (o.kfEpochs() > 0) {
             Trainer.Builder tb = Trainer.builder(kfNet, new Adam(kfscales, new Adam.Options(o.kfLr(), 0.9, 0.999, 1e-8, 0))).epochs(o.kfEpochs()).progress(progress);
             for (TrainCallback cb : kf.callbacks()) tb.callback(cb);
             tb.build().fit(Recipes.trainLoader(spec, data));
         }
-        Module pruned = ft.apply(kfNet);
+        Module pruned = ft.apply(kfNet, ApplyOptions.of(Map.of("input_shape", sample)));
         progress.printf("SCOP selection at prune_rate %.2f: %s%n", o.pruneRate(), ft.report());
         if (!ft.skipped().isEmpty()) progress.printf("not pruned: %s%n", ft.skipped());
         double accNoFt = Evaluator.evaluate(pruned, Recipes.testLoader(spec, data)).accuracy();
@@ -134,7 +133,7 @@ public final class ScopWorkflow {
         meta.put("prune_rate", Double.toString(o.pruneRate()));
         PrunedCheckpoints.save(pruned, prunedFile, meta);
         Path onnx = outDir.resolve(tag + ".onnx");
-        OnnxQdqExporter.export(pruned, m -> m instanceof ResNet || m instanceof LeNet5, sample, data.numClasses(), onnx);
+        OnnxQdqExporter.export(pruned, sample, onnx);
         return new Result(fp32Acc, prunedAcc, accNoFt, before, after, speed[0], speed[1], ft.report(), ft.skipped(), fp32File, prunedFile, onnx, pruned,
                 test.inputs(), test.labels(), Inference.predict(pruned, test.inputs()));
     }

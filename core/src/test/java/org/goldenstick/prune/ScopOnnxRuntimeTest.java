@@ -34,11 +34,11 @@ class ScopOnnxRuntimeTest {
                     mu[i] = 0.1f * (float) rng.nextGaussian();
                 }
             }
-            if (m instanceof KfConv2d kf) for (int i = 0; i < kf.kfscale().data().length; i++) kf.kfscale().data()[i] = rng.nextFloat();
+            if (m instanceof KfLayer kf) for (int i = 0; i < kf.kfscale().data().length; i++) kf.kfscale().data()[i] = rng.nextFloat();
         }
         Module pruned = new PrunerFtCompressAlgo(0.5).apply(kfNet);
         Path onnx = dir.resolve("pruned.onnx");
-        OnnxQdqExporter.export(pruned, m -> m instanceof ResNet, new int[] {1, 8, 8}, 10, onnx);
+        OnnxQdqExporter.export(pruned, new int[] {1, 8, 8}, onnx);
 
         Tensor x = Tensor.randn(rng, 5, 1, 8, 8);
         pruned.eval();

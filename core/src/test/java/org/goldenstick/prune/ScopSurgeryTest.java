@@ -13,6 +13,8 @@ import org.goldenstick.nn.Module;
 import org.goldenstick.nn.Sequential;
 import org.goldenstick.nn.models.LeNet5;
 import org.goldenstick.nn.models.ResNet;
+import org.goldenstick.graph.ModelGraph;
+import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.ConfigException;
 import org.goldenstick.tensor.GradMode;
 import org.goldenstick.tensor.Tensor;
@@ -31,7 +33,7 @@ class ScopSurgeryTest {
                 float[] v = bn.runningVar().data();
                 for (int i = 0; i < v.length; i++) v[i] = 0.5f + rng.nextFloat();
             }
-            if (m instanceof KfConv2d kf) {
+            if (m instanceof KfLayer kf) {
                 float[] d = kf.kfscale().data();
                 for (int i = 0; i < d.length; i++) d[i] = rng.nextFloat();
             }
@@ -53,19 +55,23 @@ class ScopSurgeryTest {
     }
 
     /** Masked (soft) vs removed (hard) outputs must agree; returns the pruned network. */
-    private static Module maskedEqualsRemoved(Module net, double rate, Tensor x) {
+    static ApplyOptions shapeOf(Tensor x) {
+        return ApplyOptions.of(Map.of("input_shape", java.util.Arrays.copyOfRange(x.shape(), 1, x.rank())));
+    }
+
+    static Module maskedEqualsRemoved(Module net, double rate, Tensor x) {
         PrunerKfCompressAlgo kf = new PrunerKfCompressAlgo();
-        Module kfNet = kf.apply(net);
+        Module kfNet = kf.apply(net, shapeOf(x));
         randomize(kfNet, new Random(3));
         Tensor dense = run(kfNet, x);
         PrunerFtCompressAlgo ft = new PrunerFtCompressAlgo(rate);
-        Map<ChannelGroup, int[]> keep = ft.select(kfNet);
+        Map<ChannelGroup, int[]> keep = ft.select(kfNet, shapeOf(x));
         // unwrapping alone does not change the function
         assertClose(dense, run(kfNet, x), 1e-6);
-        ChannelSurgery.mask(kfNet, keep);
+        ChannelSurgery.mask(kfNet, ft.analysis(), keep);
         Tensor masked = run(kfNet, x);
         long before = kfNet.parameterCount();
-        ChannelSurgery.remove(kfNet, keep);
+        ChannelSurgery.remove(kfNet, ft.analysis(), keep);
         Tensor removed = run(kfNet, x);
         assertClose(masked, removed, 1e-4);
         assertTrue(kfNet.parameterCount() < before, "parameters must shrink");
@@ -79,8 +85,8 @@ class ScopSurgeryTest {
     @Test
     void resnet8RemovalEqualsMaskIncludingResidualGroups() {
         ResNet net = ResNet.resnet8(1, 10, 8, new Random(1));
-        ChannelGraph.Result r = ChannelGraph.analyze(net);
-        assertTrue(r.skipped().isEmpty(), r.skipped().toString());
+        ChannelGraph.Result r = ChannelGraph.analyze(ModelGraph.trace(net, new int[] {1, 12, 12}));
+        assertEquals(List.of(new SkippedLayer("fc", "feeds the network output")), r.skipped());
         // 3 residual groups + one conv1 group per block
         assertEquals(3 + 3, r.groups().size());
         ChannelGroup stemGroup = r.groups().stream().filter(g -> g.convPaths().contains("conv1")).findFirst().orElseThrow();
@@ -103,31 +109,58 @@ class ScopSurgeryTest {
     @Test
     void lenetRemovalEqualsMaskThroughFlatten() {
         LeNet5 net = new LeNet5(1, 8, 10, new Random(4));
-        ChannelGraph.Result r = ChannelGraph.analyze(net);
-        assertEquals(List.of(List.of("conv1"), List.of("conv2")), r.groups().stream().map(ChannelGroup::convPaths).toList());
+        ChannelGraph.Result r = ChannelGraph.analyze(ModelGraph.trace(net, new int[] {1, 8, 8}));
+        // the hidden Linear layers' features are groups too; fc3 feeds the output
+        assertEquals(List.of(List.of("conv1"), List.of("conv2"), List.of("fc1"), List.of("fc2")), r.groups().stream().map(ChannelGroup::convPaths).toList());
         assertEquals(4, r.groups().get(1).consumers().get(0).unit());  // fc1 reads 16·2·2
         Module pruned = maskedEqualsRemoved(net, 0.5, Tensor.randn(new Random(7), 3, 1, 8, 8));
         assertEquals(8 * 4, pruned.module("fc1").parameter("weight").shape()[1]);
+        assertEquals(60, pruned.module("fc1").parameter("weight").shape()[0]);
+        assertEquals(42, pruned.module("fc3").parameter("weight").shape()[1]);
+    }
+
+    /** A user network with constructs the analysis does not follow: each is skipped and listed with its reason. */
+    static final class Unsupported extends Module {
+        final Conv2d gate, grouped, twice, head;
+        final org.goldenstick.nn.Sigmoid sigmoid;
+
+        Unsupported() {
+            gate = registerChild("gate", new Conv2d(1, 4, 3, 1, 1, new Random(0)));
+            sigmoid = registerChild("sigmoid", new org.goldenstick.nn.Sigmoid());
+            grouped = registerChild("grouped", new Conv2d(4, 4, 3, 1, 1, 1, 2, true, new Random(0)));
+            twice = registerChild("twice", new Conv2d(4, 4, 3, 1, 1, new Random(0)));
+            head = registerChild("head", new Conv2d(4, 3, 1, 1, 0, new Random(0)));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            Tensor y = grouped.forward(sigmoid.forward(gate.forward(x)));
+            return head.forward(twice.forward(twice.forward(y)));
+        }
     }
 
     @Test
-    void unknownDataFlowAndOutputConvsAreSkippedAndListed() {
-        Conv2d head = new Conv2d(4, 3, 1, 1, 0, new Random(0));
-        Module odd = new Module() {
-            { registerChild("inner", new Conv2d(4, 4, 3, 1, 1, new Random(0))); }
-            @Override
-            public Tensor forward(Tensor x) { return children().get("inner").forward(x).add(x); }
-        };
-        Sequential net = new Sequential(new Conv2d(1, 4, 3, 1, 1, new Random(0)), new BatchNorm2d(4), odd, head);
-        ChannelGraph.Result r = ChannelGraph.analyze(net);
+    void unsupportedConstructsAreSkippedAndListedWithTheirReason() {
+        Module net = new Unsupported();
+        ChannelGraph.Result r = ChannelGraph.analyze(ModelGraph.trace(net, new int[] {1, 6, 6}));
         assertTrue(r.groups().isEmpty(), r.groups().toString());
-        assertEquals(List.of("0", "3", "2.inner"), r.skipped().stream().map(SkippedLayer::path).toList());
-        assertTrue(r.skipped().get(0).reason().contains("unknown"), r.skipped().get(0).reason());
-        assertTrue(r.skipped().get(1).reason().contains("network output"));
+        Map<String, String> why = new java.util.LinkedHashMap<>();
+        for (SkippedLayer s : r.skipped()) why.put(s.path(), s.reason());
+        assertEquals(java.util.Set.of("gate", "grouped", "twice", "head"), why.keySet(), why.toString());
+        assertTrue(why.get("gate").contains("Sigmoid sigmoid") && why.get("gate").contains("0.5"), why.get("gate"));
+        assertTrue(why.get("grouped").contains("grouped convolution (groups=2)"), why.get("grouped"));
+        assertTrue(why.get("twice").contains("called 2 times"), why.get("twice"));
+        assertTrue(why.get("head").contains("network output"), why.get("head"));
         PrunerKfCompressAlgo kf = new PrunerKfCompressAlgo();
-        kf.apply(net);
-        assertEquals(3, kf.skipped().size());
-        assertFalse(net.namedModules().values().stream().anyMatch(m -> m instanceof KfConv2d));
+        kf.apply(net, ApplyOptions.of(Map.of("input_shape", new int[] {1, 6, 6})));
+        assertEquals(4, kf.skipped().size());
+        assertFalse(net.namedModules().values().stream().anyMatch(m -> m instanceof KfLayer));
+    }
+
+    @Test
+    void withoutAnInputShapeTheErrorSaysWhatToPass() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new PrunerKfCompressAlgo().apply(new Unsupported()));
+        assertTrue(e.getMessage().contains("input_shape"), e.getMessage());
     }
 
     @Test
@@ -149,13 +182,14 @@ class ScopSurgeryTest {
     void scoreIsGammaTimesTwoKfscaleMinusOneAndLowestGo() {
         Sequential net = new Sequential(new Conv2d(1, 4, 3, 1, 1, new Random(0)), new BatchNorm2d(4),
                 new org.goldenstick.nn.Flatten(), new org.goldenstick.nn.Linear(4 * 9, 2, new Random(0)));
-        new PrunerKfCompressAlgo().apply(net);
-        KfConv2d kf = (KfConv2d) net.module("0");
-        System.arraycopy(new float[] {-2f, 1f, 0.5f, 3f}, 0, kf.bn().weight().data(), 0, 4);
+        ApplyOptions shape = ApplyOptions.of(Map.of("input_shape", new int[] {1, 3, 3}));
+        new PrunerKfCompressAlgo().apply(net, shape);
+        KfLayer kf = (KfLayer) net.module("0");
+        System.arraycopy(new float[] {-2f, 1f, 0.5f, 3f}, 0, ((BatchNorm2d) net.module("1")).weight().data(), 0, 4);
         System.arraycopy(new float[] {0.9f, 0.2f, 1.0f, 0.5f}, 0, kf.kfscale().data(), 0, 4);
         // scores: 2·0.8 = 1.6, 1·(−0.6) = −0.6, 0.5·1 = 0.5, 3·0 = 0  → prune 2 lowest: channels 1 and 3
         PrunerFtCompressAlgo ft = new PrunerFtCompressAlgo(0.5);
-        Map<ChannelGroup, int[]> keep = ft.select(net);
+        Map<ChannelGroup, int[]> keep = ft.select(net, shape);
         assertArrayEquals(new int[] {0, 2}, keep.values().iterator().next());
         assertTrue(net.module("0") instanceof Conv2d && net.module("1") instanceof BatchNorm2d);
     }
@@ -163,7 +197,7 @@ class ScopSurgeryTest {
     @Test
     void knockoffForwardMixesHalvesAndOnlyKfscaleTrains() {
         Conv2d conv = new Conv2d(1, 2, 1, 1, 0, false, new Random(0));
-        KfConv2d kf = new KfConv2d(conv, null, null);
+        KfLayer kf = new KfLayer(conv);
         kf.kfscale().data()[0] = 0.25f;
         kf.kfscale().data()[1] = 1f;
         Tensor x = Tensor.randn(new Random(1), 4, 1, 1, 1);
@@ -181,7 +215,7 @@ class ScopSurgeryTest {
         assertClose(conv.forward(x), kf.forward(x), 0);
 
         ResNet net = ResNet.resnet8(1, 10, 4, new Random(0));
-        new PrunerKfCompressAlgo().apply(net);
+        new PrunerKfCompressAlgo().apply(net, ApplyOptions.of(Map.of("input_shape", new int[] {1, 8, 8})));
         net.namedParameters().forEach((n, t) -> assertEquals(n.endsWith("kfscale"), t.requiresGrad(), n));
         var doubled = KnockoffCallback.doubled(new org.goldenstick.data.Batch(Tensor.randn(new Random(2), 3, 1, 2, 2), new int[] {0, 1, 2}), new Random(0));
         assertEquals(6, doubled.size());
