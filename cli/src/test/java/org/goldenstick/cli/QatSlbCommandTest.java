@@ -32,11 +32,13 @@ class QatSlbCommandTest {
         assertTrue(j.get("compressed_accuracy").asDouble() > 0.5, j.toString());
         try (SafetensorsFile f = SafetensorsFile.open(Path.of(j.get("out").asText()))) {
             assertEquals("SLB", f.metadata().get("gstick.algorithm"));
-            // conv1 of LeNet (QuantDequant, PackedConv2d, QuantDequant with A8): 6·1·5·5 weights at 2 bits = 38 bytes
-            assertEquals(38, f.uint8("conv1.1.weight_packed").length);
-            // fc1 (16·2·2 -> 120) packed at 2 bits too (no input quant-dequant step: conv2 quantized its input already);
+            // conv1 of LeNet (PackedConv2d with its A8 input and output grids): 6·1·5·5 weights at 2 bits = 38 bytes
+            assertEquals(38, f.uint8("conv1.weight_packed").length);
+            assertTrue(f.metadata().containsKey("conv1.input_quant") || f.metadata().keySet().stream().anyMatch(k -> k.startsWith("conv1.input_quant")), f.metadata().keySet().toString());
+            // fc1 (16·2·2 -> 120) packed at 2 bits too, without an input grid (conv2 quantized that edge already);
             // the classifier fc3 (84 -> 10) is int8
-            assertEquals(64 * 120 * 2 / 8, f.uint8("fc1.0.weight_packed").length);
+            assertEquals(64 * 120 * 2 / 8, f.uint8("fc1.weight_packed").length);
+            assertFalse(f.metadata().keySet().stream().anyMatch(k -> k.startsWith("fc1.input_quant")), f.metadata().keySet().toString());
             assertEquals(84 * 10, f.int8("fc3.weight").length);
         }
         assertTrue(Files.exists(Path.of(j.get("onnx").asText())));

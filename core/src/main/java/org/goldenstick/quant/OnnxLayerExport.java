@@ -28,5 +28,8 @@ public interface OnnxLayerExport {
 
         /** Adds a node with a fresh output name derived from {@code path}; returns that name. */
         String node(String op, String path, List<String> inputs, OnnxAttribute... attrs);
+
+        /** QuantizeLinear → DequantizeLinear of value {@code x} on a per-tensor grid (nothing when {@code x} is on it already). */
+        String qdq(String x, QuantParams grid, String path);
     }
 }

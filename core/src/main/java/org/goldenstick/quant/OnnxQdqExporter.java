@@ -258,7 +258,8 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
     }
 
     /** Quantize → dequantize on a per-tensor grid; skipped if the value is already on it. */
-    private String qdq(String x, QuantParams p, String path) {
+    @Override
+    public String qdq(String x, QuantParams p, String path) {
         if (p.equals(grids.get(x))) return x;
         String scale = scalar(path + ".scale", p.scale()[0]);
         String zp = fresh(path + ".zero_point");

@@ -6,14 +6,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.function.Function;
-import org.goldenstick.graph.UserNetworks;
 import org.goldenstick.nn.Module;
 import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.testing.OnnxRuntimeAgreement;
+import org.goldenstick.testing.UserNetworkRecipes;
 import org.goldenstick.train.Adam;
 import org.goldenstick.train.Inference;
 import org.goldenstick.train.ProgressBar;
@@ -25,7 +23,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SCOP on networks written as a user writes them ({@link UserNetworks}: layers in fields, own forward; residual adds;
+ * SCOP on networks written as a user writes them ({@code graph.UserNetworks}: layers in fields, own forward; residual adds;
  * depthwise-separable branches joined by a concat; an MLP): trained on digits, knockoff phase, selection; the physically
  * pruned network equals the masked one; fine-tuned; its ONNX export agrees with ONNX Runtime on the digits test split.
  */
@@ -33,28 +31,12 @@ class ScopUserNetworksTest {
     @TempDir
     Path dir;
 
-    static Module build(String name) {
-        Random rng = new Random(1);
-        return switch (name) {
-            case "residual" -> new UserNetworks.ResidualNet(rng);
-            case "separable-concat" -> new UserNetworks.SeparableConcatNet(rng);
-            case "mlp" -> new UserNetworks.Mlp(rng);
-            default -> throw new IllegalArgumentException(name);
-        };
-    }
-
-    /** A short digits recipe; the separable net (sigmoid before the pooling: small gradients) needs a higher rate. */
-    static Recipes.Spec recipe(String name) {
-        Recipes.Spec spec = Recipes.Spec.defaults("lenet", "digits").withEpochs(6);
-        return name.equals("separable-concat") ? spec.withEpochs(12).withLr(0.3) : spec;
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"residual", "separable-concat", "mlp"})
     void scopPrunesAUserNetworkAndRemovalEqualsMask(String name) throws Exception {
-        Recipes.Spec spec = recipe(name);
+        Recipes.Spec spec = UserNetworkRecipes.recipe(name);
         Recipes.Data data = Recipes.data(spec);
-        Module net = build(name);
+        Module net = UserNetworkRecipes.build(name);
         double fp32 = Recipes.train(spec, net, data, List.of(), ProgressBar.auto(true)).testAccuracy();
         Tensor test = Inference.wholeTestSet(spec, data).inputs();
 

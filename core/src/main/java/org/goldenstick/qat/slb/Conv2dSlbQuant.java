@@ -41,8 +41,8 @@ public final class Conv2dSlbQuant extends SlbQuantCell {
     }
 
     @Override
-    public Module toDeploy() {
-        return withActivationSteps(PackedConv2d.of(levelIndex(), weightQuantizer().bits(), scales(), weightQuantizer().levels(), outChannels(), inPerGroup,
+    public PackedLayer toDeploy() {
+        return withActivationGrids(PackedConv2d.of(levelIndex(), weightQuantizer().bits(), scales(), weightQuantizer().levels(), outChannels(), inPerGroup,
                 kH, kW, spec, biasValues()));
     }
 

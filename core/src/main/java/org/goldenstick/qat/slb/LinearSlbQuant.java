@@ -33,8 +33,8 @@ public final class LinearSlbQuant extends SlbQuantCell {
     }
 
     @Override
-    public Module toDeploy() {
-        return withActivationSteps(PackedLinear.of(levelIndex(), weightQuantizer().bits(), scales(), weightQuantizer().levels(), outChannels(), in,
+    public PackedLayer toDeploy() {
+        return withActivationGrids(PackedLinear.of(levelIndex(), weightQuantizer().bits(), scales(), weightQuantizer().levels(), outChannels(), in,
                 biasValues()));
     }
 

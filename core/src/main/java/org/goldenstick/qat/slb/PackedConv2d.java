@@ -53,7 +53,7 @@ public final class PackedConv2d extends PackedLayer {
     public int kernelW() { return kW; }
 
     @Override
-    protected Tensor compute(Tensor x) {
+    Tensor packedForward(Tensor x) {
         if (x.rank() != 4 || x.dim(1) != inPerGroup * spec.groups()) {
             throw new IllegalArgumentException("PackedConv2d: input " + Arrays.toString(x.shape()) + ", expected [N, " + inPerGroup * spec.groups() + ", H, W]");
         }

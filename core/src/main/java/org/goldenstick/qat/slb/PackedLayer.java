@@ -7,6 +7,10 @@ import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.nn.Layer;
 import org.goldenstick.quant.DeployLayer;
+import org.goldenstick.quant.Int8Ops;
+import org.goldenstick.quant.QuantParams;
+import org.goldenstick.quant.QuantParamsIO;
+import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.PackedBits;
 
 /**
@@ -16,7 +20,8 @@ import org.goldenstick.tensor.kernel.PackedBits;
  *
  * <p>On disk ({@link #save}): {@code <prefix>weight_packed} U8, the level indices of {@code [out, cols]} densely packed
  * LSB-first ({@code bits} per weight); {@code <prefix>weight_scale} F32 {@code [out]}; {@code <prefix>bias} F32;
- * geometry and levels in metadata {@code <prefix>slb}, checked on load against the network loading it.
+ * geometry and levels in metadata {@code <prefix>slb}, checked on load against the network loading it; the activation
+ * grids as {@code <prefix>input_quant} / {@code <prefix>output_quant} ({@link QuantParamsIO}).
  *
  * <pre>{@code
  * PackedLayer p = (PackedLayer) deploy.module("fc1");
@@ -28,6 +33,8 @@ public abstract sealed class PackedLayer extends Layer implements DeployLayer pe
     private final float[] levels;
     private PackedBits[] groupWeights;
     private float[] scale, bias;
+    /** The 8-bit activation grids of the input and output (quantize-dequantize steps), or null for float. */
+    private QuantParams inputGrid, outputGrid;
 
     PackedLayer(int bits, int outChannels, int cols, int groups, float[] levels) {
         if (outChannels % groups != 0) throw new IllegalArgumentException(getClass().getSimpleName() + ": out=" + outChannels + " not divisible by groups=" + groups);
@@ -53,6 +60,36 @@ public abstract sealed class PackedLayer extends Layer implements DeployLayer pe
         this.scale = scale.clone();
         this.bias = bias == null ? null : bias.clone();
     }
+
+    /**
+     * Sets the per-tensor 8-bit grids the input and the output are rounded to (quantize then dequantize, as ONNX
+     * QuantizeLinear → DequantizeLinear), null for none; returns this. One layer, so a network that calls the original
+     * layer through a field runs all of it.
+     */
+    public final PackedLayer withActivationGrids(QuantParams input, QuantParams output) {
+        this.inputGrid = input;
+        this.outputGrid = output;
+        return this;
+    }
+
+    /** The input's activation grid, or null. */
+    public final QuantParams inputGrid() { return inputGrid; }
+
+    /** The output's activation grid, or null. */
+    public final QuantParams outputGrid() { return outputGrid; }
+
+    @Override
+    protected final Tensor compute(Tensor x) {
+        Tensor y = packedForward(onGrid(x, inputGrid));
+        return onGrid(y, outputGrid);
+    }
+
+    private static Tensor onGrid(Tensor x, QuantParams grid) {
+        return grid == null ? x : Tensor.of(Int8Ops.dequantizeActivations(Int8Ops.quantizeActivations(x.data(), grid), grid), x.shape());
+    }
+
+    /** The layer's computation on the packed weights. */
+    abstract Tensor packedForward(Tensor x);
 
     public final int bits() { return bits; }
 
@@ -111,6 +148,8 @@ public abstract sealed class PackedLayer extends Layer implements DeployLayer pe
         out.addFloats(prefix + "weight_scale", scale, DType.F32, outChannels);
         if (bias != null) out.addFloats(prefix + "bias", bias, DType.F32, outChannels);
         metadata.put(prefix + "slb", geometry());
+        if (inputGrid != null) QuantParamsIO.write(prefix + "input_quant", inputGrid, out, metadata);
+        if (outputGrid != null) QuantParamsIO.write(prefix + "output_quant", outputGrid, out, metadata);
     }
 
     @Override
@@ -132,5 +171,10 @@ public abstract sealed class PackedLayer extends Layer implements DeployLayer pe
         float[] b = in.contains(prefix + "bias") ? in.floats(prefix + "bias") : null;
         if ((b == null) != (bias == null)) throw new IllegalArgumentException(in.path() + ": bias presence of '" + prefix + "' differs from the network");
         set(idx, s, b);
+        if ((inputGrid != null) != QuantParamsIO.has(prefix + "input_quant", in) || (outputGrid != null) != QuantParamsIO.has(prefix + "output_quant", in)) {
+            throw new IllegalArgumentException(in.path() + ": activation quantization of '" + prefix + "' differs from the network");
+        }
+        if (inputGrid != null) inputGrid = QuantParamsIO.read(prefix + "input_quant", in);
+        if (outputGrid != null) outputGrid = QuantParamsIO.read(prefix + "output_quant", in);
     }
 }

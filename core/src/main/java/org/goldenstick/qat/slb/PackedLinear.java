@@ -34,7 +34,7 @@ public final class PackedLinear extends PackedLayer {
     public int outFeatures() { return outChannels(); }
 
     @Override
-    protected Tensor compute(Tensor x) {
+    Tensor packedForward(Tensor x) {
         int[] shape = x.shape();
         if (x.rank() < 1 || shape[shape.length - 1] != in) {
             throw new IllegalArgumentException("PackedLinear: input " + Arrays.toString(shape) + ", expected [..., " + in + "]");

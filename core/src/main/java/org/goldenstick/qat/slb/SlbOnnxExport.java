@@ -10,7 +10,7 @@ import org.goldenstick.quant.OnnxQdqExporter;
 /**
  * Writes SLB's bit-packed layers into an ONNX graph with their real low-bit weights (opset 21): the level indices
  * become integer initializers behind a per-channel {@code DequantizeLinear(axis=0)}, feeding a float {@code Conv} or
- * {@code Gemm}. Levels are {@code linspace(−1, 1, 2^b)} ({@code {−1, +1}} at 1 bit), so
+ * {@code Gemm}, with the layer's input/output activation grids as QuantizeLinear → DequantizeLinear. Levels are {@code linspace(−1, 1, 2^b)} ({@code {−1, +1}} at 1 bit), so
  * <ul>
  *   <li>1 and 2 bits: INT8 {@code q = 2k − (2^b − 1)} ∈ {−1, 1} or {−3, −1, 1, 3}, scale {@code s / (2^b − 1)}: exact;</li>
  *   <li>4 bits: INT4 {@code q = k − 8} ∈ [−8, 7]; the level is {@code (2q + 1)/15}, so the weight is
@@ -26,15 +26,16 @@ import org.goldenstick.quant.OnnxQdqExporter;
 public final class SlbOnnxExport implements OnnxLayerExport {
     @Override
     public String emit(Module m, String path, String x, OnnxLayerExport.Emitter out) {
-        return switch (m) {
+        if (!(m instanceof PackedLayer p)) return null;
+        String in = p.inputGrid() == null ? x : out.qdq(x, p.inputGrid(), path + ".input");
+        String y = switch (p) {
             case PackedConv2d c -> {
                 int[] shape = {c.outChannels(), c.cols() / (c.kernelH() * c.kernelW()), c.kernelH(), c.kernelW()};
-                List<String> in = inputs(c, path, x, shape, out);
-                yield out.node("Conv", path, in, OnnxQdqExporter.convAttrs(c.spec(), c.kernelH(), c.kernelW()));
+                yield out.node("Conv", path, inputs(c, path, in, shape, out), OnnxQdqExporter.convAttrs(c.spec(), c.kernelH(), c.kernelW()));
             }
-            case PackedLinear l -> out.node("Gemm", path, inputs(l, path, x, new int[] {l.outFeatures(), l.inFeatures()}, out), OnnxAttribute.ofInt("transB", 1));
-            default -> null;
+            case PackedLinear l -> out.node("Gemm", path, inputs(l, path, in, new int[] {l.outFeatures(), l.inFeatures()}, out), OnnxAttribute.ofInt("transB", 1));
         };
+        return p.outputGrid() == null ? y : out.qdq(y, p.outputGrid(), path + ".output");
     }
 
     /** {x, dequantized weight, bias?}. */

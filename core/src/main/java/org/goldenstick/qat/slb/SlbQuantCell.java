@@ -1,14 +1,10 @@
 package org.goldenstick.qat.slb;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Random;
 import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
-import org.goldenstick.nn.Sequential;
 import org.goldenstick.quant.FakeQuantize;
-import org.goldenstick.quant.QuantDequant;
 import org.goldenstick.quant.QuantSpec;
 import org.goldenstick.tensor.Tensor;
 
@@ -183,17 +179,12 @@ public abstract sealed class SlbQuantCell extends Layer permits Conv2dSlbQuant, 
         return SlbWeightQuantizer.levelIndex(parameter("weight").data(), levelsCount);
     }
 
-    /** The deploy module: bit-packed weights, wrapped in activation quant-dequant steps when act quant is on. */
-    public abstract Module toDeploy();
+    /** The deploy layer: bit-packed weights, with this cell's activation grids when act quant is on. */
+    public abstract PackedLayer toDeploy();
 
-    /** {@code packed} alone, or with the activation quant-dequant steps of this cell around it. */
-    protected final Module withActivationSteps(Module packed) {
+    /** {@code packed} with the activation grids of this cell's quantizers (none when absent). */
+    protected final PackedLayer withActivationGrids(PackedLayer packed) {
         FakeQuantize in = inputQuantizer(), out = outputQuantizer();
-        if (in == null && out == null) return packed;
-        List<Module> steps = new ArrayList<>();
-        if (in != null) steps.add(new QuantDequant(null, in.quantParams()));
-        steps.add(packed);
-        if (out != null) steps.add(new QuantDequant(null, out.quantParams()));
-        return new Sequential(steps.toArray(Module[]::new));
+        return packed.withActivationGrids(in == null ? null : in.quantParams(), out == null ? null : out.quantParams());
     }
 }
