@@ -34,11 +34,12 @@ class ScopUserNetworksTest {
     @ParameterizedTest
     @ValueSource(strings = {"residual", "separable-concat", "mlp"})
     void scopPrunesAUserNetworkAndRemovalEqualsMask(String name) throws Exception {
-        Recipes.Spec spec = UserNetworkRecipes.recipe(name);
-        Recipes.Data data = Recipes.data(spec);
-        Module net = UserNetworkRecipes.build(name);
-        double fp32 = Recipes.train(spec, net, data, List.of(), ProgressBar.auto(true)).testAccuracy();
-        Tensor test = Inference.wholeTestSet(spec, data).inputs();
+        UserNetworkRecipes.Trained trained = UserNetworkRecipes.trained(name);
+        Module net = trained.net();
+        Recipes.Spec spec = trained.spec();
+        Recipes.Data data = trained.data();
+        double fp32 = trained.fp32Accuracy();
+        Tensor test = trained.testInputs();
 
         PrunerKfCompressAlgo kf = new PrunerKfCompressAlgo(Map.of("seed", 3));
         kf.apply(net);

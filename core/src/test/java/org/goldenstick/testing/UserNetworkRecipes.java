@@ -1,8 +1,12 @@
 package org.goldenstick.testing;
 
+import java.util.List;
 import java.util.Random;
 import org.goldenstick.graph.UserNetworks;
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.Tensor;
+import org.goldenstick.train.Inference;
+import org.goldenstick.train.ProgressBar;
 import org.goldenstick.train.Recipes;
 
 /**
@@ -25,6 +29,18 @@ public final class UserNetworkRecipes {
             case "mlp" -> new UserNetworks.Mlp(rng);
             default -> throw new IllegalArgumentException("no user network '" + name + "'");
         };
+    }
+
+    /** A user network trained by its recipe on digits, with the data and the whole test split's inputs. */
+    public record Trained(Module net, Recipes.Spec spec, Recipes.Data data, double fp32Accuracy, Tensor testInputs) {}
+
+    /** Builds and trains the network {@code name} on digits. */
+    public static Trained trained(String name) {
+        Recipes.Spec spec = recipe(name);
+        Recipes.Data data = Recipes.data(spec);
+        Module net = build(name);
+        double acc = Recipes.train(spec, net, data, List.of(), ProgressBar.auto(true)).testAccuracy();
+        return new Trained(net, spec, data, acc, Inference.wholeTestSet(spec, data).inputs());
     }
 
     /** A short digits recipe; the separable net (sigmoid before the pooling: small gradients) needs more epochs. */

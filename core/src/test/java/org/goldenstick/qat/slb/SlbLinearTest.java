@@ -2,10 +2,6 @@ package org.goldenstick.qat.slb;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.List;
@@ -27,6 +23,7 @@ import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Kernels;
 import org.goldenstick.tensor.kernel.PackedBits;
 import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.testing.OnnxRuntimeAgreement;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -132,24 +129,6 @@ class SlbLinearTest {
         return null;
     }
 
-    /** ONNX Runtime's logits for {@code x} ({@code [n, ...]}). */
-    static float[][] ortLogits(Path onnx, Tensor x) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        long[] shape = new long[x.rank()];
-        for (int i = 0; i < shape.length; i++) shape[i] = x.dim(i);
-        try (OrtSession s = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
-             OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.data()), shape);
-             OrtSession.Result r = s.run(Map.of("input", in))) {
-            return (float[][]) r.get(0).getValue();
-        }
-    }
-
-    static int argmax(float[] v, int from, int n) {
-        int best = 0;
-        for (int c = 1; c < n; c++) if (v[from + c] > v[from + best]) best = c;
-        return best;
-    }
-
     /**
      * The issue's bar: SLB W2A8 LeNet on digits deploys at ≤ 0.2× the FP32 checkpoint with the classifier in int8; its
      * ONNX file holds INT8 weight initializers (INT4 at 4 bits) and no float weight matrix, and ONNX Runtime agrees with
@@ -178,21 +157,10 @@ class SlbLinearTest {
             else assertTrue(elems.getOrDefault(OnnxDataType.INT4, 0L) >= fc1, "INT4 weights in the ONNX file: " + elems);
             assertTrue(largestFloat <= 120, "no float weight tensor (largest float initializer " + largestFloat + " values): " + elems);
 
-            Tensor x = r.testInputs();
-            float[][] ort = ortLogits(r.exported(".onnx"), x);
-            float[] ours = run(r.deploy(), x);
-            int n = x.dim(0), k = ort[0].length, agree = 0;
-            double maxErr = 0, maxLogit = 0;
-            for (int i = 0; i < n; i++) {
-                if (argmax(ort[i], 0, k) == r.deployPredictions()[i]) agree++;
-                for (int c = 0; c < k; c++) {
-                    maxErr = Math.max(maxErr, Math.abs(ort[i][c] - ours[i * k + c]));
-                    maxLogit = Math.max(maxLogit, Math.abs(ours[i * k + c]));
-                }
-            }
-            System.err.printf("SLB W%dA8 LeNet digits: deploy %d B / FP32 %d B = %.3f, accuracy %.4f (FP32 %.4f), ONNX Runtime agreement %d/%d, max |logit diff| %.4g (max |logit| %.3g), initializers %s%n",
-                    bits, r.deployBytes(), r.fp32Bytes(), ratio, r.quantAccuracy(), r.fp32Accuracy(), agree, n, maxErr, maxLogit, elems);
-            assertTrue(agree >= 0.995 * n, "top-1 agreement " + agree + "/" + n);
+            OnnxRuntimeAgreement a = OnnxRuntimeAgreement.measure(r.exported(".onnx"), r.deploy(), r.testInputs());
+            System.err.printf("SLB W%dA8 LeNet digits: deploy %d B / FP32 %d B = %.3f, accuracy %.4f (FP32 %.4f), %s, initializers %s%n",
+                    bits, r.deployBytes(), r.fp32Bytes(), ratio, r.quantAccuracy(), r.fp32Accuracy(), a, elems);
+            assertTrue(a.agreement() >= 0.995, a.toString());
         }
     }
 }
