@@ -14,7 +14,7 @@ import org.goldenstick.testing.OnnxRuntimeAgreement;
 import org.goldenstick.testing.UserNetworkRecipes;
 import org.goldenstick.train.Adam;
 import org.goldenstick.train.Inference;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.train.Recipes;
 import org.goldenstick.train.TrainCallback;
 import org.goldenstick.train.Trainer;
@@ -48,7 +48,7 @@ class ScopUserNetworksTest {
             if (n.endsWith("kfscale")) kfscales.add(t);
         });
         assertFalse(kfscales.isEmpty(), name + ": nothing to prune; skipped " + kf.skipped());
-        Trainer.Builder tb = Trainer.builder(net, new Adam(kfscales, new Adam.Options(0.01, 0.9, 0.999, 1e-8, 0))).epochs(1).progress(ProgressBar.auto(true));
+        Trainer.Builder tb = Trainer.builder(net, new Adam(kfscales, new Adam.Options(0.01, 0.9, 0.999, 1e-8, 0))).epochs(1).progress(ProgressListener.SILENT);
         for (TrainCallback cb : kf.callbacks()) tb.callback(cb);
         tb.build().fit(Recipes.trainLoader(spec, data));
 
@@ -70,7 +70,7 @@ class ScopUserNetworksTest {
         assertTrue(removalError <= 1e-4 * (1 + scale), name + ": removed vs masked max |Δ| " + removalError + " (max |logit| " + scale + ")");
         assertTrue(net.parameterCount() < paramsBefore, name + ": parameters shrink");
 
-        double pruned = Recipes.train(spec.withEpochs(3).withLr(spec.lr() * 0.2), net, data, ft.callbacks(), ProgressBar.auto(true)).testAccuracy();
+        double pruned = Recipes.train(spec.withEpochs(3).withLr(spec.lr() * 0.2), net, data, ft.callbacks(), ProgressListener.SILENT).testAccuracy();
         Path onnx = dir.resolve(name + "-scop.onnx");
         OnnxQdqExporter.export(net, net.exampleInputShape(), onnx);
         OnnxRuntimeAgreement a = OnnxRuntimeAgreement.measure(onnx, net, test);

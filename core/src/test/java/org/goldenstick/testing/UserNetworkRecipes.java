@@ -6,7 +6,7 @@ import org.goldenstick.graph.UserNetworks;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.Inference;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.train.Recipes;
 
 /**
@@ -39,7 +39,7 @@ public final class UserNetworkRecipes {
         Recipes.Spec spec = recipe(name);
         Recipes.Data data = Recipes.data(spec);
         Module net = build(name);
-        double acc = Recipes.train(spec, net, data, List.of(), ProgressBar.auto(true)).testAccuracy();
+        double acc = Recipes.train(spec, net, data, List.of(), ProgressListener.SILENT).testAccuracy();
         return new Trained(net, spec, data, acc, Inference.wholeTestSet(spec, data).inputs());
     }
 

@@ -14,7 +14,7 @@ import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.Evaluator;
 import org.goldenstick.train.Inference;
 import org.goldenstick.train.LossFunction;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.train.Recipes;
 import org.goldenstick.train.Trainer;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,7 +46,7 @@ class SlbUserNetworksTest {
         float[] floatLogits = Inference.logits(net, test);
 
         int epochs = 3;
-        SlbQuantAwareTraining slb = SlbDigitsAccuracyTest.fineTune(2, epochs, false).log(null);
+        SlbQuantAwareTraining slb = SlbDigitsAccuracyTest.fineTune(2, epochs, false);
         slb.apply(net);
         long searched = net.namedModules().values().stream().filter(m -> m instanceof SlbQuantCell).count();
         assertTrue(searched >= 2, name + ": " + slb.report().table());
@@ -56,7 +56,7 @@ class SlbUserNetworksTest {
         assertTrue(change > 1e-2, name + ": 2-bit weights change the outputs (max " + change + ")");
 
         Recipes.Spec ft = spec.withEpochs(epochs).withLr(spec.lr() * 0.1);
-        Trainer.Builder tb = Recipes.trainer(ft, net, ProgressBar.auto(true)).loss(slb.loss(LossFunction.crossEntropy()));
+        Trainer.Builder tb = Recipes.trainer(ft, net, ProgressListener.SILENT).loss(slb.loss(LossFunction.crossEntropy()));
         slb.callbacks().forEach(tb::callback);
         tb.build().fit(Recipes.trainLoader(ft, data));
         float[] hard = Inference.logits(net, test);
