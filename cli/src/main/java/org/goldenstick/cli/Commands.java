@@ -19,6 +19,8 @@ final class Commands {
                 new TokenizeCommand(),
                 new GenerateCommand(),
                 new ScriptCommands.Data(),
-                new ScriptCommands.Test());
+                new ScriptCommands.Test(),
+                new PtqCommand(),
+                new EvalEmbeddingsCommand());
     }
 }
