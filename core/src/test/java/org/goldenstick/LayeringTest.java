@@ -26,7 +26,8 @@ class LayeringTest {
             Map.entry("tensor", 0), Map.entry("progress", 0),
             Map.entry("nn", 1), Map.entry("train", 1), Map.entry("data", 1), Map.entry("formats", 1),
             Map.entry("llm", 2), Map.entry("graph", 2), Map.entry("rewrite", 2),
-            Map.entry("quant", 3), Map.entry("qat", 3), Map.entry("prune", 3), Map.entry("ptq", 3));
+            Map.entry("quant", 3), Map.entry("qat", 3), Map.entry("prune", 3), Map.entry("ptq", 3),
+            Map.entry("compress", 4));
 
     private static final Pattern IMPORT = Pattern.compile("^import\\s+(?:static\\s+)?org\\.goldenstick\\.(\\w+)", Pattern.MULTILINE);
     private static final Pattern PACKAGE = Pattern.compile("^package\\s+org\\.goldenstick\\.(\\w+)", Pattern.MULTILINE);

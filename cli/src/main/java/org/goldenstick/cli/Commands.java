@@ -14,6 +14,7 @@ final class Commands {
                 new QatCommand(),
                 new PruneCommand(),
                 new QuantizeCommand(),
+                new CompressCommand(),
                 new EvalCommand(),
                 new ExportCommand(),
                 new TokenizeCommand(),

@@ -4,8 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.goldenstick.llm.tokenizer.Tokenizer;
-import org.goldenstick.llm.tokenizer.Tokenizers;
 import org.goldenstick.ptq.ActGranularity;
 import org.goldenstick.ptq.BackendTarget;
 import org.goldenstick.ptq.PTQConfig;
@@ -113,8 +111,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": model folder not found");
         Path calibText = calib;
         if (calibText == null && cfg.quantizesActivations() && Files.isRegularFile(dir.resolve("calib.txt"))) calibText = dir.resolve("calib.txt");
-        NetworkEncoder enc = cfg.quantizesActivations() && calibText != null ? new NetworkEncoder(Tokenizers.load(dir)) : null;
-        PtqReport r = Quantizer.quantize(dir, out, cfg, calibText, calibSamples, seqLen, enc == null ? null : enc::encode, CliProgress.of(json));
+        PtqReport r = Quantizer.quantize(dir, out, cfg, calibText, calibSamples, seqLen, null, CliProgress.of(json)); // the folder's own tokenizer
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.quantize(dir.toString(), r, org.goldenstick.ptq.LayerErrors.relativeWeightErrors(dir, out)));
         if (json) {
             Json.print(new QuantizeJson(r.method(), out, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.writeSeconds(), r.layersQuantized(),
@@ -123,12 +120,5 @@ public final class QuantizeCommand implements Callable<Integer> {
             System.out.println(r.summary() + "\nwrote " + out);
         }
         return 0;
-    }
-
-    /** Calibration text → ids with the model's tokenizer (BOS first). */
-    private record NetworkEncoder(Tokenizer tokenizer) {
-        int[] encode(String text) {
-            return tokenizer.encode(text, true);
-        }
     }
 }

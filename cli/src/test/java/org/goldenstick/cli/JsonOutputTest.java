@@ -54,9 +54,15 @@ class JsonOutputTest {
         check(docs, "prune", run(cat(new String[] {"prune", "--model", "lenet", "--from", ckpt.toString(), "--kf-epochs", "1", "--ft-epochs", "1",
                 "--bench-seconds", "0.05", "--out", tmp.resolve("prune").toString(), "--json"}, tiny)));
 
+        Path simqat = Files.writeString(tmp.resolve("simqat.yaml"), "q:\n  q_modifiers:\n    SimQATModifier: {}\n");
+        check(docs, "compress", run(cat(new String[] {"compress", "--recipe", simqat.toString(), "--from", ckpt.toString(), "--ft-epochs", "1", "--out",
+                tmp.resolve("compressed.safetensors").toString(), "--json"}, tiny)));
+
         TinyLlama llm = TinyLlama.create(tmp);
         Path q = tmp.resolve("q");
         check(docs, "quantize", run("quantize", "--model", llm.dir().toString(), "--method", "rtn", "--out", q.toString(), "--json"));
+        Path rtn = Files.writeString(tmp.resolve("rtn.json"), "{\"s\": {\"q_modifiers\": {\"QuantizationModifier\": {\"scheme\": \"W8A16\"}}}}");
+        check(docs, "compress", run("compress", "--recipe", rtn.toString(), "--model", llm.dir().toString(), "--out", tmp.resolve("q2").toString(), "--json"));
         check(docs, "eval", run("eval", "--model", q.toString(), "--ref", llm.dir().toString(), "--ctx", "32", "--max-tokens", "80", "--json"));
         check(docs, "eval", run("eval", "--model", llm.dir().toString(), "--ctx", "32", "--max-tokens", "80", "--json"));
         check(docs, "generate", run("generate", "--model", llm.dir().toString(), "--max-new-tokens", "4", "--json"));

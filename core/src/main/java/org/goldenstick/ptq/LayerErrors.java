@@ -30,7 +30,7 @@ public final class LayerErrors {
         LlamaModel q = QuantizedCheckpoints.load(quantizedDir);
         Map<String, Module> fpMods = fp.namedModules(), qMods = q.namedModules();
         Map<String, float[]> smoothing = new LinkedHashMap<>();
-        for (var g : SmoothQuant.groups(fp).entrySet()) {
+        for (var g : SmoothQuant.llamaGroups(fp).entrySet()) {
             float[] before = fpMods.get(g.getKey()).parameter("weight").data();
             Module after = qMods.get(g.getKey());
             if (after == null || after.parameter("weight") == null) continue;

@@ -2,8 +2,7 @@ package org.goldenstick.ptq;
 
 import java.util.List;
 import java.util.Objects;
-import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
+import org.goldenstick.rewrite.LayerFilter;
 
 /**
  * Configuration of post-training quantization for LLMs. Every combination is checked when the record is built,
@@ -81,14 +80,7 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
         if (!(alpha >= 0 && alpha <= 1)) {
             throw new IllegalArgumentException("PTQConfig: alpha must be in [0, 1], got " + alpha);
         }
-        for (String r : skip) {
-            if (r == null || r.isEmpty()) throw new IllegalArgumentException("PTQConfig: skip list holds an empty or null pattern: " + skip);
-            try {
-                Pattern.compile(r);
-            } catch (PatternSyntaxException e) {
-                throw new IllegalArgumentException("PTQConfig: skip pattern '" + r + "' is not a valid regex: " + e.getDescription());
-            }
-        }
+        LayerFilter.ignoring("PTQConfig", "skip", skip); // the one layer-selection mechanism validates the patterns
     }
 
     /** Round-to-nearest W8A16: per-channel int8 weights, float activations, no calibration data. */
@@ -159,7 +151,11 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
 
     /** Whether the linear layer with this dotted name is left in floating point. */
     public boolean skips(String layerName) {
-        for (String r : skip) if (Pattern.compile(r).matcher(layerName).find()) return true;
-        return false;
+        return !layers().selects(layerName);
+    }
+
+    /** The skip list as the library's {@link LayerFilter} (its ignore patterns). */
+    public LayerFilter layers() {
+        return LayerFilter.ignoring(skip);
     }
 }

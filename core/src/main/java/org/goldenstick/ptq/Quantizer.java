@@ -8,6 +8,8 @@ import java.util.List;
 import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.llm.HfCheckpoint;
 import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.tokenizer.Tokenizer;
+import org.goldenstick.llm.tokenizer.Tokenizers;
 
 /**
  * The QUANTIZE stage end to end, as {@code gstick quantize} runs it: Hugging Face Llama folder in, quantized folder
@@ -17,7 +19,7 @@ import org.goldenstick.llm.LlamaModel;
  *
  * <pre>{@code
  * PtqReport r = Quantizer.quantize(Path.of("models/gstick-llama-demo"), Path.of("out"), PTQConfig.smoothQuant(),
- *         Path.of("calib.txt"), 64, 256, text -> tokenizer.encode(text, true));
+ *         Path.of("calib.txt"), 64, 256, null);   // null: the model folder's tokenizer encodes the calibration text
  * }</pre>
  */
 public final class Quantizer {
@@ -27,7 +29,7 @@ public final class Quantizer {
      * @param calib      calibration text file or folder (W8A8 with smoothing or static scales); may be null for RTN
      * @param maxSamples maximum number of calibration samples
      * @param seqLength  calibration sample length in tokens
-     * @param encoder    tokenizer (text → ids); may be null when no calibration is needed
+     * @param encoder    tokenizer (text → ids); null uses the model folder's own tokenizer ({@link Tokenizers#load}, BOS first)
      */
     public static PtqReport quantize(Path model, Path out, PTQConfig config, Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder) throws IOException {
         return quantize(model, out, config, calib, maxSamples, seqLength, encoder, ProgressListener.SILENT);
@@ -36,6 +38,12 @@ public final class Quantizer {
     /** As {@link #quantize(Path, Path, PTQConfig, Path, int, int, NetworkHelper.TextEncoder)}, reporting progress to {@code progress}. */
     public static PtqReport quantize(Path model, Path out, PTQConfig config, Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder,
                                      ProgressListener progress) throws IOException {
+        return quantize(model, out, config, SmoothingMapping.LLAMA, calib, maxSamples, seqLength, encoder, progress);
+    }
+
+    /** As above, with SmoothQuant's norm → linears {@code mappings} (a recipe's {@code SmoothQuantModifier.mappings}). */
+    public static PtqReport quantize(Path model, Path out, PTQConfig config, List<SmoothingMapping> mappings, Path calib, int maxSamples, int seqLength,
+                                     NetworkHelper.TextEncoder encoder, ProgressListener progress) throws IOException {
         if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantize needs mode QUANTIZE, got " + config.mode());
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.FAIL, "--out");
         long t0 = System.nanoTime();
@@ -64,12 +72,16 @@ public final class Quantizer {
         try (CheckpointFolder ck = CheckpointFolder.open(model)) {
             inputBytes = ck.bytes();
         }
+        if (encoder == null && needsData) {
+            Tokenizer tok = Tokenizers.load(model);
+            encoder = text -> tok.encode(text, true);
+        }
         LlamaHelper helper = new LlamaHelper(m, Math.min(seqLength, maxPos), encoder);
         List<int[]> samples = needsData ? helper.calibrationSamples(calib, maxSamples) : List.of();
         List<String> targets = PtqAlgorithm.targets(m, config), skipped = PtqAlgorithm.skipped(m, config);
         long weightBytes = 0;
         for (String t : targets) weightBytes += 4L * ((org.goldenstick.nn.Linear) m.module(t)).weight().numel();
-        SmoothQuant sq = new SmoothQuant(config).progress(progress);
+        SmoothQuant sq = new SmoothQuant(config, mappings).progress(progress);
         sq.apply(m, helper, samples);
         sq.convert(m);
         long tWrite = System.nanoTime();

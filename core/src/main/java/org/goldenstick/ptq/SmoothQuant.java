@@ -40,6 +40,7 @@ import org.goldenstick.tensor.Tensor;
 public final class SmoothQuant implements PtqAlgorithm {
     private static final double MIN_SCALE = 1e-5;
     private final PTQConfig config;
+    private final List<SmoothingMapping> mappings;
     private final Map<String, Double> actAbsMax = new HashMap<>();
     private final Map<String, float[]> smoothScales = new LinkedHashMap<>();
     private final List<String> smoothedLinears = new ArrayList<>();
@@ -53,9 +54,17 @@ public final class SmoothQuant implements PtqAlgorithm {
         return this;
     }
 
+    /** SmoothQuant with the Llama mappings ({@link SmoothingMapping#LLAMA}). */
     public SmoothQuant(PTQConfig config) {
+        this(config, SmoothingMapping.LLAMA);
+    }
+
+    /** SmoothQuant with explicit norm → linears mappings (other architectures, or a subset of the Llama ones). */
+    public SmoothQuant(PTQConfig config, List<SmoothingMapping> mappings) {
         if (!config.quantizesActivations()) throw new IllegalArgumentException("SmoothQuant is W8A8 but the config leaves activations in float (" + config.methodName() + "); use RoundToNearest");
+        if (mappings == null || mappings.isEmpty()) throw new IllegalArgumentException("SmoothQuant: at least one smoothing mapping is needed (SmoothingMapping.LLAMA for Llama models)");
         this.config = config;
+        this.mappings = List.copyOf(mappings);
     }
 
     @Override
@@ -127,27 +136,14 @@ public final class SmoothQuant implements PtqAlgorithm {
         return obs;
     }
 
-    /** norm path → the linears reading its output, for the Hugging Face Llama naming; only groups present in the network. */
-    static Map<String, List<String>> groups(Module network) {
-        Map<String, List<String>> g = new LinkedHashMap<>();
-        Map<String, Module> mods = network.namedModules();
-        for (String p : mods.keySet()) {
-            String prefix;
-            List<String> consumers;
-            if (p.endsWith("input_layernorm")) {
-                prefix = p.substring(0, p.length() - "input_layernorm".length());
-                consumers = List.of(prefix + "self_attn.q_proj", prefix + "self_attn.k_proj", prefix + "self_attn.v_proj");
-            } else if (p.endsWith("post_attention_layernorm")) {
-                prefix = p.substring(0, p.length() - "post_attention_layernorm".length());
-                consumers = List.of(prefix + "mlp.gate_proj", prefix + "mlp.up_proj");
-            } else {
-                continue;
-            }
-            boolean all = true;
-            for (String c : consumers) all &= mods.get(c) instanceof Linear;
-            if (all && mods.get(p).parameter("weight") != null) g.put(p, consumers);
-        }
-        return g;
+    /** norm path → the linears reading its output under this instance's mappings; only groups present in the network. */
+    Map<String, List<String>> groups(Module network) {
+        return SmoothingMapping.resolve(network, mappings);
+    }
+
+    /** The Llama groups ({@link SmoothingMapping#LLAMA}). */
+    static Map<String, List<String>> llamaGroups(Module network) {
+        return SmoothingMapping.resolve(network, SmoothingMapping.LLAMA);
     }
 
     private void smooth(Module network, Map<String, ActObserver> obs) {

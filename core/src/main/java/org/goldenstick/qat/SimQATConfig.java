@@ -8,6 +8,7 @@ import java.util.Set;
 import org.goldenstick.quant.QuantDtype;
 import org.goldenstick.quant.QuantSpec;
 import org.goldenstick.rewrite.ConfigValidation;
+import org.goldenstick.rewrite.LayerFilter;
 
 /**
  * Every option of upstream SimQAT (spec §5.1), validated when the record is built, so a bad value fails before
@@ -43,13 +44,7 @@ public record SimQATConfig(int actQuantDelay, int weightQuantDelay, QuantDtype a
         if (actPerChannel) throw V.valueError("act_per_channel", true, "only per-tensor activations (false) are supported");
         if (freezeBn < 0) throw V.valueError("freeze_bn", freezeBn, "must be an int >= 0");
         skipLayers = List.copyOf(skipLayers == null ? List.of() : skipLayers);
-        for (String s : skipLayers) {
-            try {
-                java.util.regex.Pattern.compile(s);
-            } catch (java.util.regex.PatternSyntaxException e) {
-                throw V.valueError("skip_layers", s, "must be valid regular expressions (" + e.getDescription() + ")");
-            }
-        }
+        LayerFilter.ignoring("SimQAT", "skip_layers", skipLayers); // the one layer-selection mechanism validates the patterns
     }
 
     public static SimQATConfig defaults() {

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.regex.Pattern;
 import org.goldenstick.graph.Node;
 import org.goldenstick.nn.Module;
 
@@ -38,7 +37,7 @@ public final class RewriteRules {
 
     private final List<FusionRule> fusions;
     private final Map<Class<? extends Module>, Policy> policies;
-    private final List<Pattern> skips;
+    private final LayerFilter skips;
     private final Set<Class<? extends Module>> transparent;
     private final Set<String> transparentOps;
     private final Set<String> supportedOps;
@@ -48,7 +47,7 @@ public final class RewriteRules {
         f.sort((x, y) -> y.chain().size() - x.chain().size()); // longest match first
         this.fusions = List.copyOf(f);
         this.policies = Map.copyOf(b.policies);
-        this.skips = List.copyOf(b.skips);
+        this.skips = LayerFilter.ignoring(b.skips);
         this.transparent = Set.copyOf(b.transparent);
         this.transparentOps = Set.copyOf(b.transparentOps);
         this.supportedOps = b.supportedOps == null ? null : Set.copyOf(b.supportedOps);
@@ -82,8 +81,7 @@ public final class RewriteRules {
 
     /** The first skip pattern found in {@code path}, or null. */
     public String skipPattern(String path) {
-        for (Pattern p : skips) if (p.matcher(path).find()) return p.pattern();
-        return null;
+        return skips.ignoredBy(path);
     }
 
     /** Layers that keep values on their input's quantization grid (max-pool, flatten, identity...). */
@@ -113,7 +111,7 @@ public final class RewriteRules {
     public static final class Builder {
         private final List<FusionRule> fusions = new ArrayList<>();
         private final Map<Class<? extends Module>, Policy> policies = new LinkedHashMap<>();
-        private final List<Pattern> skips = new ArrayList<>();
+        private final List<String> skips = new ArrayList<>();
         private final Set<Class<? extends Module>> transparent = new HashSet<>();
         private final Set<String> transparentOps = new HashSet<>();
         private Set<String> supportedOps;
@@ -135,9 +133,10 @@ public final class RewriteRules {
             return this;
         }
 
-        /** Leaves every layer whose dotted path contains a match of {@code regex}. */
+        /** Leaves every layer whose dotted path contains a match of {@code regex} ({@link LayerFilter}'s ignore). */
         public Builder skip(String regex) {
-            skips.add(Pattern.compile(regex));
+            LayerFilter.ignoring(List.of(regex)); // validates now, naming the pattern
+            skips.add(regex);
             return this;
         }
 
