@@ -35,8 +35,9 @@ import picocli.CommandLine.Option;
  * (one SmoothQuant or RTN modifier) quantizes a Hugging Face Llama folder into {@code --out}.
  */
 @Command(name = "compress", mixinStandardHelpOptions = true,
-        description = {"Run a compression recipe file (YAML or JSON: SimQATModifier, SLBModifier, SCOPModifier, SmoothQuantModifier,",
-                "QuantizationModifier) on a CNN (fine-tuning) or on a Llama model folder (post-training)."})
+        description = {"Run a compression recipe file (YAML or JSON) on a CNN with fine-tuning, or on a Llama model folder.",
+                "Modifiers: SimQATModifier, SLBModifier, SCOPModifier (CNNs); SmoothQuantModifier, QuantizationModifier (Llama).",
+                "Format: docs/recipes.md; examples: recipes/."})
 public final class CompressCommand implements Callable<Integer> {
     @Option(names = "--recipe", required = true, paramLabel = "FILE", description = "the recipe file (.yaml/.yml, or .json)")
     Path recipeFile;
