@@ -22,7 +22,7 @@ import org.goldenstick.ptq.SmoothingMapping;
 import org.goldenstick.rewrite.CompAlgo;
 import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.Evaluator;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.train.Recipes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -101,7 +101,7 @@ public final class CompressCommand implements Callable<Integer> {
             case RtnModifier q -> cfg = q.config();
             default -> throw new IllegalStateException("not a post-training modifier: " + names);
         }
-        PtqReport rep = Quantizer.quantize(dir, out, cfg, mappings, calibText, calibSamples, seqLen, null);
+        PtqReport rep = Quantizer.quantize(dir, out, cfg, mappings, calibText, calibSamples, seqLen, null, CliProgress.of(json));
         var why = new Json.Reasons();
         String reason = "post-training recipe: run gstick eval --model " + out + " --ref " + dir;
         CompressJson j = new CompressJson(recipeFile, names, dir.toString(), why.present("dataset", null, reason), why.present("fp32_accuracy", null, reason),
@@ -118,7 +118,7 @@ public final class CompressCommand implements Callable<Integer> {
         if (Files.exists(file)) throw new IllegalArgumentException(file + ": output already exists; remove it or choose another --out");
         Recipes.Data data = Recipes.data(spec);
         Module net = Recipes.newModel(spec, data);
-        ProgressBar bar = ProgressBar.auto(json);
+        ProgressListener bar = CliProgress.of(json);
         double fp32;
         if (from != null) {
             Checkpoints.load(net, from);

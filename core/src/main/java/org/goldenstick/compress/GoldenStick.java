@@ -66,7 +66,7 @@ public final class GoldenStick {
         for (Modifier m : recipe.modifiers()) {
             switch (m) {
                 case SimQatModifier q -> {
-                    SimQAT algo = new SimQAT(q.config()).log(null);
+                    SimQAT algo = new SimQAT(q.config());
                     net = quantizationAware(algo, net, inputs.training());
                     algorithms.add(algo);
                 }
@@ -74,7 +74,7 @@ public final class GoldenStick {
                     SlbConfig c = s.config();
                     if (c.epochSize() < 0) c = c.withEpochSize(inputs.training().epochs());
                     if (c.hasTrainedEpoch() < 0) c = c.withHasTrainedEpoch(0);
-                    SlbQuantAwareTraining algo = new SlbQuantAwareTraining(c).log(null);
+                    SlbQuantAwareTraining algo = new SlbQuantAwareTraining(c);
                     net = quantizationAware(algo, net, inputs.training());
                     algorithms.add(algo);
                 }

@@ -27,7 +27,7 @@ import org.goldenstick.qat.SimQATConfig;
 import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.QConv2d;
 import org.goldenstick.train.Evaluator;
-import org.goldenstick.train.ProgressBar;
+import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.train.Recipes;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -129,7 +129,7 @@ class RecipeTest {
         Recipes.Spec spec = Recipes.Spec.defaults("lenet", "digits").withEpochs(6);
         Recipes.Data data = Recipes.data(spec);
         Module net = Recipes.newModel(spec, data);
-        double fp32 = Recipes.train(spec, net, data, List.of(), ProgressBar.auto(true)).testAccuracy();
+        double fp32 = Recipes.train(spec, net, data, List.of(), ProgressListener.SILENT).testAccuracy();
         Recipe recipe = Recipe.parse("s:\n  q_modifiers:\n    SimQATModifier: {}\n", true, "inline");
         GoldenStick.Result r = GoldenStick.compress(net, recipe, CompressInputs.training(Recipes.trainLoader(spec, data), 1, spec.lr() * 0.1));
         boolean int8 = false;
