@@ -18,8 +18,8 @@ import picocli.CommandLine.Option;
  * llama3.java, …) loads, with the vocabulary of its tokenizer.json.
  */
 @Command(name = "export", mixinStandardHelpOptions = true,
-        description = {"Export a Llama model folder to another format. --format gguf writes llama.cpp's GGUF (tensor names, q/k row",
-                "permutation and tokenizer.ggml.* as llama.cpp's converter writes them) in one of the --type block formats."})
+        description = {"Export a Llama model folder to another format (--format gguf: llama.cpp's GGUF, in one of the --type block formats).",
+                "Tensor names, q/k row permutation and tokenizer.ggml.* are written as llama.cpp's converter writes them."})
 public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--format", required = true, description = "gguf")
     String format;
