@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 @Command(name = "llm", mixinStandardHelpOptions = true,
         description = "Llama prefill/decode tokens/s (demo model + synthetic ~1B f32 model) and decode GB/s vs memory bandwidth.")
 public final class LlmBench implements Runnable {
-    @Option(names = "--model", description = "Model folder to bench besides the synthetic one (default: models/gstick-llama-demo if present).")
+    @Option(names = "--model", description = "Model folder or .gguf file to bench besides the synthetic one (default: models/gstick-llama-demo if present).")
     Path model;
     @Option(names = "--no-synthetic", description = "Skip the synthetic model.")
     boolean noSynthetic;
@@ -67,7 +67,7 @@ public final class LlmBench implements Runnable {
         int threads = Parallel.threads();
         List<Object[]> models = new ArrayList<>();
         Path demo = model != null ? model : DataPaths.root().resolve("models/gstick-llama-demo");
-        if (Files.isRegularFile(demo.resolve("config.json"))) {
+        if (Files.isRegularFile(demo.resolve("config.json")) || (org.goldenstick.llm.LlamaGguf.isGguf(demo) && Files.isRegularFile(demo))) {
             try {
                 models.add(new Object[] {demo.getFileName().toString(), org.goldenstick.ptq.QuantizedCheckpoints.loadModel(demo)});
             } catch (java.io.IOException e) {
@@ -124,9 +124,17 @@ public final class LlmBench implements Runnable {
         }
         double decodeSec = median(decodeRounds), bw = median(bwRounds);
         // Decode streams every weight once per token; the input embedding table is only indexed (one row).
-        long bytes = 4L * (m.parameterCount() - (c.tieWordEmbeddings() ? 0 : (long) c.vocabSize() * c.hiddenSize()));
+        // GGUF Q8_0/Q4_0 projections are read as blocks from the mapping: count their bytes, not 4 per weight.
+        long blockBytes = 0, blockWeights = 0;
+        for (var mod : m.namedModules().values()) {
+            if (mod instanceof org.goldenstick.llm.GgufBlockLinear g) {
+                blockBytes += g.weightBytes();
+                blockWeights += (long) g.inFeatures() * g.outFeatures();
+            }
+        }
+        long bytes = 4L * (m.parameterCount() - (c.tieWordEmbeddings() ? 0 : (long) c.vocabSize() * c.hiddenSize())) + blockBytes;
         double tps = 1 / decodeSec;
-        return new Row(name, m.parameterCount(), bytes, t, t / prefillSec, tps, bytes * tps / 1e9, bw);
+        return new Row(name, m.parameterCount() + blockWeights, bytes, t, t / prefillSec, tps, bytes * tps / 1e9, bw);
     }
 
     private static final int ROUNDS = 3;
