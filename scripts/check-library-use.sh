@@ -26,9 +26,11 @@ for f in goldenstick-core-0.1.0-SNAPSHOT.jar goldenstick-core-0.1.0-SNAPSHOT-sou
   [ -s "$art/$f" ] || fail "$art/$f was not installed"
 done
 ok "core jar, sources jar and javadoc jar installed"
-unzip -p "$art/goldenstick-core-0.1.0-SNAPSHOT.jar" META-INF/MANIFEST.MF | grep -q '^Automatic-Module-Name: org.goldenstick.core' \
-  || fail "core jar manifest lacks Automatic-Module-Name: org.goldenstick.core"
-unzip -l "$art/goldenstick-core-0.1.0-SNAPSHOT-javadoc.jar" | grep -q 'org/goldenstick/data/Datasets.html' || fail "javadoc jar has no Datasets.html"
+# listings go to files first: grep -q under pipefail would fail the pipeline when it stops reading early (SIGPIPE)
+unzip -p "$art/goldenstick-core-0.1.0-SNAPSHOT.jar" META-INF/MANIFEST.MF > "$tmp/manifest"
+grep -q '^Automatic-Module-Name: org.goldenstick.core' "$tmp/manifest" || fail "core jar manifest lacks Automatic-Module-Name: org.goldenstick.core"
+unzip -l "$art/goldenstick-core-0.1.0-SNAPSHOT-javadoc.jar" > "$tmp/javadoc.list"
+grep -q 'org/goldenstick/data/Datasets.html' "$tmp/javadoc.list" || fail "javadoc jar has no Datasets.html"
 ok "manifest names the module org.goldenstick.core; javadoc jar documents the API"
 
 app="$tmp/app"
