@@ -232,9 +232,24 @@ public final class QuantizedCheckpoints {
             for (Path p : s.toList()) {
                 String n = p.getFileName().toString();
                 if (!Files.isRegularFile(p) || n.endsWith(".safetensors") || n.equals("model.safetensors.index.json") || n.equals("config.json") || n.startsWith(".")) continue;
+                // the float model's card describes the float model (its perplexity, its size): this folder gets its own
+                if (n.equalsIgnoreCase("README.md")) continue;
                 Files.copy(p, outDir.resolve(n), StandardCopyOption.COPY_ATTRIBUTES);
             }
         }
+        AtomicFiles.write(outDir.resolve("README.md"), readme(src, quantizationConfig).getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The quantized folder's model card: what it was made from and how, and how to measure it (no number is claimed). */
+    static String readme(Path src, ObjectNode quantizationConfig) throws IOException {
+        String name = src.toAbsolutePath().normalize().getFileName().toString();
+        return "# " + name + " (quantized)\n\n"
+                + "Post-training quantized by Golden Stick for Java from the floating-point model `" + name + "`. The scheme is the\n"
+                + "`quantization_config` in config.json (compressed-tensors, format `" + quantizationConfig.path("format").asText() + "`):\n\n"
+                + "```json\n" + JSON.writerWithDefaultPrettyPrinter().writeValueAsString(quantizationConfig) + "\n```\n\n"
+                + "This card states no quality number: the float model's card (not copied here) describes the float model. Measure\n"
+                + "this one against it with `gstick eval --model <this folder> --ref <the float folder>` (perplexity, KL divergence,\n"
+                + "top-1 agreement).\n";
     }
 
     /**
