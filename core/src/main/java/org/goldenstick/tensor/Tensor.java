@@ -29,6 +29,10 @@ import java.util.Set;
  * tensors as values.
  */
 public final class Tensor {
+    static {
+        org.goldenstick.tensor.kernel.Kernels.requireVectorModule(); // a clear message instead of a NoClassDefFoundError in a kernel
+    }
+
     private final float[] data;
     private final int[] shape;
     private boolean requiresGrad;

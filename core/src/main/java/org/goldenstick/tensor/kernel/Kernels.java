@@ -14,12 +14,29 @@ package org.goldenstick.tensor.kernel;
  * }</pre>
  */
 public final class Kernels {
+    static {
+        requireVectorModule();
+    }
+
     private static volatile boolean vector = !"scalar".equalsIgnoreCase(System.getProperty("gstick.kernels", "vector"));
 
     private Kernels() {}
 
     public static boolean vector() {
         return vector;
+    }
+
+    /**
+     * Fails with a message that says what to do when the JVM was started without the Vector API module: every
+     * kernel (the scalar paths too) lives in classes that link against {@code jdk.incubator.vector}, so without it the
+     * first tensor operation would end in a {@code NoClassDefFoundError} deep inside a kernel. {@link
+     * org.goldenstick.tensor.Tensor} and this class call it when they are first used.
+     */
+    public static void requireVectorModule() {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            throw new IllegalStateException("Golden Stick for Java needs the Vector API: start java with --add-modules jdk.incubator.vector "
+                    + "(Maven tests: add it to surefire's argLine; exec: to the JVM arguments). The module jdk.incubator.vector is not in this JVM's boot layer.");
+        }
     }
 
     /** Selects the kernel path; returns the previous setting. */
