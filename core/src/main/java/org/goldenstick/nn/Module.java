@@ -20,6 +20,12 @@ import org.goldenstick.tensor.Tensor;
  * net.replaceChild("1", new Sequential());           // by name
  * Map<String, Tensor> state = net.stateDict();
  * }</pre>
+ *
+ * <p>The name is upstream's ({@code nn.Cell} / PyTorch's {@code nn.Module}); it shares its simple name with
+ * {@code java.lang.Module}, so import it by name ({@code import org.goldenstick.nn.Module;}), which shadows
+ * {@code java.lang.Module}; an on-demand {@code import org.goldenstick.nn.*;} alone leaves {@code Module} ambiguous.
+ * It stays {@code Module} because {@link Layer} already names a leaf layer and every algorithm, test and user
+ * network of this project is written against it.
  */
 public abstract class Module {
     private final LinkedHashMap<String, Module> children = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package org.goldenstick.ptq;
 
+import org.goldenstick.quant.QuantDtype;
 import java.util.List;
 import java.util.Objects;
 import org.goldenstick.rewrite.LayerFilter;
@@ -26,7 +27,7 @@ import org.goldenstick.rewrite.LayerFilter;
  * @param skip           regexes of linear layers to leave in floating point
  * @param weights        how weights are stored: bits 4/8, group size (0 = per channel), symmetric or not; W8A8 needs
  *                       {@link WeightScheme#int8PerChannel()}
- * @param actDtype       FLOAT (W8A16, weight-only) or INT8 (W8A8)
+ * @param actDtype       null: activations stay floating point (weight-only, e.g. W8A16); {@link QuantDtype#INT8}: W8A8
  * @param outliers       SMOOTH (SmoothQuant) or NONE (no smoothing: RTN, or naive W8A8)
  * @param alpha          SmoothQuant migration strength in [0, 1]: s = max|X|^α / max|W|^(1−α)
  * @param actGranularity PER_TOKEN (dynamic, default) or PER_TENSOR (static, from calibration); W8A8 only
@@ -58,7 +59,7 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
         Objects.requireNonNull(backend, "PTQConfig.backend");
         Objects.requireNonNull(skip, "PTQConfig.skip");
         Objects.requireNonNull(weights, "PTQConfig.weights");
-        Objects.requireNonNull(actDtype, "PTQConfig.actDtype");
+        if (actDtype != null && actDtype != QuantDtype.INT8) throw new IllegalArgumentException("PTQConfig: activations are float (null) or INT8, got " + actDtype);
         Objects.requireNonNull(outliers, "PTQConfig.outliers");
         Objects.requireNonNull(actGranularity, "PTQConfig.actGranularity");
         skip = List.copyOf(skip);
@@ -72,10 +73,10 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
             throw new IllegalArgumentException("PTQConfig: W8A8 needs 8-bit symmetric per-channel weights, got " + weights);
         }
         if (outliers == OutlierSuppression.SMOOTH && actDtype != QuantDtype.INT8) {
-            throw new IllegalArgumentException("PTQConfig: outlier suppression SMOOTH (SmoothQuant) needs int8 activations (W8A8), but actDtype is " + actDtype);
+            throw new IllegalArgumentException("PTQConfig: outlier suppression SMOOTH (SmoothQuant) needs int8 activations (W8A8), but the activations are float");
         }
         if (actGranularity == ActGranularity.PER_TENSOR && actDtype != QuantDtype.INT8) {
-            throw new IllegalArgumentException("PTQConfig: actGranularity PER_TENSOR only applies to int8 activations (W8A8), but actDtype is " + actDtype);
+            throw new IllegalArgumentException("PTQConfig: actGranularity PER_TENSOR only applies to int8 activations (W8A8), but the activations are float");
         }
         if (!(alpha >= 0 && alpha <= 1)) {
             throw new IllegalArgumentException("PTQConfig: alpha must be in [0, 1], got " + alpha);
@@ -85,7 +86,7 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
 
     /** Round-to-nearest W8A16: per-channel int8 weights, float activations, no calibration data. */
     public static PTQConfig rtn() {
-        return new PTQConfig(PTQMode.QUANTIZE, BackendTarget.CPU, DEFAULT_SKIP_W8A16, WeightScheme.int8PerChannel(), QuantDtype.FLOAT,
+        return new PTQConfig(PTQMode.QUANTIZE, BackendTarget.CPU, DEFAULT_SKIP_W8A16, WeightScheme.int8PerChannel(), null,
                 OutlierSuppression.NONE, DEFAULT_ALPHA, ActGranularity.PER_TOKEN);
     }
 

@@ -1,5 +1,6 @@
 package org.goldenstick.qat;
 
+import java.util.ArrayList;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -167,6 +168,17 @@ public final class SimQAT extends CompAlgo {
      */
     @Override
     public Module convert(Module network) {
+        List<String> unobserved = new ArrayList<>();
+        for (var e : network.namedModules().entrySet()) {
+            if (!(e.getValue() instanceof QuantCell cell)) continue;
+            if (cell.inputQuantizer() != null && cell.inputQuantizer().neverObserved()) unobserved.add(e.getKey() + " (input)");
+            if (cell.outputQuantizer() != null && cell.outputQuantizer().neverObserved()) unobserved.add(e.getKey() + " (output)");
+        }
+        if (!unobserved.isEmpty()) {
+            throw new IllegalStateException("SimQAT.convert: " + unobserved.size() + " activation quantizer(s) never saw data, so every activation scale would be "
+                    + "the initial range's 12/255 = 0.047: " + (unobserved.size() > 4 ? unobserved.subList(0, 4) + " ..." : unobserved)
+                    + ". Train the network apply returned (or run calibration batches through it in training mode) before convert.");
+        }
         RewriteRules r = rules != null ? rules : rules();
         ModelGraph graph = ModelGraph.trace(network, sampleShape(network));
         Map<String, Module> deploy = new LinkedHashMap<>();

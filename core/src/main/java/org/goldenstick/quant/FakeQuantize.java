@@ -108,6 +108,17 @@ public final class FakeQuantize extends Module {
         return buffer("float_max").data().clone();
     }
 
+    /**
+     * Whether the range is still the initial {@code [-6, 6]} and no training batch was seen: such a quantizer never
+     * observed data, so its scale (12/255 ≈ 0.047 on 8 bits) says nothing about the activations.
+     */
+    public boolean neverObserved() {
+        if (step > 0) return false;
+        float[] lo = buffer("float_min").data(), hi = buffer("float_max").data();
+        for (int c = 0; c < channels; c++) if (lo[c] != -6f || hi[c] != 6f) return false;
+        return true;
+    }
+
     /** Overwrites the range (e.g. from a calibration observer). */
     public void setRange(float[] min, float[] max) {
         if (min.length != channels || max.length != channels) {
