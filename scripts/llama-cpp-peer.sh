@@ -41,13 +41,14 @@ build() {
   log "building llama.cpp $(git -C "$lc/src" rev-parse --short HEAD) (CPU only, -j2)"
   cmake -S "$lc/src" -B "$lc/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DGGML_OPENMP=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
-  cmake --build "$lc/build" -j2 --target llama-perplexity llama-quantize llama-cli llama-tokenize
+  cmake --build "$lc/build" -j2 --target llama-perplexity llama-quantize
   log "built: $lc/build/bin"
 }
 
 # ppl FILE.gguf TEXT: llama-perplexity's final estimate over PEER_CHUNKS windows of 256 tokens (2 threads).
+# --no-repack: on the development VM the repacked (AVX-512/AMX) path of quantized types dies with SIGILL.
 ppl() {
-  "$lc/build/bin/llama-perplexity" -m "$1" -f "$2" -c 256 -b 256 --chunks "${PEER_CHUNKS:-8}" -t 2 > "$work/$(basename "$1").log" 2>&1 \
+  "$lc/build/bin/llama-perplexity" -m "$1" -f "$2" -c 256 -b 256 --chunks "${PEER_CHUNKS:-8}" -t 2 --no-repack > "$work/$(basename "$1").log" 2>&1 \
     || die "llama-perplexity failed on $1 (see $work/$(basename "$1").log)"
   sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$work/$(basename "$1").log"
 }
