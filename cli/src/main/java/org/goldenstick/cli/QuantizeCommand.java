@@ -9,6 +9,7 @@ import org.goldenstick.ptq.BackendTarget;
 import org.goldenstick.ptq.PTQConfig;
 import org.goldenstick.ptq.PtqReport;
 import org.goldenstick.ptq.Quantizer;
+import org.goldenstick.ptq.ResumeState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -61,6 +62,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "output folder (must not exist)")
     Path out;
 
+    @Option(names = "--resume", description = {"continue an interrupted run with the same --model, --out and recipe from the last finished layer",
+            "(RTN) or calibration sample (SmoothQuant); the output is byte-identical to an uninterrupted run"})
+    boolean resume;
+
     @picocli.CommandLine.Mixin
     ReportOption report;
 
@@ -111,7 +116,9 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": model folder not found");
         Path calibText = calib;
         if (calibText == null && cfg.quantizesActivations() && Files.isRegularFile(dir.resolve("calib.txt"))) calibText = dir.resolve("calib.txt");
-        PtqReport r = Quantizer.quantize(dir, out, cfg, calibText, calibSamples, seqLen, null, CliProgress.of(json)); // the folder's own tokenizer
+        // progress is always kept (next to --out, removed when the output is complete) so that any run can be resumed
+        PtqReport r = Quantizer.quantize(dir, out, cfg, org.goldenstick.ptq.SmoothingMapping.LLAMA, calibText, calibSamples, seqLen, null, // the folder's own tokenizer
+                CliProgress.of(json), resume ? ResumeState.Mode.CONTINUE : ResumeState.Mode.SAVE);
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.quantize(dir.toString(), r, org.goldenstick.ptq.LayerErrors.relativeWeightErrors(dir, out)));
         if (json) {
             Json.print(new QuantizeJson(r.method(), out, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.writeSeconds(), r.layersQuantized(),

@@ -33,6 +33,12 @@ final class ActObserver extends Module {
         return tokens;
     }
 
+    /** Sets the statistics to those of an interrupted run (resume). */
+    void restore(float[] savedAbsMax, long savedTokens) {
+        System.arraycopy(savedAbsMax, 0, absMax, 0, absMax.length);
+        tokens = savedTokens;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
         float[] d = x.data();

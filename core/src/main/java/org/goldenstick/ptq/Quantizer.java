@@ -44,6 +44,17 @@ public final class Quantizer {
     /** As above, with SmoothQuant's norm → linears {@code mappings} (a recipe's {@code SmoothQuantModifier.mappings}). */
     public static PtqReport quantize(Path model, Path out, PTQConfig config, List<SmoothingMapping> mappings, Path calib, int maxSamples, int seqLength,
                                      NetworkHelper.TextEncoder encoder, ProgressListener progress) throws IOException {
+        return quantize(model, out, config, mappings, calib, maxSamples, seqLength, encoder, progress, ResumeState.Mode.OFF);
+    }
+
+    /**
+     * As above; with {@link ResumeState.Mode#SAVE} the run keeps its finished units (RTN: quantized layers;
+     * SmoothQuant: calibration statistics after each sample) next to {@code out} until the output is complete, and
+     * with {@link ResumeState.Mode#CONTINUE} it continues from what an interrupted run of the same input and recipe
+     * kept. The output is byte-identical either way.
+     */
+    public static PtqReport quantize(Path model, Path out, PTQConfig config, List<SmoothingMapping> mappings, Path calib, int maxSamples, int seqLength,
+                                     NetworkHelper.TextEncoder encoder, ProgressListener progress, ResumeState.Mode resume) throws IOException {
         if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantize needs mode QUANTIZE, got " + config.mode());
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.FAIL, "--out");
         long t0 = System.nanoTime();
@@ -62,7 +73,8 @@ public final class Quantizer {
             // model-free: the int8 weights and scales of all linear layers are held until the write
             checked.requireHeap(checked.layout().linearParameterCount() * 5 / 4 + (64L << 20), "RTN quantization");
             checked.requireFiniteWeights();
-            return RoundToNearest.quantizeCheckpoint(checked, out, config, t0, progress);
+            ResumeState state = ResumeState.open(out, ResumeState.key(model, null, config.toString()), resume);
+            return RoundToNearest.quantizeCheckpoint(checked, out, config, t0, progress, state);
         }
         // the float model, its int8 copy and the calibration activations
         checked.requireHeap(checked.heapBytesToLoad() + checked.layout().linearParameterCount(), config.methodName() + " quantization (it loads the float model)");
@@ -82,10 +94,13 @@ public final class Quantizer {
         long weightBytes = 0;
         for (String t : targets) weightBytes += 4L * ((org.goldenstick.nn.Linear) m.module(t)).weight().numel();
         SmoothQuant sq = new SmoothQuant(config, mappings).progress(progress);
+        sq.resumeWith(ResumeState.open(out, ResumeState.key(model, needsData ? calib : null,
+                config + " mappings=" + mappings + " seq_len=" + seqLength + " samples=" + maxSamples), resume));
         sq.apply(m, helper, samples);
         sq.convert(m);
         long tWrite = System.nanoTime();
         long outBytes = QuantizedCheckpoints.save(m, config, skipped, model, out, sq.modifiedTensors());
+        sq.resumeState().finish();
         long t1 = System.nanoTime();
         return new PtqReport(config.methodName(), inputBytes, outBytes, (t1 - t0) / 1e9, targets.size(), skipped.size(), weightBytes, (t1 - tWrite) / 1e9);
     }

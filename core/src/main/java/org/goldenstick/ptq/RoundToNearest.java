@@ -98,11 +98,15 @@ public final class RoundToNearest implements PtqAlgorithm {
         ModelFolderCheck.Checked checked = ModelFolderCheck.check(in);
         if (checked.scheme() != null) throw new IllegalArgumentException(in + ": config.json already has a quantization_config; quantize the floating-point model");
         checked.requireFiniteWeights();
-        return quantizeCheckpoint(checked, out, config, t0, progress);
+        return quantizeCheckpoint(checked, out, config, t0, progress, ResumeState.open(out, "", ResumeState.Mode.OFF));
     }
 
+    /** Called after each layer is quantized (and saved); tests interrupt a run through it. */
+    static java.util.function.IntConsumer unitDone = i -> {};
+
     /** RTN of a folder {@link ModelFolderCheck} has accepted (shapes, no left-over tensors, finite values). */
-    static PtqReport quantizeCheckpoint(ModelFolderCheck.Checked checked, Path out, PTQConfig config, long t0, ProgressListener progress) throws IOException {
+    static PtqReport quantizeCheckpoint(ModelFolderCheck.Checked checked, Path out, PTQConfig config, long t0, ProgressListener progress, ResumeState state)
+            throws IOException {
         Path in = checked.dir();
         LlamaLayout layout = checked.layout();
         try (CheckpointFolder ck = CheckpointFolder.open(in)) {
@@ -126,6 +130,15 @@ public final class RoundToNearest implements PtqAlgorithm {
                 SafetensorsEntry e = ck.entry(name);
                 int rows = e.shape()[0], c = e.shape()[1], groups = c / ws.groupFor(c, name);
                 scaleDtype[i] = e.dtype() == DType.F16 || e.dtype() == DType.BF16 ? e.dtype() : DType.F32;
+                read[i] = e.byteLength();
+                // a layer an interrupted run finished is taken as it was (exact codes, scales and zero points)
+                var done = state.load("rtn-" + i);
+                if (done != null && done.get("codes") instanceof byte[] dc && done.get("scales") instanceof float[] ds && dc.length == (long) rows * c
+                        && ds.length == rows * groups && (ws.symmetric() || done.get("zeros") instanceof byte[])) {
+                    q[i] = PackedIntWeights.pack(dc, rows, c, ws.bits(), ws.groupFor(c, name), ds, ws.symmetric() ? null : (byte[]) done.get("zeros"));
+                    task.advance(e.byteLength(), 1, targets.get(i) + " (resumed)");
+                    return;
+                }
                 byte[] codes = new byte[rows * c];
                 float[] s = new float[rows * groups];
                 byte[] z = ws.symmetric() ? null : new byte[rows * groups];
@@ -144,8 +157,13 @@ public final class RoundToNearest implements PtqAlgorithm {
                     if (z != null) System.arraycopy(zc, 0, z, r0 * groups, nr * groups);
                 }
                 q[i] = PackedIntWeights.pack(codes, rows, c, ws.bits(), ws.groupFor(c, name), s, z);
-                read[i] = e.byteLength();
                 task.advance(e.byteLength(), 1, targets.get(i));
+                java.util.Map<String, Object> unit = new java.util.LinkedHashMap<>();
+                unit.put("codes", codes);
+                unit.put("scales", s);
+                if (z != null) unit.put("zeros", z);
+                state.save("rtn-" + i, unit);
+                unitDone.accept(i);
             });
             task.finish(n + " layers quantized");
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
@@ -166,6 +184,7 @@ public final class RoundToNearest implements PtqAlgorithm {
                 QuantizedCheckpoints.writeConfigAndAuxFiles(in, of.dir(), QuantizedCheckpoints.quantizationConfig(config, skipped, layout.tiedEmbeddings()));
                 long outBytes = java.nio.file.Files.size(of.dir().resolve("model.safetensors"));
                 of.commit();
+                state.finish();
                 long t1 = System.nanoTime();
                 return new PtqReport(config.methodName(), ck.bytes(), outBytes, (t1 - t0) / 1e9, n, skipped.size(), weightBytes, (t1 - tWrite) / 1e9);
             }

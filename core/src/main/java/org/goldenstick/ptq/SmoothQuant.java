@@ -45,6 +45,7 @@ public final class SmoothQuant implements PtqAlgorithm {
     private final Map<String, float[]> smoothScales = new LinkedHashMap<>();
     private final List<String> smoothedLinears = new ArrayList<>();
     private boolean applied;
+    private ResumeState resume;
 
     private ProgressListener progress = ProgressListener.SILENT;
 
@@ -79,6 +80,21 @@ public final class SmoothQuant implements PtqAlgorithm {
         for (String l : smoothedLinears) out.add(l + ".weight");
         return out;
     }
+
+    /**
+     * Keeps the calibration statistics after every sample in {@code state}, and when it is continuing starts from the
+     * samples an interrupted run finished (the running maxima are exact, so the result is the same).
+     */
+    public void resumeWith(ResumeState state) {
+        this.resume = state;
+    }
+
+    ResumeState resumeState() {
+        return resume;
+    }
+
+    /** Called after each calibration sample (and its saved progress); tests interrupt a run through it. */
+    static java.util.function.IntConsumer sampleDone = i -> {};
 
     /** Smoothing factors applied per norm (by norm path), for reports and tests. */
     public Map<String, float[]> smoothScales() {
@@ -124,8 +140,20 @@ public final class SmoothQuant implements PtqAlgorithm {
             long tokens = 0;
             for (int[] s : samples) tokens += s.length;
             ProgressTask p = ProgressTask.start(progress, "calibrate", tokens, "tok");
-            for (int i = 0; i < samples.size(); i++) {
+            int first = resume == null ? 0 : restore(obs, samples.size());
+            for (int i = 0; i < first; i++) p.advance(samples.get(i).length, samples.get(i).length, "sample " + (i + 1) + "/" + samples.size() + " (resumed)");
+            for (int i = first; i < samples.size(); i++) {
                 helper.forward(network, samples.get(i));
+                if (resume != null) {
+                    Map<String, Object> unit = new LinkedHashMap<>();
+                    unit.put("samples", new long[] {i + 1, samples.size()});
+                    for (var e : obs.entrySet()) {
+                        unit.put(e.getKey() + ".absmax", e.getValue().absMax());
+                        unit.put(e.getKey() + ".tokens", new long[] {e.getValue().tokens()});
+                    }
+                    resume.save("calibration", unit);
+                }
+                sampleDone.accept(i);
                 p.advance(samples.get(i).length, samples.get(i).length, "sample " + (i + 1) + "/" + samples.size());
             }
             p.finish("");
@@ -134,6 +162,18 @@ public final class SmoothQuant implements PtqAlgorithm {
         }
         for (var e : obs.entrySet()) if (e.getValue().tokens() == 0) throw new IllegalStateException("calibration never reached layer " + e.getKey() + " (is it used by the forward pass?)");
         return obs;
+    }
+
+    /** Loads the statistics an interrupted run saved into the observers; returns the number of samples they cover. */
+    private int restore(Map<String, ActObserver> obs, int total) {
+        Map<String, Object> u = resume.load("calibration");
+        if (u == null || !(u.get("samples") instanceof long[] n) || n.length != 2 || n[1] != total) return 0;
+        for (var e : obs.entrySet()) {
+            if (!(u.get(e.getKey() + ".absmax") instanceof float[] a) || a.length != e.getValue().absMax().length) return 0;
+            if (!(u.get(e.getKey() + ".tokens") instanceof long[] t) || t.length != 1) return 0;
+        }
+        for (var e : obs.entrySet()) e.getValue().restore((float[]) u.get(e.getKey() + ".absmax"), ((long[]) u.get(e.getKey() + ".tokens"))[0]);
+        return (int) n[0];
     }
 
     /** norm path → the linears reading its output under this instance's mappings; only groups present in the network. */
