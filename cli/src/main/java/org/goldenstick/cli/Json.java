@@ -29,10 +29,10 @@ public final class Json {
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .registerModule(new SimpleModule("gstick")
-                    .addSerializer(Double.class, new FiniteDouble())
-                    .addSerializer(double.class, new FiniteDouble())
-                    .addSerializer(Float.class, new FiniteFloat())
-                    .addSerializer(float.class, new FiniteFloat())
+                    .addSerializer(Double.class, new Finite<>(Double.class))
+                    .addSerializer(double.class, new Finite<>(Double.class))
+                    .addSerializer(Float.class, new Finite<>(Float.class))
+                    .addSerializer(float.class, new Finite<>(Float.class))
                     .addSerializer(Path.class, new StdSerializer<>(Path.class) {
                         @Override
                         public void serialize(Path p, JsonGenerator g, SerializerProvider s) throws IOException {
@@ -94,29 +94,20 @@ public final class Json {
         }
     }
 
-    private static final class FiniteDouble extends StdSerializer<Double> {
-        FiniteDouble() {
-            super(Double.class);
+    /** Writes a double or float, refusing NaN and infinities (one serializer for both boxed types). */
+    private static final class Finite<T extends Number> extends StdSerializer<T> {
+        Finite(Class<T> type) {
+            super(type);
         }
 
         @Override
-        public void serialize(Double v, JsonGenerator g, SerializerProvider s) throws IOException {
-            if (!Double.isFinite(v)) throw new IllegalStateException("JSON output: non-finite number " + v + " at " + g.getOutputContext().getCurrentName()
-                    + " (report null with a reason instead)");
-            g.writeNumber(v);
-        }
-    }
-
-    private static final class FiniteFloat extends StdSerializer<Float> {
-        FiniteFloat() {
-            super(Float.class);
-        }
-
-        @Override
-        public void serialize(Float v, JsonGenerator g, SerializerProvider s) throws IOException {
-            if (!Float.isFinite(v)) throw new IllegalStateException("JSON output: non-finite number " + v + " at " + g.getOutputContext().getCurrentName()
-                    + " (report null with a reason instead)");
-            g.writeNumber(v);
+        public void serialize(T v, JsonGenerator g, SerializerProvider s) throws IOException {
+            if (!Double.isFinite(v.doubleValue())) {
+                throw new IllegalStateException("JSON output: non-finite number " + v + " at " + g.getOutputContext().getCurrentName()
+                        + " (report null with a reason instead)");
+            }
+            if (v instanceof Float f) g.writeNumber(f);
+            else g.writeNumber(v.doubleValue());
         }
     }
 }
