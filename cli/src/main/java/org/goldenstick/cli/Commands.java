@@ -15,6 +15,7 @@ final class Commands {
                 new PruneCommand(),
                 new QuantizeCommand(),
                 new CompressCommand(),
+                new SensitivityCommand(),
                 new EvalCommand(),
                 new ExportCommand(),
                 new TokenizeCommand(),

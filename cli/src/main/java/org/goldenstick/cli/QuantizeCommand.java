@@ -8,8 +8,11 @@ import org.goldenstick.ptq.ActGranularity;
 import org.goldenstick.ptq.BackendTarget;
 import org.goldenstick.ptq.PTQConfig;
 import org.goldenstick.ptq.PtqReport;
+import org.goldenstick.llm.tokenizer.Tokenizer;
+import org.goldenstick.llm.tokenizer.Tokenizers;
 import org.goldenstick.ptq.Quantizer;
 import org.goldenstick.ptq.ResumeState;
+import org.goldenstick.ptq.WeightMethod;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -19,13 +22,14 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
         description = {"Post-training quantization of a Llama model folder into a quantized checkpoint.",
-                "Methods: rtn (weight-only W8/W4, data-free), smoothquant (W8A8 with smoothing) or w8a8 (naive W8A8, for comparison).",
+                "Methods: rtn (weight-only W8/W4, data-free), gptq, awq, awq-gptq (weight-only, calibrated layer by layer),",
+                "smoothquant (W8A8 with smoothing) or w8a8 (naive W8A8, for comparison); --bits-budget mixes 4/8 bits and float.",
                 "Writes compressed-tensors safetensors (pack-quantized for weight-only, int-quantized for W8A8) atomically to --out."})
 public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Hugging Face Llama folder (default: models/gstick-llama-demo)")
     Path model;
 
-    @Option(names = "--method", defaultValue = "rtn", description = "rtn | smoothquant | w8a8 (default: ${DEFAULT-VALUE})")
+    @Option(names = "--method", defaultValue = "rtn", description = "rtn | gptq | awq | awq-gptq | smoothquant | w8a8 (default: ${DEFAULT-VALUE})")
     String method;
 
     @Option(names = "--bits", defaultValue = "8", description = "weight bits for rtn: 4 or 8 (default: ${DEFAULT-VALUE})")
@@ -36,6 +40,15 @@ public final class QuantizeCommand implements Callable<Integer> {
 
     @Option(names = "--asym", description = "asymmetric weights (a zero point per group); default symmetric")
     boolean asym;
+
+    @Option(names = "--bits-budget", description = "mixed precision: average bits per weight (scales included) for the linears; per-unit 4/8/float chosen from a sensitivity scan")
+    Double bitsBudget;
+
+    @Option(names = "--act-order", description = "gptq: process columns by decreasing Hessian diagonal (static groups)")
+    boolean actOrder;
+
+    @Option(names = "--dampening", defaultValue = "0.01", description = "gptq: fraction of the mean Hessian diagonal added to it (default: ${DEFAULT-VALUE})")
+    double dampening;
 
     @Option(names = "--alpha", description = "SmoothQuant migration strength in [0, 1] (default: " + PTQConfig.DEFAULT_ALPHA + ")")
     Double alpha;
@@ -82,10 +95,10 @@ public final class QuantizeCommand implements Callable<Integer> {
         Path root = Path.of(System.getProperty("gstick.root", "."));
         Path dir = model != null ? model : root.resolve("models/gstick-llama-demo");
         PTQConfig cfg = switch (method.toLowerCase(java.util.Locale.ROOT)) {
-            case "rtn" -> PTQConfig.rtn();
+            case "rtn", "gptq", "awq", "awq-gptq" -> PTQConfig.rtn();
             case "smoothquant", "sq" -> PTQConfig.smoothQuant();
             case "w8a8", "naive-w8a8" -> PTQConfig.naiveW8A8();
-            default -> throw new IllegalArgumentException("--method must be rtn, smoothquant or w8a8, got '" + method + "'");
+            default -> throw new IllegalArgumentException("--method must be rtn, gptq, awq, awq-gptq, smoothquant or w8a8, got '" + method + "'");
         };
         if (!cfg.quantizesActivations()) {
             if (bits != 4 && bits != 8) throw new IllegalArgumentException("--bits must be 4 or 8, got " + bits);
@@ -114,11 +127,44 @@ public final class QuantizeCommand implements Callable<Integer> {
             System.err.println("warning: static per-tensor activations clip anything outside the calibrated range; per-token is the safer default");
         }
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": model folder not found");
+        String mname = method.toLowerCase(java.util.Locale.ROOT);
+        boolean gptq = mname.equals("gptq") || mname.equals("awq-gptq");
+        if (actOrder && !gptq) throw new IllegalArgumentException("--act-order applies to --method gptq or awq-gptq");
+        if (bitsBudget != null && (cfg.quantizesActivations() || bits != 4)) throw new IllegalArgumentException("--bits-budget mixes 4 bits, 8 bits and float for weight-only methods: use it with --bits 4");
+        if (!cfg.quantizesActivations() && (!mname.equals("rtn") || calib != null || bitsBudget != null)) {
+            if (resume) throw new IllegalArgumentException("--resume covers rtn and smoothquant/w8a8; rerun --method " + mname + " from the start");
+            WeightMethod gptqMethod = new WeightMethod.Gptq(dampening, 128, actOrder);
+            WeightMethod wm = switch (mname) {
+                case "gptq" -> gptqMethod;
+                case "awq" -> WeightMethod.Awq.defaults();
+                case "awq-gptq" -> new WeightMethod.Awq(20, true, 0.5, gptqMethod);
+                default -> new WeightMethod.Rtn();
+            };
+            Path calibText = calib != null ? calib : Files.isRegularFile(dir.resolve("calib.txt")) ? dir.resolve("calib.txt") : null;
+            Tokenizer calibTokenizer = calibText != null && wm.needsCalibration() ? Tokenizers.load(dir) : null;
+            java.util.Map<String, org.goldenstick.ptq.WeightScheme> plan = null;
+            if (bitsBudget != null) {
+                if (calibText == null) throw new IllegalArgumentException("--bits-budget needs calibration text for the sensitivity scan (--calib)");
+                if (java.nio.file.Files.exists(out)) throw new IllegalArgumentException(out + ": output folder already exists; remove it or choose another --out");
+                Tokenizer tok = Tokenizers.load(dir);
+                org.goldenstick.llm.LlamaModel fm = org.goldenstick.llm.HfCheckpoint.load(dir);
+                var helper = new org.goldenstick.ptq.LlamaHelper(fm, Math.min(seqLen, fm.config().maxPositionEmbeddings()), t -> tok.encode(t, true));
+                var units = org.goldenstick.ptq.Sensitivity.scan(fm, helper.calibrationSamples(calibText, Math.min(calibSamples, 8)), org.goldenstick.ptq.PtqAlgorithm.targets(fm, cfg), cfg.weights(), CliProgress.of(json));
+                plan = org.goldenstick.ptq.Sensitivity.allocate(units, bitsBudget, cfg.weights());
+                System.err.printf(java.util.Locale.ROOT, "bits budget %.3f: %d of %d layers at 4 bits, %d at 8 bits, the rest float; %.3f bits per weight%n", bitsBudget,
+                        plan.values().stream().filter(s -> s.bits() == 4).count(), org.goldenstick.ptq.PtqAlgorithm.targets(fm, cfg).size(),
+                        plan.values().stream().filter(s -> s.bits() == 8).count(), org.goldenstick.ptq.Sensitivity.bitsPerWeight(units, plan));
+            }
+            return printed(Quantizer.quantizeWeights(dir, out, cfg, wm, plan, calibText, calibSamples, seqLen, calibTokenizer == null ? null : t -> calibTokenizer.encode(t, true), CliProgress.of(json)), dir);
+        }
         Path calibText = calib;
         if (calibText == null && cfg.quantizesActivations() && Files.isRegularFile(dir.resolve("calib.txt"))) calibText = dir.resolve("calib.txt");
         // progress is always kept (next to --out, removed when the output is complete) so that any run can be resumed
-        PtqReport r = Quantizer.quantize(dir, out, cfg, org.goldenstick.ptq.SmoothingMapping.LLAMA, calibText, calibSamples, seqLen, null, // the folder's own tokenizer
-                CliProgress.of(json), resume ? ResumeState.Mode.CONTINUE : ResumeState.Mode.SAVE);
+        return printed(Quantizer.quantize(dir, out, cfg, org.goldenstick.ptq.SmoothingMapping.LLAMA, calibText, calibSamples, seqLen, null, // the folder's own tokenizer
+                CliProgress.of(json), resume ? ResumeState.Mode.CONTINUE : ResumeState.Mode.SAVE), dir);
+    }
+
+    private int printed(PtqReport r, Path dir) throws Exception {
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.quantize(dir.toString(), r, org.goldenstick.ptq.LayerErrors.relativeWeightErrors(dir, out)));
         if (json) {
             Json.print(new QuantizeJson(r.method(), out, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.writeSeconds(), r.layersQuantized(),

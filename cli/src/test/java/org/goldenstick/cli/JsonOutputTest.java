@@ -67,6 +67,7 @@ class JsonOutputTest {
         check(docs, "eval", run("eval", "--model", llm.dir().toString(), "--ctx", "32", "--max-tokens", "80", "--json"));
         check(docs, "generate", run("generate", "--model", llm.dir().toString(), "--max-new-tokens", "4", "--json"));
         check(docs, "tokenize", run("tokenize", "--model", llm.dir().toString(), "--json"));
+        check(docs, "sensitivity", run("sensitivity", "--model", llm.dir().toString(), "--group-size", "32", "--calib-samples", "2", "--seq-len", "32", "--json"));
         check(docs, "export", run("export", "--format", "gguf", "--type", "q4_k", "--model", llm.dir().toString(), "--out", tmp.resolve("m.gguf").toString(), "--json"));
 
         String[] quick = {"--seconds", "0.01", "--warmup", "0.01"};

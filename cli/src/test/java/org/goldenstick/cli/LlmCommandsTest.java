@@ -124,6 +124,37 @@ class LlmCommandsTest {
     }
 
     @Test
+    void quantizeW4GptqAndAwqThenEvalAndGenerateLoadThePackedFolder() throws Exception {
+        Path calib = dir.resolve("heldout.txt");
+        for (String method : new String[] {"rtn", "gptq", "awq"}) {
+            Path out = tmp.resolve("w4-" + method);
+            JsonNode r = CliRunner.json("quantize", "--model", dir.toString(), "--method", method, "--bits", "4", "--group-size", "32", "--asym",
+                    "--calib", calib.toString(), "--calib-samples", "16", "--seq-len", "64", "--out", out.toString(), "--json");
+            assertEquals(method, r.get("method").asText());
+            JsonNode q = new ObjectMapper().readTree(out.resolve("config.json").toFile()).get("quantization_config");
+            assertEquals("pack-quantized", q.get("format").asText());
+            assertEquals(4, q.get("config_groups").get("group_0").get("weights").get("num_bits").asInt());
+            assertEquals("lm_head", q.get("ignore").get(0).asText());
+            JsonNode e = new ObjectMapper().readTree(run("eval", "--model", out.toString(), "--ref", dir.toString(), "--ctx", "32", "--max-tokens", "100", "--json"));
+            assertTrue(e.get("kld").asDouble() > 0 && e.get("kld").asDouble() < 0.5, method + " kld " + e.get("kld"));
+            assertTrue(run("generate", "--model", out.toString(), "--prompt", "the whale", "--temperature", "0", "--max-new-tokens", "4").startsWith("the whale"));
+        }
+    }
+
+    @Test
+    void badQuantizeOptionsFailBeforeWriting() {
+        Path out = tmp.resolve("bad");
+        String calib = dir.resolve("heldout.txt").toString();
+        assertTrue(CliRunner.failure("quantize", "--model", dir.toString(), "--bits", "3", "--out", out.toString()).contains("--bits must be 4 or 8"));
+        assertTrue(CliRunner.failure("quantize", "--model", dir.toString(), "--bits", "4", "--group-size", "48", "--out", out.toString()).contains("group size"));
+        assertTrue(CliRunner.failure("quantize", "--model", dir.toString(), "--bits", "4", "--group-size", "128", "--out", out.toString()).contains("does not divide in_features=32"));
+        assertTrue(CliRunner.failure("quantize", "--model", dir.toString(), "--method", "gptq", "--bits", "4", "--group-size", "32", "--calib", calib,
+                "--calib-samples", "1", "--seq-len", "20", "--out", out.toString()).contains("rank-deficient"));
+        assertTrue(CliRunner.failure("quantize", "--model", dir.toString(), "--method", "gptq", "--bits", "4", "--out", out.toString(), "--calib", tmp.resolve("none.txt").toString()).contains("not found"));
+        assertTrue(!Files.exists(out));
+    }
+
+    @Test
     void missingModelFolderFails() {
         assertNotEquals(0, Main.commandLine().execute("eval", "--model", tmp.resolve("nope").toString()));
     }

@@ -79,6 +79,16 @@ public final class PackQuantized {
         return q;
     }
 
+    /**
+     * The config targets of a per-layer plan: {@code {"Linear": s}} when every linear in {@code allTargets} has the
+     * same scheme {@code s}, else one exact layer name per entry (grouped by scheme in {@link #config}).
+     */
+    public static Map<String, WeightScheme> targetsOf(Map<String, WeightScheme> plan, List<String> allTargets) {
+        java.util.Set<WeightScheme> distinct = new java.util.HashSet<>(plan.values());
+        if (distinct.size() == 1 && plan.keySet().containsAll(allTargets)) return Map.of("Linear", distinct.iterator().next());
+        return plan;
+    }
+
     /** Adds the four (or three) tensors of one quantized layer. */
     public static void add(SafetensorsWriter w, String layer, PackedIntWeights pw, DType scaleDtype) {
         int out = pw.rows(), in = pw.cols(), groups = pw.groups();

@@ -114,6 +114,11 @@ public final class QuantizedCheckpoints {
      * of the written model.safetensors.
      */
     public static long save(LlamaModel model, PTQConfig config, List<String> skipped, Path src, Path out, Set<String> forceF32) throws IOException {
+        return save(model, quantizationConfig(config, skipped, model.config().tieWordEmbeddings()), src, out, forceF32);
+    }
+
+    /** As above with a ready {@code quantization_config} (e.g. {@link PackQuantized#config} of a per-layer plan). */
+    public static long save(LlamaModel model, ObjectNode quantizationConfig, Path src, Path out, Set<String> forceF32) throws IOException {
         Map<String, DType> srcDtype = new java.util.HashMap<>();
         try (CheckpointFolder ck = CheckpointFolder.open(src)) {
             ck.entries().forEach((n, e) -> srcDtype.put(n, e.dtype()));
@@ -128,7 +133,7 @@ public final class QuantizedCheckpoints {
         });
         try (AtomicFiles.StagedFolder of = AtomicFiles.stageFolder(out, AtomicFiles.Existing.FAIL)) {
             w.write(of.dir().resolve("model.safetensors"));
-            writeConfigAndAuxFiles(src, of.dir(), quantizationConfig(config, skipped, model.config().tieWordEmbeddings()));
+            writeConfigAndAuxFiles(src, of.dir(), quantizationConfig);
             long bytes = Files.size(of.dir().resolve("model.safetensors"));
             of.commit();
             return bytes;

@@ -4,8 +4,17 @@ import org.goldenstick.progress.ProgressListener;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import org.goldenstick.formats.AtomicFiles;
+import java.util.Map;
+import java.util.Set;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.nn.Linear;
 import org.goldenstick.llm.HfCheckpoint;
 import org.goldenstick.llm.LlamaModel;
 import org.goldenstick.llm.tokenizer.Tokenizer;
@@ -103,5 +112,100 @@ public final class Quantizer {
         sq.resumeState().finish();
         long t1 = System.nanoTime();
         return new PtqReport(config.methodName(), inputBytes, outBytes, (t1 - t0) / 1e9, targets.size(), skipped.size(), weightBytes, (t1 - tWrite) / 1e9);
+    }
+
+    /**
+     * Weight-only quantization (W4/W8, any group size) with {@code method}: RTN with a uniform plan goes model-free
+     * through the checkpoint; GPTQ (and RTN with a per-layer plan) loads the float model, quantizes it layer by layer
+     * and saves {@code pack-quantized}. Every input check (config, tensors, group sizes, calibration text and its
+     * token count) runs before anything is written.
+     *
+     * @param plan layer → scheme, or null for every linear the config does not skip with {@code config.weights()}
+     */
+    public static PtqReport quantizeWeights(Path model, Path out, PTQConfig config, WeightMethod method, Map<String, WeightScheme> plan,
+                                            Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder) throws IOException {
+        return quantizeWeights(model, out, config, method, plan, calib, maxSamples, seqLength, encoder, ProgressListener.SILENT);
+    }
+
+    /** As above, reporting progress (per tensor for RTN, per decoder layer for GPTQ/AWQ) to {@code progress}. */
+    public static PtqReport quantizeWeights(Path model, Path out, PTQConfig config, WeightMethod method, Map<String, WeightScheme> plan,
+                                            Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder, ProgressListener progress) throws IOException {
+        if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantize needs mode QUANTIZE, got " + config.mode());
+        if (config.quantizesActivations()) throw new IllegalArgumentException(method.name() + " is weight-only; the config asks for " + config.methodName());
+        AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.FAIL, "--out");
+        if (method instanceof WeightMethod.Rtn && plan == null) return RoundToNearest.quantizeCheckpoint(model, out, config, progress);
+        long t0 = System.nanoTime();
+        if (method.needsCalibration()) {
+            if (calib == null) throw new IllegalArgumentException(method.name() + " needs calibration text (--calib FILE|DIR): the calibration set is empty");
+            if (!Files.exists(calib)) throw new IllegalArgumentException(calib + ": calibration text not found");
+        }
+        // the same folder validation eval and generate run, before anything large is allocated
+        ModelFolderCheck.Checked checked = ModelFolderCheck.check(model);
+        if (checked.scheme() != null) throw new IllegalArgumentException(model + ": config.json already has a quantization_config; quantize the floating-point model");
+        checked.requireHeap(checked.heapBytesToLoad() + checked.layout().linearParameterCount() * 2, method.name() + " quantization (it loads the float model)");
+        checked.requireFiniteWeights();
+        LlamaLayout layout = checked.layout();
+        DType scaleDtype = DType.F32;
+        long inputBytes;
+        try (CheckpointFolder ck = CheckpointFolder.open(model)) {
+            inputBytes = ck.bytes();
+            DType d = ck.entry(layout.linearLayers().get(0) + ".weight").dtype();
+            if (d == DType.BF16 || d == DType.F16) scaleDtype = d;
+        }
+        LlamaModel m = HfCheckpoint.load(model);
+        List<String> targets = PtqAlgorithm.targets(m, config);
+        Map<String, WeightScheme> p = plan != null ? new LinkedHashMap<>(plan) : WeightOnlyQuantizer.uniform(targets, config.weights());
+        for (var e : p.entrySet()) {
+            if (!(m.module(e.getKey()) instanceof Linear l)) throw new IllegalArgumentException("plan names '" + e.getKey() + "', which is not a linear layer of " + model);
+            e.getValue().groupFor(l.inFeatures(), model + ": layer '" + e.getKey() + "'");
+        }
+        List<String> floatLinears = new ArrayList<>();
+        for (var e : m.namedModules().entrySet()) if (e.getValue().getClass() == Linear.class && !p.containsKey(e.getKey())) floatLinears.add(e.getKey());
+        List<int[]> samples = List.of();
+        if (method.needsCalibration()) {
+            LlamaHelper helper = new LlamaHelper(m, Math.min(seqLength, m.config().maxPositionEmbeddings()), encoder);
+            samples = helper.calibrationSamples(calib, maxSamples);
+            WeightOnlyQuantizer.requireEnoughTokens(m, samples, p, method.name());
+        }
+        Awq.Applied applied = new Awq.Applied(new LinkedHashMap<>(), new LinkedHashMap<>());
+        long weightBytes = 0;
+        for (String t : p.keySet()) weightBytes += 4L * ((Linear) m.module(t)).weight().numel();
+        Map<String, org.goldenstick.tensor.kernel.PackedIntWeights> q = switch (method) {
+            case WeightMethod.Rtn r -> WeightOnlyQuantizer.rtn(m, p, scaleDtype);
+            case WeightMethod.Gptq g -> WeightOnlyQuantizer.gptq(m, samples, p, new Gptq.Settings(config.weights(), g.dampening(), g.blockSize(), g.actOrder()), scaleDtype, progress);
+            case WeightMethod.Awq a -> WeightOnlyQuantizer.awq(m, samples, p, a, scaleDtype, applied, progress);
+        };
+        WeightOnlyQuantizer.convert(m, q);
+        ObjectNode gs = new ObjectMapper().createObjectNode();
+        gs.put("method", method.name());
+        WeightMethod inner = method instanceof WeightMethod.Awq a ? a.then() : method;
+        if (method instanceof WeightMethod.Awq a) {
+            gs.put("awq_grid", a.grid()).put("awq_clip", a.clip()).put("awq_max_shrink", a.maxShrink());
+            ObjectNode alphas = gs.putObject("awq_alpha");
+            applied.alphas().forEach(alphas::put);
+            gs.put("awq_folding", "1/s into input_layernorm, post_attention_layernorm, v_proj rows (no GQA), up_proj rows; s into the reading linears' columns");
+        }
+        if (method.needsCalibration()) {
+            gs.put("calibration_samples", samples.size());
+            gs.put("calibration", "layer by layer; true-sequential: q/k/v, o, gate/up, down");
+        }
+        if (inner instanceof WeightMethod.Gptq g) {
+            gs.put("gptq_dampening", g.dampening()).put("gptq_block_size", g.blockSize()).put("gptq_act_order", g.actOrder());
+        }
+        ArrayNode skip = gs.putArray("skip");
+        config.skip().forEach(skip::add);
+        ObjectNode qc = PackQuantized.config(PackQuantized.targetsOf(p, targets), QuantizedCheckpoints.ignoreList(floatLinears, m.config().tieWordEmbeddings()), gs);
+        if (inner instanceof WeightMethod.Gptq g && g.actOrder()) {
+            for (var it = qc.get("config_groups").elements(); it.hasNext(); ) ((ObjectNode) it.next().get("weights")).put("actorder", "weight");
+        }
+        long tWrite = System.nanoTime();
+        Set<String> changedFloats = new java.util.HashSet<>();
+        for (String smooth : applied.scales().keySet()) {
+            if (m.module(smooth).parameter("weight") != null && !p.containsKey(smooth)) changedFloats.add(smooth + ".weight");
+            if (m.module(smooth).buffer("bias") != null || m.module(smooth).parameter("bias") != null) changedFloats.add(smooth + ".bias");
+        }
+        long outBytes = QuantizedCheckpoints.save(m, qc, model, out, changedFloats);
+        long t1 = System.nanoTime();
+        return new PtqReport(method.name(), inputBytes, outBytes, (t1 - t0) / 1e9, p.size(), floatLinears.size(), weightBytes, (t1 - tWrite) / 1e9);
     }
 }

@@ -36,9 +36,8 @@ import picocli.CommandLine.Option;
  * vs the W8A16 model. Temporary folders are deleted afterwards.
  */
 @Command(name = "ptq", mixinStandardHelpOptions = true,
-        description = {"RTN W8A16 on a synthetic bf16 Llama checkpoint: size, quantization GB/s and decode tokens/s.",
-                "Quantization GB/s is shown beside memory bandwidth, and FP32 vs W8A16 decode tokens/s, all in the same run.",
-                "The machine is shared: treat <15%% as noise."})
+        description = {"RTN W8A16 (or W4A16 with --bits 4 --group-size 128) on a synthetic bf16 Llama checkpoint, measured in one run.",
+                "Size, quantization GB/s beside memory bandwidth, and FP32 vs quantized decode tokens/s. The machine is shared: treat <15%% as noise."})
 public final class PtqBench implements Callable<Integer> {
     @Option(names = "--size", defaultValue = "1b", description = "1b (hidden 2048, 20 layers, ~1.0 B params) | small (hidden 512, 4 layers) (default: ${DEFAULT-VALUE})")
     String size;
@@ -49,12 +48,18 @@ public final class PtqBench implements Callable<Integer> {
     @Option(names = "--dir", description = "where to create the temporary checkpoints (default: the system temp folder)")
     Path dir;
 
+    @Option(names = "--bits", defaultValue = "8", description = "weight bits: 8 (W8A16) or 4 (W4A16) (default: ${DEFAULT-VALUE})")
+    int bits;
+
+    @Option(names = "--group-size", defaultValue = "0", description = "input columns per scale, 0 = per channel (default: ${DEFAULT-VALUE}; W4A16 usually 128)")
+    int groupSize;
+
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
     /** The {@code --json} object: the RTN run ({@code rtn_*}), memory bandwidth, and decode tokens/s of both models. */
-    record PtqJson(String bench, long params, int threads, long inputBytes, long outputBytes, double sizeRatio, double rtnSeconds, double rtnGbPerS,
-                   double rtnWriteSeconds, double rtnQuantizeGbPerS, double memBwGbPerS, double fp32DecodeTokS, double w8a16DecodeTokS,
+    record PtqJson(String bench, long params, int threads, int weightBits, int groupSize, long inputBytes, long outputBytes, double sizeRatio, double rtnSeconds, double rtnGbPerS,
+                   double rtnWriteSeconds, double rtnQuantizeGbPerS, double memBwGbPerS, double fp32DecodeTokS, double quantizedDecodeTokS,
                    double decodeSpeedup, int layersQuantized, int layersSkipped) {}
 
     @Override
@@ -75,23 +80,27 @@ public final class PtqBench implements Callable<Integer> {
 
             int threads = Parallel.threads();
             double bw = MemoryBandwidth.measure(threads, 1L << 30, 3.0);
-            PtqReport r = RoundToNearest.quantizeCheckpoint(fp, q, PTQConfig.rtn());
+            if (bits != 4 && bits != 8) throw new IllegalArgumentException("--bits must be 4 or 8, got " + bits);
+            PtqReport r = RoundToNearest.quantizeCheckpoint(fp, q, PTQConfig.rtn(org.goldenstick.ptq.WeightScheme.of(bits, groupSize, true)));
+            String label = "w" + bits + "a16";
 
             // both models resident, measured in interleaved rounds so that both see the same machine noise
-            LlamaModel fpModel = QuantizedCheckpoints.loadModel(fp);
+            // the quantized model first: its loader briefly holds a float skeleton, which is garbage before FP32 loads
             LlamaModel qModel = QuantizedCheckpoints.loadModel(q);
+            System.gc();
+            LlamaModel fpModel = QuantizedCheckpoints.loadModel(fp);
             System.gc();
             double[] tps = interleavedDecode(fpModel, qModel);
             double fpTps = tps[0], qTps = tps[1];
             if (json) {
-                Json.print(new PtqJson("ptq", params, threads, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(),
+                Json.print(new PtqJson("ptq", params, threads, bits, groupSize, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(),
                         r.quantizeGBps(), bw, fpTps, qTps, tps[2], r.layersQuantized(), r.layersSkipped()));
             } else {
                 System.out.printf(Locale.ROOT, "synthetic Llama: %.3f B parameters, bf16 %.2f GB, %d threads (shared machine)%n", params / 1e9, r.inputBytes() / 1e9, threads);
-                System.out.printf(Locale.ROOT, "RTN W8A16: output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights; %.2f s of it writing the output,"
+                System.out.printf(Locale.ROOT, "RTN " + label.toUpperCase(Locale.ROOT) + " (group " + groupSize + "): output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights; %.2f s of it writing the output,"
                                 + " %.2f GB/s without (memory bandwidth %.2f GB/s)%n",
                         r.outputBytes() / 1e9, 100 * r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(), r.quantizeGBps(), bw);
-                System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, W8A16 %.2f tok/s, speed-up %.2fx (medians of %d interleaved rounds of %d tokens)%n",
+                System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, " + label.toUpperCase(Locale.ROOT) + " %.2f tok/s, speed-up %.2fx (medians of %d interleaved rounds of %d tokens)%n",
                         fpTps, qTps, tps[2], ROUNDS, decodeTokens);
             }
             return 0;
@@ -187,7 +196,7 @@ public final class PtqBench implements Callable<Integer> {
             ta[r] = decode(sa, r);
             tb[r] = decode(sb, r);
             ratio[r] = tb[r] / ta[r];
-            System.err.printf(Locale.ROOT, "decode round %d: fp32 %.2f tok/s, w8a16 %.2f tok/s%n", r + 1, ta[r], tb[r]);
+            System.err.printf(Locale.ROOT, "decode round %d: fp32 %.2f tok/s, quantized %.2f tok/s%n", r + 1, ta[r], tb[r]);
         }
         return new double[] {median(ta), median(tb), median(ratio)};
     }

@@ -3,7 +3,6 @@ package org.goldenstick.tensor.kernel;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -16,7 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  *       per call, so lane j of position i meets column {@code (word+j)·p + i}). Scale and zero point are fused per
  *       group: {@code Σ_c (q_c − z)·s·x_c = s·(Σ_c u_c·x_c − (2^(b−1) + z)·Σ_c x_c)} with the stored unsigned
  *       {@code u = q + 2^(b−1)}, the group sums of x computed once per call. Two rows per pass share the x loads.
- *       L is the widest of 16/8/4 lanes that divides a group's words (W4 g128: 16 lanes = one group).</li>
+ *       L is the machine's int lane count (16 with AVX-512: a W4 block is 128 columns, one group of 128); narrower
+ *       groups get their scales per lane by a gather. Columns after the last whole block run scalar.</li>
  *   <li>{@link #gemm} (prefill): a few rows run the GEMV per row; more are dequantised while packing B panels for
  *       the SGEMM micro-kernel.</li>
  *   <li>{@link #scalar}: the reference, dequantising each weight.</li>
@@ -29,7 +29,6 @@ import jdk.incubator.vector.VectorSpecies;
  * }</pre>
  */
 public final class WNA16Kernels {
-    private static final int PREFERRED_INT_LANES = IntVector.SPECIES_PREFERRED.length();
     private static final int ROWS_PER_TASK = 32;
     private static final int SMALL_M = 16;
 
@@ -62,24 +61,19 @@ public final class WNA16Kernels {
         y[at] = accumulate ? y[at] + v : v;
     }
 
-    /** x de-interleaved per block of L words, the group sums of x, and the lane count. */
-    private record Prepared(float[] xp, float[] groupSums, int lanes, int fullBlocks) {}
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = I.length();
 
-    /** Lanes per block: the widest of 16/8/4 (up to the machine's int lanes) dividing a group's word count. */
-    static int lanes(PackedIntWeights w) {
-        int p = w.packFactor();
-        int wordsPerGroup = w.groupSize() == w.cols() ? w.cols() / p : w.groupSize() / p;
-        for (int l = PREFERRED_INT_LANES; l >= 4; l /= 2) {
-            if (w.groupSize() == w.cols() ? wordsPerGroup >= l : wordsPerGroup % l == 0) return l;
-        }
-        return 0;
-    }
+    /**
+     * x de-interleaved per block of L words ({@code xp[block·L·p + i·L + j] = x[(block·L + j)·p + i]}), the sums of x
+     * per group over the vectorised columns, the group of each word, and the number of whole blocks.
+     */
+    private record Prepared(float[] xp, float[] groupSums, int[] wordGroup, int fullBlocks) {}
 
     private static Prepared prepare(PackedIntWeights w, float[] x, int xOff) {
         int cols = w.cols(), p = w.packFactor(), gs = w.groupSize();
-        int l = lanes(w);
-        int block = l * p, full = l == 0 ? 0 : cols / block;
-        // group sums over the vectorised columns (all of them, except a per-channel row's scalar tail)
+        int block = L * p, full = cols / block;
         float[] gsum = new float[w.groups()];
         for (int g = 0; g < gsum.length; g++) {
             float s = 0;
@@ -89,76 +83,65 @@ public final class WNA16Kernels {
         float[] xp = new float[full * block];
         for (int b = 0; b < full; b++) {
             int base = b * block;
-            for (int j = 0; j < l; j++) for (int i = 0; i < p; i++) xp[base + i * l + j] = x[xOff + base + j * p + i];
+            for (int j = 0; j < L; j++) for (int i = 0; i < p; i++) xp[base + i * L + j] = x[xOff + base + j * p + i];
         }
-        return new Prepared(xp, gsum, l, full);
+        int[] wordGroup = new int[full * L];
+        for (int k = 0; k < wordGroup.length; k++) wordGroup[k] = k * p / gs;
+        return new Prepared(xp, gsum, wordGroup, full);
     }
 
-    private static VectorSpecies<Integer> intSpecies(int lanes) {
-        return VectorSpecies.of(int.class, VectorShape.forBitSize(lanes * 32));
-    }
-
-    private static VectorSpecies<Float> floatSpecies(int lanes) {
-        return VectorSpecies.of(float.class, VectorShape.forBitSize(lanes * 32));
-    }
-
-    /** out = {row ra · x, row rb · x}. */
+    /**
+     * out = {row ra · x, row rb · x}. Each lane accumulates one word's codes (all in one group, as groups are whole
+     * words), so a block's partial sums meet their scales in one FMA: broadcast when the block lies in one group,
+     * gathered per lane otherwise (groups narrower than a block).
+     */
     private static void rowPair(PackedIntWeights w, int ra, int rb, Prepared px, float[] x, int xOff, float[] out) {
-        int l = px.lanes();
         int bits = w.bits(), p = w.packFactor(), mask = (1 << bits) - 1, off = 1 << (bits - 1);
         int wpr = w.wordsPerRow(), groups = w.groups(), gs = w.groupSize();
-        int[] packed = w.packed();
+        int[] packed = w.packed(), wordGroup = px.wordGroup();
         float[] sc = w.scales(), xp = px.xp();
         byte[] zp = w.zeroPoints();
-        float corrA = 0, corrB = 0, tailA = 0, tailB = 0;
-        float totalA, totalB;
-        int vectorCols = px.fullBlocks() * l * p;
-        if (l > 0) {
-            VectorSpecies<Integer> I = intSpecies(l);
-            VectorSpecies<Float> F = floatSpecies(l);
-            FloatVector totA = FloatVector.zero(F), totB = FloatVector.zero(F);
-            int blocksPerGroup = gs == w.cols() ? px.fullBlocks() : gs / (l * p);
-            int baseA = ra * wpr, baseB = rb * wpr;
-            for (int g = 0; g < groups; g++) {
-                FloatVector accA = FloatVector.zero(F), accB = FloatVector.zero(F);
-                int b0 = g * blocksPerGroup;
-                for (int b = b0; b < b0 + blocksPerGroup; b++) {
-                    IntVector va = IntVector.fromArray(I, packed, baseA + b * l);
-                    IntVector vb = IntVector.fromArray(I, packed, baseB + b * l);
-                    int xb = b * l * p;
-                    for (int i = 0; i < p; i++) {
-                        FloatVector xv = FloatVector.fromArray(F, xp, xb + i * l);
-                        FloatVector qa = (FloatVector) va.lanewise(VectorOperators.LSHR, bits * i).and(mask).convert(VectorOperators.I2F, 0);
-                        FloatVector qb = (FloatVector) vb.lanewise(VectorOperators.LSHR, bits * i).and(mask).convert(VectorOperators.I2F, 0);
-                        accA = qa.fma(xv, accA);
-                        accB = qb.fma(xv, accB);
-                    }
-                }
-                float sa = sc[ra * groups + g], sb = sc[rb * groups + g];
-                totA = accA.fma(FloatVector.broadcast(F, sa), totA);
-                totB = accB.fma(FloatVector.broadcast(F, sb), totB);
-                float gsum = px.groupSums()[g];
-                corrA += sa * (off + (zp == null ? 0 : zp[ra * groups + g])) * gsum;
-                corrB += sb * (off + (zp == null ? 0 : zp[rb * groups + g])) * gsum;
+        boolean uniform = gs >= L * p;
+        int full = px.fullBlocks();
+        FloatVector totA = FloatVector.zero(F), totB = FloatVector.zero(F);
+        int baseA = ra * wpr, baseB = rb * wpr, sa0 = ra * groups, sb0 = rb * groups;
+        for (int b = 0; b < full; b++) {
+            IntVector va = IntVector.fromArray(I, packed, baseA + b * L);
+            IntVector vb = IntVector.fromArray(I, packed, baseB + b * L);
+            int xb = b * L * p;
+            FloatVector accA = FloatVector.zero(F), accB = FloatVector.zero(F);
+            for (int i = 0; i < p; i++) {
+                FloatVector xv = FloatVector.fromArray(F, xp, xb + i * L);
+                FloatVector qa = (FloatVector) va.lanewise(VectorOperators.LSHR, bits * i).and(mask).convert(VectorOperators.I2F, 0);
+                FloatVector qb = (FloatVector) vb.lanewise(VectorOperators.LSHR, bits * i).and(mask).convert(VectorOperators.I2F, 0);
+                accA = qa.fma(xv, accA);
+                accB = qb.fma(xv, accB);
             }
-            totalA = sum(totA);
-            totalB = sum(totB);
-        } else {
-            totalA = 0;
-            totalB = 0;
+            if (uniform) {
+                int g = xb / gs;
+                totA = accA.fma(FloatVector.broadcast(F, sc[sa0 + g]), totA);
+                totB = accB.fma(FloatVector.broadcast(F, sc[sb0 + g]), totB);
+            } else {
+                totA = accA.fma(FloatVector.fromArray(F, sc, sa0, wordGroup, b * L), totA);
+                totB = accB.fma(FloatVector.fromArray(F, sc, sb0, wordGroup, b * L), totB);
+            }
         }
-        for (int c = vectorCols; c < w.cols(); c++) {
+        float corrA = 0, corrB = 0;
+        if (full > 0) {
+            float[] gsum = px.groupSums();
+            for (int g = 0; g < groups; g++) {
+                corrA += sc[sa0 + g] * (off + (zp == null ? 0 : zp[sa0 + g])) * gsum[g];
+                corrB += sc[sb0 + g] * (off + (zp == null ? 0 : zp[sb0 + g])) * gsum[g];
+            }
+        }
+        float tailA = 0, tailB = 0;
+        for (int c = full * L * p; c < w.cols(); c++) {
             float xv = x[xOff + c];
             tailA += (w.q(ra, c) - w.zeroPoint(ra, c)) * w.scale(ra, c) * xv;
             tailB += (w.q(rb, c) - w.zeroPoint(rb, c)) * w.scale(rb, c) * xv;
         }
-        out[0] = totalA - corrA + tailA;
-        out[1] = totalB - corrB + tailB;
-    }
-
-    private static float sum(FloatVector v) {
-        if (v.species() == FloatVector.SPECIES_PREFERRED) return Lanes.sum(v);
-        return Lanes.scalarTree(v.toArray());
+        out[0] = Lanes.sum(totA) - corrA + tailA;
+        out[1] = Lanes.sum(totB) - corrB + tailB;
     }
 
     /** {@code y[m, rows] (+)= x[m, cols] · W_realᵀ}, x and y row-major with leading dimensions. */

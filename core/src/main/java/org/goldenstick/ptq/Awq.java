@@ -1,0 +1,302 @@
+package org.goldenstick.ptq;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.llm.LlamaAttention;
+import org.goldenstick.llm.LlamaDecoderLayer;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.RmsNorm;
+import org.goldenstick.nn.Linear;
+import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.GradMode;
+import org.goldenstick.tensor.Tensor;
+
+/**
+ * AWQ (Lin et al. 2023, as llm-compressor's {@code AWQModifier} runs it) for one decoder layer, before RTN or GPTQ:
+ *
+ * <ol>
+ *   <li>For each {@link Mapping} (data: a smoothing layer, the linears that read it, and the module whose output the
+ *       search compares), per input channel {@code x̄_j = mean|x_j|} over the calibration tokens and
+ *       {@code w̄_j} = the mean over output rows of {@code |w|/max|w|} within each weight group;
+ *   <li>a grid over {@code α ∈ {0, 1/n, …, (n−1)/n}}: {@code s = x̄^α / (w̄^(1−α) + 1e-4)}, normalised by
+ *       {@code sqrt(max s · min s)}; the candidate's loss is the mean squared difference between the parent module's
+ *       float output and its output with every balance weight replaced by {@code Q(W·s)/s};
+ *   <li>the best {@code s} is folded: the smoothing layer's weight (an RMSNorm's, or the preceding linear's output rows
+ *       and bias) is divided by {@code s}, the balance layers' input columns multiplied by it — the float model
+ *       computes the same function;
+ *   <li>weight clipping: for every linear except {@code q_proj}/{@code k_proj} (as AWQ), per output row and group,
+ *       the clamp {@code ±max|w|·(1 − i/n)} (i up to {@code maxShrink·n}) that minimises the group's output error on
+ *       the calibration inputs is applied.
+ * </ol>
+ * The processed float weights are then quantized by the caller (RTN or GPTQ) on the same layer inputs.
+ */
+public final class Awq {
+    private Awq() {}
+
+    /**
+     * A smoothing mapping inside a decoder layer (names relative to {@code model.layers.N.}).
+     *
+     * @param smooth  an RMSNorm or a linear whose output feeds the balance layers
+     * @param balance the linears reading it (scaled up by s on their input columns)
+     * @param parent  the module whose output the grid search compares (self_attn, mlp, or the single balance linear)
+     */
+    public record Mapping(String smooth, List<String> balance, String parent) {}
+
+    /** Llama's mappings, as llm-compressor's default Llama mapping list. */
+    public static final List<Mapping> LLAMA = List.of(
+            new Mapping("input_layernorm", List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), "self_attn"),
+            new Mapping("self_attn.v_proj", List.of("self_attn.o_proj"), "self_attn.o_proj"),
+            new Mapping("post_attention_layernorm", List.of("mlp.gate_proj", "mlp.up_proj"), "mlp"),
+            new Mapping("mlp.up_proj", List.of("mlp.down_proj"), "mlp.down_proj"));
+
+    /**
+     * @param grid      α grid points (20)
+     * @param clip      run the clipping search
+     * @param maxShrink largest relative shrink of max|w| tried by the clipping search (0.5)
+     */
+    public record Settings(int grid, boolean clip, double maxShrink) {
+        public Settings {
+            if (grid < 1) throw new IllegalArgumentException("AWQ grid must be positive, got " + grid);
+            if (!(maxShrink >= 0 && maxShrink < 1)) throw new IllegalArgumentException("AWQ max shrink must be in [0, 1), got " + maxShrink);
+        }
+
+        public static Settings defaults() {
+            return new Settings(20, true, 0.5);
+        }
+    }
+
+    /** The scale chosen per mapping (by absolute smoothing-layer name), for reports and tests. */
+    public record Applied(Map<String, float[]> scales, Map<String, Double> alphas) {}
+
+    /** Tokens of calibration input kept per linear for the clipping search. */
+    static final int CLIP_TOKENS = 512;
+
+    /** Smooths and clips the planned linears of one decoder layer on its calibration inputs. */
+    static void layer(LlamaModel model, String prefix, LlamaDecoderLayer layer, LayerByLayer.Inputs inputs, Map<String, WeightScheme> plan,
+                      Settings s, DType scaleDtype, Applied applied) {
+        // 1. the inputs of every parent module (= the input of its first balance layer), per sample
+        Map<String, List<float[]>> captured = capture(model, inputs, List.of(prefix + "self_attn.q_proj", prefix + "self_attn.o_proj", prefix + "mlp.gate_proj", prefix + "mlp.down_proj"));
+        for (Mapping m : LLAMA) {
+            List<String> bal = new ArrayList<>();
+            for (String b : m.balance()) bal.add(prefix + b);
+            if (!plan.keySet().containsAll(bal)) continue;
+            Module smooth = model.module(prefix + m.smooth());
+            int in = ((Linear) model.module(bal.get(0))).inFeatures();
+            if (smooth instanceof Linear sl && sl.outFeatures() != in) continue; // grouped-query attention: v_proj → o_proj shapes differ
+            List<float[]> x = captured.get(bal.get(0));
+            float[] sc = search(model, prefix, m, bal, x, inputs, plan, s, scaleDtype, applied);
+            fold(smooth, bal.stream().map(b -> (Linear) model.module(b)).toList(), sc);
+            applied.scales().put(prefix + m.smooth(), sc);
+        }
+        if (!s.clip()) return;
+        // 2. clipping, on the inputs the (smoothed) linears now see
+        List<String> clipped = new ArrayList<>();
+        for (String n : plan.keySet()) if (n.startsWith(prefix) && !n.endsWith("q_proj") && !n.endsWith("k_proj")) clipped.add(n);
+        Map<String, List<float[]>> after = capture(model, inputs, clipped);
+        for (String n : clipped) clip((Linear) model.module(n), after.get(n), plan.get(n), s.maxShrink(), s.grid(), scaleDtype, n);
+    }
+
+    /** Records what flows into each named linear, one array per sample. */
+    static Map<String, List<float[]>> capture(LlamaModel model, LayerByLayer.Inputs inputs, List<String> names) {
+        Map<String, List<float[]>> out = new LinkedHashMap<>();
+        Map<String, Module> orig = new LinkedHashMap<>();
+        for (String n : names) {
+            if (!(model.module(n) instanceof Linear l)) continue;
+            List<float[]> rec = new ArrayList<>();
+            out.put(n, rec);
+            orig.put(n, l);
+            model.replaceChild(n, new Module() {
+                @Override
+                public Tensor forward(Tensor x) {
+                    rec.add(x.data().clone());
+                    return l.forward(x);
+                }
+            });
+        }
+        try {
+            inputs.forwardAll();
+        } finally {
+            for (var e : orig.entrySet()) model.replaceChild(e.getKey(), e.getValue());
+        }
+        return out;
+    }
+
+    private static float[] search(LlamaModel model, String prefix, Mapping m, List<String> bal, List<float[]> x, LayerByLayer.Inputs inputs,
+                                  Map<String, WeightScheme> plan, Settings s, DType scaleDtype, Applied applied) {
+        List<Linear> layers = bal.stream().map(b -> (Linear) model.module(b)).toList();
+        int in = layers.get(0).inFeatures();
+        double[] xMean = new double[in];
+        long tokens = 0;
+        for (float[] a : x) {
+            for (int i = 0; i < a.length; i++) xMean[i % in] += Math.abs(a[i]);
+            tokens += a.length / in;
+        }
+        for (int j = 0; j < in; j++) xMean[j] /= tokens;
+        double[] wMean = new double[in];
+        int rowsTotal = 0;
+        for (Linear l : layers) {
+            WeightScheme ws = plan.get(bal.get(layers.indexOf(l)));
+            int gs = ws.groupFor(in, bal.get(0)), out = l.outFeatures();
+            float[] w = l.weight().data();
+            for (int o = 0; o < out; o++) {
+                for (int g = 0; g < in / gs; g++) {
+                    double mx = 0;
+                    for (int c = g * gs; c < (g + 1) * gs; c++) mx = Math.max(mx, Math.abs(w[o * in + c]));
+                    for (int c = g * gs; c < (g + 1) * gs; c++) wMean[c] += Math.abs(w[o * in + c]) / (mx + 1e-6);
+                }
+            }
+            rowsTotal += out;
+        }
+        for (int j = 0; j < in; j++) wMean[j] /= rowsTotal;
+
+        Module parent = model.module(prefix + m.parent());
+        List<float[]> reference = new ArrayList<>();
+        for (float[] a : x) reference.add(runParent(parent, a, in, inputs));
+        List<float[]> original = new ArrayList<>();
+        for (Linear l : layers) original.add(l.weight().data().clone());
+        double best = Double.POSITIVE_INFINITY;
+        float[] bestScale = new float[in];
+        java.util.Arrays.fill(bestScale, 1f);
+        double bestAlpha = -1;
+        try {
+            for (int k = 0; k < s.grid(); k++) {
+                double alpha = (double) k / s.grid();
+                float[] sc = new float[in];
+                double mx = 0, mn = Double.POSITIVE_INFINITY;
+                for (int j = 0; j < in; j++) {
+                    double v = Math.pow(xMean[j], alpha) / (Math.pow(wMean[j], 1 - alpha) + 1e-4);
+                    if (!Double.isFinite(v) || v <= 0) v = 1;
+                    sc[j] = (float) v;
+                    mx = Math.max(mx, v);
+                    mn = Math.min(mn, v);
+                }
+                double norm = Math.sqrt(mx * mn);
+                for (int j = 0; j < in; j++) sc[j] = (float) (sc[j] / norm);
+                for (int i = 0; i < layers.size(); i++) {
+                    Linear l = layers.get(i);
+                    int out = l.outFeatures();
+                    float[] scaled = original.get(i).clone();
+                    for (int o = 0; o < out; o++) for (int c = 0; c < in; c++) scaled[o * in + c] *= sc[c];
+                    float[] q = WNA16Linear.fromFloat(scaled, out, in, null, plan.get(bal.get(i)), scaleDtype, bal.get(i)).weights().dequantize();
+                    float[] w = l.weight().data();
+                    for (int o = 0; o < out; o++) for (int c = 0; c < in; c++) w[o * in + c] = q[o * in + c] / sc[c];
+                }
+                double loss = 0;
+                long n = 0;
+                for (int i = 0; i < x.size(); i++) {
+                    float[] y = runParent(parent, x.get(i), in, inputs), r = reference.get(i);
+                    for (int j = 0; j < y.length; j++) {
+                        double d = y[j] - r[j];
+                        loss += d * d;
+                    }
+                    n += y.length;
+                }
+                loss /= n;
+                if (loss < best) {
+                    best = loss;
+                    bestScale = sc;
+                    bestAlpha = alpha;
+                }
+            }
+        } finally {
+            for (int i = 0; i < layers.size(); i++) System.arraycopy(original.get(i), 0, layers.get(i).weight().data(), 0, original.get(i).length);
+        }
+        applied.alphas().put(prefix + m.smooth(), bestAlpha);
+        return bestScale;
+    }
+
+    private static float[] runParent(Module parent, float[] x, int in, LayerByLayer.Inputs inputs) {
+        try (var ignored = GradMode.off()) {
+            int t = x.length / in;
+            if (parent instanceof LlamaAttention a) return a.forward(Tensor.of(x, 1, t, in), inputs.rope()).data();
+            return parent.forward(Tensor.of(x, t, in)).data();
+        }
+    }
+
+    /** Divides the smoothing layer's output channels by s and multiplies the balance layers' input columns by it. */
+    static void fold(Module smooth, List<Linear> balance, float[] s) {
+        int in = s.length;
+        if (smooth instanceof RmsNorm norm) {
+            float[] w = norm.parameter("weight").data();
+            for (int j = 0; j < in; j++) w[j] /= s[j];
+        } else if (smooth instanceof Linear l) {
+            float[] w = l.weight().data();
+            int cols = l.inFeatures();
+            for (int j = 0; j < in; j++) for (int c = 0; c < cols; c++) w[j * cols + c] /= s[j];
+            if (l.bias() != null) for (int j = 0; j < in; j++) l.bias().data()[j] /= s[j];
+        } else {
+            throw new IllegalArgumentException("AWQ: cannot fold scales into " + smooth.describe());
+        }
+        for (Linear b : balance) {
+            float[] w = b.weight().data();
+            int out = b.outFeatures();
+            for (int o = 0; o < out; o++) for (int c = 0; c < in; c++) w[o * in + c] *= s[c];
+        }
+    }
+
+    /** AWQ's clipping search: per output row and group, the clamp of max|w| minimising the group's output error. */
+    static void clip(Linear l, List<float[]> xs, WeightScheme ws, double maxShrink, int grid, DType scaleDtype, String name) {
+        int in = l.inFeatures(), out = l.outFeatures(), gs = ws.groupFor(in, name);
+        // up to CLIP_TOKENS evenly spaced calibration tokens
+        long total = 0;
+        for (float[] a : xs) total += a.length / in;
+        int n = (int) Math.min(CLIP_TOKENS, total);
+        float[] x = new float[n * in];
+        long stride = Math.max(1, total / n);
+        int k = 0;
+        long seen = 0;
+        for (float[] a : xs) {
+            for (int t = 0; t < a.length / in && k < n; t++, seen++) {
+                if (seen % stride == 0) System.arraycopy(a, t * in, x, (k++) * in, in);
+            }
+        }
+        n = k;
+        float[] w = l.weight().data();
+        float[] sz = new float[2];
+        int steps = (int) (maxShrink * grid);
+        for (int o = 0; o < out; o++) {
+            for (int g = 0; g < in / gs; g++) {
+                int c0 = g * gs;
+                float mx = 0;
+                for (int c = c0; c < c0 + gs; c++) mx = Math.max(mx, Math.abs(w[o * in + c]));
+                if (mx == 0) continue;
+                double[] ref = new double[n];
+                for (int t = 0; t < n; t++) {
+                    double acc = 0;
+                    for (int c = c0; c < c0 + gs; c++) acc += (double) x[t * in + c] * w[o * in + c];
+                    ref[t] = acc;
+                }
+                double bestErr = Double.POSITIVE_INFINITY;
+                float bestMax = mx;
+                float[] q = new float[gs];
+                for (int i = 0; i <= steps; i++) {
+                    float lim = (float) (mx * (1 - (double) i / grid));
+                    float mn2 = Float.POSITIVE_INFINITY, mx2 = Float.NEGATIVE_INFINITY;
+                    for (int c = 0; c < gs; c++) {
+                        float v = Math.max(-lim, Math.min(lim, w[o * in + c0 + c]));
+                        q[c] = v;
+                        mn2 = Math.min(mn2, v);
+                        mx2 = Math.max(mx2, v);
+                    }
+                    ws.params(mn2, mx2, scaleDtype, sz);
+                    for (int c = 0; c < gs; c++) q[c] = ws.fakeQuant(q[c], sz[0], (int) sz[1]);
+                    double err = 0;
+                    for (int t = 0; t < n; t++) {
+                        double acc = 0;
+                        for (int c = 0; c < gs; c++) acc += (double) x[t * in + c0 + c] * q[c];
+                        double d = acc - ref[t];
+                        err += d * d;
+                    }
+                    if (err < bestErr) {
+                        bestErr = err;
+                        bestMax = lim;
+                    }
+                }
+                for (int c = c0; c < c0 + gs; c++) w[o * in + c] = Math.max(-bestMax, Math.min(bestMax, w[o * in + c]));
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+package org.goldenstick.ptq;
+
+/**
+ * How weight-only quantization chooses the integer weights: {@link Rtn} (round to nearest, no data), {@link Gptq}
+ * (calibrated, layer by layer, see {@link org.goldenstick.ptq.Gptq}) or {@link Awq} (activation-aware scales and
+ * clipping, see {@link org.goldenstick.ptq.Awq}, then RTN or GPTQ).
+ *
+ * <pre>{@code
+ * WeightMethod m = new WeightMethod.Gptq(0.01, 128, true);   // 1 % dampening, blocks of 128, act-order
+ * }</pre>
+ */
+public sealed interface WeightMethod {
+    /** The name written to files and reports. */
+    String name();
+
+    /** Whether the method needs calibration text. */
+    boolean needsCalibration();
+
+    record Rtn() implements WeightMethod {
+        @Override
+        public String name() {
+            return "rtn";
+        }
+
+        @Override
+        public boolean needsCalibration() {
+            return false;
+        }
+    }
+
+    /**
+     * @param dampening fraction of the mean Hessian diagonal added to it (0.01)
+     * @param blockSize lazy-update block (128)
+     * @param actOrder  columns by decreasing Hessian diagonal, static groups
+     */
+    record Gptq(double dampening, int blockSize, boolean actOrder) implements WeightMethod {
+        public Gptq {
+            new org.goldenstick.ptq.Gptq.Settings(WeightScheme.int8PerChannel(), dampening, blockSize, actOrder); // validates
+        }
+
+        public static Gptq defaults() {
+            return new Gptq(0.01, 128, false);
+        }
+
+        @Override
+        public String name() {
+            return "gptq";
+        }
+
+        @Override
+        public boolean needsCalibration() {
+            return true;
+        }
+    }
+
+    /**
+     * @param grid      α grid points of the scale search (20)
+     * @param clip      run the weight-clipping search
+     * @param maxShrink largest relative shrink of max|w| the clipping tries (0.5)
+     * @param then      RTN or GPTQ on the scaled and clipped weights
+     */
+    record Awq(int grid, boolean clip, double maxShrink, WeightMethod then) implements WeightMethod {
+        public Awq {
+            new org.goldenstick.ptq.Awq.Settings(grid, clip, maxShrink); // validates
+            if (then instanceof Awq) throw new IllegalArgumentException("AWQ is followed by RTN or GPTQ, not by AWQ");
+        }
+
+        public static Awq defaults() {
+            return new Awq(20, true, 0.5, new Rtn());
+        }
+
+        @Override
+        public String name() {
+            return then instanceof Gptq ? "awq+gptq" : "awq";
+        }
+
+        @Override
+        public boolean needsCalibration() {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package org.goldenstick.ptq;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.nn.Linear;
+import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.tensor.kernel.PackedIntWeights;
+
+/**
+ * Weight-only quantization of an in-memory Llama model with a per-layer plan (layer name → {@link WeightScheme};
+ * layers not in the plan stay float): RTN, or GPTQ calibrated {@link LayerByLayer layer by layer}, true-sequential
+ * inside a decoder layer — {@code q/k/v_proj} (one Hessian: same input), then {@code o_proj}, then
+ * {@code gate/up_proj}, then {@code down_proj}, each stage calibrated on the outputs of the stages already
+ * quantized. {@link #quantize} leaves each planned {@link Linear} holding its quantized-processed float weights
+ * (what the quantized layer computes) and returns the packed integer form; {@link #convert} swaps in
+ * {@link WNA16Linear}s.
+ *
+ * <pre>{@code
+ * Map<String, PackedIntWeights> q = WeightOnlyQuantizer.gptq(model, samples, plan, Gptq.Settings.defaults(w4), DType.F32);
+ * // model's linears now hold the GPTQ-processed float weights (e.g. for a GGUF export); then:
+ * WeightOnlyQuantizer.convert(model, q);
+ * }</pre>
+ */
+public final class WeightOnlyQuantizer {
+    private WeightOnlyQuantizer() {}
+
+    /** The sub-layers of a decoder layer in true-sequential order; each inner list shares one input. */
+    static final List<List<String>> STAGES = List.of(
+            List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),
+            List.of("self_attn.o_proj"),
+            List.of("mlp.gate_proj", "mlp.up_proj"),
+            List.of("mlp.down_proj"));
+
+    /** A uniform plan: every linear of {@code targets} with {@code scheme}. */
+    public static Map<String, WeightScheme> uniform(List<String> targets, WeightScheme scheme) {
+        Map<String, WeightScheme> p = new LinkedHashMap<>();
+        for (String t : targets) p.put(t, scheme);
+        return p;
+    }
+
+    /** Round to nearest with the plan (no data). */
+    public static Map<String, PackedIntWeights> rtn(LlamaModel model, Map<String, WeightScheme> plan, DType scaleDtype) {
+        Map<String, PackedIntWeights> out = new LinkedHashMap<>();
+        for (var e : plan.entrySet()) {
+            Linear l = (Linear) model.module(e.getKey());
+            PackedIntWeights pw = WNA16Linear.quantize(l, e.getValue(), scaleDtype, e.getKey()).weights();
+            System.arraycopy(pw.dequantize(), 0, l.weight().data(), 0, pw.rows() * pw.cols());
+            out.put(e.getKey(), pw);
+        }
+        return out;
+    }
+
+    /**
+     * GPTQ, layer by layer. {@code settings.weights()} is ignored: each layer uses its plan's scheme. Fails before
+     * touching the model if the calibration set has fewer tokens than the widest planned layer has inputs (its
+     * Hessian would be rank-deficient; dampening alone makes it invertible but GPTQ then fits noise).
+     */
+    public static Map<String, PackedIntWeights> gptq(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, Gptq.Settings settings, DType scaleDtype) {
+        return gptq(model, samples, plan, settings, scaleDtype, ProgressListener.SILENT);
+    }
+
+    /** As above, reporting per-layer progress to {@code progress}. */
+    public static Map<String, PackedIntWeights> gptq(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, Gptq.Settings settings, DType scaleDtype,
+                                                    ProgressListener progress) {
+        requireEnoughTokens(model, samples, plan, "GPTQ");
+        Map<String, PackedIntWeights> out = new LinkedHashMap<>();
+        LayerByLayer.run(model, samples, (index, prefix, layer, inputs) -> gptqLayer(model, prefix, inputs, plan, settings, scaleDtype, out), progress);
+        return out;
+    }
+
+    /**
+     * AWQ (scale search folded into the preceding norm/linear, then clipping) and then RTN or GPTQ, layer by layer:
+     * every decoder layer is smoothed, clipped and quantized before the next layer's inputs are computed from it.
+     * Returns the packed weights; {@code applied} receives the chosen scales and α per mapping.
+     */
+    public static Map<String, PackedIntWeights> awq(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, WeightMethod.Awq method,
+                                                   DType scaleDtype, Awq.Applied applied) {
+        return awq(model, samples, plan, method, scaleDtype, applied, ProgressListener.SILENT);
+    }
+
+    /** As above, reporting per-layer progress to {@code progress}. */
+    public static Map<String, PackedIntWeights> awq(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, WeightMethod.Awq method,
+                                                   DType scaleDtype, Awq.Applied applied, ProgressListener progress) {
+        requireEnoughTokens(model, samples, plan, method.name());
+        Awq.Settings s = new Awq.Settings(method.grid(), method.clip(), method.maxShrink());
+        Map<String, PackedIntWeights> out = new LinkedHashMap<>();
+        LayerByLayer.run(model, samples, (index, prefix, layer, inputs) -> {
+            Awq.layer(model, prefix, layer, inputs, plan, s, scaleDtype, applied);
+            if (method.then() instanceof WeightMethod.Gptq g) {
+                gptqLayer(model, prefix, inputs, plan, new Gptq.Settings(WeightScheme.int8PerChannel(), g.dampening(), g.blockSize(), g.actOrder()), scaleDtype, out);
+            } else {
+                Map<String, WeightScheme> mine = new LinkedHashMap<>();
+                for (var e : plan.entrySet()) if (e.getKey().startsWith(prefix)) mine.put(e.getKey(), e.getValue());
+                out.putAll(rtn(model, mine, scaleDtype));
+            }
+        }, progress);
+        return out;
+    }
+
+    /** GPTQ of one decoder layer's planned linears, stage by stage (true-sequential). */
+    private static void gptqLayer(LlamaModel model, String prefix, LayerByLayer.Inputs inputs, Map<String, WeightScheme> plan, Gptq.Settings settings,
+                                  DType scaleDtype, Map<String, PackedIntWeights> out) {
+        for (List<String> stage : STAGES) {
+            List<String> names = new ArrayList<>();
+            for (String s : stage) if (plan.containsKey(prefix + s)) names.add(prefix + s);
+            if (names.isEmpty()) continue;
+            Map<String, HessianObserver> obs = new LinkedHashMap<>();
+            for (String n : names) {
+                HessianObserver o = new HessianObserver(n, (Linear) model.module(n));
+                obs.put(n, o);
+                model.replaceChild(n, o);
+            }
+            try {
+                inputs.forwardAll();
+            } finally {
+                for (var e : obs.entrySet()) model.replaceChild(e.getKey(), e.getValue().linear());
+            }
+            for (var e : obs.entrySet()) {
+                Linear l = e.getValue().linear();
+                WeightScheme ws = plan.get(e.getKey());
+                Gptq.Settings s = new Gptq.Settings(ws, settings.dampening(), settings.blockSize(), settings.actOrder());
+                Gptq.Result r = Gptq.quantize(l.weight().data(), l.outFeatures(), l.inFeatures(), e.getValue().hessian(), s, scaleDtype, e.getKey());
+                System.arraycopy(r.dequantized(), 0, l.weight().data(), 0, r.dequantized().length);
+                out.put(e.getKey(), r.weights());
+            }
+        }
+    }
+
+    static void requireEnoughTokens(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, String method) {
+        if (samples == null || samples.isEmpty()) throw new IllegalArgumentException(method + " needs calibration text (--calib FILE|DIR): the calibration set is empty");
+        long tokens = 0;
+        for (int[] s : samples) tokens += s.length;
+        int widest = 0;
+        String which = null;
+        for (String n : plan.keySet()) {
+            int in = ((Linear) model.module(n)).inFeatures();
+            if (in > widest) {
+                widest = in;
+                which = n;
+            }
+        }
+        if (tokens < widest) {
+            throw new IllegalArgumentException(method + ": " + tokens + " calibration tokens are fewer than the " + widest + " inputs of " + which
+                    + ", so its Hessian 2XᵀX is rank-deficient; give more calibration text (--calib, --calib-samples, --seq-len)");
+        }
+    }
+
+    /** Replaces each planned linear by the deploy layer of its packed weights (bias kept). */
+    public static void convert(LlamaModel model, Map<String, PackedIntWeights> quantized) {
+        for (var e : quantized.entrySet()) {
+            Linear l = (Linear) model.module(e.getKey());
+            model.replaceChild(e.getKey(), new WNA16Linear(e.getValue(), l.bias() == null ? null : l.bias().copy()));
+        }
+    }
+}
