@@ -51,11 +51,8 @@ for name in quantize train trainlm qat; do
     pid=$!
     ms=$(( 300 + RANDOM * RANDOM % maxms ))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
-    # the launcher runs the JVM as its child: kill the JVM (the process doing the work); the launcher then exits on
-    # its own. Before the JVM has started, the launcher itself is killed.
-    jvm=$(pgrep -P "$pid" -f 'org.goldenstick.cli.Main' | head -1)
-    if [ -n "$jvm" ] && kill -9 "$jvm" 2>/dev/null; then killed=$((killed + 1))
-    elif kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
+    # the launcher execs the JVM, so $pid is the launcher before the JVM starts and the JVM after
+    if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); fi
     wait "$pid" 2>/dev/null
     if ! complete "$name"; then echo "FAIL: $name run $i left an incomplete output"; fail=1; fi
   done

@@ -6,8 +6,8 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * The process's standard error as the launcher hands it over. {@code ./gstick} starts the JVM with fd 2 going to a
- * boot log (which swallows the JVM's "Using incubator modules" notice) and the user's stderr on the fd named by
+ * The process's standard error as the launcher hands it over. {@code ./gstick} starts the JVM with fd 2 going through
+ * a filter (which drops the JVM's "Using incubator modules" notice) and the user's stderr on the fd named by
  * {@code -Dgstick.stderr.fd}; {@link #restore()} points fd 2 back at it through libc's {@code dup2}, so everything
  * after the boot, Java or native, reaches the terminal unfiltered and undelayed.
  */
@@ -28,7 +28,7 @@ final class Stderr {
             int c = (int) libc("close", FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT)).invokeExact(saved);
             return c == 0;
         } catch (Throwable t) {
-            return false; // stderr keeps going to the boot log, which the launcher prints at exit: late, but nothing is lost
+            return false; // stderr keeps going through the launcher's line filter: nothing is lost
         }
     }
 
