@@ -1,5 +1,6 @@
 package org.goldenstick.ptq;
 
+import java.util.stream.IntStream;
 import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.tensor.kernel.PackedIntWeights;
 
@@ -183,7 +184,11 @@ public final class Gptq {
         return out;
     }
 
-    /** Lower Cholesky factor L of a symmetric positive definite matrix (row-major, n×n): A = LLᵀ. */
+    /**
+     * Lower Cholesky factor L of a symmetric positive definite matrix (row-major, n×n): A = LLᵀ. Rows below the pivot
+     * are independent, so they run in parallel; each sum keeps its sequential order, so the result does not depend on
+     * the thread count.
+     */
     static double[] cholesky(double[] a, int n, String name) {
         double[] l = new double[n * n];
         for (int j = 0; j < n; j++) {
@@ -192,37 +197,44 @@ public final class Gptq {
             if (!(s > 0)) throw new IllegalArgumentException("GPTQ " + name + ": the calibration Hessian is not positive definite after dampening (pivot " + j + " = " + s + "); give more calibration tokens (--calib-samples, --seq-len) or a larger dampening");
             double d = Math.sqrt(s);
             l[j * n + j] = d;
-            for (int i = j + 1; i < n; i++) {
-                double t = a[i * n + j];
-                for (int k = 0; k < j; k++) t -= l[i * n + k] * l[j * n + k];
-                l[i * n + j] = t / d;
-            }
+            final int jj = j;
+            IntStream.range(j + 1, n).parallel().forEach(i -> {
+                double t = a[i * n + jj];
+                for (int k = 0; k < jj; k++) t -= l[i * n + k] * l[jj * n + k];
+                l[i * n + jj] = t / d;
+            });
         }
         return l;
     }
 
-    /** U upper triangular with H⁻¹ = UᵀU: the Cholesky factor of the inverse, as the reference uses it. */
-    static double[] upperCholeskyOfInverse(double[] h, int n, String name) {
+    /**
+     * U upper triangular with H⁻¹ = UᵀU: the Cholesky factor of the inverse, as the reference uses it. Shared by every
+     * GPTQ in the project (the LLM layers here and {@code ptq.onnx.BlockQuant}).
+     *
+     * @param name the layer, named in the error when H is not positive definite
+     */
+    public static double[] upperCholeskyOfInverse(double[] h, int n, String name) {
         double[] l = cholesky(h, n, name);
-        // L⁻¹ (lower), then H⁻¹ = L⁻ᵀ L⁻¹
+        // L⁻¹ (lower triangular), column by column in parallel
         double[] li = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            li[i * n + i] = 1 / l[i * n + i];
-            for (int j = 0; j < i; j++) {
+        IntStream.range(0, n).parallel().forEach(j -> {
+            li[j * n + j] = 1 / l[j * n + j];
+            for (int i = j + 1; i < n; i++) {
                 double s = 0;
                 for (int k = j; k < i; k++) s += l[i * n + k] * li[k * n + j];
                 li[i * n + j] = -s / l[i * n + i];
             }
-        }
+        });
+        // H⁻¹ = L⁻ᵀ L⁻¹: entry (i, j) = Σ_{k ≥ max(i, j)} li[k][i] li[k][j]
         double[] inv = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j <= i; j++) {
+        IntStream.range(0, n).parallel().forEach(i -> {
+            for (int j = i; j < n; j++) {
                 double s = 0;
-                for (int k = i; k < n; k++) s += li[k * n + i] * li[k * n + j];
+                for (int k = j; k < n; k++) s += li[k * n + i] * li[k * n + j];
                 inv[i * n + j] = s;
                 inv[j * n + i] = s;
             }
-        }
+        });
         double[] lower = cholesky(inv, n, name);
         double[] u = new double[n * n];
         for (int i = 0; i < n; i++) for (int j = 0; j <= i; j++) u[j * n + i] = lower[i * n + j];

@@ -2,6 +2,7 @@ package org.goldenstick.ptq.onnx;
 
 import java.util.stream.IntStream;
 import org.goldenstick.formats.safetensors.DType;
+import org.goldenstick.ptq.Gptq;
 import org.goldenstick.ptq.WeightScheme;
 
 /**
@@ -114,7 +115,7 @@ public final class BlockQuant {
             }
             h[i * cols + i] += dampFraction * meanDiag;
         }
-        double[] u = upperCholeskyOfInverse(h, cols);
+        double[] u = Gptq.upperCholeskyOfInverse(h, cols, "weight");
         int nb = (cols + block - 1) / block;
         byte[] levels = new byte[rows * cols];
         float[] scales = new float[rows * nb];
@@ -146,54 +147,6 @@ public final class BlockQuant {
             }
         });
         return new Blocks(rows, cols, block, bits, levels, scales, zeros);
-    }
-
-    /** The upper-triangular U with {@code Uᵀ U = H⁻¹} (H symmetric positive definite, n × n row-major). */
-    static double[] upperCholeskyOfInverse(double[] h, int n) {
-        double[] l = cholesky(h, n);
-        // L⁻¹ (lower triangular), column by column in parallel.
-        double[] li = new double[n * n];
-        IntStream.range(0, n).parallel().forEach(j -> {
-            li[j * n + j] = 1 / l[j * n + j];
-            for (int i = j + 1; i < n; i++) {
-                double s = 0;
-                for (int k = j; k < i; k++) s += l[i * n + k] * li[k * n + j];
-                li[i * n + j] = -s / l[i * n + i];
-            }
-        });
-        // H⁻¹ = L⁻ᵀ L⁻¹: entry (i, j) = Σ_k≥max(i,j) li[k][i] li[k][j].
-        double[] inv = new double[n * n];
-        IntStream.range(0, n).parallel().forEach(i -> {
-            for (int j = i; j < n; j++) {
-                double s = 0;
-                for (int k = j; k < n; k++) s += li[k * n + i] * li[k * n + j];
-                inv[i * n + j] = s;
-                inv[j * n + i] = s;
-            }
-        });
-        double[] lo = cholesky(inv, n);
-        double[] up = new double[n * n];
-        for (int i = 0; i < n; i++) for (int j = i; j < n; j++) up[i * n + j] = lo[j * n + i];
-        return up;
-    }
-
-    /** Lower Cholesky factor; fails naming the pivot if the matrix is not positive definite. */
-    static double[] cholesky(double[] a, int n) {
-        double[] l = new double[n * n];
-        for (int j = 0; j < n; j++) {
-            double d = a[j * n + j];
-            for (int k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
-            if (!(d > 0)) throw new ArithmeticException("matrix is not positive definite (pivot " + j + " = " + d + ")");
-            double ljj = Math.sqrt(d);
-            l[j * n + j] = ljj;
-            final int jj = j;
-            IntStream.range(j + 1, n).parallel().forEach(i -> {
-                double s = a[i * n + jj];
-                for (int k = 0; k < jj; k++) s -= l[i * n + k] * l[jj * n + k];
-                l[i * n + jj] = s / ljj;
-            });
-        }
-        return l;
     }
 
     private static void check(float[] w, int rows, int cols) {

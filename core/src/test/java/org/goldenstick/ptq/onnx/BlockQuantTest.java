@@ -51,7 +51,7 @@ class BlockQuantTest {
         float[] x = gauss(r, 40 * n);
         for (int t = 0; t < 40; t++) for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) a[i * n + j] += x[t * n + i] * x[t * n + j];
         for (int i = 0; i < n; i++) a[i * n + i] += 0.1;
-        double[] u = BlockQuant.upperCholeskyOfInverse(a, n);
+        double[] u = org.goldenstick.ptq.Gptq.upperCholeskyOfInverse(a, n, "test");
         // (UᵀU) A = I
         for (int i = 0; i < n; i++) {
             for (int j = 0; j < n; j++) {
