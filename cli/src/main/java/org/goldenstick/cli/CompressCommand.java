@@ -11,7 +11,12 @@ import org.goldenstick.compress.CompressInputs;
 import org.goldenstick.compress.GoldenStick;
 import org.goldenstick.compress.Modifier;
 import org.goldenstick.compress.Recipe;
+import org.goldenstick.compress.AwqModifier;
+import org.goldenstick.compress.GptqModifier;
 import org.goldenstick.compress.RtnModifier;
+import org.goldenstick.llm.tokenizer.Tokenizer;
+import org.goldenstick.llm.tokenizer.Tokenizers;
+import org.goldenstick.ptq.WeightMethod;
 import org.goldenstick.compress.SmoothQuantModifier;
 import org.goldenstick.nn.Module;
 import org.goldenstick.prune.PrunedCheckpoints;
@@ -36,7 +41,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "compress", mixinStandardHelpOptions = true,
         description = {"Run a compression recipe file (YAML or JSON) on a CNN with fine-tuning, or on a Llama model folder.",
-                "Modifiers: SimQATModifier, SLBModifier, SCOPModifier (CNNs); SmoothQuantModifier, QuantizationModifier (Llama).",
+                "Modifiers: SimQATModifier, SLBModifier, SCOPModifier (CNNs); SmoothQuantModifier, QuantizationModifier, GPTQModifier, AWQModifier (Llama).",
                 "Format: docs/recipes.md; examples: recipes/."})
 public final class CompressCommand implements Callable<Integer> {
     @Option(names = "--recipe", required = true, paramLabel = "FILE", description = "the recipe file (.yaml/.yml, or .json)")
@@ -84,24 +89,47 @@ public final class CompressCommand implements Callable<Integer> {
     }
 
     private int postTraining(Recipe r, List<String> names) throws Exception {
-        if (r.modifiers().size() != 1) throw new IllegalArgumentException(recipeFile + ": a post-training recipe runs one modifier per gstick compress, got " + names);
+        boolean awqThenGptq = names.equals(List.of("AWQModifier", "GPTQModifier"));
+        if (r.modifiers().size() != 1 && !awqThenGptq) {
+            throw new IllegalArgumentException(recipeFile + ": a post-training recipe runs one modifier (or AWQModifier then GPTQModifier) per gstick compress, got " + names);
+        }
         if (out == null) throw new IllegalArgumentException("--out is required for a post-training recipe (a new model folder)");
         Path root = Path.of(System.getProperty("gstick.root", "."));
         Path dir = model != null ? Path.of(model) : root.resolve("models/gstick-llama-demo");
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": model folder not found");
         PTQConfig cfg;
         List<SmoothingMapping> mappings = SmoothingMapping.LLAMA;
-        Path calibText = null;
+        Path calibText = calib != null ? calib : Files.isRegularFile(dir.resolve("calib.txt")) ? dir.resolve("calib.txt") : dir.resolve("heldout.txt");
+        WeightMethod method = null;
         switch (r.modifiers().getFirst()) {
             case SmoothQuantModifier s -> {
                 cfg = s.config();
                 mappings = s.mappings();
-                calibText = calib != null ? calib : Files.isRegularFile(dir.resolve("calib.txt")) ? dir.resolve("calib.txt") : dir.resolve("heldout.txt");
             }
-            case RtnModifier q -> cfg = q.config();
+            case RtnModifier q -> {
+                cfg = q.config();
+                calibText = null;
+            }
+            case GptqModifier g -> {
+                cfg = g.config();
+                method = g.method();
+            }
+            case AwqModifier a -> {
+                if (awqThenGptq && !(r.modifiers().get(1) instanceof GptqModifier g && g.scheme().equals(a.scheme()) && g.ignore().equals(a.ignore()))) {
+                    throw new IllegalArgumentException(recipeFile + ": AWQModifier then GPTQModifier run as one pass and need the same scheme and ignore list");
+                }
+                cfg = a.config();
+                method = awqThenGptq ? new WeightMethod.Awq(a.method().grid(), a.method().clip(), a.method().maxShrink(), ((GptqModifier) r.modifiers().get(1)).method()) : a.method();
+            }
             default -> throw new IllegalStateException("not a post-training modifier: " + names);
         }
-        PtqReport rep = Quantizer.quantize(dir, out, cfg, mappings, calibText, calibSamples, seqLen, null, CliProgress.of(json));
+        PtqReport rep;
+        if (method != null) {
+            Tokenizer tok = Tokenizers.load(dir);
+            rep = Quantizer.quantizeWeights(dir, out, cfg, method, null, calibText, calibSamples, seqLen, t -> tok.encode(t, true), CliProgress.of(json));
+        } else {
+            rep = Quantizer.quantize(dir, out, cfg, mappings, calibText, calibSamples, seqLen, null, CliProgress.of(json));
+        }
         var why = new Json.Reasons();
         String reason = "post-training recipe: run gstick eval --model " + out + " --ref " + dir;
         CompressJson j = new CompressJson(recipeFile, names, dir.toString(), why.present("dataset", null, reason), why.present("fp32_accuracy", null, reason),

@@ -6,10 +6,12 @@ import org.goldenstick.data.Batch;
 import org.goldenstick.nn.Module;
 import org.goldenstick.prune.PrunerFtCompressAlgo;
 import org.goldenstick.prune.PrunerKfCompressAlgo;
+import org.goldenstick.ptq.CalibratedWeightOnly;
 import org.goldenstick.ptq.NetworkHelper;
 import org.goldenstick.ptq.PtqAlgorithm;
 import org.goldenstick.ptq.RoundToNearest;
 import org.goldenstick.ptq.SmoothQuant;
+import org.goldenstick.ptq.WeightMethod;
 import org.goldenstick.qat.SimQAT;
 import org.goldenstick.qat.slb.SlbConfig;
 import org.goldenstick.qat.slb.SlbQuantAwareTraining;
@@ -23,13 +25,16 @@ import org.goldenstick.train.Trainer;
 
 /**
  * The one verb: {@link #compress} runs a {@link Recipe} on a model. Each modifier is carried out with the library's
- * algorithm classes (the upstream-shaped API: {@link SimQAT}, {@link SlbQuantAwareTraining}, {@link PrunerKfCompressAlgo}
- * + {@link PrunerFtCompressAlgo}, {@link SmoothQuant}, {@link RoundToNearest}), in the recipe's order:
+ * algorithm classes — all {@link CompAlgo}s (the upstream-shaped API: {@link SimQAT}, {@link SlbQuantAwareTraining},
+ * {@link PrunerKfCompressAlgo} + {@link PrunerFtCompressAlgo}, {@link SmoothQuant}, {@link RoundToNearest},
+ * {@link CalibratedWeightOnly}) — in the recipe's order:
  * <ul>
  *   <li>QAT (SimQAT, SLB): {@code apply}, fine-tune with the algorithm's callbacks and loss, {@code convert} to the deploy
  *       network;</li>
  *   <li>SCOP: knockoff training of the kfscales, channel removal, fine-tuning;</li>
- *   <li>SmoothQuant, RTN: calibrate (SmoothQuant) and convert the linears to int8 / packed low-bit layers.</li>
+ *   <li>SmoothQuant, RTN, GPTQ, AWQ ({@link CalibratedWeightOnly}): calibrate (all but RTN) and convert the linears to
+ *       int8 / packed low-bit layers; an AWQ modifier directly followed by a GPTQ one runs as one pass (AWQ's scales,
+ *       then GPTQ rounding).</li>
  * </ul>
  *
  * <pre>{@code
@@ -57,13 +62,22 @@ public final class GoldenStick {
             if (m.needsTraining() && inputs.training() == null) {
                 throw new IllegalArgumentException("compress: " + m.recipeName() + " fine-tunes the network; pass CompressInputs.training(data, epochs, lr)");
             }
-            if (m instanceof SmoothQuantModifier && inputs.calibration() == null) {
-                throw new IllegalArgumentException("compress: SmoothQuantModifier calibrates on sample inputs; pass CompressInputs.calibration(helper, samples)");
+            if ((m instanceof SmoothQuantModifier || m instanceof GptqModifier || m instanceof AwqModifier) && inputs.calibration() == null) {
+                throw new IllegalArgumentException("compress: " + m.recipeName() + " calibrates on sample inputs; pass CompressInputs.calibration(helper, samples)");
+            }
+        }
+        List<Modifier> mods = recipe.modifiers();
+        for (int i = 0; i < mods.size(); i++) {
+            if (mods.get(i) instanceof AwqModifier a && i + 1 < mods.size() && mods.get(i + 1) instanceof GptqModifier g
+                    && (!a.scheme().equals(g.scheme()) || !a.ignore().equals(g.ignore()))) {
+                throw new IllegalArgumentException("compress: AWQModifier then GPTQModifier run as one pass and need the same scheme and ignore list; got "
+                        + a.scheme() + " " + a.ignore() + " and " + g.scheme() + " " + g.ignore());
             }
         }
         Module net = model;
         List<Object> algorithms = new ArrayList<>();
-        for (Modifier m : recipe.modifiers()) {
+        for (int i = 0; i < mods.size(); i++) {
+            Modifier m = mods.get(i);
             switch (m) {
                 case SimQatModifier q -> {
                     SimQAT algo = new SimQAT(q.config());
@@ -75,11 +89,12 @@ public final class GoldenStick {
                     if (c.epochSize() < 0) c = c.withEpochSize(inputs.training().epochs());
                     if (c.hasTrainedEpoch() < 0) c = c.withHasTrainedEpoch(0);
                     SlbQuantAwareTraining algo = new SlbQuantAwareTraining(c);
+                    algo.setSkipLayers(s.ignore());
                     net = quantizationAware(algo, net, inputs.training());
                     algorithms.add(algo);
                 }
                 case ScopModifier p -> {
-                    PrunerKfCompressAlgo kf = new PrunerKfCompressAlgo(java.util.Map.of("seed", p.seed()));
+                    PrunerKfCompressAlgo kf = new PrunerKfCompressAlgo(java.util.Map.of("seed", p.seed(), "skip_layers", p.ignore()));
                     Module kfNet = kf.apply(net);
                     if (p.knockoffEpochs() > 0) {
                         List<Tensor> kfscales = new ArrayList<>();
@@ -91,7 +106,7 @@ public final class GoldenStick {
                         for (TrainCallback cb : kf.callbacks()) tb.callback(cb);
                         tb.build().fit(inputs.training().data());
                     }
-                    PrunerFtCompressAlgo ft = new PrunerFtCompressAlgo(p.pruneRate());
+                    PrunerFtCompressAlgo ft = new PrunerFtCompressAlgo(java.util.Map.of("prune_rate", p.pruneRate(), "skip_layers", p.ignore()));
                     net = ft.apply(kfNet);
                     fineTune(net, ft, inputs.training());
                     algorithms.add(kf);
@@ -104,6 +119,21 @@ public final class GoldenStick {
                 }
                 case RtnModifier r -> {
                     RoundToNearest algo = new RoundToNearest(r.config());
+                    net = postTraining(algo, net, inputs.calibration());
+                    algorithms.add(algo);
+                }
+                case AwqModifier a -> {
+                    WeightMethod.Awq method = a.method();
+                    if (i + 1 < mods.size() && mods.get(i + 1) instanceof GptqModifier g) {
+                        method = new WeightMethod.Awq(method.grid(), method.clip(), method.maxShrink(), g.method());
+                        i++; // the GPTQ modifier is part of this pass
+                    }
+                    CalibratedWeightOnly algo = new CalibratedWeightOnly(a.config(), method);
+                    net = postTraining(algo, net, inputs.calibration());
+                    algorithms.add(algo);
+                }
+                case GptqModifier g -> {
+                    CalibratedWeightOnly algo = new CalibratedWeightOnly(g.config(), g.method());
                     net = postTraining(algo, net, inputs.calibration());
                     algorithms.add(algo);
                 }

@@ -2,7 +2,7 @@ package org.goldenstick.compress;
 
 /**
  * One step of a compression {@link Recipe}, as a typed record (llm-compressor's "modifier"). The set is closed: each
- * record knows how {@link GoldenStick#compress} runs it. To add an algorithm (GPTQ, AWQ…), write a record here that
+ * record knows how {@link GoldenStick#compress} runs it. To add an algorithm, write a record here that
  * holds its validated configuration, add it to {@code permits}, give it a recipe name in {@link RecipeReader} and a
  * case in {@link GoldenStick#compress}; the compiler then finds every switch that must handle it.
  *
@@ -10,12 +10,12 @@ package org.goldenstick.compress;
  * Modifier m = new RtnModifier(WeightScheme.int8PerChannel(), List.of("lm_head"));
  * }</pre>
  */
-public sealed interface Modifier permits SimQatModifier, SlbModifier, ScopModifier, SmoothQuantModifier, RtnModifier {
+public sealed interface Modifier permits SimQatModifier, SlbModifier, ScopModifier, SmoothQuantModifier, RtnModifier, GptqModifier, AwqModifier {
     /** The name this modifier has in recipe files (e.g. {@code SimQATModifier}). */
     String recipeName();
 
     /** Whether it works on a trained CNN with fine-tuning (QAT, pruning) rather than on an LLM with calibration data. */
     default boolean needsTraining() {
-        return !(this instanceof SmoothQuantModifier || this instanceof RtnModifier);
+        return !(this instanceof SmoothQuantModifier || this instanceof RtnModifier || this instanceof GptqModifier || this instanceof AwqModifier);
     }
 }

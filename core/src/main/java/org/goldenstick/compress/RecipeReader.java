@@ -16,6 +16,7 @@ import java.util.Set;
 import org.goldenstick.ptq.ActGranularity;
 import org.goldenstick.ptq.PTQConfig;
 import org.goldenstick.ptq.SmoothingMapping;
+import org.goldenstick.ptq.WeightMethod;
 import org.goldenstick.ptq.WeightScheme;
 import org.goldenstick.qat.SimQATConfig;
 import org.goldenstick.qat.slb.SlbConfig;
@@ -39,12 +40,17 @@ import org.goldenstick.qat.slb.SlbConfig;
  * <table>
  *   <caption>modifiers and their arguments</caption>
  *   <tr><td>{@code SimQATModifier}</td><td>the keys of {@link SimQATConfig#fromMap}, with {@code ignore} for {@code skip_layers}</td></tr>
- *   <tr><td>{@code SLBModifier}</td><td>the keys of {@link SlbConfig#fromMap}</td></tr>
- *   <tr><td>{@code SCOPModifier}</td><td>{@code prune_rate} (default 0.45), {@code knockoff_epochs} (1), {@code knockoff_lr} (0.01), {@code seed} (0)</td></tr>
+ *   <tr><td>{@code SLBModifier}</td><td>the keys of {@link SlbConfig#fromMap}, and {@code ignore}</td></tr>
+ *   <tr><td>{@code SCOPModifier}</td><td>{@code prune_rate} (default 0.45), {@code knockoff_epochs} (1), {@code knockoff_lr} (0.01), {@code seed} (0),
+ *       {@code ignore}</td></tr>
  *   <tr><td>{@code SmoothQuantModifier}</td><td>{@code smoothing_strength} (α, default 0.5), {@code mappings} (default: Llama's), {@code ignore}
  *       (default {@code [lm_head, down_proj]}), {@code activations} ({@code token} | {@code tensor})</td></tr>
  *   <tr><td>{@code QuantizationModifier}</td><td>round-to-nearest weight-only: {@code scheme} ({@code W8A16} | {@code W4A16}),
  *       {@code group_size} (0 = per channel), {@code symmetric} (true), {@code targets} ({@code [Linear]}), {@code ignore} (default {@code [lm_head]})</td></tr>
+ *   <tr><td>{@code GPTQModifier}</td><td>the same five, and {@code dampening_frac} (0.01), {@code block_size} (128), {@code actorder}
+ *       ({@code static} | {@code weight} | true | false)</td></tr>
+ *   <tr><td>{@code AWQModifier}</td><td>the same five, and {@code n_grid} (20), {@code apply_clip} (true), {@code max_shrink} (0.5); a
+ *       {@code GPTQModifier} right after it rounds with GPTQ instead of RTN</td></tr>
  * </table>
  * Unknown stages, groups, modifiers or arguments, and values of the wrong type, are errors naming the file and field.
  */
@@ -128,11 +134,15 @@ public final class RecipeReader {
                     }
                     yield new SimQatModifier(SimQATConfig.fromMap(a));
                 }
-                case "SLBModifier" -> new SlbModifier(SlbConfig.fromMap(a));
+                case "SLBModifier" -> {
+                    List<String> ignore = strings(source, path, a, "ignore", List.of());
+                    a.remove("ignore");
+                    yield new SlbModifier(SlbConfig.fromMap(a), ignore);
+                }
                 case "SCOPModifier" -> {
-                    known(source, path, a, Set.of("prune_rate", "knockoff_epochs", "knockoff_lr", "seed"));
+                    known(source, path, a, Set.of("prune_rate", "knockoff_epochs", "knockoff_lr", "seed", "ignore"));
                     yield new ScopModifier(number(source, path, a, "prune_rate", 0.45), integer(source, path, a, "knockoff_epochs", 1),
-                            number(source, path, a, "knockoff_lr", 0.01), integer(source, path, a, "seed", 0));
+                            number(source, path, a, "knockoff_lr", 0.01), integer(source, path, a, "seed", 0), strings(source, path, a, "ignore", List.of()));
                 }
                 case "SmoothQuantModifier" -> {
                     known(source, path, a, Set.of("smoothing_strength", "mappings", "ignore", "activations"));
@@ -146,21 +156,32 @@ public final class RecipeReader {
                             strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A8), g);
                 }
                 case "QuantizationModifier" -> {
-                    known(source, path, a, Set.of("scheme", "group_size", "symmetric", "targets", "ignore"));
-                    String scheme = string(source, path, a, "scheme", "W8A16").toUpperCase(Locale.ROOT);
-                    int bits = switch (scheme) {
-                        case "W8A16" -> 8;
-                        case "W4A16" -> 4;
-                        default -> throw new RecipeException(source, path + ".scheme", "must be W8A16 or W4A16 (round-to-nearest weight-only; W8A8 is SmoothQuantModifier), got '" + scheme + "'");
+                    known(source, path, a, WEIGHT_ONLY_KEYS);
+                    yield new RtnModifier(weightScheme(source, path, a), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
+                }
+                case "GPTQModifier" -> {
+                    known(source, path, a, union(WEIGHT_ONLY_KEYS, "dampening_frac", "block_size", "actorder"));
+                    WeightMethod.Gptq d = WeightMethod.Gptq.defaults();
+                    Object order = a.get("actorder");
+                    boolean actOrder = switch (order) {
+                        case null -> false;
+                        case Boolean b -> b;
+                        case String s when s.equals("static") || s.equals("weight") -> true;
+                        default -> throw new RecipeException(source, path + ".actorder", "must be static (columns by decreasing Hessian diagonal, static groups), weight (the same), true or false; got " + order);
                     };
-                    List<String> targets = strings(source, path, a, "targets", List.of("Linear"));
-                    if (!targets.equals(List.of("Linear"))) throw new RecipeException(source, path + ".targets", "only [Linear] is supported (every nn.Linear; use 'ignore' to leave layers out), got " + targets);
-                    Object sym = a.getOrDefault("symmetric", true);
-                    if (!(sym instanceof Boolean b)) throw new RecipeException(source, path + ".symmetric", "must be true or false, got " + sym);
-                    yield new RtnModifier(WeightScheme.of(bits, integer(source, path, a, "group_size", 0), b), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
+                    yield new GptqModifier(weightScheme(source, path, a), new WeightMethod.Gptq(number(source, path, a, "dampening_frac", d.dampening()),
+                            integer(source, path, a, "block_size", d.blockSize()), actOrder), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
+                }
+                case "AWQModifier" -> {
+                    known(source, path, a, union(WEIGHT_ONLY_KEYS, "n_grid", "apply_clip", "max_shrink"));
+                    WeightMethod.Awq d = WeightMethod.Awq.defaults();
+                    Object clip = a.getOrDefault("apply_clip", d.clip());
+                    if (!(clip instanceof Boolean c)) throw new RecipeException(source, path + ".apply_clip", "must be true or false, got " + clip);
+                    yield new AwqModifier(weightScheme(source, path, a), new WeightMethod.Awq(integer(source, path, a, "n_grid", d.grid()), c,
+                            number(source, path, a, "max_shrink", d.maxShrink()), new WeightMethod.Rtn()), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
                 }
                 default -> throw new RecipeException(source, path, "unknown modifier '" + name
-                        + "'; known: SimQATModifier, SLBModifier, SCOPModifier, SmoothQuantModifier, QuantizationModifier");
+                        + "'; known: SimQATModifier, SLBModifier, SCOPModifier, SmoothQuantModifier, QuantizationModifier, GPTQModifier, AWQModifier");
             };
         } catch (RecipeException e) {
             throw e;
@@ -169,6 +190,29 @@ public final class RecipeReader {
         } catch (IllegalArgumentException e) {
             throw new RecipeException(source, path, e.getMessage());
         }
+    }
+
+    private static final Set<String> WEIGHT_ONLY_KEYS = Set.of("scheme", "group_size", "symmetric", "targets", "ignore");
+
+    private static Set<String> union(Set<String> keys, String... more) {
+        Set<String> out = new java.util.HashSet<>(keys);
+        out.addAll(List.of(more));
+        return out;
+    }
+
+    /** {@code scheme} (W8A16 | W4A16), {@code group_size} (0 = per channel), {@code symmetric}, {@code targets} ([Linear] only). */
+    private static WeightScheme weightScheme(String source, String path, Map<String, Object> a) {
+        String scheme = string(source, path, a, "scheme", "W8A16").toUpperCase(Locale.ROOT);
+        int bits = switch (scheme) {
+            case "W8A16" -> 8;
+            case "W4A16" -> 4;
+            default -> throw new RecipeException(source, path + ".scheme", "must be W8A16 or W4A16 (weight-only; W8A8 is SmoothQuantModifier), got '" + scheme + "'");
+        };
+        List<String> targets = strings(source, path, a, "targets", List.of("Linear"));
+        if (!targets.equals(List.of("Linear"))) throw new RecipeException(source, path + ".targets", "only [Linear] is supported (every nn.Linear; use 'ignore' to leave layers out), got " + targets);
+        Object sym = a.getOrDefault("symmetric", true);
+        if (!(sym instanceof Boolean b)) throw new RecipeException(source, path + ".symmetric", "must be true or false, got " + sym);
+        return WeightScheme.of(bits, integer(source, path, a, "group_size", 0), b);
     }
 
     private static void known(String source, String path, Map<String, Object> a, Set<String> keys) {

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.goldenstick.graph.ModelGraph;
+import org.goldenstick.rewrite.LayerFilter;
 import org.goldenstick.graph.Node;
 import org.goldenstick.nn.AdaptiveAvgPool2d;
 import org.goldenstick.nn.AvgPool2d;
@@ -96,9 +97,33 @@ public final class ChannelGraph {
 
     /** Analyses the traced network (not modified). */
     public static Result analyze(ModelGraph graph) {
+        return analyze(graph, LayerFilter.all());
+    }
+
+    /**
+     * As {@link #analyze(ModelGraph)}, leaving whole every channel group one of whose producing layers {@code layers}
+     * does not select (its members are listed in {@link Result#skipped()} with the ignore pattern).
+     */
+    public static Result analyze(ModelGraph graph, LayerFilter layers) {
         ChannelGraph a = new ChannelGraph();
         a.run(graph);
+        a.pinIgnored(layers);
         return a.result();
+    }
+
+    private void pinIgnored(LayerFilter layers) {
+        for (int i = 0; i < sets.size(); i++) {
+            if (find(i) != i) continue; // members live in the root set
+            Set0 s = sets.get(i);
+            if (s.pinned != null) continue;
+            for (ChannelGroup.Member m : s.members) {
+                if (!layers.selects(m.conv())) {
+                    String why = layers.ignoredBy(m.conv());
+                    s.pinned = why != null ? "ignored by pattern '" + why + "'" : "not among the targets " + layers.targets();
+                    break;
+                }
+            }
+        }
     }
 
     private void run(ModelGraph g) {

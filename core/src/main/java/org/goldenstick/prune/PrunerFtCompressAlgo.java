@@ -11,6 +11,7 @@ import org.goldenstick.nn.Module;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.CompAlgo;
 import org.goldenstick.rewrite.ConfigValidation;
+import org.goldenstick.rewrite.LayerFilter;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -38,6 +39,7 @@ import org.goldenstick.tensor.Tensor;
 public class PrunerFtCompressAlgo extends CompAlgo {
     private static final ConfigValidation CHECK = new ConfigValidation("PrunerFtCompressAlgo");
     private double pruneRate;
+    private LayerFilter layers = LayerFilter.all();
     private List<LayerPruning> report = List.of();
     private List<SkippedLayer> skipped = List.of();
     private ChannelGraph.Result analysis;
@@ -58,12 +60,16 @@ public class PrunerFtCompressAlgo extends CompAlgo {
         this(Map.of("prune_rate", pruneRate));
     }
 
-    /** Config keys: {@code prune_rate} (float in [0, 1), default 0.0). */
+    /**
+     * Config keys: {@code prune_rate} (float in [0, 1), default 0.0); ours: {@code skip_layers} (regexes on dotted layer
+     * paths; channel groups with a matching layer keep every channel).
+     */
     public PrunerFtCompressAlgo(Map<String, ?> config) {
         Map<String, ?> c = config == null ? Map.of() : config;
         for (String k : c.keySet()) {
-            if (!k.equals("prune_rate")) throw CHECK.valueError(k, c.get(k), "no such option (allowed: prune_rate)");
+            if (!k.equals("prune_rate") && !k.equals("skip_layers")) throw CHECK.valueError(k, c.get(k), "no such option (allowed: prune_rate, skip_layers)");
         }
+        layers = PrunerKfCompressAlgo.skipLayers("PrunerFtCompressAlgo", c.get("skip_layers"));
         setPruneRate(c.containsKey("prune_rate") ? c.get("prune_rate") : 0.0);
     }
 
@@ -107,7 +113,7 @@ public class PrunerFtCompressAlgo extends CompAlgo {
         if (network == null) throw new IllegalArgumentException("PrunerFtCompressAlgo: network must be a Module, got null");
         Map<String, float[]> kfscales = unwrap(network);
         for (Tensor p : network.parameters()) p.requiresGrad(true);
-        ChannelGraph.Result r = ChannelGraph.analyze(trace(network, options));
+        ChannelGraph.Result r = ChannelGraph.analyze(trace(network, options), layers);
         analysis = r;
         skipped = r.skipped();
         Map<ChannelGroup, int[]> keep = new LinkedHashMap<>();

@@ -4,30 +4,67 @@ import java.util.ArrayList;
 import java.util.List;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
+import org.goldenstick.rewrite.ApplyOptions;
+import org.goldenstick.rewrite.CompAlgo;
 
 /**
- * The common shape of the PTQ algorithms (upstream {@code CompAlgo}): {@link #apply} prepares the network — in
- * QUANTIZE mode it calibrates and transforms the float weights (SmoothQuant) or only selects the layers (RTN);
- * in DEPLOY mode it installs int8 placeholder layers to be filled from a quantized checkpoint — and
- * {@link #convert} replaces the selected float linears by their int8 deploy layers.
+ * The post-training quantization algorithms, as {@link CompAlgo}s like every other algorithm: {@link #apply} prepares
+ * the network — in QUANTIZE mode it calibrates and transforms the float weights (SmoothQuant, GPTQ, AWQ) or only
+ * selects the layers (RTN); in DEPLOY mode it installs placeholder layers to be filled from a quantized checkpoint —
+ * and {@link #convert} replaces the selected float linears by their quantized deploy layers. There is no training
+ * step, so {@link #callbacks()} and {@link #loss} stay the base ones.
+ *
+ * <p>What PTQ needs besides the network comes as {@link ApplyOptions}: {@value #HELPER} (a {@link NetworkHelper} that
+ * runs a sample forward) and {@value #CALIBRATION} (a {@code List<int[]>} of token samples). The three-argument
+ * {@link #apply(Module, NetworkHelper, List)} is the same call with typed arguments.
  *
  * <pre>{@code
- * PtqAlgorithm algo = PtqAlgorithm.of(PTQConfig.smoothQuant());
- * algo.apply(model, helper, samples);   // calibrate + smooth
+ * CompAlgo algo = PtqAlgorithm.of(PTQConfig.smoothQuant());
+ * algo.apply(model, ApplyOptions.of(Map.of(PtqAlgorithm.HELPER, helper, PtqAlgorithm.CALIBRATION, samples)));
  * algo.convert(model);                  // nn.Linear -> W8A8Linear
  * }</pre>
  */
-public sealed interface PtqAlgorithm permits RoundToNearest, SmoothQuant {
-    PTQConfig config();
+public abstract sealed class PtqAlgorithm extends CompAlgo permits RoundToNearest, SmoothQuant, CalibratedWeightOnly {
+    /** The apply option holding the {@link NetworkHelper}. */
+    public static final String HELPER = "network_helper";
+    /** The apply option holding the calibration samples ({@code List<int[]>}). */
+    public static final String CALIBRATION = "calibration";
+
+    public abstract PTQConfig config();
 
     /** Calibrates / transforms (QUANTIZE) or installs placeholders (DEPLOY); returns the same network. */
-    Module apply(Module network, NetworkHelper helper, List<int[]> calibration);
+    public abstract Module apply(Module network, NetworkHelper helper, List<int[]> calibration);
 
-    /** Replaces the selected float linear layers by int8 layers; returns the same network. */
-    Module convert(Module network);
+    /** {@link #apply(Module, NetworkHelper, List)} with the helper and samples taken from {@code options}. */
+    @Override
+    public final Module apply(Module network, ApplyOptions options) {
+        NetworkHelper helper = options.get(HELPER, NetworkHelper.class);
+        List<?> raw = options.get(CALIBRATION, List.class);
+        List<int[]> samples = new ArrayList<>();
+        if (raw != null) {
+            for (int i = 0; i < raw.size(); i++) {
+                if (!(raw.get(i) instanceof int[] s)) {
+                    throw new IllegalArgumentException("apply option '" + CALIBRATION + "'[" + i + "] must be an int[] of token ids, got "
+                            + (raw.get(i) == null ? "null" : raw.get(i).getClass().getSimpleName()));
+                }
+                samples.add(s);
+            }
+        }
+        return apply(network, helper, samples);
+    }
 
-    /** The algorithm a configuration describes: RTN for W8A16, SmoothQuant (or naive W8A8) for W8A8. */
-    static PtqAlgorithm of(PTQConfig config) {
+    /** Replaces the selected float linear layers by quantized layers; returns the same network. */
+    @Override
+    public abstract Module convert(Module network);
+
+    /** {@code rtn-w8a16}, {@code smoothquant-w8a8}, {@code gptq-w4a16}…: the method and its widths, for file names. */
+    @Override
+    public String deployTag() {
+        return config().methodName() + "-w" + config().weights().bits() + (config().quantizesActivations() ? "a8" : "a16");
+    }
+
+    /** The algorithm a configuration describes: RTN for weight-only, SmoothQuant (or naive W8A8) for W8A8. */
+    public static PtqAlgorithm of(PTQConfig config) {
         return config.quantizesActivations() ? new SmoothQuant(config) : new RoundToNearest(config);
     }
 
@@ -35,7 +72,7 @@ public sealed interface PtqAlgorithm permits RoundToNearest, SmoothQuant {
      * The linear layers (exact class {@link Linear}, as upstream matches by exact class) that the config does not skip,
      * in model order.
      */
-    static List<String> targets(Module network, PTQConfig config) {
+    public static List<String> targets(Module network, PTQConfig config) {
         List<String> out = new ArrayList<>();
         for (var e : network.namedModules().entrySet()) {
             if (e.getValue().getClass() == Linear.class && !config.skips(e.getKey())) out.add(e.getKey());
@@ -44,7 +81,7 @@ public sealed interface PtqAlgorithm permits RoundToNearest, SmoothQuant {
     }
 
     /** Linear layers the config skips. */
-    static List<String> skipped(Module network, PTQConfig config) {
+    public static List<String> skipped(Module network, PTQConfig config) {
         List<String> out = new ArrayList<>();
         for (var e : network.namedModules().entrySet()) {
             if (e.getValue().getClass() == Linear.class && config.skips(e.getKey())) out.add(e.getKey());

@@ -34,7 +34,7 @@ import org.goldenstick.tensor.kernel.Parallel;
  * PtqReport r = RoundToNearest.quantizeCheckpoint(Path.of("llama"), Path.of("llama-w8a16"), PTQConfig.rtn());
  * }</pre>
  */
-public final class RoundToNearest implements PtqAlgorithm {
+public final class RoundToNearest extends PtqAlgorithm {
     /** Floats converted per read from the mapped checkpoint (256 KB: fits the L2 cache); tests lower it to exercise the chunking. */
     static int chunkFloats = 1 << 16;
 

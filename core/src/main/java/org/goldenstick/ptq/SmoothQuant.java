@@ -37,7 +37,7 @@ import org.goldenstick.tensor.Tensor;
  * sq.convert(model);
  * }</pre>
  */
-public final class SmoothQuant implements PtqAlgorithm {
+public final class SmoothQuant extends PtqAlgorithm {
     private static final double MIN_SCALE = 1e-5;
     private final PTQConfig config;
     private final List<SmoothingMapping> mappings;

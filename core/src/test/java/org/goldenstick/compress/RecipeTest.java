@@ -16,6 +16,11 @@ import org.goldenstick.llm.LlamaModel;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.ptq.ActGranularity;
+import org.goldenstick.ptq.CalibratedWeightOnly;
+import org.goldenstick.ptq.Gptq;
+import org.goldenstick.ptq.PtqAlgorithm;
+import org.goldenstick.ptq.WeightMethod;
+import org.goldenstick.ptq.WeightOnlyQuantizer;
 import org.goldenstick.ptq.LlamaHelper;
 import org.goldenstick.ptq.PTQConfig;
 import org.goldenstick.ptq.SmoothQuant;
@@ -101,7 +106,12 @@ class RecipeTest {
     void badRecipesNameTheFileAndTheField() throws Exception {
         record Case(String yaml, String field, String says) {}
         List<Case> cases = List.of(
-                new Case("s:\n  m_modifiers:\n    GPTQModifier: {}\n", "s.m_modifiers.GPTQModifier", "unknown modifier 'GPTQModifier'"),
+                new Case("s:\n  m_modifiers:\n    GPTQQModifier: {}\n", "s.m_modifiers.GPTQQModifier", "unknown modifier 'GPTQQModifier'"),
+                new Case("s:\n  m_modifiers:\n    GPTQModifier: {actorder: group}\n", "s.m_modifiers.GPTQModifier.actorder", "must be static"),
+                new Case("s:\n  m_modifiers:\n    GPTQModifier: {dampening: 0.1}\n", "s.m_modifiers.GPTQModifier.dampening", "unknown argument"),
+                new Case("s:\n  m_modifiers:\n    AWQModifier: {apply_clip: maybe}\n", "s.m_modifiers.AWQModifier.apply_clip", "true or false"),
+                new Case("s:\n  m_modifiers:\n    SLBModifier: {ignore: ['(']}\n", "s.m_modifiers.SLBModifier.ignore", "regular expressions"),
+                new Case("s:\n  m_modifiers:\n    SCOPModifier: {ignore: conv1}\n", "s.m_modifiers.SCOPModifier.ignore", "list of strings"),
                 new Case("s:\n  m_modifiers:\n    SmoothQuantModifier: {alpha: 0.5}\n", "s.m_modifiers.SmoothQuantModifier.alpha", "unknown argument"),
                 new Case("s:\n  m_modifiers:\n    SmoothQuantModifier: {smoothing_strength: high}\n", "s.m_modifiers.SmoothQuantModifier.smoothing_strength", "must be a number"),
                 new Case("s:\n  m_modifiers:\n    SmoothQuantModifier: {smoothing_strength: 1.5}\n", "s.m_modifiers.SmoothQuantModifier", "alpha must be in [0, 1]"),
@@ -184,5 +194,88 @@ class RecipeTest {
             if (ignored) assertInstanceOf(Linear.class, e.getValue(), e.getKey());
         }
         assertEquals(2 * 6, packed, "q/k/v/o/gate/up of both layers");
+    }
+    static List<int[]> tokens(LlamaConfig c, int n, int len, long seed) {
+        Random rng = new Random(seed);
+        List<int[]> samples = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int[] ids = new int[len];
+            for (int k = 0; k < ids.length; k++) ids[k] = rng.nextInt(c.vocabSize());
+            samples.add(ids);
+        }
+        return samples;
+    }
+
+    static java.util.Map<String, org.goldenstick.tensor.kernel.PackedIntWeights> packed(Module m) {
+        java.util.Map<String, org.goldenstick.tensor.kernel.PackedIntWeights> out = new java.util.TreeMap<>();
+        m.namedModules().forEach((n, l) -> {
+            if (l instanceof WNA16Linear w) out.put(n, w.weights());
+        });
+        return out;
+    }
+
+    @Test
+    void gptqAndAwqRecipesRunTheLibraryAlgorithmsLayerByLayer() {
+        LlamaConfig c = LlamaConfig.of(64, 128, 2, 4, 2, 96, 64);
+        List<int[]> samples = tokens(c, 4, 48, 5);
+        WeightScheme w4 = WeightScheme.of(4, 32, true);
+        var plan = WeightOnlyQuantizer.uniform(List.of(), w4);
+
+        Recipe gptq = Recipe.parse("s:\n  q_modifiers:\n    GPTQModifier: {scheme: W4A16, group_size: 32, actorder: static, dampening_frac: 0.02}\n", true, "inline");
+        GptqModifier gm = assertInstanceOf(GptqModifier.class, gptq.modifiers().getFirst());
+        assertEquals(new WeightMethod.Gptq(0.02, 128, true), gm.method());
+        LlamaModel a = new LlamaModel(c, new Random(1));
+        var res = GoldenStick.compress(a, gptq, CompressInputs.calibration(new LlamaHelper(a, 48, null), samples));
+        assertInstanceOf(CalibratedWeightOnly.class, res.algorithms().getFirst());
+        LlamaModel b = new LlamaModel(c, new Random(1));
+        var direct = WeightOnlyQuantizer.gptq(b, samples, WeightOnlyQuantizer.uniform(PtqAlgorithm.targets(b, PTQConfig.rtn(w4)), w4),
+                new Gptq.Settings(w4, 0.02, 128, true), org.goldenstick.formats.safetensors.DType.F32);
+        assertEquals(2 * 7, direct.size(), "every linear of both layers; lm_head ignored by default");
+        assertEquals(new java.util.TreeMap<>(direct), packed(a), "the recipe runs the same GPTQ as the library call");
+        assertInstanceOf(Linear.class, a.module("lm_head"));
+
+        Recipe awqGptq = Recipe.parse("""
+                s:
+                  q_modifiers:
+                    AWQModifier: {scheme: W4A16, group_size: 32, n_grid: 10}
+                    GPTQModifier: {scheme: W4A16, group_size: 32}
+                """, true, "inline");
+        LlamaModel x = new LlamaModel(c, new Random(4));
+        var r2 = GoldenStick.compress(x, awqGptq, CompressInputs.calibration(new LlamaHelper(x, 48, null), samples));
+        assertEquals(1, r2.algorithms().size(), "AWQ then GPTQ is one pass");
+        assertEquals("awq+gptq", ((CalibratedWeightOnly) r2.algorithms().getFirst()).method().name());
+        LlamaModel y = new LlamaModel(c, new Random(4));
+        var awqDirect = WeightOnlyQuantizer.awq(y, samples, WeightOnlyQuantizer.uniform(PtqAlgorithm.targets(y, PTQConfig.rtn(w4)), w4),
+                new WeightMethod.Awq(10, true, 0.5, WeightMethod.Gptq.defaults()), org.goldenstick.formats.safetensors.DType.F32,
+                new org.goldenstick.ptq.Awq.Applied(new java.util.LinkedHashMap<>(), new java.util.LinkedHashMap<>()));
+        assertEquals(new java.util.TreeMap<>(awqDirect), packed(x));
+
+        var e = assertThrows(IllegalArgumentException.class, () -> GoldenStick.compress(new LlamaModel(c, new Random(1)), gptq, CompressInputs.none()));
+        assertTrue(e.getMessage().contains("GPTQModifier calibrates"), e.getMessage());
+        var mismatch = Recipe.parse("s:\n  q_modifiers:\n    AWQModifier: {scheme: W4A16}\n    GPTQModifier: {scheme: W8A16}\n", true, "inline");
+        e = assertThrows(IllegalArgumentException.class, () -> GoldenStick.compress(new LlamaModel(c, new Random(1)), mismatch,
+                CompressInputs.calibration(new LlamaHelper(new LlamaModel(c, new Random(1)), 48, null), samples)));
+        assertTrue(e.getMessage().contains("same scheme"), e.getMessage());
+    }
+
+    @Test
+    void slbAndScopRecipesHonourIgnore() {
+        Recipes.Spec spec = Recipes.Spec.defaults("lenet", "digits").withEpochs(1);
+        Recipes.Data data = Recipes.data(spec);
+        Recipe scop = Recipe.parse("s:\n  p_modifiers:\n    SCOPModifier: {prune_rate: 0.5, knockoff_epochs: 0, ignore: ['^conv1$']}\n", true, "inline");
+        assertEquals(List.of("^conv1$"), ((ScopModifier) scop.modifiers().getFirst()).ignore());
+        Module net = Recipes.newModel(spec, data);
+        var r = GoldenStick.compress(net, scop, CompressInputs.training(Recipes.trainLoader(spec, data), 0, 0.01));
+        assertEquals(6, r.model().module("conv1").parameter("weight").shape()[0], "ignored: conv1 keeps its 6 channels");
+        assertTrue(r.model().module("conv2").parameter("weight").shape()[0] < 16, "conv2 is pruned");
+        var ft = (org.goldenstick.prune.PrunerFtCompressAlgo) r.algorithms().getLast();
+        assertTrue(ft.skipped().stream().anyMatch(s -> s.path().equals("conv1") && s.reason().contains("^conv1$")), ft.skipped().toString());
+
+        Recipe slb = Recipe.parse("s:\n  q_modifiers:\n    SLBModifier: {weight_quant_dtype: INT4, ignore: ['^fc1$']}\n", true, "inline");
+        Module s = Recipes.newModel(spec, data);
+        var q = GoldenStick.compress(s, slb, CompressInputs.training(Recipes.trainLoader(spec, data), 1, 0.01));
+        assertEquals(org.goldenstick.nn.Linear.class, q.model().module("fc1").getClass(), "ignored: fc1 stays a float Linear");
+        assertTrue(q.model().module("fc2").getClass() != org.goldenstick.nn.Linear.class, "fc2 is quantized: " + q.model().module("fc2").getClass());
+        assertTrue(q.model().module("conv1").getClass() != org.goldenstick.nn.Conv2d.class, "conv1 is quantized");
     }
 }

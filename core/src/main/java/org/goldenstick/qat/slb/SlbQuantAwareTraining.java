@@ -28,6 +28,7 @@ import org.goldenstick.quant.QuantDtype;
 import org.goldenstick.quant.QuantParams;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.CompAlgo;
+import org.goldenstick.rewrite.LayerFilter;
 import org.goldenstick.rewrite.RewriteReport;
 import org.goldenstick.rewrite.RewriteRules;
 import org.goldenstick.rewrite.Rewriter;
@@ -61,6 +62,7 @@ public final class SlbQuantAwareTraining extends CompAlgo {
     private long seed;
     private RewriteRules rules;
     private int[] sampleShape;
+    private List<String> skipLayers = List.of();
 
     public SlbQuantAwareTraining() {
         this(SlbConfig.defaults());
@@ -113,6 +115,17 @@ public final class SlbQuantAwareTraining extends CompAlgo {
     /** Ours: initialise the logits from the trained float weights (default) or He-normal as upstream. */
     public void setInitFromWeights(boolean on) { config = config.withInitFromWeights(on); }
 
+    /**
+     * Layers left in floating point: regular expressions searched in the dotted layer path ({@link LayerFilter}'s
+     * ignore, as SimQAT's {@code skip_layers}); a bad pattern is an error now. Upstream SLB has no such option.
+     */
+    public void setSkipLayers(List<String> regexes) {
+        LayerFilter.ignoring("SlbQuantAwareTraining", "skip_layers", regexes == null ? List.of() : regexes);
+        this.skipLayers = List.copyOf(regexes);
+    }
+
+    public List<String> skipLayers() { return skipLayers; }
+
     /** Seed of the He-normal logits when not initialising from weights. */
     public void setSeed(long seed) { this.seed = seed; }
 
@@ -145,6 +158,7 @@ public final class SlbQuantAwareTraining extends CompAlgo {
                         ? new LinearSlbQuant((Linear) m, config, config.weightBits(), !site.producerWrapped(), rng)
                         : config.classifierBits() == 8 ? new LinearQuant((Linear) m, int8, !(act && site.producerWrapped()))
                         : new LinearSlbQuant((Linear) m, config, config.classifierBits(), !site.producerWrapped(), rng))
+                .skipAll(skipLayers)
                 .build();
     }
 

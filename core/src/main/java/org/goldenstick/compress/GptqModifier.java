@@ -1,0 +1,34 @@
+package org.goldenstick.compress;
+
+import java.util.List;
+import org.goldenstick.ptq.PTQConfig;
+import org.goldenstick.ptq.WeightMethod;
+import org.goldenstick.ptq.WeightScheme;
+
+/**
+ * GPTQ weight-only quantization (calibrated, layer by layer, see {@link org.goldenstick.ptq.Gptq}); {@code ignore} names
+ * linears left in floating point. Recipe name {@code GPTQModifier}, as llm-compressor's. After an {@link AwqModifier}
+ * with the same scheme, {@link GoldenStick#compress} runs the two as one pass: AWQ's scales, then GPTQ on the scaled
+ * weights.
+ *
+ * <pre>{@code
+ * new GptqModifier(WeightScheme.of(4, 128, true), WeightMethod.Gptq.defaults(), List.of("lm_head"))
+ * }</pre>
+ */
+public record GptqModifier(WeightScheme scheme, WeightMethod.Gptq method, List<String> ignore) implements Modifier {
+    public GptqModifier {
+        if (scheme == null || method == null) throw new IllegalArgumentException("GptqModifier: scheme and method are required");
+        ignore = List.copyOf(ignore);
+        PTQConfig.rtn(scheme).withSkip(ignore); // validates now
+    }
+
+    /** The weight-only configuration (scheme and skip list) this modifier runs. */
+    public PTQConfig config() {
+        return PTQConfig.rtn(scheme).withSkip(ignore);
+    }
+
+    @Override
+    public String recipeName() {
+        return "GPTQModifier";
+    }
+}
