@@ -47,8 +47,12 @@ public final class SensitivityCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
+    @picocli.CommandLine.Mixin
+    ReportOption report;
+
     @Override
     public Integer call() throws Exception {
+        report.check();
         Path dir = model != null ? model : Path.of(System.getProperty("gstick.root", ".")).resolve("models/gstick-llama-demo");
         if (!Files.isRegularFile(dir.resolve("config.json"))) throw new IllegalArgumentException(dir + ": not a model folder (no config.json)");
         Path text = calib != null ? calib : Files.isRegularFile(dir.resolve("calib.txt")) ? dir.resolve("calib.txt") : dir.resolve("heldout.txt");
@@ -58,6 +62,7 @@ public final class SensitivityCommand implements Callable<Integer> {
         Tokenizer tok = Tokenizers.load(dir);
         LlamaHelper h = new LlamaHelper(m, Math.min(seqLen, m.config().maxPositionEmbeddings()), t -> tok.encode(t, true));
         List<Sensitivity.Unit> units = Sensitivity.scan(m, h.calibrationSamples(text, samples), org.goldenstick.ptq.PtqAlgorithm.targets(m, PTQConfig.rtn()), w4, CliProgress.of(json));
+        if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.sensitivity(dir.toString(), groupSize, samples, units));
         if (json) {
             List<UnitJson> rows = new java.util.ArrayList<>();
             for (Sensitivity.Unit u : units) rows.add(new UnitJson(u.name(), u.params(), u.kld4(), u.kld8(), u.layers()));

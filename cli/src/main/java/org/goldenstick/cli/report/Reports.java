@@ -133,6 +133,24 @@ public final class Reports {
                         layerErrors.keySet().stream().map(n -> n.replaceFirst("^model\\.layers\\.", "layer ")).toList(), Map.of("error", err));
     }
 
+    /** sensitivity: the KLD from FP32 with one layer unit quantized at 4 and at 8 bits, per unit. */
+    public static HtmlReport sensitivity(String model, int groupSize, int samples, List<org.goldenstick.ptq.Sensitivity.Unit> units) {
+        Map<String, Object> facts = new LinkedHashMap<>();
+        facts.put("model", model);
+        facts.put("trial", "RTN, one unit at a time, groups of " + (groupSize == 0 ? "per channel" : groupSize) + "; the rest in float");
+        facts.put("calibration samples", samples);
+        org.goldenstick.ptq.Sensitivity.Unit worst = null;
+        for (var u : units) if (worst == null || u.kld4() > worst.kld4()) worst = u;
+        if (worst != null) facts.put("most sensitive at 4 bits", worst.name() + String.format(Locale.ROOT, " (KLD %.6f)", worst.kld4()));
+        Map<String, double[]> kld = new LinkedHashMap<>();
+        kld.put("4 bits", units.stream().mapToDouble(org.goldenstick.ptq.Sensitivity.Unit::kld4).toArray());
+        kld.put("8 bits", units.stream().mapToDouble(org.goldenstick.ptq.Sensitivity.Unit::kld8).toArray());
+        return new HtmlReport("gstick sensitivity: " + model)
+                .facts("Scan", facts)
+                .barChart("sensitivity", "KL divergence from FP32 with one unit quantized", "KLD",
+                        units.stream().map(u -> u.name().replaceFirst("^model\\.layers\\.", "layer ")).toList(), kld);
+    }
+
     private static String pct(double fraction) {
         return Double.isFinite(fraction) ? String.format(Locale.ROOT, "%.2f %%", 100 * fraction) : "n/a";
     }
