@@ -84,6 +84,8 @@ class JsonOutputTest {
         check(docs, "bench gemv", run(cat(new String[] {"bench", "gemv", "--rows", "32", "--cols", "128", "--matrices", "1", "--threads", "1",
                 "--gemm-m", "4", "--low-bits", "2", "--json"}, quick)));
         check(docs, "bench int8", run(cat(new String[] {"bench", "int8", "--sizes", "16", "--threads", "1", "--json"}, quick)));
+        check(docs, "bench train", run("bench", "train", "--models", "lenet,mobilenetv2", "--inputs", "1x8x8", "--batch", "4", "--seconds", "0.05",
+                "--warmup", "0", "--rounds", "1", "--json"));
         check(docs, "bench membw", run("bench", "membw", "--threads", "1", "--mib", "8", "--seconds", "0.05", "--json"));
         check(docs, "bench llm", run("bench", "llm", "--model", llm.dir().toString(), "--hidden", "64", "--layers", "1", "--intermediate", "128",
                 "--heads", "4", "--kv-heads", "2", "--vocab", "300", "--prompt", "8", "--seconds", "0.05", "--json"));

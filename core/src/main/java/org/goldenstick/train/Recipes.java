@@ -32,7 +32,7 @@ import org.goldenstick.nn.models.ResNet;
 public final class Recipes {
     private Recipes() {}
 
-    public static final List<String> MODELS = List.of("lenet", "resnet8", "resnet20");
+    public static final List<String> MODELS = List.of("lenet", "resnet8", "resnet20", "mobilenetv2");
     public static final List<String> DATASETS = List.of("digits", "fashion-mnist");
 
     /** Share of the digits set held out for testing, with the seeded split. */
@@ -128,6 +128,7 @@ public final class Recipes {
             case "lenet" -> new LeNet5(data.inChannels(), data.imageSize(), data.numClasses(), rng);
             case "resnet8" -> ResNet.resnet8(data.inChannels(), data.numClasses(), spec.width(), rng);
             case "resnet20" -> ResNet.resnet20(data.inChannels(), data.numClasses(), spec.width(), rng);
+            case "mobilenetv2" -> new org.goldenstick.nn.models.MobileNetV2(data.inChannels(), data.numClasses(), rng);
             default -> throw new IllegalArgumentException("unknown model " + spec.model());
         };
     }

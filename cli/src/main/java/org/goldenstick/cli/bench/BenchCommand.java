@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
                 Int8Bench.class,
                 LlmBench.class,
                 PtqBench.class,
+                TrainBench.class,
         })
 public final class BenchCommand implements Runnable {
     @Override
