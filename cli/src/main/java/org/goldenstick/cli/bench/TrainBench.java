@@ -29,8 +29,8 @@ import picocli.CommandLine.Option;
  * same architectures beside it and prints the ratios.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Training-step speed of LeNet-5, ResNet-20 and a MobileNetV2-style network (FP32 and SimQAT, alternating),",
-                "and FP32 vs int8 deploy inference. PyTorch beside it: scripts/bench-train-peer.sh."})
+        description = {"Training-step speed of LeNet-5, ResNet-20 and a MobileNetV2-style network, FP32 and SimQAT.",
+                "Steps alternate between FP32 and SimQAT; then FP32 vs int8 deploy inference. PyTorch beside it: scripts/bench-train-peer.sh."})
 public final class TrainBench implements Callable<Integer> {
     @Option(names = "--models", description = "Comma-separated: lenet, resnet20, mobilenetv2 (default: ${DEFAULT-VALUE}).")
     String models = "lenet,resnet20,mobilenetv2";
