@@ -12,7 +12,7 @@ import org.goldenstick.tensor.Tensor;
  * }</pre>
  */
 public class AvgPool2d extends Layer {
-    private final int kernel, stride, padding;
+    private final int kernelH, kernelW, strideH, strideW, padH, padW;
     private final boolean countIncludePad;
 
     public AvgPool2d(int kernel) {
@@ -20,28 +20,46 @@ public class AvgPool2d extends Layer {
     }
 
     public AvgPool2d(int kernel, int stride, int padding, boolean countIncludePad) {
-        if (kernel <= 0 || stride <= 0 || padding < 0 || padding * 2 > kernel) {
-            throw new IllegalArgumentException("AvgPool2d: bad geometry kernel=" + kernel + " stride=" + stride + " padding=" + padding + " (padding must be at most half the kernel)");
+        this(kernel, kernel, stride, stride, padding, padding, countIncludePad);
+    }
+
+    /** A rectangular window: kernel, stride and padding per axis (height, width). */
+    public AvgPool2d(int kernelH, int kernelW, int strideH, int strideW, int padH, int padW, boolean countIncludePad) {
+        if (kernelH <= 0 || kernelW <= 0 || strideH <= 0 || strideW <= 0 || padH < 0 || padW < 0 || padH * 2 > kernelH || padW * 2 > kernelW) {
+            throw new IllegalArgumentException("AvgPool2d: bad geometry kernel=" + Conv2d.pair(kernelH, kernelW) + " stride=" + Conv2d.pair(strideH, strideW)
+                    + " padding=" + Conv2d.pair(padH, padW) + " (padding must be at most half the kernel)");
         }
-        this.kernel = kernel;
-        this.stride = stride;
-        this.padding = padding;
+        this.kernelH = kernelH;
+        this.kernelW = kernelW;
+        this.strideH = strideH;
+        this.strideW = strideW;
+        this.padH = padH;
+        this.padW = padW;
         this.countIncludePad = countIncludePad;
     }
 
-    public int kernelSize() { return kernel; }
-    public int stride() { return stride; }
-    public int padding() { return padding; }
+    /** The window's height (its size, for a square window). */
+    public int kernelSize() { return kernelH; }
+    /** The vertical stride (the stride, for equal strides). */
+    public int stride() { return strideH; }
+    /** The vertical padding (the padding, for equal paddings). */
+    public int padding() { return padH; }
+    public int kernelH() { return kernelH; }
+    public int kernelW() { return kernelW; }
+    public int strideH() { return strideH; }
+    public int strideW() { return strideW; }
+    public int paddingH() { return padH; }
+    public int paddingW() { return padW; }
     public boolean countIncludePad() { return countIncludePad; }
 
     @Override
     protected Tensor compute(Tensor x) {
-        return Functional.avgPool2d(x, kernel, kernel, stride, stride, padding, padding, countIncludePad);
+        return Functional.avgPool2d(x, kernelH, kernelW, strideH, strideW, padH, padW, countIncludePad);
     }
 
     @Override
     public String describe() {
-        return "AvgPool2d(kernel=" + kernel + (stride != kernel ? ", stride=" + stride : "") + (padding != 0 ? ", padding=" + padding : "")
-                + (countIncludePad ? "" : ", count_include_pad=false") + ")";
+        return "AvgPool2d(kernel=" + Conv2d.pair(kernelH, kernelW) + (strideH != kernelH || strideW != kernelW ? ", stride=" + Conv2d.pair(strideH, strideW) : "")
+                + (padH != 0 || padW != 0 ? ", padding=" + Conv2d.pair(padH, padW) : "") + (countIncludePad ? "" : ", count_include_pad=false") + ")";
     }
 }

@@ -13,6 +13,8 @@ import org.goldenstick.graph.Node;
 import org.goldenstick.nn.AdaptiveAvgPool2d;
 import org.goldenstick.nn.AvgPool2d;
 import org.goldenstick.nn.BatchNorm2d;
+import org.goldenstick.nn.Clip;
+import org.goldenstick.nn.ConstantPad;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Dropout;
 import org.goldenstick.nn.Flatten;
@@ -24,6 +26,7 @@ import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
 import org.goldenstick.nn.ReLU;
 import org.goldenstick.nn.ReLU6;
+import org.goldenstick.nn.Tanh;
 
 /**
  * Channel dependency analysis on a traced {@link ModelGraph}: which output channels of which layers can be removed,
@@ -35,7 +38,8 @@ import org.goldenstick.nn.ReLU6;
  *   <li>concatenates them along a {@code concat} on the channel axis (each part keeps its own group, at its offset);</li>
  *   <li>passes them through depthwise convolutions and BatchNorm (channel-wise layers, sliced with the group) and
  *   through layers and ops that keep a zero channel zero (ReLU, ReLU6, leaky ReLU, hard-swish, tanh, pooling, dropout,
- *   identity, flatten/reshape to features, multiplication by a per-tensor constant);</li>
+ *   identity, tanh, a clip whose range holds 0, zero padding of the spatial axes, flatten/reshape to features,
+ *   multiplication by a per-tensor constant);</li>
  *   <li>records every consumer (a conv's input channels, a Linear's input features after a flatten, each channel
  *   spanning {@code unit} consecutive features).</li>
  * </ul>
@@ -69,7 +73,7 @@ public final class ChannelGraph {
 
     /** Layers whose output is their input with zero channels kept zero, channel by channel. */
     private static final Set<Class<?>> ZERO_KEEPING_LAYERS = Set.of(ReLU.class, ReLU6.class, LeakyReLU.class, HardSwish.class, MaxPool2d.class,
-            AvgPool2d.class, AdaptiveAvgPool2d.class, Dropout.class, Identity.class);
+            AvgPool2d.class, AdaptiveAvgPool2d.class, Dropout.class, Identity.class, Tanh.class);
     /** Unary tape ops that map 0 to 0. */
     private static final Set<String> ZERO_KEEPING_OPS = Set.of("relu", "relu6", "tanh", "silu", "gelu", "dropout", "hardSwish");
 
@@ -257,9 +261,18 @@ public final class ChannelGraph {
             return in;
         }
         if (ZERO_KEEPING_LAYERS.contains(m.getClass())) return in;
+        if (m.getClass() == Clip.class && ((Clip) m).min() <= 0 && ((Clip) m).max() >= 0) return in;
+        if (m.getClass() == ConstantPad.class && spatialZeroPad((ConstantPad) m)) return in;
         if (m.getClass() == Flatten.class && ((Flatten) m).startDim() == 1) return flattened(in, shape(g, n, 0), n.shape());
         return opaque(n, List.of(in), "feeds " + m.getClass().getSimpleName() + " " + p
                 + (m.getClass().getSimpleName().equals("Sigmoid") ? " (maps a zero channel to 0.5)" : " whose channel mapping is unknown"));
+    }
+
+    /** Zeros added (or cropped) only after the channel axis: a zero channel stays zero, channel by channel. */
+    private static boolean spatialZeroPad(ConstantPad p) {
+        int[] pads = p.pads();
+        int r = p.rank();
+        return p.value() == 0 && r >= 2 && pads[0] == 0 && pads[1] == 0 && pads[r] == 0 && pads[r + 1] == 0;
     }
 
     private void consume(List<Seg> in, String path) {

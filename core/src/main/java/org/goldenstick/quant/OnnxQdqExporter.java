@@ -14,18 +14,24 @@ import org.goldenstick.graph.Node;
 import org.goldenstick.nn.AdaptiveAvgPool2d;
 import org.goldenstick.nn.AvgPool2d;
 import org.goldenstick.nn.BatchNorm2d;
+import org.goldenstick.nn.Clip;
+import org.goldenstick.nn.ConstantPad;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Dropout;
 import org.goldenstick.nn.Flatten;
+import org.goldenstick.nn.HardSigmoid;
 import org.goldenstick.nn.HardSwish;
 import org.goldenstick.nn.Identity;
 import org.goldenstick.nn.LeakyReLU;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
+import org.goldenstick.nn.Permute;
 import org.goldenstick.nn.ReLU;
 import org.goldenstick.nn.ReLU6;
 import org.goldenstick.nn.Sigmoid;
+import org.goldenstick.nn.Softmax;
+import org.goldenstick.nn.Tanh;
 import org.goldenstick.rewrite.FusedInto;
 import org.goldenstick.tensor.Conv2dSpec;
 
@@ -40,7 +46,8 @@ import org.goldenstick.tensor.Conv2dSpec;
  * identity keep their input's grid).
  *
  * <p>Supported layers: {@link QConv2d}, {@link QLinear}, {@link QuantDequant}, float Conv2d (grouped, depthwise),
- * Linear, BatchNorm2d, ReLU, ReLU6, LeakyReLU, Sigmoid, HardSwish, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1),
+ * Linear (on rank-2 inputs as Gemm, on higher ranks as MatMul + Add), BatchNorm2d, ReLU, ReLU6, Clip, LeakyReLU,
+ * Sigmoid, HardSigmoid, HardSwish, Tanh, Softmax, Permute, ConstantPad, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1),
  * Flatten, Identity, Dropout, {@link FusedInto}; ops {@link #SUPPORTED_OPS}; layers of other packages through an
  * {@link OnnxLayerExport} (SLB's packed layers). Anything else is an error naming the layer or op.
  *
@@ -50,7 +57,7 @@ import org.goldenstick.tensor.Conv2dSpec;
  */
 public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
     /** Tensor ops (by tape name) the exporter writes: element-wise arithmetic, concat, reshape and activation functions. */
-    public static final String[] SUPPORTED_OPS = {"add", "sub", "mul", "div", "concat", "reshape", "relu", "relu6", "sigmoid", "tanh", "hardSwish"};
+    public static final String[] SUPPORTED_OPS = {"add", "sub", "mul", "div", "concat", "reshape", "relu", "relu6", "sigmoid", "tanh", "hardSwish", "matmul"};
 
     private final OnnxModelWriter w;
     private OnnxLayerExport extra = (m, path, x, out) -> null;
@@ -142,6 +149,7 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
             case "sigmoid" -> node("Sigmoid", where, in);
             case "tanh" -> node("Tanh", where, in);
             case "hardSwish" -> node("HardSwish", where, in);
+            case "matmul" -> node("MatMul", where, in);
             case "concat" -> node("Concat", where, in, OnnxAttribute.ofInt("axis", concatAxis(g, n)));
             case "reshape" -> {
                 int[] s = n.shape(), from = g.node(n.inputs().get(0)).shape();
@@ -194,16 +202,49 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
         if (m instanceof LeakyReLU l) return node("LeakyRelu", path, List.of(x), OnnxAttribute.ofFloat("alpha", l.slope()));
         if (m instanceof Sigmoid) return node("Sigmoid", path, List.of(x));
         if (m instanceof HardSwish) return node("HardSwish", path, List.of(x));
+        if (m instanceof Tanh) return node("Tanh", path, List.of(x));
+        if (m instanceof HardSigmoid h) return node("HardSigmoid", path, List.of(x), OnnxAttribute.ofFloat("alpha", h.alpha()), OnnxAttribute.ofFloat("beta", h.beta()));
+        if (m instanceof Clip c) {
+            String lo = c.min() == Float.NEGATIVE_INFINITY ? "" : scalar(path + ".min", c.min());
+            String hi = c.max() == Float.POSITIVE_INFINITY ? "" : scalar(path + ".max", c.max());
+            return node("Clip", path, List.of(x, lo, hi));
+        }
+        if (m instanceof Softmax s) {
+            int axis = s.axis() < 0 ? s.axis() + inShape.length : s.axis();
+            if (!s.isCoerced() || axis == inShape.length - 1) return node("Softmax", path, List.of(x), OnnxAttribute.ofInt("axis", axis));
+            String flat = node("Flatten", path, List.of(x), OnnxAttribute.ofInt("axis", axis));
+            String y = node("Softmax", path, List.of(flat), OnnxAttribute.ofInt("axis", 1));
+            long[] back = new long[inShape.length];
+            back[0] = -1;  // the batch axis, whatever its size
+            for (int i = 1; i < inShape.length; i++) back[i] = inShape[i];
+            String shape = fresh(path + ".shape");
+            w.addInitializer(shape, back, back.length);
+            return node("Reshape", path, List.of(y, shape));
+        }
+        if (m instanceof Permute p) {
+            int[] perm = p.perm();
+            long[] lp = new long[perm.length];
+            for (int i = 0; i < perm.length; i++) lp[i] = perm[i];
+            return node("Transpose", path, List.of(x), new OnnxAttribute.Ints("perm", lp));
+        }
+        if (m instanceof ConstantPad p) {
+            int[] pads = p.pads();
+            long[] lp = new long[pads.length];
+            for (int i = 0; i < pads.length; i++) lp[i] = pads[i];
+            String padsName = fresh(path + ".pads");
+            w.addInitializer(padsName, lp, lp.length);
+            return node("Pad", path, List.of(x, padsName, scalar(path + ".value", p.value())), OnnxAttribute.ofString("mode", "constant"));
+        }
         if (m instanceof MaxPool2d p) { // max-pooling keeps values on their grid
             QuantParams keep = grids.get(x);
-            String y = node("MaxPool", path, List.of(x), OnnxAttribute.ofInts("kernel_shape", p.kernelSize(), p.kernelSize()),
-                    OnnxAttribute.ofInts("strides", p.stride(), p.stride()), OnnxAttribute.ofInts("pads", p.padding(), p.padding(), p.padding(), p.padding()));
+            String y = node("MaxPool", path, List.of(x), OnnxAttribute.ofInts("kernel_shape", p.kernelH(), p.kernelW()),
+                    OnnxAttribute.ofInts("strides", p.strideH(), p.strideW()), OnnxAttribute.ofInts("pads", p.paddingH(), p.paddingW(), p.paddingH(), p.paddingW()));
             if (keep != null) grids.put(y, keep);
             return y;
         }
         if (m instanceof AvgPool2d p) {
-            return node("AveragePool", path, List.of(x), OnnxAttribute.ofInts("kernel_shape", p.kernelSize(), p.kernelSize()),
-                    OnnxAttribute.ofInts("strides", p.stride(), p.stride()), OnnxAttribute.ofInts("pads", p.padding(), p.padding(), p.padding(), p.padding()),
+            return node("AveragePool", path, List.of(x), OnnxAttribute.ofInts("kernel_shape", p.kernelH(), p.kernelW()),
+                    OnnxAttribute.ofInts("strides", p.strideH(), p.strideW()), OnnxAttribute.ofInts("pads", p.paddingH(), p.paddingW(), p.paddingH(), p.paddingW()),
                     OnnxAttribute.ofInt("count_include_pad", p.countIncludePad() ? 1 : 0));
         }
         if (m instanceof AdaptiveAvgPool2d p) {
@@ -223,7 +264,12 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
             return node("Conv", path, in, convAttrs(c.spec(), c.kernelH(), c.kernelW()));
         }
         if (m instanceof Linear l) {
-            if (inShape.length != 2) throw new IllegalArgumentException("ONNX export: " + path + ": Linear on a rank-" + inShape.length + " input " + Arrays.toString(inShape) + " (flatten first)");
+            if (inShape.length != 2) {  // Gemm is 2-D only: MatMul by Wᵀ (+ bias) along the last axis
+                float[] wt = new float[l.inFeatures() * l.outFeatures()], wd = l.weight().data();
+                for (int o = 0; o < l.outFeatures(); o++) for (int i = 0; i < l.inFeatures(); i++) wt[i * l.outFeatures() + o] = wd[o * l.inFeatures() + i];
+                String y = node("MatMul", path, List.of(x, init(path + ".weight_t", wt, new int[] {l.inFeatures(), l.outFeatures()})));
+                return l.bias() == null ? y : node("Add", path, List.of(y, init(path + ".bias", l.bias().data(), l.bias().shape())));
+            }
             List<String> in = new ArrayList<>(List.of(x, init(path + ".weight", l.weight().data(), l.weight().shape())));
             if (l.bias() != null) in.add(init(path + ".bias", l.bias().data(), l.bias().shape()));
             return node("Gemm", path, in, OnnxAttribute.ofInt("transB", 1));

@@ -178,8 +178,8 @@ final class OnnxProto {
     }
 
     static OnnxModel decodeModel(byte[] bytes, Where w) throws OnnxFormatException {
+        CodedInputStream in = CodedInputStream.newInstance(bytes);
         try {
-            CodedInputStream in = CodedInputStream.newInstance(bytes);
             long ir = 0;
             String producer = "";
             Map<String, Long> opsets = new LinkedHashMap<>();
@@ -216,7 +216,8 @@ final class OnnxProto {
             if (graph == null) throw w.error("ModelProto has no graph (field 7)");
             return new OnnxModel(ir, producer, opsets, graph);
         } catch (InvalidProtocolBufferException e) {
-            throw w.error("not a valid ModelProto: " + e.getMessage());
+            // the offset is where the top-level field that could not be read ends up (a truncated file: near its end)
+            throw w.error("not a valid ModelProto (truncated or corrupt) at byte offset " + in.getTotalBytesRead() + " of " + bytes.length + ": " + e.getMessage());
         } catch (OnnxFormatException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
