@@ -33,6 +33,9 @@ public final class PruneCommand implements Callable<Integer> {
     @Mixin
     RecipeOptions recipe;
 
+    @Mixin
+    OnnxModelOption onnx;
+
     @Option(names = "--model", defaultValue = "resnet20", description = "lenet | resnet8 | resnet20 (default: ${DEFAULT-VALUE})")
     String model;
 
@@ -70,19 +73,21 @@ public final class PruneCommand implements Callable<Integer> {
         if (!algo.equalsIgnoreCase("scop")) throw new IllegalArgumentException("unknown --algo '" + algo + "'; choose one of [scop]");
         new PrunerFtCompressAlgo(pruneRate);  // a bad rate fails before training
         report.check();
-        Recipes.Spec spec = recipe.spec(model);
+        Recipes.Spec spec = recipe.spec(onnx.recipeModel(model));
+        String name = onnx.name(spec.model());
         ScopWorkflow.Options d = ScopWorkflow.Options.defaults(spec, pruneRate, out);
         ScopWorkflow.Options o = new ScopWorkflow.Options(spec, pruneRate, kfEpochs, d.kfLr(), ftEpochs != null ? ftEpochs : d.ftEpochs(), ftLrScale, from, out,
                 benchSeconds);
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.REPLACE, "--out");
         if (from != null && !java.nio.file.Files.isRegularFile(from)) throw new IllegalArgumentException("--from " + from + ": no such checkpoint file");
-        if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", spec.model(), spec.dataset(), pruneRate, Parallel.threads());
+        o = o.withNetwork(onnx.network(Recipes.data(spec)));  // a bad ONNX file fails here, before any work
+        if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", name, spec.dataset(), pruneRate, Parallel.threads());
         ScopWorkflow.Result r = ScopWorkflow.run(o, CliProgress.of(json));
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(r.onnx(), r.testInputs(), r.testLabels(), r.prunedPredictions());
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.prune(spec, pruneRate, r, ort.accuracy()));
         ModelStats b = r.before(), a = r.after();
         var why = new Json.Reasons();
-        CompressionJson c = CompressionJson.of("scop", spec.model(), spec.dataset(), r.fp32Accuracy(), r.prunedAccuracy(), ort,
+        CompressionJson c = CompressionJson.of("scop", name, spec.dataset(), r.fp32Accuracy(), r.prunedAccuracy(), ort,
                 java.nio.file.Files.size(r.fp32Checkpoint()), java.nio.file.Files.size(r.prunedCheckpoint()), r.prunedCheckpoint(), r.onnx(), r.fp32Checkpoint(),
                 r.imagesPerSecondBefore(), r.imagesPerSecondAfter(), r.testLabels().length, Parallel.threads(), why);
         if (json) {

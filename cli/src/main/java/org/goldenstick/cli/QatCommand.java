@@ -46,6 +46,9 @@ public final class QatCommand implements Callable<Integer> {
     @Mixin
     RecipeOptions recipe;
 
+    @Mixin
+    OnnxModelOption onnx;
+
     @Option(names = "--model", defaultValue = "lenet", description = "lenet | resnet8 | resnet20 (default: ${DEFAULT-VALUE})")
     String model;
 
@@ -87,10 +90,11 @@ public final class QatCommand implements Callable<Integer> {
         int wb = weightBits == null ? 1 : weightBits;
         return switch (a) {
             case "simqat" -> spec -> {
-                boolean resnet = spec.model().startsWith("resnet");
+                // ResNets and imported networks (conv → BN as exported) fuse; the graph finds the pairs
+                boolean fuse = spec.model().startsWith("resnet") || onnx.given();
                 Map<String, Object> cfg = new LinkedHashMap<>();
                 cfg.put("quant_delay", quantDelay == null ? 0 : quantDelay);
-                if (resnet && !noFusion) {
+                if (fuse && !noFusion) {
                     cfg.put("enable_fusion", true);
                     cfg.put("bn_fold", true);
                 }
@@ -106,7 +110,7 @@ public final class QatCommand implements Callable<Integer> {
                 cfg.put("classifier_quant_dtype", "INT" + classifierBits);
                 cfg.put("quant_dtype", List.of(actBits == null ? "INT8" : "INT" + actBits, "INT" + wb));
                 cfg.put("enable_act_quant", actBits != null);
-                cfg.put("enable_bn_calibration", spec.model().startsWith("resnet"));
+                cfg.put("enable_bn_calibration", spec.model().startsWith("resnet") || onnx.given());
                 cfg.put("epoch_size", qatEpochs != null ? qatEpochs : QatWorkflow.Options.defaults(spec.model(), spec.dataset(), out).qatEpochs());
                 cfg.put("has_trained_epoch", 0);
                 cfg.put("t_start_time", 0.0); // short fine-tunes: sharpen from the first epoch, hard argmax in the last
@@ -129,7 +133,8 @@ public final class QatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         report.check();
-        Recipes.Spec spec = recipe.spec(model);
+        Recipes.Spec spec = recipe.spec(onnx.recipeModel(model));
+        String name = onnx.name(spec.model());
         QatWorkflow.Options opts = QatWorkflow.Options.defaults(spec.model(), spec.dataset(), out).withFp32(spec).withBenchSeconds(benchSeconds)
                 .withFrom(from);
         if (qatEpochs != null) opts = opts.withQatEpochs(qatEpochs);
@@ -138,13 +143,14 @@ public final class QatCommand implements Callable<Integer> {
         factory.apply(spec); // validate the configuration before any training
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.REPLACE, "--out");
         if (from != null && !java.nio.file.Files.isRegularFile(from)) throw new IllegalArgumentException("--from " + from + ": no such checkpoint file");
-        if (!json) System.err.printf(Locale.ROOT, "qat: %s on %s with %s, %d threads%n", spec.model(), spec.dataset(), algo, Parallel.threads());
+        opts = opts.withNetwork(onnx.network(Recipes.data(spec)));  // a bad ONNX file fails here, before any work
+        if (!json) System.err.printf(Locale.ROOT, "qat: %s on %s with %s, %d threads%n", name, spec.dataset(), algo, Parallel.threads());
         QatWorkflow.Result r = QatWorkflow.run(opts, factory, CliProgress.of(json));
         Path onnx = r.exported(".onnx");
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(onnx, r.testInputs(), r.testLabels(), r.deployPredictions());
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.qat(algo, spec, r, opts.qatEpochs(), ort.accuracy()));
         var why = new Json.Reasons();
-        CompressionJson c = CompressionJson.of(algo.toLowerCase(Locale.ROOT), spec.model(), spec.dataset(), r.fp32Accuracy(), r.quantAccuracy(), ort,
+        CompressionJson c = CompressionJson.of(algo.toLowerCase(Locale.ROOT), name, spec.dataset(), r.fp32Accuracy(), r.quantAccuracy(), ort,
                 r.fp32Bytes(), r.deployBytes(), r.exported(".safetensors"), onnx, r.fp32Checkpoint(), r.fp32ImagesPerSecond(), r.deployImagesPerSecond(),
                 r.testLabels().length, Parallel.threads(), why);
         boolean slb = algo.equalsIgnoreCase("slb");

@@ -17,6 +17,7 @@ import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.Adam;
 import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.Evaluator;
+import org.goldenstick.train.GivenNetwork;
 import org.goldenstick.train.Inference;
 import org.goldenstick.train.Recipes;
 import org.goldenstick.train.Trainer;
@@ -42,7 +43,12 @@ public final class ScopWorkflow {
      * @param ftEpochs fine-tuning epochs; {@code ftLrScale} their learning rate as a fraction of the recipe's
      */
     public record Options(Recipes.Spec fp32, double pruneRate, int kfEpochs, double kfLr, int ftEpochs, double ftLrScale, Path from, Path outDir,
-            double benchSeconds) {
+            double benchSeconds, GivenNetwork network) {
+        public Options(Recipes.Spec fp32, double pruneRate, int kfEpochs, double kfLr, int ftEpochs, double ftLrScale, Path from, Path outDir,
+                double benchSeconds) {
+            this(fp32, pruneRate, kfEpochs, kfLr, ftEpochs, ftLrScale, from, outDir, benchSeconds, null);
+        }
+
         public Options {
             if (kfEpochs < 0) throw new IllegalArgumentException("--kf-epochs must be >= 0, got " + kfEpochs);
             if (ftEpochs < 0) throw new IllegalArgumentException("--ft-epochs must be >= 0, got " + ftEpochs);
@@ -54,6 +60,14 @@ public final class ScopWorkflow {
         public static Options defaults(Recipes.Spec fp32, double pruneRate, Path outDir) {
             return new Options(fp32, pruneRate, 1, 0.01, Math.max(2, fp32.epochs() / 2), 0.2, null, outDir, 2);
         }
+
+        /** Starts from {@code n} (a trained network, e.g. imported from ONNX) instead of the recipe's model. */
+        public Options withNetwork(GivenNetwork n) {
+            return new Options(fp32, pruneRate, kfEpochs, kfLr, ftEpochs, ftLrScale, from, outDir, benchSeconds, n);
+        }
+
+        /** The name files are written under: the given network's, or the recipe's model. */
+        String modelName() { return network != null ? network.name() : fp32.model(); }
     }
 
     public record Result(double fp32Accuracy, double prunedAccuracy, double accuracyBeforeFineTune, ModelStats before, ModelStats after,
@@ -79,19 +93,19 @@ public final class ScopWorkflow {
     private static Result run(Options o, PrunerFtCompressAlgo ft, Path outDir, ProgressListener progress) throws IOException {
         Recipes.Spec spec = o.fp32();
         Recipes.Data data = Recipes.data(spec);
-        Module model = Recipes.newModel(spec, data);
+        Module model = Recipes.newModel(spec, data, o.network());
         double fp32Acc;
-        if (o.from() != null) {
-            Checkpoints.load(model, o.from());
+        if (o.from() != null || o.network() != null) {
+            if (o.from() != null) Checkpoints.load(model, o.from());
             fp32Acc = Evaluator.evaluate(model, Recipes.testLoader(spec, data)).accuracy();
-            progress.printf("FP32 checkpoint %s: test accuracy %.4f%n", o.from(), fp32Acc);
+            progress.printf("FP32 %s: test accuracy %.4f%n", o.from() != null ? "checkpoint " + o.from() : o.modelName(), fp32Acc);
         } else {
             fp32Acc = Recipes.train(spec, model, data, List.of(), progress).testAccuracy();
             progress.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
         }
-        String stem = spec.model() + "-" + spec.dataset();
+        String stem = o.modelName() + "-" + spec.dataset();
         Path fp32File = outDir.resolve(stem + "-fp32.safetensors");
-        Checkpoints.save(model, fp32File, Map.of("model", spec.model(), "dataset", spec.dataset()));
+        Checkpoints.save(model, fp32File, Map.of("model", o.modelName(), "dataset", spec.dataset()));
         int[] sample = data.train().sampleShape();
         Batch test = Inference.wholeTestSet(spec, data);
         ModelStats before = ModelStats.measure(model, sample);
@@ -102,7 +116,7 @@ public final class ScopWorkflow {
         kfNet.namedParameters().forEach((n, t) -> {
             if (n.endsWith("kfscale")) kfscales.add(t);
         });
-        if (kfscales.isEmpty()) throw new IllegalStateException("SCOP: no prunable layer in " + spec.model() + ": " + kf.skipped());
+        if (kfscales.isEmpty()) throw new IllegalStateException("SCOP: no prunable layer in " + o.modelName() + ": " + kf.skipped());
         if (o.kfEpochs() > 0) {
             Trainer.Builder tb = Trainer.builder(kfNet, new Adam(kfscales, new Adam.Options(o.kfLr(), 0.9, 0.999, 1e-8, 0))).epochs(o.kfEpochs()).progress(progress);
             for (TrainCallback cb : kf.callbacks()) tb.callback(cb);
@@ -122,13 +136,13 @@ public final class ScopWorkflow {
         ModelStats after = ModelStats.measure(pruned, sample);
         // the knockoff phase rewrote the trained model, so the benchmark reloads the FP32 one
         double[] speed = o.benchSeconds() > 0
-                ? Inference.compareImagesPerSecond(List.of(Recipes.loadModel(spec, data, fp32File), pruned), test.inputs(), 2 * o.benchSeconds())
+                ? Inference.compareImagesPerSecond(List.of(Recipes.loadModel(spec, data, o.network(), fp32File), pruned), test.inputs(), 2 * o.benchSeconds())
                 : new double[2];
         // the rate is part of the name so that runs at different rates never overwrite each other
         String tag = stem + "-scop-r" + String.format(java.util.Locale.ROOT, "%.2f", o.pruneRate());
         Path prunedFile = outDir.resolve(tag + ".safetensors");
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("model", spec.model());
+        meta.put("model", o.modelName());
         meta.put("dataset", spec.dataset());
         meta.put("prune_rate", Double.toString(o.pruneRate()));
         PrunedCheckpoints.save(pruned, prunedFile, meta);
@@ -137,5 +151,4 @@ public final class ScopWorkflow {
         return new Result(fp32Acc, prunedAcc, accNoFt, before, after, speed[0], speed[1], ft.report(), ft.skipped(), fp32File, prunedFile, onnx, pruned,
                 test.inputs(), test.labels(), Inference.predict(pruned, test.inputs()));
     }
-
 }

@@ -15,6 +15,7 @@ import org.goldenstick.rewrite.CompAlgo;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.train.Checkpoints;
 import org.goldenstick.train.Evaluator;
+import org.goldenstick.train.GivenNetwork;
 import org.goldenstick.train.Inference;
 import org.goldenstick.train.LossFunction;
 import org.goldenstick.train.Recipes;
@@ -42,8 +43,13 @@ public final class QatWorkflow {
      * @param from an FP32 checkpoint to start from instead of training, or null
      * @param outDir where checkpoints and exports go
      * @param benchSeconds time spent measuring each network's inference speed (0 to skip)
+     * @param network a trained network to start from instead of the recipe's model (e.g. imported from ONNX), or null
      */
-    public record Options(Recipes.Spec fp32, int qatEpochs, double qatLrScale, Path from, Path outDir, double benchSeconds) {
+    public record Options(Recipes.Spec fp32, int qatEpochs, double qatLrScale, Path from, Path outDir, double benchSeconds, GivenNetwork network) {
+        public Options(Recipes.Spec fp32, int qatEpochs, double qatLrScale, Path from, Path outDir, double benchSeconds) {
+            this(fp32, qatEpochs, qatLrScale, from, outDir, benchSeconds, null);
+        }
+
         public Options {
             if (qatEpochs < 1) throw new IllegalArgumentException("qat epochs must be >= 1, got " + qatEpochs);
             if (!(qatLrScale > 0)) throw new IllegalArgumentException("qat learning-rate scale must be > 0, got " + qatLrScale);
@@ -57,10 +63,14 @@ public final class QatWorkflow {
             return new Options(spec, qat, 0.1, null, outDir, 1.5);
         }
 
-        public Options withFp32(Recipes.Spec s) { return new Options(s, qatEpochs, qatLrScale, from, outDir, benchSeconds); }
-        public Options withQatEpochs(int e) { return new Options(fp32, e, qatLrScale, from, outDir, benchSeconds); }
-        public Options withFrom(Path p) { return new Options(fp32, qatEpochs, qatLrScale, p, outDir, benchSeconds); }
-        public Options withBenchSeconds(double s) { return new Options(fp32, qatEpochs, qatLrScale, from, outDir, s); }
+        public Options withFp32(Recipes.Spec s) { return new Options(s, qatEpochs, qatLrScale, from, outDir, benchSeconds, network); }
+        public Options withQatEpochs(int e) { return new Options(fp32, e, qatLrScale, from, outDir, benchSeconds, network); }
+        public Options withFrom(Path p) { return new Options(fp32, qatEpochs, qatLrScale, p, outDir, benchSeconds, network); }
+        public Options withBenchSeconds(double s) { return new Options(fp32, qatEpochs, qatLrScale, from, outDir, s, network); }
+        public Options withNetwork(GivenNetwork n) { return new Options(fp32, qatEpochs, qatLrScale, from, outDir, benchSeconds, n); }
+
+        /** The name files are written under: the given network's, or the recipe's model. */
+        String modelName() { return network != null ? network.name() : fp32.model(); }
     }
 
     /**
@@ -96,18 +106,18 @@ public final class QatWorkflow {
         Recipes.Spec spec = o.fp32();
         CompAlgo algo = algorithm.apply(spec); // built (and validated) before any training
         Recipes.Data data = Recipes.data(spec);
-        Module model = Recipes.newModel(spec, data);
+        Module model = Recipes.newModel(spec, data, o.network());
         double fp32Acc;
-        if (o.from() != null) {
-            Checkpoints.load(model, o.from());
+        if (o.from() != null || o.network() != null) {
+            if (o.from() != null) Checkpoints.load(model, o.from());
             fp32Acc = Evaluator.evaluate(model, Recipes.testLoader(spec, data)).accuracy();
-            progress.printf("FP32 checkpoint %s: test accuracy %.4f%n", o.from(), fp32Acc);
+            progress.printf("FP32 %s: test accuracy %.4f%n", o.from() != null ? "checkpoint " + o.from() : o.modelName(), fp32Acc);
         } else {
             fp32Acc = Recipes.train(spec, model, data, List.of(), progress).testAccuracy();
             progress.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
         }
-        Path fp32File = outDir.resolve(spec.model() + "-" + spec.dataset() + "-fp32.safetensors");
-        Checkpoints.save(model, fp32File, Map.of("model", spec.model(), "dataset", spec.dataset()));
+        Path fp32File = outDir.resolve(o.modelName() + "-" + spec.dataset() + "-fp32.safetensors");
+        Checkpoints.save(model, fp32File, Map.of("model", o.modelName(), "dataset", spec.dataset()));
 
         Batch test = Inference.wholeTestSet(spec, data);
 
@@ -124,15 +134,14 @@ public final class QatWorkflow {
         double qAcc = Evaluator.evaluate(deploy, Recipes.testLoader(spec, data)).accuracy();
         int[] preds = Inference.predict(deploy, test.inputs());
         int[] sample = java.util.Arrays.copyOfRange(test.inputs().shape(), 1, test.inputs().rank());
-        List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, outDir.resolve(spec.model() + "-" + spec.dataset() + "-" + algo.deployTag()), sample));
+        List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, outDir.resolve(o.modelName() + "-" + spec.dataset() + "-" + algo.deployTag()), sample));
         long deployBytes = Files.size(files.getFirst());
         // apply rewrote the trained model, so the benchmark reloads the FP32 one
         double[] speed = o.benchSeconds() > 0
-                ? Inference.compareImagesPerSecond(List.of(Recipes.loadModel(spec, data, fp32File), deploy), test.inputs(), 2 * o.benchSeconds())
+                ? Inference.compareImagesPerSecond(List.of(Recipes.loadModel(spec, data, o.network(), fp32File), deploy), test.inputs(), 2 * o.benchSeconds())
                 : new double[2];
         progress.printf("deploy: test accuracy %.4f, %d bytes (FP32 checkpoint %d bytes)%n", qAcc, deployBytes, Files.size(fp32File));
         return new Result(algo.getClass().getSimpleName(), fp32Acc, fqAcc, qAcc, Files.size(fp32File), deployBytes, fp32File, files, speed[0], speed[1],
                 preds, test.inputs(), test.labels(), deploy, algo);
     }
-
 }

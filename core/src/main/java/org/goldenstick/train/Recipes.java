@@ -140,6 +140,18 @@ public final class Recipes {
         return m;
     }
 
+    /** {@code given}'s network when there is one (a network from outside the recipes), else the spec's fresh model. */
+    public static Module newModel(Spec spec, Data data, GivenNetwork given) {
+        return given != null ? given.create() : newModel(spec, data);
+    }
+
+    /** {@link #newModel(Spec, Data, GivenNetwork)} with the weights of {@code checkpoint}. */
+    public static Module loadModel(Spec spec, Data data, GivenNetwork given, java.nio.file.Path checkpoint) throws java.io.IOException {
+        Module m = newModel(spec, data, given);
+        Checkpoints.load(m, checkpoint);
+        return m;
+    }
+
     /** SGD with the spec's momentum (Nesterov) and weight decay over the model's parameters. */
     public static Optimizer newOptimizer(Spec spec, Module model) {
         return new SGD(model.parameters(), new SGD.Options(spec.lr(), spec.momentum(), 0, spec.weightDecay(), spec.momentum() > 0));
