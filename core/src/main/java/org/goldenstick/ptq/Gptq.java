@@ -158,6 +158,37 @@ public final class Gptq {
         return new Result(PackedIntWeights.pack(codes, rows, cols, ws.bits(), gs, scale, zb), deq);
     }
 
+    /**
+     * GPTQ for a width the group size need not divide (an ONNX encoder's 320-wide FFN with blocks of 32 does, a 100-wide one
+     * does not): the weight is extended with zero columns and the Hessian with as many decoupled inputs up to whole groups,
+     * then quantized by {@link #quantize}. A padding input's Hessian diagonal is the mean of the real ones, so the
+     * dampening is what the real columns alone would give; being decoupled, it receives no error, stays exactly 0 and
+     * leaves the last group's range (asymmetric ranges always hold 0) as it is. The result covers the padded width,
+     * {@code paddedCols = ⌈cols / group⌉ · group}: callers keep the first {@code cols} columns.
+     *
+     * <pre>{@code
+     * Gptq.Result r = Gptq.quantizePadded(w, out, 100, hessian, Gptq.Settings.defaults(WeightScheme.of(4, 32, false)), DType.F32, "ffn");
+     * // r.weights().cols() == 128; columns 100..127 are zero codes at the zero point
+     * }</pre>
+     */
+    public static Result quantizePadded(float[] w, int rows, int cols, double[] h, Settings s, DType scaleDtype, String name) {
+        if (h.length != (long) cols * cols) throw new IllegalArgumentException("GPTQ " + name + ": Hessian has " + h.length + " entries, expected " + cols + "x" + cols);
+        int gs = s.weights().groupSize();
+        if (gs == 0 || cols % gs == 0) return quantize(w, rows, cols, h, s, scaleDtype, name);
+        int padded = (cols + gs - 1) / gs * gs;
+        float[] wp = new float[rows * padded];
+        for (int r = 0; r < rows; r++) System.arraycopy(w, r * cols, wp, r * padded, cols);
+        double[] hp = new double[padded * padded];
+        double mean = 0;
+        for (int i = 0; i < cols; i++) {
+            System.arraycopy(h, i * cols, hp, i * padded, cols);
+            mean += h[i * cols + i];
+        }
+        mean /= cols;
+        for (int i = cols; i < padded; i++) hp[i * padded + i] = mean > 0 ? mean : 1;
+        return quantize(wp, rows, padded, hp, s, scaleDtype, name);
+    }
+
     private static void groupParams(double[] W, int rows, int cols, int c0, int gs, WeightScheme ws, DType scaleDtype, float[] scale, int[] zp, int groups, int g) {
         float[] sz = new float[2];
         for (int r = 0; r < rows; r++) {

@@ -45,7 +45,12 @@ class GptqTest {
 
     /** The reference: float64, no blocks, no Cholesky; H⁻¹ reduced by one row/column after each quantized column. */
     static double[] reference(float[] w, double[] h0, WeightScheme ws, boolean actOrder, double damp) {
-        int n = COLS, gs = ws.groupSize() == 0 ? COLS : ws.groupSize(), groups = n / gs;
+        return reference(w, h0, ws, actOrder, damp, COLS);
+    }
+
+    /** The same for {@code n} columns; a last group shorter than the group size is a group of its own. */
+    static double[] reference(float[] w, double[] h0, WeightScheme ws, boolean actOrder, double damp, int n) {
+        int gs = ws.groupSize() == 0 ? n : ws.groupSize(), groups = (n + gs - 1) / gs;
         double[] H = h0.clone();
         double[] W = new double[ROWS * n];
         for (int i = 0; i < W.length; i++) W[i] = w[i];
@@ -62,7 +67,7 @@ class GptqTest {
             for (int g = 0; g < groups; g++) {
                 for (int r = 0; r < ROWS; r++) {
                     double mn = 1e300, mx = -1e300;
-                    for (int c = g * gs; c < (g + 1) * gs; c++) {
+                    for (int c = g * gs; c < Math.min(n, (g + 1) * gs); c++) {
                         mn = Math.min(mn, W[r * n + c]);
                         mx = Math.max(mx, W[r * n + c]);
                     }
@@ -88,7 +93,7 @@ class GptqTest {
             if (!ready[g]) {
                 for (int r = 0; r < ROWS; r++) {
                     double mn = 1e300, mx = -1e300;
-                    for (int c = g * gs; c < (g + 1) * gs; c++) {
+                    for (int c = g * gs; c < Math.min(n, (g + 1) * gs); c++) {
                         mn = Math.min(mn, W[r * n + c]);
                         mx = Math.max(mx, W[r * n + c]);
                     }
@@ -165,6 +170,34 @@ class GptqTest {
         // and GPTQ's output error beats RTN's on the calibration inputs
         float[] rtn = WNA16Linear.fromFloat(p[1], ROWS, COLS, null, ws, DType.F32, "rtn").weights().dequantize();
         assertTrue(outputError(p[0], p[1], r.dequantized()) < outputError(p[0], p[1], rtn), "GPTQ error below RTN's");
+    }
+
+    @Test
+    void paddedWidthEqualsTheReferenceWithAShortLastGroup() {
+        int cols = 56;   // groups of 32: one whole, one of 24 columns
+        float[][] p = problem(5);
+        float[] x = new float[TOKENS * cols], w = new float[ROWS * cols];
+        for (int t = 0; t < TOKENS; t++) System.arraycopy(p[0], t * COLS, x, t * cols, cols);
+        for (int r = 0; r < ROWS; r++) System.arraycopy(p[1], r * COLS, w, r * cols, cols);
+        double[] h = new double[cols * cols];
+        for (int t = 0; t < TOKENS; t++) for (int i = 0; i < cols; i++) for (int j = 0; j < cols; j++) h[i * cols + j] += 2.0 * x[t * cols + i] * x[t * cols + j] / TOKENS;
+        WeightScheme ws = WeightScheme.of(4, 32, false);
+        assertThrows(IllegalArgumentException.class, () -> Gptq.quantize(w, ROWS, cols, h, Gptq.Settings.defaults(ws), DType.F32, "test"));
+        Gptq.Result r = Gptq.quantizePadded(w, ROWS, cols, h, new Gptq.Settings(ws, 0.01, 16, false), DType.F32, "test");
+        assertEquals(64, r.weights().cols());
+        double[] ref = reference(w, h, ws, false, 0.01, cols);
+        for (int o = 0; o < ROWS; o++) {
+            for (int c = 0; c < 64; c++) {
+                double got = r.dequantized()[o * 64 + c];
+                if (c < cols) assertEquals(ref[o * cols + c], got, 1e-6, "weight " + o + "," + c);
+                else assertEquals(0.0, got, 0.0, "padding column " + c + " stays zero");
+            }
+        }
+        // a width the group divides is plain quantize
+        double[] h64 = hessian(p[0], TOKENS, COLS);
+        Gptq.Settings s64 = Gptq.Settings.defaults(ws);
+        assertEquals(java.util.Arrays.toString(Gptq.quantize(p[1], ROWS, COLS, h64, s64, DType.F32, "t").dequantized()),
+                java.util.Arrays.toString(Gptq.quantizePadded(p[1], ROWS, COLS, h64, s64, DType.F32, "t").dequantized()));
     }
 
     static double outputError(float[] x, float[] w, float[] q) {

@@ -1,9 +1,9 @@
 package org.goldenstick.ptq.onnx;
 
-import java.util.stream.IntStream;
 import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.ptq.Gptq;
 import org.goldenstick.ptq.WeightScheme;
+import org.goldenstick.tensor.kernel.PackedIntWeights;
 
 /**
  * Weight quantization math on a plain weight matrix, independent of any graph or model: per-channel
@@ -91,62 +91,30 @@ public final class BlockQuant {
     }
 
     /**
-     * GPTQ {@code bits}-bit in blocks of {@code block} input features. {@code hessian} is the {@code cols × cols} matrix
-     * {@code Σ xxᵀ} over calibration inputs (any positive multiple works); {@code dampFraction} (0.01 is usual) of
-     * its mean diagonal is added for numerical stability. Block parameters are chosen when the GPTQ sweep reaches the
-     * block, from the weights as already corrected by the earlier columns.
+     * GPTQ {@code bits}-bit in blocks of {@code block} input features: {@link Gptq#quantizePadded} (the project's one GPTQ,
+     * shared with the LLM 4-bit path; a last partial block is padded with zero columns), shifted to unsigned levels.
+     * {@code hessian} is the {@code cols × cols} matrix {@code Σ xxᵀ} over calibration inputs (any positive multiple
+     * works); {@code dampFraction} (0.01 is usual) of its mean diagonal is added for numerical stability. Block
+     * parameters are chosen when the GPTQ sweep reaches the block, from the weights as already corrected by the earlier
+     * columns.
      */
     public static Blocks gptq(float[] w, int rows, int cols, int block, int bits, double[] hessian, double dampFraction) {
         check(w, rows, cols);
         checkBlock(block);
-        WeightScheme scheme = WeightScheme.of(bits, block, false);
-        int offset = -scheme.qmin();
         if (hessian.length != (long) cols * cols) throw new IllegalArgumentException("hessian has " + hessian.length + " entries, expected " + cols + "x" + cols);
-        double[] h = hessian.clone();
-        float[] work = w.clone();
-        double meanDiag = 0;
-        for (int i = 0; i < cols; i++) meanDiag += h[i * cols + i];
-        meanDiag /= cols;
-        if (!(meanDiag > 0)) return rtn(w, rows, cols, block, bits);   // no calibration signal: nothing to weight errors by
-        for (int i = 0; i < cols; i++) {
-            if (h[i * cols + i] == 0) {                            // a feature never active: its weights do not matter
-                h[i * cols + i] = 1;
-                for (int r = 0; r < rows; r++) work[r * cols + i] = 0;
-            }
-            h[i * cols + i] += dampFraction * meanDiag;
-        }
-        double[] u = Gptq.upperCholeskyOfInverse(h, cols, "weight");
-        int nb = (cols + block - 1) / block;
+        double trace = 0;
+        for (int i = 0; i < cols; i++) trace += hessian[i * cols + i];
+        if (!(trace > 0)) return rtn(w, rows, cols, block, bits);   // no calibration signal: nothing to weight errors by
+        WeightScheme scheme = WeightScheme.of(bits, block, false);
+        Gptq.Result r = Gptq.quantizePadded(w, rows, cols, hessian, new Gptq.Settings(scheme, dampFraction, 128, false), DType.F32, "weight");
+        PackedIntWeights p = r.weights();
+        int padded = p.cols(), offset = -scheme.qmin();
+        byte[] codes = PackedIntWeights.unpackRows(p.packed(), rows, padded, bits);
         byte[] levels = new byte[rows * cols];
-        float[] scales = new float[rows * nb];
-        byte[] zeros = new byte[rows * nb];
-        IntStream.range(0, rows).parallel().forEach(r -> {
-            int base = r * cols;
-            float[] sz = new float[2];
-            float scale = 1;
-            int zp = 0;
-            for (int i = 0; i < cols; i++) {
-                if (i % block == 0) {
-                    int b = i / block, len = Math.min(block, cols - i);
-                    float mn = Float.POSITIVE_INFINITY, mx = Float.NEGATIVE_INFINITY;
-                    for (int c = 0; c < len; c++) {
-                        mn = Math.min(mn, work[base + i + c]);
-                        mx = Math.max(mx, work[base + i + c]);
-                    }
-                    scheme.params(mn, mx, DType.F32, sz);
-                    scale = sz[0];
-                    zp = (int) sz[1];
-                    scales[r * nb + b] = scale;
-                    zeros[r * nb + b] = (byte) (zp + offset);
-                }
-                float v = work[base + i];
-                int code = scheme.code(v, scale, zp);
-                levels[base + i] = (byte) (code + offset);
-                double err = (v - (code - zp) * scale) / u[i * cols + i];
-                for (int j = i + 1; j < cols; j++) work[base + j] -= (float) (err * u[i * cols + j]);
-            }
-        });
-        return new Blocks(rows, cols, block, bits, levels, scales, zeros);
+        for (int row = 0; row < rows; row++) for (int c = 0; c < cols; c++) levels[row * cols + c] = (byte) (codes[row * padded + c] + offset);
+        byte[] zeros = new byte[p.zeroPoints().length];
+        for (int i = 0; i < zeros.length; i++) zeros[i] = (byte) (p.zeroPoints()[i] + offset);
+        return new Blocks(rows, cols, block, bits, levels, p.scales().clone(), zeros);
     }
 
     private static void check(float[] w, int rows, int cols) {
