@@ -31,5 +31,11 @@ public interface OnnxLayerExport {
 
         /** QuantizeLinear → DequantizeLinear of value {@code x} on a per-tensor grid (nothing when {@code x} is on it already). */
         String qdq(String x, QuantParams grid, String path);
+
+        /**
+         * An int8 {@link QConv2d} or {@link QLinear} in QDQ form (INT8 weights, INT32 bias, input and output grids), as
+         * this exporter writes SimQAT's layers; returns its output value name.
+         */
+        String integerLayer(Module layer, String path, String input);
     }
 }

@@ -303,6 +303,15 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
         return n;
     }
 
+    @Override
+    public String integerLayer(Module layer, String path, String input) {
+        return switch (layer) {
+            case QConv2d q -> emitQConv(q, path, input);
+            case QLinear q -> emitQLinear(q, path, input);
+            default -> throw new IllegalArgumentException("ONNX export: " + path + ": " + layer.getClass().getSimpleName() + " is not an int8 QConv2d or QLinear");
+        };
+    }
+
     /** Quantize → dequantize on a per-tensor grid; skipped if the value is already on it. */
     @Override
     public String qdq(String x, QuantParams p, String path) {

@@ -1,6 +1,9 @@
 package org.goldenstick.qat.slb;
 
 import java.util.Arrays;
+import org.goldenstick.nn.Layer;
+import org.goldenstick.quant.QConv2d;
+import org.goldenstick.quant.QuantParams;
 import org.goldenstick.tensor.Conv2dSpec;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.PackedBitsKernels;
@@ -91,6 +94,11 @@ public final class PackedConv2d extends PackedLayer {
                         }
                     }
             }
+    }
+
+    @Override
+    Layer integerForm(float[] weight, Tensor bias, QuantParams weightGrid, QuantParams input, QuantParams output) {
+        return QConv2d.quantize(Tensor.of(weight, outChannels(), inPerGroup, kH, kW), bias, spec, weightGrid, input, output);
     }
 
     @Override

@@ -8,6 +8,8 @@ import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.nn.Layer;
 import org.goldenstick.quant.DeployLayer;
 import org.goldenstick.quant.Int8Ops;
+import org.goldenstick.quant.QConv2d;
+import org.goldenstick.quant.QLinear;
 import org.goldenstick.quant.QuantParams;
 import org.goldenstick.quant.QuantParamsIO;
 import org.goldenstick.tensor.Tensor;
@@ -22,6 +24,9 @@ import org.goldenstick.tensor.kernel.PackedBits;
  * LSB-first ({@code bits} per weight); {@code <prefix>weight_scale} F32 {@code [out]}; {@code <prefix>bias} F32;
  * geometry and levels in metadata {@code <prefix>slb}, checked on load against the network loading it; the activation
  * grids as {@code <prefix>input_quant} / {@code <prefix>output_quant} ({@link QuantParamsIO}).
+ *
+ * <p>Between two 8-bit grids a 1- or 2-bit layer computes as its int8 form ({@link #integerForm()}), the integer
+ * layer its ONNX export describes; otherwise it computes in float on the packed form.
  *
  * <pre>{@code
  * PackedLayer p = (PackedLayer) deploy.module("fc1");
@@ -78,8 +83,68 @@ public abstract sealed class PackedLayer extends Layer implements DeployLayer pe
     /** The output's activation grid, or null. */
     public final QuantParams outputGrid() { return outputGrid; }
 
+    /**
+     * With 8-bit input and output grids and 1- or 2-bit levels, the integer layer this one is: an int8 {@link QConv2d}
+     * or {@link QLinear} on the codes {@link #int8Codes()} with scales {@link #int8Scales()} and the bias as int32 of
+     * scale {@code s_x·s_w}, decoded from the packed form for each call (the layer keeps only the packed form). It is
+     * what the ONNX export of such a layer (QDQ with INT8 weights and INT32 bias) computes in a runtime that fuses QDQ
+     * into integer kernels, as ONNX Runtime does: exact int32 accumulation, one requantization. A float convolution
+     * on the same grids lands one output step away wherever the exact result sits near a rounding boundary, and a
+     * runtime that quantizes a float bias itself rounds it differently; both flipped top-1 classes against ONNX Runtime
+     * (see docs/slb.md). Null otherwise (4-bit levels have no integer zero point; float activations): then the layer
+     * computes in float on the packed form, as its export does.
+     */
+    public final Layer integerForm() {
+        if (inputGrid == null || outputGrid == null || bits > 2 || !linspaceLevels()) return null;
+        float[] ws = int8Scales();
+        byte[] codes = int8Codes();
+        float[] w = new float[codes.length];
+        for (int i = 0; i < w.length; i++) w[i] = codes[i] * ws[i / cols];
+        float[] lo = new float[outChannels], hi = new float[outChannels];
+        int top = (1 << bits) - 1;
+        for (int o = 0; o < outChannels; o++) {
+            lo[o] = -top * ws[o];
+            hi[o] = top * ws[o];
+        }
+        QuantParams weightGrid = new QuantParams(8, true, true, false, 0, lo, hi, ws, new int[outChannels]);
+        return integerForm(w, bias == null ? null : Tensor.of(bias.clone(), outChannels), weightGrid, inputGrid, outputGrid);
+    }
+
+    /** The int8 layer of {@link #integerForm()} from the weight values {@code code·scale} ({@code [out, cols]} row-major). */
+    abstract Layer integerForm(float[] weight, Tensor bias, QuantParams weightGrid, QuantParams input, QuantParams output);
+
+    /**
+     * The level codes of 1- and 2-bit weights as integers, {@code q = 2k − (2^b − 1)} ∈ {±1} or {±1, ±3} for level
+     * index k, {@code [out, cols]} row-major; the weight is {@code q · }{@link #int8Scales()}{@code [o]} exactly.
+     */
+    public final byte[] int8Codes() {
+        if (bits > 2 || !linspaceLevels()) throw new IllegalStateException(getClass().getSimpleName() + ": only 1- and 2-bit levels linspace(-1, 1, 2^b) have int8 codes, got " + bits + " bits, levels " + Arrays.toString(levels));
+        int n = 1 << bits;
+        int[] idx = levelIndex();
+        byte[] v = new byte[idx.length];
+        for (int i = 0; i < idx.length; i++) v[i] = (byte) (2 * idx[i] - (n - 1));
+        return v;
+    }
+
+    /** Whether the levels are {@code linspace(−1, 1, 2^b)} (as {@link SlbWeightQuantizer}'s are), to 1e-6. */
+    public final boolean linspaceLevels() {
+        int n = 1 << bits;
+        for (int k = 0; k < n; k++) if (Math.abs(levels[k] - (2.0 * k - (n - 1)) / (n - 1)) > 1e-6) return false;
+        return true;
+    }
+
+    /** The per-output-channel scale of {@link #int8Codes()}: {@code s / (2^b − 1)}. */
+    public final float[] int8Scales() {
+        if (bits > 2) throw new IllegalStateException(getClass().getSimpleName() + ": " + bits + "-bit levels have no int8 codes");
+        float[] out = new float[outChannels];
+        for (int o = 0; o < outChannels; o++) out[o] = scale[o] / ((1 << bits) - 1);
+        return out;
+    }
+
     @Override
     protected final Tensor compute(Tensor x) {
+        Layer integer = integerForm();
+        if (integer != null) return integer.forward(x);
         Tensor y = packedForward(onGrid(x, inputGrid));
         return onGrid(y, outputGrid);
     }

@@ -1,6 +1,9 @@
 package org.goldenstick.qat.slb;
 
 import java.util.Arrays;
+import org.goldenstick.nn.Layer;
+import org.goldenstick.quant.QLinear;
+import org.goldenstick.quant.QuantParams;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.PackedBitsKernels;
 
@@ -46,6 +49,11 @@ public final class PackedLinear extends PackedLayer {
         int[] os = shape.clone();
         os[os.length - 1] = out;
         return Tensor.of(y, os);
+    }
+
+    @Override
+    Layer integerForm(float[] weight, Tensor bias, QuantParams weightGrid, QuantParams input, QuantParams output) {
+        return QLinear.quantize(Tensor.of(weight, outChannels(), in), bias, weightGrid, input, output);
     }
 
     @Override

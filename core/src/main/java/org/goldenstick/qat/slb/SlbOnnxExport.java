@@ -3,6 +3,7 @@ package org.goldenstick.qat.slb;
 import java.util.ArrayList;
 import java.util.List;
 import org.goldenstick.formats.onnx.OnnxAttribute;
+import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.quant.OnnxLayerExport;
 import org.goldenstick.quant.OnnxQdqExporter;
@@ -17,6 +18,9 @@ import org.goldenstick.quant.OnnxQdqExporter;
  *   {@code DequantizeLinear(q, 2s/15) + s/15} (an {@code Add} of one value per output channel): the 16 levels have
  *   no zero, and ONNX zero points are integers.</li>
  * </ul>
+ * A 1- or 2-bit layer with 8-bit input and output grids is written as the int8 layer it computes as
+ * ({@link PackedLayer#integerForm()}: the same INT8 codes and scales, plus the bias as INT32 behind DequantizeLinear),
+ * the QDQ form a runtime fuses into an integer convolution or GEMM.
  * The deploy file keeps the packed form; this is how a runtime that knows only ONNX's integer types reads it.
  *
  * <pre>{@code
@@ -27,6 +31,8 @@ public final class SlbOnnxExport implements OnnxLayerExport {
     @Override
     public String emit(Module m, String path, String x, OnnxLayerExport.Emitter out) {
         if (!(m instanceof PackedLayer p)) return null;
+        Layer integer = p.integerForm();
+        if (integer != null) return out.integerLayer(integer, path, x);
         String in = p.inputGrid() == null ? x : out.qdq(x, p.inputGrid(), path + ".input");
         String y = switch (p) {
             case PackedConv2d c -> {
@@ -52,25 +58,20 @@ public final class SlbOnnxExport implements OnnxLayerExport {
 
     private static String weight(PackedLayer p, String path, int[] shape, OnnxLayerExport.Emitter out) {
         int bits = p.bits(), n = 1 << bits, oc = p.outChannels();
-        float[] levels = p.levels(), s = p.scales();
-        for (int k = 0; k < n; k++) {
-            if (Math.abs(levels[k] - (2.0 * k - (n - 1)) / (n - 1)) > 1e-6) {
-                throw new IllegalArgumentException("ONNX export: " + path + ": levels are not linspace(-1, 1, " + n + ")");
-            }
-        }
+        float[] s = p.scales();
+        if (!p.linspaceLevels()) throw new IllegalArgumentException("ONNX export: " + path + ": levels are not linspace(-1, 1, " + n + ")");
         long[] dims = new long[shape.length];
         for (int i = 0; i < shape.length; i++) dims[i] = shape[i];
-        int[] idx = p.levelIndex();
-        float[] scale = new float[oc];
+        float[] scale;
         String q = out.fresh(path + ".weight_q"), sc = out.fresh(path + ".weight_scale");
         if (bits <= 2) {
-            byte[] v = new byte[idx.length];
-            for (int i = 0; i < idx.length; i++) v[i] = (byte) (2 * idx[i] - (n - 1));
-            for (int o = 0; o < oc; o++) scale[o] = s[o] / (n - 1);
-            out.writer().addInitializer(q, v, dims);
+            scale = p.int8Scales();
+            out.writer().addInitializer(q, p.int8Codes(), dims);
         } else {
+            int[] idx = p.levelIndex();
             int[] v = new int[idx.length];
             for (int i = 0; i < idx.length; i++) v[i] = idx[i] - n / 2;
+            scale = new float[oc];
             for (int o = 0; o < oc; o++) scale[o] = 2 * s[o] / (n - 1);
             out.writer().addInitializerInt4(q, v, dims);
         }

@@ -223,7 +223,12 @@ public final class SlbQuantAwareTraining extends CompAlgo {
         for (var e : graph.layerCalls().entrySet()) {
             Node n = e.getValue().get(0);
             Module d = switch (n.layer()) {
-                case SlbQuantCell q -> q.toDeploy();
+                case SlbQuantCell q -> {
+                    PackedLayer p = q.toDeploy();
+                    // the input is on the producer's output grid already; naming it lets the layer run as its integer form
+                    if (p.inputGrid() == null && p.outputGrid() != null) p.withActivationGrids(producerGrid(graph, n, r), p.outputGrid());
+                    yield p;
+                }
                 case QuantCell q -> q.toDeploy(q.inputQuantizer() != null ? q.inputQuantizer().quantParams() : producerGrid(graph, n, r));
                 default -> null;
             };

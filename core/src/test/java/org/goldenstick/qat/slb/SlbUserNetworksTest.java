@@ -74,11 +74,10 @@ class SlbUserNetworksTest {
         OnnxRuntimeAgreement a = OnnxRuntimeAgreement.measure(files.get(1), deploy, test);
         System.err.printf("SLB W2A8 %s: FP32 %.4f, packed %.4f; %d searched layers; deploy %d B / FP32 %d B; packed vs fake-quant max |Δ| %.3g; %s%n", name, fp32,
                 accuracy, searched, Files.size(files.get(0)), Files.size(fp32File), packedError, a);
-        // the bar is 99.5 %; the separable network (six 2-bit layers, each activation edge on an 8-bit grid,
-        // hard-swish/sigmoid between, trained from scratch in 16 epochs) measured 99.16-99.72 % over runs (1-3 of 359
-        // low-margin images flip where ONNX Runtime's float conv lands one grid step from ours; the same with ONNX
-        // Runtime's QDQ fusion off): held to 99 % here and reported as not always meeting the bar
-        assertTrue(a.agreement() >= (name.equals("separable-concat") ? 0.99 : 0.995), name + ": " + a);
+        // the bar; 1-3 of 359 flipped on the separable net while its 2-bit layers ran as float convolutions and
+        // ONNX Runtime fused their QDQ export into integer ones (quantizing the float bias itself); they now run as the
+        // int8 layers they export as (PackedLayer.integerForm)
+        assertTrue(a.agreement() >= 0.995, name + ": " + a);
         // the tiny separable net (1,138 parameters) is mostly activation grids and scales in its deploy file
         assertTrue(Files.size(files.get(0)) < Files.size(fp32File), name + ": deploy file smaller");
         assertTrue(accuracy >= fp32 - 0.1, name + ": W2A8 " + accuracy + " vs FP32 " + fp32);
