@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
+import org.goldenstick.quant.QuantParamsIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,10 +25,10 @@ class QatSlbCommandTest {
         }
         assertEquals(2, j.get("weight_bits").asInt());
         assertEquals(8, j.get("classifier_bits").asInt());
-        // Top-1 agreement of a LeNet trained on 600 digits: low-margin images flip when ONNX Runtime's float conv lands
-        // one 8-bit activation step away from ours (measured 98.1-100 %); the tight numerical comparison with ONNX
-        // Runtime is SlbConvertTest's.
-        assertTrue(j.get("onnx_agreement").asDouble() >= 0.97, j.toString());
+        // the 2-bit layers between 8-bit grids run as the int8 layers they export as, so ONNX Runtime's fused integer
+        // kernels compute the same values (while they ran as float convolutions: 98.1-100 % over runs); the exact
+        // layer-level comparison with ONNX Runtime is SlbConvertTest's
+        assertTrue(j.get("onnx_agreement").asDouble() >= 0.995, j.toString());
         assertEquals(j.get("compressed_accuracy").asDouble(), j.get("onnx_runtime_accuracy").asDouble(), 0.03, j.toString());
         assertTrue(j.get("compressed_accuracy").asDouble() > 0.5, j.toString());
         try (SafetensorsFile f = SafetensorsFile.open(Path.of(j.get("out").asText()))) {
@@ -35,10 +36,11 @@ class QatSlbCommandTest {
             // conv1 of LeNet (PackedConv2d with its A8 input and output grids): 6·1·5·5 weights at 2 bits = 38 bytes
             assertEquals(38, f.uint8("conv1.weight_packed").length);
             assertTrue(f.metadata().containsKey("conv1.input_quant") || f.metadata().keySet().stream().anyMatch(k -> k.startsWith("conv1.input_quant")), f.metadata().keySet().toString());
-            // fc1 (16·2·2 -> 120) packed at 2 bits too, without an input grid (conv2 quantized that edge already);
+            // fc1 (16·2·2 -> 120) packed at 2 bits too; conv2 quantized that edge already (through ReLU, max-pool and
+            // flatten), so fc1's input grid is conv2's output grid, named so that fc1 runs as its int8 form;
             // the classifier fc3 (84 -> 10) is int8
             assertEquals(64 * 120 * 2 / 8, f.uint8("fc1.weight_packed").length);
-            assertFalse(f.metadata().keySet().stream().anyMatch(k -> k.startsWith("fc1.input_quant")), f.metadata().keySet().toString());
+            assertEquals(QuantParamsIO.read("conv2.output_quant", f), QuantParamsIO.read("fc1.input_quant", f));
             assertEquals(84 * 10, f.int8("fc3.weight").length);
         }
         assertTrue(Files.exists(Path.of(j.get("onnx").asText())));
