@@ -275,11 +275,9 @@ public final class LlamaGguf {
         byRank.sort(Map.Entry.comparingByValue());
         for (var e : byRank) merges[m++] = e.getKey().left() + " " + e.getKey().right();
         if (spec.flavor() == BpeTokenizer.Flavor.BYTE_LEVEL) {
-            String pre;
-            if (spec.splitRegex() != null && spec.splitRegex().pattern().equals(BpeTokenizer.GPT2_SPLIT)) pre = "gpt-2";
-            else if (spec.ignoreMerges()) pre = "llama-bpe";
-            else throw new IllegalArgumentException("GGUF export: the byte-level pre-tokenizer regex " + (spec.splitRegex() == null ? "(none)" : "'" + spec.splitRegex().pattern() + "'")
-                    + " matches no llama.cpp pre-tokenizer we know (gpt-2, llama-bpe)");
+            String pre = spec.preTokenizer() == null ? null : spec.preTokenizer().ggufName();
+            if (pre == null) throw new IllegalArgumentException("GGUF export: the byte-level pre-tokenizer " + spec.preTokenizer()
+                    + " matches no llama.cpp pre-tokenizer we know (" + String.join(", ", org.goldenstick.llm.tokenizer.PreTokenizer.ggufNames()) + ")");
             w.put("tokenizer.ggml.model", GgufType.STRING, "gpt2");
             w.put("tokenizer.ggml.pre", GgufType.STRING, pre);
             w.put("tokenizer.ggml.tokens", GgufType.ARRAY, new GgufArray(GgufType.STRING, list));

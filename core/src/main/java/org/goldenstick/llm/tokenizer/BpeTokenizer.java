@@ -20,8 +20,9 @@ import java.util.stream.Collectors;
  *   <li>{@link Flavor#SENTENCEPIECE} (Llama 1/2, Mistral): the text gets a leading {@code ▁} and every space
  *       becomes {@code ▁}; the whole text is one word made of Unicode characters; characters missing from the
  *       vocabulary fall back to {@code <0xXX>} byte tokens.</li>
- *   <li>{@link Flavor#BYTE_LEVEL} (GPT-2, Llama 3, our own demo tokenizer): a regex splits the text into words;
- *       each word's UTF-8 bytes are mapped to printable characters ({@link ByteLevel}) and merged.</li>
+ *   <li>{@link Flavor#BYTE_LEVEL} (GPT-2, Llama 3, Qwen2, DeepSeek, Falcon, StarCoder, Command-R, our own demo
+ *       tokenizer): a {@link PreTokenizer} splits the text into words; each word's UTF-8 bytes are mapped to
+ *       printable characters ({@link ByteLevel}) and merged.</li>
  * </ul>
  *
  * Merges are chosen by {@link Merges#ranks()} (Hugging Face {@code merges}, lower rank first) or by
@@ -56,18 +57,13 @@ public final class BpeTokenizer implements Tokenizer {
      * @param addedTokens  tokens recognised verbatim in the input before BPE (HF {@code added_tokens})
      * @param controlIds   ids that decode to nothing (BOS, EOS, padding, …)
      * @param addPrefixSpace SentencePiece: prepend {@code ▁}; byte level: prepend a space if the text has none
-     * @param splitRegex   byte level: the pre-tokenizer regex (null = whole text is one word)
+     * @param preTokenizer byte level: how the text is cut into words and byte-mapped (null = the whole text is one word)
      * @param ignoreMerges a word that is itself a token is emitted as is (Llama 3)
      * @param unkId        id for unknown symbols without byte fallback, or -1
      */
     public record Spec(Flavor flavor, List<String> tokens, Merges merges, Map<String, Integer> addedTokens,
-                       Set<Integer> controlIds, boolean addPrefixSpace, Pattern splitRegex, boolean byteFallback,
+                       Set<Integer> controlIds, boolean addPrefixSpace, PreTokenizer preTokenizer, boolean byteFallback,
                        boolean ignoreMerges, int unkId, int bosId, int eosId) {}
-
-    /** The GPT-2 pre-tokenizer regex. */
-    public static final String GPT2_SPLIT = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-    /** The Llama 3 pre-tokenizer regex. */
-    public static final String LLAMA3_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
     private static final int WORD_CACHE_LIMIT = 200_000;
 
@@ -95,9 +91,11 @@ public final class BpeTokenizer implements Tokenizer {
             byteTokens[b] = tokenToId.getOrDefault(key, -1);
         }
         if (spec.flavor() == Flavor.BYTE_LEVEL) {
-            for (int b = 0; b < 256; b++) {
-                if (byteTokens[b] < 0) throw new TokenizerException("byte-level vocabulary lacks the token for byte " + b + " ('" + ByteLevel.charOf(b) + "')");
-            }
+            int missing = 0;
+            for (int b = 0; b < 256; b++) if (byteTokens[b] < 0) missing++;
+            // Real vocabularies lack a few bytes (gpt-neox, StarCoder: 0xC0/0xC1/0xF5-0xFF, never in UTF-8; Falcon:
+            // some control bytes), but a vocabulary without most of them is not byte level.
+            if (missing > 32) throw new TokenizerException("byte-level vocabulary lacks the tokens of " + missing + " of the 256 bytes (e.g. 'Ġ' for the space)");
         }
         if (spec.merges().scores() != null && spec.merges().scores().length != idToToken.length)
             throw new TokenizerException("scores has " + spec.merges().scores().length + " entries but the vocabulary has " + idToToken.length);
@@ -141,24 +139,17 @@ public final class BpeTokenizer implements Tokenizer {
             return;
         }
         String t = spec.addPrefixSpace() && atStart && !text.startsWith(" ") ? " " + text : text;
-        if (spec.splitRegex() == null) {
-            encodeWord(t, out);
+        if (spec.preTokenizer() == null) {
+            encodeMappedWord(ByteLevel.encode(t), out);
             return;
         }
-        Matcher m = spec.splitRegex().matcher(t);
-        int pos = 0;
-        while (m.find()) {
-            if (m.start() > pos) encodeWord(t.substring(pos, m.start()), out);
-            if (m.end() > m.start()) encodeWord(m.group(), out);
-            pos = m.end();
-        }
-        if (pos < t.length()) encodeWord(t.substring(pos), out);
+        for (String word : spec.preTokenizer().split(t)) encodeMappedWord(word, out);
     }
 
-    private void encodeWord(String word, IntList out) {
-        int[] cached = wordCache.get(word);
+    /** BPE on one pre-tokenized word whose bytes are already {@link ByteLevel}-mapped. */
+    private void encodeMappedWord(String mapped, IntList out) {
+        int[] cached = wordCache.get(mapped);
         if (cached == null) {
-            String mapped = ByteLevel.encode(word);
             IntList ids = new IntList(mapped.length());
             Integer whole = spec.ignoreMerges() ? tokenToId.get(mapped) : null;
             if (whole != null) {
@@ -170,7 +161,7 @@ public final class BpeTokenizer implements Tokenizer {
             }
             cached = ids.toArray();
             if (wordCache.size() > WORD_CACHE_LIMIT) wordCache.clear();
-            wordCache.put(word, cached);
+            wordCache.put(mapped, cached);
         }
         out.addAll(cached);
     }
@@ -201,8 +192,12 @@ public final class BpeTokenizer implements Tokenizer {
             } else {
                 bytes = s.getBytes(StandardCharsets.UTF_8);
             }
-            boolean all = spec.byteFallback() || spec.flavor() == Flavor.BYTE_LEVEL;
-            if (all) {
+            if (spec.flavor() == Flavor.BYTE_LEVEL) {
+                // A byte the vocabulary has no token for is dropped, as llama.cpp and Hugging Face (without an
+                // unknown token) do.
+                for (byte b : bytes) if (byteTokens[b & 0xFF] >= 0) out.add(byteTokens[b & 0xFF]);
+                lastWasUnk = false;
+            } else if (spec.byteFallback()) {
                 for (byte b : bytes) {
                     if (byteTokens[b & 0xFF] < 0) throw new TokenizerException("no byte-fallback token for byte 0x" + Integer.toHexString(b & 0xFF));
                     out.add(byteTokens[b & 0xFF]);

@@ -122,7 +122,7 @@ public final class BpeTrainer {
 
     /** Trains on the given texts (each pre-tokenized with the GPT-2 regex, as the tokenizer will be). */
     public static Result train(List<String> texts, Options options) {
-        Pattern split = Pattern.compile(BpeTokenizer.GPT2_SPLIT, Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNICODE_CASE);
+        Pattern split = Pattern.compile(PreTokenizer.GPT2_REGEX, Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNICODE_CASE);
         // Word counts in a sorted map so that ids (and hence tie-breaks) do not depend on hashing.
         Map<String, Integer> counts = new HashMap<>();
         for (String text : texts) {

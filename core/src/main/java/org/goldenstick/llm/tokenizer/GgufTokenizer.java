@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 import org.goldenstick.formats.gguf.GgufArray;
 import org.goldenstick.formats.gguf.GgufFile;
 import org.goldenstick.formats.gguf.GgufFormatException;
@@ -16,7 +15,8 @@ import org.goldenstick.formats.gguf.GgufFormatException;
  * Builds a tokenizer from GGUF vocabulary metadata ({@code tokenizer.ggml.*}) the way llama.cpp does:
  * {@code model = llama} → SentencePiece merging by token score with {@code <0xXX>} byte fallback and a
  * leading space ({@code add_space_prefix}, default true); {@code model = gpt2} → byte-level BPE with the
- * merges list and the pre-tokenizer regex named by {@code tokenizer.ggml.pre} (GPT-2 or Llama 3).
+ * merges list and the {@link PreTokenizer} named by {@code tokenizer.ggml.pre} (gpt-2, llama-bpe, qwen2,
+ * deepseek-llm, deepseek-coder, falcon, starcoder, command-r, … — {@link PreTokenizer#ggufNames()}).
  * Like llama.cpp's {@code tokenize(..., parse_special=false)}, only user-defined tokens (type 4) are matched
  * verbatim in the text; control tokens are not.
  *
@@ -82,23 +82,9 @@ public final class GgufTokenizer {
                     if (sp < 0) throw new TokenizerException("key 'tokenizer.ggml.merges' entry " + i + " '" + merges[i] + "' is not 'left right'");
                     ranks.putIfAbsent(new BpeTokenizer.Pair(merges[i].substring(0, sp), merges[i].substring(sp + 1)), i);
                 }
-                String pre = g.has("tokenizer.ggml.pre") ? g.getString("tokenizer.ggml.pre") : "default";
-                String regex;
-                boolean ignoreMerges;
-                switch (pre) {
-                    case "default", "gpt-2" -> {
-                        regex = BpeTokenizer.GPT2_SPLIT;
-                        ignoreMerges = false;
-                    }
-                    case "llama-bpe", "llama3", "llama-v3" -> {
-                        regex = BpeTokenizer.LLAMA3_SPLIT;
-                        ignoreMerges = true;
-                    }
-                    default -> throw new TokenizerException("key 'tokenizer.ggml.pre' = '" + pre + "' is not supported (default, gpt-2, llama-bpe)");
-                }
-                Pattern p = Pattern.compile(regex, Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNICODE_CASE);
+                PreTokenizer pre = PreTokenizer.forGguf(g.has("tokenizer.ggml.pre") ? g.getString("tokenizer.ggml.pre") : null);
                 return new BpeTokenizer(new BpeTokenizer.Spec(BpeTokenizer.Flavor.BYTE_LEVEL, List.of(tokens), BpeTokenizer.Merges.byRank(ranks),
-                        userDefined, control, false, p, false, ignoreMerges, unk, bos, eos));
+                        userDefined, control, false, pre, false, pre.ignoreMerges(), unk, bos, eos));
             }
             default -> throw new TokenizerException("key 'tokenizer.ggml.model' = '" + model + "' is not supported (llama, gpt2)");
         }

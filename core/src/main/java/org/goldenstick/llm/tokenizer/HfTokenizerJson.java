@@ -13,12 +13,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
-import java.util.regex.PatternSyntaxException;
 
 /**
  * Reads a Hugging Face {@code tokenizer.json} with a BPE model: the SentencePiece style of Llama 2
  * (normalizer {@code Prepend("▁")} + {@code Replace(" ", "▁")}, {@code byte_fallback}) and the byte-level
- * style of GPT-2 / Llama 3 ({@code ByteLevel} pre-tokenizer, optionally after a regex {@code Split}).
+ * style of GPT-2 / Llama 3 / Qwen2 / DeepSeek / Falcon ({@code ByteLevel} pre-tokenizer in a {@code Sequence}
+ * with regex {@code Split}s, {@code Digits} and {@code Punctuation}; see {@link PreTokenizer}).
  *
  * <pre>{@code
  * BpeTokenizer tok = HfTokenizerJson.load(Path.of("tokenizer.json"));
@@ -119,11 +119,11 @@ public final class HfTokenizerJson {
         boolean[] prepend = {false};
         boolean[] spaceToMeta = {false};
         readNormalizer(root.path("normalizer"), prepend, spaceToMeta);
-        Pattern[] split = {null};
+        List<PreTokenizer.Step> steps = new ArrayList<>();
         boolean[] byteLevel = {false};
         boolean[] bytePrefixSpace = {false};
         boolean[] metaspace = {false};
-        readPreTokenizer(root.path("pre_tokenizer"), split, byteLevel, bytePrefixSpace, metaspace);
+        readPreTokenizer(root.path("pre_tokenizer"), steps, byteLevel, bytePrefixSpace, metaspace);
 
         BpeTokenizer.Flavor flavor;
         boolean addPrefix;
@@ -133,7 +133,7 @@ public final class HfTokenizerJson {
         } else if (metaspace[0] || spaceToMeta[0] || byteFallback) {
             flavor = BpeTokenizer.Flavor.SENTENCEPIECE;
             addPrefix = prepend[0] || metaspace[0];
-            if (split[0] != null) throw new TokenizerException("a Split pre-tokenizer without ByteLevel is not supported");
+            if (!steps.isEmpty()) throw new TokenizerException("a Split/Digits/Punctuation pre-tokenizer without ByteLevel is not supported");
         } else {
             throw new TokenizerException("cannot tell the BPE flavour: neither a ByteLevel pre-tokenizer nor a SentencePiece normalizer/Metaspace/byte_fallback");
         }
@@ -141,7 +141,7 @@ public final class HfTokenizerJson {
         int bos = specialId(root, added, true);
         int eos = specialId(root, added, false);
         return new BpeTokenizer(new BpeTokenizer.Spec(flavor, tokens, BpeTokenizer.Merges.byRank(ranks), added, control,
-                addPrefix, split[0], byteFallback, ignoreMerges, unkId, bos, eos));
+                addPrefix, flavor == BpeTokenizer.Flavor.BYTE_LEVEL ? PreTokenizer.of(steps) : null, byteFallback, ignoreMerges, unkId, bos, eos));
     }
 
     private static void putId(Map<Integer, String> byId, int id, String token, String where) {
@@ -173,44 +173,51 @@ public final class HfTokenizerJson {
         }
     }
 
-    private static void readPreTokenizer(JsonNode n, Pattern[] split, boolean[] byteLevel, boolean[] prefixSpace, boolean[] metaspace) {
+    // Hugging Face's Punctuation pre-tokenizer cuts at ASCII punctuation (which includes $+<=>^`|~, Unicode
+    // symbols) and at Unicode punctuation.
+    private static final String PUNCTUATION_CLASS = "[\\p{P}$+<=>^`|~]";
+
+    private static void readPreTokenizer(JsonNode n, List<PreTokenizer.Step> steps, boolean[] byteLevel, boolean[] prefixSpace, boolean[] metaspace) {
         if (n.isMissingNode() || n.isNull()) return;
         String type = n.path("type").asText("");
         switch (type) {
             case "Sequence" -> {
-                for (JsonNode c : n.path("pretokenizers")) readPreTokenizer(c, split, byteLevel, prefixSpace, metaspace);
+                for (JsonNode c : n.path("pretokenizers")) readPreTokenizer(c, steps, byteLevel, prefixSpace, metaspace);
             }
             case "ByteLevel" -> {
                 byteLevel[0] = true;
                 prefixSpace[0] = n.path("add_prefix_space").asBoolean(false);
-                if (n.path("use_regex").asBoolean(true)) setSplit(split, BpeTokenizer.GPT2_SPLIT);
+                if (n.path("use_regex").asBoolean(true)) steps.add(new PreTokenizer.Step.Split(PreTokenizer.compile(PreTokenizer.GPT2_REGEX)));
+                steps.add(new PreTokenizer.Step.ByteMap());
             }
             case "Split" -> {
-                String behavior = n.path("behavior").asText("Isolated");
-                if (!behavior.equals("Isolated") || n.path("invert").asBoolean(false))
-                    throw new TokenizerException("pre_tokenizer Split with behavior '" + behavior + "'/invert is not supported (only Isolated)");
+                if (n.path("invert").asBoolean(false)) throw new TokenizerException("pre_tokenizer Split with invert=true is not supported");
                 JsonNode p = n.path("pattern");
-                if (p.has("Regex")) setSplit(split, p.get("Regex").asText());
-                else if (p.has("String")) setSplit(split, Pattern.quote(p.get("String").asText()));
+                String regex;
+                if (p.has("Regex")) regex = p.get("Regex").asText();
+                else if (p.has("String")) regex = Pattern.quote(p.get("String").asText());
                 else throw new TokenizerException("pre_tokenizer Split has no pattern");
+                steps.add(new PreTokenizer.Step.Split(PreTokenizer.compile(grouped(regex, n.path("behavior").asText("Isolated"), "Split"))));
             }
+            case "Digits" -> steps.add(new PreTokenizer.Step.Split(PreTokenizer.compile(n.path("individual_digits").asBoolean(false) ? "\\p{N}" : "\\p{N}+")));
+            case "Punctuation" -> steps.add(new PreTokenizer.Step.Split(PreTokenizer.compile(grouped(PUNCTUATION_CLASS, n.path("behavior").asText("Isolated"), "Punctuation"))));
             case "Metaspace" -> {
                 String scheme = n.path("prepend_scheme").asText(n.path("add_prefix_space").asBoolean(true) ? "always" : "never");
                 if (!"\u2581".equals(n.path("replacement").asText("\u2581"))) throw new TokenizerException("Metaspace replacement other than '▁' is not supported");
                 if (n.path("split").asBoolean(false)) throw new TokenizerException("Metaspace with split=true is not supported");
                 metaspace[0] = !scheme.equals("never");
             }
-            default -> throw new TokenizerException("pre_tokenizer type '" + type + "' is not supported");
+            default -> throw new TokenizerException("pre_tokenizer type '" + type + "' is not supported (supported: Sequence, ByteLevel, Split, Digits, Punctuation, Metaspace)");
         }
     }
 
-    private static void setSplit(Pattern[] split, String regex) {
-        if (split[0] != null) throw new TokenizerException("more than one regex pre-tokenizer is not supported");
-        try {
-            split[0] = Pattern.compile(regex, Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNICODE_CASE);
-        } catch (PatternSyntaxException e) {
-            throw new TokenizerException("pre-tokenizer regex does not compile: " + e.getDescription());
-        }
+    /** A delimiter regex under a split behaviour: Isolated keeps each match; Contiguous joins adjacent matches. */
+    private static String grouped(String regex, String behavior, String what) {
+        return switch (behavior) {
+            case "Isolated" -> regex;
+            case "Contiguous" -> "(?:" + regex + ")+";
+            default -> throw new TokenizerException("pre_tokenizer " + what + " with behavior '" + behavior + "' is not supported (Isolated, Contiguous)");
+        };
     }
 
     /** BOS: the special token the post-processor puts before $A; EOS: a conventional end token. */

@@ -38,7 +38,7 @@ class BpeTrainerTest {
         assertTrue(a.merges().size() > 50, "merges: " + a.merges().size());
         // The most frequent adjacent byte pair of the corpus, counted independently, must be the first merge.
         java.util.Map<String, Integer> pairs = new java.util.HashMap<>();
-        var m = java.util.regex.Pattern.compile(BpeTokenizer.GPT2_SPLIT, java.util.regex.Pattern.UNICODE_CHARACTER_CLASS).matcher(TEXT + TEXT.toUpperCase());
+        var m = java.util.regex.Pattern.compile(PreTokenizer.GPT2_REGEX, java.util.regex.Pattern.UNICODE_CHARACTER_CLASS).matcher(TEXT + TEXT.toUpperCase());
         while (m.find()) {
             String w = ByteLevel.encode(m.group());
             for (int i = 0; i + 1 < w.length(); i++) pairs.merge(w.substring(i, i + 2), 1, Integer::sum);
