@@ -72,6 +72,9 @@ public final class BpeTokenizer implements Tokenizer {
     private final Map<String, Integer> tokenToId;
     private final int[] byteTokens = new int[256];
     private final Pattern addedPattern;
+    // Built on first use of encodeWithSpecialTokens (benign race: both threads build the same values).
+    private volatile Map<String, Integer> specialTokens;
+    private volatile Pattern specialPattern;
     private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
 
     public BpeTokenizer(Spec spec) {
@@ -91,17 +94,19 @@ public final class BpeTokenizer implements Tokenizer {
             byteTokens[b] = tokenToId.getOrDefault(key, -1);
         }
         if (spec.flavor() == Flavor.BYTE_LEVEL) {
-            int missing = 0;
-            for (int b = 0; b < 256; b++) if (byteTokens[b] < 0) missing++;
+            int missing = 0, first = -1;
+            for (int b = 0; b < 256; b++) {
+                if (byteTokens[b] >= 0) continue;
+                missing++;
+                if (first < 0) first = b;
+            }
             // Real vocabularies lack a few bytes (gpt-neox, StarCoder: 0xC0/0xC1/0xF5-0xFF, never in UTF-8; Falcon:
             // some control bytes), but a vocabulary without most of them is not byte level.
-            if (missing > 32) throw new TokenizerException("byte-level vocabulary lacks the tokens of " + missing + " of the 256 bytes (e.g. 'Ġ' for the space)");
+            if (missing > 32) throw new TokenizerException("byte-level vocabulary lacks the tokens of " + missing + " of the 256 bytes (first: byte " + first + " '" + ByteLevel.charOf(first) + "')");
         }
         if (spec.merges().scores() != null && spec.merges().scores().length != idToToken.length)
             throw new TokenizerException("scores has " + spec.merges().scores().length + " entries but the vocabulary has " + idToToken.length);
-        this.addedPattern = spec.addedTokens().isEmpty() ? null : Pattern.compile(spec.addedTokens().keySet().stream()
-                .sorted(Comparator.comparingInt(String::length).reversed().thenComparing(Comparator.naturalOrder()))
-                .map(Pattern::quote).collect(Collectors.joining("|")));
+        this.addedPattern = alternation(spec.addedTokens().keySet());
     }
 
     public Spec spec() {
@@ -110,23 +115,47 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public int[] encode(String text, boolean addBos) {
+        return encode(text, addBos, addedPattern, spec.addedTokens());
+    }
+
+    @Override
+    public int[] encodeWithSpecialTokens(String text, boolean addBos) {
+        Map<String, Integer> special = specialTokens;
+        if (special == null) {
+            special = new HashMap<>(spec.addedTokens());
+            for (int id : spec.controlIds()) if (!idToToken[id].isEmpty()) special.putIfAbsent(idToToken[id], id);
+            specialPattern = alternation(special.keySet());
+            specialTokens = special;
+        }
+        return encode(text, addBos, specialPattern, special);
+    }
+
+    private int[] encode(String text, boolean addBos, Pattern verbatim, Map<String, Integer> verbatimIds) {
         IntList out = new IntList(text.length() / 3 + 4);
         if (addBos && spec.bosId() >= 0) out.add(spec.bosId());
-        if (addedPattern == null) {
+        if (verbatim == null) {
             encodeSegment(text, true, out);
         } else {
-            Matcher m = addedPattern.matcher(text);
+            Matcher m = verbatim.matcher(text);
             int pos = 0;
             boolean first = true;
             while (m.find()) {
                 if (m.start() > pos) encodeSegment(text.substring(pos, m.start()), first, out);
-                out.add(spec.addedTokens().get(m.group()));
+                out.add(verbatimIds.get(m.group()));
                 pos = m.end();
                 first = false;
             }
             if (pos < text.length()) encodeSegment(text.substring(pos), first, out);
         }
         return out.toArray();
+    }
+
+    /** Longest strings first, so that a token which is a prefix of another does not win. */
+    private static Pattern alternation(java.util.Collection<String> strings) {
+        if (strings.isEmpty()) return null;
+        return Pattern.compile(strings.stream()
+                .sorted(Comparator.comparingInt(String::length).reversed().thenComparing(Comparator.naturalOrder()))
+                .map(Pattern::quote).collect(Collectors.joining("|")));
     }
 
     private void encodeSegment(String text, boolean atStart, IntList out) {

@@ -14,6 +14,15 @@ public interface Tokenizer {
     /** Encodes text; with {@code addBos} the BOS id is prepended (if this vocabulary has one). */
     int[] encode(String text, boolean addBos);
 
+    /**
+     * Encodes text in which the strings of special (control) tokens, e.g. {@code <|im_start|>} in a rendered chat
+     * template, stand for those tokens (llama.cpp's {@code parse_special}); {@link #encode} reads them as text
+     * unless the vocabulary declares them as added tokens.
+     */
+    default int[] encodeWithSpecialTokens(String text, boolean addBos) {
+        return encode(text, addBos);
+    }
+
     /** Decodes ids to text; control tokens (BOS, EOS, …) produce no text. */
     String decode(int[] ids);
 
