@@ -11,10 +11,15 @@ import org.goldenstick.llm.Sampler;
 import org.goldenstick.llm.tokenizer.Tokenizer;
 import org.goldenstick.llm.tokenizer.Tokenizers;
 import org.goldenstick.ptq.QuantizedCheckpoints;
+import org.goldenstick.llm.tokenizer.ChatPrompt;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code gstick generate}: continue a prompt with a (float or quantized) Llama model, streaming the text. */
+/**
+ * {@code gstick generate}: continue a prompt with a (float or quantized) Llama model, streaming the text; with
+ * {@code --chat} the prompt is a user message in the model's chat template and only the reply is printed.
+ */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Generate text from a prompt (KV-cached, multi-threaded); greedy, temperature and top-p sampling.")
 public final class GenerateCommand implements Callable<Integer> {
@@ -33,12 +38,15 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print one JSON object (text, tokens_per_second, ...) instead of streaming the text.")
     boolean json;
+    @Mixin
+    ChatOptions chatOptions = new ChatOptions();
 
     /**
      * The {@code --json} object: {@code text} is the continuation only (without the prompt); {@code tokens_per_second}
      * counts new tokens over the whole call, prefill included.
      */
-    record GenerateJson(Path model, String prompt, String text, int promptTokens, int newTokens, double seconds, double tokensPerSecond, String sampler) {}
+    record GenerateJson(Path model, String prompt, String chatPrompt, String text, int promptTokens, int newTokens, double seconds, double tokensPerSecond, String sampler,
+                        java.util.Map<String, String> nullReasons) {}
 
     @Override
     public Integer call() throws Exception {
@@ -46,8 +54,13 @@ public final class GenerateCommand implements Callable<Integer> {
         Sampler sampler = Sampler.of(temperature, topP, seed);
         Path dir = DemoModel.resolve(model);
         Tokenizer tok = Tokenizers.load(dir);
+        ChatPrompt chat = chatOptions.prompt(dir);
         LlamaModel m = QuantizedCheckpoints.loadModel(dir);
-        int[] ids = tok.encode(prompt, true);
+        // A chat template writes the BOS itself (as Hugging Face's apply_chat_template, then no special tokens added).
+        String chatText = chat == null ? null : chatOptions.render(chat, prompt);
+        int[] ids = chat == null ? tok.encode(prompt, true) : tok.encodeWithSpecialTokens(chatText, false);
+        // The template's end-of-turn string (Qwen's <|im_end|>, Llama 3's <|eot_id|> as eos_token) also ends the reply.
+        int turnEnd = chat == null || chat.eosToken().isEmpty() ? -1 : tok.tokenId(chat.eosToken());
         if (ids.length == 0) throw new IllegalArgumentException("the prompt encodes to no tokens and the tokenizer has no BOS");
         int maxPos = m.config().maxPositionEmbeddings();
         if (ids.length + (long) maxNewTokens > maxPos) {
@@ -55,7 +68,7 @@ public final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--max-new-tokens " + maxNewTokens + " plus the prompt's " + ids.length + " tokens exceed the model's max_position_embeddings "
                     + maxPos + "; use --max-new-tokens " + Math.max(0, maxPos - ids.length) + " or less");
         }
-        if (!json) {
+        if (!json && chat == null) {
             System.out.print(prompt);
             System.out.flush();
         }
@@ -70,11 +83,13 @@ public final class GenerateCommand implements Callable<Integer> {
             if (text.startsWith(shown[0])) System.out.print(text.substring(shown[0].length()));
             shown[0] = text;
             System.out.flush();
-        }, t -> t == tok.eosId() || m.config().isEos(t));
+        }, t -> t == tok.eosId() || t == turnEnd || m.config().isEos(t));
         double sec = (System.nanoTime() - t0) / 1e9;
         double tps = gen.length / Math.max(1e-9, sec);
         if (json) {
-            Json.print(new GenerateJson(dir, prompt, tok.decode(gen), ids.length, gen.length, sec, tps, sampler.toString()));
+            var why = new Json.Reasons();
+            Json.print(new GenerateJson(dir, prompt, why.present("chat_prompt", chatText, "no --chat"), tok.decode(gen), ids.length, gen.length, sec, tps,
+                    sampler.toString(), why.map()));
             return 0;
         }
         System.out.println();

@@ -5,9 +5,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.goldenstick.llm.DemoModel;
+import org.goldenstick.llm.tokenizer.ChatPrompt;
 import org.goldenstick.llm.tokenizer.Tokenizer;
 import org.goldenstick.llm.tokenizer.Tokenizers;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code gstick tokenize}: token ids of a text with a model's tokenizer, to compare with other tools. */
@@ -23,18 +25,24 @@ public final class TokenizeCommand implements Callable<Integer> {
     boolean bos;
     @Option(names = "--json", description = "Print one JSON object with tokens and ids (default: ids separated by spaces).")
     boolean json;
+    @Mixin
+    ChatOptions chatOptions = new ChatOptions();
 
-    /** The {@code --json} object: how many ids, and the ids. */
-    record TokenizeJson(int tokens, int[] ids) {}
+    /** The {@code --json} object: how many ids, the ids, and with {@code --chat} the rendered prompt. */
+    record TokenizeJson(int tokens, int[] ids, String chatPrompt, java.util.Map<String, String> nullReasons) {}
 
     @Override
     public Integer call() throws Exception {
         Path dir = DemoModel.resolve(model);
         Tokenizer tok = Tokenizers.load(dir);
         String s = Files.readString(DemoModel.heldoutText(dir, text), StandardCharsets.UTF_8);
-        int[] ids = tok.encode(s, bos);
+        ChatPrompt chat = chatOptions.prompt(dir);
+        String chatText = chat == null ? null : chatOptions.render(chat, s);
+        // The template writes any BOS itself; --bos then does not add another.
+        int[] ids = chat == null ? tok.encode(s, bos) : tok.encodeWithSpecialTokens(chatText, false);
         if (json) {
-            Json.print(new TokenizeJson(ids.length, ids));
+            var why = new Json.Reasons();
+            Json.print(new TokenizeJson(ids.length, ids, why.present("chat_prompt", chatText, "no --chat"), why.map()));
             return 0;
         }
         StringBuilder sb = new StringBuilder(ids.length * 6 + 16);

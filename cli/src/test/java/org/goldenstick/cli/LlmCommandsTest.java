@@ -75,6 +75,45 @@ class LlmCommandsTest {
         assertEquals("the whale" + tok.decode(gen) + System.lineSeparator(), out);
     }
 
+    /** A copy of the tiny model with a chat template in tokenizer_config.json. */
+    private static Path chatModel() throws Exception {
+        Path chat = tmp.resolve("chat-model");
+        if (Files.isDirectory(chat)) return chat;
+        Files.createDirectories(chat);
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) if (Files.isRegularFile(f)) Files.copy(f, chat.resolve(f.getFileName()));
+        }
+        var cfg = new ObjectMapper().createObjectNode().put("bos_token", "<s>").put("eos_token", "</s>")
+                .put("chat_template", "{{ bos_token }}{% for m in messages %}{{ m['role'] }}: {{ m['content'] | trim }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}");
+        Files.writeString(chat.resolve("tokenizer_config.json"), cfg.toString());
+        return chat;
+    }
+
+    @Test
+    void chatRendersTheTemplateForTokenizeAndGenerate() throws Exception {
+        Path chat = chatModel();
+        Path in = tmp.resolve("question.txt");
+        Files.writeString(in, " the whale \n");
+        String rendered = "<s>system: be brief\nuser: the whale\nassistant:";
+        JsonNode t = new ObjectMapper().readTree(run("tokenize", "--model", chat.toString(), "--text", in.toString(), "--chat", "--system", "be brief", "--json"));
+        assertEquals(rendered, t.get("chat_prompt").asText());
+        Tokenizer tok = Tokenizers.load(chat);
+        int[] expect = tok.encode(rendered.substring("<s>".length()), true); // the template's "<s>" is the BOS token, not text
+        int[] got = new int[t.get("ids").size()];
+        for (int i = 0; i < got.length; i++) got[i] = t.get("ids").get(i).asInt();
+        assertArrayEquals(expect, got);
+
+        // generate --chat prints only the reply: the greedy continuation of the rendered prompt's ids.
+        String out = run("generate", "--model", chat.toString(), "--prompt", " the whale \n", "--system", "be brief", "--chat", "--temperature", "0", "--max-new-tokens", "5");
+        int[] gen = HfCheckpoint.load(chat).generate(expect, 5, Sampler.greedy());
+        assertEquals(tok.decode(gen) + System.lineSeparator(), out);
+
+        String noTemplate = CliRunner.failure("generate", "--model", dir.toString(), "--prompt", "x", "--chat");
+        assertTrue(noTemplate.contains("has no chat template"), noTemplate);
+        String systemAlone = CliRunner.failure("tokenize", "--model", dir.toString(), "--system", "x");
+        assertTrue(systemAlone.contains("--system needs --chat"), systemAlone);
+    }
+
     @Test
     void evalOnAnF32GgufExportEqualsEvalOnTheFolder() throws Exception {
         Path f = tmp.resolve("tiny-f32.gguf");
