@@ -9,7 +9,8 @@ import org.goldenstick.tensor.kernel.Sgemm;
  * <p>Backward: {@code dW_g += dY_g · colᵀ} (the columns are rebuilt rather than kept, trading a cheap copy for
  * memory), {@code dcol = W_gᵀ · dY_g} scattered back by col2im, and {@code db = Σ dY}. Weight gradients are
  * summed into one partial buffer per batch chunk and reduced at the end, so workers never share an output.
- * A 1×1 kernel with stride 1 and no padding reads the input directly (no im2col copy).
+ * A 1×1 kernel with stride 1 and no padding reads the input directly (no im2col copy). Depthwise convolutions
+ * (one channel per group) take {@link DepthwiseConv}'s direct kernel instead.
  */
 final class Conv {
     private Conv() {}
@@ -54,7 +55,11 @@ final class Conv {
         Geometry g = new Geometry(n, c, h, wd, o, cg, kh, kw, oh, ow, spec);
         float[] xd = x.data(), wdat = w.data(), bd = bias == null ? null : bias.data();
         float[] y = new float[n * o * g.p];
-        Parallel.forEach(n, img -> forwardImage(g, img, xd, wdat, bd, y));
+        if (depthwise && DepthwiseConv.applies(g)) {
+            DepthwiseConv.forward(g, xd, wdat, bd, y);
+        } else {
+            Parallel.forEach(n, img -> forwardImage(g, img, xd, wdat, bd, y));
+        }
         return Tensor.result("conv2d", y, new int[] {n, o, oh, ow}, out -> backward(g, out.gradArray(), x, w, bias), x, w, bias);
     }
 
@@ -109,6 +114,9 @@ final class Conv {
 
     enum WideMode { OFF, AUTO, ALWAYS }
 
+    /** Whether depthwise convolutions use {@link DepthwiseConv} (true) or the im2col path; tests compare the two. */
+    static volatile boolean depthwise = true;
+
     /** When to use the wide path; tests force each choice to compare them. */
     static volatile WideMode wideMode = WideMode.AUTO;
 
@@ -152,6 +160,11 @@ final class Conv {
         float[] xd = x.data(), wd = w.data();
         boolean needX = x.requiresGrad(), needW = w.requiresGrad();
         float[] gx = needX ? x.gradArray() : null;
+        if (depthwise && DepthwiseConv.applies(g)) {
+            if (needX || needW) DepthwiseConv.backward(g, xd, wd, gy, gx, needW ? w.gradArray() : null);
+            biasGrad(g, gy, bias);
+            return;
+        }
         // A fixed partition of the batch (not one per thread): the weight gradient is summed chunk by chunk in
         // chunk order, so the result is the same at any thread count.
         int chunks = Math.min(g.n, WEIGHT_GRAD_CHUNKS);
@@ -176,6 +189,10 @@ final class Conv {
             float[] gw = w.gradArray();
             for (float[] part : gwPart) for (int i = 0; i < wSize; i++) gw[i] += part[i];
         }
+        biasGrad(g, gy, bias);
+    }
+
+    private static void biasGrad(Geometry g, float[] gy, Tensor bias) {
         if (bias != null && bias.requiresGrad()) {
             float[] gb = bias.gradArray();
             for (int oc = 0; oc < g.o; oc++) {
