@@ -8,8 +8,9 @@ import org.goldenstick.tensor.kernel.Parallel;
 /**
  * Depthwise convolution (one group per channel, one filter per group) computed directly, tap by tap, instead of as
  * im2col plus a 1-row GEMM per channel: each tap of a channel's k×k filter adds a scaled, shifted copy of the input
- * rows to the output rows. With stride 1 that is an axpy over contiguous row segments (Vector API, with a scalar
- * reference chosen by {@link Kernels#vector()}); other strides read every s-th input element.
+ * to the output. With stride 1 the plane is zero-padded and a tap is one axpy over the whole (wide) plane (Vector
+ * API, with a scalar reference chosen by {@link Kernels#vector()}); other strides go row by row, reading every s-th
+ * input element.
  *
  * <p>Backward: {@code dX} adds the same shifted copies of {@code dY} the other way, and {@code dW[tap]} is the dot
  * product of {@code dY} with the shifted input. Work is split by channel, and each channel's filter gradient is summed
@@ -25,12 +26,39 @@ final class DepthwiseConv {
         return g.cg == 1 && g.og == 1 && g.s.groups() == g.c && g.s.dilationH() == 1 && g.s.dilationW() == 1;
     }
 
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    /** Per-thread buffer {@code i} of at least {@code size} floats (contents undefined). */
+    private static float[] scratch(int i, int size) {
+        float[][] b = SCRATCH.get();
+        if (b[i].length < size) b[i] = new float[size];
+        return b[i];
+    }
+
+    /**
+     * Stride 1 works on "wide" planes: the input zero-padded to hp×wp and the output computed wp columns wide, so that
+     * a tap is one axpy over oh·wp contiguous values (the (kW−1) extra columns per row are computed and dropped).
+     */
+    private static boolean wide(Conv.Geometry g) {
+        return g.s.strideH() == 1 && g.s.strideW() == 1;
+    }
+
     static void forward(Conv.Geometry g, float[] x, float[] w, float[] bias, float[] y) {
-        int sh = g.s.strideH(), sw = g.s.strideW();
         Parallel.forEach(g.n * g.c, plane -> {
             int ch = plane % g.c;
             int xOff = plane * g.h * g.w, yOff = plane * g.p;
-            java.util.Arrays.fill(y, yOff, yOff + g.p, bias == null ? 0f : bias[ch]);
+            float b = bias == null ? 0f : bias[ch];
+            if (wide(g)) {
+                float[] xp = scratch(0, g.padded), yw = scratch(1, g.pw);
+                pad(g, x, xOff, xp);
+                java.util.Arrays.fill(yw, 0, g.pw, b);
+                for (int ki = 0; ki < g.kh; ki++)
+                    for (int kj = 0; kj < g.kw; kj++) axpy(w[(ch * g.kh + ki) * g.kw + kj], xp, ki * g.wp + kj, 1, yw, 0, g.pw);
+                for (int oy = 0; oy < g.oh; oy++) System.arraycopy(yw, oy * g.wp, y, yOff + oy * g.ow, g.ow);
+                return;
+            }
+            int sh = g.s.strideH(), sw = g.s.strideW();
+            java.util.Arrays.fill(y, yOff, yOff + g.p, b);
             for (int ki = 0; ki < g.kh; ki++) {
                 int dh = ki - g.s.padTop();
                 for (int kj = 0; kj < g.kw; kj++) {
@@ -47,31 +75,66 @@ final class DepthwiseConv {
     }
 
     static void backward(Conv.Geometry g, float[] x, float[] w, float[] gy, float[] gx, float[] gw) {
-        int sh = g.s.strideH(), sw = g.s.strideW();
         Parallel.forEach(g.c, ch -> {
             for (int img = 0; img < g.n; img++) {
                 int plane = img * g.c + ch;
                 int xOff = plane * g.h * g.w, yOff = plane * g.p;
-                for (int ki = 0; ki < g.kh; ki++) {
-                    int dh = ki - g.s.padTop();
-                    for (int kj = 0; kj < g.kw; kj++) {
-                        int dw = kj - g.s.padLeft(), ox0 = firstColumn(dw, sw), ox1 = endColumn(g, dw, sw);
-                        if (ox1 <= ox0) continue;
-                        int tap = (ch * g.kh + ki) * g.kw + kj;
-                        float wt = w[tap];
-                        double dwSum = 0;
-                        for (int oy = 0; oy < g.oh; oy++) {
-                            int iy = oy * sh + dh;
-                            if (iy < 0 || iy >= g.h) continue;
-                            int yRow = yOff + oy * g.ow + ox0, xRow = xOff + iy * g.w + ox0 * sw + dw;
-                            if (gx != null) scatter(wt, gy, yRow, gx, xRow, sw, ox1 - ox0);
-                            if (gw != null) dwSum += dot(gy, yRow, x, xRow, sw, ox1 - ox0);
-                        }
-                        if (gw != null) gw[tap] += (float) dwSum;
-                    }
-                }
+                if (wide(g)) backwardWide(g, x, w, gy, gx, gw, ch, xOff, yOff);
+                else backwardRows(g, x, w, gy, gx, gw, ch, xOff, yOff);
             }
         });
+    }
+
+    private static void backwardWide(Conv.Geometry g, float[] x, float[] w, float[] gy, float[] gx, float[] gw, int ch, int xOff, int yOff) {
+        float[] dyw = scratch(1, g.pw);
+        for (int oy = 0; oy < g.oh; oy++) {
+            System.arraycopy(gy, yOff + oy * g.ow, dyw, oy * g.wp, g.ow);
+            java.util.Arrays.fill(dyw, oy * g.wp + g.ow, (oy + 1) * g.wp, 0f); // the dropped columns add nothing
+        }
+        if (gw != null) {
+            float[] xp = scratch(0, g.padded);
+            pad(g, x, xOff, xp);
+            for (int ki = 0; ki < g.kh; ki++)
+                for (int kj = 0; kj < g.kw; kj++) gw[(ch * g.kh + ki) * g.kw + kj] += (float) dot(dyw, 0, xp, ki * g.wp + kj, 1, g.pw);
+        }
+        if (gx != null) {
+            float[] dxp = scratch(2, g.padded);
+            java.util.Arrays.fill(dxp, 0, g.padded, 0f);
+            for (int ki = 0; ki < g.kh; ki++)
+                for (int kj = 0; kj < g.kw; kj++) axpy(w[(ch * g.kh + ki) * g.kw + kj], dyw, 0, 1, dxp, ki * g.wp + kj, g.pw);
+            for (int iy = 0; iy < g.h; iy++) {
+                int src = (iy + g.s.padTop()) * g.wp + g.s.padLeft(), dst = xOff + iy * g.w;
+                for (int ix = 0; ix < g.w; ix++) gx[dst + ix] += dxp[src + ix];
+            }
+        }
+    }
+
+    private static void backwardRows(Conv.Geometry g, float[] x, float[] w, float[] gy, float[] gx, float[] gw, int ch, int xOff, int yOff) {
+        int sh = g.s.strideH(), sw = g.s.strideW();
+        for (int ki = 0; ki < g.kh; ki++) {
+            int dh = ki - g.s.padTop();
+            for (int kj = 0; kj < g.kw; kj++) {
+                int dw = kj - g.s.padLeft(), ox0 = firstColumn(dw, sw), ox1 = endColumn(g, dw, sw);
+                if (ox1 <= ox0) continue;
+                int tap = (ch * g.kh + ki) * g.kw + kj;
+                float wt = w[tap];
+                double dwSum = 0;
+                for (int oy = 0; oy < g.oh; oy++) {
+                    int iy = oy * sh + dh;
+                    if (iy < 0 || iy >= g.h) continue;
+                    int yRow = yOff + oy * g.ow + ox0, xRow = xOff + iy * g.w + ox0 * sw + dw;
+                    if (gx != null) scatter(wt, gy, yRow, gx, xRow, sw, ox1 - ox0);
+                    if (gw != null) dwSum += dot(gy, yRow, x, xRow, sw, ox1 - ox0);
+                }
+                if (gw != null) gw[tap] += (float) dwSum;
+            }
+        }
+    }
+
+    /** One channel plane into the zero-padded buffer [hp, wp] (+ overhang). */
+    private static void pad(Conv.Geometry g, float[] x, int xOff, float[] xp) {
+        java.util.Arrays.fill(xp, 0, g.padded, 0f);
+        for (int iy = 0; iy < g.h; iy++) System.arraycopy(x, xOff + iy * g.w, xp, (iy + g.s.padTop()) * g.wp + g.s.padLeft(), g.w);
     }
 
     /** The first output column whose tap at horizontal offset {@code dw} lands inside the input. */
