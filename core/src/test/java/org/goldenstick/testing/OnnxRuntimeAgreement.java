@@ -26,13 +26,25 @@ public record OnnxRuntimeAgreement(int agree, int n, double maxLogitError, doubl
 
     /** ONNX Runtime's logits {@code [n][classes]} for {@code x} (input name "input"). */
     public static float[][] logits(Path onnx, Tensor x) throws Exception {
+        float[] flat = output(onnx, x);
+        int n = x.dim(0), k = flat.length / n;
+        float[][] out = new float[n][];
+        for (int i = 0; i < n; i++) out[i] = java.util.Arrays.copyOfRange(flat, i * k, (i + 1) * k);
+        return out;
+    }
+
+    /** ONNX Runtime's first output for {@code x} (input name "input"), flattened row-major, whatever its rank. */
+    public static float[] output(Path onnx, Tensor x) throws Exception {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] shape = new long[x.rank()];
         for (int i = 0; i < shape.length; i++) shape[i] = x.dim(i);
         try (OrtSession s = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
              OnnxTensor in = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.data()), shape);
              OrtSession.Result r = s.run(Map.of("input", in))) {
-            return (float[][]) r.get(0).getValue();
+            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+            float[] out = new float[fb.remaining()];
+            fb.get(out);
+            return out;
         }
     }
 

@@ -28,6 +28,7 @@ import org.goldenstick.tensor.GradMode;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Kernels;
 import org.goldenstick.tensor.kernel.PackedBits;
+import org.goldenstick.testing.OnnxRuntimeAgreement;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -120,11 +121,8 @@ class SlbConvertTest {
                 int cin = 6, cout = 6, k = 3, n = 8, h = 7, w = 7, cols = cin / groups * k * k;
                 int[] idx = new int[cout * cols];
                 for (int i = 0; i < idx.length; i++) idx[i] = rng.nextInt(1 << bits);
-                float[] scale = new float[cout], bias = new float[cout];
-                for (int o = 0; o < cout; o++) {
-                    scale[o] = 0.05f + 0.3f * rng.nextFloat();
-                    bias[o] = (float) (0.3 * rng.nextGaussian());
-                }
+                float[][] sb = scalesAndBiases(rng, cout);
+                float[] scale = sb[0], bias = sb[1];
                 PackedConv2d conv = PackedConv2d.of(idx, bits, scale, PackedBits.linspaceLevels(bits), cout, cin / groups, k, k, Conv2dSpec.of(1, 1, 1, groups), bias);
                 conv.withActivationGrids(in, out);
                 assertNotNull(conv.integerForm(), "bits " + bits);
@@ -159,12 +157,8 @@ class SlbConvertTest {
             int fin = 24, fout = 10;
             int[] idx = new int[fin * fout];
             for (int i = 0; i < idx.length; i++) idx[i] = rng.nextInt(1 << bits);
-            float[] scale = new float[fout], bias = new float[fout];
-            for (int o = 0; o < fout; o++) {
-                scale[o] = 0.05f + 0.3f * rng.nextFloat();
-                bias[o] = (float) (0.3 * rng.nextGaussian());
-            }
-            PackedLinear fc = PackedLinear.of(idx, bits, scale, PackedBits.linspaceLevels(bits), fout, fin, bias);
+            float[][] sb = scalesAndBiases(rng, fout);
+            PackedLinear fc = PackedLinear.of(idx, bits, sb[0], PackedBits.linspaceLevels(bits), fout, fin, sb[1]);
             fc.withActivationGrids(in, out);
             Tensor x = Tensor.randn(rng, 64, fin).add(2f);
             float[] y = run(fc, x);
@@ -175,17 +169,17 @@ class SlbConvertTest {
 
     private static float[] ortOutput(Module net, int[] sample, Tensor x, Path file) throws Exception {
         OnnxQdqExporter.export(net, sample, file, new SlbOnnxExport());
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        long[] shape = new long[x.rank()];
-        for (int i = 0; i < shape.length; i++) shape[i] = x.dim(i);
-        try (OrtSession s = env.createSession(file.toString(), new OrtSession.SessionOptions());
-             OnnxTensor t = OnnxTensor.createTensor(env, FloatBuffer.wrap(x.data()), shape);
-             OrtSession.Result r = s.run(Map.of("input", t))) {
-            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
-            float[] a = new float[fb.remaining()];
-            fb.get(a);
-            return a;
+        return OnnxRuntimeAgreement.output(file, x);
+    }
+
+    /** Random per-channel scales in [0.05, 0.35) and biases N(0, 0.3²) for {@code n} channels: {scales, biases}. */
+    private static float[][] scalesAndBiases(Random rng, int n) {
+        float[] scale = new float[n], bias = new float[n];
+        for (int o = 0; o < n; o++) {
+            scale[o] = 0.05f + 0.3f * rng.nextFloat();
+            bias[o] = (float) (0.3 * rng.nextGaussian());
         }
+        return new float[][] {scale, bias};
     }
 
     @Test
