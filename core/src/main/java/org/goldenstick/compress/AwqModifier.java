@@ -1,7 +1,6 @@
 package org.goldenstick.compress;
 
 import java.util.List;
-import org.goldenstick.ptq.PTQConfig;
 import org.goldenstick.ptq.WeightMethod;
 import org.goldenstick.ptq.WeightScheme;
 
@@ -15,17 +14,11 @@ import org.goldenstick.ptq.WeightScheme;
  * new AwqModifier(WeightScheme.of(4, 128, true), WeightMethod.Awq.defaults(), List.of("lm_head"))
  * }</pre>
  */
-public record AwqModifier(WeightScheme scheme, WeightMethod.Awq method, List<String> ignore) implements Modifier {
+public record AwqModifier(WeightScheme scheme, WeightMethod.Awq method, List<String> ignore) implements WeightOnlyModifier {
     public AwqModifier {
-        if (scheme == null || method == null) throw new IllegalArgumentException("AwqModifier: scheme and method are required");
+        if (method == null) throw new IllegalArgumentException("AwqModifier: method is null");
         if (!(method.then() instanceof WeightMethod.Rtn)) throw new IllegalArgumentException("AwqModifier: rounds with RTN; for AWQ then GPTQ put a GPTQModifier after it");
-        ignore = List.copyOf(ignore);
-        PTQConfig.rtn(scheme).withSkip(ignore); // validates now
-    }
-
-    /** The weight-only configuration (scheme and skip list) this modifier runs. */
-    public PTQConfig config() {
-        return PTQConfig.rtn(scheme).withSkip(ignore);
+        ignore = WeightOnlyModifier.validated("AwqModifier", scheme, ignore);
     }
 
     @Override

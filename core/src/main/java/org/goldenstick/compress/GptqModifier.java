@@ -1,7 +1,6 @@
 package org.goldenstick.compress;
 
 import java.util.List;
-import org.goldenstick.ptq.PTQConfig;
 import org.goldenstick.ptq.WeightMethod;
 import org.goldenstick.ptq.WeightScheme;
 
@@ -15,16 +14,10 @@ import org.goldenstick.ptq.WeightScheme;
  * new GptqModifier(WeightScheme.of(4, 128, true), WeightMethod.Gptq.defaults(), List.of("lm_head"))
  * }</pre>
  */
-public record GptqModifier(WeightScheme scheme, WeightMethod.Gptq method, List<String> ignore) implements Modifier {
+public record GptqModifier(WeightScheme scheme, WeightMethod.Gptq method, List<String> ignore) implements WeightOnlyModifier {
     public GptqModifier {
-        if (scheme == null || method == null) throw new IllegalArgumentException("GptqModifier: scheme and method are required");
-        ignore = List.copyOf(ignore);
-        PTQConfig.rtn(scheme).withSkip(ignore); // validates now
-    }
-
-    /** The weight-only configuration (scheme and skip list) this modifier runs. */
-    public PTQConfig config() {
-        return PTQConfig.rtn(scheme).withSkip(ignore);
+        if (method == null) throw new IllegalArgumentException("GptqModifier: method is null");
+        ignore = WeightOnlyModifier.validated("GptqModifier", scheme, ignore);
     }
 
     @Override

@@ -10,12 +10,12 @@ package org.goldenstick.compress;
  * Modifier m = new RtnModifier(WeightScheme.int8PerChannel(), List.of("lm_head"));
  * }</pre>
  */
-public sealed interface Modifier permits SimQatModifier, SlbModifier, ScopModifier, SmoothQuantModifier, RtnModifier, GptqModifier, AwqModifier {
+public sealed interface Modifier permits SimQatModifier, SlbModifier, ScopModifier, SmoothQuantModifier, WeightOnlyModifier {
     /** The name this modifier has in recipe files (e.g. {@code SimQATModifier}). */
     String recipeName();
 
-    /** Whether it works on a trained CNN with fine-tuning (QAT, pruning) rather than on an LLM with calibration data. */
+    /** Whether it works on a trained CNN with fine-tuning (QAT, pruning) rather than on an LLM (weight-only modifiers say false). */
     default boolean needsTraining() {
-        return !(this instanceof SmoothQuantModifier || this instanceof RtnModifier || this instanceof GptqModifier || this instanceof AwqModifier);
+        return !(this instanceof SmoothQuantModifier);
     }
 }

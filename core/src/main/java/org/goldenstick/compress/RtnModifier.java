@@ -1,7 +1,6 @@
 package org.goldenstick.compress;
 
 import java.util.List;
-import org.goldenstick.ptq.PTQConfig;
 import org.goldenstick.ptq.WeightScheme;
 
 /**
@@ -12,16 +11,9 @@ import org.goldenstick.ptq.WeightScheme;
  * new RtnModifier(WeightScheme.of(4, 128, true), List.of("lm_head"))
  * }</pre>
  */
-public record RtnModifier(WeightScheme scheme, List<String> ignore) implements Modifier {
+public record RtnModifier(WeightScheme scheme, List<String> ignore) implements WeightOnlyModifier {
     public RtnModifier {
-        if (scheme == null) throw new IllegalArgumentException("RtnModifier: scheme is null");
-        ignore = List.copyOf(ignore);
-        PTQConfig.rtn(scheme).withSkip(ignore); // validates now
-    }
-
-    /** The PTQ configuration this modifier runs. */
-    public PTQConfig config() {
-        return PTQConfig.rtn(scheme).withSkip(ignore);
+        ignore = WeightOnlyModifier.validated("RtnModifier", scheme, ignore);
     }
 
     @Override
