@@ -379,13 +379,10 @@ public final class ChatTemplate {
                                 case 'r' -> b.append('\r');
                                 case '0' -> b.append('\0');
                                 case '\\', '\'', '"' -> b.append(e);
-                                case 'u' -> {
-                                    b.append((char) Integer.parseInt(s.substring(j + 1, j + 5), 16));
-                                    j += 4;
-                                }
-                                case 'x' -> {
-                                    b.append((char) Integer.parseInt(s.substring(j + 1, j + 3), 16));
-                                    j += 2;
+                                case 'u', 'x' -> {
+                                    int len = e == 'u' ? 4 : 2;
+                                    b.append((char) hex(s, j + 1, len));
+                                    j += len;
                                 }
                                 default -> b.append('\\').append(e);
                             }
@@ -420,6 +417,11 @@ public final class ChatTemplate {
                     }
                 }
             }
+        }
+
+        private int hex(String s, int from, int len) {
+            if (from + len > s.length() || !s.substring(from, from + len).matches("[0-9a-fA-F]+")) throw error("bad \\u or \\x escape in a string");
+            return Integer.parseInt(s.substring(from, from + len), 16);
         }
 
         boolean peek(String s) {
@@ -607,7 +609,11 @@ public final class ChatTemplate {
             }
             if (n.startsWith("#")) {
                 String num = n.substring(1);
-                return new Lit(num.contains(".") ? (Object) Double.parseDouble(num) : (Object) Long.parseLong(num));
+                try {
+                    return new Lit(num.contains(".") ? (Object) Double.parseDouble(num) : (Object) Long.parseLong(num));
+                } catch (NumberFormatException e) {
+                    throw error("the number " + num + " cannot be read");
+                }
             }
             switch (n) {
                 case "true", "True" -> {
@@ -1046,6 +1052,11 @@ public final class ChatTemplate {
         }
     }
 
+    private static double number(Object o, int line) {
+        if (!isNumber(o)) throw err(line, "expected a number, got " + typeName(o));
+        return num(o);
+    }
+
     private static boolean isNumber(Object o) {
         return o instanceof Long || o instanceof Double || o instanceof Boolean;
     }
@@ -1088,11 +1099,15 @@ public final class ChatTemplate {
             case "sequence" -> v instanceof List<?> || v instanceof String || v instanceof Map<?, ?>;
             case "even" -> asLong(v, line) % 2 == 0;
             case "odd" -> asLong(v, line) % 2 != 0;
-            case "divisibleby" -> asLong(v, line) % asLong(one(args, name, line), line) == 0;
+            case "divisibleby" -> {
+                long d = asLong(one(args, name, line), line);
+                if (d == 0) throw err(line, "divisibleby(0)");
+                yield asLong(v, line) % d == 0;
+            }
             case "equalto", "eq" -> pyEquals(v, one(args, name, line));
             case "ne" -> !pyEquals(v, one(args, name, line));
-            case "lt" -> num(v) < num(one(args, name, line));
-            case "gt" -> num(v) > num(one(args, name, line));
+            case "lt" -> number(v, line) < number(one(args, name, line), line);
+            case "gt" -> number(v, line) > number(one(args, name, line), line);
             case "in" -> {
                 Object c = one(args, name, line);
                 yield c instanceof List<?> l ? l.stream().anyMatch(x -> pyEquals(x, v)) : c instanceof Map<?, ?> m ? m.containsKey(str(v)) : str(c).contains(str(v));
@@ -1171,7 +1186,11 @@ public final class ChatTemplate {
                 }
             }
             case "float" -> {
-                return num(isNumber(v) ? v : Double.parseDouble(str(v).strip()));
+                try {
+                    return num(isNumber(v) ? v : Double.parseDouble(str(v).strip()));
+                } catch (NumberFormatException e) {
+                    return args.isEmpty() ? 0.0 : args.get(0);
+                }
             }
             case "list" -> {
                 return iterate(v, f.line());
@@ -1290,6 +1309,12 @@ public final class ChatTemplate {
             }
         }
         String s = (String) m.self();
+        int needed = switch (m.name()) {
+            case "replace" -> 2;
+            case "startswith", "endswith", "find", "count" -> 1;
+            default -> 0;
+        };
+        if (args.size() < needed) throw err(line, m.name() + "() needs " + needed + " argument(s), got " + args.size());
         String a0 = args.isEmpty() || args.get(0) == null ? null : str(args.get(0));
         switch (m.name()) {
             case "strip" -> {

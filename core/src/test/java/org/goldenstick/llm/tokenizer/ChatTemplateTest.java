@@ -199,4 +199,47 @@ class ChatTemplateTest {
         TokenizerException c = assertThrows(TokenizerException.class, () -> render("{{ strftime_now('%d') }}"));
         assertTrue(c.getMessage().contains("'strftime_now' is undefined"), c.getMessage());
     }
+
+    /**
+     * Bad templates fail with a TokenizerException, never with another exception: every fixture, mutated by
+     * deleting, duplicating or inserting Jinja-significant characters at random places, either renders or says why.
+     */
+    @Test
+    void mutatedTemplatesFailOnlyWithClearErrors() {
+        java.util.Random rnd = new java.util.Random(17);
+        String alphabet = "{}%#-+()[]'\"|.,:=!<>~*/ \n0123456789aeinrstlox_\\";
+        List<Message> chat = List.of(new Message("system", "s"), new Message("user", "Hi"), new Message("assistant", "<think>x</think>y"), new Message("user", "Bye"));
+        Map<String, Object> vars = Map.of("bos_token", "<s>", "eos_token", "</s>", "add_generation_prompt", true);
+        int rendered = 0, refused = 0;
+        for (String name : List.of("llama-3-instruct", "llama-3.2-instruct", "qwen2.5-instruct", "qwen3", "mistral-7b-instruct-v0.2", "mistral-nemo-instruct-2407",
+                "gemma-2-it", "phi-3.5-mini-instruct")) {
+            String src;
+            try (InputStream in = ChatTemplateTest.class.getResourceAsStream("chat/" + name + ".jinja")) {
+                src = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+            for (int trial = 0; trial < 200; trial++) {
+                StringBuilder b = new StringBuilder(src);
+                for (int k = 1 + rnd.nextInt(3); k > 0; k--) {
+                    int at = rnd.nextInt(b.length());
+                    switch (rnd.nextInt(3)) {
+                        case 0 -> b.deleteCharAt(at);
+                        case 1 -> b.insert(at, b.charAt(at));
+                        default -> b.insert(at, alphabet.charAt(rnd.nextInt(alphabet.length())));
+                    }
+                }
+                try {
+                    ChatTemplate.parse(b.toString()).render(chat, vars);
+                    rendered++;
+                } catch (TokenizerException e) {
+                    assertTrue(e.getMessage().startsWith("chat template"), e.getMessage());
+                    refused++;
+                } catch (RuntimeException e) {
+                    throw new AssertionError(name + " trial " + trial + ": " + e + " on\n" + b, e);
+                }
+            }
+        }
+        assertTrue(rendered > 100 && refused > 100, "rendered " + rendered + ", refused " + refused);
+    }
 }
