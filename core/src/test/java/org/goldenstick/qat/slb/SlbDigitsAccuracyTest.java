@@ -35,7 +35,7 @@ class SlbDigitsAccuracyTest {
             var opts = base.withFrom(fp32);
             var r = QatWorkflow.run(opts, spec -> fineTune(bits, epochs, false), ProgressListener.SILENT);
             fp32 = r.fp32Checkpoint();
-            table.append(String.format("W%dA8 %.4f (fp32 %.4f) ", bits, r.quantAccuracy(), r.fp32Accuracy()));
+            table.append(String.format("W%dA8 %.4f (fake-quant %.4f, fp32 %.4f) ", bits, r.quantAccuracy(), r.fakeQuantAccuracy(), r.fp32Accuracy()));
             assertEquals(r.fakeQuantAccuracy(), r.quantAccuracy(), 0.006, "packed deploy agrees with the hard fake-quant network, W" + bits);
             assertTrue(r.quantAccuracy() >= r.fp32Accuracy() - bound[bits], "W" + bits + "A8 " + r.quantAccuracy() + " vs FP32 " + r.fp32Accuracy());
         }
