@@ -10,6 +10,7 @@ import org.goldenstick.nn.BatchNorm1d;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.nn.ReLU;
+import org.goldenstick.qat.slb.SlbQuantAwareTraining;
 import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.tensor.Functional;
@@ -17,7 +18,7 @@ import org.goldenstick.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Each construct SimQAT or the exporter cannot handle fails with an error naming the layer or op, never silently. */
+/** Each construct SimQAT, SLB or the exporter cannot handle fails with an error naming the layer or op, never silently. */
 class UnsupportedConstructsTest {
     @TempDir
     Path dir;
@@ -67,6 +68,9 @@ class UnsupportedConstructsTest {
     void layerNeverCalledIsNamed() {
         var e = assertThrows(IllegalArgumentException.class, () -> simqat().apply(new DirectWeight(), SHAPE));
         assertTrue(e.getMessage().contains("'fc'") && e.getMessage().contains("never calls it") && e.getMessage().contains("fc.weight"), e.getMessage());
+        // SLB wraps through the same rewriter: the same layer is named, nothing is wrapped silently
+        var slb = assertThrows(IllegalArgumentException.class, () -> new SlbQuantAwareTraining().apply(new DirectWeight(), SHAPE));
+        assertTrue(slb.getMessage().contains("'fc'") && slb.getMessage().contains("never calls it"), slb.getMessage());
     }
 
     /** A layer used in the forward but never registered: it has no name and its parameters are invisible. */
