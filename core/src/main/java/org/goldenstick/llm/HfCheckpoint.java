@@ -225,7 +225,7 @@ public final class HfCheckpoint implements AutoCloseable {
         }
         for (String name : byName.keySet()) {
             if (own.containsKey(name) || name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) continue;
-            problems.add("unexpected tensor '" + name + "' (not part of a Llama model with this config.json)");
+            problems.add("unexpected tensor '" + name + "' (not part of a " + config.family().modelType() + " model with this config.json)");
         }
         if (!problems.isEmpty()) {
             int shown = Math.min(problems.size(), 8);

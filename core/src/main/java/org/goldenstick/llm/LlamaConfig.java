@@ -54,7 +54,8 @@ public record LlamaConfig(
         int[] eosTokenIds,
         String torchDtype,
         List<String> architectures,
-        Map<String, JsonNode> extra) {
+        Map<String, JsonNode> extra,
+        ModelFamily family) {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -64,12 +65,22 @@ public record LlamaConfig(
             "tie_word_embeddings", "bos_token_id", "eos_token_id", "torch_dtype", "dtype", "architectures", "model_type");
 
     public LlamaConfig {
+        if (family == null) family = ModelFamily.LLAMA;
         eosTokenIds = eosTokenIds == null ? new int[0] : eosTokenIds.clone();
-        architectures = architectures == null ? List.of("LlamaForCausalLM") : List.copyOf(architectures);
+        architectures = architectures == null ? List.of(family.architectures().getFirst()) : List.copyOf(architectures);
         extra = extra == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(extra));
         if (torchDtype == null) torchDtype = "float32";
         validate("config", hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta,
                 vocabSize, maxPositionEmbeddings, bosTokenId, eosTokenIds);
+    }
+
+    /** A Llama-family config (see the canonical constructor). */
+    public LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads, int numKeyValueHeads, int headDim,
+                       double rmsNormEps, double ropeTheta, RopeScaling ropeScaling, int vocabSize, int maxPositionEmbeddings,
+                       boolean tieWordEmbeddings, int bosTokenId, int[] eosTokenIds, String torchDtype, List<String> architectures,
+                       Map<String, JsonNode> extra) {
+        this(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta, ropeScaling,
+                vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, torchDtype, architectures, extra, ModelFamily.LLAMA);
     }
 
     /**
@@ -109,6 +120,52 @@ public record LlamaConfig(
         return RopeTable.create(headDim, positions, ropeTheta, ropeScaling);
     }
 
+    /** True when the q/k/v projections have a bias (the family's rule and config.json's {@code attention_bias}). */
+    public boolean qkvBias() {
+        return switch (family.attentionBias()) {
+            case NONE -> false;
+            case QKV -> true;
+            case ALL_IF_CONFIG -> extraBool("attention_bias");
+        };
+    }
+
+    /** True when {@code o_proj} has a bias. */
+    public boolean oBias() {
+        return family.attentionBias() == ModelFamily.AttentionBias.ALL_IF_CONFIG && extraBool("attention_bias");
+    }
+
+    /** True when the feed-forward projections have a bias ({@code mlp_bias}, Llama only). */
+    public boolean mlpBias() {
+        return family.mlpBiasFromConfig() && extraBool("mlp_bias");
+    }
+
+    /** The feed-forward activation ({@code silu}, or {@code gelu_pytorch_tanh} for Gemma), from the family's config field. */
+    public String activation() {
+        JsonNode a = extra.get(family.activationKey());
+        return a == null || a.isNull() ? family.defaultActivation() : a.asText();
+    }
+
+    /**
+     * The attention window: a query at position i attends to keys j with {@code i - j < window} (Hugging Face's
+     * sliding-window mask); 0 when attention is fully causal (no window configured, or the family has none).
+     */
+    public int slidingWindow() {
+        if (family.slidingWindowKey() == null) return 0;
+        JsonNode w = extra.get(family.slidingWindowKey());
+        return w == null || w.isNull() ? 0 : w.intValue();
+    }
+
+    private boolean extraBool(String key) {
+        JsonNode v = extra.get(key);
+        return v != null && v.asBoolean(false);
+    }
+
+    /** A copy of this config as a member of {@code f} (architectures reset to the family's class name). */
+    public LlamaConfig withFamily(ModelFamily f) {
+        return new LlamaConfig(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta,
+                ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, torchDtype, List.of(f.architectures().getFirst()), extra, f);
+    }
+
     public boolean isEos(int token) {
         for (int e : eosTokenIds) if (e == token) return true;
         return false;
@@ -116,27 +173,27 @@ public record LlamaConfig(
 
     public LlamaConfig withRopeScaling(RopeScaling s) {
         return new LlamaConfig(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta, s,
-                vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, torchDtype, architectures, extra);
+                vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, torchDtype, architectures, extra, family);
     }
 
     public LlamaConfig withTiedEmbeddings(boolean tied) {
         return new LlamaConfig(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta,
-                ropeScaling, vocabSize, maxPositionEmbeddings, tied, bosTokenId, eosTokenIds, torchDtype, architectures, extra);
+                ropeScaling, vocabSize, maxPositionEmbeddings, tied, bosTokenId, eosTokenIds, torchDtype, architectures, extra, family);
     }
 
     public LlamaConfig withRopeTheta(double theta) {
         return new LlamaConfig(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, theta,
-                ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, torchDtype, architectures, extra);
+                ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, torchDtype, architectures, extra, family);
     }
 
     public LlamaConfig withSpecialTokens(int bos, int... eos) {
         return new LlamaConfig(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta,
-                ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bos, eos, torchDtype, architectures, extra);
+                ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bos, eos, torchDtype, architectures, extra, family);
     }
 
     public LlamaConfig withTorchDtype(String dtype) {
         return new LlamaConfig(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta,
-                ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, dtype, architectures, extra);
+                ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, dtype, architectures, extra, family);
     }
 
     /** A copy with one extra config.json entry set (e.g. {@code quantization_config}); null removes it. */
@@ -146,7 +203,7 @@ public record LlamaConfig(
         if (value == null) m.remove(key);
         else m.put(key, value);
         return new LlamaConfig(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps, ropeTheta,
-                ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, torchDtype, architectures, m);
+                ropeScaling, vocabSize, maxPositionEmbeddings, tieWordEmbeddings, bosTokenId, eosTokenIds, torchDtype, architectures, m, family);
     }
 
     // ---------------------------------------------------------------- parsing
@@ -186,10 +243,6 @@ public record LlamaConfig(
         }
         if (root == null || !root.isObject()) throw new IllegalArgumentException(source + ": expected a JSON object at top level");
         Reader r = new Reader(root, source);
-        String modelType = r.optString("model_type", null);
-        if (modelType != null && !modelType.equals("llama") && !modelType.equals("mistral")) {
-            throw new IllegalArgumentException(source + ": model_type is '" + modelType + "', only Llama-architecture models ('llama') are supported");
-        }
         int hidden = r.reqInt("hidden_size");
         int heads = r.reqInt("num_attention_heads");
         if (heads <= 0) throw new IllegalArgumentException(source + ": num_attention_heads must be > 0, got " + heads);
@@ -206,9 +259,10 @@ public record LlamaConfig(
         if (a != null && !a.isNull()) {
             if (!a.isArray()) throw new IllegalArgumentException(source + ": architectures must be a list of strings, got " + a);
             for (JsonNode s : a) arch.add(s.asText());
-        } else {
-            arch.add("LlamaForCausalLM");
         }
+        ModelFamily family = ModelFamily.of(r.optString("model_type", null), arch, source);
+        if (arch.isEmpty()) arch.add(family.architectures().getFirst());
+        checkFamilyFields(r, family, source);
         Map<String, JsonNode> extra = new LinkedHashMap<>();
         root.fields().forEachRemaining(e -> {
             if (!KNOWN.contains(e.getKey())) extra.put(e.getKey(), e.getValue());
@@ -218,7 +272,27 @@ public record LlamaConfig(
         double eps = r.optDouble("rms_norm_eps", 1e-6), theta = r.optDouble("rope_theta", 10000.0);
         validate(source, hidden, inter, layers, heads, kvHeads, headDim, eps, theta, vocab, maxPos, bos, eos);
         return new LlamaConfig(hidden, inter, layers, heads, kvHeads, headDim, eps, theta, scaling, vocab, maxPos,
-                r.optBool("tie_word_embeddings", false), bos, eos, r.optString("torch_dtype", r.optString("dtype", "float32")), arch, extra);
+                r.optBool("tie_word_embeddings", family.tiedByDefault()), bos, eos, r.optString("torch_dtype", r.optString("dtype", "float32")), arch, extra, family);
+    }
+
+    /** The family-specific fields the engine would otherwise silently ignore; errors name the file and field. */
+    private static void checkFamilyFields(Reader r, ModelFamily family, String source) {
+        String act = r.optString(family.activationKey(), family.defaultActivation());
+        if (!ModelFamily.ACTIVATIONS.contains(act)) {
+            throw new IllegalArgumentException(source + ": " + family.activationKey() + " '" + act + "' is not supported for model_type '" + family.modelType()
+                    + "' (supported: " + String.join(", ", ModelFamily.ACTIVATIONS) + ")");
+        }
+        if (family.slidingWindowKey() != null && r.field(family.slidingWindowKey()) != null && r.optInt(family.slidingWindowKey(), 0) <= 0) {
+            throw new IllegalArgumentException(source + ": " + family.slidingWindowKey() + " must be a positive integer or null, got " + r.field(family.slidingWindowKey()));
+        }
+        if (family.slidingWindowKey() == null && r.optBool("use_sliding_window", false)) {
+            throw new IllegalArgumentException(source + ": use_sliding_window is true, which is not supported for model_type '" + family.modelType() + "'");
+        }
+        double partial = r.optDouble("partial_rotary_factor", 1.0);
+        if (partial != 1.0) throw new IllegalArgumentException(source + ": partial_rotary_factor " + partial + " is not supported (rotary embeddings over the whole head only)");
+        if (r.field("attn_logit_softcapping") != null || r.field("final_logit_softcapping") != null) {
+            throw new IllegalArgumentException(source + ": logit soft-capping (Gemma 2) is not supported for model_type '" + family.modelType() + "'");
+        }
     }
 
     private static RopeScaling parseRopeScaling(JsonNode n, String source) {
@@ -336,7 +410,7 @@ public record LlamaConfig(
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         ArrayNode arch = o.putArray("architectures");
         architectures.forEach(arch::add);
-        o.put("model_type", "llama");
+        o.put("model_type", family.modelType());
         o.put("hidden_size", hiddenSize);
         o.put("intermediate_size", intermediateSize);
         o.put("num_hidden_layers", numHiddenLayers);

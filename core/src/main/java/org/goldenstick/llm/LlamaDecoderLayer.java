@@ -11,9 +11,9 @@ import org.goldenstick.tensor.Tensor;
  */
 public final class LlamaDecoderLayer extends Module {
     public LlamaDecoderLayer(LlamaConfig c, Random rng) {
-        registerChild("input_layernorm", new RmsNorm(c.hiddenSize(), c.rmsNormEps()));
+        registerChild("input_layernorm", LlamaTransformer.norm(c, c.hiddenSize()));
         registerChild("self_attn", new LlamaAttention(c, rng));
-        registerChild("post_attention_layernorm", new RmsNorm(c.hiddenSize(), c.rmsNormEps()));
+        registerChild("post_attention_layernorm", LlamaTransformer.norm(c, c.hiddenSize()));
         registerChild("mlp", new LlamaMlp(c, rng));
     }
 

@@ -137,6 +137,23 @@ public final class LlamaGguf {
     // ---------------------------------------------------------------- export
 
     /**
+     * Refuses a model GGUF's {@code llama} architecture would compute differently: a family whose llama.cpp
+     * architecture is not {@code llama} (Qwen2/3, Gemma, Phi-3 have their own), or a Mistral model whose sliding
+     * window is shorter than its context (llama.cpp's llama graph attends to the whole context).
+     */
+    static void requireLlamaArch(LlamaConfig c) {
+        ModelFamily f = c.family();
+        if (!"llama".equals(f.ggufArch())) {
+            throw new IllegalArgumentException("GGUF export: model_type '" + f.modelType() + "' is not supported (llama.cpp's architecture for it is not 'llama'); "
+                    + "supported: " + String.join(", ", ModelFamily.ALL.stream().filter(x -> "llama".equals(x.ggufArch())).map(ModelFamily::modelType).toList()));
+        }
+        if (c.slidingWindow() > 0 && c.slidingWindow() < c.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("GGUF export: sliding_window " + c.slidingWindow() + " is shorter than max_position_embeddings "
+                    + c.maxPositionEmbeddings() + "; llama.cpp's 'llama' architecture has no sliding window, so the exported model would attend differently");
+        }
+    }
+
+    /**
      * What an export wrote.
      *
      * @param types  GGUF tensor name → stored type, in file order
@@ -168,6 +185,7 @@ public final class LlamaGguf {
      */
     public static ExportReport export(LlamaModel model, Path tokenizerDir, GgmlType type, Path out, Map<String, byte[]> preEncoded) throws java.io.IOException {
         LlamaConfig c = model.config();
+        requireLlamaArch(c);
         if (c.ropeScaling() instanceof RopeScaling.Llama3) {
             throw new IllegalArgumentException("GGUF export: rope_scaling 'llama3' is not supported yet (llama.cpp stores it as a rope_freqs tensor)");
         }

@@ -15,7 +15,9 @@ import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Parallel;
 
 /**
- * A Llama-architecture causal language model with the Hugging Face module tree and parameter names
+ * A Llama-style decoder-only causal language model of any supported {@link ModelFamily} (Llama, Mistral,
+ * Qwen2/2.5, Qwen3, Gemma, Phi-3: the family, read from config.json, decides tensor names and the few computations
+ * that differ), with the Hugging Face module tree and parameter names
  * ({@code model.embed_tokens.weight}, {@code model.layers.0.self_attn.q_proj.weight}, …, {@code model.norm.weight},
  * {@code lm_head.weight} unless the embeddings are tied).
  *
@@ -84,10 +86,10 @@ public final class LlamaModel extends Module {
             float[] d = p.data();
             int from = ci * chunk, to = Math.min(d.length, from + chunk);
             if (name.endsWith("norm.weight")) {
-                Arrays.fill(d, from, to, 1f);
+                Arrays.fill(d, from, to, config.family().gemmaNorms() ? 0f : 1f); // Gemma's norms multiply by 1 + weight
                 return;
             }
-            float bound = name.contains("embed_tokens") ? (float) (0.02 * Math.sqrt(3)) : (float) (1 / Math.sqrt(p.dim(1)));
+            float bound = name.contains("embed_tokens") ? (float) (0.02 * Math.sqrt(3)) : p.rank() == 1 ? 0.02f : (float) (1 / Math.sqrt(p.dim(1)));
             SplittableRandom rng = new SplittableRandom(seed * 1_000_003L + pi * 65_537L + ci);
             for (int i = from; i < to; i++) d[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
         });
@@ -128,7 +130,7 @@ public final class LlamaModel extends Module {
             throw new IllegalArgumentException("logits: sequence length " + seqLen + " exceeds max_position_embeddings " + config.maxPositionEmbeddings());
         }
         LlamaTransformer tr = transformer();
-        Tensor x = tr.embedTokens().lookup(ids, batch, seqLen);
+        Tensor x = tr.embed(ids, batch, seqLen);
         var rope = config.ropeTable(seqLen);
         for (int l = 0; l < tr.numLayers(); l++) x = tr.layer(l).forward(x, rope);
         return head(tr.norm().forward(x));

@@ -29,6 +29,7 @@ public final class LlamaSession {
     private final LlamaConfig c;
     private final int capacity;
     private final RopeTable rope;
+    private final int window;
     private final float[][] keys;   // per layer: [kvHeads][capacity][headDim]
     private final float[][] values;
     private int position;
@@ -41,6 +42,7 @@ public final class LlamaSession {
         if (perLayer > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("KV cache of " + capacity + " tokens is too large for one layer array");
         this.capacity = capacity;
         this.rope = c.ropeTable(capacity);
+        this.window = c.slidingWindow();
         int layers = c.numHiddenLayers();
         keys = new float[layers][];
         values = new float[layers][];
@@ -88,7 +90,7 @@ public final class LlamaSession {
         try (var ignored = GradMode.off()) {
             LlamaTransformer tr = model.transformer();
             float[] x = new float[t * d];
-            tr.embedTokens().gather(tokens, x);
+            tr.embed(tokens, x);
             for (int l = 0; l < c.numHiddenLayers(); l++) layer(l, tr.layer(l), x, t);
             int rows = allLogits ? t : 1;
             float[] last = allLogits ? x : Arrays.copyOfRange(x, (t - 1) * d, t * d);
@@ -100,12 +102,23 @@ public final class LlamaSession {
     }
 
     private float[] norm(Module norm, float[] x, int rows) {
+        return norm(norm, x, rows, c.hiddenSize());
+    }
+
+    private static float[] norm(Module norm, float[] x, int rows, int size) {
         if (norm instanceof RmsNorm r) {
             float[] out = new float[x.length];
             r.apply(x, out, rows);
             return out;
         }
-        return project(norm, x, rows, c.hiddenSize(), c.hiddenSize());
+        return project(norm, x, rows, size, size);
+    }
+
+    /** Columns {@code [from, from + width)} of a row-major {@code [rows, cols]} array. */
+    private static float[] columns(float[] a, int rows, int cols, int from, int width) {
+        float[] out = new float[rows * width];
+        for (int r = 0; r < rows; r++) System.arraycopy(a, r * cols + from, out, r * width, width);
+        return out;
     }
 
     /** Calls a (possibly replaced) module on {@code [rows, in]} and checks it returned {@code [rows, out]}. */
@@ -121,9 +134,22 @@ public final class LlamaSession {
         int d = c.hiddenSize(), hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim(), half = hd / 2;
         LlamaAttention attn = layer.selfAttn();
         float[] h = norm(layer.children().get("input_layernorm"), x, t);
-        float[] q = project(attn.proj("q_proj"), h, t, d, qDim);
-        float[] k = project(attn.proj("k_proj"), h, t, d, kvDim);
-        float[] v = project(attn.proj("v_proj"), h, t, d, kvDim);
+        float[] q, k, v;
+        if (c.family().fusedQkv()) {
+            int width = qDim + 2 * kvDim;
+            float[] qkv = project(attn.proj("qkv_proj"), h, t, d, width);
+            q = columns(qkv, t, width, 0, qDim);
+            k = columns(qkv, t, width, qDim, kvDim);
+            v = columns(qkv, t, width, qDim + kvDim, kvDim);
+        } else {
+            q = project(attn.proj("q_proj"), h, t, d, qDim);
+            k = project(attn.proj("k_proj"), h, t, d, kvDim);
+            v = project(attn.proj("v_proj"), h, t, d, kvDim);
+        }
+        if (c.family().qkNorm()) {
+            q = norm(attn.proj("q_norm"), q, t * c.numAttentionHeads(), hd);
+            k = norm(attn.proj("k_norm"), k, t * c.numKeyValueHeads(), hd);
+        }
         float[] kc = keys[l], vc = values[l];
         float[] cr = new float[half], sr = new float[half];
         for (int i = 0; i < t; i++) {
@@ -146,13 +172,17 @@ public final class LlamaSession {
         LlamaMlp mlp = layer.mlp();
         int inter = c.intermediateSize();
         h = norm(layer.children().get("post_attention_layernorm"), x, t);
-        float[] gate = project(mlp.proj("gate_proj"), h, t, d, inter);
-        float[] up = project(mlp.proj("up_proj"), h, t, d, inter);
-        float[] act = new float[gate.length];
-        for (int i = 0; i < act.length; i++) {
-            float g = gate[i];
-            act[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        float[] gate, up;
+        if (c.family().fusedGateUp()) {
+            float[] gu = project(mlp.proj("gate_up_proj"), h, t, d, 2 * inter);
+            gate = columns(gu, t, 2 * inter, 0, inter);
+            up = columns(gu, t, 2 * inter, inter, inter);
+        } else {
+            gate = project(mlp.proj("gate_proj"), h, t, d, inter);
+            up = project(mlp.proj("up_proj"), h, t, d, inter);
         }
+        float[] act = new float[gate.length];
+        for (int i = 0; i < act.length; i++) act[i] = mlp.activate(gate[i]) * up[i];
         float[] down = project(mlp.proj("down_proj"), act, t, inter, d);
         for (int i = 0; i < x.length; i++) x[i] += down[i];
     }
@@ -169,7 +199,12 @@ public final class LlamaSession {
     /** Below this many new tokens attention runs as dot/axpy loops; from it on, as two matrix products per head. */
     private static final int GEMM_ATTENTION_MIN_TOKENS = 8;
 
-    /** Causal attention of the new queries over cached keys 0..position+i. */
+    /** The first key a query at {@code pos} attends to: 0, or the start of its sliding window ({@code pos - key < window}). */
+    private int firstKey(int pos) {
+        return window > 0 ? Math.max(0, pos - window + 1) : 0;
+    }
+
+    /** Causal attention of the new queries over cached keys 0..position+i (or the window's last keys). */
     private float[] attention(float[] q, float[] kc, float[] vc, int t) {
         return t >= GEMM_ATTENTION_MIN_TOKENS ? attentionGemm(q, kc, vc, t) : attentionLoops(q, kc, vc, t);
     }
@@ -189,13 +224,14 @@ public final class LlamaSession {
             int kvBase = (hh / group) * capacity * hd;
             Sgemm.gemm(false, true, t, len, hd, q, hh * hd, qDim, kc, kvBase, hd, scores, 0, len, false);
             Parallel.forEach(t, i -> {
-                int o = i * len, valid = p0 + i + 1;
+                int o = i * len, valid = p0 + i + 1, first = firstKey(p0 + i);
                 float max = Float.NEGATIVE_INFINITY;
-                for (int s = 0; s < valid; s++) max = Math.max(max, scores[o + s] *= scale);
+                for (int s = first; s < valid; s++) max = Math.max(max, scores[o + s] *= scale);
                 float sum = 0;
-                for (int s = 0; s < valid; s++) sum += scores[o + s] = (float) Math.exp(scores[o + s] - max);
+                for (int s = first; s < valid; s++) sum += scores[o + s] = (float) Math.exp(scores[o + s] - max);
                 float inv = 1f / sum;
-                for (int s = 0; s < valid; s++) scores[o + s] *= inv;
+                for (int s = first; s < valid; s++) scores[o + s] *= inv;
+                java.util.Arrays.fill(scores, o, o + first, 0f);
                 java.util.Arrays.fill(scores, o + valid, o + len, 0f);
             });
             Sgemm.gemm(false, false, t, hd, len, scores, 0, len, vc, kvBase, hd, out, hh * hd, qDim, false);
@@ -215,17 +251,17 @@ public final class LlamaSession {
             int kvBase = (hh / group) * capacity * hd;
             float[] p = new float[p0 + Math.min(t, (b + 1) * block)];
             for (int i = b * block; i < Math.min(t, (b + 1) * block); i++) {
-                int qo = i * qDim + hh * hd, len = p0 + i + 1;
+                int qo = i * qDim + hh * hd, len = p0 + i + 1, first = firstKey(p0 + i);
                 float max = Float.NEGATIVE_INFINITY;
-                for (int s = 0; s < len; s++) {
+                for (int s = first; s < len; s++) {
                     float sc = AttentionKernels.dot(q, qo, kc, kvBase + s * hd, hd) * scale;
                     p[s] = sc;
                     if (sc > max) max = sc;
                 }
                 float sum = 0;
-                for (int s = 0; s < len; s++) sum += p[s] = (float) Math.exp(p[s] - max);
+                for (int s = first; s < len; s++) sum += p[s] = (float) Math.exp(p[s] - max);
                 float inv = 1f / sum;
-                for (int s = 0; s < len; s++) AttentionKernels.axpy(p[s] * inv, vc, kvBase + s * hd, out, qo, hd);
+                for (int s = first; s < len; s++) AttentionKernels.axpy(p[s] * inv, vc, kvBase + s * hd, out, qo, hd);
             }
         });
         return out;

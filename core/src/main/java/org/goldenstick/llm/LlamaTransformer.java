@@ -10,10 +10,36 @@ import org.goldenstick.tensor.Tensor;
  * {@link LlamaModel}.
  */
 public final class LlamaTransformer extends Module {
+    private final float embedScale;
+
     public LlamaTransformer(LlamaConfig c, Random rng, double initStd) {
         registerChild("embed_tokens", new TokenEmbedding(c.vocabSize(), c.hiddenSize(), rng, initStd));
         registerChild("layers", new Layers(c, rng));
-        registerChild("norm", new RmsNorm(c.hiddenSize(), c.rmsNormEps()));
+        registerChild("norm", norm(c, c.hiddenSize()));
+        // Gemma multiplies the embeddings by √hidden, rounded to the activation dtype (float32 here) as transformers does.
+        embedScale = c.family().gemmaNorms() ? (float) Math.sqrt(c.hiddenSize()) : 1f;
+    }
+
+    /** An RMSNorm of {@code size} channels as the config's family defines it (Gemma's multiplies by 1 + weight). */
+    static RmsNorm norm(LlamaConfig c, int size) {
+        return new RmsNorm(size, c.rmsNormEps(), c.family().gemmaNorms() ? 1f : 0f);
+    }
+
+    /** The factor the embeddings are multiplied by before the first layer (√hidden for Gemma, else 1). */
+    public float embedScale() {
+        return embedScale;
+    }
+
+    /** The (scaled) input embeddings of {@code ids} into {@code out} ({@code [ids.length, hidden]}, row-major). */
+    public void embed(int[] ids, float[] out) {
+        embedTokens().gather(ids, out);
+        if (embedScale != 1f) for (int i = 0; i < out.length; i++) out[i] *= embedScale;
+    }
+
+    /** The (scaled) input embeddings {@code [batch, seqLen, hidden]} with autograd into the table. */
+    public Tensor embed(int[] ids, int batch, int seqLen) {
+        Tensor x = embedTokens().lookup(ids, batch, seqLen);
+        return embedScale == 1f ? x : x.mul(embedScale);
     }
 
     public TokenEmbedding embedTokens() {

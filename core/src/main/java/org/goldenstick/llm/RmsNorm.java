@@ -5,8 +5,9 @@ import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.Tensor;
 
 /**
- * Root-mean-square layer norm {@code y = x / sqrt(mean(x²) + eps) · weight} over the last axis, as
- * Hugging Face's {@code LlamaRMSNorm} (weight initialised to ones).
+ * Root-mean-square layer norm {@code y = x / sqrt(mean(x²) + eps) · (offset + weight)} over the last axis: Hugging
+ * Face's {@code LlamaRMSNorm} with offset 0 (weight initialised to ones), {@code GemmaRMSNorm} with offset 1 (weight
+ * initialised to zeros, so the stored weight is the deviation from one).
  *
  * <pre>{@code
  * RmsNorm norm = new RmsNorm(512, 1e-5);
@@ -16,11 +17,35 @@ import org.goldenstick.tensor.Tensor;
 public final class RmsNorm extends Module {
     private final int size;
     private final double eps;
+    private final float offset;
 
     public RmsNorm(int size, double eps) {
+        this(size, eps, 0f);
+    }
+
+    /** A norm multiplying by {@code offset + weight} (offset 0 or 1); the weight starts at {@code 1 - offset}. */
+    public RmsNorm(int size, double eps, float offset) {
         this.size = size;
         this.eps = eps;
-        registerParameter("weight", Tensor.ones(size));
+        this.offset = offset;
+        Tensor w = Tensor.ones(size);
+        if (offset != 0) java.util.Arrays.fill(w.data(), 1f - offset);
+        registerParameter("weight", w);
+    }
+
+    /** What is added to the stored weight before it multiplies (1 for Gemma, else 0). */
+    public float offset() {
+        return offset;
+    }
+
+    /**
+     * Divides the norm's output channels by {@code s} (how SmoothQuant and AWQ fold scales into it): the effective
+     * gain {@code offset + weight} becomes {@code (offset + weight) / s}.
+     */
+    public void divideOutputs(float[] s) {
+        float[] w = weight().data();
+        if (s.length != w.length) throw new IllegalArgumentException(describe() + ": " + s.length + " scales for " + w.length + " channels");
+        for (int j = 0; j < w.length; j++) w[j] = (offset + w[j]) / s[j] - offset;
     }
 
     public Tensor weight() {
@@ -37,7 +62,7 @@ public final class RmsNorm extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        return Functional.rmsNorm(x, weight(), (float) eps);
+        return Functional.rmsNorm(x, offset == 0 ? weight() : weight().add(offset), (float) eps);
     }
 
     /**
@@ -51,12 +76,12 @@ public final class RmsNorm extends Module {
             double ss = 0;
             for (int i = 0; i < size; i++) ss += (double) x[o + i] * x[o + i];
             float inv = (float) (1.0 / Math.sqrt(ss / size + eps));
-            for (int i = 0; i < size; i++) out[o + i] = x[o + i] * inv * w[i];
+            for (int i = 0; i < size; i++) out[o + i] = x[o + i] * inv * (offset + w[i]);
         }
     }
 
     @Override
     public String describe() {
-        return "RmsNorm(" + size + ", eps=" + eps + ")";
+        return "RmsNorm(" + size + ", eps=" + eps + (offset != 0 ? ", 1 + weight" : "") + ")";
     }
 }

@@ -8,6 +8,7 @@ import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.llm.LlamaAttention;
 import org.goldenstick.llm.LlamaDecoderLayer;
 import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.ModelFamily;
 import org.goldenstick.llm.RmsNorm;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
@@ -45,12 +46,13 @@ public final class Awq {
      */
     public record Mapping(String smooth, List<String> balance, String parent) {}
 
-    /** Llama's mappings, as llm-compressor's default Llama mapping list. */
-    public static final List<Mapping> LLAMA = List.of(
-            new Mapping("input_layernorm", List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"), "self_attn"),
-            new Mapping("self_attn.v_proj", List.of("self_attn.o_proj"), "self_attn.o_proj"),
-            new Mapping("post_attention_layernorm", List.of("mlp.gate_proj", "mlp.up_proj"), "mlp"),
-            new Mapping("mlp.up_proj", List.of("mlp.down_proj"), "mlp.down_proj"));
+    /** A family's mappings, from its description ({@link ModelFamily#mappings()}, as llm-compressor's defaults). */
+    public static List<Mapping> mappings(ModelFamily family) {
+        return family.mappings().stream().map(m -> new Mapping(m.smooth(), m.balance(), m.parent())).toList();
+    }
+
+    /** Llama's mappings ({@link #mappings(ModelFamily)} of {@link ModelFamily#LLAMA}). */
+    public static final List<Mapping> LLAMA = mappings(ModelFamily.LLAMA);
 
     /**
      * @param grid      α grid points (20)
@@ -78,8 +80,11 @@ public final class Awq {
     static void layer(LlamaModel model, String prefix, LlamaDecoderLayer layer, LayerByLayer.Inputs inputs, Map<String, WeightScheme> plan,
                       Settings s, DType scaleDtype, Applied applied) {
         // 1. the inputs of every parent module (= the input of its first balance layer), per sample
-        Map<String, List<float[]>> captured = capture(model, inputs, List.of(prefix + "self_attn.q_proj", prefix + "self_attn.o_proj", prefix + "mlp.gate_proj", prefix + "mlp.down_proj"));
-        for (Mapping m : LLAMA) {
+        List<Mapping> mappings = mappings(model.config().family());
+        List<String> firstBalance = new ArrayList<>();
+        for (Mapping m : mappings) firstBalance.add(prefix + m.balance().get(0));
+        Map<String, List<float[]>> captured = capture(model, inputs, firstBalance);
+        for (Mapping m : mappings) {
             List<String> bal = new ArrayList<>();
             for (String b : m.balance()) bal.add(prefix + b);
             if (!plan.keySet().containsAll(bal)) continue;
@@ -220,8 +225,7 @@ public final class Awq {
     static void fold(Module smooth, List<Linear> balance, float[] s) {
         int in = s.length;
         if (smooth instanceof RmsNorm norm) {
-            float[] w = norm.parameter("weight").data();
-            for (int j = 0; j < in; j++) w[j] /= s[j];
+            norm.divideOutputs(s);
         } else if (smooth instanceof Linear l) {
             float[] w = l.weight().data();
             int cols = l.inFeatures();

@@ -90,7 +90,7 @@ final class LayerByLayer {
         List<Integer> lengths = new ArrayList<>();
         for (int[] s : samples) {
             float[] x = new float[s.length * d];
-            tr.embedTokens().gather(s, x);
+            tr.embed(s, x);
             states.add(x);
             lengths.add(s.length);
         }

@@ -30,15 +30,16 @@ public final class LayerErrors {
         LlamaModel q = QuantizedCheckpoints.load(quantizedDir);
         Map<String, Module> fpMods = fp.namedModules(), qMods = q.namedModules();
         Map<String, float[]> smoothing = new LinkedHashMap<>();
-        for (var g : SmoothQuant.llamaGroups(fp).entrySet()) {
+        for (var g : SmoothingMapping.resolve(fp, SmoothQuant.familyMappings(fp)).entrySet()) {
             float[] before = fpMods.get(g.getKey()).parameter("weight").data();
             Module after = qMods.get(g.getKey());
             if (after == null || after.parameter("weight") == null) continue;
             float[] now = after.parameter("weight").data();
             float[] s = new float[before.length];
+            float off = after instanceof org.goldenstick.llm.RmsNorm r ? r.offset() : 0f; // Gemma's norms scale by 1 + weight
             boolean changed = false;
             for (int j = 0; j < s.length; j++) {
-                s[j] = now[j] == 0 ? 1f : before[j] / now[j];
+                s[j] = off + now[j] == 0 ? 1f : (off + before[j]) / (off + now[j]);
                 changed |= Math.abs(s[j] - 1f) > 1e-6f;
             }
             if (changed) for (String l : g.getValue()) smoothing.put(l, s);

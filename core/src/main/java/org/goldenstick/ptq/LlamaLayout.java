@@ -8,11 +8,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.goldenstick.llm.LlamaConfig;
+import org.goldenstick.llm.ModelFamily;
 
 /**
- * The tensors a Hugging Face Llama checkpoint must hold, with the shapes its {@code config.json} implies, and
- * which of them are linear-layer weights. Used to validate a checkpoint before any output is written, and by
- * the model-free (tensor-by-tensor) RTN path, which needs no model object.
+ * The tensors a Hugging Face checkpoint of a supported {@link ModelFamily} must hold, with the shapes its
+ * {@code config.json} implies, and which of them are linear-layer weights; every name comes from the family's
+ * description (separate or fused projections, biases, q/k norms). Used to validate a checkpoint before any output
+ * is written, and by the model-free (tensor-by-tensor) RTN path, which needs no model object.
  *
  * <pre>{@code
  * LlamaLayout l = LlamaLayout.read(Path.of("models/gstick-llama-demo"));
@@ -20,11 +22,9 @@ import org.goldenstick.llm.LlamaConfig;
  * }</pre>
  *
  * @param linearLayers dotted names of every linear layer (without {@code .weight}), in model order
- * @param smoothGroups SmoothQuant mappings: norm name → the linear layers that read its output
  */
-public record LlamaLayout(int hiddenSize, int intermediateSize, int layers, int heads, int kvHeads, int headDim, int vocabSize,
-                          boolean tiedEmbeddings, boolean attentionBias, boolean mlpBias,
-                          Map<String, int[]> expectedShapes, List<String> linearLayers, Map<String, List<String>> smoothGroups) {
+public record LlamaLayout(ModelFamily family, int hiddenSize, int layers, int vocabSize, boolean tiedEmbeddings,
+                          Map<String, int[]> expectedShapes, List<String> linearLayers) {
 
     /** Reads and validates {@code dir/config.json} (through {@link LlamaConfig}); errors name the file and field. */
     public static LlamaLayout read(Path dir) throws IOException {
@@ -33,48 +33,60 @@ public record LlamaLayout(int hiddenSize, int intermediateSize, int layers, int 
         return of(LlamaConfig.load(cfg));
     }
 
-    /** The layout a Llama config implies. */
+    /** The layout a config implies. */
     public static LlamaLayout of(LlamaConfig c) {
-        int hidden = c.hiddenSize(), inter = c.intermediateSize(), layers = c.numHiddenLayers(), heads = c.numAttentionHeads();
-        int kv = c.numKeyValueHeads(), headDim = c.headDim(), vocab = c.vocabSize();
-        boolean tied = c.tieWordEmbeddings();
-        boolean attnBias = c.extra().containsKey("attention_bias") && c.extra().get("attention_bias").asBoolean(false);
-        boolean mlpBias = c.extra().containsKey("mlp_bias") && c.extra().get("mlp_bias").asBoolean(false);
+        ModelFamily f = c.family();
+        int hidden = c.hiddenSize(), inter = c.intermediateSize(), q = c.qDim(), kv = c.kvDim(), vocab = c.vocabSize();
+        // [out, in] and bias of each linear of a decoder layer, by relative name
+        Map<String, int[]> linearShape = new LinkedHashMap<>();
+        Map<String, Boolean> linearBias = new LinkedHashMap<>();
+        if (f.fusedQkv()) {
+            linearShape.put("self_attn.qkv_proj", new int[] {q + 2 * kv, hidden});
+        } else {
+            linearShape.put("self_attn.q_proj", new int[] {q, hidden});
+            linearShape.put("self_attn.k_proj", new int[] {kv, hidden});
+            linearShape.put("self_attn.v_proj", new int[] {kv, hidden});
+        }
+        for (String n : f.attentionInputs()) linearBias.put(n, c.qkvBias());
+        linearShape.put("self_attn.o_proj", new int[] {hidden, q});
+        linearBias.put("self_attn.o_proj", c.oBias());
+        if (f.fusedGateUp()) {
+            linearShape.put("mlp.gate_up_proj", new int[] {2 * inter, hidden});
+        } else {
+            linearShape.put("mlp.gate_proj", new int[] {inter, hidden});
+            linearShape.put("mlp.up_proj", new int[] {inter, hidden});
+        }
+        linearShape.put("mlp.down_proj", new int[] {hidden, inter});
+        for (String n : f.mlpInputs()) linearBias.put(n, c.mlpBias());
+        linearBias.put("mlp.down_proj", c.mlpBias());
+        if (!linearShape.keySet().equals(new java.util.LinkedHashSet<>(f.linearNames()))) {
+            throw new IllegalStateException("layout of model_type '" + f.modelType() + "' disagrees with its family's linear names " + f.linearNames());
+        }
 
         Map<String, int[]> shapes = new LinkedHashMap<>();
         List<String> linears = new ArrayList<>();
-        Map<String, List<String>> groups = new LinkedHashMap<>();
         shapes.put("model.embed_tokens.weight", new int[] {vocab, hidden});
-        for (int i = 0; i < layers; i++) {
+        for (int i = 0; i < c.numHiddenLayers(); i++) {
             String p = "model.layers." + i + ".";
             shapes.put(p + "input_layernorm.weight", new int[] {hidden});
-            String[][] attn = {{"q_proj", "" + heads * headDim, "" + hidden}, {"k_proj", "" + kv * headDim, "" + hidden},
-                    {"v_proj", "" + kv * headDim, "" + hidden}, {"o_proj", "" + hidden, "" + heads * headDim}};
-            for (String[] a : attn) {
-                String name = p + "self_attn." + a[0];
+            if (f.qkNorm()) {
+                shapes.put(p + "self_attn.q_norm.weight", new int[] {c.headDim()});
+                shapes.put(p + "self_attn.k_norm.weight", new int[] {c.headDim()});
+            }
+            for (var e : linearShape.entrySet()) {
+                String name = p + e.getKey();
                 linears.add(name);
-                int out = Integer.parseInt(a[1]);
-                shapes.put(name + ".weight", new int[] {out, Integer.parseInt(a[2])});
-                if (attnBias) shapes.put(name + ".bias", new int[] {out});
+                shapes.put(name + ".weight", e.getValue());
+                if (linearBias.get(e.getKey())) shapes.put(name + ".bias", new int[] {e.getValue()[0]});
             }
             shapes.put(p + "post_attention_layernorm.weight", new int[] {hidden});
-            String[][] mlp = {{"gate_proj", "" + inter, "" + hidden}, {"up_proj", "" + inter, "" + hidden}, {"down_proj", "" + hidden, "" + inter}};
-            for (String[] a : mlp) {
-                String name = p + "mlp." + a[0];
-                linears.add(name);
-                int out = Integer.parseInt(a[1]);
-                shapes.put(name + ".weight", new int[] {out, Integer.parseInt(a[2])});
-                if (mlpBias) shapes.put(name + ".bias", new int[] {out});
-            }
-            groups.put(p + "input_layernorm", List.of(p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj"));
-            groups.put(p + "post_attention_layernorm", List.of(p + "mlp.gate_proj", p + "mlp.up_proj"));
         }
         shapes.put("model.norm.weight", new int[] {hidden});
-        if (!tied) {
+        if (!c.tieWordEmbeddings()) {
             shapes.put("lm_head.weight", new int[] {vocab, hidden});
             linears.add("lm_head");
         }
-        return new LlamaLayout(hidden, inter, layers, heads, kv, headDim, vocab, tied, attnBias, mlpBias, shapes, List.copyOf(linears), groups);
+        return new LlamaLayout(f, hidden, c.numHiddenLayers(), vocab, c.tieWordEmbeddings(), shapes, List.copyOf(linears));
     }
 
     /** Total number of weights of the linear layers (what W8 quantization shrinks). */

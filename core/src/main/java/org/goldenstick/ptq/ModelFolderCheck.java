@@ -142,7 +142,7 @@ public final class ModelFolderCheck {
                 if (!Arrays.equals(t.shape(), want)) problems.add("tensor 'lm_head.weight' has shape " + Arrays.toString(t.shape()) + " but tie_word_embeddings implies " + Arrays.toString(want));
                 continue;
             }
-            problems.add("unexpected tensor '" + n + "' (not part of a Llama model with this config.json: " + layout.layers() + " layers)");
+            problems.add("unexpected tensor '" + n + "' (not part of a " + layout.family().modelType() + " model with this config.json: " + layout.layers() + " layers)");
         }
         if (!problems.isEmpty()) {
             int shown = Math.min(problems.size(), 6);

@@ -5,6 +5,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.goldenstick.llm.LlamaModel;
+import org.goldenstick.llm.ModelFamily;
+import org.goldenstick.llm.RmsNorm;
 import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.progress.ProgressTask;
 import org.goldenstick.nn.Linear;
@@ -55,17 +58,21 @@ public final class SmoothQuant extends PtqAlgorithm {
         return this;
     }
 
-    /** SmoothQuant with the Llama mappings ({@link SmoothingMapping#LLAMA}). */
+    /** SmoothQuant with the mappings of the network's {@link ModelFamily} (its description's norm → linear mappings). */
     public SmoothQuant(PTQConfig config) {
-        this(config, SmoothingMapping.LLAMA);
+        this(config, null, true);
     }
 
     /** SmoothQuant with explicit norm → linears mappings (other architectures, or a subset of the Llama ones). */
     public SmoothQuant(PTQConfig config, List<SmoothingMapping> mappings) {
+        this(config, mappings, false);
+    }
+
+    private SmoothQuant(PTQConfig config, List<SmoothingMapping> mappings, boolean fromFamily) {
         if (!config.quantizesActivations()) throw new IllegalArgumentException("SmoothQuant is W8A8 but the config leaves activations in float (" + config.methodName() + "); use RoundToNearest");
-        if (mappings == null || mappings.isEmpty()) throw new IllegalArgumentException("SmoothQuant: at least one smoothing mapping is needed (SmoothingMapping.LLAMA for Llama models)");
+        if (!fromFamily && (mappings == null || mappings.isEmpty())) throw new IllegalArgumentException("SmoothQuant: at least one smoothing mapping is needed (SmoothingMapping.of(family) for a model family)");
         this.config = config;
-        this.mappings = List.copyOf(mappings);
+        this.mappings = fromFamily ? null : List.copyOf(mappings);
     }
 
     @Override
@@ -176,14 +183,17 @@ public final class SmoothQuant extends PtqAlgorithm {
         return (int) n[0];
     }
 
-    /** norm path → the linears reading its output under this instance's mappings; only groups present in the network. */
+    /**
+     * norm path → the linears reading its output under this instance's mappings (by default the network's family's);
+     * only groups present in the network.
+     */
     Map<String, List<String>> groups(Module network) {
-        return SmoothingMapping.resolve(network, mappings);
+        return SmoothingMapping.resolve(network, mappings != null ? mappings : familyMappings(network));
     }
 
-    /** The Llama groups ({@link SmoothingMapping#LLAMA}). */
-    static Map<String, List<String>> llamaGroups(Module network) {
-        return SmoothingMapping.resolve(network, SmoothingMapping.LLAMA);
+    /** The mappings of a {@link LlamaModel}'s family ({@link SmoothingMapping#of}); Llama's for any other network. */
+    static List<SmoothingMapping> familyMappings(Module network) {
+        return SmoothingMapping.of(network instanceof LlamaModel m ? m.config().family() : ModelFamily.LLAMA);
     }
 
     private void smooth(Module network, Map<String, ActObserver> obs) {
@@ -207,10 +217,11 @@ public final class SmoothQuant extends PtqAlgorithm {
                 double a = Math.pow(act[j], alpha), b = Math.pow(wmax[j], 1 - alpha);
                 s[j] = (a == 0 || b == 0) ? 1f : (float) Math.max(a / b, MIN_SCALE);
             }
-            Tensor normW = network.module(g.getKey()).parameter("weight");
-            float[] nw = normW.data();
+            Module smoothLayer = network.module(g.getKey());
+            float[] nw = smoothLayer.parameter("weight").data();
             if (nw.length != in) throw new IllegalStateException(g.getKey() + ".weight has " + nw.length + " values but its consumers read " + in + " channels");
-            for (int j = 0; j < in; j++) nw[j] /= s[j];
+            if (smoothLayer instanceof RmsNorm norm) norm.divideOutputs(s); // Gemma's norms scale by 1 + weight
+            else for (int j = 0; j < in; j++) nw[j] /= s[j];
             for (String l : linears) {
                 Linear lin = (Linear) network.module(l);
                 float[] w = lin.weight().data();

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import org.goldenstick.llm.ModelFamily;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 
@@ -25,10 +26,22 @@ import org.goldenstick.nn.Module;
  * @param smooth  pattern of the norm layers whose weight absorbs {@code 1/s}
  */
 public record SmoothingMapping(List<String> balance, String smooth) {
-    /** The Llama mappings: input_layernorm → q/k/v_proj, post_attention_layernorm → gate/up_proj. */
-    public static final List<SmoothingMapping> LLAMA = List.of(
-            new SmoothingMapping(List.of("re:.*self_attn\\.q_proj", "re:.*self_attn\\.k_proj", "re:.*self_attn\\.v_proj"), "re:.*input_layernorm"),
-            new SmoothingMapping(List.of("re:.*mlp\\.gate_proj", "re:.*mlp\\.up_proj"), "re:.*post_attention_layernorm"));
+    /**
+     * The norm → linears mappings of a family's description ({@link ModelFamily#mappings()} whose smoothing layer is
+     * a norm): for Llama input_layernorm → q/k/v_proj and post_attention_layernorm → gate/up_proj; Phi-3's fused
+     * qkv_proj and gate_up_proj.
+     */
+    public static List<SmoothingMapping> of(ModelFamily family) {
+        List<SmoothingMapping> out = new ArrayList<>();
+        for (ModelFamily.Mapping m : family.mappings()) {
+            if (!m.fromNorm()) continue;
+            out.add(new SmoothingMapping(m.balance().stream().map(b -> "re:.*" + Pattern.quote(b)).toList(), "re:.*" + Pattern.quote(m.smooth())));
+        }
+        return List.copyOf(out);
+    }
+
+    /** The Llama mappings ({@link #of(ModelFamily)} of {@link ModelFamily#LLAMA}). */
+    public static final List<SmoothingMapping> LLAMA = of(ModelFamily.LLAMA);
 
     public SmoothingMapping {
         if (balance == null || balance.isEmpty()) throw new IllegalArgumentException("SmoothQuant mapping: 'balance' needs at least one layer pattern, got " + balance);

@@ -28,13 +28,6 @@ import org.goldenstick.tensor.kernel.PackedIntWeights;
 public final class WeightOnlyQuantizer {
     private WeightOnlyQuantizer() {}
 
-    /** The sub-layers of a decoder layer in true-sequential order; each inner list shares one input. */
-    static final List<List<String>> STAGES = List.of(
-            List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),
-            List.of("self_attn.o_proj"),
-            List.of("mlp.gate_proj", "mlp.up_proj"),
-            List.of("mlp.down_proj"));
-
     /** A uniform plan: every linear of {@code targets} with {@code scheme}. */
     public static Map<String, WeightScheme> uniform(List<String> targets, WeightScheme scheme) {
         Map<String, WeightScheme> p = new LinkedHashMap<>();
@@ -104,7 +97,7 @@ public final class WeightOnlyQuantizer {
     /** GPTQ of one decoder layer's planned linears, stage by stage (true-sequential). */
     private static void gptqLayer(LlamaModel model, String prefix, LayerByLayer.Inputs inputs, Map<String, WeightScheme> plan, Gptq.Settings settings,
                                   DType scaleDtype, Map<String, PackedIntWeights> out) {
-        for (List<String> stage : STAGES) {
+        for (List<String> stage : model.config().family().stages()) {
             List<String> names = new ArrayList<>();
             for (String s : stage) if (plan.containsKey(prefix + s)) names.add(prefix + s);
             if (names.isEmpty()) continue;

@@ -93,6 +93,31 @@ final class Activations {
         return x >= 0 ? 1.0 - erfc : erfc - 1.0;
     }
 
+    private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+
+    /** GELU's tanh approximation (PyTorch {@code gelu(approximate="tanh")}): x·(1 + tanh(√(2/π)(x + 0.044715x³)))/2. */
+    static Tensor geluTanh(Tensor a) {
+        float[] x = a.data(), y = new float[x.length];
+        chunks(x.length, (lo, hi) -> {
+            for (int i = lo; i < hi; i++) y[i] = (float) geluTanh(x[i]);
+        });
+        return Tensor.result("geluTanh", y, a.shape(), out -> {
+            float[] g = out.gradArray(), gx = a.gradArray();
+            chunks(x.length, (lo, hi) -> {
+                for (int i = lo; i < hi; i++) {
+                    double v = x[i], u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v), th = Math.tanh(u);
+                    double du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+                    gx[i] += (float) (g[i] * (0.5 * (1 + th) + 0.5 * v * (1 - th * th) * du));
+                }
+            });
+        }, a);
+    }
+
+    /** The scalar GELU-tanh, in double. */
+    public static double geluTanh(double v) {
+        return 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
+    }
+
     /** SiLU (swish): x·σ(x). */
     static Tensor silu(Tensor a) {
         float[] x = a.data(), y = new float[x.length];

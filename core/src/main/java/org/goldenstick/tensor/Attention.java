@@ -27,7 +27,7 @@ final class Attention {
         return b;
     }
 
-    static Tensor sdpa(Tensor q, Tensor k, Tensor v, boolean causal, int posOffset) {
+    static Tensor sdpa(Tensor q, Tensor k, Tensor v, boolean causal, int posOffset, int window) {
         int[] qs = q.shapeRef(), ks = k.shapeRef(), vs = v.shapeRef();
         String shapes = "q " + Shape.str(qs) + ", k " + Shape.str(ks) + ", v " + Shape.str(vs);
         if (qs.length != 4 || ks.length != 4 || vs.length != 4) {
@@ -38,6 +38,7 @@ final class Attention {
         if (ks[0] != b || ks[3] != d) throw new IllegalArgumentException("scaledDotProductAttention: batch or head dimension of q does not match k: " + shapes);
         if (hkv < 1 || h % hkv != 0) throw new IllegalArgumentException("scaledDotProductAttention: query heads " + h + " are not a multiple of key/value heads " + hkv + ": " + shapes);
         if (causal && posOffset < 0) throw new IllegalArgumentException("scaledDotProductAttention: posOffset must be >= 0, got " + posOffset + " (" + shapes + ")");
+        if (window < 0 || (window > 0 && !causal)) throw new IllegalArgumentException("scaledDotProductAttention: a sliding window needs causal attention and window >= 0, got " + window);
         if (s < 1 || d < 1) throw new IllegalArgumentException("scaledDotProductAttention: empty keys or head dimension: " + shapes);
         int group = h / hkv;
         float scale = (float) (1.0 / Math.sqrt(d));
@@ -51,7 +52,7 @@ final class Attention {
             float[] p = keep ? probs : scratch(ts);
             int pOff = keep ? bh * ts : 0;
             Sgemm.gemm(false, true, t, s, d, qd, bh * t * d, d, kd, kvh * s * d, d, p, pOff, s, false);
-            softmaxRows(p, pOff, t, s, scale, causal, posOffset);
+            softmaxRows(p, pOff, t, s, scale, causal, posOffset, window);
             Sgemm.gemm(false, false, t, d, s, p, pOff, s, vd, kvh * s * d, d, out, bh * t * d, d, false);
         });
         return Tensor.result("scaledDotProductAttention", out, new int[] {b, h, t, d}, o -> {
@@ -84,15 +85,18 @@ final class Attention {
     }
 
     /** Scales, masks and normalises each [s]-row of scores in place; masked entries become exactly 0. */
-    private static void softmaxRows(float[] p, int off, int t, int s, float scale, boolean causal, int posOffset) {
+    private static void softmaxRows(float[] p, int off, int t, int s, float scale, boolean causal, int posOffset, int window) {
         for (int r = 0; r < t; r++) {
             int row = off + r * s;
             int valid = causal ? (int) Math.min(s, (long) r + posOffset + 1) : s;
-            for (int c = 0; c < valid; c++) p[row + c] *= scale;
-            float max = VectorKernels.max(p, row, valid);
-            VectorKernels.scaledExp(p, row, valid, max, 0f, 1f, p, row, false);
-            float inv = (float) (1.0 / VectorKernels.sum(p, row, valid));
-            for (int c = 0; c < valid; c++) p[row + c] *= inv;
+            int first = window > 0 ? Math.max(0, r + posOffset - window + 1) : 0;
+            for (int c = 0; c < first; c++) p[row + c] = 0f;
+            int start = row + first, n = valid - first;
+            for (int c = first; c < valid; c++) p[row + c] *= scale;
+            float max = VectorKernels.max(p, start, n);
+            VectorKernels.scaledExp(p, start, n, max, 0f, 1f, p, start, false);
+            float inv = (float) (1.0 / VectorKernels.sum(p, start, n));
+            for (int c = first; c < valid; c++) p[row + c] *= inv;
             for (int c = valid; c < s; c++) p[row + c] = 0f;
         }
     }

@@ -86,6 +86,11 @@ public final class Functional {
         return Activations.gelu(x);
     }
 
+    /** GELU's tanh approximation, as PyTorch's {@code gelu(approximate="tanh")} (Gemma's {@code gelu_pytorch_tanh}). */
+    public static Tensor geluTanh(Tensor x) {
+        return Activations.geluTanh(x);
+    }
+
     /** SiLU / swish: x·σ(x). */
     public static Tensor silu(Tensor x) {
         return Activations.silu(x);
@@ -184,6 +189,14 @@ public final class Functional {
      * where {@code posOffset} is the number of cached positions before the queries (0 for a plain prefill).
      */
     public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, boolean causal, int posOffset) {
-        return Attention.sdpa(q, k, v, causal, posOffset);
+        return Attention.sdpa(q, k, v, causal, posOffset, 0);
+    }
+
+    /**
+     * As {@link #scaledDotProductAttention(Tensor, Tensor, Tensor, boolean, int)} with a sliding window: query row r
+     * (position {@code r + posOffset}) attends only to keys c with {@code r + posOffset - c < window}; 0 = no window.
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, boolean causal, int posOffset, int window) {
+        return Attention.sdpa(q, k, v, causal, posOffset, window);
     }
 }
