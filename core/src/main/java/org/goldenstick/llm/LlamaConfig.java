@@ -22,7 +22,11 @@ import org.goldenstick.tensor.RopeScaling;
 import org.goldenstick.tensor.RopeTable;
 
 /**
- * The hyper-parameters of a Llama-architecture model, as Hugging Face's {@code config.json} holds them.
+ * The hyper-parameters of a decoder model of one of the supported families (Llama, Mistral, Qwen2/2.5, Qwen3,
+ * Gemma, Phi-3: {@link ModelFamily}, chosen by config.json's {@code model_type}), as Hugging Face's
+ * {@code config.json} holds them. Family-specific fields ({@code attention_bias}, {@code sliding_window},
+ * {@code hidden_activation}, …) stay in {@link #extra()} and are read through {@link #qkvBias()},
+ * {@link #slidingWindow()}, {@link #activation()}.
  *
  * <pre>{@code
  * LlamaConfig c = LlamaConfig.load(Path.of("models/gstick-llama-demo/config.json"));
@@ -36,6 +40,7 @@ import org.goldenstick.tensor.RopeTable;
  * @param eosTokenIds one or more end-of-sequence ids (Llama 3 configs list several); may be empty
  * @param bosTokenId  the beginning-of-sequence id, or -1 when config.json has none
  * @param ropeScaling null when the model uses plain rotary frequencies
+ * @param family      the model family (what config.json's {@code model_type} names)
  */
 public record LlamaConfig(
         int hiddenSize,

@@ -1,5 +1,6 @@
 /**
- * Llama-architecture language models on the engine.
+ * Decoder language models on the engine: Llama and the families that differ from it only in what
+ * {@link org.goldenstick.llm.ModelFamily} describes (Mistral, Qwen2/2.5, Qwen3, Gemma, Phi-3).
  *
  * <ul>
  *   <li>{@link org.goldenstick.llm.LlamaConfig}: Hugging Face {@code config.json} (GQA, head_dim, rope_theta,

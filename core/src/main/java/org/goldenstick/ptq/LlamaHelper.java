@@ -15,7 +15,9 @@ import org.goldenstick.llm.Sampler;
 import org.goldenstick.nn.Module;
 
 /**
- * {@link NetworkHelper} for {@link LlamaModel}s: config values come from {@link LlamaConfig} (plus
+ * {@link NetworkHelper} for {@link LlamaModel}s of every supported family ({@code spec("model_type")} names it; the
+ * layer names PTQ works on come from the family's {@link org.goldenstick.llm.ModelFamily} description): config values
+ * come from {@link LlamaConfig} (plus
  * {@code seq_length}, the calibration sample length, and {@code batch_size} = 1); calibration text is tokenized,
  * concatenated and cut into consecutive {@code seq_length}-token samples; a calibration forward is one KV-cached
  * prefill of the sample (the inference path, so replaced projection layers see exactly what they see in use).
@@ -55,6 +57,7 @@ public final class LlamaHelper implements NetworkHelper {
             case "vocab_size" -> c.vocabSize();
             case "max_position_embeddings" -> c.maxPositionEmbeddings();
             case "bos_token_id" -> c.bosTokenId();
+            case "model_type" -> c.family().modelType();
             case "seq_length" -> seqLength;
             case "batch_size" -> 1;
             default -> throw new IllegalArgumentException("LlamaHelper: can not find network specific: " + name);

@@ -8,7 +8,7 @@ import org.goldenstick.nn.Module;
 /**
  * Decouples PTQ algorithms from a model family (upstream {@code NetworkHelper}): how to read a config value, how
  * to turn calibration text into token samples, and how to drive the network forward. {@link LlamaHelper} is the
- * implementation for Llama-architecture models.
+ * implementation for the decoder families of {@link org.goldenstick.llm.ModelFamily}.
  *
  * <pre>{@code
  * NetworkHelper h = new LlamaHelper(model, 256, text -> tokenizer.encode(text, true));

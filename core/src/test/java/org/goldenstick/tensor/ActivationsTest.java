@@ -61,6 +61,7 @@ class ActivationsTest {
         forward("leakyRelu", t -> Functional.leakyRelu(t, 0.1f), v -> v > 0 ? v : 0.1 * v, x, 1e-7);
         forward("gelu", Functional::gelu, v -> 0.5 * v * (1 + erfSeries(v / Math.sqrt(2))), x, 1e-6);
         forward("silu", Functional::silu, v -> v / (1 + Math.exp(-v)), x, 1e-6);
+        forward("geluTanh", Functional::geluTanh, v -> 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v))), x, 1e-6);
         forward("hardSigmoid", Functional::hardSigmoid, v -> Math.min(1, Math.max(0, v / 6 + 0.5)), x, 1e-7);
         forward("hardSwish", Functional::hardSwish, v -> v * Math.min(1, Math.max(0, v / 6 + 0.5)), x, 1e-6);
         check("relu", t -> Functional.relu(t[0]), x);
@@ -68,11 +69,13 @@ class ActivationsTest {
         check("leakyRelu", t -> Functional.leakyRelu(t[0], 0.1f), x);
         check("gelu", t -> Functional.gelu(t[0]), x);
         check("silu", t -> Functional.silu(t[0]), x);
+        check("geluTanh", t -> Functional.geluTanh(t[0]), x);
         check("hardSigmoid", t -> Functional.hardSigmoid(t[0]), x);
         check("hardSwish", t -> Functional.hardSwish(t[0]), x);
         // Around 0 GELU and SiLU are smooth: check the gradient there too.
         check("gelu near 0", t -> Functional.gelu(t[0]), param(5, 3, 7));
         check("silu near 0", t -> Functional.silu(t[0]), param(5, 3, 7));
+        check("geluTanh near 0", t -> Functional.geluTanh(t[0]), param(5, 3, 7));
     }
 
     @Test

@@ -145,7 +145,7 @@ class LlmOpsTest {
     // ---------------------------------------------------------------- attention
 
     /** Direct attention in float64 with GQA and the offset causal mask. */
-    static double[] referenceAttention(Tensor q, Tensor k, Tensor v, boolean causal, int posOffset) {
+    static double[] referenceAttention(Tensor q, Tensor k, Tensor v, boolean causal, int posOffset, int window) {
         int b = q.dim(0), h = q.dim(1), t = q.dim(2), d = q.dim(3), hkv = k.dim(1), s = k.dim(2);
         double[] out = new double[b * h * t * d];
         for (int bi = 0; bi < b; bi++)
@@ -155,7 +155,7 @@ class LlmOpsTest {
                     double[] sc = new double[s];
                     double max = Double.NEGATIVE_INFINITY;
                     for (int si = 0; si < s; si++) {
-                        if (causal && si > ti + posOffset) {
+                        if (causal && si > ti + posOffset || window > 0 && si <= ti + posOffset - window) {
                             sc[si] = Double.NEGATIVE_INFINITY;
                             continue;
                         }
@@ -176,15 +176,17 @@ class LlmOpsTest {
         return out;
     }
 
-    record AttnCase(String name, int b, int h, int hkv, int t, int s, int d, boolean causal, int posOffset) {}
+    record AttnCase(String name, int b, int h, int hkv, int t, int s, int d, boolean causal, int posOffset, int window) {}
 
     static final AttnCase[] ATTN = {
-        new AttnCase("MHA full", 2, 2, 2, 3, 4, 5, false, 0),
-        new AttnCase("GQA causal prefill", 1, 4, 2, 4, 4, 6, true, 0),
-        new AttnCase("GQA causal with cache", 2, 4, 1, 3, 5, 4, true, 2),
-        new AttnCase("decode step", 1, 2, 1, 1, 6, 4, true, 5),
-        new AttnCase("keys longer than a vector", 1, 2, 1, 3, 40, 8, true, 37),
-        new AttnCase("long full rows", 1, 1, 1, 2, 35, 4, false, 0),
+        new AttnCase("MHA full", 2, 2, 2, 3, 4, 5, false, 0, 0),
+        new AttnCase("GQA causal prefill", 1, 4, 2, 4, 4, 6, true, 0, 0),
+        new AttnCase("GQA causal with cache", 2, 4, 1, 3, 5, 4, true, 2, 0),
+        new AttnCase("decode step", 1, 2, 1, 1, 6, 4, true, 5, 0),
+        new AttnCase("keys longer than a vector", 1, 2, 1, 3, 40, 8, true, 37, 0),
+        new AttnCase("long full rows", 1, 1, 1, 2, 35, 4, false, 0, 0),
+        new AttnCase("sliding window prefill", 1, 4, 2, 6, 6, 4, true, 0, 3),
+        new AttnCase("sliding window with cache", 2, 2, 1, 3, 9, 4, true, 6, 4),
     };
 
     @Test
@@ -195,12 +197,12 @@ class LlmOpsTest {
                 int seed = 0;
                 for (AttnCase c : ATTN) {
                     Tensor q = param(++seed, c.b, c.h, c.t, c.d), k = param(++seed, c.b, c.hkv, c.s, c.d), v = param(++seed, c.b, c.hkv, c.s, c.d);
-                    double[] ref = referenceAttention(q, k, v, c.causal, c.posOffset);
-                    Tensor y = Functional.scaledDotProductAttention(q, k, v, c.causal, c.posOffset);
+                    double[] ref = referenceAttention(q, k, v, c.causal, c.posOffset, c.window);
+                    Tensor y = Functional.scaledDotProductAttention(q, k, v, c.causal, c.posOffset, c.window);
                     assertArrayEquals(new int[] {c.b, c.h, c.t, c.d}, y.shape());
                     for (int i = 0; i < ref.length; i++) assertEquals(ref[i], y.data()[i], 1e-5, c.name + " vector=" + vector + " at " + i);
                     try (var ignored = GradMode.off()) { // the no-grad path uses scratch buffers instead of kept probabilities
-                        Tensor z = Functional.scaledDotProductAttention(q, k, v, c.causal, c.posOffset);
+                        Tensor z = Functional.scaledDotProductAttention(q, k, v, c.causal, c.posOffset, c.window);
                         assertArrayEquals(y.data(), z.data(), c.name);
                     }
                 }
@@ -214,7 +216,7 @@ class LlmOpsTest {
     void attentionGradientsForQKV() {
         int seed = 50;
         for (AttnCase c : ATTN) {
-            check("sdpa " + c.name, t -> Functional.scaledDotProductAttention(t[0], t[1], t[2], c.causal, c.posOffset),
+            check("sdpa " + c.name, t -> Functional.scaledDotProductAttention(t[0], t[1], t[2], c.causal, c.posOffset, c.window),
                     param(++seed, c.b, c.h, c.t, c.d), param(++seed, c.b, c.hkv, c.s, c.d), param(++seed, c.b, c.hkv, c.s, c.d));
         }
     }
