@@ -98,7 +98,7 @@ public final class CompressCommand implements Callable<Integer> {
         Path dir = model != null ? Path.of(model) : root.resolve("models/gstick-llama-demo");
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": model folder not found");
         PTQConfig cfg;
-        List<SmoothingMapping> mappings = SmoothingMapping.LLAMA;
+        List<SmoothingMapping> mappings = null; // the model family's unless the recipe lists them
         Path calibText = calib != null ? calib : Files.isRegularFile(dir.resolve("calib.txt")) ? dir.resolve("calib.txt") : dir.resolve("heldout.txt");
         WeightMethod method = null;
         switch (r.modifiers().getFirst()) {

@@ -160,7 +160,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         Path calibText = calib;
         if (calibText == null && cfg.quantizesActivations() && Files.isRegularFile(dir.resolve("calib.txt"))) calibText = dir.resolve("calib.txt");
         // progress is always kept (next to --out, removed when the output is complete) so that any run can be resumed
-        return printed(Quantizer.quantize(dir, out, cfg, org.goldenstick.ptq.SmoothingMapping.LLAMA, calibText, calibSamples, seqLen, null, // the folder's own tokenizer
+        return printed(Quantizer.quantize(dir, out, cfg, null, calibText, calibSamples, seqLen, null, // the folder's own tokenizer
                 CliProgress.of(json), resume ? ResumeState.Mode.CONTINUE : ResumeState.Mode.SAVE), dir);
     }
 

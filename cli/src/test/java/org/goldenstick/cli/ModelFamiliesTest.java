@@ -127,6 +127,18 @@ class ModelFamiliesTest {
                 for (String b : ck.weights().keySet()) {
                     if (b.endsWith(".bias")) assertTrue(o.contains(b), type + ": bias " + b + " is kept");
                 }
+                if (run[0].equals("smoothquant") || run[0].equals("awq")) {
+                    // the scales were folded through the family's norm → linear mappings: every decoder norm changed
+                    for (int l = 0; l < FamilyCheckpoints.LAYERS; l++) {
+                        for (String norm : List.of("input_layernorm", "post_attention_layernorm")) {
+                            String n = "model.layers." + l + "." + norm + ".weight";
+                            float[] before = ck.weights().get(n).data(), after = o.tensor(n).data();
+                            double change = 0;
+                            for (int i = 0; i < before.length; i++) change = Math.max(change, Math.abs(after[i] - before[i]) / (Math.abs(before[i]) + 0.1));
+                            assertTrue(change > 0.01, type + " " + name + ": " + n + " was not smoothed (max relative change " + change + ")");
+                        }
+                    }
+                }
             }
             JsonNode e = CliRunner.json("eval", "--model", out.toString(), "--ref", dir.toString(), "--ctx", "" + CTX, "--max-tokens", "" + MAX_TOKENS, "--json");
             double kld = e.get("kld").asDouble();

@@ -43,7 +43,7 @@ import org.goldenstick.qat.slb.SlbConfig;
  *   <tr><td>{@code SLBModifier}</td><td>the keys of {@link SlbConfig#fromMap}, and {@code ignore}</td></tr>
  *   <tr><td>{@code SCOPModifier}</td><td>{@code prune_rate} (default 0.45), {@code knockoff_epochs} (1), {@code knockoff_lr} (0.01), {@code seed} (0),
  *       {@code ignore}</td></tr>
- *   <tr><td>{@code SmoothQuantModifier}</td><td>{@code smoothing_strength} (α, default 0.5), {@code mappings} (default: Llama's), {@code ignore}
+ *   <tr><td>{@code SmoothQuantModifier}</td><td>{@code smoothing_strength} (α, default 0.5), {@code mappings} (default: the model family's, e.g. Phi-3's fused qkv_proj), {@code ignore}
  *       (default {@code [lm_head, down_proj]}), {@code activations} ({@code token} | {@code tensor})</td></tr>
  *   <tr><td>{@code QuantizationModifier}</td><td>round-to-nearest weight-only: {@code scheme} ({@code W8A16} | {@code W4A16}),
  *       {@code group_size} (0 = per channel), {@code symmetric} (true), {@code targets} ({@code [Linear]}), {@code ignore} (default {@code [lm_head]})</td></tr>
@@ -248,7 +248,7 @@ public final class RecipeReader {
     }
 
     private static List<SmoothingMapping> mappings(String source, String path, Object v) {
-        if (v == null) return SmoothingMapping.LLAMA;
+        if (v == null) return null; // the model family's (ModelFamily's norm → linear mappings)
         String where = path + ".mappings";
         if (!(v instanceof List<?> list) || list.isEmpty()) throw new RecipeException(source, where, "must be a non-empty list of [[balance layers...], smooth layer]");
         List<SmoothingMapping> out = new ArrayList<>();

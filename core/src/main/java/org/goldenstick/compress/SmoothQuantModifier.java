@@ -6,7 +6,8 @@ import org.goldenstick.ptq.PTQConfig;
 import org.goldenstick.ptq.SmoothingMapping;
 
 /**
- * SmoothQuant W8A8: smoothing over {@code mappings} (norm → linears) with strength {@code alpha}, then int8 weights
+ * SmoothQuant W8A8: smoothing over {@code mappings} (norm → linears; null = the model family's,
+ * {@link SmoothingMapping#of}) with strength {@code alpha}, then int8 weights
  * and activations. {@code ignore} names linears left in floating point (the library's one skip list,
  * {@link org.goldenstick.rewrite.LayerFilter}).
  *
@@ -16,7 +17,7 @@ import org.goldenstick.ptq.SmoothingMapping;
  */
 public record SmoothQuantModifier(double alpha, List<SmoothingMapping> mappings, List<String> ignore, ActGranularity activations) implements Modifier {
     public SmoothQuantModifier {
-        mappings = List.copyOf(mappings);
+        mappings = mappings == null ? null : List.copyOf(mappings);
         ignore = List.copyOf(ignore);
         config(alpha, ignore, activations); // validates now
     }

@@ -47,10 +47,10 @@ public final class Quantizer {
     /** As {@link #quantize(Path, Path, PTQConfig, Path, int, int, NetworkHelper.TextEncoder)}, reporting progress to {@code progress}. */
     public static PtqReport quantize(Path model, Path out, PTQConfig config, Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder,
                                      ProgressListener progress) throws IOException {
-        return quantize(model, out, config, SmoothingMapping.LLAMA, calib, maxSamples, seqLength, encoder, progress);
+        return quantize(model, out, config, null, calib, maxSamples, seqLength, encoder, progress);
     }
 
-    /** As above, with SmoothQuant's norm → linears {@code mappings} (a recipe's {@code SmoothQuantModifier.mappings}). */
+    /** As above, with SmoothQuant's norm → linears {@code mappings} (a recipe's {@code SmoothQuantModifier.mappings}; null = the model family's). */
     public static PtqReport quantize(Path model, Path out, PTQConfig config, List<SmoothingMapping> mappings, Path calib, int maxSamples, int seqLength,
                                      NetworkHelper.TextEncoder encoder, ProgressListener progress) throws IOException {
         return quantize(model, out, config, mappings, calib, maxSamples, seqLength, encoder, progress, ResumeState.Mode.OFF);
@@ -104,7 +104,7 @@ public final class Quantizer {
         for (String t : targets) weightBytes += 4L * ((org.goldenstick.nn.Linear) m.module(t)).weight().numel();
         SmoothQuant sq = new SmoothQuant(config, mappings).progress(progress);
         sq.resumeWith(ResumeState.open(out, ResumeState.key(model, needsData ? calib : null,
-                config + " mappings=" + mappings + " seq_len=" + seqLength + " samples=" + maxSamples), resume));
+                config + " mappings=" + (mappings == null ? "family" : mappings) + " seq_len=" + seqLength + " samples=" + maxSamples), resume));
         sq.apply(m, helper, samples);
         sq.convert(m);
         long tWrite = System.nanoTime();

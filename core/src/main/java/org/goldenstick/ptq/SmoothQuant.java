@@ -63,9 +63,12 @@ public final class SmoothQuant extends PtqAlgorithm {
         this(config, null, true);
     }
 
-    /** SmoothQuant with explicit norm → linears mappings (other architectures, or a subset of the Llama ones). */
+    /**
+     * SmoothQuant with explicit norm → linears mappings (a subset of the family's, or another architecture's); null
+     * means the network's family's, as {@link #SmoothQuant(PTQConfig)}.
+     */
     public SmoothQuant(PTQConfig config, List<SmoothingMapping> mappings) {
-        this(config, mappings, false);
+        this(config, mappings, mappings == null);
     }
 
     private SmoothQuant(PTQConfig config, List<SmoothingMapping> mappings, boolean fromFamily) {
@@ -125,6 +128,11 @@ public final class SmoothQuant extends PtqAlgorithm {
             if (calibration == null || calibration.isEmpty()) throw new IllegalArgumentException(config.methodName() + ": the calibration set is empty; " + (config.outliers() == OutlierSuppression.SMOOTH ? "SmoothQuant" : "static activation scales") + " need calibration samples");
             if (helper == null) throw new IllegalArgumentException(config.methodName() + ": a NetworkHelper is needed to run calibration");
             for (int i = 0; i < calibration.size(); i++) if (calibration.get(i) == null || calibration.get(i).length == 0) throw new IllegalArgumentException(config.methodName() + ": calibration sample " + i + " is empty");
+            if (config.outliers() == OutlierSuppression.SMOOTH && groups(network).isEmpty()) {
+                // smoothing nothing would silently give plain W8A8: a mapping list for another family, or a typo
+                throw new IllegalArgumentException("SmoothQuant: no norm → linears mapping matches a layer of the network (mappings: "
+                        + (mappings != null ? mappings : familyMappings(network)) + ")");
+            }
             Map<String, ActObserver> obs = calibrate(network, helper, calibration, targets);
             if (config.outliers() == OutlierSuppression.SMOOTH) smooth(network, obs);
             else for (var e : obs.entrySet()) actAbsMax.put(e.getKey(), (double) max(e.getValue().absMax()));
