@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code gstick quantize}: post-training quantization of a Hugging Face Llama folder (QUANTIZE stage). The output
+ * {@code gstick quantize}: post-training quantization of a Hugging Face model folder of a supported family ({@code docs/families.md}; QUANTIZE stage). The output
  * folder is a quantized checkpoint that {@code gstick eval --model OUT} loads in DEPLOY mode.
  */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
                 "smoothquant (W8A8 with smoothing) or w8a8 (naive W8A8, for comparison); --bits-budget mixes 4/8 bits and float.",
                 "Writes compressed-tensors safetensors (pack-quantized for weight-only, int-quantized for W8A8) atomically to --out."})
 public final class QuantizeCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "Hugging Face Llama folder (default: models/gstick-llama-demo)")
+    @Option(names = "--model", description = "Hugging Face model folder: llama, mistral, qwen2, qwen3, gemma or phi3 (default: models/gstick-llama-demo)")
     Path model;
 
     @Option(names = "--method", defaultValue = "rtn", description = "rtn | gptq | awq | awq-gptq | smoothquant | w8a8 (default: ${DEFAULT-VALUE})")

@@ -29,7 +29,7 @@ public final class SensitivityCommand implements Callable<Integer> {
 
     record UnitJson(String unit, long params, double kldW4, double kldW8, List<String> layers) {}
 
-    @Option(names = "--model", description = "Hugging Face Llama folder (default: models/gstick-llama-demo)")
+    @Option(names = "--model", description = "Hugging Face model folder: llama, mistral, qwen2, qwen3, gemma or phi3 (default: models/gstick-llama-demo)")
     Path model;
 
     @Option(names = "--calib", description = "calibration text file or folder (default: <model>/calib.txt, else <model>/heldout.txt)")

@@ -168,31 +168,27 @@ final class FamilyReference {
         }
     }
 
-    /** LlamaRMSNorm (x·w) or GemmaRMSNorm (x·(1 + w)). */
+    /** LlamaRMSNorm (x·w) or GemmaRMSNorm (x·(1 + w)) of each row. */
     private double[][] rms(double[][] x, String name, boolean plusOne) {
-        float[] g = w.get(name).data();
         double[][] out = new double[x.length][];
         for (int i = 0; i < x.length; i++) {
-            double ss = 0;
-            for (double v : x[i]) ss += v * v;
-            double r = 1 / Math.sqrt(ss / x[i].length + eps);
-            out[i] = new double[x[i].length];
-            for (int j = 0; j < x[i].length; j++) out[i][j] = x[i][j] * r * ((plusOne ? 1 : 0) + g[j]);
+            out[i] = x[i].clone();
+            normalize(out[i], 0, x[i].length, w.get(name).data(), plusOne ? 1 : 0);
         }
         return out;
     }
 
     /** Qwen3's q_norm/k_norm: an RMSNorm over each head's head_dim values, in place. */
     private void perHeadRms(double[][] x, int heads, String name) {
-        float[] g = w.get(name).data();
-        for (double[] row : x) {
-            for (int a = 0; a < heads; a++) {
-                double ss = 0;
-                for (int e = 0; e < hd; e++) ss += row[a * hd + e] * row[a * hd + e];
-                double r = 1 / Math.sqrt(ss / hd + eps);
-                for (int e = 0; e < hd; e++) row[a * hd + e] = row[a * hd + e] * r * g[e];
-            }
-        }
+        for (double[] row : x) for (int a = 0; a < heads; a++) normalize(row, a * hd, hd, w.get(name).data(), 0);
+    }
+
+    /** v[off, off+n) ← v / √(mean(v²) + eps) · (base + g). */
+    private void normalize(double[] v, int off, int n, float[] g, double base) {
+        double ss = 0;
+        for (int e = off; e < off + n; e++) ss += v[e] * v[e];
+        double r = 1 / Math.sqrt(ss / n + eps);
+        for (int e = 0; e < n; e++) v[off + e] = v[off + e] * r * (base + g[e]);
     }
 
     /** x [T, in] · Wᵀ (+ b) with W [out, in] = {@code name.weight}, b = {@code name.bias} if the checkpoint has it. */

@@ -12,7 +12,10 @@ import org.goldenstick.llm.tokenizer.BpeTrainer;
 
 /** A tiny random Llama folder with a freshly trained BPE tokenizer and its held-out text, for the LLM command tests. */
 record TinyLlama(Path dir, String text) {
-    static TinyLlama create(Path tmp) throws Exception {
+    /** The companion files of the tiny models: a BPE tokenizer.json (BOS 0, EOS 1) trained on heldout.txt, in {@code tmp/src}. */
+    record Companions(Path dir, String text, int vocabSize) {}
+
+    static Companions companions(Path tmp) throws Exception {
         StringBuilder sb = new StringBuilder();
         String[] words = {"the", "whale", "ship", "sea", "captain", "of", "and", "a", "white", "ocean", "to", "sail"};
         java.util.Random rng = new java.util.Random(1);
@@ -22,7 +25,14 @@ record TinyLlama(Path dir, String text) {
         Path src = Files.createDirectories(tmp.resolve("src"));
         vocab.write(src.resolve("tokenizer.json"));
         Files.writeString(src.resolve("heldout.txt"), text);
-        int v = vocab.tokens().size();
+        return new Companions(src, text, vocab.tokens().size());
+    }
+
+    static TinyLlama create(Path tmp) throws Exception {
+        Companions comp = companions(tmp);
+        Path src = comp.dir();
+        String text = comp.text();
+        int v = comp.vocabSize();
         LlamaConfig c = new LlamaConfig(32, 64, 2, 4, 2, 8, 1e-5, 10000.0, null, v, 128, true, 0, new int[] {1}, "float32",
                 List.of("LlamaForCausalLM"), Map.of());
         LlamaModel m = LlamaModel.withRandomWeights(c, 3);

@@ -213,7 +213,7 @@ public final class QuantizedCheckpoints {
         cfg.skip().forEach(skip::add);
         if (cfg.outliers() == OutlierSuppression.SMOOTH) {
             gs.put("smoothquant_alpha", cfg.alpha());
-            gs.put("smoothing", "folded: 1/s into input_layernorm / post_attention_layernorm, s into q/k/v and gate/up weights");
+            gs.put("smoothing", "folded: 1/s into input_layernorm / post_attention_layernorm, s into the input columns of the linears reading them (the model family's mappings)");
         }
         return q;
     }

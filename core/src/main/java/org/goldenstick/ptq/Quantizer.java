@@ -183,7 +183,7 @@ public final class Quantizer {
             gs.put("awq_grid", a.grid()).put("awq_clip", a.clip()).put("awq_max_shrink", a.maxShrink());
             ObjectNode alphas = gs.putObject("awq_alpha");
             applied.alphas().forEach(alphas::put);
-            gs.put("awq_folding", "1/s into input_layernorm, post_attention_layernorm, v_proj rows (no GQA), up_proj rows; s into the reading linears' columns");
+            gs.put("awq_folding", "1/s into input_layernorm, post_attention_layernorm, v_proj rows (no GQA), up_proj rows (separate projections only); s into the reading linears' columns");
         }
         if (method.needsCalibration()) {
             gs.put("calibration_samples", samples.size());
