@@ -106,12 +106,16 @@ public record ChatPrompt(ChatTemplate template, String bosToken, String eosToken
         return render(messages, addGenerationPrompt, Map.of());
     }
 
-    /** As {@link #render(List, boolean)} with more template variables (e.g. {@code enable_thinking}). */
+    /**
+     * As {@link #render(List, boolean)} with more template variables (e.g. {@code enable_thinking}, or
+     * {@code strftime_now} with a fixed clock; by default it reads the system clock, as transformers does).
+     */
     public String render(List<ChatTemplate.Message> messages, boolean addGenerationPrompt, Map<String, ?> variables) {
         Map<String, Object> vars = new HashMap<>();
         vars.put("bos_token", bosToken);
         vars.put("eos_token", eosToken);
         vars.put("add_generation_prompt", addGenerationPrompt);
+        vars.put("strftime_now", ChatTemplate.strftimeNow(java.time.Clock.systemDefaultZone()));
         vars.putAll(variables);
         try {
             return template.render(messages, vars);

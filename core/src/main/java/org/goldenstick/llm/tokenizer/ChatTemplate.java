@@ -19,9 +19,10 @@ import java.util.Objects;
  * subscript access, slices, {@code + - * / // % ~}, comparisons, {@code in}, {@code and/or/not}, conditional
  * expressions, the tests {@code defined none string number integer mapping iterable sequence boolean true false
  * even odd divisibleby equalto}, the filters {@code trim length count upper lower capitalize title tojson string
- * int float list first last join default replace items selectattr rejectattr map(attribute=…)}, Python string methods ({@code strip split startswith
- * …}), dict methods ({@code items keys values get}), and the globals {@code raise_exception}, {@code namespace},
- * {@code range}. Anything else is a {@link TokenizerException} naming the construct and its line.
+ * int float list first last join default replace items selectattr rejectattr map(attribute=…)}, Python string
+ * methods ({@code strip split startswith …}), dict methods ({@code items keys values get}), the globals {@code raise_exception}, {@code namespace},
+ * {@code range}, and {@link HostFunction}s passed as variables ({@link #strftimeNow}). Anything else is a
+ * {@link TokenizerException} naming the construct and its line.
  *
  * <pre>{@code
  * ChatTemplate t = ChatTemplate.parse(source);
@@ -78,6 +79,53 @@ public final class ChatTemplate {
             throw new TokenizerException("chat template: {% " + s.kind + " %} outside a for loop");
         }
         return out.toString();
+    }
+
+    /** A function the caller puts among the variables (e.g. {@code strftime_now}); argument errors as IllegalArgumentException. */
+    @FunctionalInterface
+    public interface HostFunction {
+        Object apply(List<Object> args);
+    }
+
+    /**
+     * transformers' {@code strftime_now(format)}: the clock's current time in Python {@code strftime} notation
+     * (Llama 3.1+ templates print today's date with it); directives {@code %d %m %Y %y %b %B %a %A %H %I %M %S
+     * %p %j %%}.
+     */
+    public static HostFunction strftimeNow(java.time.Clock clock) {
+        return args -> {
+            if (args.size() != 1 || !(args.get(0) instanceof String fmt)) throw new IllegalArgumentException("strftime_now(format) takes one string");
+            java.time.LocalDateTime t = java.time.LocalDateTime.now(clock);
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < fmt.length(); i++) {
+                char ch = fmt.charAt(i);
+                if (ch != '%' || i + 1 == fmt.length()) {
+                    sb.append(ch);
+                    continue;
+                }
+                char d = fmt.charAt(++i);
+                String pattern = switch (d) {
+                    case 'd' -> "dd";
+                    case 'm' -> "MM";
+                    case 'Y' -> "yyyy";
+                    case 'y' -> "yy";
+                    case 'b' -> "MMM";
+                    case 'B' -> "MMMM";
+                    case 'a' -> "EEE";
+                    case 'A' -> "EEEE";
+                    case 'H' -> "HH";
+                    case 'I' -> "hh";
+                    case 'M' -> "mm";
+                    case 'S' -> "ss";
+                    case 'p' -> "a";
+                    case 'j' -> "DDD";
+                    case '%' -> "'%'";
+                    default -> throw new IllegalArgumentException("strftime_now: the directive %" + d + " is not supported");
+                };
+                sb.append(java.time.format.DateTimeFormatter.ofPattern(pattern, java.util.Locale.ENGLISH).format(t));
+            }
+            return sb.toString();
+        };
     }
 
     // ------------------------------------------------------------------ lexing
@@ -1284,7 +1332,14 @@ public final class ChatTemplate {
             }
         }
         if (fn instanceof Method m) return method(m, args, c.line());
-        if (fn instanceof Undefined u) throw err(c.line(), "'" + u.name() + "' is undefined, so it cannot be called (only raise_exception, namespace and range are defined)");
+        if (fn instanceof HostFunction h) {
+            try {
+                return h.apply(args);
+            } catch (IllegalArgumentException e) {
+                throw err(c.line(), e.getMessage());
+            }
+        }
+        if (fn instanceof Undefined u) throw err(c.line(), "'" + u.name() + "' is undefined, so it cannot be called (defined: raise_exception, namespace, range and the caller's functions such as strftime_now)");
         throw err(c.line(), typeName(fn) + " is not callable");
     }
 

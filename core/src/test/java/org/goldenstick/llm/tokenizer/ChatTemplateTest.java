@@ -62,6 +62,16 @@ class ChatTemplateTest {
                 render("llama-3.2-instruct", THREE_TURNS, Map.of("bos_token", "<|begin_of_text|>", "date_string", "1 Dec 2026")));
     }
 
+    /** Llama 3.1+ templates date the system turn with transformers' strftime_now when it is defined. */
+    @Test
+    void llama32DatesTheSystemTurnWithStrftimeNow() {
+        var clock = java.time.Clock.fixed(java.time.Instant.parse("2026-03-07T09:05:00Z"), java.time.ZoneOffset.UTC);
+        String out = render("llama-3.2-instruct", List.of(new Message("user", "Hi")), Map.of("bos_token", "<|begin_of_text|>", "strftime_now", ChatTemplate.strftimeNow(clock)));
+        assertTrue(out.contains("Today Date: 07 Mar 2026\n"), out);
+        assertEquals("2026-03-07 09:05:00 AM % 066 Saturday", ChatTemplate.parse("{{ strftime_now('%Y-%m-%d %H:%M:%S %p %% %j %A') }}")
+                .render(List.of(), Map.of("strftime_now", ChatTemplate.strftimeNow(clock))));
+    }
+
     @Test
     void qwen25DefaultSystemAndMultiTurn() {
         assertEquals("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n",
@@ -198,6 +208,9 @@ class ChatTemplateTest {
         assertTrue(u.getMessage().contains("'missing' is undefined"), u.getMessage());
         TokenizerException c = assertThrows(TokenizerException.class, () -> render("{{ strftime_now('%d') }}"));
         assertTrue(c.getMessage().contains("'strftime_now' is undefined"), c.getMessage());
+        var clock = java.time.Clock.fixed(java.time.Instant.parse("2026-03-07T09:05:00Z"), java.time.ZoneOffset.UTC);
+        TokenizerException d = assertThrows(TokenizerException.class, () -> ChatTemplate.parse("{{ strftime_now('%Q') }}").render(List.of(), Map.of("strftime_now", ChatTemplate.strftimeNow(clock))));
+        assertTrue(d.getMessage().contains("%Q"), d.getMessage());
     }
 
     /**
