@@ -84,7 +84,7 @@ public final class PruneCommand implements Callable<Integer> {
         if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", name, spec.dataset(), pruneRate, Parallel.threads());
         ScopWorkflow.Result r = ScopWorkflow.run(o, CliProgress.of(json));
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(r.onnx(), r.testInputs(), r.testLabels(), r.prunedPredictions());
-        if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.prune(spec, pruneRate, r, ort.accuracy()));
+        if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.prune(name, spec, pruneRate, r, ort.accuracy()));
         ModelStats b = r.before(), a = r.after();
         var why = new Json.Reasons();
         CompressionJson c = CompressionJson.of("scop", name, spec.dataset(), r.fp32Accuracy(), r.prunedAccuracy(), ort,

@@ -148,7 +148,7 @@ public final class QatCommand implements Callable<Integer> {
         QatWorkflow.Result r = QatWorkflow.run(opts, factory, CliProgress.of(json));
         Path onnx = r.exported(".onnx");
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(onnx, r.testInputs(), r.testLabels(), r.deployPredictions());
-        if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.qat(algo, spec, r, opts.qatEpochs(), ort.accuracy()));
+        if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.qat(algo, name, spec, r, opts.qatEpochs(), ort.accuracy()));
         var why = new Json.Reasons();
         CompressionJson c = CompressionJson.of(algo.toLowerCase(Locale.ROOT), name, spec.dataset(), r.fp32Accuracy(), r.quantAccuracy(), ort,
                 r.fp32Bytes(), r.deployBytes(), r.exported(".safetensors"), onnx, r.fp32Checkpoint(), r.fp32ImagesPerSecond(), r.deployImagesPerSecond(),

@@ -77,7 +77,7 @@ public final class TrainCommand implements Callable<Integer> {
         // the report's accuracy curve needs a test-set evaluation after every epoch; without --report none is run
         EpochEvaluation perEpoch = report.wanted() ? new EpochEvaluation(Recipes.testLoader(spec, data), 1, e -> {}) : null;
         Recipes.Outcome o = Recipes.train(spec, model, data, perEpoch == null ? List.of() : List.of(perEpoch), CliProgress.of(json));
-        if (report.wanted()) report.write(Reports.train(spec, data, o, perEpoch));
+        if (report.wanted()) report.write(Reports.train(name, spec, data, o, perEpoch));
         if (out != null) {
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("model", name);

@@ -27,6 +27,7 @@ import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
 import org.goldenstick.nn.Permute;
+import org.goldenstick.nn.Pool2d;
 import org.goldenstick.nn.ReLU;
 import org.goldenstick.nn.ReLU6;
 import org.goldenstick.nn.Sigmoid;
@@ -237,15 +238,14 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
         }
         if (m instanceof MaxPool2d p) { // max-pooling keeps values on their grid
             QuantParams keep = grids.get(x);
-            String y = node("MaxPool", path, List.of(x), OnnxAttribute.ofInts("kernel_shape", p.kernelH(), p.kernelW()),
-                    OnnxAttribute.ofInts("strides", p.strideH(), p.strideW()), OnnxAttribute.ofInts("pads", p.paddingH(), p.paddingW(), p.paddingH(), p.paddingW()));
+            String y = node("MaxPool", path, List.of(x), poolAttrs(p));
             if (keep != null) grids.put(y, keep);
             return y;
         }
         if (m instanceof AvgPool2d p) {
-            return node("AveragePool", path, List.of(x), OnnxAttribute.ofInts("kernel_shape", p.kernelH(), p.kernelW()),
-                    OnnxAttribute.ofInts("strides", p.strideH(), p.strideW()), OnnxAttribute.ofInts("pads", p.paddingH(), p.paddingW(), p.paddingH(), p.paddingW()),
-                    OnnxAttribute.ofInt("count_include_pad", p.countIncludePad() ? 1 : 0));
+            OnnxAttribute[] a = Arrays.copyOf(poolAttrs(p), 4);
+            a[3] = OnnxAttribute.ofInt("count_include_pad", p.countIncludePad() ? 1 : 0);
+            return node("AveragePool", path, List.of(x), a);
         }
         if (m instanceof AdaptiveAvgPool2d p) {
             if (p.outputH() != 1 || p.outputW() != 1) throw new IllegalArgumentException("ONNX export: " + path + ": only AdaptiveAvgPool2d(1) (global average pooling) is supported");
@@ -358,6 +358,12 @@ public final class OnnxQdqExporter implements OnnxLayerExport.Emitter {
         String bdq = fresh(path + ".bias");
         w.addNode("DequantizeLinear", List.of(bName, bsName, bzName), List.of(bdq), OnnxAttribute.ofInt("axis", 0));
         return new String[] {wdq, bdq};
+    }
+
+    /** The ONNX MaxPool/AveragePool window attributes of a pooling layer. */
+    private static OnnxAttribute[] poolAttrs(Pool2d p) {
+        return new OnnxAttribute[] {OnnxAttribute.ofInts("kernel_shape", p.kernelH(), p.kernelW()), OnnxAttribute.ofInts("strides", p.strideH(), p.strideW()),
+                OnnxAttribute.ofInts("pads", p.paddingH(), p.paddingW(), p.paddingH(), p.paddingW())};
     }
 
     /** The ONNX Conv attributes of a convolution geometry. */

@@ -20,16 +20,19 @@ import org.goldenstick.train.Recipes;
  * The {@code --report} page of each command, built from what the command measured (nothing is re-run here).
  *
  * <pre>{@code
- * new ReportOption(...).write(Reports.train(spec, data, outcome, perEpoch));
+ * new ReportOption(...).write(Reports.train("lenet", spec, data, outcome, perEpoch));
  * }</pre>
  */
 public final class Reports {
     private Reports() {}
 
-    /** train: loss (train and test) and test accuracy per epoch; {@code perEpoch} evaluated the test set after each epoch. */
-    public static HtmlReport train(Recipes.Spec spec, Recipes.Data data, Recipes.Outcome o, EpochEvaluation perEpoch) {
+    /**
+     * train: loss (train and test) and test accuracy per epoch; {@code perEpoch} evaluated the test set after each epoch;
+     * {@code model} names the network ({@code --model}, or the {@code --onnx} file's name).
+     */
+    public static HtmlReport train(String model, Recipes.Spec spec, Recipes.Data data, Recipes.Outcome o, EpochEvaluation perEpoch) {
         Map<String, Object> facts = new LinkedHashMap<>();
-        facts.put("model", spec.model() + " (" + String.format(Locale.ROOT, "%,d", o.parameters()) + " parameters)");
+        facts.put("model", model + " (" + String.format(Locale.ROOT, "%,d", o.parameters()) + " parameters)");
         facts.put("data set", spec.dataset() + " (" + data.train().size() + " train / " + o.test().count() + " test samples)");
         facts.put("test accuracy", pct(o.testAccuracy()));
         facts.put("recipe", String.format(Locale.ROOT, "%d epochs, batch %d, lr %g, seed %d", spec.epochs(), spec.batchSize(), spec.lr(), spec.seed()));
@@ -45,17 +48,17 @@ public final class Reports {
         Map<String, double[][]> lossSeries = new LinkedHashMap<>();
         lossSeries.put("train (mean over the epoch)", new double[][] {HtmlReport.oneTo(loss.length), loss});
         lossSeries.put("test", new double[][] {epochs, testLoss});
-        return new HtmlReport("gstick train: " + spec.model() + " on " + spec.dataset())
+        return new HtmlReport("gstick train: " + model + " on " + spec.dataset())
                 .facts("Result", facts)
                 .lineChart("loss", "Loss per epoch", "epoch", "cross-entropy loss", lossSeries)
                 .lineChart("accuracy", "Test accuracy per epoch", "epoch", "test accuracy (%)", Map.of("test", new double[][] {epochs, acc}));
     }
 
     /** qat: accuracy and size before/after; for SLB also the temperature schedule the fine-tune ran. */
-    public static HtmlReport qat(String algo, Recipes.Spec spec, QatWorkflow.Result r, int qatEpochs, double onnxRuntimeAccuracy) {
+    public static HtmlReport qat(String algo, String model, Recipes.Spec spec, QatWorkflow.Result r, int qatEpochs, double onnxRuntimeAccuracy) {
         Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("algorithm", r.algorithm());
-        facts.put("model / data set", spec.model() + " / " + spec.dataset() + " (" + r.testLabels().length + " test samples)");
+        facts.put("model / data set", model + " / " + spec.dataset() + " (" + r.testLabels().length + " test samples)");
         facts.put("FP32 accuracy", pct(r.fp32Accuracy()));
         facts.put("fake-quant accuracy", pct(r.fakeQuantAccuracy()));
         facts.put("deploy accuracy", pct(r.quantAccuracy()));
@@ -63,7 +66,7 @@ public final class Reports {
         facts.put("size", String.format(Locale.ROOT, "FP32 checkpoint %,d bytes, deploy %,d bytes (%.1f %%)", r.fp32Bytes(), r.deployBytes(),
                 100.0 * r.deployBytes() / r.fp32Bytes()));
         facts.put("epochs", spec.epochs() + " FP32 + " + qatEpochs + " fine-tuning");
-        HtmlReport page = new HtmlReport("gstick qat: " + algo + ", " + spec.model() + " on " + spec.dataset())
+        HtmlReport page = new HtmlReport("gstick qat: " + algo + ", " + model + " on " + spec.dataset())
                 .facts("Result", facts)
                 .barChart("accuracy", "Accuracy before and after", "test accuracy (%)", List.of("FP32", "fake-quant", "deploy", "ONNX Runtime"),
                         Map.of("accuracy", new double[] {100 * r.fp32Accuracy(), 100 * r.fakeQuantAccuracy(), 100 * r.quantAccuracy(), 100 * onnxRuntimeAccuracy}))
@@ -82,10 +85,10 @@ public final class Reports {
     }
 
     /** prune: accuracy, parameters and MACs before/after, and channels kept per channel group. */
-    public static HtmlReport prune(Recipes.Spec spec, double pruneRate, ScopWorkflow.Result r, double onnxRuntimeAccuracy) {
+    public static HtmlReport prune(String model, Recipes.Spec spec, double pruneRate, ScopWorkflow.Result r, double onnxRuntimeAccuracy) {
         ModelStats b = r.before(), a = r.after();
         Map<String, Object> facts = new LinkedHashMap<>();
-        facts.put("model / data set", spec.model() + " / " + spec.dataset());
+        facts.put("model / data set", model + " / " + spec.dataset());
         facts.put("prune rate", pruneRate);
         facts.put("FP32 accuracy", pct(r.fp32Accuracy()));
         facts.put("pruned accuracy (before fine-tuning)", pct(r.accuracyBeforeFineTune()));
@@ -108,7 +111,7 @@ public final class Reports {
         Map<String, double[]> size = new LinkedHashMap<>();
         size.put("before", new double[] {b.params() / 1e3, b.macs() / 1e6});
         size.put("after", new double[] {a.params() / 1e3, a.macs() / 1e6});
-        return new HtmlReport("gstick prune: SCOP, " + spec.model() + " on " + spec.dataset())
+        return new HtmlReport("gstick prune: SCOP, " + model + " on " + spec.dataset())
                 .facts("Result", facts)
                 .barChart("accuracy", "Accuracy before and after", "test accuracy (%)", List.of("FP32", "pruned, before fine-tuning", "pruned", "ONNX Runtime"),
                         Map.of("accuracy", new double[] {100 * r.fp32Accuracy(), 100 * r.accuracyBeforeFineTune(), 100 * r.prunedAccuracy(), 100 * onnxRuntimeAccuracy}))
