@@ -92,7 +92,7 @@ public final class PruneCommand implements Callable<Integer> {
                 r.imagesPerSecondBefore(), r.imagesPerSecondAfter(), r.testLabels().length, Parallel.threads(), why);
         if (json) {
             Json.print(new PruneJson(c, pruneRate, r.accuracyBeforeFineTune(), b.params(), a.params(), b.macs(), a.macs(), 1 - a.params() / (double) b.params(),
-                    1 - a.macs() / (double) b.macs(), r.skipped().stream().map(Object::toString).toList(), spec.epochs(), o.kfEpochs(), o.ftEpochs(), why.map()));
+                    1 - a.macs() / (double) b.macs(), r.skipped().stream().map(Object::toString).toList(), this.onnx.given() ? 0 : spec.epochs(), o.kfEpochs(), o.ftEpochs(), why.map()));
         } else {
             System.out.printf(Locale.ROOT, "%-28s %12s %12s %14s %14s%n", "layer", "params", "params'", "MACs", "MACs'");
             for (int i = 0; i < b.layers().size(); i++) {

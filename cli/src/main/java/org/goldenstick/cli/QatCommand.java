@@ -156,7 +156,7 @@ public final class QatCommand implements Callable<Integer> {
         boolean slb = algo.equalsIgnoreCase("slb");
         if (json) {
             Integer acts = slb ? why.present("act_bits", actBits, "float activations (no --act-bits)") : Integer.valueOf(8);
-            Json.print(new QatJson(c, slb ? (weightBits == null ? 1 : weightBits) : 8, acts, slb ? classifierBits : 8, r.fakeQuantAccuracy(), spec.epochs(), opts.qatEpochs(), why.map()));
+            Json.print(new QatJson(c, slb ? (weightBits == null ? 1 : weightBits) : 8, acts, slb ? classifierBits : 8, r.fakeQuantAccuracy(), this.onnx.given() ? 0 : spec.epochs(), opts.qatEpochs(), why.map()));
         } else {
             String deploy = slb
                     ? "W" + (weightBits == null ? 1 : weightBits) + (actBits != null ? "A" + actBits : "") + " packed (classifier " + (classifierBits == 8 ? "int8" : classifierBits + "-bit") + ")"

@@ -47,6 +47,7 @@ class OnnxInputCommandsTest {
         JsonNode q = CliRunner.json("qat", "--onnx", trained.toString(), "--dataset", "digits", "--qat-epochs", "2", "--bench-seconds", "0",
                 "--out", dir.resolve("qat").toString(), "--json");
         assertEquals("trained", q.get("model").asText());
+        assertEquals(0, q.get("epochs").asInt(), "no FP32 training: " + q);
         assertEquals(t.get("accuracy").asDouble(), q.get("fp32_accuracy").asDouble(), 1e-9, "the FP32 network is the file's, not retrained: " + q);
         assertTrue(q.get("compressed_accuracy").asDouble() > q.get("fp32_accuracy").asDouble() - 0.03, q.toString());
         assertTrue(q.get("onnx_agreement").asDouble() >= 0.99, q.toString());
