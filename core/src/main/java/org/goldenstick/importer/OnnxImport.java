@@ -14,6 +14,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import org.goldenstick.formats.onnx.OnnxAttribute;
+import org.goldenstick.formats.onnx.OnnxAutoPad;
 import org.goldenstick.formats.onnx.OnnxDataType;
 import org.goldenstick.formats.onnx.OnnxModel;
 import org.goldenstick.formats.onnx.OnnxModelReader;
@@ -443,15 +444,7 @@ public final class OnnxImport {
                     for (int v : p) if (v < 0) throw failAttr("pads", "= " + Arrays.toString(pads) + " has a negative value");
                 }
                 case "VALID" -> { }
-                case "SAME_UPPER", "SAME_LOWER" -> {
-                    for (int a = 0; a < 2; a++) {
-                        int out = (in[a] + s[a] - 1) / s[a];
-                        int total = Math.max(0, (out - 1) * s[a] + (k[a] - 1) * d[a] + 1 - in[a]);
-                        int small = total / 2, big = total - small;
-                        p[a] = autoPad.equals("SAME_UPPER") ? small : big;
-                        p[a + 2] = autoPad.equals("SAME_UPPER") ? big : small;
-                    }
-                }
+                case "SAME_UPPER", "SAME_LOWER" -> p = OnnxAutoPad.same(autoPad.equals("SAME_UPPER"), in, k, s, d);
                 default -> throw failAttr("auto_pad", "= '" + autoPad + "' is not one of NOTSET, VALID, SAME_UPPER, SAME_LOWER");
             }
             return p;

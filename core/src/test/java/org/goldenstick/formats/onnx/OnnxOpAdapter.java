@@ -83,15 +83,9 @@ final class OnnxOpAdapter {
         if (!autoPad.equals("NOTSET")) {
             p = new long[4];
             if (!autoPad.equals("VALID")) {
-                int[] in = {x.dim(2), x.dim(3)};
-                int[] k = {kH, kW};
-                for (int a = 0; a < 2; a++) {
-                    long out = (in[a] + s[a] - 1) / s[a];
-                    long total = Math.max(0, (out - 1) * s[a] + (k[a] - 1) * d[a] + 1 - in[a]);
-                    long small = total / 2, big = total - small;
-                    p[a] = autoPad.equals("SAME_UPPER") ? small : big;
-                    p[a + 2] = autoPad.equals("SAME_UPPER") ? big : small;
-                }
+                int[] same = OnnxAutoPad.same(autoPad.equals("SAME_UPPER"), new int[] {x.dim(2), x.dim(3)}, new int[] {kH, kW},
+                        new int[] {(int) s[0], (int) s[1]}, new int[] {(int) d[0], (int) d[1]});
+                for (int i = 0; i < 4; i++) p[i] = same[i];
             }
         }
         int group = (int) n.intAttr("group", 1);
