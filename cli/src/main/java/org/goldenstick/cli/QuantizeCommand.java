@@ -41,6 +41,10 @@ public final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--asym", description = "asymmetric weights (a zero point per group); default symmetric")
     boolean asym;
 
+    @Option(names = "--ggml-blocks", description = {"weight-only: ggml's block layout, Q4_0 (--bits 4) or Q8_0 (--bits 8): symmetric groups of 32 with the fp16 scale",
+            "ggml picks, so `export --format gguf --from-quantized` writes exactly these codes (layers whose inputs 32 does not divide need --skip)"})
+    boolean ggmlBlocks;
+
     @Option(names = "--bits-budget", description = "mixed precision: average bits per weight (scales included) for the linears; per-unit 4/8/float chosen from a sensitivity scan")
     Double bitsBudget;
 
@@ -102,7 +106,16 @@ public final class QuantizeCommand implements Callable<Integer> {
         };
         if (!cfg.quantizesActivations()) {
             if (bits != 4 && bits != 8) throw new IllegalArgumentException("--bits must be 4 or 8, got " + bits);
-            cfg = cfg.withWeights(org.goldenstick.ptq.WeightScheme.of(bits, groupSize, !asym));
+            if (ggmlBlocks) {
+                if (asym || (groupSize != 0 && groupSize != org.goldenstick.ptq.WeightScheme.GGML_BLOCK)) {
+                    throw new IllegalArgumentException("--ggml-blocks is symmetric groups of " + org.goldenstick.ptq.WeightScheme.GGML_BLOCK + "; drop --asym and --group-size");
+                }
+                cfg = cfg.withWeights(org.goldenstick.ptq.WeightScheme.ggml(bits));
+            } else {
+                cfg = cfg.withWeights(org.goldenstick.ptq.WeightScheme.of(bits, groupSize, !asym));
+            }
+        } else if (ggmlBlocks) {
+            throw new IllegalArgumentException("--ggml-blocks applies to weight-only methods (rtn, gptq, awq, awq-gptq)");
         } else if (bits != 8 || groupSize != 0 || asym) {
             throw new IllegalArgumentException("--bits/--group-size/--asym apply to weight-only methods; " + cfg.methodName() + " is W8A8 with 8-bit per-channel symmetric weights");
         }

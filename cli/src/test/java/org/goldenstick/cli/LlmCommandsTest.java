@@ -181,6 +181,24 @@ class LlmCommandsTest {
     }
 
     @Test
+    void gptqInGgmlBlocksExportsCodeForCodeAndEvalsAsTheFolder() throws Exception {
+        Path q = tmp.resolve("gptq-ggml");
+        CliRunner.json("quantize", "--model", dir.toString(), "--method", "gptq", "--bits", "4", "--ggml-blocks", "--calib", dir.resolve("heldout.txt").toString(),
+                "--calib-samples", "16", "--seq-len", "64", "--out", q.toString(), "--json");
+        Path f = tmp.resolve("gptq-ggml.gguf");
+        JsonNode ex = CliRunner.json("export", "--format", "gguf", "--from-quantized", q.toString(), "--float-type", "f32", "--out", f.toString(), "--json");
+        assertEquals(14, ex.get("copied").size(), ex.toString());
+        ex.get("copied").forEach(t -> assertEquals("q4_0", t.asText()));
+        assertEquals("f32", ex.get("fallbacks").get("token_embd.weight").asText());
+        // the same weights through two kernels (packed int4 vs Q4_0 blocks): equal up to float summation order
+        JsonNode a = CliRunner.json("eval", "--model", q.toString(), "--ctx", "32", "--json");
+        JsonNode b = CliRunner.json("eval", "--model", f.toString(), "--text", dir.resolve("heldout.txt").toString(), "--ctx", "32", "--json");
+        assertEquals(a.get("ppl").asDouble(), b.get("ppl").asDouble(), 1e-4 * a.get("ppl").asDouble());
+        assertTrue(CliRunner.failure("export", "--format", "gguf", "--from-quantized", dir.toString(), "--out", tmp.resolve("x.gguf").toString()).contains("not a quantized folder"));
+        assertTrue(CliRunner.failure("quantize", "--model", dir.toString(), "--bits", "4", "--ggml-blocks", "--asym", "--out", tmp.resolve("x").toString()).contains("--ggml-blocks"));
+    }
+
+    @Test
     void badQuantizeOptionsFailBeforeWriting() {
         Path out = tmp.resolve("bad");
         String calib = dir.resolve("heldout.txt").toString();

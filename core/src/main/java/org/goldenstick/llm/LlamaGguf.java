@@ -179,11 +179,17 @@ public final class LlamaGguf {
     }
 
     /**
-     * As {@link #export(LlamaModel, Path, GgmlType, Path)}, with some tensors given already encoded:
-     * {@code preEncoded} maps a Hugging Face tensor name to its bytes in the requested {@code type}, rows in
-     * Hugging Face order (the q/k permutation is applied here).
+     * A tensor already encoded in a GGUF block type, rows in Hugging Face order (the q/k permutation is applied on
+     * export): e.g. GPTQ codes copied into Q4_0 blocks.
      */
-    public static ExportReport export(LlamaModel model, Path tokenizerDir, GgmlType type, Path out, Map<String, byte[]> preEncoded) throws java.io.IOException {
+    public record Encoded(GgmlType type, byte[] bytes) {}
+
+    /**
+     * As {@link #export(LlamaModel, Path, GgmlType, Path)}, with some 2-D tensors given already encoded
+     * ({@code preEncoded}: Hugging Face tensor name → its blocks); {@code type} is then the type of the other tensors,
+     * and {@code general.file_type} names the pre-encoded tensors' type when they all share one.
+     */
+    public static ExportReport export(LlamaModel model, Path tokenizerDir, GgmlType type, Path out, Map<String, Encoded> preEncoded) throws java.io.IOException {
         LlamaConfig c = model.config();
         requireLlamaArch(c);
         if (c.ropeScaling() instanceof RopeScaling.Llama3) {
@@ -210,7 +216,9 @@ public final class LlamaGguf {
             w.put("llama.rope.scaling.type", GgufType.STRING, "linear");
             w.put("llama.rope.scaling.factor", GgufType.FLOAT32, (float) lin.factor());
         }
-        w.put("general.file_type", GgufType.UINT32, (long) fileType(type));
+        java.util.Set<GgmlType> preTypes = new java.util.HashSet<>();
+        preEncoded.values().forEach(e -> preTypes.add(e.type()));
+        w.put("general.file_type", GgufType.UINT32, (long) fileType(preTypes.size() == 1 ? preTypes.iterator().next() : type));
         w.put("llama.vocab_size", GgufType.UINT32, (long) c.vocabSize());
         w.put("llama.rope.dimension_count", GgufType.UINT32, (long) c.headDim());
         putVocabulary(w, tok, c);
@@ -230,17 +238,19 @@ public final class LlamaGguf {
         for (String n : state.keySet()) if (!order.contains(n)) throw new IllegalArgumentException("GGUF export: model tensor '" + n + "' has no place in a llama GGUF");
         for (String hf : order) {
             String g = ggufName(hf);
-            byte[] pre = preEncoded.get(hf);
+            Encoded pre = preEncoded.get(hf);
             Tensor t = state.get(hf);
             if (t == null) throw new IllegalArgumentException("GGUF export: model has no tensor '" + hf + "'");
             int[] shape = t.shape();
             GgmlType st = storedType(type, shape.length, shape[shape.length - 1]);
             int heads = permutedHeads(hf, c);
-            if (pre != null && st == type) {
-                long rowBytes = shape[1] / type.blockSize() * (long) type.blockBytes();
-                if (pre.length != rowBytes * shape[0]) throw new IllegalArgumentException("GGUF export: pre-encoded '" + hf + "' has " + pre.length + " bytes, " + type + " " + Arrays.toString(shape) + " needs " + rowBytes * shape[0]);
-                byte[] bytes = heads > 0 ? permuteRows(pre, ggufRowToHfRow(heads, c.headDim()), (int) rowBytes) : pre;
-                w.addRawTensor(g, type, new long[] {shape[1], shape[0]}, bytes);
+            if (pre != null) {
+                st = pre.type();
+                if (shape.length != 2 || shape[1] % st.blockSize() != 0) throw new IllegalArgumentException("GGUF export: pre-encoded '" + hf + "' " + Arrays.toString(shape) + " is not whole rows of " + st + " blocks");
+                long rowBytes = shape[1] / st.blockSize() * (long) st.blockBytes();
+                if (pre.bytes().length != rowBytes * shape[0]) throw new IllegalArgumentException("GGUF export: pre-encoded '" + hf + "' has " + pre.bytes().length + " bytes, " + st + " " + Arrays.toString(shape) + " needs " + rowBytes * shape[0]);
+                byte[] bytes = heads > 0 ? permuteRows(pre.bytes(), ggufRowToHfRow(heads, c.headDim()), (int) rowBytes) : pre.bytes();
+                w.addRawTensor(g, st, new long[] {shape[1], shape[0]}, bytes);
             } else {
                 float[] data = t.data();
                 if (heads > 0) data = permuteRows(data, ggufRowToHfRow(heads, c.headDim()), shape[1]);

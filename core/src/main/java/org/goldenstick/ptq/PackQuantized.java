@@ -75,7 +75,13 @@ public final class PackQuantized {
         q.putNull("sparsity_config");
         q.putNull("transform_config");
         q.put("global_compression_ratio", (Double) null);
-        if (gstick != null) q.set("gstick", gstick);
+        if (gstick != null) {
+            if (targets.values().stream().anyMatch(s -> s.rule() == WeightScheme.ScaleRule.GGML)) {
+                // compressed-tensors has no field for it; readers need none (the file holds the scales)
+                gstick.put("scale_rule", "ggml: each group of 32 is a Q4_0/Q8_0 block (scale = the value of largest |w| / -8, or max|w| / 127, in fp16)");
+            }
+            q.set("gstick", gstick);
+        }
         return q;
     }
 
@@ -89,11 +95,22 @@ public final class PackQuantized {
         return plan;
     }
 
-    /** Adds the four (or three) tensors of one quantized layer. */
+    /**
+     * Adds the four (or three) tensors of one quantized layer. Scales are written in {@code scaleDtype} (the model's
+     * weight dtype, as llm-compressor writes them) unless that would change one of them — fp16 scales of the ggml
+     * rule in a bf16 model — then in F32, so the file holds exactly the scales the codes were chosen for.
+     */
     public static void add(SafetensorsWriter w, String layer, PackedIntWeights pw, DType scaleDtype) {
         int out = pw.rows(), in = pw.cols(), groups = pw.groups();
         w.addInt32(layer + ".weight_packed", pw.packed(), out, pw.wordsPerRow());
-        w.addFloats(layer + ".weight_scale", pw.scales(), scaleDtype, out, groups);
+        DType sd = scaleDtype;
+        for (float s : pw.scales()) {
+            if (WeightScheme.roundTo(s, sd) != s) {
+                sd = DType.F32;
+                break;
+            }
+        }
+        w.addFloats(layer + ".weight_scale", pw.scales(), sd, out, groups);
         w.addInt64(layer + ".weight_shape", new long[] {out, in}, 2);
         if (!pw.symmetric()) {
             w.addInt32(layer + ".weight_zero_point", PackedIntWeights.packColumns(pw.zeroPoints(), out, groups, pw.bits()), PackedIntWeights.wordsPerRow(out, pw.bits()), groups);

@@ -23,6 +23,14 @@ import org.goldenstick.quant.QuantMath;
  * exact ties differ, and both dequantize identically), and an all-zero group gets scale 1 (compressed-tensors: the
  * dtype's epsilon; either way every code is the zero point).
  *
+ * <p>With {@link ScaleRule#GGML} ({@link #ggml(int)}: groups of 32, symmetric) the scale is the one ggml's reference
+ * quantizers pick for a block, rounded to fp16 as the block stores it, so each group is exactly one GGUF block
+ * ({@code gstick export --format gguf --from-quantized} copies the codes): at 4 bits (Q4_0) the value of largest
+ * magnitude {@code m} gives {@code scale = m / −8} — negative when {@code m > 0}, so that {@code m} lands exactly on code
+ * −8 and the grid's extra negative step is spent on the larger side; at 8 bits (Q8_0) {@code scale = max|w| / 127}.
+ * Codes are then the nearest point of that (fp16) grid; ggml itself rounds with the unrounded scale, so its codes can
+ * differ from ours where fp16 rounding moves a value across a rounding boundary (ours is then the nearer one).
+ *
  * <pre>{@code
  * WeightScheme w4 = WeightScheme.of(4, 128, true);       // W4A16, groups of 128, symmetric
  * float[] sz = new float[2];
@@ -33,15 +41,44 @@ import org.goldenstick.quant.QuantMath;
  * @param bits      4 or 8
  * @param groupSize input columns per scale (a multiple of 8), or 0 for per output channel
  * @param symmetric true for zero point 0
+ * @param rule      how a group's scale is chosen: compressed-tensors' min/max rule, or ggml's block rule
  */
-public record WeightScheme(int bits, int groupSize, boolean symmetric) {
+public record WeightScheme(int bits, int groupSize, boolean symmetric, ScaleRule rule) {
+    /** How a group's scale (and zero point) is computed from its values. */
+    public enum ScaleRule {
+        /** compressed-tensors' {@code calculate_qparams} (the default). */
+        MIN_MAX,
+        /** ggml's Q4_0 (4 bits) / Q8_0 (8 bits) block scale, fp16; groups of 32, symmetric. */
+        GGML
+    }
+
+    /** The ggml block size a {@link ScaleRule#GGML} scheme's groups have (Q4_0 and Q8_0 blocks). */
+    public static final int GGML_BLOCK = 32;
+
     public WeightScheme {
         if (bits != 4 && bits != 8) throw new IllegalArgumentException("weight bits must be 4 or 8, got " + bits);
         if (groupSize < 0 || (groupSize > 0 && groupSize % 8 != 0)) throw new IllegalArgumentException("group size must be 0 (per channel) or a positive multiple of 8 (32, 64, 128), got " + groupSize);
+        java.util.Objects.requireNonNull(rule, "WeightScheme.rule");
+        if (rule == ScaleRule.GGML && (groupSize != GGML_BLOCK || !symmetric)) {
+            throw new IllegalArgumentException("the ggml scale rule (Q4_0/Q8_0 blocks) needs symmetric groups of " + GGML_BLOCK + ", got group size " + groupSize + (symmetric ? "" : ", asymmetric"));
+        }
+    }
+
+    /** A scheme with compressed-tensors' min/max scale rule. */
+    public WeightScheme(int bits, int groupSize, boolean symmetric) {
+        this(bits, groupSize, symmetric, ScaleRule.MIN_MAX);
     }
 
     public static WeightScheme of(int bits, int groupSize, boolean symmetric) {
         return new WeightScheme(bits, groupSize, symmetric);
+    }
+
+    /**
+     * ggml's block layout: 4 bits → Q4_0, 8 bits → Q8_0 (symmetric groups of 32, ggml's fp16 scale; see the class
+     * comment).
+     */
+    public static WeightScheme ggml(int bits) {
+        return new WeightScheme(bits, GGML_BLOCK, true, ScaleRule.GGML);
     }
 
     /** Per-channel symmetric int8: what W8A16 has always been. */
@@ -84,8 +121,20 @@ public record WeightScheme(int bits, int groupSize, boolean symmetric) {
         };
     }
 
-    /** Scale and zero point for values in {@code [min, max]}, into {@code out[0]}, {@code out[1]}. */
+    /**
+     * Scale and zero point for values in {@code [min, max]}, into {@code out[0]}, {@code out[1]}; {@code scaleDtype} is
+     * what the scale is rounded to (the {@link ScaleRule#GGML} rule always rounds to fp16, what a block stores).
+     */
     public void params(float min, float max, DType scaleDtype, float[] out) {
+        if (rule == ScaleRule.GGML) {
+            // ggml-quants.c quantize_row_q4_0_ref: d = max / -8 (max = the value of largest magnitude);
+            // quantize_row_q8_0_ref: d = amax / 127; the block stores d as fp16
+            float d = bits == 4 ? (Math.abs(min) > Math.abs(max) ? min : max) / -8f : Math.max(Math.abs(min), Math.abs(max)) / 127f;
+            float s = roundTo(d, DType.F16);
+            out[0] = s != 0 && Float.isFinite(s) ? s : 1f;
+            out[1] = 0;
+            return;
+        }
         double lo = Math.min(min, 0), hi = Math.max(max, 0);
         double scale, zp = 0;
         if (symmetric) {

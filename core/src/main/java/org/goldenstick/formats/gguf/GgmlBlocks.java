@@ -68,6 +68,40 @@ public final class GgmlBlocks {
     }
 
     /**
+     * Blocks of Q4_0 or Q8_0 holding given integer codes and scales exactly, for weights already quantized elsewhere
+     * (GPTQ/AWQ): {@code codes[i]} is value {@code i}'s signed code ({@code [−8, 7]} for Q4_0, any int8 for Q8_0) and
+     * {@code scales[b]} the scale of block {@code b} (32 values), so that decoding gives {@code codes[i]·scales[i/32]}.
+     * Every scale must be an fp16 value (what the block stores); errors name the first block and value that does not fit.
+     *
+     * <pre>{@code
+     * byte[] q = GgmlBlocks.fromCodes(GgmlType.Q4_0, codes, scales);   // codes.length == 32 · scales.length
+     * }</pre>
+     */
+    public static byte[] fromCodes(GgmlType t, byte[] codes, float[] scales) {
+        if (t != GgmlType.Q4_0 && t != GgmlType.Q8_0) throw new IllegalArgumentException("blocks from codes: only Q4_0 and Q8_0 hold symmetric codes with one scale, got " + t);
+        if (codes.length != 32L * scales.length) throw new IllegalArgumentException("blocks from codes: " + codes.length + " codes for " + scales.length + " blocks of 32");
+        byte[] out = new byte[Math.multiplyExact(scales.length, t.blockBytes())];
+        for (int b = 0; b < scales.length; b++) {
+            short h = Float.floatToFloat16(scales[b]);
+            if (!(Float.float16ToFloat(h) == scales[b])) {
+                throw new IllegalArgumentException("blocks from codes: scale " + scales[b] + " of block " + b + " is not an fp16 value, which " + t + " stores");
+            }
+            int o = b * t.blockBytes(), x = b * 32;
+            putShort(out, o, h);
+            if (t == GgmlType.Q8_0) {
+                System.arraycopy(codes, x, out, o + 2, 32);
+                continue;
+            }
+            for (int j = 0; j < 32; j++) {
+                int c = codes[x + j];
+                if (c < -8 || c > 7) throw new IllegalArgumentException("blocks from codes: code " + c + " at value " + (x + j) + " is outside Q4_0's [-8, 7]");
+            }
+            for (int j = 0; j < 16; j++) out[o + 2 + j] = (byte) ((codes[x + j] + 8) | ((codes[x + j + 16] + 8) << 4));
+        }
+        return out;
+    }
+
+    /**
      * Decodes {@code n} values (a multiple of the block size) of type {@code t} starting at byte {@code byteOffset}
      * of {@code data} (a block boundary) into {@code out[outOff ..]}.
      */
