@@ -3,6 +3,7 @@
 
   gguf_py_reference.py write MODEL_DIR OUT.gguf      # F32 GGUF of a Hugging Face Llama folder, through gguf-py
   gguf_py_reference.py random-gqa OUT_DIR TOKENIZER_DIR  # a small random GQA Llama folder (safetensors, F32)
+  gguf_py_reference.py same-except A.gguf B.gguf TYPE   # same tensors, types and bytes, except data of TYPE tensors
 
 Needs only numpy and gguf-py (put its folder on PYTHONPATH). The metadata follows convert_hf_to_gguf.py's
 LlamaModel (set_gguf_parameters, _set_vocab_gpt2, the q/k `permute`); torch and transformers are not needed:
@@ -147,10 +148,35 @@ def random_gqa(out_dir, tokenizer_dir):
             (out_dir / f).write_bytes((tokenizer_dir / f).read_bytes())
 
 
+def same_except(a_path, b_path, type_name):
+    """Both files have the same tensor names and types; tensors not of type_name are byte-identical. Prints a summary."""
+    a, b = gguf.GGUFReader(a_path), gguf.GGUFReader(b_path)
+    ta = {t.name: t for t in a.tensors}
+    tb = {t.name: t for t in b.tensors}
+    if ta.keys() != tb.keys():
+        raise SystemExit(f"tensor names differ: {sorted(ta.keys() ^ tb.keys())}")
+    same, differ = 0, []
+    for name, t in ta.items():
+        u = tb[name]
+        if t.tensor_type != u.tensor_type:
+            raise SystemExit(f"{name}: {t.tensor_type.name} in {a_path} but {u.tensor_type.name} in {b_path}")
+        if bytes(t.data.tobytes()) == bytes(u.data.tobytes()):
+            same += 1
+        elif t.tensor_type.name.lower() == type_name.lower():
+            differ.append(name)
+        else:
+            raise SystemExit(f"{name} ({t.tensor_type.name}) differs between the files")
+    types = sorted({t.tensor_type.name for t in ta.values()})
+    print(f"same-except {type_name}: {len(ta)} tensors, same types ({', '.join(types)}); {same} byte-identical, "
+          f"{len(differ)} {type_name} tensors differ in data")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "write":
         write(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "random-gqa":
         random_gqa(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 5 and sys.argv[1] == "same-except":
+        same_except(sys.argv[2], sys.argv[3], sys.argv[4])
     else:
         raise SystemExit(__doc__)

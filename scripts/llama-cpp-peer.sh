@@ -6,9 +6,11 @@
 #
 #   scripts/llama-cpp-peer.sh build        # fetch + cmake build (slow: ~30-60 min on 2 loaded cores)
 #   scripts/llama-cpp-peer.sh run [MODEL]  # exports, llama-perplexity, gguf-py reference (see run() below)
+#   scripts/llama-cpp-peer.sh kld [MODEL]  # KL divergence: our GPTQ/AWQ Q4_0 vs llama-quantize's Q4_0 (see kld_run())
 #
 # Environment: GSTICK_LLAMA_CPP=DIR builds/uses llama.cpp there instead of data-cache/llama.cpp;
-# PEER_CHUNKS (default 8) limits llama-perplexity to that many windows of 256 tokens.
+# PEER_CHUNKS (default 8) limits llama-perplexity to that many windows of 256 tokens; KLD_CHUNKS (default 100) the
+# KL-divergence runs.
 #
 # Needs: cmake, a C/C++ compiler, npm, git; for the gguf-py reference writer Debian's python3-numpy
 # (`apt-get install python3-numpy`, used through /usr/bin/python3).
@@ -94,8 +96,58 @@ run() {
   printf 'random GQA f32    ours %s  gguf-py %s\n' "$(ppl "$work/gqa-f32.gguf" "$text")" "$(ppl "$work/gqa-ref-f32.gguf" "$text")"
 }
 
+# kld FILE.gguf: llama-perplexity's mean KL divergence (and PPL, same-top-p) of FILE against the F32 logits saved by kld_base.
+kld() {
+  local log="$work/kld-$(basename "$1").log"
+  "$lc/build/bin/llama-perplexity" -m "$1" -f "$work/eval.txt" -c 256 -b 256 --chunks "${KLD_CHUNKS:-100}" -t 2 --no-repack \
+    --kl-divergence-base "$work/base.kld" --kl-divergence > "$log" 2>&1 || die "llama-perplexity --kl-divergence failed on $1 (see $log)"
+  printf '%s %s %s' "$(sed -n 's/^Mean    KLD: *\([0-9.]*\).*/\1/p' "$log")" "$(sed -n 's/^Mean PPL(Q) *: *\([0-9.]*\).*/\1/p' "$log")" \
+    "$(sed -n 's/^Same top p: *\([0-9.]*\).*/\1/p' "$log")"
+}
+
+# KL divergence against the F32 model: our Q4_0 made from RTN/GPTQ/AWQ decisions (quantize --ggml-blocks, then
+# export --from-quantized) vs llama-quantize's Q4_0 of the same F32 file. The text is split as the accuracy tests split
+# it: calibration on the last 20 % of heldout.txt, evaluation (KLD) on the first 80 %. Tensors other than the Q4_0
+# projections are the same in both files (checked): the kept-float ones go to Q8_0 (our Q8_0 bytes are ggml's), a
+# row length 32 does not divide falls back to F16 in both; llama-quantize's default (output Q6_K) is listed too.
+kld_run() {
+  local model="${1:-$root/models/gstick-llama-demo}"
+  [ -x "$lc/build/bin/llama-perplexity" ] && [ -x "$lc/build/bin/llama-quantize" ] || die "llama.cpp is not built: run '$0 build' first"
+  work="$cache/llama-cpp-peer/kld-$(basename "$model")"; mkdir -p "$work"
+  log "model $model, llama.cpp $(git -C "$lc/src" rev-parse --short HEAD), KLD_CHUNKS=${KLD_CHUNKS:-100} windows of 256"
+  /usr/bin/python3 - "$model/heldout.txt" "$work" <<'PY'
+import sys
+t = open(sys.argv[1], encoding="utf-8").read(); cut = int(len(t) * 0.8)
+open(sys.argv[2] + "/eval.txt", "w", encoding="utf-8").write(t[:cut]); open(sys.argv[2] + "/calib.txt", "w", encoding="utf-8").write(t[cut:])
+PY
+  # layers whose inputs 32 does not divide stay float (llama-quantize stores them F16 too)
+  local skip=(--skip lm_head)
+  /usr/bin/python3 -c "import json,sys; c=json.load(open(sys.argv[1])); sys.exit(0 if c['intermediate_size'] % 32 else 1)" "$model/config.json" && skip+=(--skip down_proj)
+  [ -f "$work/ours-f32.gguf" ] || "$root/gstick" export --format gguf --type f32 --model "$model" --out "$work/ours-f32.gguf" --force >/dev/null
+  "$lc/build/bin/llama-perplexity" -m "$work/ours-f32.gguf" -f "$work/eval.txt" -c 256 -b 256 --chunks "${KLD_CHUNKS:-100}" -t 2 --no-repack \
+    --kl-divergence-base "$work/base.kld" > "$work/base.log" 2>&1 || die "llama-perplexity (base logits) failed (see $work/base.log)"
+  printf '%-28s %s\n' "F32 (base) PPL" "$(sed -n 's/.*Final estimate: PPL = \([0-9.]*\).*/\1/p' "$work/base.log")"
+  "$lc/build/bin/llama-quantize" "$work/ours-f32.gguf" "$work/lq-q4_0.gguf" q4_0 2 > "$work/lq.log" 2>&1 || die "llama-quantize failed (see $work/lq.log)"
+  "$lc/build/bin/llama-quantize" --output-tensor-type q8_0 --token-embedding-type q8_0 "$work/ours-f32.gguf" "$work/lq-q4_0-q8out.gguf" q4_0 2 > "$work/lq2.log" 2>&1 \
+    || die "llama-quantize failed (see $work/lq2.log)"
+  printf '%-28s %s\n' "file" "KLD  PPL  same-top-p%"
+  printf '%-28s %s\n' "llama-quantize q4_0" "$(kld "$work/lq-q4_0.gguf")"
+  printf '%-28s %s\n' "llama-quantize q4_0 (q8 out)" "$(kld "$work/lq-q4_0-q8out.gguf")"
+  local m
+  for m in rtn gptq awq awq-gptq; do
+    rm -rf "$work/q-$m"
+    "$root/gstick" quantize --model "$model" --method "$m" --bits 4 --ggml-blocks "${skip[@]}" --calib "$work/calib.txt" --calib-samples 64 --seq-len 256 \
+      --out "$work/q-$m" --json > "$work/q-$m.json" 2>/dev/null || die "gstick quantize --method $m failed"
+    "$root/gstick" export --format gguf --from-quantized "$work/q-$m" --float-type q8_0 --out "$work/ours-$m-q4_0.gguf" --force --json > "$work/ours-$m.json"
+    printf '%-28s %s\n' "gstick $m q4_0 (q8 out)" "$(kld "$work/ours-$m-q4_0.gguf")"
+  done
+  # controlled: apart from the Q4_0 projections, every tensor of ours equals llama-quantize's byte for byte
+  env PYTHONPATH="$lc/src/gguf-py" /usr/bin/python3 "$root/scripts/gguf_py_reference.py" same-except "$work/lq-q4_0-q8out.gguf" "$work/ours-gptq-q4_0.gguf" q4_0
+}
+
 case "${1:-}" in
   build) build ;;
   run) shift; run "$@" ;;
-  *) die "usage: $0 build | run [MODEL_DIR]" ;;
+  kld) shift; kld_run "$@" ;;
+  *) die "usage: $0 build | run [MODEL_DIR] | kld [MODEL_DIR]" ;;
 esac
