@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
                 "smoothquant (W8A8 with smoothing) or w8a8 (naive W8A8, for comparison); --bits-budget mixes 4/8 bits and float.",
                 "Writes compressed-tensors safetensors (pack-quantized for weight-only, int-quantized for W8A8) atomically to --out."})
 public final class QuantizeCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "Hugging Face model folder: llama, mistral, qwen2, qwen3, gemma or phi3 (default: models/gstick-llama-demo)")
+    @Option(names = "--model", description = {"Hugging Face model folder: llama, mistral, qwen2, qwen3, gemma or phi3 (default: models/gstick-llama-demo),",
+            "or a .gguf Llama model (F32/F16/BF16/Q8_0/Q4_0/...: its weights dequantized are the float source; tokenizer.json is written from its vocabulary)"})
     Path model;
 
     @Option(names = "--method", defaultValue = "rtn", description = "rtn | gptq | awq | awq-gptq | smoothquant | w8a8 (default: ${DEFAULT-VALUE})")
@@ -98,6 +99,25 @@ public final class QuantizeCommand implements Callable<Integer> {
         report.check();
         Path root = Path.of(System.getProperty("gstick.root", "."));
         Path dir = model != null ? model : root.resolve("models/gstick-llama-demo");
+        if (!org.goldenstick.llm.LlamaGguf.isGguf(dir)) return quantize(dir);
+        // a GGUF model: the same pipeline on a Hugging Face folder written from it (config, dequantized weights,
+        // tokenizer.json), kept next to --out until the run ends; the output folder carries its tokenizer.json
+        if (resume) throw new IllegalArgumentException("--resume needs a model folder; " + dir + " is a GGUF file (rerun without --resume)");
+        if (Files.exists(out)) throw new IllegalArgumentException(out + ": output folder already exists; remove it or choose another --out");
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path work = Files.createTempDirectory(parent, "." + out.getFileName() + ".gguf-");
+        try {
+            String stem = dir.getFileName().toString().replaceFirst("(?i)\\.gguf$", "");
+            Path src = work.resolve(stem.isEmpty() ? "model" : stem);
+            org.goldenstick.llm.LlamaGguf.toHfFolder(dir, src);
+            return quantize(src);
+        } finally {
+            org.goldenstick.formats.AtomicFiles.deleteQuietly(work);
+        }
+    }
+
+    private int quantize(Path dir) throws Exception {
         PTQConfig cfg = switch (method.toLowerCase(java.util.Locale.ROOT)) {
             case "rtn", "gptq", "awq", "awq-gptq" -> PTQConfig.rtn();
             case "smoothquant", "sq" -> PTQConfig.smoothQuant();

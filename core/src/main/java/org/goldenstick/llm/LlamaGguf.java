@@ -455,6 +455,49 @@ public final class LlamaGguf {
         return model;
     }
 
+    /**
+     * Writes a GGUF Llama model as a Hugging Face folder {@code dir} (must not exist) that the folder-based tools
+     * ({@code gstick quantize}) read: {@code config.json} from the {@code llama.*} metadata, {@code model.safetensors}
+     * with the dequantized weights (q/k rows back in Hugging Face order) and {@code tokenizer.json} from the
+     * {@code tokenizer.ggml.*} vocabulary ({@link HfTokenizerJson#toJson}). Weights are stored as F16 (BF16) when every
+     * matrix of the file is F16 (BF16) and every value fits that type exactly, else F32, so nothing is rounded.
+     *
+     * <pre>{@code
+     * LlamaGguf.toHfFolder(Path.of("model-q8_0.gguf"), Path.of("model-q8_0-hf"));
+     * }</pre>
+     */
+    public static void toHfFolder(Path gguf, Path dir) throws java.io.IOException {
+        LlamaModel m;
+        org.goldenstick.formats.safetensors.DType dtype;
+        String tokenizerJson;
+        try (GgufFile g = GgufFile.open(gguf)) {
+            m = load(g, false);
+            java.util.Set<GgmlType> matrixTypes = new java.util.HashSet<>();
+            for (GgufTensor t : g.tensors().values()) if (t.dims().length == 2) matrixTypes.add(t.type());
+            dtype = org.goldenstick.formats.safetensors.DType.F32;
+            if (matrixTypes.equals(java.util.Set.of(GgmlType.F16))) dtype = org.goldenstick.formats.safetensors.DType.F16;
+            if (matrixTypes.equals(java.util.Set.of(GgmlType.BF16))) dtype = org.goldenstick.formats.safetensors.DType.BF16;
+            for (Tensor t : m.stateDict().values()) {
+                if (dtype == org.goldenstick.formats.safetensors.DType.F32) break;
+                for (float v : t.data()) {
+                    float r = dtype == org.goldenstick.formats.safetensors.DType.F16 ? Float.float16ToFloat(Float.floatToFloat16(v))
+                            : org.goldenstick.formats.safetensors.HalfFloats.bf16ToFloat(org.goldenstick.formats.safetensors.HalfFloats.toBf16(v));
+                    if (r != v) {
+                        dtype = org.goldenstick.formats.safetensors.DType.F32;
+                        break;
+                    }
+                }
+            }
+            try {
+                tokenizerJson = HfTokenizerJson.toJson(org.goldenstick.llm.tokenizer.GgufTokenizer.fromMetadata(g));
+            } catch (org.goldenstick.llm.tokenizer.TokenizerException e) {
+                throw new GgufFormatException(gguf + ": " + e.getMessage());
+            }
+        }
+        HfCheckpoint.save(m, dir, dtype, null, false);
+        org.goldenstick.formats.AtomicFiles.write(dir.resolve("tokenizer.json"), tokenizerJson.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     /** Tensor {@code name} of {@code g}, checked to have row-major {@code shape} and a supported type. */
     static GgufTensor checkedTensor(GgufFile g, String name, int[] shape) {
         if (!g.tensors().containsKey(name)) throw new GgufFormatException(g.path() + ": missing tensor '" + name + "' (the metadata implies shape " + Arrays.toString(shape) + ")");

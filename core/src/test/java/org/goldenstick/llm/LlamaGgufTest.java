@@ -154,6 +154,34 @@ class LlamaGgufTest {
     }
 
     @Test
+    void toHfFolderWritesTheWeightsConfigAndAVocabularyThatTokenizesAlike() throws Exception {
+        Path f = tmp.resolve("to-hf-f32.gguf");
+        LlamaGguf.export(model, dir, GgmlType.F32, f);
+        Path hf = tmp.resolve("from-gguf-f32");
+        LlamaGguf.toHfFolder(f, hf);
+        LlamaModel back = HfCheckpoint.load(hf);
+        assertEquals(model.config().numKeyValueHeads(), back.config().numKeyValueHeads());
+        assertEquals(model.config().tieWordEmbeddings(), back.config().tieWordEmbeddings());
+        assertEquals("float32", back.config().torchDtype());
+        for (var e : model.stateDict().entrySet()) assertArrayEquals(e.getValue().data(), back.stateDict().get(e.getKey()).data(), e.getKey());
+        Tokenizer orig = Tokenizers.load(dir), fromGguf = Tokenizers.load(hf);
+        assertArrayEquals(orig.encode(text, true), fromGguf.encode(text, true), "tokenizer.json written from the GGUF vocabulary");
+        assertArrayEquals(orig.encode("the whale, sails! 42 times\n\tunknown-words ünïcode", false), fromGguf.encode("the whale, sails! 42 times\n\tunknown-words ünïcode", false));
+
+        // quantized and half types: the dequantized weights, in the narrowest dtype that holds them exactly
+        for (GgmlType t : List.of(GgmlType.Q8_0, GgmlType.F16)) {
+            Path q = tmp.resolve("to-hf-" + t + ".gguf");
+            LlamaGguf.export(model, dir, t, q);
+            Path qhf = tmp.resolve("from-gguf-" + t);
+            LlamaGguf.toHfFolder(q, qhf);
+            LlamaModel deq = LlamaGguf.load(q), read = HfCheckpoint.load(qhf);
+            assertEquals(t == GgmlType.F16 ? "float16" : "float32", read.config().torchDtype(), t.toString());
+            for (var e : deq.stateDict().entrySet()) assertArrayEquals(e.getValue().data(), read.stateDict().get(e.getKey()).data(), t + " " + e.getKey());
+        }
+        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> LlamaGguf.toHfFolder(f, hf));
+    }
+
+    @Test
     void unsupportedTypeOrArchitectureIsNamed() throws Exception {
         Path f = tmp.resolve("base.gguf");
         LlamaGguf.export(model, dir, GgmlType.F32, f);

@@ -43,6 +43,90 @@ public final class HfTokenizerJson {
         }
     }
 
+    /**
+     * A {@code tokenizer.json} for a byte-level BPE tokenizer (GPT-2 or Llama 3 pre-tokenizer), e.g. one read from a
+     * GGUF vocabulary, that {@link #load} reads back as the same tokenizer: every token in {@code model.vocab}, merges
+     * in rank order, control tokens as special {@code added_tokens}, user-defined ones as non-special, and a
+     * {@code TemplateProcessing} post-processor putting BOS first when the tokenizer has one. SentencePiece-style
+     * vocabularies (merging by score) are refused: their merges list would have to be derived from the scores.
+     *
+     * <pre>{@code
+     * String json = HfTokenizerJson.toJson(GgufTokenizer.load(Path.of("model.gguf")));
+     * }</pre>
+     */
+    public static String toJson(BpeTokenizer tok) {
+        BpeTokenizer.Spec spec = tok.spec();
+        if (spec.flavor() != BpeTokenizer.Flavor.BYTE_LEVEL || spec.merges().ranks() == null) {
+            throw new TokenizerException("writing tokenizer.json: only byte-level BPE vocabularies (GGUF tokenizer.ggml.model 'gpt2') are supported; this one is " + spec.flavor());
+        }
+        String regex = spec.splitRegex() == null ? null : spec.splitRegex().pattern();
+        boolean gpt2 = BpeTokenizer.GPT2_SPLIT.equals(regex), llama3 = BpeTokenizer.LLAMA3_SPLIT.equals(regex);
+        if (!gpt2 && !llama3) throw new TokenizerException("writing tokenizer.json: pre-tokenizer regex " + regex + " is neither GPT-2's nor Llama 3's");
+        com.fasterxml.jackson.databind.node.JsonNodeFactory f = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
+        com.fasterxml.jackson.databind.node.ObjectNode root = f.objectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        var added = root.putArray("added_tokens");
+        java.util.TreeMap<Integer, Boolean> addedIds = new java.util.TreeMap<>();
+        spec.controlIds().forEach(id -> addedIds.put(id, true));
+        spec.addedTokens().values().forEach(id -> addedIds.putIfAbsent(id, false));
+        for (var e : addedIds.entrySet()) {
+            added.addObject().put("id", e.getKey()).put("content", spec.tokens().get(e.getKey())).put("single_word", false).put("lstrip", false)
+                    .put("rstrip", false).put("normalized", false).put("special", e.getValue());
+        }
+        root.putNull("normalizer");
+        var byteLevel = f.objectNode().put("type", "ByteLevel").put("add_prefix_space", spec.addPrefixSpace()).put("trim_offsets", true).put("use_regex", gpt2);
+        if (gpt2) {
+            root.set("pre_tokenizer", byteLevel);
+        } else {
+            var seq = root.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers");
+            var split = seq.addObject().put("type", "Split");
+            split.putObject("pattern").put("Regex", regex);
+            split.put("behavior", "Isolated").put("invert", false);
+            seq.add(byteLevel);
+        }
+        if (spec.bosId() >= 0) {
+            String bos = spec.tokens().get(spec.bosId());
+            var post = root.putObject("post_processor").put("type", "TemplateProcessing");
+            var single = post.putArray("single");
+            single.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+            single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+            var pair = post.putArray("pair");
+            pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 0);
+            pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
+            pair.addObject().putObject("SpecialToken").put("id", bos).put("type_id", 1);
+            pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
+            var st = post.putObject("special_tokens").putObject(bos);
+            st.put("id", bos);
+            st.putArray("ids").add(spec.bosId());
+            st.putArray("tokens").add(bos);
+        } else {
+            root.putNull("post_processor");
+        }
+        root.putObject("decoder").put("type", "ByteLevel").put("add_prefix_space", true).put("trim_offsets", true).put("use_regex", true);
+        var model = root.putObject("model");
+        model.put("type", "BPE").putNull("dropout");
+        if (spec.unkId() >= 0) model.put("unk_token", spec.tokens().get(spec.unkId()));
+        else model.putNull("unk_token");
+        model.putNull("continuing_subword_prefix").putNull("end_of_word_suffix").put("fuse_unk", false).put("byte_fallback", spec.byteFallback())
+                .put("ignore_merges", spec.ignoreMerges());
+        var vocab = model.putObject("vocab");
+        for (int i = 0; i < spec.tokens().size(); i++) {
+            if (vocab.has(spec.tokens().get(i))) throw new TokenizerException("writing tokenizer.json: token '" + spec.tokens().get(i) + "' appears twice (ids " + vocab.get(spec.tokens().get(i)) + " and " + i + ")");
+            vocab.put(spec.tokens().get(i), i);
+        }
+        List<Map.Entry<BpeTokenizer.Pair, Integer>> byRank = new ArrayList<>(spec.merges().ranks().entrySet());
+        byRank.sort(Map.Entry.comparingByValue());
+        var merges = model.putArray("merges");
+        for (var e : byRank) merges.addArray().add(e.getKey().left()).add(e.getKey().right());
+        try {
+            return new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(root);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     static BpeTokenizer parse(JsonNode root) {
         if (root == null || !root.isObject()) throw new TokenizerException("top level is not a JSON object");
         JsonNode model = root.get("model");
