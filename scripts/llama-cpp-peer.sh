@@ -6,7 +6,7 @@
 #
 #   scripts/llama-cpp-peer.sh build        # fetch + cmake build (slow: ~30-60 min on 2 loaded cores)
 #   scripts/llama-cpp-peer.sh run [MODEL]  # exports, llama-perplexity, gguf-py reference (see run() below)
-#   scripts/llama-cpp-peer.sh kld [MODEL]  # KL divergence: our GPTQ/AWQ Q4_0 vs llama-quantize's Q4_0 (see kld_run())
+#   scripts/llama-cpp-peer.sh kld [MODEL|random-gqa]  # KL divergence: our GPTQ/AWQ Q4_0 vs llama-quantize's Q4_0 (kld_run())
 #
 # Environment: GSTICK_LLAMA_CPP=DIR builds/uses llama.cpp there instead of data-cache/llama.cpp;
 # PEER_CHUNKS (default 8) limits llama-perplexity to that many windows of 256 tokens; KLD_CHUNKS (default 100) the
@@ -113,6 +113,10 @@ kld() {
 kld_run() {
   local model="${1:-$root/models/gstick-llama-demo}"
   [ -x "$lc/build/bin/llama-perplexity" ] && [ -x "$lc/build/bin/llama-quantize" ] || die "llama.cpp is not built: run '$0 build' first"
+  if [ "$model" = random-gqa ]; then # run()'s random GQA model (8 query / 2 key-value heads, untied), the demo's vocabulary and text
+    model="$cache/llama-cpp-peer/gqa"
+    [ -f "$model/model.safetensors" ] || env PYTHONPATH="$lc/src/gguf-py" /usr/bin/python3 "$root/scripts/gguf_py_reference.py" random-gqa "$model" "$root/models/gstick-llama-demo"
+  fi
   work="$cache/llama-cpp-peer/kld-$(basename "$model")"; mkdir -p "$work"
   log "model $model, llama.cpp $(git -C "$lc/src" rev-parse --short HEAD), KLD_CHUNKS=${KLD_CHUNKS:-100} windows of 256"
   /usr/bin/python3 - "$model/heldout.txt" "$work" <<'PY'
@@ -149,5 +153,5 @@ case "${1:-}" in
   build) build ;;
   run) shift; run "$@" ;;
   kld) shift; kld_run "$@" ;;
-  *) die "usage: $0 build | run [MODEL_DIR] | kld [MODEL_DIR]" ;;
+  *) die "usage: $0 build | run [MODEL_DIR] | kld [MODEL_DIR|random-gqa]" ;;
 esac

@@ -58,7 +58,7 @@ public final class ExportCommand implements Callable<Integer> {
         double sec = (System.nanoTime() - t0) / 1e9;
         Map<String, GgmlType> fb = r.fallbacks(t);
         if (json) {
-            Json.print(new ExportJson(out, name(t), r.bytes(), r.types().size(), sec, names(fb), null, null));
+            Json.print(new ExportJson(out, name(t), r.bytes(), r.types().size(), sec, names(fb), Map.of(), Map.of()));
         } else {
             System.out.printf(Locale.ROOT, "wrote %s: %d tensors, %s, %.1f MB in %.2f s%n", out, r.types().size(), name(t), r.bytes() / 1e6, sec);
             if (!fb.isEmpty()) System.out.println("stored in another type (row length not a multiple of the block): " + fb);

@@ -233,6 +233,10 @@ class LlmCommandsTest {
             Kernels.useVector(vector);
         }
         assertTrue(CliRunner.failure("quantize", "--model", f.toString(), "--resume", "--out", tmp.resolve("r").toString()).contains("--resume needs a model folder"));
+        Path vocabOnly = org.goldenstick.data.DataPaths.cached("gguf-vocab", "gguf/ggml-vocab-gpt-2.gguf");
+        String err = CliRunner.failure("quantize", "--model", vocabOnly.toString(), "--out", tmp.resolve("v").toString());
+        assertTrue(err.contains("general.architecture is 'gpt2'; only 'llama' models are supported"), err);
+        assertTrue(!Files.exists(tmp.resolve("v")));
     }
 
     @Test
