@@ -44,9 +44,9 @@ public final class HfTokenizerJson {
     }
 
     /**
-     * A {@code tokenizer.json} for a byte-level BPE tokenizer (GPT-2 or Llama 3 pre-tokenizer), e.g. one read from a
-     * GGUF vocabulary, that {@link #load} reads back as the same tokenizer: every token in {@code model.vocab}, merges
-     * in rank order, control tokens as special {@code added_tokens}, user-defined ones as non-special, and a
+     * A {@code tokenizer.json} for a byte-level BPE tokenizer, e.g. one read from a GGUF vocabulary, that {@link #load}
+     * reads back as the same tokenizer: its pre-tokenizer steps as a {@code Sequence} of {@code Split}s and a
+     * {@code ByteLevel}, every token in {@code model.vocab}, merges in rank order, control tokens as special {@code added_tokens}, user-defined ones as non-special, and a
      * {@code TemplateProcessing} post-processor putting BOS first when the tokenizer has one. SentencePiece-style
      * vocabularies (merging by score) are refused: their merges list would have to be derived from the scores.
      *
@@ -59,9 +59,7 @@ public final class HfTokenizerJson {
         if (spec.flavor() != BpeTokenizer.Flavor.BYTE_LEVEL || spec.merges().ranks() == null) {
             throw new TokenizerException("writing tokenizer.json: only byte-level BPE vocabularies (GGUF tokenizer.ggml.model 'gpt2') are supported; this one is " + spec.flavor());
         }
-        String regex = spec.splitRegex() == null ? null : spec.splitRegex().pattern();
-        boolean gpt2 = BpeTokenizer.GPT2_SPLIT.equals(regex), llama3 = BpeTokenizer.LLAMA3_SPLIT.equals(regex);
-        if (!gpt2 && !llama3) throw new TokenizerException("writing tokenizer.json: pre-tokenizer regex " + regex + " is neither GPT-2's nor Llama 3's");
+        if (spec.preTokenizer() == null) throw new TokenizerException("writing tokenizer.json: the byte-level tokenizer has no pre-tokenizer");
         com.fasterxml.jackson.databind.node.JsonNodeFactory f = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance;
         com.fasterxml.jackson.databind.node.ObjectNode root = f.objectNode();
         root.put("version", "1.0");
@@ -76,15 +74,17 @@ public final class HfTokenizerJson {
                     .put("rstrip", false).put("normalized", false).put("special", e.getValue());
         }
         root.putNull("normalizer");
-        var byteLevel = f.objectNode().put("type", "ByteLevel").put("add_prefix_space", spec.addPrefixSpace()).put("trim_offsets", true).put("use_regex", gpt2);
-        if (gpt2) {
-            root.set("pre_tokenizer", byteLevel);
-        } else {
-            var seq = root.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers");
-            var split = seq.addObject().put("type", "Split");
-            split.putObject("pattern").put("Regex", regex);
-            split.put("behavior", "Isolated").put("invert", false);
-            seq.add(byteLevel);
+        // each regex step as an Isolated Split, the byte map as ByteLevel without its own regex: what load() reads back
+        var seq = root.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers");
+        for (PreTokenizer.Step step : spec.preTokenizer().steps()) {
+            switch (step) {
+                case PreTokenizer.Step.Split sp -> {
+                    var split = seq.addObject().put("type", "Split");
+                    split.putObject("pattern").put("Regex", sp.pattern().pattern());
+                    split.put("behavior", "Isolated").put("invert", false);
+                }
+                case PreTokenizer.Step.ByteMap bm -> seq.addObject().put("type", "ByteLevel").put("add_prefix_space", spec.addPrefixSpace()).put("trim_offsets", true).put("use_regex", false);
+            }
         }
         if (spec.bosId() >= 0) {
             String bos = spec.tokens().get(spec.bosId());

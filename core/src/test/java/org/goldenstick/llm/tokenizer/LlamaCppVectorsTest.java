@@ -85,6 +85,28 @@ class LlamaCppVectorsTest {
         return n;
     }
 
+    /**
+     * tokenizer.json written from each byte-level GGUF vocabulary (what {@code quantize --model FILE.gguf} leaves in its
+     * output folder) reads back as a tokenizer that still passes llama.cpp's vectors.
+     */
+    @Test
+    void tokenizerJsonWrittenFromAByteLevelVocabularyPassesItsVectors() throws Exception {
+        int written = 0;
+        for (String vocab : VOCABS) {
+            Path gguf = TokenizerData.vocab(vocab);
+            BpeTokenizer tok = (BpeTokenizer) TokenizerData.load(gguf);
+            if (tok.spec().flavor() != BpeTokenizer.Flavor.BYTE_LEVEL) {
+                assertThrows(TokenizerException.class, () -> HfTokenizerJson.toJson(tok), vocab + ": SentencePiece vocabularies are refused");
+                continue;
+            }
+            BpeTokenizer back = HfTokenizerJson.parse(new com.fasterxml.jackson.databind.ObjectMapper().readTree(HfTokenizerJson.toJson(tok)));
+            assertEquals(tok.spec().preTokenizer().ggufName(), back.spec().preTokenizer().ggufName(), vocab);
+            checkAgainst(back, vocab + " via tokenizer.json", TokenizerData.vectors(gguf));
+            written++;
+        }
+        assertTrue(written >= 10, "byte-level vocabularies checked: " + written);
+    }
+
     @Test
     void unknownPreTokenizerIsAClearErrorListingTheSupportedOnes() {
         TokenizerException e = assertThrows(TokenizerException.class, () -> PreTokenizer.forGguf("chameleon"));
