@@ -10,7 +10,7 @@
 #
 # Environment: GSTICK_LLAMA_CPP=DIR builds/uses llama.cpp there instead of data-cache/llama.cpp;
 # PEER_CHUNKS (default 8) limits llama-perplexity to that many windows of 256 tokens; KLD_CHUNKS (default 100) the
-# KL-divergence runs.
+# KL-divergence runs; KLD_METHODS (default "rtn gptq awq awq-gptq") the gstick methods compared.
 #
 # Needs: cmake, a C/C++ compiler, npm, git; for the gguf-py reference writer Debian's python3-numpy
 # (`apt-get install python3-numpy`, used through /usr/bin/python3).
@@ -138,7 +138,7 @@ PY
   printf '%-28s %s\n' "llama-quantize q4_0" "$(kld "$work/lq-q4_0.gguf")"
   printf '%-28s %s\n' "llama-quantize q4_0 (q8 out)" "$(kld "$work/lq-q4_0-q8out.gguf")"
   local m
-  for m in rtn gptq awq awq-gptq; do
+  for m in ${KLD_METHODS:-rtn gptq awq awq-gptq}; do
     rm -rf "$work/q-$m"
     "$root/gstick" quantize --model "$model" --method "$m" --bits 4 --ggml-blocks "${skip[@]}" --calib "$work/calib.txt" --calib-samples 64 --seq-len 256 \
       --out "$work/q-$m" --json > "$work/q-$m.json" 2>/dev/null || die "gstick quantize --method $m failed"
