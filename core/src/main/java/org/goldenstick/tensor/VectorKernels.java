@@ -6,6 +6,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.goldenstick.tensor.kernel.Kernels;
+import org.goldenstick.tensor.kernel.VectorExp;
 
 /**
  * Small Vector API loops for the ops in this package, each with a plain scalar reference chosen by
@@ -145,9 +146,9 @@ final class VectorKernels {
         }
         FloatVector acc = FloatVector.zero(S);
         int i = 0, ub = S.loopBound(len);
-        for (; i < ub; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, off + i).sub(shift).lanewise(VectorOperators.EXP));
+        for (; i < ub; i += S.length()) acc = acc.add(VectorExp.exp(FloatVector.fromArray(S, a, off + i).sub(shift)));
         double s = Lanes.sum(acc);
-        for (; i < len; i++) s += Math.exp(a[off + i] - shift);
+        for (; i < len; i++) s += VectorExp.scalar(a[off + i] - shift);
         return s;
     }
 
@@ -165,12 +166,12 @@ final class VectorKernels {
         }
         int i = 0, ub = S.loopBound(len);
         for (; i < ub; i += S.length()) {
-            FloatVector e = FloatVector.fromArray(S, a, off + i).sub(shift1).sub(shift2).lanewise(VectorOperators.EXP).mul(scale);
+            FloatVector e = VectorExp.exp(FloatVector.fromArray(S, a, off + i).sub(shift1).sub(shift2)).mul(scale);
             if (accumulate) e = e.add(FloatVector.fromArray(S, dst, dOff + i));
             e.intoArray(dst, dOff + i);
         }
         for (; i < len; i++) {
-            float e = scale * (float) Math.exp((a[off + i] - shift1) - shift2);
+            float e = scale * VectorExp.scalar((a[off + i] - shift1) - shift2);
             dst[dOff + i] = accumulate ? dst[dOff + i] + e : e;
         }
     }
@@ -181,8 +182,10 @@ final class VectorKernels {
         if (Kernels.vector()) {
             for (int ub = from + S.loopBound(to - from); i < ub; i += S.length()) {
                 FloatVector xv = FloatVector.fromArray(S, x, i);
-                xv.div(xv.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(y, i);
+                xv.div(VectorExp.exp(xv.neg()).add(1f)).intoArray(y, i);
             }
+            for (; i < to; i++) y[i] = x[i] / (1f + VectorExp.scalar(-x[i]));
+            return;
         }
         for (; i < to; i++) y[i] = x[i] / (1f + (float) Math.exp(-x[i]));
     }
@@ -193,7 +196,7 @@ final class VectorKernels {
         if (Kernels.vector()) {
             for (int ub = from + S.loopBound(to - from); i < ub; i += S.length()) {
                 FloatVector xv = FloatVector.fromArray(S, x, i);
-                FloatVector sig = FloatVector.broadcast(S, 1f).div(xv.neg().lanewise(VectorOperators.EXP).add(1f));
+                FloatVector sig = FloatVector.broadcast(S, 1f).div(VectorExp.exp(xv.neg()).add(1f));
                 FloatVector d = sig.mul(xv.mul(sig.neg().add(1f)).add(1f));
                 FloatVector.fromArray(S, g, i).fma(d, FloatVector.fromArray(S, gx, i)).intoArray(gx, i);
             }
