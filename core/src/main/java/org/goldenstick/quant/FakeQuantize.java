@@ -38,6 +38,9 @@ public final class FakeQuantize extends Module {
     private final boolean ema;
     private final float emaConstant;
     private long step;
+    // calibration hooks (not state: post-training calibration sets them for a pass and clears them)
+    private volatile boolean bypass;
+    private volatile java.util.function.BiConsumer<Tensor, Tensor> tap;
 
     /**
      * @param spec bit width, symmetric and narrow range (the sign of the grid only matters for {@link #quantParams()})
@@ -147,8 +150,45 @@ public final class FakeQuantize extends Module {
         return new float[] {scale, zp, (qmin - zp) * scale, (qmax - zp) * scale};
     }
 
+    /**
+     * Calibration switch: while on, {@link #forward} returns its input unchanged in every mode (no range update, no
+     * quant-delay step), so a network whose quantizers are all bypassed computes in float. Post-training quantization
+     * uses it to see float activations and to keep a layer in float while ranking layers.
+     */
+    public void setBypass(boolean on) {
+        this.bypass = on;
+    }
+
+    public boolean bypassed() {
+        return bypass;
+    }
+
+    /**
+     * Calibration tap: while set (non-null), every {@link #forward} shows it the input and the output (the input itself
+     * when bypassed) before returning. Observers, bias correction and per-layer error tables read activations this way.
+     *
+     * <pre>{@code
+     * var obs = new MinMaxObserver();
+     * fq.setTap((in, out) -> obs.forward(in));
+     * }</pre>
+     */
+    public void setTap(java.util.function.BiConsumer<Tensor, Tensor> tap) {
+        this.tap = tap;
+    }
+
     @Override
     public Tensor forward(Tensor x) {
+        var t = tap;
+        if (bypass) {
+            if (t != null) t.accept(x, x);
+            return x;
+        }
+        Tensor y = quantize(x);
+        if (t != null) t.accept(x, y);
+        return y;
+    }
+
+    private Tensor quantize(Tensor x) {
         int inner = 1;
         if (perChannel()) inner = QuantMath.channelLayout(x.shape(), axis, channels)[1];
         if (isTraining()) {

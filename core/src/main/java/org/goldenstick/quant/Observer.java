@@ -14,7 +14,7 @@ import org.goldenstick.tensor.Tensor;
  * QuantParams p = obs.quantParams(QuantSpec.uint8Asymmetric());
  * }</pre>
  */
-public abstract sealed class Observer extends Module permits MinMaxObserver, MovingAverageMinMaxObserver, PerChannelMinMaxObserver {
+public abstract sealed class Observer extends Module permits MinMaxObserver, MovingAverageMinMaxObserver, PerChannelMinMaxObserver, HistogramObserver {
     protected Observer(int channels) {
         float[] lo = new float[channels], hi = new float[channels];
         java.util.Arrays.fill(lo, Float.POSITIVE_INFINITY);
