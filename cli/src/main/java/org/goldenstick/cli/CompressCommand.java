@@ -144,6 +144,7 @@ public final class CompressCommand implements Callable<Integer> {
         String stem = spec.model() + "-" + spec.dataset() + "-" + recipeFile.getFileName().toString().replaceFirst("\\.[^.]*$", "");
         Path file = out != null ? out : Path.of("runs/compress").resolve(stem + ".safetensors");
         if (Files.exists(file)) throw new IllegalArgumentException(file + ": output already exists; remove it or choose another --out");
+        recipe.checkNoImageFolder("compress");
         Recipes.Data data = Recipes.data(spec);
         Module net = Recipes.newModel(spec, data);
         ProgressListener bar = CliProgress.of(json);

@@ -80,14 +80,16 @@ public final class PruneCommand implements Callable<Integer> {
                 benchSeconds);
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.REPLACE, "--out");
         if (from != null && !java.nio.file.Files.isRegularFile(from)) throw new IllegalArgumentException("--from " + from + ": no such checkpoint file");
-        o = o.withNetwork(onnx.network(Recipes.data(spec)));  // a bad ONNX file fails here, before any work
-        if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", name, spec.dataset(), pruneRate, Parallel.threads());
-        ScopWorkflow.Result r = ScopWorkflow.run(o, CliProgress.of(json));
+        Recipes.Data data = recipe.data(spec); // an image folder is read and checked before any training
+        String dataset = data.name(spec);
+        o = o.withNetwork(onnx.network(data));  // a bad ONNX file fails here, before any work
+        if (!json) System.err.printf(Locale.ROOT, "prune: SCOP %s on %s at prune_rate %.2f, %d threads%n", name, dataset, pruneRate, Parallel.threads());
+        ScopWorkflow.Result r = ScopWorkflow.run(o, data, CliProgress.of(json));
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(r.onnx(), r.testInputs(), r.testLabels(), r.prunedPredictions());
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.prune(name, spec, pruneRate, r, ort.accuracy()));
         ModelStats b = r.before(), a = r.after();
         var why = new Json.Reasons();
-        CompressionJson c = CompressionJson.of("scop", name, spec.dataset(), r.fp32Accuracy(), r.prunedAccuracy(), ort,
+        CompressionJson c = CompressionJson.of("scop", name, dataset, r.fp32Accuracy(), r.prunedAccuracy(), ort,
                 java.nio.file.Files.size(r.fp32Checkpoint()), java.nio.file.Files.size(r.prunedCheckpoint()), r.prunedCheckpoint(), r.onnx(), r.fp32Checkpoint(),
                 r.imagesPerSecondBefore(), r.imagesPerSecondAfter(), r.testLabels().length, Parallel.threads(), why);
         if (json) {

@@ -13,35 +13,49 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code gstick ptq}: post-training quantization of a transformer encoder graph in ONNX (for example the
- * sentence-embedding models Java applications run in ONNX Runtime).
+ * {@code gstick ptq}: post-training quantization, of two kinds selected by the options given:
+ * <ul>
+ *   <li>a <b>transformer encoder</b> in ONNX ({@code --tokenizer} given): graph-level int8/int4 (docs/onnx-ptq.md);</li>
+ *   <li>a <b>CNN</b> (no {@code --tokenizer}: {@code --model} and/or {@code --data}): static int8 with calibration images
+ *       ({@link CnnPtqRun}, docs/cnn-ptq.md).</li>
+ * </ul>
  *
  * <pre>
  * gstick ptq --onnx model.onnx --tokenizer tokenizer.json --calib calib.txt --method int8-dynamic --out model-int8.onnx
+ * gstick ptq --model lenet --dataset fashion-mnist --from lenet.safetensors --calibration entropy --out runs/ptq
+ * gstick ptq --model lenet --from lenet.safetensors --data fashion-png --grayscale --max-drop 0.5 --out runs/ptq
  * </pre>
  */
 @Command(name = "ptq", mixinStandardHelpOptions = true,
-        description = {"Post-training quantization of an ONNX transformer encoder (int8-dynamic, int8-static or int4) at graph level.",
-                "MatMul/Gemm nodes with a constant weight become int8 (int8-dynamic: activations quantized at run time; int8-static:",
-                "calibrated activation scales) or 4-bit blocks (int4: MatMulNBits, RTN or GPTQ); other nodes are kept.",
-                "Calibration runs in ONNX Runtime. See docs/onnx-ptq.md."})
+        description = {"Post-training quantization. Two kinds, chosen by the options:",
+                "ONNX transformer encoder (with --tokenizer): int8-dynamic, int8-static or int4 at graph level; MatMul/Gemm nodes with a",
+                "constant weight become int8 or 4-bit blocks; calibration runs in ONNX Runtime (docs/onnx-ptq.md).",
+                "CNN (without --tokenizer: --model lenet|resnet8|resnet20, --data DIR of class folders of images, --from checkpoint):",
+                "static int8 — BN folded, int8 per-channel weights, uint8 per-tensor activations calibrated on --calib-samples images",
+                "(or --calib DIR) with --calibration minmax|moving-average|percentile|mse|entropy, bias correction, optional",
+                "--max-drop accuracy control; writes safetensors and QDQ ONNX checked in ONNX Runtime (docs/cnn-ptq.md)."})
 public final class PtqCommand implements Callable<Integer> {
     /** The {@code --json} object (keys in docs/cli.md). */
     record PtqJson(String method, String kernel, String int4Algo, Integer blockSize, String embedding, int quantizedNodes, java.util.List<String> skippedNodes,
                    long inputBytes, long outputBytes, double sizeRatio, int calibrationSentences, long calibrationTokens, double calibrationSeconds,
                    double seconds, Path out, java.util.Map<String, String> nullReasons) {}
 
-    @Option(names = "--onnx", required = true, description = "input ONNX model (BERT-family encoder)")
+    @Option(names = "--onnx", description = "input ONNX model (encoder: BERT-family; CNN: a float image classifier)")
     Path onnx;
 
-    @Option(names = "--tokenizer", required = true, description = "the model's tokenizer.json (WordPiece)")
+    @Option(names = "--tokenizer", description = "encoder: the model's tokenizer.json (WordPiece); selects the encoder kind")
     Path tokenizer;
 
-    @Option(names = "--calib", required = true, description = "calibration text file (UTF-8); keep it apart from evaluation text")
+    @Option(names = "--calib", description = {"encoder: calibration text file (UTF-8); keep it apart from evaluation text",
+            "CNN: a folder of calibration images (PNG/JPEG, directly or in class sub-folders; default: the first --calib-samples",
+            "images of a seeded shuffle of the training set)"})
     Path calib;
 
-    @Option(names = "--method", required = true, description = "int8-dynamic | int8-static | int4")
+    @Option(names = "--method", description = "encoder: int8-dynamic | int8-static | int4 (CNN: always static int8)")
     String method;
+
+    @picocli.CommandLine.Mixin
+    CnnPtqRun cnn;
 
     @Option(names = "--algo", defaultValue = "gptq", description = "int4 rounding: gptq | rtn (default: ${DEFAULT-VALUE})")
     String algo;
@@ -60,7 +74,7 @@ public final class PtqCommand implements Callable<Integer> {
     @Option(names = "--alpha", description = "SmoothQuant migration strength of int8-static, 0 = off (default: 0.5)")
     Double alpha;
 
-    @Option(names = "--skip", description = "regex of MatMul/Gemm node names to keep in float (found anywhere in the name)")
+    @Option(names = "--skip", description = "regex of names to keep in float (found anywhere in the name): MatMul/Gemm nodes (encoder) or dotted layer paths (CNN)")
     String skip;
 
     @Option(names = "--calib-sentences", defaultValue = "256", description = "calibration sentences used at most (default: ${DEFAULT-VALUE})")
@@ -69,7 +83,7 @@ public final class PtqCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "0", description = "ONNX Runtime intra-op threads, 0 = its default (default: ${DEFAULT-VALUE})")
     int threads;
 
-    @Option(names = "--out", required = true, description = "output ONNX file (written atomically)")
+    @Option(names = "--out", description = "encoder: output ONNX file (written atomically); CNN: output folder (default runs/ptq)")
     Path out;
 
     @Option(names = "--json", description = "print the report as one JSON object")
@@ -77,6 +91,17 @@ public final class PtqCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (tokenizer == null) {
+            if (method != null) throw new IllegalArgumentException("--method selects an encoder method and needs --tokenizer; a CNN (no --tokenizer) is always quantized to static int8");
+            return cnn.run(onnx, calib, skip, out, json);
+        }
+        List<String> missing = new java.util.ArrayList<>();
+        if (onnx == null) missing.add("--onnx");
+        if (calib == null) missing.add("--calib");
+        if (method == null) missing.add("--method");
+        if (out == null) missing.add("--out");
+        if (!missing.isEmpty()) throw new IllegalArgumentException("encoder PTQ (--tokenizer given) needs " + String.join(", ", missing));
+        cnn.refuseForEncoder();
         OnnxPtq.Method m = OnnxPtq.Method.parse(method.toLowerCase(Locale.ROOT));
         OnnxPtq.Config d = OnnxPtq.Config.defaults(m);
         OnnxPtq.Int4Algo a = switch (algo.toLowerCase(Locale.ROOT)) {

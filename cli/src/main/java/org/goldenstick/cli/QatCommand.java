@@ -143,14 +143,16 @@ public final class QatCommand implements Callable<Integer> {
         factory.apply(spec); // validate the configuration before any training
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.REPLACE, "--out");
         if (from != null && !java.nio.file.Files.isRegularFile(from)) throw new IllegalArgumentException("--from " + from + ": no such checkpoint file");
-        opts = opts.withNetwork(onnx.network(Recipes.data(spec)));  // a bad ONNX file fails here, before any work
-        if (!json) System.err.printf(Locale.ROOT, "qat: %s on %s with %s, %d threads%n", name, spec.dataset(), algo, Parallel.threads());
-        QatWorkflow.Result r = QatWorkflow.run(opts, factory, CliProgress.of(json));
+        Recipes.Data data = recipe.data(spec); // an image folder is read and checked before any training
+        String dataset = data.name(spec);
+        opts = opts.withNetwork(onnx.network(data));  // a bad ONNX file fails here, before any work
+        if (!json) System.err.printf(Locale.ROOT, "qat: %s on %s with %s, %d threads%n", name, dataset, algo, Parallel.threads());
+        QatWorkflow.Result r = QatWorkflow.run(opts, data, factory, CliProgress.of(json));
         Path onnx = r.exported(".onnx");
         OnnxRuntimeCheck.Result ort = OnnxRuntimeCheck.run(onnx, r.testInputs(), r.testLabels(), r.deployPredictions());
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.qat(algo, name, spec, r, opts.qatEpochs(), ort.accuracy()));
         var why = new Json.Reasons();
-        CompressionJson c = CompressionJson.of(algo.toLowerCase(Locale.ROOT), name, spec.dataset(), r.fp32Accuracy(), r.quantAccuracy(), ort,
+        CompressionJson c = CompressionJson.of(algo.toLowerCase(Locale.ROOT), name, dataset, r.fp32Accuracy(), r.quantAccuracy(), ort,
                 r.fp32Bytes(), r.deployBytes(), r.exported(".safetensors"), onnx, r.fp32Checkpoint(), r.fp32ImagesPerSecond(), r.deployImagesPerSecond(),
                 r.testLabels().length, Parallel.threads(), why);
         boolean slb = algo.equalsIgnoreCase("slb");

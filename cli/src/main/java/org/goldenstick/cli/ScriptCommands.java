@@ -26,8 +26,9 @@ final class ScriptCommands {
         return new ProcessBuilder(cmd).directory(root.toFile()).inheritIO().start().waitFor();
     }
 
-    @Command(name = "data", mixinStandardHelpOptions = true, subcommands = DataFetch.class,
-            description = "Fetch the real data sets (Fashion-MNIST, ONNX op vectors, public-domain text, tokenizer files) into data-cache/.")
+    @Command(name = "data", mixinStandardHelpOptions = true, subcommands = {DataFetch.class, ExportPng.class},
+            description = {"Fetch the real data sets (Fashion-MNIST, ONNX op vectors, public-domain text, tokenizer files) into data-cache/;",
+                    "export-png writes Fashion-MNIST (from its IDX files) as PNG class folders that --data reads."})
     static final class Data implements Runnable {
         @Override
         public void run() {
@@ -50,6 +51,38 @@ final class ScriptCommands {
             for (String o : only) cmd.addAll(List.of("--only", o));
             if (list) cmd.add("--list");
             return runScript(cmd);
+        }
+    }
+
+    @Command(name = "export-png", mixinStandardHelpOptions = true,
+            description = {"Write Fashion-MNIST (the fetched IDX files) as PNG images: OUT/train/<class>/<n>.png and OUT/test/<class>/<n>.png,",
+                    "class folders 0-tshirt-top ... 9-ankle-boot (sorted = label order), the layout of --data. The folder appears whole or not at all."})
+    static final class ExportPng implements Callable<Integer> {
+        @Option(names = "--out", required = true, description = "output folder (must not exist)")
+        Path out;
+
+        @Option(names = "--limit-train", defaultValue = "0", description = "write only the first N training images (0 = all 60000)")
+        int limitTrain;
+
+        @Option(names = "--limit-test", defaultValue = "0", description = "write only the first N test images (0 = all 10000)")
+        int limitTest;
+
+        @Override
+        public Integer call() throws Exception {
+            if (limitTrain < 0 || limitTest < 0) throw new IllegalArgumentException("--limit-train and --limit-test must be >= 0");
+            org.goldenstick.formats.AtomicFiles.checkFolderTarget(out, org.goldenstick.formats.AtomicFiles.Existing.FAIL, "--out");
+            var train = org.goldenstick.data.Datasets.fashionMnist(true);
+            var test = org.goldenstick.data.Datasets.fashionMnist(false);
+            if (limitTrain > 0 && limitTrain < train.size()) train = org.goldenstick.data.Subset.first(train, limitTrain);
+            if (limitTest > 0 && limitTest < test.size()) test = org.goldenstick.data.Subset.first(test, limitTest);
+            var tr = train;
+            var te = test;
+            org.goldenstick.formats.AtomicFiles.writeFolder(out, org.goldenstick.formats.AtomicFiles.Existing.FAIL, dir -> {
+                org.goldenstick.data.ImageFolder.writePngs(tr, dir.resolve("train"), org.goldenstick.data.ImageFolder.FASHION_MNIST_CLASSES);
+                org.goldenstick.data.ImageFolder.writePngs(te, dir.resolve("test"), org.goldenstick.data.ImageFolder.FASHION_MNIST_CLASSES);
+            });
+            System.out.printf(java.util.Locale.ROOT, "wrote %d training and %d test images to %s%n", tr.size(), te.size(), out);
+            return 0;
         }
     }
 

@@ -67,11 +67,12 @@ public final class TrainCommand implements Callable<Integer> {
         String name = onnx.name(spec.model());
         Path onnxOut = onnx.given() && out != null ? out.resolveSibling(out.getFileName().toString().replaceFirst("(?i)\\.safetensors$", "") + ".onnx") : null;
         if (onnxOut != null) AtomicFiles.checkFileTarget(onnxOut, overwrite, "--out (its .onnx)", "--overwrite");
-        Recipes.Data data = Recipes.data(spec);
+        Recipes.Data data = recipe.data(spec); // an image folder is read and checked before any training
+        String dataset = data.name(spec);
         GivenNetwork given = onnx.network(data);  // a bad ONNX file fails here, before any training
         if (!json) {
             System.err.printf(Locale.ROOT, "train: %s on %s (%d train / %d test samples), %d epochs, batch %d, lr %g, seed %d, %d threads%n",
-                    name, spec.dataset(), data.train().size(), data.test().size(), spec.epochs(), spec.batchSize(), spec.lr(), spec.seed(), Parallel.threads());
+                    name, dataset, data.train().size(), data.test().size(), spec.epochs(), spec.batchSize(), spec.lr(), spec.seed(), Parallel.threads());
         }
         var model = Recipes.newModel(spec, data, given);
         // the report's accuracy curve needs a test-set evaluation after every epoch; without --report none is run
@@ -81,7 +82,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (out != null) {
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("model", name);
-            meta.put("dataset", spec.dataset());
+            meta.put("dataset", dataset);
             meta.put("epochs", Integer.toString(spec.epochs()));
             meta.put("seed", Long.toString(spec.seed()));
             meta.put("test_accuracy", String.format(Locale.ROOT, "%.4f", o.testAccuracy()));
@@ -90,7 +91,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         if (json) {
             var why = new Json.Reasons();
-            Json.print(new TrainJson(name, spec.dataset(), o.testAccuracy(), o.test().meanLoss(), why.present("out", out, "no --out given"),
+            Json.print(new TrainJson(name, dataset, o.testAccuracy(), o.test().meanLoss(), why.present("out", out, "no --out given"),
                     why.present("onnx", onnxOut, onnx.given() ? "no --out given" : "no --onnx given (the built-in models are written as safetensors only)"),
                     o.trainSeconds(), o.imagesPerSecond(), o.parameters(), spec.epochs(), spec.batchSize(), spec.lr(), spec.seed(), data.train().size(),
                     o.test().count(), why.finite("final_train_loss", o.training().finalLoss(), "no training step ran"), Parallel.threads(), why.map()));

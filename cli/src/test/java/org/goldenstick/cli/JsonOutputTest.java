@@ -50,6 +50,8 @@ class JsonOutputTest {
                 tmp.resolve("qat").toString(), "--json"}, tiny)));
         check(docs, "qat", run(cat(new String[] {"qat", "--algo", "slb", "--weight-bits", "2", "--from", ckpt.toString(), "--qat-epochs", "1",
                 "--bench-seconds", "0.05", "--out", tmp.resolve("qat").toString(), "--json"}, tiny)));
+        check(docs, "ptq --model", run(cat(new String[] {"ptq", "--model", "lenet", "--from", ckpt.toString(), "--calib-samples", "64", "--max-drop", "1",
+                "--val-samples", "64", "--out", tmp.resolve("ptq").toString(), "--json"}, tiny)));
         check(docs, "prune", run(cat(new String[] {"prune", "--model", "lenet", "--from", ckpt.toString(), "--kf-epochs", "1", "--ft-epochs", "1",
                 "--bench-seconds", "0.05", "--out", tmp.resolve("prune").toString(), "--json"}, tiny)));
 

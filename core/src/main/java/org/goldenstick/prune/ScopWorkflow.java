@@ -79,10 +79,15 @@ public final class ScopWorkflow {
      * kept, same-named ones replaced): an interrupted or failed run leaves the folder as it was, never a mix of two runs.
      */
     public static Result run(Options o, ProgressListener progress) throws IOException {
+        return run(o, null, progress);
+    }
+
+    /** {@link #run(Options, ProgressListener)} on given data (e.g. an image folder) instead of the spec's built-in set. */
+    public static Result run(Options o, Recipes.Data data, ProgressListener progress) throws IOException {
         progress = ProgressListener.orSilent(progress);
         PrunerFtCompressAlgo ft = new PrunerFtCompressAlgo(o.pruneRate());  // validates before any training
         try (AtomicFiles.StagedFolder out = AtomicFiles.stageFolder(o.outDir(), AtomicFiles.Existing.MERGE)) {
-            Result r = run(o, ft, out.dir(), progress);
+            Result r = run(o, data, ft, out.dir(), progress);
             out.commit();
             return new Result(r.fp32Accuracy(), r.prunedAccuracy(), r.accuracyBeforeFineTune(), r.before(), r.after(), r.imagesPerSecondBefore(),
                     r.imagesPerSecondAfter(), r.groups(), r.skipped(), out.finalPath(r.fp32Checkpoint()), out.finalPath(r.prunedCheckpoint()),
@@ -90,9 +95,10 @@ public final class ScopWorkflow {
         }
     }
 
-    private static Result run(Options o, PrunerFtCompressAlgo ft, Path outDir, ProgressListener progress) throws IOException {
+    private static Result run(Options o, Recipes.Data given, PrunerFtCompressAlgo ft, Path outDir, ProgressListener progress) throws IOException {
         Recipes.Spec spec = o.fp32();
-        Recipes.Data data = Recipes.data(spec);
+        Recipes.Data data = given != null ? given : Recipes.data(spec);
+        String dataset = data.name(spec);
         Module model = Recipes.newModel(spec, data, o.network());
         double fp32Acc;
         if (o.from() != null || o.network() != null) {
@@ -101,11 +107,11 @@ public final class ScopWorkflow {
             progress.printf("FP32 %s: test accuracy %.4f%n", o.from() != null ? "checkpoint " + o.from() : o.modelName(), fp32Acc);
         } else {
             fp32Acc = Recipes.train(spec, model, data, List.of(), progress).testAccuracy();
-            progress.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
+            progress.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), dataset, spec.epochs(), fp32Acc);
         }
-        String stem = o.modelName() + "-" + spec.dataset();
+        String stem = o.modelName() + "-" + dataset;
         Path fp32File = outDir.resolve(stem + "-fp32.safetensors");
-        Checkpoints.save(model, fp32File, Map.of("model", o.modelName(), "dataset", spec.dataset()));
+        Checkpoints.save(model, fp32File, Map.of("model", o.modelName(), "dataset", dataset));
         int[] sample = data.train().sampleShape();
         Batch test = Inference.wholeTestSet(spec, data);
         ModelStats before = ModelStats.measure(model, sample);
@@ -143,7 +149,7 @@ public final class ScopWorkflow {
         Path prunedFile = outDir.resolve(tag + ".safetensors");
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("model", o.modelName());
-        meta.put("dataset", spec.dataset());
+        meta.put("dataset", dataset);
         meta.put("prune_rate", Double.toString(o.pruneRate()));
         PrunedCheckpoints.save(pruned, prunedFile, meta);
         Path onnx = outDir.resolve(tag + ".onnx");

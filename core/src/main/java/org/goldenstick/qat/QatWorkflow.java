@@ -92,9 +92,14 @@ public final class QatWorkflow {
      * kept, same-named ones replaced): an interrupted or failed run leaves the folder as it was, never a mix of two runs.
      */
     public static Result run(Options o, Function<Recipes.Spec, CompAlgo> algorithm, ProgressListener progress) throws IOException {
+        return run(o, null, algorithm, progress);
+    }
+
+    /** {@link #run(Options, Function, ProgressListener)} on given data (e.g. an image folder) instead of the spec's built-in set. */
+    public static Result run(Options o, Recipes.Data data, Function<Recipes.Spec, CompAlgo> algorithm, ProgressListener progress) throws IOException {
         ProgressListener listener = ProgressListener.orSilent(progress);
         try (AtomicFiles.StagedFolder out = AtomicFiles.stageFolder(o.outDir(), AtomicFiles.Existing.MERGE)) {
-            Result r = run(o, out.dir(), algorithm, listener);
+            Result r = run(o, data, out.dir(), algorithm, listener);
             out.commit();
             return new Result(r.algorithm(), r.fp32Accuracy(), r.fakeQuantAccuracy(), r.quantAccuracy(), r.fp32Bytes(), r.deployBytes(),
                     out.finalPath(r.fp32Checkpoint()), r.exported().stream().map(out::finalPath).toList(), r.fp32ImagesPerSecond(),
@@ -102,10 +107,11 @@ public final class QatWorkflow {
         }
     }
 
-    private static Result run(Options o, Path outDir, Function<Recipes.Spec, CompAlgo> algorithm, ProgressListener progress) throws IOException {
+    private static Result run(Options o, Recipes.Data given, Path outDir, Function<Recipes.Spec, CompAlgo> algorithm, ProgressListener progress) throws IOException {
         Recipes.Spec spec = o.fp32();
         CompAlgo algo = algorithm.apply(spec); // built (and validated) before any training
-        Recipes.Data data = Recipes.data(spec);
+        Recipes.Data data = given != null ? given : Recipes.data(spec);
+        String dataset = data.name(spec);
         Module model = Recipes.newModel(spec, data, o.network());
         double fp32Acc;
         if (o.from() != null || o.network() != null) {
@@ -114,10 +120,10 @@ public final class QatWorkflow {
             progress.printf("FP32 %s: test accuracy %.4f%n", o.from() != null ? "checkpoint " + o.from() : o.modelName(), fp32Acc);
         } else {
             fp32Acc = Recipes.train(spec, model, data, List.of(), progress).testAccuracy();
-            progress.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), spec.dataset(), spec.epochs(), fp32Acc);
+            progress.printf("FP32 %s on %s, %d epochs: test accuracy %.4f%n", spec.model(), dataset, spec.epochs(), fp32Acc);
         }
-        Path fp32File = outDir.resolve(o.modelName() + "-" + spec.dataset() + "-fp32.safetensors");
-        Checkpoints.save(model, fp32File, Map.of("model", o.modelName(), "dataset", spec.dataset()));
+        Path fp32File = outDir.resolve(o.modelName() + "-" + dataset + "-fp32.safetensors");
+        Checkpoints.save(model, fp32File, Map.of("model", o.modelName(), "dataset", dataset));
 
         Batch test = Inference.wholeTestSet(spec, data);
 
@@ -134,7 +140,7 @@ public final class QatWorkflow {
         double qAcc = Evaluator.evaluate(deploy, Recipes.testLoader(spec, data)).accuracy();
         int[] preds = Inference.predict(deploy, test.inputs());
         int[] sample = java.util.Arrays.copyOfRange(test.inputs().shape(), 1, test.inputs().rank());
-        List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, outDir.resolve(o.modelName() + "-" + spec.dataset() + "-" + algo.deployTag()), sample));
+        List<Path> files = new ArrayList<>(algo.exportDeployModel(deploy, outDir.resolve(o.modelName() + "-" + dataset + "-" + algo.deployTag()), sample));
         long deployBytes = Files.size(files.getFirst());
         // apply rewrote the trained model, so the benchmark reloads the FP32 one
         double[] speed = o.benchSeconds() > 0

@@ -82,8 +82,20 @@ public final class Recipes {
         public Spec withWidth(int w) { return new Spec(model, dataset, epochs, batchSize, lr, momentum, weightDecay, warmupEpochs, seed, limitTrain, limitTest, w); }
     }
 
-    /** The training and test sets of a spec. */
-    public record Data(Dataset train, Dataset test) {
+    /**
+     * The training and test sets of a spec; {@code name} is the data set's name in file names and reports when it is not
+     * the spec's built-in one (an image folder), else null.
+     */
+    public record Data(Dataset train, Dataset test, String name) {
+        public Data(Dataset train, Dataset test) {
+            this(train, test, null);
+        }
+
+        /** {@link #name()}, or the spec's data-set name for a built-in set. */
+        public String name(Spec spec) {
+            return name != null ? name : spec.dataset();
+        }
+
         public int inChannels() { return train.sampleShape()[0]; }
         public int imageSize() { return train.sampleShape()[1]; }
         public int numClasses() { return train.numClasses(); }
@@ -100,9 +112,15 @@ public final class Recipes {
             train = Datasets.fashionMnist(true);
             test = Datasets.fashionMnist(false);
         }
+        return limit(new Data(train, test), spec);
+    }
+
+    /** The spec's {@code limitTrain} (a seeded random subset) and {@code limitTest} (the first samples) applied to any data. */
+    public static Data limit(Data data, Spec spec) {
+        Dataset train = data.train(), test = data.test();
         if (spec.limitTrain() > 0 && spec.limitTrain() < train.size()) train = randomSubset(train, spec.limitTrain(), spec.seed());
         if (spec.limitTest() > 0 && spec.limitTest() < test.size()) test = Subset.first(test, spec.limitTest());
-        return new Data(train, test);
+        return new Data(train, test, data.name());
     }
 
     /** A seeded random subset of {@code n} samples, kept in data-set order. */
