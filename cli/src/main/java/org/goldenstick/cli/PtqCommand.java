@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
  * </pre>
  */
 @Command(name = "ptq", mixinStandardHelpOptions = true,
-        description = {"Post-training quantization. Two kinds, chosen by the options:",
+        description = {"Post-training quantization of an ONNX transformer encoder (with --tokenizer) or of a CNN (without it).",
                 "ONNX transformer encoder (with --tokenizer): int8-dynamic, int8-static or int4 at graph level; MatMul/Gemm nodes with a",
                 "constant weight become int8 or 4-bit blocks; calibration runs in ONNX Runtime (docs/onnx-ptq.md).",
                 "CNN (without --tokenizer: --model lenet|resnet8|resnet20, --data DIR of class folders of images, --from checkpoint):",

@@ -27,7 +27,7 @@ final class ScriptCommands {
     }
 
     @Command(name = "data", mixinStandardHelpOptions = true, subcommands = {DataFetch.class, ExportPng.class},
-            description = {"Fetch the real data sets (Fashion-MNIST, ONNX op vectors, public-domain text, tokenizer files) into data-cache/;",
+            description = {"Fetch the real data sets (Fashion-MNIST, ONNX op vectors, public-domain text, tokenizer files) into data-cache/, or export them.",
                     "export-png writes Fashion-MNIST (from its IDX files) as PNG class folders that --data reads."})
     static final class Data implements Runnable {
         @Override
@@ -55,8 +55,9 @@ final class ScriptCommands {
     }
 
     @Command(name = "export-png", mixinStandardHelpOptions = true,
-            description = {"Write Fashion-MNIST (the fetched IDX files) as PNG images: OUT/train/<class>/<n>.png and OUT/test/<class>/<n>.png,",
-                    "class folders 0-tshirt-top ... 9-ankle-boot (sorted = label order), the layout of --data. The folder appears whole or not at all."})
+            description = {"Write Fashion-MNIST (the fetched IDX files) as PNG class folders, the layout --data reads.",
+                    "OUT/train/<class>/<n>.png and OUT/test/<class>/<n>.png, class folders 0-tshirt-top ... 9-ankle-boot (sorted = label order);",
+                    "the folder appears whole or not at all."})
     static final class ExportPng implements Callable<Integer> {
         @Option(names = "--out", required = true, description = "output folder (must not exist)")
         Path out;

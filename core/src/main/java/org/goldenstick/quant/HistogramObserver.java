@@ -148,35 +148,42 @@ public final class HistogramObserver extends Observer {
     }
 
     /**
-     * Entropy calibration: on the histogram of |x| (of x itself when no value is negative), the threshold {@code t}
-     * whose clipped distribution loses the least information (KL divergence) when its bins are merged into the grid's
-     * levels — {@code 2^bits} levels for one-signed data, {@code 2^(bits−1)} for magnitudes of signed data; outliers
-     * beyond {@code t} count in the last kept bin, empty bins stay empty after expansion. Exact zeros are left out: zero is
-     * on every grid exactly, and the spike of a ReLU's zeros would otherwise pull the threshold far down. Returns the observed range
-     * clipped to {@code [−t, t]}.
+     * Entropy calibration: on a histogram of magnitudes, the threshold {@code t} whose clipped distribution loses the least
+     * information (KL divergence) when its bins are merged into the grid's levels; outliers beyond {@code t} count in the
+     * last kept bin, empty bins stay empty after expansion (TensorRT's procedure). Data of one sign is calibrated with
+     * {@code 2^bits} levels; signed data side by side, each side on its own magnitudes with {@code 2^(bits−1)} levels (one
+     * magnitude histogram of both sides let the side with more values — the negative half of a pre-ReLU output — decide
+     * the clipping of the other). Exact zeros are left out: zero is on every grid exactly, and the spike of a ReLU's zeros
+     * would otherwise pull the threshold far down. Returns the observed range clipped to {@code [−t_neg, t_pos]}.
      */
     public float[] entropyRange(QuantSpec spec) {
         requireData();
-        float[] h = histogram();
         float mn = mins()[0], mx = maxs()[0];
-        boolean oneSided = mn >= 0;
-        double top = Math.max(Math.abs((double) mn), Math.abs((double) mx));
-        if (top == 0) return new float[] {0f, 0f};
-        // magnitudes into `bins` bins over [0, top]
-        double[] m = new double[bins];
+        double lower = mn, upper = mx;
+        if (mx > 0) upper = Math.min(mx, threshold(true, mx, mn >= 0 ? 1 << spec.bits() : 1 << (spec.bits() - 1)));
+        if (mn < 0) lower = Math.max(mn, -threshold(false, -mn, mx <= 0 ? 1 << spec.bits() : 1 << (spec.bits() - 1)));
+        return withZero(lower, upper);
+    }
+
+    /** The KL threshold of one side's magnitudes ({@code positive} or negative values, up to {@code top}), exact zeros left out. */
+    private double threshold(boolean positive, double top, int levels) {
+        float[] h = histogram();
         double w = width(), mw = top / bins;
+        double[] m = new double[bins];
+        double zeros = buffer("zeros").data()[0];
         for (int b = 0; b < bins; b++) {
             if (h[b] == 0) continue;
-            double v = Math.abs(lo + w * (b + 0.5));
-            m[Math.min((int) (v / mw), bins - 1)] += h[b];
+            double lo0 = lo + w * b, hi0 = lo0 + w, c = lo0 + w / 2;
+            double count = h[b];
+            if (lo0 <= 0 && hi0 > 0) count = Math.max(0, count - zeros); // the bin holding the exact zeros
+            if (count == 0 || (positive ? c < 0 : c > 0)) continue;
+            m[Math.min((int) (Math.abs(c) / mw), bins - 1)] += count;
         }
-        // exact zeros (half of a ReLU's output) sit on the grid exactly: left in, their spike would decide the threshold
-        m[0] = Math.max(0, m[0] - buffer("zeros").data()[0]);
-        int levels = oneSided ? 1 << spec.bits() : 1 << (spec.bits() - 1);
-        if (levels >= bins) return withZero(mn, mx);
-        double suffix = 0;
+        if (levels >= bins) return top;
         double[] tail = new double[bins + 1];
+        double suffix = 0;
         for (int b = bins - 1; b >= 0; b--) tail[b] = (suffix += m[b]);
+        if (suffix == 0) return top;
         double bestKl = Double.POSITIVE_INFINITY;
         int bestI = bins;
         double[] p = new double[bins], q = new double[bins];
@@ -200,26 +207,35 @@ public final class HistogramObserver extends Observer {
                 bestI = i;
             }
         }
-        double t = (bestI + 0.5) * mw;
-        if (t >= top) return withZero(mn, mx);
-        return withZero(Math.max(mn, -t), Math.min(mx, t));
+        return Math.min(top, (bestI + 0.5) * mw);
     }
 
-    /** KL(p ‖ q) of the first {@code n} bins, both normalised; a q of 0 where p is not counts as a tiny mass. */
+    /**
+     * KL(p ‖ q) of the first {@code n} bins, both normalised and smoothed as TensorRT does (each empty bin gets a mass of
+     * 1e-4, taken evenly from the others): an empty bin of q under a non-empty one of p costs a bounded amount, so a sparse
+     * tail does not rule out every threshold inside it.
+     */
     private static double kl(double[] p, double[] q, int n) {
-        double sp = 0, sq = 0;
-        for (int b = 0; b < n; b++) {
-            sp += p[b];
-            sq += q[b];
-        }
-        if (sp == 0 || sq == 0) return Double.POSITIVE_INFINITY;
+        double[] ps = smooth(p, n), qs = smooth(q, n);
+        if (ps == null || qs == null) return Double.POSITIVE_INFINITY;
         double kl = 0;
-        for (int b = 0; b < n; b++) {
-            if (p[b] == 0) continue;
-            double pb = p[b] / sp, qb = Math.max(q[b] / sq, 1e-12);
-            kl += pb * Math.log(pb / qb);
-        }
+        for (int b = 0; b < n; b++) if (ps[b] > 0) kl += ps[b] * Math.log(ps[b] / qs[b]);
         return kl;
+    }
+
+    private static double[] smooth(double[] d, int n) {
+        double sum = 0;
+        int zeros = 0;
+        for (int b = 0; b < n; b++) {
+            sum += d[b];
+            if (d[b] == 0) zeros++;
+        }
+        int nonzero = n - zeros;
+        if (sum == 0 || nonzero == 0) return null;
+        double eps = 1e-4, take = eps * zeros / nonzero;
+        double[] out = new double[n];
+        for (int b = 0; b < n; b++) out[b] = d[b] == 0 ? eps : Math.max(d[b] / sum - take, eps * 1e-3);
+        return out;
     }
 
     @Override

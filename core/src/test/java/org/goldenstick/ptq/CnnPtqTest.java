@@ -270,6 +270,30 @@ class CnnPtqTest {
         for (CnnPtq.LayerSqnr l : table) assertTrue(l.sqnrDb() > 10 && l.sqnrDb() < 80, l.toString());
     }
 
+    /**
+     * A network given as ONNX: our trained LeNet exported to a float ONNX file, imported back ({@code OnnxImport}: a
+     * graph of engine layers the library does not know by class), quantized, and its QDQ export run in ONNX Runtime.
+     */
+    @Test
+    void aNetworkImportedFromOnnxQuantizes() throws Exception {
+        Module lenet = trainedLeNet();
+        double fp32 = accuracy(lenet);
+        Path floatOnnx = dir.resolve("lenet-fp32.onnx");
+        org.goldenstick.quant.OnnxQdqExporter.export(lenet, new int[] {1, 8, 8}, floatOnnx);
+        Module imported = org.goldenstick.importer.OnnxImport.load(floatOnnx).module();
+        assertEquals(fp32, accuracy(imported), 1e-9, "the imported float network computes what the trained one did");
+        CnnPtqWorkflow.Result r = CnnPtqWorkflow.quantize(imported, calib, null, CnnPtqConfig.defaults(), null, ProgressListener.SILENT);
+        double int8 = accuracy(r.deploy());
+        Path q = r.algorithm().exportDeployModel(r.deploy(), dir.resolve("lenet-imported-int8"), new int[] {1, 8, 8}).get(1);
+        int[] ours = Inference.predict(r.deploy(), test.inputs()), ort = onnxRuntime(q, test.inputs());
+        int agree = 0;
+        for (int i = 0; i < ours.length; i++) if (ours[i] == ort[i]) agree++;
+        System.err.printf("LeNet via ONNX import: FP32 %.4f, int8 %.4f, ORT agreement %d/%d, SQNR %s%n", fp32, int8, agree, ours.length, r.sqnr());
+        assertTrue(int8 >= fp32 - 0.02, "int8 " + int8 + " vs FP32 " + fp32);
+        assertTrue(agree >= Math.ceil(0.99 * ours.length), "ONNX Runtime agreement " + agree + "/" + ours.length);
+        assertEquals(5, r.sqnr().size(), "every conv and linear of the imported network quantized: " + r.sqnr());
+    }
+
     @Test
     void builtInResNetQuantizes() {
         Random rng = new Random(3);
