@@ -81,7 +81,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--resume", description = {"continue an interrupted run with the same --model, --out and recipe from the last finished layer",
-            "(RTN) or calibration sample (SmoothQuant); the output is byte-identical to an uninterrupted run"})
+            "(RTN layers, GPTQ/AWQ decoder layers) or calibration sample (SmoothQuant); the output is byte-identical to an uninterrupted run"})
     boolean resume;
 
     @picocli.CommandLine.Mixin
@@ -165,12 +165,11 @@ public final class QuantizeCommand implements Callable<Integer> {
         if (actOrder && !gptq) throw new IllegalArgumentException("--act-order applies to --method gptq or awq-gptq");
         if (bitsBudget != null && (cfg.quantizesActivations() || bits != 4)) throw new IllegalArgumentException("--bits-budget mixes 4 bits, 8 bits and float for weight-only methods: use it with --bits 4");
         if (!cfg.quantizesActivations() && (!mname.equals("rtn") || calib != null || bitsBudget != null)) {
-            if (resume) throw new IllegalArgumentException("--resume covers rtn and smoothquant/w8a8; rerun --method " + mname + " from the start");
             WeightMethod gptqMethod = new WeightMethod.Gptq(dampening, 128, actOrder);
             WeightMethod wm = switch (mname) {
                 case "gptq" -> gptqMethod;
                 case "awq" -> WeightMethod.Awq.defaults();
-                case "awq-gptq" -> new WeightMethod.Awq(20, true, 0.5, gptqMethod);
+                case "awq-gptq" -> WeightMethod.Awq.defaults(gptqMethod);
                 default -> new WeightMethod.Rtn();
             };
             Path calibText = calib != null ? calib : Files.isRegularFile(dir.resolve("calib.txt")) ? dir.resolve("calib.txt") : null;
@@ -188,7 +187,9 @@ public final class QuantizeCommand implements Callable<Integer> {
                         plan.values().stream().filter(s -> s.bits() == 4).count(), org.goldenstick.ptq.PtqAlgorithm.targets(fm, cfg).size(),
                         plan.values().stream().filter(s -> s.bits() == 8).count(), org.goldenstick.ptq.Sensitivity.bitsPerWeight(units, plan));
             }
-            return printed(Quantizer.quantizeWeights(dir, out, cfg, wm, plan, calibText, calibSamples, seqLen, calibTokenizer == null ? null : t -> calibTokenizer.encode(t, true), CliProgress.of(json)), dir);
+            // calibrated methods keep each finished decoder layer next to --out (removed when the output is complete)
+            return printed(Quantizer.quantizeWeights(dir, out, cfg, wm, plan, calibText, calibSamples, seqLen, calibTokenizer == null ? null : t -> calibTokenizer.encode(t, true),
+                    CliProgress.of(json), resume ? ResumeState.Mode.CONTINUE : ResumeState.Mode.SAVE), dir);
         }
         Path calibText = calib;
         if (calibText == null && cfg.quantizesActivations() && Files.isRegularFile(dir.resolve("calib.txt"))) calibText = dir.resolve("calib.txt");

@@ -22,15 +22,17 @@ import org.goldenstick.tensor.Tensor;
  *   <li>For each {@link Mapping} (data: a smoothing layer, the linears that read it, and the module whose output the
  *       search compares), per input channel {@code x̄_j = mean|x_j|} over the calibration tokens and
  *       {@code w̄_j} = the mean over output rows of {@code |w|/max|w|} within each weight group;
- *   <li>a grid over {@code α ∈ {0, 1/n, …, (n−1)/n}}: {@code s = x̄^α / (w̄^(1−α) + 1e-4)}, normalised by
- *       {@code sqrt(max s · min s)}; the candidate's loss is the mean squared difference between the parent module's
+ *   <li>a grid over {@code α ∈ {0, 1/n, …, (n−1)/n}}: {@code s = x̄^α / (w̄^(1−α) + 1e-4)} and/or {@code s = x̄^α}
+ *       ({@link DuoScaling}; both by default), clamped below at 1e-4 and normalised by {@code sqrt(max s · min s)}
+ *       (llm-compressor's {@code compute_scales_for_ratio}); the candidate's loss is the mean squared difference between the parent module's
  *       float output and its output with every balance weight replaced by {@code Q(W·s)/s};
  *   <li>the best {@code s} is folded: the smoothing layer's weight (an RMSNorm's, or the preceding linear's output rows
  *       and bias) is divided by {@code s}, the balance layers' input columns multiplied by it — the float model
  *       computes the same function;
- *   <li>weight clipping: for every linear except {@code q_proj}/{@code k_proj} (as AWQ), per output row and group,
- *       the clamp {@code ±max|w|·(1 − i/n)} (i up to {@code maxShrink·n}) that minimises the group's output error on
- *       the calibration inputs is applied.
+ *   <li>weight clipping (AutoAWQ's {@code _search_best_clip}): for every linear except {@code q_proj}/{@code k_proj},
+ *       per output row and group, the clamp {@code ±max|w|·(1 − i/n)} (i from 0 up to and including
+ *       {@code maxShrink·n}; AutoAWQ stops one step short) that minimises the squared error of the group's part of the
+ *       output over up to 512 evenly spaced calibration tokens is applied.
  * </ol>
  * The processed float weights are then quantized by the caller (RTN or GPTQ) on the same layer inputs.
  */
@@ -55,23 +57,42 @@ public final class Awq {
     public static final List<Mapping> LLAMA = mappings(ModelFamily.LLAMA);
 
     /**
-     * @param grid      α grid points (20)
+     * Which scale formula the grid tries (llm-compressor's {@code duo_scaling}). {@link #ON}:
+     * {@code s = x̄^α / (w̄^(1−α) + 1e-4)} (AutoAWQ's and llm-compressor's default); {@link #OFF}: {@code s = x̄^α}
+     * (the AWQ paper's); {@link #BOTH}: every α with each formula, so the search is a superset of {@code ON}'s and,
+     * unlike it, includes {@code s = 1} (α = 0 without duo scaling): a mapping whose best choice is not to smooth
+     * keeps its weights. (llm-compressor's {@code "both"} halves the α grid to keep the cost; ours costs two grids.)
+     */
+    public enum DuoScaling { ON, OFF, BOTH }
+
+    /**
+     * @param grid      α grid points (20; per formula with {@link DuoScaling#BOTH})
      * @param clip      run the clipping search
      * @param maxShrink largest relative shrink of max|w| tried by the clipping search (0.5)
+     * @param duo       the scale formula(s) the grid tries
      */
-    public record Settings(int grid, boolean clip, double maxShrink) {
+    public record Settings(int grid, boolean clip, double maxShrink, DuoScaling duo) {
         public Settings {
             if (grid < 1) throw new IllegalArgumentException("AWQ grid must be positive, got " + grid);
             if (!(maxShrink >= 0 && maxShrink < 1)) throw new IllegalArgumentException("AWQ max shrink must be in [0, 1), got " + maxShrink);
+            java.util.Objects.requireNonNull(duo, "duo");
         }
 
         public static Settings defaults() {
-            return new Settings(20, true, 0.5);
+            return new Settings(20, true, 0.5, DuoScaling.BOTH);
         }
     }
 
-    /** The scale chosen per mapping (by absolute smoothing-layer name), for reports and tests. */
-    public record Applied(Map<String, float[]> scales, Map<String, Double> alphas) {}
+    /**
+     * The scale chosen per mapping (by absolute smoothing-layer name), for reports and tests: the scales, α, and
+     * whether the duo formula (with the weight term) won.
+     */
+    public record Applied(Map<String, float[]> scales, Map<String, Double> alphas, Map<String, Boolean> duo) {
+        /** Empty maps to be filled by a run. */
+        public static Applied empty() {
+            return new Applied(new LinkedHashMap<>(), new LinkedHashMap<>(), new LinkedHashMap<>());
+        }
+    }
 
     /** Tokens of calibration input kept per linear for the clipping search. */
     static final int CLIP_TOKENS = 512;
@@ -166,20 +187,18 @@ public final class Awq {
         float[] bestScale = new float[in];
         java.util.Arrays.fill(bestScale, 1f);
         double bestAlpha = -1;
+        boolean bestDuo = false;
+        // llm-compressor's grid: α = k/points for k < points, each α with the formula(s) asked for
+        int points = s.grid();
+        boolean[] formulas = switch (s.duo()) {
+            case ON -> new boolean[] {true};
+            case OFF -> new boolean[] {false};
+            case BOTH -> new boolean[] {false, true};
+        };
         try {
-            for (int k = 0; k < s.grid(); k++) {
-                double alpha = (double) k / s.grid();
-                float[] sc = new float[in];
-                double mx = 0, mn = Double.POSITIVE_INFINITY;
-                for (int j = 0; j < in; j++) {
-                    double v = Math.pow(xMean[j], alpha) / (Math.pow(wMean[j], 1 - alpha) + 1e-4);
-                    if (!Double.isFinite(v) || v <= 0) v = 1;
-                    sc[j] = (float) v;
-                    mx = Math.max(mx, v);
-                    mn = Math.min(mn, v);
-                }
-                double norm = Math.sqrt(mx * mn);
-                for (int j = 0; j < in; j++) sc[j] = (float) (sc[j] / norm);
+            for (int k = 0; k < points; k++) for (boolean duo : formulas) {
+                double alpha = (double) k / points;
+                float[] sc = candidateScales(xMean, wMean, alpha, duo);
                 for (int i = 0; i < layers.size(); i++) {
                     Linear l = layers.get(i);
                     int out = l.outFeatures();
@@ -204,13 +223,38 @@ public final class Awq {
                     best = loss;
                     bestScale = sc;
                     bestAlpha = alpha;
+                    bestDuo = duo;
                 }
             }
         } finally {
             for (int i = 0; i < layers.size(); i++) System.arraycopy(original.get(i), 0, layers.get(i).weight().data(), 0, original.get(i).length);
         }
         applied.alphas().put(prefix + m.smooth(), bestAlpha);
+        applied.duo().put(prefix + m.smooth(), bestDuo);
         return bestScale;
+    }
+
+    /**
+     * One grid candidate, as llm-compressor computes it: {@code x̄^α / (w̄^(1−α) + 1e-4)} (duo) or {@code x̄^α},
+     * clamped below at 1e-4, divided by {@code sqrt(max·min)}; a non-finite entry becomes 1.
+     */
+    static float[] candidateScales(double[] xMean, double[] wMean, double alpha, boolean duo) {
+        int in = xMean.length;
+        double[] v = new double[in];
+        double mx = Double.NEGATIVE_INFINITY, mn = Double.POSITIVE_INFINITY;
+        for (int j = 0; j < in; j++) {
+            double x = Math.pow(xMean[j], alpha);
+            v[j] = Math.max(duo ? x / (Math.pow(wMean[j], 1 - alpha) + 1e-4) : x, 1e-4);
+            mx = Math.max(mx, v[j]);
+            mn = Math.min(mn, v[j]);
+        }
+        double norm = Math.sqrt(mx * mn);
+        float[] sc = new float[in];
+        for (int j = 0; j < in; j++) {
+            double r = v[j] / norm;
+            sc[j] = Double.isFinite(r) ? (float) r : 1f;
+        }
+        return sc;
     }
 
     private static float[] runParent(Module parent, float[] x, int in, LayerByLayer.Inputs inputs) {

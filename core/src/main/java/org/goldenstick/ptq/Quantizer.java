@@ -130,6 +130,19 @@ public final class Quantizer {
     /** As above, reporting progress (per tensor for RTN, per decoder layer for GPTQ/AWQ) to {@code progress}. */
     public static PtqReport quantizeWeights(Path model, Path out, PTQConfig config, WeightMethod method, Map<String, WeightScheme> plan,
                                             Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder, ProgressListener progress) throws IOException {
+        return quantizeWeights(model, out, config, method, plan, calib, maxSamples, seqLength, encoder, progress, ResumeState.Mode.OFF);
+    }
+
+    /**
+     * As above; with {@link ResumeState.Mode#SAVE} GPTQ and AWQ keep each finished decoder layer (its processed float
+     * tensors, packed weights, AWQ scales, and the next layer's calibration inputs) next to {@code out} until the
+     * output is complete, and {@link ResumeState.Mode#CONTINUE} continues after the last layer an interrupted run of
+     * the same input, plan, method and calibration settings finished. The output is byte-identical either way. RTN
+     * keeps nothing here (it has no calibration to save; a rerun is quick).
+     */
+    public static PtqReport quantizeWeights(Path model, Path out, PTQConfig config, WeightMethod method, Map<String, WeightScheme> plan,
+                                            Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder, ProgressListener progress,
+                                            ResumeState.Mode resume) throws IOException {
         if (config.mode() != PTQMode.QUANTIZE) throw new IllegalArgumentException("quantize needs mode QUANTIZE, got " + config.mode());
         if (config.quantizesActivations()) throw new IllegalArgumentException(method.name() + " is weight-only; the config asks for " + config.methodName());
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.FAIL, "--out");
@@ -167,22 +180,28 @@ public final class Quantizer {
             samples = helper.calibrationSamples(calib, maxSamples);
             WeightOnlyQuantizer.requireEnoughTokens(m, samples, p, method.name());
         }
-        Awq.Applied applied = new Awq.Applied(new LinkedHashMap<>(), new LinkedHashMap<>());
+        Awq.Applied applied = Awq.Applied.empty();
         long weightBytes = 0;
         for (String t : p.keySet()) weightBytes += 4L * ((Linear) m.module(t)).weight().numel();
+        ResumeState state = method.needsCalibration()
+                ? ResumeState.open(out, ResumeState.key(model, calib, config + " method=" + method + " plan=" + p + " samples=" + maxSamples + " seq_len=" + seqLength), resume)
+                : null;
         Map<String, org.goldenstick.tensor.kernel.PackedIntWeights> q = switch (method) {
             case WeightMethod.Rtn r -> WeightOnlyQuantizer.rtn(m, p, scaleDtype);
-            case WeightMethod.Gptq g -> WeightOnlyQuantizer.gptq(m, samples, p, new Gptq.Settings(config.weights(), g.dampening(), g.blockSize(), g.actOrder()), scaleDtype, progress);
-            case WeightMethod.Awq a -> WeightOnlyQuantizer.awq(m, samples, p, a, scaleDtype, applied, progress);
+            case WeightMethod.Gptq g -> WeightOnlyQuantizer.gptq(m, samples, p, new Gptq.Settings(config.weights(), g.dampening(), g.blockSize(), g.actOrder()), scaleDtype, progress,
+                    resume == ResumeState.Mode.OFF ? null : state);
+            case WeightMethod.Awq a -> WeightOnlyQuantizer.awq(m, samples, p, a, scaleDtype, applied, progress, resume == ResumeState.Mode.OFF ? null : state);
         };
         WeightOnlyQuantizer.convert(m, q);
         ObjectNode gs = new ObjectMapper().createObjectNode();
         gs.put("method", method.name());
         WeightMethod inner = method instanceof WeightMethod.Awq a ? a.then() : method;
         if (method instanceof WeightMethod.Awq a) {
-            gs.put("awq_grid", a.grid()).put("awq_clip", a.clip()).put("awq_max_shrink", a.maxShrink());
+            gs.put("awq_grid", a.grid()).put("awq_duo_scaling", a.duo().name().toLowerCase(java.util.Locale.ROOT)).put("awq_clip", a.clip()).put("awq_max_shrink", a.maxShrink());
             ObjectNode alphas = gs.putObject("awq_alpha");
             applied.alphas().forEach(alphas::put);
+            ObjectNode duo = gs.putObject("awq_duo_scaled");
+            applied.duo().forEach(duo::put);
             gs.put("awq_folding", "1/s into input_layernorm, post_attention_layernorm, v_proj rows (no GQA), up_proj rows (separate projections only); s into the reading linears' columns");
         }
         if (method.needsCalibration()) {
@@ -205,6 +224,7 @@ public final class Quantizer {
             if (m.module(smooth).buffer("bias") != null || m.module(smooth).parameter("bias") != null) changedFloats.add(smooth + ".bias");
         }
         long outBytes = QuantizedCheckpoints.save(m, qc, model, out, changedFloats);
+        if (state != null) state.finish();
         long t1 = System.nanoTime();
         return new PtqReport(method.name(), inputBytes, outBytes, (t1 - t0) / 1e9, p.size(), floatLinears.size(), weightBytes, (t1 - tWrite) / 1e9);
     }

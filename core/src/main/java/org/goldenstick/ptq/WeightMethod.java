@@ -57,16 +57,34 @@ public sealed interface WeightMethod {
      * @param grid      α grid points of the scale search (20)
      * @param clip      run the weight-clipping search
      * @param maxShrink largest relative shrink of max|w| the clipping tries (0.5)
+     * @param duo       the scale formula(s) the grid tries ({@code BOTH}: with and without the weight term)
      * @param then      RTN or GPTQ on the scaled and clipped weights
      */
-    record Awq(int grid, boolean clip, double maxShrink, WeightMethod then) implements WeightMethod {
+    record Awq(int grid, boolean clip, double maxShrink, org.goldenstick.ptq.Awq.DuoScaling duo, WeightMethod then) implements WeightMethod {
         public Awq {
-            new org.goldenstick.ptq.Awq.Settings(grid, clip, maxShrink); // validates
+            new org.goldenstick.ptq.Awq.Settings(grid, clip, maxShrink, duo); // validates
             if (then instanceof Awq) throw new IllegalArgumentException("AWQ is followed by RTN or GPTQ, not by AWQ");
         }
 
+        /** llm-compressor's grid of 20 with both formulas, AutoAWQ's clipping (max shrink 0.5), then {@code then}. */
+        public static Awq defaults(WeightMethod then) {
+            var s = org.goldenstick.ptq.Awq.Settings.defaults();
+            return new Awq(s.grid(), s.clip(), s.maxShrink(), s.duo(), then);
+        }
+
+        /** {@link #defaults(WeightMethod)} followed by RTN. */
         public static Awq defaults() {
-            return new Awq(20, true, 0.5, new Rtn());
+            return defaults(new Rtn());
+        }
+
+        /** The same AWQ with another scale formula setting. */
+        public Awq withDuo(org.goldenstick.ptq.Awq.DuoScaling d) {
+            return new Awq(grid, clip, maxShrink, d, then);
+        }
+
+        /** The same AWQ with the clipping search on or off. */
+        public Awq withClip(boolean c) {
+            return new Awq(grid, c, maxShrink, duo, then);
         }
 
         @Override

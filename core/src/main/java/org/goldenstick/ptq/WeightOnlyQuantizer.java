@@ -59,9 +59,16 @@ public final class WeightOnlyQuantizer {
     /** As above, reporting per-layer progress to {@code progress}. */
     public static Map<String, PackedIntWeights> gptq(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, Gptq.Settings settings, DType scaleDtype,
                                                     ProgressListener progress) {
+        return gptq(model, samples, plan, settings, scaleDtype, progress, null);
+    }
+
+    /** As above; with a {@code state} (not null) each finished decoder layer is kept, and a continuing state resumes after the last one. */
+    static Map<String, PackedIntWeights> gptq(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, Gptq.Settings settings, DType scaleDtype,
+                                             ProgressListener progress, ResumeState state) {
         requireEnoughTokens(model, samples, plan, "GPTQ");
         Map<String, PackedIntWeights> out = new LinkedHashMap<>();
-        LayerByLayer.run(model, samples, (index, prefix, layer, inputs) -> gptqLayer(model, prefix, inputs, plan, settings, scaleDtype, out), progress);
+        LayerByLayer.run(model, samples, (index, prefix, layer, inputs) -> gptqLayer(model, prefix, inputs, plan, settings, scaleDtype, out), progress,
+                state, kept(plan, out, null));
         return out;
     }
 
@@ -78,8 +85,14 @@ public final class WeightOnlyQuantizer {
     /** As above, reporting per-layer progress to {@code progress}. */
     public static Map<String, PackedIntWeights> awq(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, WeightMethod.Awq method,
                                                    DType scaleDtype, Awq.Applied applied, ProgressListener progress) {
+        return awq(model, samples, plan, method, scaleDtype, applied, progress, null);
+    }
+
+    /** As above; with a {@code state} (not null) each finished decoder layer is kept, and a continuing state resumes after the last one. */
+    static Map<String, PackedIntWeights> awq(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, WeightMethod.Awq method,
+                                            DType scaleDtype, Awq.Applied applied, ProgressListener progress, ResumeState state) {
         requireEnoughTokens(model, samples, plan, method.name());
-        Awq.Settings s = new Awq.Settings(method.grid(), method.clip(), method.maxShrink());
+        Awq.Settings s = new Awq.Settings(method.grid(), method.clip(), method.maxShrink(), method.duo());
         Map<String, PackedIntWeights> out = new LinkedHashMap<>();
         LayerByLayer.run(model, samples, (index, prefix, layer, inputs) -> {
             Awq.layer(model, prefix, layer, inputs, plan, s, scaleDtype, applied);
@@ -90,8 +103,55 @@ public final class WeightOnlyQuantizer {
                 for (var e : plan.entrySet()) if (e.getKey().startsWith(prefix)) mine.put(e.getKey(), e.getValue());
                 out.putAll(rtn(model, mine, scaleDtype));
             }
-        }, progress);
+        }, progress, state, kept(plan, out, applied));
         return out;
+    }
+
+    /**
+     * A layer's results in a resume unit: each planned linear's codes, scales, zero points and shape, and AWQ's
+     * chosen scales, α and formula per mapping — put back in the order an uninterrupted run produces them.
+     */
+    private static LayerByLayer.Results kept(Map<String, WeightScheme> plan, Map<String, PackedIntWeights> out, Awq.Applied applied) {
+        return new LayerByLayer.Results() {
+            @Override
+            public Map<String, Object> save(String prefix) {
+                Map<String, Object> u = new LinkedHashMap<>();
+                for (String n : plan.keySet()) {
+                    PackedIntWeights w = out.get(n);
+                    if (!n.startsWith(prefix) || w == null) continue;
+                    u.put("q." + n + ".shape", new long[] {w.rows(), w.cols(), w.bits(), w.groupSize()});
+                    u.put("q." + n + ".codes", PackedIntWeights.unpackRows(w.packed(), w.rows(), w.cols(), w.bits()));
+                    u.put("q." + n + ".scales", w.scales());
+                    if (w.zeroPoints() != null) u.put("q." + n + ".zero_points", w.zeroPoints());
+                }
+                if (applied != null) {
+                    for (var e : applied.scales().entrySet()) {
+                        if (!e.getKey().startsWith(prefix)) continue;
+                        u.put("awq." + e.getKey() + ".scales", e.getValue());
+                        u.put("awq." + e.getKey() + ".choice", new long[] {Double.doubleToRawLongBits(applied.alphas().get(e.getKey())), applied.duo().get(e.getKey()) ? 1 : 0});
+                    }
+                }
+                return u;
+            }
+
+            @Override
+            public void restore(String prefix, Map<String, Object> saved) {
+                for (String n : plan.keySet()) {
+                    if (!n.startsWith(prefix) || !(saved.get("q." + n + ".shape") instanceof long[] sh)) continue;
+                    int rows = (int) sh[0], cols = (int) sh[1], bits = (int) sh[2];
+                    out.put(n, PackedIntWeights.pack((byte[]) saved.get("q." + n + ".codes"), rows, cols, bits, (int) sh[3], (float[]) saved.get("q." + n + ".scales"),
+                            (byte[]) saved.get("q." + n + ".zero_points")));
+                }
+                if (applied == null) return;
+                for (Awq.Mapping m : Awq.LLAMA) {
+                    String smooth = prefix + m.smooth();
+                    if (!(saved.get("awq." + smooth + ".choice") instanceof long[] c)) continue;
+                    applied.scales().put(smooth, (float[]) saved.get("awq." + smooth + ".scales"));
+                    applied.alphas().put(smooth, Double.longBitsToDouble(c[0]));
+                    applied.duo().put(smooth, c[1] == 1);
+                }
+            }
+        };
     }
 
     /** GPTQ of one decoder layer's planned linears, stage by stage (true-sequential). */

@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code quantize --resume}: a run interrupted part-way continues from the units it finished (RTN layers, SmoothQuant
- * calibration samples) and writes exactly the bytes an uninterrupted run writes.
+ * calibration samples, GPTQ/AWQ decoder layers) and writes exactly the bytes an uninterrupted run writes.
  */
 class QuantizeResumeTest {
     @TempDir
@@ -31,6 +31,7 @@ class QuantizeResumeTest {
     void resetHooks() {
         RoundToNearest.unitDone = i -> {};
         SmoothQuant.sampleDone = i -> {};
+        LayerByLayer.layerDone = i -> {};
     }
 
     /** Simulates a kill: the run stops after {@code after} units with the state as it was. */
@@ -119,6 +120,56 @@ class QuantizeResumeTest {
         SmoothQuant.sampleDone = i -> {};
         var e = assertThrows(IllegalArgumentException.class,
                 () -> Quantizer.quantize(in, other, PTQConfig.smoothQuant().withAlpha(0.3), SmoothingMapping.LLAMA, calib, 6, 32, enc, ProgressListener.SILENT, ResumeState.Mode.CONTINUE));
+        assertTrue(e.getMessage().contains("different input, recipe"), e.getMessage());
+    }
+
+    /**
+     * GPTQ (act-order), AWQ then RTN and AWQ then GPTQ, W4 groups of 32, on a 3-layer bf16 model: killed after decoder
+     * layer 1 (of 0..2), the resumed run calibrates layer 2 only — from the saved inputs, with layers 0-1's processed
+     * weights, packed codes and AWQ scales put back — and writes the same bytes as an uninterrupted run.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"gptq", "awq", "awq-gptq"})
+    void calibratedWeightOnlyRunsResumeAfterTheLastFinishedDecoderLayer(String name) throws IOException {
+        Path in = tmp.resolve("fp");
+        String cfg = TinyCheckpoints.configJson(32, 64, 3, 4, 2, 50, false);
+        TinyCheckpoints.write(in, cfg, TinyCheckpoints.randomWeights(LlamaLayout.of(org.goldenstick.llm.LlamaConfig.parse(cfg, "test")), 21), DType.BF16);
+        Path calib = Files.writeString(tmp.resolve("calib.txt"), "y".repeat(300));
+        NetworkHelper.TextEncoder enc = text -> {
+            int[] ids = new int[text.length()];
+            for (int i = 0; i < ids.length; i++) ids[i] = (i * 13 + 5) % 50;
+            return ids;
+        };
+        WeightMethod method = switch (name) {
+            case "gptq" -> new WeightMethod.Gptq(0.01, 16, true);
+            case "awq" -> WeightMethod.Awq.defaults();
+            default -> WeightMethod.Awq.defaults(WeightMethod.Gptq.defaults());
+        };
+        PTQConfig config = PTQConfig.rtn().withWeights(WeightScheme.of(4, 32, true));
+        Path whole = tmp.resolve("whole"), resumed = tmp.resolve("resumed");
+        Quantizer.quantizeWeights(in, whole, config, method, null, calib, 6, 32, enc);
+        LayerByLayer.layerDone = i -> {
+            if (i == 1) throw new Killed();
+        };
+        assertThrows(Killed.class, () -> Quantizer.quantizeWeights(in, resumed, config, method, null, calib, 6, 32, enc, ProgressListener.SILENT, ResumeState.Mode.SAVE));
+        assertFalse(Files.exists(resumed), "no output until complete");
+        assertEquals(List.of(".resumed.gstick-resume"), hidden());
+        List<Integer> computed = new java.util.ArrayList<>();
+        LayerByLayer.layerDone = computed::add;
+        Quantizer.quantizeWeights(in, resumed, config, method, null, calib, 6, 32, enc, ProgressListener.SILENT, ResumeState.Mode.CONTINUE);
+        assertEquals(List.of(2), computed, "only the layer after the last finished one");
+        assertSameFolders(whole, resumed);
+        assertEquals(List.of(), hidden(), "the saved progress is removed with the output complete");
+
+        // another calibration setting never uses that progress
+        LayerByLayer.layerDone = i -> {
+            throw new Killed();
+        };
+        Path other = tmp.resolve("other");
+        assertThrows(Killed.class, () -> Quantizer.quantizeWeights(in, other, config, method, null, calib, 6, 32, enc, ProgressListener.SILENT, ResumeState.Mode.SAVE));
+        LayerByLayer.layerDone = i -> {};
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> Quantizer.quantizeWeights(in, other, config, method, null, calib, 5, 32, enc, ProgressListener.SILENT, ResumeState.Mode.CONTINUE));
         assertTrue(e.getMessage().contains("different input, recipe"), e.getMessage());
     }
 }

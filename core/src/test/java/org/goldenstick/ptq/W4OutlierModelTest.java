@@ -79,12 +79,12 @@ class W4OutlierModelTest {
         for (String method : List.of("rtn", "gptq", "awq", "awq+gptq")) {
             LlamaModel m = model();
             Map<String, WeightScheme> plan = WeightOnlyQuantizer.uniform(PtqAlgorithm.targets(m, PTQConfig.rtn()), w4);
-            Awq.Applied applied = new Awq.Applied(new LinkedHashMap<>(), new LinkedHashMap<>());
+            Awq.Applied applied = Awq.Applied.empty();
             Map<String, PackedIntWeights> q = switch (method) {
                 case "rtn" -> WeightOnlyQuantizer.rtn(m, plan, DType.F32);
                 case "gptq" -> WeightOnlyQuantizer.gptq(m, calib, plan, Gptq.Settings.defaults(w4), DType.F32);
                 case "awq" -> WeightOnlyQuantizer.awq(m, calib, plan, WeightMethod.Awq.defaults(), DType.F32, applied);
-                default -> WeightOnlyQuantizer.awq(m, calib, plan, new WeightMethod.Awq(20, true, 0.5, WeightMethod.Gptq.defaults()), DType.F32, applied);
+                default -> WeightOnlyQuantizer.awq(m, calib, plan, WeightMethod.Awq.defaults(WeightMethod.Gptq.defaults()), DType.F32, applied);
             };
             if (method.startsWith("awq")) {
                 // q/k/v: input_layernorm, gate/up: post_attention_layernorm, down: up_proj, per layer (v -> o skipped: GQA)
@@ -124,5 +124,30 @@ class W4OutlierModelTest {
         Awq.fold(m.module(p + "mlp.up_proj"), List.of((Linear) m.module(p + "mlp.down_proj")), s2);
         double rel = LlamaFixtures.relError(before, LlamaFixtures.logits(m, ids));
         assertTrue(rel < 1e-5, "relative logits change " + rel);
+    }
+
+    /**
+     * The grid's candidates restated from llm-compressor's {@code compute_scales_for_ratio}: without duo scaling α = 0
+     * is the identity (so {@code BOTH} can leave a mapping unscaled), with it α = 0 is {@code 1/(w̄+1e-4)} normalised.
+     */
+    @Test
+    void candidateScalesFollowLlmCompressor() {
+        double[] x = {0.5, 2.0, 0.0, 8.0}, w = {0.3, 0.9, 0.5, 0.1};
+        for (double alpha : new double[] {0, 0.35, 0.95}) {
+            for (boolean duo : new boolean[] {false, true}) {
+                double[] v = new double[4];
+                double mx = 0, mn = Double.MAX_VALUE;
+                for (int j = 0; j < 4; j++) {
+                    v[j] = Math.pow(x[j], alpha);
+                    if (duo) v[j] /= Math.pow(w[j], 1 - alpha) + 1e-4;
+                    v[j] = Math.max(v[j], 1e-4);
+                    mx = Math.max(mx, v[j]);
+                    mn = Math.min(mn, v[j]);
+                }
+                float[] s = Awq.candidateScales(x, w, alpha, duo);
+                for (int j = 0; j < 4; j++) assertEquals(v[j] / Math.sqrt(mx * mn), s[j], 1e-6 * s[j], "alpha " + alpha + " duo " + duo + " j " + j);
+                if (alpha == 0 && !duo) for (float f : s) assertEquals(1f, f);
+            }
+        }
     }
 }

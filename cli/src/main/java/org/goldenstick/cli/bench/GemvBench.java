@@ -5,7 +5,9 @@ import org.goldenstick.tensor.kernel.PackedBits;
 import org.goldenstick.tensor.kernel.PackedBitsKernels;
 import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.tensor.kernel.Sgemm;
+import org.goldenstick.tensor.kernel.PackedIntWeights;
 import org.goldenstick.tensor.kernel.W8A16Kernels;
+import org.goldenstick.tensor.kernel.WNA16Kernels;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -18,12 +20,12 @@ import org.goldenstick.cli.Json;
 import java.util.Random;
 
 /**
- * {@code gstick bench gemv}: decode-style GEMV with fp32 weights vs W8A16 (int8 weights, group scales),
- * in GB/s of weight bytes streamed, over a working set of several matrices (larger than the caches);
+ * {@code gstick bench gemv}: decode-style GEMV with fp32 weights vs W8A16 (int8 weights, group scales) and W4A16
+ * (compressed-tensors pack-quantized int4, {@link WNA16Kernels}), in GB/s of weight bytes streamed, over a working set of several matrices (larger than the caches);
  * plus prefill GEMM (m rows) fp32 vs W8A16 in GFLOPS.
  */
 @Command(name = "gemv", mixinStandardHelpOptions = true,
-        description = "fp32 vs W8A16 GEMV (GB/s of weights) and GEMM for m rows (GFLOPS), median after warm-up.")
+        description = "fp32 vs W8A16 vs W4A16 GEMV (GB/s of weights) and GEMM for m rows (GFLOPS), median after warm-up.")
 public final class GemvBench implements Runnable {
     @Option(names = "--rows", description = "Output features per matrix (default: ${DEFAULT-VALUE}).")
     int rows = 4096;
@@ -31,7 +33,7 @@ public final class GemvBench implements Runnable {
     int cols = 8192;
     @Option(names = "--matrices", description = "Matrices cycled through, to defeat the caches (default: ${DEFAULT-VALUE}).")
     int matrices = 8;
-    @Option(names = "--group", description = "W8A16 scale group size along the input (0 = per channel; default: ${DEFAULT-VALUE}).")
+    @Option(names = "--group", description = "W8A16 and W4A16 scale group size along the input (0 = per channel; default: ${DEFAULT-VALUE}).")
     int group = 128;
     @Option(names = "--gemm-m", description = "Rows of the prefill GEMM case (default: ${DEFAULT-VALUE}).")
     int gemmM = 64;
@@ -81,6 +83,14 @@ public final class GemvBench implements Runnable {
             java.util.Arrays.fill(sc, 0.01f);
             wq[i] = new Int8Weights(MemorySegment.ofArray(q), 0, rows, cols, sc, g);
         }
+        PackedIntWeights[] w4 = new PackedIntWeights[matrices];
+        for (int i = 0; i < matrices; i++) {
+            byte[] q = new byte[rows * cols];
+            for (int j = 0; j < q.length; j++) q[j] = (byte) (rnd.nextInt(16) - 8);
+            float[] sc = new float[rows * groups];
+            java.util.Arrays.fill(sc, 0.01f);
+            w4[i] = PackedIntWeights.pack(q, rows, cols, 4, g, sc, null);
+        }
         int[] widths = lowBits.isBlank() || lowBits.equals("none") ? new int[0] : Timing.ints(lowBits, "--low-bits");
         PackedBits[][] packed = new PackedBits[widths.length][matrices];
         for (int b = 0; b < widths.length; b++) {
@@ -106,8 +116,13 @@ public final class GemvBench implements Runnable {
                 double[] w8 = rate(() -> {
                     for (Int8Weights w : wq) W8A16Kernels.gemv(w, x, 0, y, 0, false);
                 }, weights / 1e9, t);
+                double[] w4r = rate(() -> {
+                    for (PackedIntWeights w : w4) WNA16Kernels.gemv(w, x, 0, y, 0, false);
+                }, weights / 1e9, t);
                 out.add(new Row("gemv_fp32", t, fp[0], fp[1], "GB/s"));
                 out.add(new Row("gemv_w8a16", t, w8[0], w8[1], "GB/s"));
+                out.add(new Row("gemv_w4a16", t, w4r[0] / 2, w4r[1] / 2, "GB/s"));
+                out.add(new Row("gemv_w4a16_weights", t, w4r[0], w4r[1], "Gweights/s"));
                 for (int b = 0; b < widths.length; b++) {
                     PackedBits[] ws = packed[b];
                     long bytes = 0;

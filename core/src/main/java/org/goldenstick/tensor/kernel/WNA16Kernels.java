@@ -10,11 +10,12 @@ import jdk.incubator.vector.VectorSpecies;
  * {@code y = x · W_realᵀ} over {@link PackedIntWeights}, never materialising W_real.
  *
  * <ul>
- *   <li>{@link #gemv} (decode): per block of L int32 words, every code position {@code i} of the word is one shift,
- *       one mask and an int→float conversion in registers, multiplied into a de-interleaved copy of x (made once
- *       per call, so lane j of position i meets column {@code (word+j)·p + i}). Scale and zero point are fused per
+ *   <li>{@link #gemv} (decode): per block of L int32 words, every code position {@code i} of the word is one mask
+ *       (in place: {@code u·2^(bits·i)}, the top position one shift instead) and an int→float conversion in
+ *       registers, multiplied into a de-interleaved copy of x scaled by {@code 2^(−bits·i)} (made once per call, so
+ *       lane j of position i meets column {@code (word+j)·p + i}; the power-of-two scalings are exact). Scale and zero point are fused per
  *       group: {@code Σ_c (q_c − z)·s·x_c = s·(Σ_c u_c·x_c − (2^(b−1) + z)·Σ_c x_c)} with the stored unsigned
- *       {@code u = q + 2^(b−1)}, the group sums of x computed once per call. Two rows per pass share the x loads.
+ *       {@code u = q + 2^(b−1)}, the group sums of x computed once per call. Four rows per pass share the x loads.
  *       L is the machine's int lane count (16 with AVX-512: a W4 block is 128 columns, one group of 128); narrower
  *       groups get their scales per lane by a gather. Columns after the last whole block run scalar.</li>
  *   <li>{@link #gemm} (prefill): a few rows run the GEMV per row; more are dequantised while packing B panels for
@@ -47,12 +48,12 @@ public final class WNA16Kernels {
         int threads = (long) rows * w.cols() < (1 << 16) ? 1 : Parallel.threads();
         Parallel.forEach(threads, tasks, t -> {
             int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-            float[] out = new float[2];
-            for (int r = r0; r < r1; r += 2) {
-                int r2 = Math.min(r + 1, r1 - 1);
-                rowPair(w, r, r2, px, x, xOff, out);
-                store(y, yOff + r, out[0], accumulate);
-                if (r2 != r) store(y, yOff + r2, out[1], accumulate);
+            float[] out = new float[4];
+            for (int r = r0; r < r1; r += 4) {
+                int n = Math.min(4, r1 - r);
+                // a short last pass repeats its last row (computed, not stored)
+                rowQuad(w, r, r + Math.min(1, n - 1), r + Math.min(2, n - 1), r + n - 1, px, x, xOff, out);
+                for (int k = 0; k < n; k++) store(y, yOff + r + k, out[k], accumulate);
             }
         });
     }
@@ -80,10 +81,15 @@ public final class WNA16Kernels {
             for (int c = g * gs, end = Math.min((g + 1) * gs, full * block); c < end; c++) s += x[xOff + c];
             gsum[g] = s;
         }
+        int bits = w.bits();
         float[] xp = new float[full * block];
         for (int b = 0; b < full; b++) {
             int base = b * block;
-            for (int j = 0; j < L; j++) for (int i = 0; i < p; i++) xp[base + i * L + j] = x[xOff + base + j * p + i];
+            for (int i = 0; i < p; i++) {
+                // code position i is read in place (masked, not shifted) except the last: x carries 2^(−bits·i)
+                float unit = i == p - 1 ? 1f : Math.scalb(1f, -bits * i);
+                for (int j = 0; j < L; j++) xp[base + i * L + j] = x[xOff + base + j * p + i] * unit;
+            }
         }
         int[] wordGroup = new int[full * L];
         for (int k = 0; k < wordGroup.length; k++) wordGroup[k] = k * p / gs;
@@ -91,57 +97,79 @@ public final class WNA16Kernels {
     }
 
     /**
-     * out = {row ra · x, row rb · x}. Each lane accumulates one word's codes (all in one group, as groups are whole
+     * out = rows ra, rb, rc, rd times x. Each lane accumulates one word's codes (all in one group, as groups are whole
      * words), so a block's partial sums meet their scales in one FMA: broadcast when the block lies in one group,
-     * gathered per lane otherwise (groups narrower than a block).
+     * gathered per lane otherwise (groups narrower than a block). Code position i &lt; p−1 is masked in place
+     * ({@code word & (mask << bits·i)} = {@code u·2^(bits·i)}, exact in float) and meets x scaled by
+     * {@code 2^(−bits·i)} (exact): one AND, one conversion and one FMA per position and row, no shift; the top
+     * position is one unsigned shift (no mask). The products equal {@code u·x} bit for bit.
      */
-    private static void rowPair(PackedIntWeights w, int ra, int rb, Prepared px, float[] x, int xOff, float[] out) {
-        int bits = w.bits(), p = w.packFactor(), mask = (1 << bits) - 1, off = 1 << (bits - 1);
+    private static void rowQuad(PackedIntWeights w, int ra, int rb, int rc, int rd, Prepared px, float[] x, int xOff, float[] out) {
+        int bits = w.bits(), p = w.packFactor(), mask = (1 << bits) - 1, off = 1 << (bits - 1), top = bits * (p - 1);
         int wpr = w.wordsPerRow(), groups = w.groups(), gs = w.groupSize();
         int[] packed = w.packed(), wordGroup = px.wordGroup();
         float[] sc = w.scales(), xp = px.xp();
         byte[] zp = w.zeroPoints();
         boolean uniform = gs >= L * p;
         int full = px.fullBlocks();
-        FloatVector totA = FloatVector.zero(F), totB = FloatVector.zero(F);
-        int baseA = ra * wpr, baseB = rb * wpr, sa0 = ra * groups, sb0 = rb * groups;
+        FloatVector totA = FloatVector.zero(F), totB = FloatVector.zero(F), totC = FloatVector.zero(F), totD = FloatVector.zero(F);
+        int baseA = ra * wpr, baseB = rb * wpr, baseC = rc * wpr, baseD = rd * wpr;
+        int sa0 = ra * groups, sb0 = rb * groups, sc0 = rc * groups, sd0 = rd * groups;
         for (int b = 0; b < full; b++) {
-            IntVector va = IntVector.fromArray(I, packed, baseA + b * L);
-            IntVector vb = IntVector.fromArray(I, packed, baseB + b * L);
-            int xb = b * L * p;
-            FloatVector accA = FloatVector.zero(F), accB = FloatVector.zero(F);
-            for (int i = 0; i < p; i++) {
+            int wo = b * L;
+            IntVector va = IntVector.fromArray(I, packed, baseA + wo), vb = IntVector.fromArray(I, packed, baseB + wo);
+            IntVector vc = IntVector.fromArray(I, packed, baseC + wo), vd = IntVector.fromArray(I, packed, baseD + wo);
+            int xb = wo * p;
+            FloatVector accA = FloatVector.zero(F), accB = FloatVector.zero(F), accC = FloatVector.zero(F), accD = FloatVector.zero(F);
+            for (int i = 0; i < p - 1; i++) {
                 FloatVector xv = FloatVector.fromArray(F, xp, xb + i * L);
-                FloatVector qa = (FloatVector) va.lanewise(VectorOperators.LSHR, bits * i).and(mask).convert(VectorOperators.I2F, 0);
-                FloatVector qb = (FloatVector) vb.lanewise(VectorOperators.LSHR, bits * i).and(mask).convert(VectorOperators.I2F, 0);
-                accA = qa.fma(xv, accA);
-                accB = qb.fma(xv, accB);
+                int m = mask << (bits * i);
+                accA = pos(va, m, xv, accA);
+                accB = pos(vb, m, xv, accB);
+                accC = pos(vc, m, xv, accC);
+                accD = pos(vd, m, xv, accD);
             }
+            FloatVector xv = FloatVector.fromArray(F, xp, xb + (p - 1) * L);
+            accA = ((FloatVector) va.lanewise(VectorOperators.LSHR, top).convert(VectorOperators.I2F, 0)).fma(xv, accA);
+            accB = ((FloatVector) vb.lanewise(VectorOperators.LSHR, top).convert(VectorOperators.I2F, 0)).fma(xv, accB);
+            accC = ((FloatVector) vc.lanewise(VectorOperators.LSHR, top).convert(VectorOperators.I2F, 0)).fma(xv, accC);
+            accD = ((FloatVector) vd.lanewise(VectorOperators.LSHR, top).convert(VectorOperators.I2F, 0)).fma(xv, accD);
             if (uniform) {
                 int g = xb / gs;
                 totA = accA.fma(FloatVector.broadcast(F, sc[sa0 + g]), totA);
                 totB = accB.fma(FloatVector.broadcast(F, sc[sb0 + g]), totB);
+                totC = accC.fma(FloatVector.broadcast(F, sc[sc0 + g]), totC);
+                totD = accD.fma(FloatVector.broadcast(F, sc[sd0 + g]), totD);
             } else {
-                totA = accA.fma(FloatVector.fromArray(F, sc, sa0, wordGroup, b * L), totA);
-                totB = accB.fma(FloatVector.fromArray(F, sc, sb0, wordGroup, b * L), totB);
+                totA = accA.fma(FloatVector.fromArray(F, sc, sa0, wordGroup, wo), totA);
+                totB = accB.fma(FloatVector.fromArray(F, sc, sb0, wordGroup, wo), totB);
+                totC = accC.fma(FloatVector.fromArray(F, sc, sc0, wordGroup, wo), totC);
+                totD = accD.fma(FloatVector.fromArray(F, sc, sd0, wordGroup, wo), totD);
             }
         }
-        float corrA = 0, corrB = 0;
-        if (full > 0) {
+        out[0] = finish(w, ra, totA, px, x, xOff, off, zp);
+        out[1] = finish(w, rb, totB, px, x, xOff, off, zp);
+        out[2] = finish(w, rc, totC, px, x, xOff, off, zp);
+        out[3] = finish(w, rd, totD, px, x, xOff, off, zp);
+    }
+
+    /** acc + float(word &amp; m)·x */
+    private static FloatVector pos(IntVector word, int m, FloatVector x, FloatVector acc) {
+        return ((FloatVector) word.and(m).convert(VectorOperators.I2F, 0)).fma(x, acc);
+    }
+
+    /** One row's lanes summed, minus the fused zero-point term, plus the columns after the last whole block. */
+    private static float finish(PackedIntWeights w, int r, FloatVector tot, Prepared px, float[] x, int xOff, int off, byte[] zp) {
+        int groups = w.groups(), s0 = r * groups;
+        float[] sc = w.scales();
+        float corr = 0;
+        if (px.fullBlocks() > 0) {
             float[] gsum = px.groupSums();
-            for (int g = 0; g < groups; g++) {
-                corrA += sc[sa0 + g] * (off + (zp == null ? 0 : zp[sa0 + g])) * gsum[g];
-                corrB += sc[sb0 + g] * (off + (zp == null ? 0 : zp[sb0 + g])) * gsum[g];
-            }
+            for (int g = 0; g < groups; g++) corr += sc[s0 + g] * (off + (zp == null ? 0 : zp[s0 + g])) * gsum[g];
         }
-        float tailA = 0, tailB = 0;
-        for (int c = full * L * p; c < w.cols(); c++) {
-            float xv = x[xOff + c];
-            tailA += (w.q(ra, c) - w.zeroPoint(ra, c)) * w.scale(ra, c) * xv;
-            tailB += (w.q(rb, c) - w.zeroPoint(rb, c)) * w.scale(rb, c) * xv;
-        }
-        out[0] = Lanes.sum(totA) - corrA + tailA;
-        out[1] = Lanes.sum(totB) - corrB + tailB;
+        float tail = 0;
+        for (int c = px.fullBlocks() * L * w.packFactor(); c < w.cols(); c++) tail += (w.q(r, c) - w.zeroPoint(r, c)) * w.scale(r, c) * x[xOff + c];
+        return Lanes.sum(tot) - corr + tail;
     }
 
     /** {@code y[m, rows] (+)= x[m, cols] · W_realᵀ}, x and y row-major with leading dimensions. */
