@@ -119,7 +119,7 @@ public final class CompressCommand implements Callable<Integer> {
                     throw new IllegalArgumentException(recipeFile + ": AWQModifier then GPTQModifier run as one pass and need the same scheme and ignore list");
                 }
                 cfg = a.config();
-                method = awqThenGptq ? new WeightMethod.Awq(a.method().grid(), a.method().clip(), a.method().maxShrink(), ((GptqModifier) r.modifiers().get(1)).method()) : a.method();
+                method = awqThenGptq ? a.method().then(((GptqModifier) r.modifiers().get(1)).method()) : a.method();
             }
             default -> throw new IllegalStateException("not a post-training modifier: " + names);
         }

@@ -125,7 +125,7 @@ public final class GoldenStick {
                 case AwqModifier a -> {
                     WeightMethod.Awq method = a.method();
                     if (i + 1 < mods.size() && mods.get(i + 1) instanceof GptqModifier g) {
-                        method = new WeightMethod.Awq(method.grid(), method.clip(), method.maxShrink(), g.method());
+                        method = method.then(g.method());
                         i++; // the GPTQ modifier is part of this pass
                     }
                     CalibratedWeightOnly algo = new CalibratedWeightOnly(a.config(), method);

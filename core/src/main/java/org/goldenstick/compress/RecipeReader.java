@@ -173,12 +173,19 @@ public final class RecipeReader {
                             integer(source, path, a, "block_size", d.blockSize()), actOrder), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
                 }
                 case "AWQModifier" -> {
-                    known(source, path, a, union(WEIGHT_ONLY_KEYS, "n_grid", "apply_clip", "max_shrink"));
+                    known(source, path, a, union(WEIGHT_ONLY_KEYS, "n_grid", "apply_clip", "max_shrink", "duo_scaling"));
                     WeightMethod.Awq d = WeightMethod.Awq.defaults();
                     Object clip = a.getOrDefault("apply_clip", d.clip());
                     if (!(clip instanceof Boolean c)) throw new RecipeException(source, path + ".apply_clip", "must be true or false, got " + clip);
+                    // llm-compressor's duo_scaling: true, false or "both"
+                    org.goldenstick.ptq.Awq.DuoScaling duo = switch (a.get("duo_scaling")) {
+                        case null -> d.duo();
+                        case Boolean b -> b ? org.goldenstick.ptq.Awq.DuoScaling.ON : org.goldenstick.ptq.Awq.DuoScaling.OFF;
+                        case String s when s.equals("both") -> org.goldenstick.ptq.Awq.DuoScaling.BOTH;
+                        case Object o -> throw new RecipeException(source, path + ".duo_scaling", "must be true, false or \"both\", got " + o);
+                    };
                     yield new AwqModifier(weightScheme(source, path, a), new WeightMethod.Awq(integer(source, path, a, "n_grid", d.grid()), c,
-                            number(source, path, a, "max_shrink", d.maxShrink()), new WeightMethod.Rtn()), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
+                            number(source, path, a, "max_shrink", d.maxShrink()), duo, new WeightMethod.Rtn()), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
                 }
                 default -> throw new RecipeException(source, path, "unknown modifier '" + name
                         + "'; known: SimQATModifier, SLBModifier, SCOPModifier, SmoothQuantModifier, QuantizationModifier, GPTQModifier, AWQModifier");

@@ -26,7 +26,7 @@ public final class CalibratedWeightOnly extends PtqAlgorithm {
     private final WeightMethod method;
     private ProgressListener progress = ProgressListener.SILENT;
     private Map<String, PackedIntWeights> packed;
-    private final Awq.Applied awqApplied = new Awq.Applied(new LinkedHashMap<>(), new LinkedHashMap<>());
+    private final Awq.Applied awqApplied = Awq.Applied.empty();
 
     /** @param config a weight-only config (its {@link PTQConfig#weights()} scheme and skip list); {@code method} GPTQ or AWQ */
     public CalibratedWeightOnly(PTQConfig config, WeightMethod method) {

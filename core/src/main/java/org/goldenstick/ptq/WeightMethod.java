@@ -82,6 +82,11 @@ public sealed interface WeightMethod {
             return new Awq(grid, clip, maxShrink, d, then);
         }
 
+        /** The same AWQ followed by {@code next} (RTN or GPTQ). */
+        public Awq then(WeightMethod next) {
+            return new Awq(grid, clip, maxShrink, duo, next);
+        }
+
         /** The same AWQ with the clipping search on or off. */
         public Awq withClip(boolean c) {
             return new Awq(grid, c, maxShrink, duo, then);

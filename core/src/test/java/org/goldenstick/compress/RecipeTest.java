@@ -110,6 +110,7 @@ class RecipeTest {
                 new Case("s:\n  m_modifiers:\n    GPTQModifier: {actorder: group}\n", "s.m_modifiers.GPTQModifier.actorder", "must be static"),
                 new Case("s:\n  m_modifiers:\n    GPTQModifier: {dampening: 0.1}\n", "s.m_modifiers.GPTQModifier.dampening", "unknown argument"),
                 new Case("s:\n  m_modifiers:\n    AWQModifier: {apply_clip: maybe}\n", "s.m_modifiers.AWQModifier.apply_clip", "true or false"),
+                new Case("s:\n  m_modifiers:\n    AWQModifier: {duo_scaling: sometimes}\n", "s.m_modifiers.AWQModifier.duo_scaling", "true, false or \"both\""),
                 new Case("s:\n  m_modifiers:\n    SLBModifier: {ignore: ['(']}\n", "s.m_modifiers.SLBModifier.ignore", "regular expressions"),
                 new Case("s:\n  m_modifiers:\n    SCOPModifier: {ignore: conv1}\n", "s.m_modifiers.SCOPModifier.ignore", "list of strings"),
                 new Case("s:\n  m_modifiers:\n    SmoothQuantModifier: {alpha: 0.5}\n", "s.m_modifiers.SmoothQuantModifier.alpha", "unknown argument"),
@@ -237,7 +238,7 @@ class RecipeTest {
         Recipe awqGptq = Recipe.parse("""
                 s:
                   q_modifiers:
-                    AWQModifier: {scheme: W4A16, group_size: 32, n_grid: 10}
+                    AWQModifier: {scheme: W4A16, group_size: 32, n_grid: 10, duo_scaling: true}
                     GPTQModifier: {scheme: W4A16, group_size: 32}
                 """, true, "inline");
         LlamaModel x = new LlamaModel(c, new Random(4));
@@ -246,8 +247,8 @@ class RecipeTest {
         assertEquals("awq+gptq", ((CalibratedWeightOnly) r2.algorithms().getFirst()).method().name());
         LlamaModel y = new LlamaModel(c, new Random(4));
         var awqDirect = WeightOnlyQuantizer.awq(y, samples, WeightOnlyQuantizer.uniform(PtqAlgorithm.targets(y, PTQConfig.rtn(w4)), w4),
-                new WeightMethod.Awq(10, true, 0.5, WeightMethod.Gptq.defaults()), org.goldenstick.formats.safetensors.DType.F32,
-                new org.goldenstick.ptq.Awq.Applied(new java.util.LinkedHashMap<>(), new java.util.LinkedHashMap<>()));
+                new WeightMethod.Awq(10, true, 0.5, org.goldenstick.ptq.Awq.DuoScaling.ON, WeightMethod.Gptq.defaults()), org.goldenstick.formats.safetensors.DType.F32,
+                org.goldenstick.ptq.Awq.Applied.empty());
         assertEquals(new java.util.TreeMap<>(awqDirect), packed(x));
 
         var e = assertThrows(IllegalArgumentException.class, () -> GoldenStick.compress(new LlamaModel(c, new Random(1)), gptq, CompressInputs.none()));

@@ -52,7 +52,7 @@ class PtqAlgorithmTest {
         assertEquals("rtn-w4a16", PtqAlgorithm.of(PTQConfig.rtn(WeightScheme.of(4, 128, true))).deployTag());
         assertEquals("smoothquant-w8a8", PtqAlgorithm.of(PTQConfig.smoothQuant()).deployTag());
         assertEquals("awq-gptq-w4a16", new CalibratedWeightOnly(PTQConfig.rtn(WeightScheme.of(4, 128, true)),
-                new WeightMethod.Awq(20, true, 0.5, WeightMethod.Gptq.defaults())).deployTag());
+                WeightMethod.Awq.defaults(WeightMethod.Gptq.defaults())).deployTag());
         var e = assertThrows(IllegalArgumentException.class, () -> new CalibratedWeightOnly(PTQConfig.rtn(), new WeightMethod.Rtn()));
         assertTrue(e.getMessage().contains("RoundToNearest"), e.getMessage());
     }
