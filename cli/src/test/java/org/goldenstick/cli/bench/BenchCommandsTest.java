@@ -43,7 +43,10 @@ class BenchCommandsTest {
     void gemvReportsEveryKernelForEachThreadCount() throws Exception {
         JsonNode rows = runJson("gemv", "--json", "--rows", "64", "--cols", "256", "--matrices", "1", "--threads", "1",
                 "--gemm-m", "8", "--low-bits", "4,1", "--seconds", "0.01", "--warmup", "0.01").get("cases");
-        assertEquals(2 + 2 * 2 + 2, rows.size());
+        assertEquals(4 + 2 * 2 + 2, rows.size()); // fp32, w8a16, w4a16 (GB/s and Gweights/s), packed 4/1 bit (two each), gemm (two)
         for (JsonNode r : rows) assertTrue(r.get("value").asDouble() > 0, r.toString());
+        java.util.Map<String, Double> byKernel = new java.util.HashMap<>();
+        for (JsonNode r : rows) byKernel.put(r.get("kernel").asText(), r.get("value").asDouble());
+        assertEquals(byKernel.get("gemv_w4a16_weights") / 2, byKernel.get("gemv_w4a16"), 1e-9 * byKernel.get("gemv_w4a16"), "half a byte per weight");
     }
 }
