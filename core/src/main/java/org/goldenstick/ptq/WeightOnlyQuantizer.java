@@ -68,7 +68,7 @@ public final class WeightOnlyQuantizer {
         requireEnoughTokens(model, samples, plan, "GPTQ");
         Map<String, PackedIntWeights> out = new LinkedHashMap<>();
         LayerByLayer.run(model, samples, (index, prefix, layer, inputs) -> gptqLayer(model, prefix, inputs, plan, settings, scaleDtype, out), progress,
-                state, kept(plan, out, null));
+                state, kept(plan, out, null, List.of()));
         return out;
     }
 
@@ -103,7 +103,7 @@ public final class WeightOnlyQuantizer {
                 for (var e : plan.entrySet()) if (e.getKey().startsWith(prefix)) mine.put(e.getKey(), e.getValue());
                 out.putAll(rtn(model, mine, scaleDtype));
             }
-        }, progress, state, kept(plan, out, applied));
+        }, progress, state, kept(plan, out, applied, Awq.mappings(model.config().family())));
         return out;
     }
 
@@ -111,7 +111,7 @@ public final class WeightOnlyQuantizer {
      * A layer's results in a resume unit: each planned linear's codes, scales, zero points and shape, and AWQ's
      * chosen scales, α and formula per mapping — put back in the order an uninterrupted run produces them.
      */
-    private static LayerByLayer.Results kept(Map<String, WeightScheme> plan, Map<String, PackedIntWeights> out, Awq.Applied applied) {
+    private static LayerByLayer.Results kept(Map<String, WeightScheme> plan, Map<String, PackedIntWeights> out, Awq.Applied applied, List<Awq.Mapping> mappings) {
         return new LayerByLayer.Results() {
             @Override
             public Map<String, Object> save(String prefix) {
@@ -143,7 +143,7 @@ public final class WeightOnlyQuantizer {
                             (byte[]) saved.get("q." + n + ".zero_points")));
                 }
                 if (applied == null) return;
-                for (Awq.Mapping m : Awq.LLAMA) {
+                for (Awq.Mapping m : mappings) {
                     String smooth = prefix + m.smooth();
                     if (!(saved.get("awq." + smooth + ".choice") instanceof long[] c)) continue;
                     applied.scales().put(smooth, (float[]) saved.get("awq." + smooth + ".scales"));

@@ -145,22 +145,29 @@ class QuantizeResumeTest {
             case "awq" -> WeightMethod.Awq.defaults();
             default -> WeightMethod.Awq.defaults(WeightMethod.Gptq.defaults());
         };
+        // one thread: under load, a two-thread AWQ-then-RTN run once differed from another by one bf16 code (a
+        // scheduling-dependent summation somewhere in the forward, not found yet), which no resume can reproduce
         PTQConfig config = PTQConfig.rtn().withWeights(WeightScheme.of(4, 32, true));
-        Path whole = tmp.resolve("whole"), resumed = tmp.resolve("resumed");
-        Quantizer.quantizeWeights(in, whole, config, method, null, calib, 6, 32, enc);
-        LayerByLayer.layerDone = i -> {
-            if (i == 1) throw new Killed();
-        };
-        assertThrows(Killed.class, () -> Quantizer.quantizeWeights(in, resumed, config, method, null, calib, 6, 32, enc, ProgressListener.SILENT, ResumeState.Mode.SAVE));
-        assertFalse(Files.exists(resumed), "no output until complete");
-        assertEquals(List.of(".resumed.gstick-resume"), hidden());
-        List<Integer> computed = new java.util.ArrayList<>();
-        LayerByLayer.layerDone = computed::add;
-        Quantizer.quantizeWeights(in, resumed, config, method, null, calib, 6, 32, enc, ProgressListener.SILENT, ResumeState.Mode.CONTINUE);
-        assertEquals(List.of(2), computed, "only the layer after the last finished one");
-        assertSameFolders(whole, resumed);
-        assertEquals(List.of(), hidden(), "the saved progress is removed with the output complete");
-
+        int saved = Parallel.threads();
+        Parallel.setThreads(1);
+        try {
+            Path whole = tmp.resolve("whole"), resumed = tmp.resolve("resumed");
+            Quantizer.quantizeWeights(in, whole, config, method, null, calib, 6, 32, enc);
+            LayerByLayer.layerDone = i -> {
+                if (i == 1) throw new Killed();
+            };
+            assertThrows(Killed.class, () -> Quantizer.quantizeWeights(in, resumed, config, method, null, calib, 6, 32, enc, ProgressListener.SILENT, ResumeState.Mode.SAVE));
+            assertFalse(Files.exists(resumed), "no output until complete");
+            assertEquals(List.of(".resumed.gstick-resume"), hidden());
+            List<Integer> computed = new java.util.ArrayList<>();
+            LayerByLayer.layerDone = computed::add;
+            Quantizer.quantizeWeights(in, resumed, config, method, null, calib, 6, 32, enc, ProgressListener.SILENT, ResumeState.Mode.CONTINUE);
+            assertEquals(List.of(2), computed, "only the layer after the last finished one");
+            assertSameFolders(whole, resumed);
+            assertEquals(List.of(), hidden(), "the saved progress is removed with the output complete");
+        } finally {
+            Parallel.setThreads(saved);
+        }
         // another calibration setting never uses that progress
         LayerByLayer.layerDone = i -> {
             throw new Killed();
