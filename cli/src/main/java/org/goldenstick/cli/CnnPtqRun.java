@@ -12,6 +12,7 @@ import java.util.SplittableRandom;
 import org.goldenstick.data.Batch;
 import org.goldenstick.data.Dataset;
 import org.goldenstick.data.ImageFolder;
+import org.goldenstick.data.Splits;
 import org.goldenstick.formats.AtomicFiles;
 import org.goldenstick.nn.Module;
 import org.goldenstick.progress.ProgressListener;
@@ -207,16 +208,7 @@ public final class CnnPtqRun {
     }
 
     private static int[] shuffled(int n, long seed) {
-        int[] idx = new int[n];
-        for (int i = 0; i < n; i++) idx[i] = i;
-        SplittableRandom r = new SplittableRandom(seed ^ 0xCA11BL);
-        for (int i = n - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-        }
-        return idx;
+        return Splits.permutation(n, new SplittableRandom(seed ^ 0xCA11BL));
     }
 
     private static Tensor images(Dataset ds, int[] idx) {

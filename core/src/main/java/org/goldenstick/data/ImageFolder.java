@@ -68,8 +68,8 @@ public final class ImageFolder implements Dataset {
         }
     }
 
-    /** A train and a test set with the same classes. */
-    public record Split(ImageFolder train, ImageFolder test, boolean fromSubfolders) {}
+    /** A train and a test set with the same classes; {@code fromSubfolders} when they came from {@code train/} and {@code test/}. */
+    public record Split(Dataset train, Dataset test, boolean fromSubfolders) {}
 
     private final Path root;
     private final List<String> classes;
@@ -206,36 +206,9 @@ public final class ImageFolder implements Dataset {
             return new Split(tr, te, true);
         }
         ImageFolder all = load(dir, p);
-        int[] idx = new int[all.size()];
-        for (int i = 0; i < idx.length; i++) idx[i] = i;
-        java.util.SplittableRandom r = new java.util.SplittableRandom(seed ^ 0x1F0L);
-        for (int i = idx.length - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-        }
-        int nTest = Math.max(1, (int) Math.round(idx.length * 0.2));
-        if (nTest >= idx.length) throw new DataFileException(dir, "image folder: " + idx.length + " image(s) cannot be split into a training and a test part");
-        int[] te = Arrays.copyOfRange(idx, 0, nTest), tr = Arrays.copyOfRange(idx, nTest, idx.length);
-        Arrays.sort(te);
-        Arrays.sort(tr);
-        return new Split(all.select(tr), all.select(te), false);
-    }
-
-    private ImageFolder select(int[] idx) {
-        byte[] px = new byte[idx.length * sampleSize];
-        int[] lb = new int[idx.length];
-        List<Path> fs = new ArrayList<>();
-        for (int i = 0; i < idx.length; i++) {
-            System.arraycopy(pixels, idx[i] * sampleSize, px, i * sampleSize, sampleSize);
-            lb[i] = labels[idx[i]];
-            fs.add(files.get(idx[i]));
-        }
-        ImageFolder out = new ImageFolder(root, classes, px, lb, shape, Preprocess.none(), fs);
-        System.arraycopy(scale, 0, out.scale, 0, scale.length);
-        System.arraycopy(shift, 0, out.shift, 0, shift.length);
-        return out;
+        if (all.size() < 3) throw new DataFileException(dir, "image folder: " + all.size() + " image(s) cannot be split into a training and a test part");
+        Splits.Split s = Splits.trainTest(all, 0.2, seed);
+        return new Split(s.train(), s.test(), false);
     }
 
     static boolean isImageName(Path f) {

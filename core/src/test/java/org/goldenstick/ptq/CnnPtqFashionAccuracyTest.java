@@ -60,16 +60,7 @@ class CnnPtqFashionAccuracyTest {
     }
 
     static Tensor shuffledTrain(Recipes.Data data, int n, long seed) {
-        int size = data.train().size();
-        int[] idx = new int[size];
-        for (int i = 0; i < size; i++) idx[i] = i;
-        SplittableRandom r = new SplittableRandom(seed);
-        for (int i = size - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = idx[i];
-            idx[i] = idx[j];
-            idx[j] = t;
-        }
+        int[] idx = org.goldenstick.data.Splits.permutation(data.train().size(), new SplittableRandom(seed));
         int per = data.train().sampleSize();
         float[] x = new float[n * per];
         for (int i = 0; i < n; i++) data.train().fill(idx[i], x, i * per);
