@@ -7,6 +7,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.goldenstick.data.Batch;
@@ -25,8 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Accuracy tier: LeNet-5 trained on Fashion-MNIST (6 epochs, cached by {@link Fp32Checkpoints}), exported to a float ONNX
  * file, imported back, and quantized with each observer from 300 calibration training images: the int8 network stays
- * within 0.5 points of FP32 on the 10k test images and ONNX Runtime agrees with it on at least 99 % of them
- * (docs/cnn-ptq.md has the table).
+ * within 0.5 points of FP32 on the 10k test images (entropy with accuracy control, {@code --max-drop 0.5} on 1000 other
+ * training images: alone it clips the background spike, docs/cnn-ptq.md) and ONNX Runtime agrees with it on at least 99 %
+ * of them.
  */
 @EnabledIfSystemProperty(named = "gstick.test.tier", matches = "accuracy")
 class CnnPtqFashionAccuracyTest {
@@ -41,30 +43,38 @@ class CnnPtqFashionAccuracyTest {
         Path floatOnnx = dir.resolve("lenet-fashion-fp32.onnx");
         OnnxQdqExporter.export(Recipes.loadModel(spec, data, ckpt), new int[] {1, 28, 28}, floatOnnx);
         Batch test = Inference.wholeTestSet(spec, data);
-        Tensor calib = shuffledTrain(data, 300, spec.seed());
+        int[] order = org.goldenstick.data.Splits.permutation(data.train().size(), new SplittableRandom(spec.seed()));
+        Tensor calib = images(data, Arrays.copyOfRange(order, 0, 300));
+        int[] valIdx = Arrays.copyOfRange(order, 300, 1300);
+        int[] valLabels = new int[valIdx.length];
+        for (int i = 0; i < valIdx.length; i++) valLabels[i] = data.train().label(valIdx[i]);
+        Batch validation = new Batch(images(data, valIdx), valLabels);
         double fp32 = accuracy(OnnxImport.load(floatOnnx).module(), test);
         StringBuilder table = new StringBuilder();
         for (ActCalibration c : ActCalibration.values()) {
             Module net = OnnxImport.load(floatOnnx).module();
-            CnnPtqWorkflow.Result r = CnnPtqWorkflow.quantize(net, calib, null, CnnPtqConfig.defaults().withCalibration(c), null, null);
+            // entropy clips Fashion-MNIST's background spike (docs/cnn-ptq.md): it is held to the bound with accuracy control
+            boolean control = c == ActCalibration.ENTROPY;
+            CnnPtqWorkflow.Result r = CnnPtqWorkflow.quantize(net, calib, control ? validation : null, CnnPtqConfig.defaults().withCalibration(c),
+                    control ? 0.5 : null, null);
             double int8 = accuracy(r.deploy(), test);
             Path q = r.algorithm().exportDeployModel(r.deploy(), dir.resolve("q-" + c.cliName()), new int[] {1, 28, 28}).get(1);
             int[] ours = Inference.predict(r.deploy(), test.inputs()), ort = onnxRuntime(q, test.inputs());
             int agree = 0;
             for (int i = 0; i < ours.length; i++) if (ours[i] == ort[i]) agree++;
-            table.append(String.format("| %s | %.2f | %.2f | %.2f | %.2f %% |%n", c.cliName(), 100 * fp32, 100 * int8, 100 * (int8 - fp32), 100.0 * agree / ours.length));
+            table.append(String.format("| %s%s | %.2f | %.2f | %.2f | %.2f %% | %s |%n", c.cliName(), control ? " --max-drop 0.5" : "", 100 * fp32, 100 * int8,
+                    100 * (int8 - fp32), 100.0 * agree / ours.length, r.keptFloat()));
             assertTrue(int8 >= fp32 - 0.005, c + ": int8 " + int8 + " vs FP32 " + fp32 + "\n" + table);
             assertTrue(agree >= Math.ceil(0.99 * ours.length), c + ": ONNX Runtime agreement " + agree + "/" + ours.length);
         }
         System.err.print(table);
     }
 
-    static Tensor shuffledTrain(Recipes.Data data, int n, long seed) {
-        int[] idx = org.goldenstick.data.Splits.permutation(data.train().size(), new SplittableRandom(seed));
+    static Tensor images(Recipes.Data data, int[] idx) {
         int per = data.train().sampleSize();
-        float[] x = new float[n * per];
-        for (int i = 0; i < n; i++) data.train().fill(idx[i], x, i * per);
-        return Tensor.of(x, n, 1, 28, 28);
+        float[] x = new float[idx.length * per];
+        for (int i = 0; i < idx.length; i++) data.train().fill(idx[i], x, i * per);
+        return Tensor.of(x, idx.length, 1, 28, 28);
     }
 
     static double accuracy(Module m, Batch test) {
