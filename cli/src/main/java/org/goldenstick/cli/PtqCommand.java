@@ -63,15 +63,15 @@ public final class PtqCommand implements Callable<Integer> {
     @Option(names = "--block-size", defaultValue = "32", description = "int4 block along the input dimension: 32 | 64 | 128 (default: ${DEFAULT-VALUE})")
     int blockSize;
 
-    @Option(names = "--int8-kernel", defaultValue = "nbits", description = {"int8-dynamic kernel: nbits (MatMulNBits 8-bit blocks of 128, activations",
-            "quantized per row and block at run time) | integer (DynamicQuantizeLinear + MatMulInteger, one activation scale per tensor)",
-            "(default: ${DEFAULT-VALUE})"})
+    @Option(names = "--int8-kernel", defaultValue = "integer-token", description = {"int8-dynamic kernel: integer-token (MatMulInteger, activations",
+            "scaled per token at run time, SmoothQuant --alpha) | integer (DynamicQuantizeLinear + MatMulInteger, one activation scale",
+            "per tensor) | nbits (MatMulNBits 8-bit blocks of 128, activations quantized per row and block) (default: ${DEFAULT-VALUE})"})
     String int8Kernel;
 
     @Option(names = "--embedding", description = "word-embedding table: fp32 | int8 | int4 (default: int8 for int8 methods, int4 for int4)")
     String embedding;
 
-    @Option(names = "--alpha", description = "SmoothQuant migration strength of int8-static, 0 = off (default: 0.5)")
+    @Option(names = "--alpha", description = "SmoothQuant migration strength of int8-static and of the integer-token kernel, 0 = off (default: 0.5)")
     Double alpha;
 
     @Option(names = "--skip", description = "regex of names to keep in float (found anywhere in the name): MatMul/Gemm nodes (encoder) or dotted layer paths (CNN)")
@@ -124,7 +124,8 @@ public final class PtqCommand implements Callable<Integer> {
         OnnxPtq.Int8Kernel kern = switch (int8Kernel.toLowerCase(Locale.ROOT)) {
             case "nbits" -> OnnxPtq.Int8Kernel.MATMUL_NBITS;
             case "integer" -> OnnxPtq.Int8Kernel.MATMUL_INTEGER;
-            default -> throw new IllegalArgumentException("--int8-kernel must be nbits or integer, got '" + int8Kernel + "'");
+            case "integer-token" -> OnnxPtq.Int8Kernel.MATMUL_INTEGER_TOKEN;
+            default -> throw new IllegalArgumentException("--int8-kernel must be integer-token, integer or nbits, got '" + int8Kernel + "'");
         };
         OnnxPtq.Config cfg = new OnnxPtq.Config(m, a, blockSize, kern, e, skipPattern, calibSentences, d.batch(), threads, alpha != null ? alpha : d.smoothAlpha());
         WordPieceTokenizer tok = WordPieceTokenizer.load(tokenizer);
@@ -133,7 +134,8 @@ public final class PtqCommand implements Callable<Integer> {
         if (json) {
             var why = new Json.Reasons();
             boolean int4 = m == OnnxPtq.Method.INT4;
-            String kernel = int4 || (m == OnnxPtq.Method.INT8_DYNAMIC && kern == OnnxPtq.Int8Kernel.MATMUL_NBITS) ? "matmul_nbits" : "matmul_integer";
+            String kernel = int4 || (m == OnnxPtq.Method.INT8_DYNAMIC && kern == OnnxPtq.Int8Kernel.MATMUL_NBITS) ? "matmul_nbits"
+                    : m == OnnxPtq.Method.INT8_DYNAMIC && kern == OnnxPtq.Int8Kernel.MATMUL_INTEGER_TOKEN ? "matmul_integer_token" : "matmul_integer";
             Integer block = why.present("block_size", int4 ? Integer.valueOf(blockSize) : kernel.equals("matmul_nbits") ? Integer.valueOf(128) : null,
                     "per-channel int8 weights (no blocks)");
             String algoName = why.present("int4_algo", r.int4Algo(), "not int4 (int8 weights are rounded to nearest)");

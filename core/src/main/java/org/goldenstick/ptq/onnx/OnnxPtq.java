@@ -72,11 +72,15 @@ public final class OnnxPtq {
     public enum Int4Algo { RTN, GPTQ }
 
     /**
-     * The int8-dynamic kernel: {@code MATMUL_INTEGER} quantizes each activation tensor with one runtime scale
-     * ({@code DynamicQuantizeLinear}, u8×s8 GEMM); {@code MATMUL_NBITS} stores 8-bit weights in blocks of 128 and lets
-     * the runtime quantize activations per row and block ({@code MatMulNBits}, {@code accuracy_level 4}).
+     * The int8-dynamic kernel. {@code MATMUL_INTEGER_TOKEN} (default): per-channel int8 weights in ONNX Runtime's integer
+     * GEMM ({@code MatMulInteger}, u8×s8) with one activation scale per token: each token row is divided by its max |x|
+     * ({@code Abs → ReduceMax → Div}), the normalised tensor goes through {@code DynamicQuantizeLinear}, and the
+     * product is multiplied back by the row maxima; SmoothQuant ({@link Config#smoothAlpha()}) moves per-channel
+     * outliers into the weights first. {@code MATMUL_INTEGER}: one run-time scale per activation tensor (the shipped
+     * {@code -q} structure). {@code MATMUL_NBITS}: 8-bit weights in blocks of 128 ({@code MatMulNBits},
+     * {@code accuracy_level 4}: activations quantized per row and block of 128 at run time; slower here).
      */
-    public enum Int8Kernel { MATMUL_INTEGER, MATMUL_NBITS }
+    public enum Int8Kernel { MATMUL_INTEGER, MATMUL_INTEGER_TOKEN, MATMUL_NBITS }
 
     /** Block along the input dimension of 8-bit MatMulNBits weights. */
     static final int INT8_BLOCK = 128;
@@ -89,7 +93,7 @@ public final class OnnxPtq {
      * @param calibSentences at most this many calibration sentences are forwarded
      * @param batch sentences per calibration forward
      * @param threads ONNX Runtime intra-op threads (0: its default)
-     * @param smoothAlpha SmoothQuant migration strength of int8-static (0: none); ignored by the other methods
+     * @param smoothAlpha SmoothQuant migration strength of int8-static and of int8-dynamic's per-token kernel (0: none); ignored otherwise
      */
     public record Config(Method method, Int4Algo int4Algo, int blockSize, Int8Kernel int8Kernel, Embedding embedding, Pattern skip, int calibSentences, int batch, int threads,
                          double smoothAlpha) {
@@ -99,9 +103,9 @@ public final class OnnxPtq {
             if (calibSentences < 1 || batch < 1) throw new IllegalArgumentException("calibSentences and batch must be ≥ 1");
         }
 
-        /** int8 methods store the embedding int8; int4 stores it 4-bit in the same blocks, GPTQ, block 32. */
+        /** int8 methods store the embedding int8 (dynamic: per-token integer kernel; both SmoothQuant α 0.5); int4 stores it 4-bit in the same blocks, GPTQ, block 32. */
         public static Config defaults(Method m) {
-            return new Config(m, Int4Algo.GPTQ, 32, Int8Kernel.MATMUL_NBITS, m == Method.INT4 ? Embedding.INT4 : Embedding.INT8, null, 256, 16, 0, m == Method.INT8_STATIC ? 0.5 : 0);
+            return new Config(m, Int4Algo.GPTQ, 32, Int8Kernel.MATMUL_INTEGER_TOKEN, m == Method.INT4 ? Embedding.INT4 : Embedding.INT8, null, 256, 16, 0, m == Method.INT4 ? 0 : 0.5);
         }
     }
 
@@ -137,7 +141,8 @@ public final class OnnxPtq {
 
         // Calibration: forward the sentences in ONNX Runtime with each quantized node's input as an extra output.
         boolean needHessian = cfg.method() == Method.INT4 && cfg.int4Algo() == Int4Algo.GPTQ;
-        boolean needRange = cfg.method() == Method.INT8_STATIC;
+        boolean smoothing = cfg.smoothAlpha() > 0 && (cfg.method() == Method.INT8_STATIC || cfg.method() == Method.INT8_DYNAMIC && cfg.int8Kernel() == Int8Kernel.MATMUL_INTEGER_TOKEN);
+        boolean needRange = cfg.method() == Method.INT8_STATIC || smoothing;
         Map<String, ActivationStats> stats = new LinkedHashMap<>();
         for (Target t : targets) stats.computeIfAbsent(t.input(), n -> new ActivationStats(n, t.k(), needHessian));
         long t1 = System.nanoTime();
@@ -147,8 +152,8 @@ public final class OnnxPtq {
         double calibSeconds = (System.nanoTime() - t1) / 1e9;
 
         // Rewrite.
-        Rewrite rw = new Rewrite(g, inits, cfg);
-        if (cfg.method() == Method.INT8_STATIC && cfg.smoothAlpha() > 0) rw.smooth(targets, stats);
+        Rewrite rw = new Rewrite(g, inits, cfg, model.opset(""));
+        if (smoothing) rw.smooth(targets, stats);
         ProgressTask task = ProgressTask.start(progress, "ptq " + cfg.method().label(), targets.size(), "node");
         for (Target t : targets) {
             rw.replace(t, stats.get(t.input()));
@@ -281,7 +286,11 @@ public final class OnnxPtq {
         final Set<String> replacedWeights = new LinkedHashSet<>();
         boolean microsoftDomain;
 
-        Rewrite(OnnxGraph g, Map<String, OnnxTensor> inits, Config cfg) {
+        /** The default-domain opset of the output (at least 11). */
+        final long opset;
+
+        Rewrite(OnnxGraph g, Map<String, OnnxTensor> inits, Config cfg, long opset) {
+            this.opset = Math.max(11, opset);
             this.g = g;
             this.inits = inits;
             this.cfg = cfg;
@@ -428,7 +437,12 @@ public final class OnnxPtq {
                     scale = y + "_q_scale";
                     nodes.add(OnnxNode.of(base + "/ScaleMul", "Mul", "", List.of(aq[1], ws), List.of(scale), List.of()));
                 }
-                nodes.add(OnnxNode.of(base + "/Dequant", "Mul", "", List.of(accf, scale), List.of(mm), List.of()));
+                if (aq.length > 4 && aq[4] != null) {
+                    nodes.add(OnnxNode.of(base + "/Dequant", "Mul", "", List.of(accf, scale), List.of(y + "_q_tok"), List.of()));
+                    nodes.add(OnnxNode.of(base + "/TokenScale", "Mul", "", List.of(y + "_q_tok", aq[4]), List.of(mm), List.of()));
+                } else {
+                    nodes.add(OnnxNode.of(base + "/Dequant", "Mul", "", List.of(accf, scale), List.of(mm), List.of()));
+                }
             }
             if (epilogue) {
                 String scaled = mm;
@@ -453,7 +467,7 @@ public final class OnnxPtq {
             replacedWeights.add(t.weight());
         }
 
-        /** {xq, xScale, xZeroPoint, staticScale}: one activation quantizer per input tensor, shared by its consumers. */
+        /** {xq, xScale, xZeroPoint, staticScale[, tokenScale]}: one activation quantizer per input tensor, shared by its consumers. */
         private String[] activationQuant(String x, ActivationStats st, List<OnnxNode> nodes) {
             String[] done = sharedActivationQuant.get(x);
             if (done != null) return done;
@@ -469,7 +483,23 @@ public final class OnnxPtq {
                 nodes.add(OnnxNode.of(safe + "/SmoothMul", "Mul", "", List.of(x, is), List.of(x + "_smoothed"), List.of()));
                 x = x + "_smoothed";
             }
-            if (cfg.method() == Method.INT8_DYNAMIC) {
+            if (cfg.method() == Method.INT8_DYNAMIC && cfg.int8Kernel() == Int8Kernel.MATMUL_INTEGER_TOKEN) {
+                // per-token scale: the row's max |x| (clamped away from 0); DynamicQuantizeLinear then sees rows in [-1, 1]
+                String eps = add(OnnxTensor.ofFloats(fresh(safe + "_tok_eps"), new float[] {1e-12f}));
+                nodes.add(OnnxNode.of(safe + "/TokAbs", "Abs", "", List.of(x), List.of(x + "_tok_abs"), List.of()));
+                // ReduceMax takes its axes as an attribute before opset 18 and as an input from 18 on
+                if (opset >= 18) {
+                    String axes = add(OnnxTensor.ofInt64(fresh(safe + "_tok_axes"), new long[] {-1}, 1));
+                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceMax", "", List.of(x + "_tok_abs", axes), List.of(x + "_tok_amax0"), List.of(OnnxAttribute.ofInt("keepdims", 1))));
+                } else {
+                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceMax", "", List.of(x + "_tok_abs"), List.of(x + "_tok_amax0"),
+                            List.of(OnnxAttribute.ofInts("axes", -1L), OnnxAttribute.ofInt("keepdims", 1))));
+                }
+                nodes.add(OnnxNode.of(safe + "/TokClamp", "Max", "", List.of(x + "_tok_amax0", eps), List.of(x + "_tok_amax"), List.of()));
+                nodes.add(OnnxNode.of(safe + "/TokNorm", "Div", "", List.of(x, x + "_tok_amax"), List.of(x + "_tok_n"), List.of()));
+                r = new String[] {x + "_q_u8", x + "_q_scale", x + "_q_zp", null, x + "_tok_amax"};   // [4]: the per-token scale
+                nodes.add(OnnxNode.of(safe + "/DynamicQuantizeLinear", "DynamicQuantizeLinear", "", List.of(x + "_tok_n"), List.of(r[0], r[1], r[2]), List.of()));
+            } else if (cfg.method() == Method.INT8_DYNAMIC) {
                 r = new String[] {x + "_q_u8", x + "_q_scale", x + "_q_zp", null};
                 nodes.add(OnnxNode.of(safe + "/DynamicQuantizeLinear", "DynamicQuantizeLinear", "", List.of(x), List.of(r[0], r[1], r[2]), List.of()));
             } else {

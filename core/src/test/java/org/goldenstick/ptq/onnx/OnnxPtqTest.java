@@ -89,6 +89,22 @@ class OnnxPtqTest {
     }
 
     @Test
+    void int8PerTokenIntegerKernelBeatsThePerTensorOne() throws Exception {
+        Path tok8 = dir.resolve("int8-token.onnx"), tensor8 = dir.resolve("int8-tensor.onnx");
+        OnnxPtq.quantize(bert.model(), tok, calib, cfg(OnnxPtq.Method.INT8_DYNAMIC, OnnxPtq.Int4Algo.RTN, OnnxPtq.Int8Kernel.MATMUL_INTEGER_TOKEN, OnnxPtq.Embedding.INT8, null), tok8);
+        OnnxPtq.quantize(bert.model(), tok, calib, cfg(OnnxPtq.Method.INT8_DYNAMIC, OnnxPtq.Int4Algo.RTN, OnnxPtq.Int8Kernel.MATMUL_INTEGER, OnnxPtq.Embedding.INT8, null), tensor8);
+        Map<String, Integer> ops = ops(tok8);
+        assertEquals(bert.matmuls(), ops.get("MatMulInteger"), ops.toString());
+        assertEquals(null, ops.get("MatMulNBits"), ops.toString());
+        // one per-token scale (ReduceMax over the last axis, opset 21: axes as an input) and one quantizer per distinct input
+        assertEquals(3 * 4, ops.get("ReduceMax"), ops.toString());
+        assertEquals(3 * 4, ops.get("DynamicQuantizeLinear"), ops.toString());
+        EmbeddingEval.Result et = eval(tok8), ep = eval(tensor8);
+        assertTrue(et.meanCosine() > 0.999, "per-token mean cosine " + et.meanCosine());
+        assertTrue(et.meanCosine() > ep.meanCosine(), "per-token " + et.meanCosine() + " vs per-tensor " + ep.meanCosine());
+    }
+
+    @Test
     void int4GptqBeatsRtnAndIsSmall() throws Exception {
         Path rtn = dir.resolve("int4-rtn.onnx"), gptq = dir.resolve("int4-gptq.onnx");
         OnnxPtq.quantize(bert.model(), tok, calib, cfg(OnnxPtq.Method.INT4, OnnxPtq.Int4Algo.RTN, OnnxPtq.Int8Kernel.MATMUL_NBITS, OnnxPtq.Embedding.INT4, null), rtn);
