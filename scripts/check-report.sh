@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks the --report HTML pages in a real browser: runs train, qat (SimQAT and SLB), prune, quantize and sensitivity with
+# Checks the --report HTML pages in a real browser: runs train, qat (SimQAT and SLB), prune, ptq, quantize and sensitivity with
 # --report on small settings, opens every page in headless Chromium (Debian's `chromium` package, installed here when
 # missing) and requires every <img> to have loaded (complete and naturalWidth > 0). A page with a deliberately broken
 # image must be reported as broken, so the check itself is known to fail when it should.
@@ -48,9 +48,10 @@ run simqat qat --algo simqat --epochs 2 --qat-epochs 1 --bench-seconds 0 --out "
 run slb qat --algo slb --weight-bits 2 --epochs 2 --qat-epochs 2 --bench-seconds 0 --out "$tmp/slb-out" --report "$tmp/slb" && check "qat slb" "$tmp/slb"
 run prune prune --model resnet8 --width 8 --epochs 2 --ft-epochs 1 --bench-seconds 0 --out "$tmp/prune-out" --report "$tmp/prune" && check prune "$tmp/prune"
 run quantize quantize --method rtn --out "$tmp/rtn-out" --report "$tmp/quantize" && check "quantize rtn" "$tmp/quantize"
+run ptq ptq --epochs 2 --out "$tmp/ptq-out" --report "$tmp/ptq" && check "ptq cnn" "$tmp/ptq"
 run sensitivity sensitivity --calib-samples 2 --seq-len 64 --report "$tmp/sensitivity" && check sensitivity "$tmp/sensitivity"
 # the slb page must carry the temperature chart, the prune page the channels chart, the quantize page the per-layer error
-for want in "slb:temperature.png" "prune:channels.png" "quantize:layer-error.png" "sensitivity:sensitivity.png" "train:loss.png" "train:accuracy.png"; do
+for want in "slb:temperature.png" "prune:channels.png" "quantize:layer-error.png" "sensitivity:sensitivity.png" "ptq:layer-sqnr.png" "train:loss.png" "train:accuracy.png"; do
   page="${want%%:*}" img="${want#*:}"
   if [ -f "$tmp/$page/$img" ] && grep -q "src=\"$img\"" "$tmp/$page/index.html"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "report-check: FAILED: $page page lacks $img"; fi
 done

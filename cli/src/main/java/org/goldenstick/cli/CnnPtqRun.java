@@ -104,7 +104,7 @@ public final class CnnPtqRun {
         return c;
     }
 
-    int run(Path onnx, Path calibDir, String skip, Path out, boolean json) throws Exception {
+    int run(Path onnx, Path calibDir, String skip, Path out, boolean json, ReportOption report) throws Exception {
         if (onnx != null && model != null) throw new IllegalArgumentException("--onnx and --model are alternatives; give one");
         // everything checked before any work
         CnnPtqConfig cfg = config(skip);
@@ -182,6 +182,12 @@ public final class CnnPtqRun {
                     test.labels().length, Parallel.threads(), why);
             List<LayerRow> rows = new ArrayList<>();
             for (CnnPtq.LayerSqnr l : r.sqnr()) rows.add(new LayerRow(l.layer(), l.kind(), Double.isFinite(l.sqnrDb()) ? l.sqnrDb() : null));
+            if (report.wanted()) {
+                Map<String, Double> sqnr = new java.util.LinkedHashMap<>();
+                for (LayerRow l : rows) if (l.sqnrDb() != null) sqnr.put(l.layer(), l.sqnrDb());
+                report.write(org.goldenstick.cli.report.Reports.cnnPtq(name, datasetName, cfg.calibration().cliName(), fp32Acc, qAcc, ort.accuracy(), ort.agreement(),
+                        fp32Bytes, deployBytes, sqnr, r.keptFloat()));
+            }
             if (json) {
                 String noControl = "no --max-drop (no accuracy control)";
                 Json.print(new CnnPtqJson(c, why.present("epochs", trainedHere ? spec.epochs() : null, "not trained here (--from a checkpoint or --onnx)"), cfg.calibration().cliName(), Math.min(cfg.calibrationSamples(), calibImages.dim(0)), cfg.biasCorrection(),

@@ -89,11 +89,15 @@ public final class PtqCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the report as one JSON object")
     boolean json;
 
+    @picocli.CommandLine.Mixin
+    ReportOption report;
+
     @Override
     public Integer call() throws Exception {
+        report.check();
         if (tokenizer == null) {
             if (method != null) throw new IllegalArgumentException("--method selects an encoder method and needs --tokenizer; a CNN (no --tokenizer) is always quantized to static int8");
-            return cnn.run(onnx, calib, skip, out, json);
+            return cnn.run(onnx, calib, skip, out, json, report);
         }
         List<String> missing = new java.util.ArrayList<>();
         if (onnx == null) missing.add("--onnx");
@@ -131,6 +135,7 @@ public final class PtqCommand implements Callable<Integer> {
         WordPieceTokenizer tok = WordPieceTokenizer.load(tokenizer);
         List<String> sentences = Sentences.read(calib, 4, calibSentences);
         OnnxPtq.Report r = OnnxPtq.quantize(onnx, tok, sentences, cfg, out, CliProgress.of(json));
+        if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.encoderPtq(onnx.toString(), r));
         if (json) {
             var why = new Json.Reasons();
             boolean int4 = m == OnnxPtq.Method.INT4;

@@ -7,7 +7,7 @@ import org.goldenstick.formats.AtomicFiles;
 import picocli.CommandLine.Option;
 
 /**
- * The {@code --report DIR} option shared by train, qat, prune, quantize and sensitivity (a picocli mixin): an HTML page with PNG
+ * The {@code --report DIR} option shared by train, qat, prune, ptq, quantize and sensitivity (a picocli mixin): an HTML page with PNG
  * charts ({@link HtmlReport}) written to a new folder. The folder is checked before any work starts.
  *
  * <pre>{@code

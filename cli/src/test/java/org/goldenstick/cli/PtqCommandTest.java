@@ -28,9 +28,11 @@ class PtqCommandTest {
         Path out = dir.resolve("q.onnx"), calib = chapters(dir, "calib.txt", 1, 3), held = chapters(dir, "held.txt", 100, 102);
         var docs = JsonOutputTest.documentedKeys();
         String[] ptqArgs = {"ptq", "--onnx", minilm("model.onnx").toString(), "--tokenizer", minilm("tokenizer.json").toString(),
-                "--calib", calib.toString(), "--method", "int8-dynamic", "--out", out.toString(), "--json"};
+                "--calib", calib.toString(), "--method", "int8-dynamic", "--out", out.toString(), "--json", "--report", dir.resolve("report").toString()};
         String ptqOut = CliRunner.stdout(ptqArgs);
         JsonOutputTest.checkKeys(docs, "ptq", ptqOut);
+        assertTrue(java.nio.file.Files.readString(dir.resolve("report/index.html")).contains("src=\"size.png\"") && java.nio.file.Files.size(dir.resolve("report/size.png")) > 0,
+                "the --report page and its size chart");
         JsonNode r = new com.fasterxml.jackson.databind.ObjectMapper().readTree(ptqOut);
         assertEquals(36, r.get("quantized_nodes").asInt());
         assertTrue(r.get("output_bytes").asLong() <= 0.26 * r.get("input_bytes").asLong(), r.toString());

@@ -136,6 +136,38 @@ public final class Reports {
                         layerErrors.keySet().stream().map(n -> n.replaceFirst("^model\\.layers\\.", "layer ")).toList(), Map.of("error", err));
     }
 
+    /** ptq of a CNN: accuracy before/after and in ONNX Runtime, sizes, and each quantized layer's output SQNR. */
+    public static HtmlReport cnnPtq(String model, String dataset, String calibration, double fp32, double int8, double ort, double agreement,
+                                    long fp32Bytes, long int8Bytes, Map<String, Double> sqnrDb, List<String> keptFloat) {
+        Map<String, Object> facts = new LinkedHashMap<>();
+        facts.put("model", model + " on " + dataset);
+        facts.put("activation ranges", calibration);
+        facts.put("accuracy", String.format(Locale.ROOT, "FP32 %.2f %%, int8 %.2f %%, ONNX Runtime %.2f %% (agreement %.2f %%)", 100 * fp32, 100 * int8, 100 * ort, 100 * agreement));
+        facts.put("size", String.format(Locale.ROOT, "%,d → %,d bytes (%.1f %%)", fp32Bytes, int8Bytes, 100.0 * int8Bytes / fp32Bytes));
+        if (!keptFloat.isEmpty()) facts.put("kept in float (accuracy control)", String.join(", ", keptFloat));
+        return new HtmlReport("gstick ptq: " + model + ", static int8")
+                .facts("Result", facts)
+                .barChart("accuracy", "Test accuracy before and after", "test accuracy (%)", List.of("FP32", "int8", "ONNX Runtime"),
+                        Map.of("accuracy", new double[] {100 * fp32, 100 * int8, 100 * ort}))
+                .barChart("size", "Checkpoint size before and after", "KB", List.of("FP32", "int8"), Map.of("size", new double[] {fp32Bytes / 1e3, int8Bytes / 1e3}))
+                .barChart("layer-sqnr", "Output SQNR of each quantized layer against float (higher is better)", "SQNR (dB)", List.copyOf(sqnrDb.keySet()),
+                        Map.of("SQNR", sqnrDb.values().stream().mapToDouble(Double::doubleValue).toArray()));
+    }
+
+    /** ptq of an ONNX encoder: method, nodes and sizes. */
+    public static HtmlReport encoderPtq(String model, org.goldenstick.ptq.onnx.OnnxPtq.Report r) {
+        Map<String, Object> facts = new LinkedHashMap<>();
+        facts.put("model", model);
+        facts.put("method", r.method() + (r.int4Algo() == null ? "" : ", " + r.int4Algo() + " in blocks of " + r.blockSize()));
+        facts.put("MatMul/Gemm", r.quantizedNodes() + " quantized, " + r.skippedNodes().size() + " kept in float");
+        facts.put("embedding", r.embedding());
+        facts.put("calibration", r.calibrationSentences() + " sentences, " + r.calibrationTokens() + " tokens");
+        facts.put("time", String.format(Locale.ROOT, "%.1f s", r.seconds()));
+        return new HtmlReport("gstick ptq: " + model + ", " + r.method())
+                .facts("Result", facts)
+                .barChart("size", "Model size before and after", "MB", List.of("input", "output"), Map.of("size", new double[] {r.inputBytes() / 1e6, r.outputBytes() / 1e6}));
+    }
+
     /** sensitivity: the KLD from FP32 with one layer unit quantized at 4 and at 8 bits, per unit. */
     public static HtmlReport sensitivity(String model, int groupSize, int samples, List<org.goldenstick.ptq.Sensitivity.Unit> units) {
         Map<String, Object> facts = new LinkedHashMap<>();
