@@ -41,8 +41,10 @@ class DemoModelW4AccuracyTest {
         return plan;
     }
 
-    @Test
-    void calibratedMethodsHalveRtnsPerplexityIncrease() throws IOException {
+    /** The demo model, its tokenizer, calibration text (the last 20 % of the held-out text) and evaluation tokens (the rest). */
+    private record Demo(Path dir, Path calib, Tokenizer tok, int[] eval, LlamaModel fp) {}
+
+    private Demo demo() throws IOException {
         System.setProperty("gstick.quiet", "true");
         Path demo = DemoModel.defaultDir();
         String text = Files.readString(DemoModel.heldoutText(demo, null), StandardCharsets.UTF_8);
@@ -51,8 +53,16 @@ class DemoModelW4AccuracyTest {
         Files.writeString(calib, text.substring(cut), StandardCharsets.UTF_8);
         Tokenizer tok = Tokenizers.load(demo);
         int[] ids = tok.encode(text.substring(0, cut), true);
-        int[] eval = Arrays.copyOf(ids, Math.min(ids.length, MAX_EVAL_TOKENS));
-        LlamaModel fp = HfCheckpoint.load(demo);
+        return new Demo(demo, calib, tok, Arrays.copyOf(ids, Math.min(ids.length, MAX_EVAL_TOKENS)), HfCheckpoint.load(demo));
+    }
+
+    @Test
+    void calibratedMethodsHalveRtnsPerplexityIncrease() throws IOException {
+        Demo d = demo();
+        Path demo = d.dir(), calib = d.calib();
+        Tokenizer tok = d.tok();
+        int[] eval = d.eval();
+        LlamaModel fp = d.fp();
         Evaluation.Result base = Evaluation.run(fp, null, eval, CTX, null);
         Map<String, WeightScheme> plan = w4g128Plan(fp);
 
@@ -90,16 +100,11 @@ class DemoModelW4AccuracyTest {
      */
     @Test
     void mixedPrecisionBeatsUniformW4AtTheSameSize() throws IOException {
-        System.setProperty("gstick.quiet", "true");
-        Path demo = DemoModel.defaultDir();
-        String text = Files.readString(DemoModel.heldoutText(demo, null), StandardCharsets.UTF_8);
-        int cut = (int) (text.length() * 0.8);
-        Path calib = tmp.resolve("calib.txt");
-        Files.writeString(calib, text.substring(cut), StandardCharsets.UTF_8);
-        Tokenizer tok = Tokenizers.load(demo);
-        int[] ids = tok.encode(text.substring(0, cut), true);
-        int[] eval = Arrays.copyOf(ids, Math.min(ids.length, MAX_EVAL_TOKENS));
-        LlamaModel fp = HfCheckpoint.load(demo);
+        Demo d = demo();
+        Path demo = d.dir(), calib = d.calib();
+        Tokenizer tok = d.tok();
+        int[] eval = d.eval();
+        LlamaModel fp = d.fp();
         var targets = PtqAlgorithm.targets(fp, PTQConfig.rtn());
         var helper = new LlamaHelper(fp, CTX, t -> tok.encode(t, true));
         var units = Sensitivity.scan(fp, helper.calibrationSamples(calib, 8), targets, WeightScheme.of(4, 128, true));
