@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.stream.Stream;
+import org.goldenstick.formats.MappedPages;
 import org.goldenstick.formats.safetensors.SafetensorsEntry;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
 
@@ -102,16 +103,23 @@ final class CheckpointFolder implements AutoCloseable {
         return e;
     }
 
-    /** The values of {@code name} converted to float32. */
+    /** The values of {@code name} converted to float32 (the mapped pages read are given back, {@link MappedPages}). */
     float[] floats(String name) {
-        entry(name);
-        return owner.get(name).floats(name);
+        SafetensorsEntry e = entry(name);
+        float[] v = owner.get(name).floats(name);
+        MappedPages.release(e.segment());
+        return v;
     }
 
-    /** Elements {@code [from, from + n)} of a floating-point tensor as floats, into {@code out[0..n)}. */
+    /**
+     * Elements {@code [from, from + n)} of a floating-point tensor as floats, into {@code out[0..n)}. The mapped pages
+     * read are given back afterwards, so that a pass over a checkpoint larger than RAM keeps about one piece resident.
+     */
     void floats(String name, long from, int n, float[] out) {
-        entry(name);
+        SafetensorsEntry e = entry(name);
         owner.get(name).floats(name, from, n, out);
+        long b = e.dtype().byteSize();
+        MappedPages.release(e.segment().asSlice(from * b, n * b));
     }
 
     /** Total size of the shard files in bytes. */

@@ -98,4 +98,14 @@ public record LlamaLayout(ModelFamily family, int hiddenSize, int layers, int vo
         }
         return n;
     }
+
+    /** Parameters of the largest linear layer. */
+    public long largestLinearParameterCount() {
+        long n = 0;
+        for (String l : linearLayers) {
+            int[] s = expectedShapes.get(l + ".weight");
+            n = Math.max(n, (long) s[0] * s[1]);
+        }
+        return n;
+    }
 }

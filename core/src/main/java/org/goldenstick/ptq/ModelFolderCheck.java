@@ -155,24 +155,28 @@ public final class ModelFolderCheck {
     /** Streams every floating-point tensor in pieces (no full copy) and rejects NaN/±Inf, naming the tensor. */
     private static void requireFinite(CheckpointFolder ck) {
         List<SafetensorsEntry> floats = ck.entries().values().stream().filter(e -> e.dtype().isFloatingPoint()).toList();
-        Parallel.forEach(floats.size(), i -> {
-            SafetensorsEntry e = floats.get(i);
-            long n = e.numel();
-            float[] buf = new float[(int) Math.min(n, CHUNK)];
-            for (long from = 0; from < n; from += buf.length) {
-                int len = (int) Math.min(buf.length, n - from);
-                ck.floats(e.name(), from, len, buf);
-                for (int j = 0; j < len; j++) {
-                    if (!Float.isFinite(buf[j])) {
-                        long at = from + j;
-                        int[] sh = e.shape();
-                        String where = sh.length == 2 ? "row " + at / sh[1] + ", column " + at % sh[1] : "element " + at;
-                        throw new IllegalArgumentException(ck.dir() + ": tensor '" + e.name() + "' holds a non-finite value " + buf[j] + " at " + where
-                                + "; NaN/Inf weights cannot be evaluated or quantized");
-                    }
+        Parallel.forEach(floats.size(), i -> requireFinite(ck, floats.get(i), 0, floats.get(i).numel()));
+    }
+
+    /**
+     * Rejects NaN/±Inf among elements {@code [from, from + n)} of one floating-point tensor, read in pieces; the error
+     * names the folder, the tensor and the element (row and column of a matrix).
+     */
+    static void requireFinite(CheckpointFolder ck, SafetensorsEntry e, long from, long n) {
+        float[] buf = new float[(int) Math.min(n, CHUNK)];
+        for (long at0 = from; at0 < from + n; at0 += buf.length) {
+            int len = (int) Math.min(buf.length, from + n - at0);
+            ck.floats(e.name(), at0, len, buf);
+            for (int j = 0; j < len; j++) {
+                if (!Float.isFinite(buf[j])) {
+                    long at = at0 + j;
+                    int[] sh = e.shape();
+                    String where = sh.length == 2 ? "row " + at / sh[1] + ", column " + at % sh[1] : "element " + at;
+                    throw new IllegalArgumentException(ck.dir() + ": tensor '" + e.name() + "' holds a non-finite value " + buf[j] + " at " + where
+                            + "; NaN/Inf weights cannot be evaluated or quantized");
                 }
             }
-        });
+        }
     }
 
     /** The heap this JVM may still allocate, in bytes. */

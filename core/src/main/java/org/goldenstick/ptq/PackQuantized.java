@@ -117,6 +117,16 @@ public final class PackQuantized {
         }
     }
 
+    /**
+     * The dtype scales of {@code scheme} are stored in, known before any is computed (a streamed write declares it in
+     * the header first): the model's weight dtype, in which they were rounded; the {@link WeightScheme.ScaleRule#GGML}
+     * rule's fp16 scales in F16 for an F16 model and in F32 otherwise (bf16 cannot hold every fp16 value).
+     */
+    static DType storedScaleDtype(WeightScheme scheme, DType modelDtype) {
+        if (scheme.rule() == WeightScheme.ScaleRule.GGML) return modelDtype == DType.F16 ? DType.F16 : DType.F32;
+        return modelDtype;
+    }
+
     /** Names of the tensors {@link #add} writes for a layer with this symmetry. */
     static List<String> tensorNames(String layer, boolean symmetric) {
         List<String> n = new ArrayList<>(List.of(layer + ".weight_packed", layer + ".weight_scale", layer + ".weight_shape"));

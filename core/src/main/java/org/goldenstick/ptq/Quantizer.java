@@ -79,9 +79,9 @@ public final class Quantizer {
             throw new IllegalArgumentException("--seq-len must be in [2, " + maxPos + "] (the model's max_position_embeddings), got " + seqLength);
         }
         if (!config.quantizesActivations()) {
-            // model-free: the int8 weights and scales of all linear layers are held until the write
-            checked.requireHeap(checked.layout().linearParameterCount() * 5 / 4 + (64L << 20), "RTN quantization");
-            checked.requireFiniteWeights();
+            // model-free and streamed: a few blocks of rows (a resumable run also keeps one tensor's codes); NaN/Inf are
+            // caught on the way, with nothing written
+            checked.requireHeap((resume == ResumeState.Mode.OFF ? 0 : checked.layout().largestLinearParameterCount()) + (64L << 20), "RTN quantization");
             ResumeState state = ResumeState.open(out, ResumeState.key(model, null, config.toString()), resume);
             return RoundToNearest.quantizeCheckpoint(checked, out, config, t0, progress, state);
         }

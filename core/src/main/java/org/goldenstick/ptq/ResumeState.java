@@ -97,6 +97,11 @@ public final class ResumeState {
         return k.toString();
     }
 
+    /** Whether finished units are kept (a resumable run). */
+    boolean saving() {
+        return mode != Mode.OFF;
+    }
+
     boolean continuing() {
         return mode == Mode.CONTINUE;
     }

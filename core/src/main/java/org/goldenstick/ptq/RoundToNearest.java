@@ -1,6 +1,10 @@
 package org.goldenstick.ptq;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -8,6 +12,8 @@ import java.util.List;
 import java.util.Set;
 import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.formats.AtomicFiles;
+import org.goldenstick.formats.MappedPages;
+import org.goldenstick.formats.safetensors.HalfFloats;
 import org.goldenstick.formats.safetensors.SafetensorsEntry;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.nn.Linear;
@@ -24,9 +30,10 @@ import org.goldenstick.tensor.kernel.Parallel;
  *
  * <p>Two ways to run it:
  * <ul>
- *   <li>{@link #quantizeCheckpoint}: model-free, straight from the memory-mapped checkpoint, tensor by tensor on
- *       all threads. The float model is never materialised: only the tensors being quantized are converted to
- *       float, and untouched tensors are copied byte-for-byte from the mapping.
+ *   <li>{@link #quantizeCheckpoint}: model-free, streamed from the memory-mapped checkpoint to the output file tensor
+ *       by tensor (rows on all threads). The float model is never materialised: only a block of rows is converted to
+ *       float at a time, untouched tensors are copied byte-for-byte, and the mapped pages read are given back, so
+ *       memory stays at a few blocks for a checkpoint of any size (larger than RAM included).
  *   <li>{@link #apply} + {@link #convert} on an in-memory model (nn.Linear → {@link WNA16Linear}).
  * </ul>
  *
@@ -83,7 +90,7 @@ public final class RoundToNearest extends PtqAlgorithm {
     /**
      * Quantizes the Hugging Face Llama checkpoint in {@code in} into a new model folder {@code out} (written
      * atomically). The whole input is validated against its config.json before work starts; NaN/Inf weights
-     * abort the run with nothing written.
+     * abort the run with nothing written. Streamed: memory does not grow with the checkpoint (see the class comment).
      */
     public static PtqReport quantizeCheckpoint(Path in, Path out, PTQConfig config) throws IOException {
         return quantizeCheckpoint(in, out, config, ProgressListener.SILENT);
@@ -97,14 +104,20 @@ public final class RoundToNearest extends PtqAlgorithm {
         AtomicFiles.checkFolderTarget(out, AtomicFiles.Existing.FAIL, "--out");
         ModelFolderCheck.Checked checked = ModelFolderCheck.check(in);
         if (checked.scheme() != null) throw new IllegalArgumentException(in + ": config.json already has a quantization_config; quantize the floating-point model");
-        checked.requireFiniteWeights();
         return quantizeCheckpoint(checked, out, config, t0, progress, ResumeState.open(out, "", ResumeState.Mode.OFF));
     }
 
     /** Called after each layer is quantized (and saved); tests interrupt a run through it. */
     static java.util.function.IntConsumer unitDone = i -> {};
 
-    /** RTN of a folder {@link ModelFolderCheck} has accepted (shapes, no left-over tensors, finite values). */
+    /**
+     * RTN of a folder {@link ModelFolderCheck} has accepted (shapes, no left-over tensors), streamed: the output's
+     * header is computed from the shapes up front, then each tensor is read from the mapping in row blocks, quantized
+     * (rows split across threads), packed and written, and the mapped pages read are given back
+     * ({@link MappedPages}); untouched tensors are copied in pieces, checked for NaN/Inf on the way. Memory is one
+     * block of rows plus one tensor's scales, whatever the size of the checkpoint. A NaN/Inf, a bad tensor or a full
+     * disk stops the write with the output's temporary folder removed: nothing is half-written.
+     */
     static PtqReport quantizeCheckpoint(ModelFolderCheck.Checked checked, Path out, PTQConfig config, long t0, ProgressListener progress, ResumeState state)
             throws IOException {
         Path in = checked.dir();
@@ -114,80 +127,173 @@ public final class RoundToNearest extends PtqAlgorithm {
             for (String l : layout.linearLayers()) (config.skips(l) ? skipped : targets).add(l);
             int n = targets.size();
             WeightScheme ws = config.weights();
-            int[] cols = new int[n];
-            for (int i = 0; i < n; i++) {
-                cols[i] = ck.entry(targets.get(i) + ".weight").shape()[1];
-                ws.groupFor(cols[i], in + ": layer '" + targets.get(i) + "'"); // every group size checked before work starts
-            }
-            PackedIntWeights[] q = new PackedIntWeights[n];
-            DType[] scaleDtype = new DType[n];
-            long[] read = new long[n];
-            long totalBytes = 0;
-            for (String t : targets) totalBytes += ck.entry(t + ".weight").byteLength();
-            ProgressTask task = ProgressTask.start(progress, "rtn", totalBytes, "tensor");
-            Parallel.forEach(n, i -> {
-                String name = targets.get(i) + ".weight";
-                SafetensorsEntry e = ck.entry(name);
-                int rows = e.shape()[0], c = e.shape()[1], groups = c / ws.groupFor(c, name);
-                scaleDtype[i] = e.dtype() == DType.F16 || e.dtype() == DType.BF16 ? e.dtype() : DType.F32;
-                read[i] = e.byteLength();
-                // a layer an interrupted run finished is taken as it was (exact codes, scales and zero points)
-                var done = state.load("rtn-" + i);
-                if (done != null && done.get("codes") instanceof byte[] dc && done.get("scales") instanceof float[] ds && dc.length == (long) rows * c
-                        && ds.length == rows * groups && (ws.symmetric() || done.get("zeros") instanceof byte[])) {
-                    q[i] = PackedIntWeights.pack(dc, rows, c, ws.bits(), ws.groupFor(c, name), ds, ws.symmetric() ? null : (byte[]) done.get("zeros"));
-                    task.advance(e.byteLength(), 1, targets.get(i) + " (resumed)");
-                    return;
-                }
-                byte[] codes = new byte[rows * c];
-                float[] s = new float[rows * groups];
-                byte[] z = ws.symmetric() ? null : new byte[rows * groups];
-                // rows are converted in cache-sized pieces: no float copy of the whole tensor
-                int rowsPerChunk = Math.max(1, chunkFloats / c);
-                float[] w = new float[Math.min(rows, rowsPerChunk) * c];
-                byte[] qc = new byte[w.length];
-                float[] sc = new float[Math.min(rows, rowsPerChunk) * groups];
-                byte[] zc = z == null ? null : new byte[sc.length];
-                for (int r0 = 0; r0 < rows; r0 += rowsPerChunk) {
-                    int nr = Math.min(rowsPerChunk, rows - r0);
-                    ck.floats(name, (long) r0 * c, nr * c, w);
-                    ws.quantize(w, nr, c, scaleDtype[i], qc, sc, zc, in + ": tensor '" + name + "'", r0);
-                    System.arraycopy(qc, 0, codes, r0 * c, nr * c);
-                    System.arraycopy(sc, 0, s, r0 * groups, nr * groups);
-                    if (z != null) System.arraycopy(zc, 0, z, r0 * groups, nr * groups);
-                }
-                q[i] = PackedIntWeights.pack(codes, rows, c, ws.bits(), ws.groupFor(c, name), s, z);
-                task.advance(e.byteLength(), 1, targets.get(i));
-                java.util.Map<String, Object> unit = new java.util.LinkedHashMap<>();
-                unit.put("codes", codes);
-                unit.put("scales", s);
-                if (z != null) unit.put("zeros", z);
-                state.save("rtn-" + i, unit);
-                unitDone.accept(i);
-            });
-            task.finish(n + " layers quantized");
+            for (String t : targets) ws.groupFor(ck.entry(t + ".weight").shape()[1], in + ": layer '" + t + "'"); // every group size checked before work starts
+            long[] writeNanos = {0};
+            long weightBytes = 0;
+            ProgressTask task = ProgressTask.start(progress, "rtn", ck.bytes(), "tensor");
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
             Set<String> quantized = new HashSet<>();
             for (int i = 0; i < n; i++) {
-                PackQuantized.add(w, targets.get(i), q[i], scaleDtype[i]);
-                quantized.add(targets.get(i) + ".weight");
+                String layer = targets.get(i);
+                SafetensorsEntry e = ck.entry(layer + ".weight");
+                weightBytes += e.byteLength();
+                quantized.add(e.name());
+                new StreamedLayer(ck, e, layer, i, ws, state, task, writeNanos).addTo(w);
             }
             for (SafetensorsEntry e : ck.entries().values()) {
                 if (quantized.contains(e.name())) continue;
-                w.addRaw(e.name(), e.dtype(), e.shape(), e.segment());
+                w.addStreamed(e.name(), e.dtype(), e.shape(), ch -> copy(ck, e, ch, task, writeNanos));
             }
-            long weightBytes = 0;
-            for (long r : read) weightBytes += r;
-            long tWrite = System.nanoTime();
             try (AtomicFiles.StagedFolder of = AtomicFiles.stageFolder(out, AtomicFiles.Existing.FAIL)) {
                 w.write(of.dir().resolve("model.safetensors"));
                 QuantizedCheckpoints.writeConfigAndAuxFiles(in, of.dir(), QuantizedCheckpoints.quantizationConfig(config, skipped, layout.tiedEmbeddings()));
                 long outBytes = java.nio.file.Files.size(of.dir().resolve("model.safetensors"));
+                long tForce = System.nanoTime();
                 of.commit();
+                writeNanos[0] += System.nanoTime() - tForce;
                 state.finish();
+                task.finish(n + " layers quantized");
                 long t1 = System.nanoTime();
-                return new PtqReport(config.methodName(), ck.bytes(), outBytes, (t1 - t0) / 1e9, n, skipped.size(), weightBytes, (t1 - tWrite) / 1e9);
+                return new PtqReport(config.methodName(), ck.bytes(), outBytes, (t1 - t0) / 1e9, n, skipped.size(), weightBytes, writeNanos[0] / 1e9);
             }
         }
+    }
+
+    /** Bytes copied per piece of an untouched tensor. */
+    private static final int COPY_BYTES = 8 << 20;
+
+    /** Copies an untouched tensor in pieces (floating point ones checked for NaN/Inf first), giving back the pages read. */
+    private static void copy(CheckpointFolder ck, SafetensorsEntry e, WritableByteChannel ch, ProgressTask task, long[] writeNanos) throws IOException {
+        long bytes = e.byteLength(), elem = e.dtype().byteSize();
+        for (long off = 0; off < bytes; off += COPY_BYTES) {
+            long len = Math.min(COPY_BYTES, bytes - off);
+            if (e.dtype().isFloatingPoint()) ModelFolderCheck.requireFinite(ck, e, off / elem, len / elem);
+            MemorySegment piece = e.segment().asSlice(off, len);
+            write(ch, piece.asByteBuffer(), writeNanos);
+            MappedPages.release(piece);
+        }
+        task.advance(bytes, 1, e.name());
+    }
+
+    private static void write(WritableByteChannel ch, ByteBuffer b, long[] writeNanos) throws IOException {
+        long t = System.nanoTime();
+        while (b.hasRemaining()) ch.write(b);
+        writeNanos[0] += System.nanoTime() - t;
+    }
+
+    /**
+     * One quantized linear's tensors in the streamed output. {@code weight_packed} (first in name order) quantizes the
+     * weight block by block and writes the packed words; the scales and zero points it found are kept until
+     * {@code weight_scale} and {@code weight_zero_point} are written just after it.
+     */
+    private static final class StreamedLayer {
+        private final CheckpointFolder ck;
+        private final SafetensorsEntry e;
+        private final String layer;
+        private final int index, rows, cols, groupSize, groups;
+        private final WeightScheme ws;
+        private final DType scaleDtype, storedScaleDtype;
+        private final ResumeState state;
+        private final ProgressTask task;
+        private final long[] writeNanos;
+        private float[] scales;
+        private byte[] zeros;
+
+        StreamedLayer(CheckpointFolder ck, SafetensorsEntry e, String layer, int index, WeightScheme ws, ResumeState state, ProgressTask task, long[] writeNanos) {
+            this.ck = ck;
+            this.e = e;
+            this.layer = layer;
+            this.index = index;
+            this.ws = ws;
+            this.state = state;
+            this.task = task;
+            this.writeNanos = writeNanos;
+            rows = e.shape()[0];
+            cols = e.shape()[1];
+            groupSize = ws.groupFor(cols, e.name());
+            groups = cols / groupSize;
+            scaleDtype = e.dtype() == DType.F16 || e.dtype() == DType.BF16 ? e.dtype() : DType.F32;
+            storedScaleDtype = PackQuantized.storedScaleDtype(ws, scaleDtype);
+        }
+
+        void addTo(SafetensorsWriter w) {
+            int bits = ws.bits();
+            w.addStreamed(layer + ".weight_packed", DType.I32, new int[] {rows, PackedIntWeights.wordsPerRow(cols, bits)}, this::writePacked);
+            w.addStreamed(layer + ".weight_scale", storedScaleDtype, new int[] {rows, groups}, ch -> {
+                ByteBuffer b = ByteBuffer.allocate(scales.length * storedScaleDtype.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
+                for (float s : scales) {
+                    switch (storedScaleDtype) {
+                        case F32 -> b.putFloat(s);
+                        case BF16 -> b.putShort(HalfFloats.toBf16(s));
+                        default -> b.putShort(HalfFloats.toF16(s));
+                    }
+                }
+                write(ch, b.flip(), writeNanos);
+                scales = null;
+            });
+            w.addInt64(layer + ".weight_shape", new long[] {rows, cols}, 2);
+            if (!ws.symmetric()) {
+                w.addStreamed(layer + ".weight_zero_point", DType.I32, new int[] {PackedIntWeights.wordsPerRow(rows, bits), groups}, ch -> {
+                    write(ch, words(PackedIntWeights.packColumns(zeros, rows, groups, bits)), writeNanos);
+                    zeros = null;
+                });
+            }
+        }
+
+        private void writePacked(WritableByteChannel ch) throws IOException {
+            String name = e.name();
+            int bits = ws.bits();
+            // a layer an interrupted run finished is taken as it was (exact codes, scales and zero points)
+            var done = state.load("rtn-" + index);
+            if (done != null && done.get("codes") instanceof byte[] dc && done.get("scales") instanceof float[] ds && dc.length == (long) rows * cols
+                    && ds.length == rows * groups && (ws.symmetric() || done.get("zeros") instanceof byte[])) {
+                scales = ds;
+                zeros = ws.symmetric() ? null : (byte[]) done.get("zeros");
+                write(ch, words(PackedIntWeights.packRows(dc, rows, cols, bits)), writeNanos);
+                task.advance(e.byteLength(), 1, layer + " (resumed)");
+                return;
+            }
+            scales = new float[rows * groups];
+            zeros = ws.symmetric() ? null : new byte[rows * groups];
+            byte[] keep = state.saving() ? new byte[rows * cols] : null; // the whole tensor's codes only when a resumable run keeps them
+            // blocks of rows, each split into cache-sized pieces quantized on all threads
+            int rowsPerPiece = Math.max(1, chunkFloats / cols);
+            int pieces = Math.max(1, Math.min(Parallel.threads() * 4, (rows + rowsPerPiece - 1) / rowsPerPiece));
+            int blockRows = Math.min(rows, pieces * rowsPerPiece);
+            byte[] qc = new byte[blockRows * cols];
+            for (int b0 = 0; b0 < rows; b0 += blockRows) {
+                int nb = Math.min(blockRows, rows - b0), first = b0;
+                Parallel.forEach((nb + rowsPerPiece - 1) / rowsPerPiece, p -> {
+                    int r0 = first + p * rowsPerPiece, nr = Math.min(rowsPerPiece, first + nb - r0);
+                    float[] fw = new float[nr * cols];
+                    byte[] pq = new byte[nr * cols];
+                    float[] sc = new float[nr * groups];
+                    byte[] zc = zeros == null ? null : new byte[sc.length];
+                    ck.floats(name, (long) r0 * cols, nr * cols, fw);
+                    ws.quantize(fw, nr, cols, scaleDtype, pq, sc, zc, ck.dir() + ": tensor '" + name + "'", r0);
+                    System.arraycopy(pq, 0, qc, (r0 - first) * cols, nr * cols);
+                    System.arraycopy(sc, 0, scales, r0 * groups, nr * groups);
+                    if (zc != null) System.arraycopy(zc, 0, zeros, r0 * groups, nr * groups);
+                });
+                byte[] blockCodes = nb == blockRows ? qc : java.util.Arrays.copyOf(qc, nb * cols);
+                write(ch, words(PackedIntWeights.packRows(blockCodes, nb, cols, bits)), writeNanos);
+                if (keep != null) System.arraycopy(qc, 0, keep, b0 * cols, nb * cols);
+            }
+            task.advance(e.byteLength(), 1, layer);
+            if (keep != null) {
+                java.util.Map<String, Object> unit = new java.util.LinkedHashMap<>();
+                unit.put("codes", keep);
+                unit.put("scales", scales);
+                if (zeros != null) unit.put("zeros", zeros);
+                state.save("rtn-" + index, unit);
+            }
+            unitDone.accept(index);
+        }
+    }
+
+    private static ByteBuffer words(int[] v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asIntBuffer().put(v);
+        return b;
     }
 }

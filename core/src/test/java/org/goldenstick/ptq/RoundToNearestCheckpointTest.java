@@ -91,6 +91,50 @@ class RoundToNearestCheckpointTest {
         noTemporaryLeftovers();
     }
 
+    /**
+     * The streamed writer (header from the shapes first, then each tensor quantized in row blocks and written as it
+     * comes) gives the same file, byte for byte, as quantizing the loaded model in memory and writing it at once.
+     */
+    @ParameterizedTest
+    @CsvSource({"BF16, 8, 0, true", "BF16, 4, 32, false", "F32, 4, 16, true", "F16, 8, 32, false", "BF16, 4, 32, true"})
+    void streamedOutputIsByteIdenticalToTheInMemoryPath(DType dtype, int bits, int group, boolean symmetric) throws IOException {
+        Path in = tmp.resolve("fp"), streamed = tmp.resolve("streamed"), inMemory = tmp.resolve("in-memory");
+        LlamaLayout layout = TinyCheckpoints.writeRandom(in, 11, dtype);
+        PTQConfig cfg = PTQConfig.rtn(WeightScheme.of(bits, group, symmetric));
+        int chunk = RoundToNearest.chunkFloats;
+        RoundToNearest.chunkFloats = 50; // a row or two per piece: many blocks per tensor
+        try {
+            RoundToNearest.quantizeCheckpoint(in, streamed, cfg);
+        } finally {
+            RoundToNearest.chunkFloats = chunk;
+        }
+        java.util.Map<String, WeightScheme> plan = new java.util.LinkedHashMap<>();
+        for (String l : layout.linearLayers()) if (!cfg.skips(l)) plan.put(l, cfg.weights());
+        // a per-layer plan sends RTN through the loaded float model and the one-shot writer
+        Quantizer.quantizeWeights(in, inMemory, cfg, new WeightMethod.Rtn(), plan, null, 0, 0, null);
+        byte[] a = Files.readAllBytes(streamed.resolve("model.safetensors")), b = Files.readAllBytes(inMemory.resolve("model.safetensors"));
+        assertEquals(b.length, a.length, "file sizes");
+        assertTrue(java.util.Arrays.equals(a, b), "streamed and in-memory outputs differ at byte " + java.util.Arrays.mismatch(a, b));
+    }
+
+    @Test
+    void aFailureLateInTheStreamLeavesNothingBehind() throws IOException {
+        String cfg = TinyCheckpoints.configJson(32, 64, 2, 4, 2, 50, false);
+        LlamaLayout layout = LlamaLayout.of(org.goldenstick.llm.LlamaConfig.parse(cfg, "test"));
+        Map<String, float[]> w = TinyCheckpoints.randomWeights(layout, 2);
+        // the last tensor in name order: every quantized layer has been written when it is reached
+        w.get("model.norm.weight")[31] = Float.NaN;
+        Path in = tmp.resolve("late-in"), out = tmp.resolve("late-out");
+        TinyCheckpoints.write(in, cfg, w, DType.BF16, layout);
+        var e = assertThrows(IllegalArgumentException.class, () -> RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn()));
+        assertTrue(e.getMessage().contains(in.toString()) && e.getMessage().contains("'model.norm.weight'") && e.getMessage().contains("element 31"), e.getMessage());
+        assertFalse(Files.exists(out));
+        try (Stream<Path> s = Files.list(tmp)) {
+            List<Path> left = s.filter(p -> org.goldenstick.formats.AtomicFiles.isTemporaryName(p.getFileName().toString())).toList();
+            assertTrue(left.isEmpty(), "temporaries left: " + left);
+        }
+    }
+
     @Test
     void skipRegexKeepsMatchingLayersInFloat() throws IOException {
         Path in = tmp.resolve("fp"), out = tmp.resolve("q");

@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -22,7 +23,8 @@ import org.goldenstick.tensor.Tensor;
  * <p>Tensors are written in name order (so the output does not depend on insertion order), the header
  * is padded with spaces so the data section starts at a multiple of 8 bytes, and payloads are streamed
  * through a small buffer: no array the size of the file is built. The arrays passed in are referenced,
- * not copied, until {@link #write(Path)}.
+ * not copied, until {@link #write(Path)}; {@link #addStreamed} tensors are produced during the write, so a file
+ * larger than memory can be written tensor by tensor.
  *
  * <pre>{@code
  * new SafetensorsWriter()
@@ -80,6 +82,17 @@ public final class SafetensorsWriter {
             return data.byteSize() / dtype.byteSize();
         }
     }
+
+    /**
+     * Writes one tensor's little-endian bytes when the file is written; see {@link #addStreamed}. It must write exactly
+     * the bytes its dtype and shape declare.
+     */
+    @FunctionalInterface
+    public interface Producer {
+        void writeTo(WritableByteChannel out) throws IOException;
+    }
+
+    private record Streamed(DType dtype, long numel, Producer producer) implements Payload {}
 
     private record Item(int[] shape, Payload payload) {}
 
@@ -144,6 +157,24 @@ public final class SafetensorsWriter {
         return put(name, shape, new Raw(littleEndianBytes, dtype));
     }
 
+    /**
+     * Adds a tensor whose bytes are produced only while {@link #write} runs, in name order, after the header (which is
+     * computed from the declared dtypes and shapes). A file larger than memory is written this way one tensor (or one
+     * piece of a tensor) at a time: nothing but the producer's own buffers is held. A producer that writes more or
+     * fewer bytes than declared fails the write (and nothing is left behind).
+     *
+     * <pre>{@code
+     * w.addStreamed("big.weight", DType.BF16, new int[] {rows, cols}, out -> {
+     *     for (int r = 0; r < rows; r += 64) out.write(nextRows(r));   // little-endian bf16, row-major
+     * });
+     * }</pre>
+     */
+    public SafetensorsWriter addStreamed(String name, DType dtype, int[] shape, Producer producer) {
+        long numel = 1;
+        for (int d : shape) numel *= Math.max(d, 0);
+        return put(name, shape, new Streamed(dtype, numel, producer));
+    }
+
     private SafetensorsWriter put(String name, int[] shape, Payload p) {
         if (name == null || name.isEmpty()) throw new IllegalArgumentException("tensor name must not be empty");
         if (name.equals("__metadata__")) throw new IllegalArgumentException("tensor name '__metadata__' is reserved");
@@ -176,7 +207,7 @@ public final class SafetensorsWriter {
                 buf.put(header, off, Math.min(BUFFER, header.length - off));
                 flush(ch, buf);
             }
-            for (Item it : items.values()) writePayload(ch, buf, it.payload());
+            for (Map.Entry<String, Item> e : items.entrySet()) writePayload(ch, buf, e.getKey(), e.getValue().payload());
         });
     }
 
@@ -210,8 +241,35 @@ public final class SafetensorsWriter {
         return out;
     }
 
-    private static void writePayload(FileChannel ch, ByteBuffer buf, Payload p) throws IOException {
+    private static void writePayload(FileChannel ch, ByteBuffer buf, String name, Payload p) throws IOException {
         switch (p) {
+            case Streamed st -> {
+                flush(ch, buf);
+                long before = ch.position(), expected = st.numel() * st.dtype().byteSize();
+                st.producer().writeTo(new WritableByteChannel() {
+                    @Override
+                    public int write(ByteBuffer src) throws IOException {
+                        int n = 0;
+                        while (src.hasRemaining()) n += ch.write(src);
+                        return n;
+                    }
+
+                    @Override
+                    public boolean isOpen() {
+                        return ch.isOpen();
+                    }
+
+                    @Override
+                    public void close() {
+                        // the file stays open for the next tensor
+                    }
+                });
+                long wrote = ch.position() - before;
+                if (wrote != expected) {
+                    throw new IOException("tensor '" + name + "': the producer wrote " + wrote + " bytes but " + st.dtype() + " " + expected / st.dtype().byteSize()
+                            + " elements need " + expected);
+                }
+            }
             case Floats f -> {
                 float[] d = f.data();
                 if (f.dtype() == DType.F32) {
