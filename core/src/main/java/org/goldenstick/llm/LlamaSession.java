@@ -35,20 +35,41 @@ public final class LlamaSession {
     private int position;
 
     LlamaSession(LlamaModel model, int capacity) {
+        this(model, model.config(), capacity, model.config().numHiddenLayers());
+    }
+
+    private LlamaSession(LlamaModel model, LlamaConfig c, int capacity, int layers) {
         this.model = model;
-        this.c = model.config();
+        this.c = c;
         if (capacity <= 0) throw new IllegalArgumentException("session capacity must be positive, got " + capacity);
         long perLayer = (long) c.numKeyValueHeads() * capacity * c.headDim();
         if (perLayer > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("KV cache of " + capacity + " tokens is too large for one layer array");
         this.capacity = capacity;
         this.rope = c.ropeTable(capacity);
         this.window = c.slidingWindow();
-        int layers = c.numHiddenLayers();
         keys = new float[layers][];
         values = new float[layers][];
         for (int l = 0; l < layers; l++) {
             keys[l] = new float[(int) perLayer];
             values[l] = new float[(int) perLayer];
+        }
+    }
+
+    /**
+     * Runs one decoder layer in place on the hidden states {@code x [t, hidden]} of a sequence at positions
+     * {@code 0..t-1}, with exactly the arithmetic {@link #prefill} uses for that layer inside the whole model. Layer-by-
+     * layer calibration holds one layer (and the calibration activations) at a time and gets the same activations as
+     * a calibration pass through the loaded model.
+     *
+     * <pre>{@code
+     * float[] x = embeddings(ids);                  // [t, hidden]
+     * for (LlamaDecoderLayer l : layersLoadedOneByOne) LlamaSession.prefillLayer(config, l, x, ids.length);
+     * }</pre>
+     */
+    public static void prefillLayer(LlamaConfig c, LlamaDecoderLayer layer, float[] x, int t) {
+        if (x.length != (long) t * c.hiddenSize()) throw new IllegalArgumentException("prefillLayer: " + x.length + " values are not [" + t + ", " + c.hiddenSize() + "]");
+        try (var ignored = GradMode.off()) {
+            new LlamaSession(null, c, t, 1).layer(0, layer, x, t);
         }
     }
 

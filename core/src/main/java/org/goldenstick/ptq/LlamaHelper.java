@@ -77,6 +77,11 @@ public final class LlamaHelper implements NetworkHelper {
 
     @Override
     public List<int[]> calibrationSamples(Path textFileOrFolder, int maxSamples) throws IOException {
+        return calibrationSamples(textFileOrFolder, maxSamples, seqLength, model.config().vocabSize(), createTokenizer());
+    }
+
+    /** As {@link #calibrationSamples(Path, int)} without a loaded model (layer-by-layer calibration has none). */
+    static List<int[]> calibrationSamples(Path textFileOrFolder, int maxSamples, int seqLength, int vocab, TextEncoder enc) throws IOException {
         if (maxSamples <= 0) throw new IllegalArgumentException("calibration: maxSamples must be positive, got " + maxSamples);
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(textFileOrFolder)) {
@@ -89,8 +94,6 @@ public final class LlamaHelper implements NetworkHelper {
         } else {
             throw new IllegalArgumentException(textFileOrFolder + ": calibration text not found");
         }
-        TextEncoder enc = createTokenizer();
-        int vocab = model.config().vocabSize();
         List<int[]> samples = new ArrayList<>();
         for (Path f : files) {
             String text = org.goldenstick.formats.TextFiles.read(f);

@@ -95,7 +95,7 @@ public final class QuantizedCheckpoints {
     }
 
     /** Weights are overwritten right after construction: skip drawing random numbers. */
-    private static final class ZeroRandom extends java.util.Random {
+    static final class ZeroRandom extends java.util.Random {
         @Override
         public float nextFloat() {
             return 0f;
@@ -104,6 +104,26 @@ public final class QuantizedCheckpoints {
         @Override
         public double nextGaussian() {
             return 0.0;
+        }
+    }
+
+    /**
+     * The dtype a float tensor of a quantized model is saved in: the one it has in the source checkpoint {@code ck}
+     * (F16, BF16), F32 for the others and for those in {@code forceF32} (tensors changed by smoothing).
+     */
+    static java.util.function.Function<String, DType> floatDtypes(CheckpointFolder ck, Set<String> forceF32) {
+        Map<String, DType> srcDtype = new java.util.HashMap<>();
+        ck.entries().forEach((n, e) -> srcDtype.put(n, e.dtype()));
+        return name -> {
+            DType d = srcDtype.get(name);
+            return forceF32.contains(name) || d == null || !(d == DType.F16 || d == DType.BF16) ? DType.F32 : d;
+        };
+    }
+
+    /** Refuses to write a model holding NaN/Inf, naming the tensor. */
+    static void requireFinite(Module model) {
+        for (var e : model.stateDict().entrySet()) {
+            for (float v : e.getValue().data()) if (!Float.isFinite(v)) throw new IllegalArgumentException("save: tensor '" + e.getKey() + "' holds " + v + "; refusing to write a non-finite checkpoint");
         }
     }
 
@@ -119,18 +139,13 @@ public final class QuantizedCheckpoints {
 
     /** As above with a ready {@code quantization_config} (e.g. {@link PackQuantized#config} of a per-layer plan). */
     public static long save(LlamaModel model, ObjectNode quantizationConfig, Path src, Path out, Set<String> forceF32) throws IOException {
-        Map<String, DType> srcDtype = new java.util.HashMap<>();
+        java.util.function.Function<String, DType> dtypes;
         try (CheckpointFolder ck = CheckpointFolder.open(src)) {
-            ck.entries().forEach((n, e) -> srcDtype.put(n, e.dtype()));
+            dtypes = floatDtypes(ck, forceF32);
         }
-        for (var e : model.stateDict().entrySet()) {
-            for (float v : e.getValue().data()) if (!Float.isFinite(v)) throw new IllegalArgumentException("save: tensor '" + e.getKey() + "' holds " + v + "; refusing to write a non-finite checkpoint");
-        }
+        requireFinite(model);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-        addModelState(model, w, name -> {
-            DType d = srcDtype.get(name);
-            return forceF32.contains(name) || d == null || !(d == DType.F16 || d == DType.BF16) ? DType.F32 : d;
-        });
+        addModelState(model, w, dtypes);
         try (AtomicFiles.StagedFolder of = AtomicFiles.stageFolder(out, AtomicFiles.Existing.FAIL)) {
             w.write(of.dir().resolve("model.safetensors"));
             writeConfigAndAuxFiles(src, of.dir(), quantizationConfig);

@@ -22,8 +22,9 @@ import org.goldenstick.llm.tokenizer.Tokenizers;
 
 /**
  * The QUANTIZE stage end to end, as {@code gstick quantize} runs it: Hugging Face Llama folder in, quantized folder
- * out. RTN goes model-free through the checkpoint ({@link RoundToNearest#quantizeCheckpoint}); W8A8 loads the float
- * model, calibrates and smooths it ({@link SmoothQuant}), converts and saves. Every input check runs before work
+ * out. RTN goes model-free through the checkpoint, streamed ({@link RoundToNearest#quantizeCheckpoint}); W8A8 loads the
+ * float model, calibrates and smooths it ({@link SmoothQuant}), converts and saves, or, when the float model does not
+ * fit the heap, does the same one decoder layer at a time ({@link SequentialSmoothQuant}). Every input check runs before work
  * starts; the output folder appears atomically.
  *
  * <pre>{@code
@@ -32,6 +33,9 @@ import org.goldenstick.llm.tokenizer.Tokenizers;
  * }</pre>
  */
 public final class Quantizer {
+    /** {@code -Dgstick.ptq.sequential=true}: W8A8 always layer by layer ({@link SequentialSmoothQuant}), not only when the model does not fit the heap. */
+    static boolean sequential = Boolean.getBoolean("gstick.ptq.sequential");
+
     private Quantizer() {}
 
     /**
@@ -85,17 +89,24 @@ public final class Quantizer {
             ResumeState state = ResumeState.open(out, ResumeState.key(model, null, config.toString()), resume);
             return RoundToNearest.quantizeCheckpoint(checked, out, config, t0, progress, state);
         }
-        // the float model, its int8 copy and the calibration activations
-        checked.requireHeap(checked.heapBytesToLoad() + checked.layout().linearParameterCount(), config.methodName() + " quantization (it loads the float model)");
+        if (encoder == null && needsData) {
+            Tokenizer tok = Tokenizers.load(model);
+            encoder = text -> tok.encode(text, true);
+        }
+        // the float model, its int8 copy and the calibration activations; a model that does not fit goes layer by layer
+        long inMemoryHeap = checked.heapBytesToLoad() + checked.layout().linearParameterCount();
+        if (sequential || inMemoryHeap > ModelFolderCheck.availableHeap()) {
+            System.err.printf(java.util.Locale.ROOT, "%s: %s layer by layer (sequential onloading: one decoder layer in memory at a time; %s)%n", model, config.methodName(),
+                    sequential ? "-Dgstick.ptq.sequential=true" : "the whole float model needs about " + ModelFolderCheck.gib(inMemoryHeap) + " of heap");
+            if (resume != ResumeState.Mode.OFF) System.err.println("warning: --resume is not supported layer by layer; the run starts over");
+            List<int[]> samples = needsData ? LlamaHelper.calibrationSamples(calib, maxSamples, Math.min(seqLength, maxPos), checked.config().vocabSize(), encoder) : List.of();
+            return SequentialSmoothQuant.quantize(checked, out, config, mappings, samples, SequentialSmoothQuant.DEFAULT_SPILL_BYTES, progress, t0);
+        }
         checked.requireFiniteWeights();
         LlamaModel m = HfCheckpoint.load(model);
         long inputBytes;
         try (CheckpointFolder ck = CheckpointFolder.open(model)) {
             inputBytes = ck.bytes();
-        }
-        if (encoder == null && needsData) {
-            Tokenizer tok = Tokenizers.load(model);
-            encoder = text -> tok.encode(text, true);
         }
         LlamaHelper helper = new LlamaHelper(m, Math.min(seqLength, maxPos), encoder);
         List<int[]> samples = needsData ? helper.calibrationSamples(calib, maxSamples) : List.of();

@@ -163,7 +163,7 @@ public final class RoundToNearest extends PtqAlgorithm {
     private static final int COPY_BYTES = 8 << 20;
 
     /** Copies an untouched tensor in pieces (floating point ones checked for NaN/Inf first), giving back the pages read. */
-    private static void copy(CheckpointFolder ck, SafetensorsEntry e, WritableByteChannel ch, ProgressTask task, long[] writeNanos) throws IOException {
+    static void copy(CheckpointFolder ck, SafetensorsEntry e, WritableByteChannel ch, ProgressTask task, long[] writeNanos) throws IOException {
         long bytes = e.byteLength(), elem = e.dtype().byteSize();
         for (long off = 0; off < bytes; off += COPY_BYTES) {
             long len = Math.min(COPY_BYTES, bytes - off);
@@ -172,7 +172,7 @@ public final class RoundToNearest extends PtqAlgorithm {
             write(ch, piece.asByteBuffer(), writeNanos);
             MappedPages.release(piece);
         }
-        task.advance(bytes, 1, e.name());
+        if (task != null) task.advance(bytes, 1, e.name());
     }
 
     private static void write(WritableByteChannel ch, ByteBuffer b, long[] writeNanos) throws IOException {

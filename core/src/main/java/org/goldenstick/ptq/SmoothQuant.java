@@ -133,17 +133,23 @@ public final class SmoothQuant extends PtqAlgorithm {
                 throw new IllegalArgumentException("SmoothQuant: no norm → linears mapping matches a layer of the network (mappings: "
                         + (mappings != null ? mappings : familyMappings(network)) + ")");
             }
-            Map<String, ActObserver> obs = calibrate(network, helper, calibration, targets);
-            if (config.outliers() == OutlierSuppression.SMOOTH) smooth(network, obs);
-            else for (var e : obs.entrySet()) actAbsMax.put(e.getKey(), (double) max(e.getValue().absMax()));
+            finishCalibration(network, calibrate(network, helper, calibration, targets));
         }
         applied = true;
         return network;
     }
 
-    private Map<String, ActObserver> calibrate(Module network, NetworkHelper helper, List<int[]> samples, List<String> targets) {
+    /** Whether QUANTIZE runs calibration data through the network (smoothing, or static activation scales). */
+    boolean needsCalibration() {
+        return config.mode() == PTQMode.QUANTIZE && (config.outliers() == OutlierSuppression.SMOOTH || config.actGranularity() == ActGranularity.PER_TENSOR);
+    }
+
+    /**
+     * Wraps every target linear in an observer, and every linear of a smoothing group (the smoothing groups also need
+     * statistics for skipped consumers of a smoothed norm).
+     */
+    Map<String, ActObserver> observe(Module network, List<String> targets) {
         Map<String, ActObserver> obs = new LinkedHashMap<>();
-        // the smoothing groups also need statistics for skipped consumers of a smoothed norm: observe every linear in a group
         List<String> observed = new ArrayList<>(targets);
         for (List<String> g : groups(network).values()) for (String l : g) if (!observed.contains(l)) observed.add(l);
         for (String t : observed) {
@@ -151,6 +157,24 @@ public final class SmoothQuant extends PtqAlgorithm {
             obs.put(t, o);
             network.replaceChild(t, o);
         }
+        return obs;
+    }
+
+    /** Puts the observed linears back. */
+    static void unobserve(Module network, Map<String, ActObserver> obs) {
+        for (var e : obs.entrySet()) network.replaceChild(e.getKey(), e.getValue().linear());
+    }
+
+    /** Checks every observer saw data, then smooths (or records plain activation ranges); the network is then ready to {@link #convert}. */
+    void finishCalibration(Module network, Map<String, ActObserver> obs) {
+        for (var e : obs.entrySet()) if (e.getValue().tokens() == 0) throw new IllegalStateException("calibration never reached layer " + e.getKey() + " (is it used by the forward pass?)");
+        if (config.outliers() == OutlierSuppression.SMOOTH) smooth(network, obs);
+        else for (var e : obs.entrySet()) actAbsMax.put(e.getKey(), (double) max(e.getValue().absMax()));
+        applied = true;
+    }
+
+    private Map<String, ActObserver> calibrate(Module network, NetworkHelper helper, List<int[]> samples, List<String> targets) {
+        Map<String, ActObserver> obs = observe(network, targets);
         try {
             long tokens = 0;
             for (int[] s : samples) tokens += s.length;
@@ -173,9 +197,8 @@ public final class SmoothQuant extends PtqAlgorithm {
             }
             p.finish("");
         } finally {
-            for (var e : obs.entrySet()) network.replaceChild(e.getKey(), e.getValue().linear());
+            unobserve(network, obs);
         }
-        for (var e : obs.entrySet()) if (e.getValue().tokens() == 0) throw new IllegalStateException("calibration never reached layer " + e.getKey() + " (is it used by the forward pass?)");
         return obs;
     }
 
