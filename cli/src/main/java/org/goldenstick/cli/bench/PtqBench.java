@@ -6,7 +6,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -24,6 +26,10 @@ import org.goldenstick.ptq.PTQConfig;
 import org.goldenstick.ptq.PtqReport;
 import org.goldenstick.ptq.QuantizedCheckpoints;
 import org.goldenstick.ptq.RoundToNearest;
+import org.goldenstick.ptq.SequentialSmoothQuant;
+import org.goldenstick.progress.ProgressListener;
+import org.goldenstick.progress.ProgressPrinter;
+import org.goldenstick.progress.ProgressTask;
 import org.goldenstick.tensor.kernel.MemoryBandwidth;
 import org.goldenstick.tensor.kernel.Parallel;
 import picocli.CommandLine.Command;
@@ -32,8 +38,17 @@ import picocli.CommandLine.Option;
 /**
  * {@code gstick bench ptq}: writes a synthetic bf16 Llama checkpoint (random weights, ~1 B parameters by default) into
  * a temporary folder, quantizes it with RTN W8A16 from the memory-mapped file, and reports in one run: output size
- * vs input, quantization throughput next to the machine's memory bandwidth, and decode tokens/s of the FP32 model
- * vs the W8A16 model. Temporary folders are deleted afterwards.
+ * vs input, quantization throughput next to the machine's memory bandwidth, RTN's peak resident memory, and decode
+ * tokens/s of the FP32 model vs the W8A16 model. Temporary folders are deleted afterwards.
+ *
+ * <p>{@code --size-gb G} is the larger-than-RAM case: a checkpoint of about {@code G} GB (Llama-2-7B layer shapes, as
+ * many layers as fit) is streamed to disk, then quantized with RTN (streamed) and with SmoothQuant layer by layer
+ * ({@link SequentialSmoothQuant}); each reports its peak resident memory (Linux: the peak is reset before each step)
+ * and GB/s of bf16 input. No decode step (the float model would not fit).
+ *
+ * <pre>{@code
+ * GSTICK_JAVA_OPTS=-Xmx3g gstick bench ptq --size-gb 30 --dir /big/tmp
+ * }</pre>
  */
 @Command(name = "ptq", mixinStandardHelpOptions = true,
         description = {"RTN W8A16 (or W4A16 with --bits 4 --group-size 128) on a synthetic bf16 Llama checkpoint, measured in one run.",
@@ -54,59 +69,115 @@ public final class PtqBench implements Callable<Integer> {
     @Option(names = "--group-size", defaultValue = "0", description = "input columns per scale, 0 = per channel (default: ${DEFAULT-VALUE}; W4A16 usually 128)")
     int groupSize;
 
+    @Option(names = "--size-gb", defaultValue = "0", description = "larger-than-RAM case: a bf16 checkpoint of about this many GB (7B layer shapes), RTN and layer-by-layer SmoothQuant, peak RSS of each; no decode (default: off)")
+    double sizeGb;
+
+    @Option(names = "--calib-samples", defaultValue = "4", description = "--size-gb: SmoothQuant calibration samples of random token ids (default: ${DEFAULT-VALUE})")
+    int calibSamples;
+
+    @Option(names = "--calib-len", defaultValue = "64", description = "--size-gb: tokens per calibration sample (default: ${DEFAULT-VALUE})")
+    int calibLen;
+
     @Option(names = "--json", description = "print one JSON object")
     boolean json;
 
-    /** The {@code --json} object: the RTN run ({@code rtn_*}), memory bandwidth, and decode tokens/s of both models. */
+    /**
+     * The {@code --json} object: the RTN run ({@code rtn_*}), memory bandwidth, decode tokens/s of both models (null
+     * with {@code --size-gb}), and the layer-by-layer SmoothQuant run ({@code smoothquant_*}, only with {@code --size-gb}).
+     */
     record PtqJson(String bench, long params, int threads, int weightBits, int groupSize, long inputBytes, long outputBytes, double sizeRatio, double rtnSeconds, double rtnGbPerS,
-                   double rtnWriteSeconds, double rtnQuantizeGbPerS, double memBwGbPerS, double fp32DecodeTokS, double quantizedDecodeTokS,
-                   double decodeSpeedup, int layersQuantized, int layersSkipped) {}
+                   double rtnWriteSeconds, double rtnQuantizeGbPerS, Long rtnPeakRssBytes, double rtnCpuSeconds, double memBwGbPerS, Double fp32DecodeTokS, Double quantizedDecodeTokS,
+                   Double decodeSpeedup, int layersQuantized, int layersSkipped, Double smoothquantSeconds, Double smoothquantGbPerS, Long smoothquantPeakRssBytes, Double smoothquantCpuSeconds,
+                   Map<String, String> nullReasons) {}
 
     @Override
     public Integer call() throws Exception {
-        Map<String, Object> cfg = switch (size) {
+        if (bits != 4 && bits != 8) throw new IllegalArgumentException("--bits must be 4 or 8, got " + bits);
+        if (sizeGb < 0) throw new IllegalArgumentException("--size-gb must be positive, got " + sizeGb);
+        Map<String, Object> cfg = sizeGb > 0 ? configOfSize(sizeGb) : switch (size) {
             case "1b" -> config(2048, 5632, 20, 32, 4, 32000);
             case "small" -> config(512, 1408, 4, 8, 4, 8000);
             default -> throw new IllegalArgumentException("--size must be 1b or small, got '" + size + "'");
         };
         Path base = Files.createTempDirectory(dir != null ? Files.createDirectories(dir) : Path.of(System.getProperty("java.io.tmpdir")), "gstick-bench-ptq-");
+        ProgressListener progress = json ? ProgressListener.SILENT : ProgressPrinter.auto();
         try {
-            Path fp = base.resolve("bf16"), q = base.resolve("w8a16");
+            Path fp = base.resolve("bf16"), q = base.resolve("w" + bits + "a16");
             long t0 = System.nanoTime();
-            LlamaLayout layout = writeSynthetic(fp, cfg);
+            LlamaLayout layout = writeSynthetic(fp, cfg, progress);
             long params = 0;
             for (int[] s : layout.expectedShapes().values()) params += (long) s[0] * (s.length > 1 ? s[1] : 1);
             System.err.printf(Locale.ROOT, "bench ptq: wrote %.2f B-parameter bf16 checkpoint in %.1f s%n", params / 1e9, (System.nanoTime() - t0) / 1e9);
 
             int threads = Parallel.threads();
-            double bw = MemoryBandwidth.measure(threads, 1L << 30, 3.0);
-            if (bits != 4 && bits != 8) throw new IllegalArgumentException("--bits must be 4 or 8, got " + bits);
-            PtqReport r = RoundToNearest.quantizeCheckpoint(fp, q, PTQConfig.rtn(org.goldenstick.ptq.WeightScheme.of(bits, groupSize, true)));
+            double bw = MemoryBandwidth.measure(threads, Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4), 3.0);
+            // each measured step runs in its own JVM with this one's heap limit: its peak RSS is the step's alone
+            Step rtn = Step.run(List.of("rtn", fp.toString(), q.toString(), Integer.toString(bits), Integer.toString(groupSize)));
+            PtqReport r = rtn.report();
             String label = "w" + bits + "a16";
-
-            // both models resident, measured in interleaved rounds so that both see the same machine noise
-            // the quantized model first: its loader briefly holds a float skeleton, which is garbage before FP32 loads
-            LlamaModel qModel = QuantizedCheckpoints.loadModel(q);
-            System.gc();
-            LlamaModel fpModel = QuantizedCheckpoints.loadModel(fp);
-            System.gc();
-            double[] tps = interleavedDecode(fpModel, qModel);
-            double fpTps = tps[0], qTps = tps[1];
+            Map<String, String> nullReasons = new LinkedHashMap<>();
+            Long rtnPeakRss = rtn.peakRss();
+            if (rtnPeakRss == null) nullReasons.put("rtn_peak_rss_bytes", "peak resident memory cannot be read here (Linux /proc/self/status)");
+            Double fpTps = null, qTps = null, speedup = null, sqSeconds = null, sqGbps = null;
+            Long sqPeakRss = null;
+            Double sqCpu = null;
+            if (sizeGb > 0) {
+                for (String k : List.of("fp32_decode_tok_s", "quantized_decode_tok_s", "decode_speedup")) nullReasons.put(k, "--size-gb: the float model is not loaded (larger than RAM)");
+                deleteTree(q); // disk space for the next output
+                Step sq = Step.run(List.of("smoothquant", fp.toString(), base.resolve("w8a8").toString(), Integer.toString(calibSamples), Integer.toString(calibLen)));
+                sqSeconds = sq.report().seconds();
+                sqGbps = sq.report().inputBytes() / 1e9 / sqSeconds;
+                sqPeakRss = sq.peakRss();
+                sqCpu = sq.cpuSeconds();
+                if (sqPeakRss == null) nullReasons.put("smoothquant_peak_rss_bytes", "peak resident memory cannot be read here (Linux /proc/self/status)");
+                deleteTree(base.resolve("w8a8"));
+            } else {
+                for (String k : List.of("smoothquant_seconds", "smoothquant_gb_per_s", "smoothquant_peak_rss_bytes", "smoothquant_cpu_seconds")) nullReasons.put(k, "SmoothQuant runs with --size-gb only");
+                // both models resident, measured in interleaved rounds so that both see the same machine noise
+                // the quantized model first: its loader briefly holds a float skeleton, which is garbage before FP32 loads
+                LlamaModel qModel = QuantizedCheckpoints.loadModel(q);
+                System.gc();
+                LlamaModel fpModel = QuantizedCheckpoints.loadModel(fp);
+                System.gc();
+                double[] tps = interleavedDecode(fpModel, qModel);
+                fpTps = tps[0];
+                qTps = tps[1];
+                speedup = tps[2];
+            }
             if (json) {
                 Json.print(new PtqJson("ptq", params, threads, bits, groupSize, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(),
-                        r.quantizeGBps(), bw, fpTps, qTps, tps[2], r.layersQuantized(), r.layersSkipped()));
+                        r.quantizeGBps(), rtnPeakRss, rtn.cpuSeconds(), bw, fpTps, qTps, speedup, r.layersQuantized(), r.layersSkipped(), sqSeconds, sqGbps, sqPeakRss, sqCpu, nullReasons));
             } else {
                 System.out.printf(Locale.ROOT, "synthetic Llama: %.3f B parameters, bf16 %.2f GB, %d threads (shared machine)%n", params / 1e9, r.inputBytes() / 1e9, threads);
                 System.out.printf(Locale.ROOT, "RTN " + label.toUpperCase(Locale.ROOT) + " (group " + groupSize + "): output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights; %.2f s of it writing the output,"
-                                + " %.2f GB/s without (memory bandwidth %.2f GB/s)%n",
-                        r.outputBytes() / 1e9, 100 * r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(), r.quantizeGBps(), bw);
-                System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, " + label.toUpperCase(Locale.ROOT) + " %.2f tok/s, speed-up %.2fx (medians of %d interleaved rounds of %d tokens)%n",
-                        fpTps, qTps, tps[2], ROUNDS, decodeTokens);
+                                + " %.2f GB/s without (memory bandwidth %.2f GB/s); %.1f CPU-s; peak RSS %s (max heap %s)%n",
+                        r.outputBytes() / 1e9, 100 * r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(), r.quantizeGBps(), bw, rtn.cpuSeconds(), mb(rtnPeakRss), mb(Runtime.getRuntime().maxMemory()));
+                if (sqSeconds != null) {
+                    System.out.printf(Locale.ROOT, "SmoothQuant W8A8 layer by layer (%d samples x %d tokens): %.1f s, %.2f GB/s of bf16 input; %.1f CPU-s; peak RSS %s%n",
+                            calibSamples, calibLen, sqSeconds, sqGbps, sqCpu, mb(sqPeakRss));
+                } else {
+                    System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, " + label.toUpperCase(Locale.ROOT) + " %.2f tok/s, speed-up %.2fx (medians of %d interleaved rounds of %d tokens)%n",
+                            fpTps, qTps, speedup, ROUNDS, decodeTokens);
+                }
             }
             return 0;
         } finally {
             deleteTree(base);
         }
+    }
+
+    private static String mb(Long bytes) {
+        return bytes == null ? "n/a" : String.format(Locale.ROOT, "%.0f MB", bytes / 1e6);
+    }
+
+    /** Llama-2-7B layer shapes (hidden 4096, MLP 11008, GQA 32/8, vocab 32000) with as many layers as make about {@code gb} GB of bf16. */
+    static Map<String, Object> configOfSize(double gb) {
+        int hidden = 4096, inter = 11008, heads = 32, kv = 8, vocab = 32000;
+        long kvDim = (long) hidden / heads * kv;
+        long perLayer = 2L * hidden * hidden + 2 * hidden * kvDim + 3L * hidden * inter + 2L * hidden;
+        long fixed = 2L * vocab * hidden + hidden;
+        int layers = (int) Math.max(1, Math.round((gb * 1e9 / 2 - fixed) / perLayer));
+        return config(hidden, inter, layers, heads, kv, vocab);
     }
 
     private static Map<String, Object> config(int hidden, int inter, int layers, int heads, int kv, int vocab) {
@@ -129,52 +200,127 @@ public final class PtqBench implements Callable<Integer> {
         return c;
     }
 
-    /** Writes config.json and one bf16 shard per decoder layer (plus one for embeddings/head) with an index. */
-    private static LlamaLayout writeSynthetic(Path dir, Map<String, Object> cfg) throws IOException {
+    /**
+     * Writes config.json and one bf16 shard per decoder layer (plus one for embeddings/head) with an index, streamed:
+     * random values are made in pieces while each file is written, so memory stays small for any size.
+     */
+    private static LlamaLayout writeSynthetic(Path dir, Map<String, Object> cfg, ProgressListener progress) throws IOException {
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper();
         Files.writeString(dir.resolve("config.json"), json.writeValueAsString(cfg), StandardCharsets.UTF_8);
         LlamaLayout layout = LlamaLayout.read(dir);
         Map<String, java.util.List<String>> shards = new LinkedHashMap<>();
-        for (String name : layout.expectedShapes().keySet()) {
+        long total = 0;
+        for (var e : layout.expectedShapes().entrySet()) {
+            String name = e.getKey();
             String shard = name.startsWith("model.layers.") ? "layer" + name.split("\\.")[2] : "other";
             shards.computeIfAbsent(shard, k -> new java.util.ArrayList<>()).add(name);
+            total += 2 * numel(e.getValue());
         }
         ObjectNode index = json.createObjectNode();
         index.putObject("metadata");
         ObjectNode map = index.putObject("weight_map");
+        ProgressTask task = ProgressTask.start(progress, "write bf16 checkpoint", total, "tensor");
         int i = 0;
         long seed = 42;
         for (var shard : shards.entrySet()) {
             String file = String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", ++i, shards.size());
-            var names = shard.getValue();
-            byte[][] data = new byte[names.size()][];
-            long shardSeed = seed + i;
-            Parallel.forEach(names.size(), t -> data[t] = randomBf16(layout.expectedShapes().get(names.get(t)), names.get(t).endsWith("norm.weight"), shardSeed * 1000 + t));
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-            for (int t = 0; t < names.size(); t++) {
-                w.addRaw(names.get(t), DType.BF16, layout.expectedShapes().get(names.get(t)), java.lang.foreign.MemorySegment.ofArray(data[t]));
-                map.put(names.get(t), file);
+            for (String name : shard.getValue()) {
+                int[] shape = layout.expectedShapes().get(name);
+                long tensorSeed = seed * 1_000_003L + name.hashCode();
+                w.addStreamed(name, DType.BF16, shape, out -> {
+                    randomBf16(out, numel(shape), name.endsWith("norm.weight"), tensorSeed);
+                    task.advance(2 * numel(shape), 1, name);
+                });
+                map.put(name, file);
             }
             w.write(dir.resolve(file));
         }
+        task.finish(shards.size() + " files");
         Files.writeString(dir.resolve("model.safetensors.index.json"), json.writeValueAsString(index), StandardCharsets.UTF_8);
         return layout;
     }
 
-    /** Little-endian bf16 values: ~U(−0.03, 0.03) for weights, ~1 for norms. */
-    private static byte[] randomBf16(int[] shape, boolean norm, long seed) {
+    private static long numel(int[] shape) {
         long n = 1;
         for (int d : shape) n *= d;
-        byte[] out = new byte[(int) (2 * n)];
-        SplittableRandom rng = new SplittableRandom(seed);
-        for (int k = 0; k < n; k++) {
-            float v = norm ? 1f + 0.05f * (rng.nextFloat() - 0.5f) : 0.06f * (rng.nextFloat() - 0.5f);
-            int bits = Float.floatToRawIntBits(v) >>> 16;
-            out[2 * k] = (byte) bits;
-            out[2 * k + 1] = (byte) (bits >>> 8);
+        return n;
+    }
+
+    /** Values per piece of a synthetic tensor (8 MB of bf16), made on all threads. */
+    private static final int PIECE = 1 << 22;
+
+    /**
+     * {@code n} little-endian bf16 values: random sign and mantissa with |w| in [2^-8, 2^-4) for weights, [1, 1.5) for
+     * norms; each piece of {@link #PIECE} values has its own seed, so the content does not depend on the thread count.
+     */
+    private static void randomBf16(java.nio.channels.WritableByteChannel out, long n, boolean norm, long seed) throws IOException {
+        int threads = Parallel.threads();
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(2 * PIECE * threads).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (long start = 0; start < n; start += (long) PIECE * threads) {
+            long first = start;
+            int pieces = (int) Math.min(threads, (n - start + PIECE - 1) / PIECE);
+            buf.clear();
+            Parallel.forEach(pieces, p -> {
+                long from = first + (long) p * PIECE;
+                int len = (int) Math.min(PIECE, n - from);
+                SplittableRandom rng = new SplittableRandom(seed + from);
+                int at = 2 * p * PIECE;
+                for (int k = 0; k < len; k += 4) {
+                    long r = rng.nextLong();
+                    for (int j = 0; j < 4 && k + j < len; j++, r >>>= 16) {
+                        int v = (int) (r & 0xFFFF);
+                        int bits = norm ? 0x3F80 | (v & 0x3F) : (v & 0x807F) | ((119 + ((v >>> 7) & 3)) << 7);
+                        buf.putShort(at + 2 * (k + j), (short) bits);
+                    }
+                }
+            });
+            long len = Math.min((long) PIECE * threads, n - start);
+            buf.limit((int) (2 * len));
+            buf.position(0);
+            while (buf.hasRemaining()) out.write(buf);
         }
-        return out;
+    }
+
+    /**
+     * One measured step in a child JVM (same java, class path and heap limit as this one): {@code rtn IN OUT BITS GROUP}
+     * or {@code smoothquant IN OUT SAMPLES LENGTH} (random token ids, seed 7). The child prints its report and peak RSS.
+     */
+    record Step(PtqReport report, Long peakRss, double cpuSeconds) {
+        static Step run(List<String> args) throws IOException, InterruptedException {
+            List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "--add-modules", "jdk.incubator.vector",
+                    "--enable-native-access=ALL-UNNAMED", "-Xss4m", "-Xmx" + (Runtime.getRuntime().maxMemory() >> 20) + "m", "-Dgstick.threads=" + Parallel.threads(),
+                    "-cp", System.getProperty("java.class.path"), PtqBench.class.getName() + "$Step"));
+            cmd.addAll(args);
+            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (p.waitFor() != 0) throw new IllegalStateException("bench ptq: the " + args.get(0) + " step failed (exit " + p.exitValue() + ")");
+            String[] f = out.substring(out.lastIndexOf('\n') + 1).split(" ");
+            long peak = Long.parseLong(f[8]);
+            return new Step(new PtqReport(f[0], Long.parseLong(f[1]), Long.parseLong(f[2]), Double.parseDouble(f[3]), Integer.parseInt(f[4]), Integer.parseInt(f[5]),
+                    Long.parseLong(f[6]), Double.parseDouble(f[7])), peak > 0 ? peak : null, Double.parseDouble(f[9]));
+        }
+
+        /** The child's entry point. */
+        public static void main(String[] a) throws Exception {
+            Path in = Path.of(a[1]), out = Path.of(a[2]);
+            ProgressListener progress = ProgressPrinter.auto();
+            PtqReport r;
+            if (a[0].equals("rtn")) {
+                r = RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn(org.goldenstick.ptq.WeightScheme.of(Integer.parseInt(a[3]), Integer.parseInt(a[4]), true)), progress);
+            } else {
+                int vocab = org.goldenstick.llm.LlamaConfig.load(in.resolve("config.json")).vocabSize();
+                SplittableRandom rng = new SplittableRandom(7);
+                List<int[]> samples = new ArrayList<>();
+                for (int i = 0; i < Integer.parseInt(a[3]); i++) samples.add(rng.ints(Integer.parseInt(a[4]), 0, vocab).toArray());
+                r = SequentialSmoothQuant.quantize(in, out, PTQConfig.smoothQuant(), null, samples, SequentialSmoothQuant.DEFAULT_SPILL_BYTES, progress);
+            }
+            System.out.println(r.method() + " " + r.inputBytes() + " " + r.outputBytes() + " " + r.seconds() + " " + r.layersQuantized() + " " + r.layersSkipped() + " "
+                    + r.weightBytesRead() + " " + r.writeSeconds() + " " + PeakRss.peakBytes() + " "
+                    + ProcessHandle.current().info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN));
+            System.exit(0);
+        }
     }
 
     private static final int ROUNDS = 5;
