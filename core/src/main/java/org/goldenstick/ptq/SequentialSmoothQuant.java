@@ -82,6 +82,15 @@ public final class SequentialSmoothQuant {
                 for (int id : s) if (id < 0 || id >= c.vocabSize()) throw new IllegalArgumentException(config.methodName() + ": calibration sample " + i + " holds token id " + id + " outside [0, " + c.vocabSize() + ")");
             }
         }
+        // one float layer, its int8 copy and a fifth for the rest; activations beyond the spill limit go to disk
+        long layerParams = 0;
+        for (var e : layout.expectedShapes().entrySet()) {
+            if (!e.getKey().startsWith("model.layers.0.")) continue;
+            long n = 1;
+            for (int s : e.getValue()) n *= s;
+            layerParams += n;
+        }
+        checked.requireHeap(layerParams * 5 * 6 / 5 + Math.min(spillBytes, 2L * samplesBytes(samples, d)), config.methodName() + " layer by layer (one decoder layer in float)");
         List<String> skipped = new ArrayList<>();
         long weightBytes = 0, outBytes = 0;
         int quantizedLayers = 0;
@@ -167,6 +176,12 @@ public final class SequentialSmoothQuant {
             long t1 = System.nanoTime();
             return new PtqReport(config.methodName(), ck.bytes(), outBytes, (t1 - t0) / 1e9, quantizedLayers, skipped.size(), weightBytes, 0);
         }
+    }
+
+    private static long samplesBytes(List<int[]> samples, int hidden) {
+        long n = 0;
+        if (samples != null) for (int[] s : samples) n += 4L * s.length * hidden;
+        return n;
     }
 
     private static long writeShard(Path dir, SafetensorsWriter w, int shard, int shards, ObjectNode weightMap) throws IOException {

@@ -128,9 +128,22 @@ class ModelFolderCheckTest {
     @Test
     void aModelThatCannotFitSaysHowMuchItNeedsAndWhichOptionChangesIt() throws IOException {
         // a sparse 15 GB checkpoint: the headers say 3.8 G parameters, no byte of weights is read
-        int vocab = 30_000_000, hidden = 64;
-        String cfg = TinyCheckpoints.configJson(hidden, 128, 1, 4, 2, vocab, false);
-        Path dir = tmp.resolve("large");
+        Path dir = sparse("large", TinyCheckpoints.configJson(64, 128, 1, 4, 2, 30_000_000, false));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoints.loadModel(dir));
+        String m = e.getMessage();
+        assertTrue(m.contains("loading the model needs about 1") && m.contains("GiB of Java heap"), m);
+        assertTrue(m.contains("GSTICK_JAVA_OPTS=-Xmx"), m);
+        // SmoothQuant goes layer by layer when the model does not fit, and fails before any work when one layer does not
+        // either (a 77 GB MLP)
+        Path wide = sparse("wide", TinyCheckpoints.configJson(64, 100_000_000, 1, 4, 2, 50, false));
+        e = assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(wide, tmp.resolve("o"), PTQConfig.smoothQuant(), wide.resolve("config.json"), 4, 16, t -> new int[] {1, 2}));
+        assertTrue(e.getMessage().contains("layer by layer") && e.getMessage().contains("needs about") && e.getMessage().contains("-Xmx"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("o")));
+    }
+
+    /** A checkpoint whose header says what {@code cfg} implies (F32) and whose data is a hole: nothing is written. */
+    private Path sparse(String name, String cfg) throws IOException {
+        Path dir = tmp.resolve(name);
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), cfg);
         StringBuilder h = new StringBuilder("{");
@@ -150,11 +163,6 @@ class ModelFolderCheckTest {
             f.write(header);
             f.setLength(8 + header.length + off);
         }
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QuantizedCheckpoints.loadModel(dir));
-        String m = e.getMessage();
-        assertTrue(m.contains("loading the model needs about 1") && m.contains("GiB of Java heap"), m);
-        assertTrue(m.contains("GSTICK_JAVA_OPTS=-Xmx"), m);
-        e = assertThrows(IllegalArgumentException.class, () -> Quantizer.quantize(dir, tmp.resolve("o"), PTQConfig.smoothQuant(), dir.resolve("config.json"), 4, 16, t -> new int[] {1, 2}));
-        assertTrue(e.getMessage().contains("needs about") && e.getMessage().contains("-Xmx"), e.getMessage());
+        return dir;
     }
 }
