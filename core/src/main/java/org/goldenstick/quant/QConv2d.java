@@ -8,6 +8,7 @@ import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Conv2dSpec;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.tensor.kernel.Requantize;
 
 /**
  * An int8 2-D convolution over {@code [N, C, H, W]}: the input is quantized per tensor, unfolded (im2col, padding
@@ -26,6 +27,7 @@ public final class QConv2d extends Layer implements DeployLayer {
     private byte[] weight;
     private int[] bias;
     private QuantParams weightParams, inputParams, outputParams;
+    private volatile Int8Conv.Weights prepared;
 
     public QConv2d(int[] weightShape, Conv2dSpec spec, byte[] weight, QuantParams weightParams, int[] bias, QuantParams inputParams,
                    QuantParams outputParams) {
@@ -69,12 +71,62 @@ public final class QConv2d extends Layer implements DeployLayer {
         if (x.rank() != 4 || x.dim(1) != inPerGroup * spec.groups()) {
             throw new IllegalArgumentException("QConv2d: expected input [N, " + inPerGroup * spec.groups() + ", H, W], got " + java.util.Arrays.toString(x.shape()));
         }
+        byte[] xq = GridCodes.codesOrQuantize(x, inputParams);
+        int[] os = outputShape(x.shape(), weightShape(), spec);
+        int hw = os[2] * os[3];
+        Int8Conv.Weights w = prepared();
+        float[] accScale = QLinear.biasScale(inputParams, weightParams, outChannels);
+        float[] y = new float[os[0] * outChannels * hw];
+        if (outputParams == null) {
+            Int8Conv.run(xq, !inputParams.signed(), inputParams.zeroPoint()[0], x.shape(), w, spec, (img, acc, ld) -> {
+                for (int o = 0; o < outChannels; o++) {
+                    int src = o * ld, dst = (img * outChannels + o) * hw, b = bias == null ? 0 : bias[o];
+                    double s = accScale[o];
+                    for (int i = 0; i < hw; i++) y[dst + i] = (float) (((long) acc[src + i] + b) * s);
+                }
+            });
+            return Tensor.of(y, os);
+        }
+        // the epilogue of Int8Ops.finish, per image while its accumulators are in cache: + bias, requantize, dequantize
+        float so = outputParams.scale()[0];
+        int zo = outputParams.zeroPoint()[0];
+        boolean unsigned = !outputParams.signed();
+        float[][] mult = new float[outChannels][];
+        for (int o = 0; o < outChannels; o++) mult[o] = new float[] {accScale[o] / so};
+        float[] lut = Int8Ops.dequantTable(outputParams);
+        byte[] yq = new byte[y.length];
+        Int8Conv.run(xq, !inputParams.signed(), inputParams.zeroPoint()[0], x.shape(), w, spec, (img, acc, ld) -> {
+            for (int o = 0; o < outChannels; o++) {
+                int src = o * ld, dst = (img * outChannels + o) * hw;
+                if (bias != null) {
+                    int b = bias[o];
+                    for (int i = 0; i < hw; i++) acc[src + i] += b;
+                }
+                Requantize.requantize(1, hw, acc, src, ld, mult[o], null, zo, unsigned, yq, dst, hw);
+                for (int i = dst; i < dst + hw; i++) y[i] = lut[yq[i] & 0xFF];
+            }
+        });
+        GridCodes.remember(y, yq, outputParams);
+        return Tensor.of(y, os);
+    }
+
+    /** The weights as the integer kernel reads them, prepared once (again after {@link #load}). */
+    private Int8Conv.Weights prepared() {
+        Int8Conv.Weights p = prepared;
+        if (p == null) prepared = p = Int8Conv.Weights.of(weight, false, weightParams.zeroPoint(), weightShape(), spec.groups());
+        return p;
+    }
+
+    /**
+     * The layer's output by the plain reference: quantize, {@link #convIntegerRows} (im2col and {@link Int8Ops#gemm}),
+     * {@link Int8Ops#finish}. What {@link #forward} must equal bit for bit; for tests.
+     */
+    Tensor referenceForward(Tensor x) {
         byte[] xq = Int8Ops.quantizeActivations(x.data(), inputParams);
         int[] os = outputShape(x.shape(), weightShape(), spec);
         int n = os[0], hw = os[2] * os[3], pixels = n * hw;
         int[] acc = convIntegerRows(xq, !inputParams.signed(), inputParams.zeroPoint()[0], x.shape(), weight, false, weightParams.zeroPoint(),
                 weightShape(), spec);
-        // [out, N·OH·OW]: each channel row is requantized with its own multiplier, then written into NCHW
         float[] rows = Int8Ops.finish(acc, 1, outChannels, pixels, bias, QLinear.biasScale(inputParams, weightParams, outChannels), outputParams);
         float[] y = new float[rows.length];
         for (int c = 0; c < outChannels; c++) {
@@ -163,7 +215,7 @@ public final class QConv2d extends Layer implements DeployLayer {
     @Override
     public void load(String prefix, SafetensorsFile f) {
         QuantParamsIO.Int8Layer l = QuantParamsIO.Int8Layer.read(prefix, f);
-        weight = l.weight(); bias = l.bias(); weightParams = l.weightParams(); inputParams = l.inputParams(); outputParams = l.outputParams();
+        weight = l.weight(); bias = l.bias(); prepared = null; weightParams = l.weightParams(); inputParams = l.inputParams(); outputParams = l.outputParams();
     }
 
     @Override

@@ -4,7 +4,11 @@ import java.util.Map;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.nn.Layer;
+import org.goldenstick.nn.LeakyReLU;
+import org.goldenstick.nn.ReLU;
+import org.goldenstick.nn.ReLU6;
 import org.goldenstick.nn.Module;
+import org.goldenstick.tensor.OpTrace;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -38,8 +42,46 @@ public final class QuantDequant extends Layer implements DeployLayer {
     @Override
     protected Tensor compute(Tensor x) {
         Module act = activation();
+        var in = GridCodes.lookup(x); // a trace must see the activation's own call, so it takes the float path
+        if (in != null && codeMappable(act) && !OpTrace.active()) {
+            // the input's codes are known: activation and requantization are one function of the code, a 256-entry table
+            CodeTable t = table(in.getKey());
+            byte[] src = in.getValue(), codes = new byte[src.length];
+            float[] y = new float[src.length];
+            for (int i = 0; i < src.length; i++) {
+                byte q = t.codes[src[i] & 0xFF];
+                codes[i] = q;
+                y[i] = t.values[q & 0xFF];
+            }
+            GridCodes.remember(y, codes, params);
+            return Tensor.of(y, x.shape());
+        }
         Tensor a = act == null ? x : act.forward(x);
-        return Tensor.of(Int8Ops.dequantizeActivations(Int8Ops.quantizeActivations(a.data(), params), params), a.shape());
+        byte[] codes = Int8Ops.quantizeActivations(a.data(), params);
+        float[] y = Int8Ops.dequantizeActivations(codes, params);
+        GridCodes.remember(y, codes, params);
+        return Tensor.of(y, a.shape());
+    }
+
+    /** Activations computed exactly per element (so a table built from 256 values gives what the tensor op gives). */
+    private static boolean codeMappable(Module act) {
+        return act == null || act.getClass() == ReLU.class || act.getClass() == ReLU6.class || act.getClass() == LeakyReLU.class;
+    }
+
+    private record CodeTable(QuantParams input, byte[] codes, float[] values) {}
+
+    private volatile CodeTable table;
+
+    /** Output code and value for each input code on {@code input}: the activation's own forward on the 256 values. */
+    private CodeTable table(QuantParams input) {
+        CodeTable t = table;
+        if (t != null && t.input().equals(input)) return t;
+        float[] in = Int8Ops.dequantTable(input);
+        Module act = activation();
+        float[] a = act == null ? in : act.forward(Tensor.of(in, 256)).data();
+        t = new CodeTable(input, Int8Ops.quantizeActivations(a, params), Int8Ops.dequantTable(params));
+        table = t;
+        return t;
     }
 
     @Override
@@ -50,6 +92,7 @@ public final class QuantDequant extends Layer implements DeployLayer {
     @Override
     public void load(String prefix, SafetensorsFile f) {
         params = QuantParamsIO.read(prefix + "output_quant", f);
+        table = null;
     }
 
     @Override

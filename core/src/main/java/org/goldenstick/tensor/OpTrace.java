@@ -54,6 +54,11 @@ public final class OpTrace {
         };
     }
 
+    /** True while a listener is installed on this thread (a layer may then avoid shortcuts that skip or add calls). */
+    public static boolean active() {
+        return current() != null;
+    }
+
     private static Listener current() {
         return recordings == 0 ? null : CURRENT.get();
     }

@@ -1,0 +1,47 @@
+package org.goldenstick.quant;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.WeakHashMap;
+import org.goldenstick.tensor.Tensor;
+
+/**
+ * The 8-bit codes behind float tensors that deploy layers produced on a grid, so the next int8 layer reads the codes
+ * instead of quantizing the floats again (conv → activation → conv keeps int8 activations; the floats are what the
+ * network's float modules and the caller see). Keyed by the identity of the tensor's data array and held weakly: a
+ * tensor that is dropped takes its codes with it. A lookup succeeds only for the very array a deploy layer wrote and
+ * the same grid, and the codes are exactly {@link Int8Ops#quantizeActivations} of those values on that grid (the
+ * producer writes both from one requantization), so using them changes no result. Deploy layers never write into
+ * their inputs; a module that changed such an array in place would have to produce a new tensor instead.
+ */
+final class GridCodes {
+    private record Entry(byte[] codes, QuantParams grid) {}
+
+    private static final Map<float[], Entry> CODES = Collections.synchronizedMap(new WeakHashMap<>());
+
+    private GridCodes() {}
+
+    /** Records that {@code values == dequantize(codes, grid)} element by element. Narrow-range grids are not kept. */
+    static void remember(float[] values, byte[] codes, QuantParams grid) {
+        if (grid.narrowRange() || grid.perChannel() || grid.bits() != 8 || codes.length != values.length) return;
+        CODES.put(values, new Entry(codes, grid));
+    }
+
+    /** The codes of {@code t} on {@code grid}, or null when they are not known. */
+    static byte[] codes(Tensor t, QuantParams grid) {
+        Entry e = CODES.get(t.data());
+        return e != null && e.grid().equals(grid) && e.codes().length == t.numel() ? e.codes() : null;
+    }
+
+    /** The codes of {@code t} on {@code grid}: the remembered ones, else quantized now. */
+    static byte[] codesOrQuantize(Tensor t, QuantParams grid) {
+        byte[] c = codes(t, grid);
+        return c != null ? c : Int8Ops.quantizeActivations(t.data(), grid);
+    }
+
+    /** The grid and codes remembered for {@code t}'s data, or null. */
+    static Map.Entry<QuantParams, byte[]> lookup(Tensor t) {
+        Entry e = CODES.get(t.data());
+        return e == null || e.codes().length != t.numel() ? null : Map.entry(e.grid(), e.codes());
+    }
+}

@@ -1,0 +1,242 @@
+package org.goldenstick.quant;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+import org.goldenstick.tensor.Conv2dSpec;
+import org.goldenstick.tensor.kernel.Kernels;
+import org.goldenstick.tensor.kernel.Parallel;
+
+/**
+ * The integer convolution of the int8 deploy layers (ONNX ConvInteger semantics), image by image so the epilogue runs
+ * while the image's accumulators are still in cache: per image and group, the input codes are unfolded as bytes
+ * (im2col in int8, every row padded to whole vectors), and an outer-product micro-kernel multiplies four output
+ * channels × two vectors of pixels at a time, reading the byte columns in place and widening them in registers
+ * (byte → float; no packed copy of the columns).
+ *
+ * <p>Why float lanes: the Vector API has no int8/int16 dot product (the JIT does not emit VNNI's {@code vpdpbusd} for
+ * it), and int32 lane multiplies cost two µops on x86, so a widened float FMA is the cheapest exact multiply-add. It is
+ * exact because the stored byte {@code s} and the zero-point-corrected weight {@code w'} satisfy |s| ≤ 128 and
+ * |w'| ≤ 255, so blocks of {@link #KB} products sum to integers below 2^24; each block's sum is converted to int32.
+ * The activation zero point is applied afterwards as {@code offset·Σw'} per channel (padding stores the code whose
+ * corrected value is 0). uint8 codes are stored flipped to signed ({@code x ^ 0x80}, i.e. {@code x − 128}) so one
+ * sign-extending widen serves both.
+ *
+ * <p>The scalar reference is {@link QConv2d#convIntegerRows} (plain integer loops under {@code Kernels.vector() ==
+ * false}); {@link #run} dispatches to it then.
+ *
+ * <pre>{@code
+ * Int8Conv.Weights w = Int8Conv.Weights.of(wq, false, zw, wShape, spec.groups());
+ * Int8Conv.run(xq, true, zx, xShape, w, spec, (img, acc, ld) -> { ... acc[o*ld + pixel] ... });
+ * }</pre>
+ */
+final class Int8Conv {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    private static final int L = F.length();
+    /** Pixels per micro-tile (two vectors); rows of the column buffer are padded to a multiple of it. */
+    static final int PX = 2 * L;
+    /** Products summed in float before converting to int32: 256 · 128 · 255 < 2^24. */
+    static final int KB = 256;
+
+    private Int8Conv() {}
+
+    /** The accumulators of one image: {@code acc[o·ld + pixel]} for every output channel o and pixel {@code < OH·OW}. */
+    @FunctionalInterface
+    interface ImageSink {
+        void accept(int image, int[] acc, int ld);
+    }
+
+    /**
+     * Weights prepared for the kernel: {@code w − zw} as floats {@code [out, in/groups·kH·kW]} and their per-channel sums.
+     */
+    record Weights(float[] values, int[] sums, int[] shape, int groups) {
+        static Weights of(byte[] w, boolean unsigned, int[] zw, int[] shape, int groups) {
+            int out = shape[0], k = shape[1] * shape[2] * shape[3];
+            float[] v = new float[out * k];
+            int[] sums = new int[out];
+            for (int o = 0; o < out; o++) {
+                int z = zw.length == 1 ? zw[0] : zw[o], s = 0;
+                for (int p = 0; p < k; p++) {
+                    int c = (unsigned ? w[o * k + p] & 0xFF : w[o * k + p]) - z;
+                    v[o * k + p] = c;
+                    s += c;
+                }
+                sums[o] = s;
+            }
+            return new Weights(v, sums, shape.clone(), groups);
+        }
+    }
+
+    private static final class Scratch {
+        byte[] cols = new byte[0];
+        int[] acc = new int[0];
+        byte[] image = new byte[0];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    /** Rows of the column buffer: whole micro-tiles of pixels. */
+    static int paddedPixels(int hw) {
+        return (hw + PX - 1) / PX * PX;
+    }
+
+    /**
+     * For each image (in parallel over images), the int32 ConvInteger result
+     * {@code Σ (x − zx)·(w − zw[o])} into a per-thread buffer handed to {@code sink}, laid out {@code [out, ld]}.
+     */
+    static void run(byte[] xq, boolean xUnsigned, int zx, int[] xShape, Weights w, Conv2dSpec spec, ImageSink sink) {
+        int n = xShape[0], c = xShape[1], h = xShape[2], wd = xShape[3];
+        int[] ws = w.shape();
+        int out = ws[0], inPerGroup = ws[1], kH = ws[2], kW = ws[3], groups = spec.groups();
+        if (c != inPerGroup * groups) throw new IllegalArgumentException("Int8Conv: input has " + c + " channels, weight expects " + inPerGroup * groups);
+        int[] os = QConv2d.outputShape(xShape, ws, spec);
+        int oh = os[2], ow = os[3], hw = oh * ow, ld = paddedPixels(hw), k = inPerGroup * kH * kW, ocg = out / groups;
+        int offset = (xUnsigned ? 128 : 0) - zx;
+        byte pad = (byte) -offset; // stored s with s + offset = 0: a padded tap adds nothing
+        boolean vector = Kernels.vector();
+        Parallel.forEach(n, img -> {
+            Scratch s = SCRATCH.get();
+            if (s.cols.length < k * ld) s.cols = new byte[k * ld];
+            if (s.acc.length < out * ld) s.acc = new int[out * ld];
+            byte[] cols = s.cols;
+            int[] acc = s.acc;
+            for (int g = 0; g < groups; g++) {
+                unfold(xq, xUnsigned, (img * c + g * inPerGroup) * h * wd, h, wd, inPerGroup, kH, kW, spec, oh, ow, ld, pad, cols, s);
+                int o0 = g * ocg, o1 = o0 + ocg;
+                if (vector) {
+                    for (int j = 0; j < ld; j += PX) {
+                        int o = o0;
+                        for (; o + 4 <= o1; o += 4) tile4(cols, ld, k, w.values(), o * k, j, acc, o * ld);
+                        for (; o < o1; o++) tile1(cols, ld, k, w.values(), o * k, j, acc, o * ld);
+                    }
+                } else {
+                    for (int o = o0; o < o1; o++) {
+                        for (int px = 0; px < hw; px++) {
+                            int sum = 0;
+                            for (int p = 0; p < k; p++) sum += cols[p * ld + px] * (int) w.values()[o * k + p];
+                            acc[o * ld + px] = sum;
+                        }
+                    }
+                }
+                for (int o = o0; o < o1; o++) {
+                    int corr = offset * w.sums()[o], base = o * ld;
+                    if (corr != 0) for (int px = 0; px < hw; px++) acc[base + px] += corr;
+                }
+            }
+            sink.accept(img, acc, ld);
+        });
+    }
+
+    /** im2col of one image's group into {@code cols[row·ld + pixel]}, codes stored as signed bytes. */
+    private static void unfold(byte[] xq, boolean xUnsigned, int inBase, int h, int wd, int channels, int kH, int kW, Conv2dSpec spec,
+                               int oh, int ow, int ld, byte pad, byte[] cols, Scratch scratch) {
+        int plane = h * wd, len = channels * plane;
+        byte[] src = xq;
+        int srcBase = inBase;
+        if (xUnsigned) { // flip the group's codes to signed once, so the rows below are plain copies
+            if (scratch.image.length < len) scratch.image = new byte[len];
+            src = scratch.image;
+            srcBase = 0;
+            int i = 0;
+            for (; i + B.length() <= len; i += B.length()) ByteVector.fromArray(B, xq, inBase + i).lanewise(VectorOperators.XOR, (byte) 0x80).intoArray(src, i);
+            for (; i < len; i++) src[i] = (byte) (xq[inBase + i] ^ 0x80);
+        }
+        int sh = spec.strideH(), sw = spec.strideW(), dh = spec.dilationH(), dw = spec.dilationW(), pt = spec.padTop(), pl = spec.padLeft();
+        for (int ci = 0; ci < channels; ci++) {
+            int chBase = srcBase + ci * plane;
+            for (int ky = 0; ky < kH; ky++) {
+                for (int kx = 0; kx < kW; kx++) {
+                    int row = (ci * kH + ky) * kW + kx, at = row * ld;
+                    // output columns whose input column lies inside the image: [x0, x1)
+                    int off = kx * dw - pl, x0 = 0, x1 = ow;
+                    while (x0 < ow && x0 * sw + off < 0) x0++;
+                    while (x1 > x0 && (x1 - 1) * sw + off >= wd) x1--;
+                    for (int oy = 0; oy < oh; oy++, at += ow) {
+                        int iy = oy * sh - pt + ky * dh;
+                        if (iy < 0 || iy >= h) {
+                            java.util.Arrays.fill(cols, at, at + ow, pad);
+                            continue;
+                        }
+                        int from = chBase + iy * wd + off;
+                        for (int ox = 0; ox < x0; ox++) cols[at + ox] = pad;
+                        if (sw == 1) {
+                            System.arraycopy(src, from + x0, cols, at + x0, x1 - x0);
+                        } else {
+                            for (int ox = x0; ox < x1; ox++) cols[at + ox] = src[from + ox * sw];
+                        }
+                        for (int ox = x1; ox < ow; ox++) cols[at + ox] = pad;
+                    }
+                    int end = row * ld + ld;
+                    if (at < end) java.util.Arrays.fill(cols, at, end, pad);
+                }
+            }
+        }
+    }
+
+    private static FloatVector widen(byte[] cols, int at) {
+        return (FloatVector) ByteVector.fromArray(B, cols, at).convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    private static void store(FloatVector v, boolean first, int[] acc, int at) {
+        IntVector q = (IntVector) v.convert(VectorOperators.F2I, 0);
+        if (!first) q = q.add(IntVector.fromArray(I, acc, at));
+        q.intoArray(acc, at);
+    }
+
+    /** Four output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}. */
+    private static void tile4(byte[] cols, int ld, int k, float[] w, int wOff, int j, int[] acc, int accOff) {
+        int k1 = wOff + k, k2 = wOff + 2 * k, k3 = wOff + 3 * k;
+        for (int p0 = 0; p0 < k; p0 += KB) {
+            int p1 = Math.min(k, p0 + KB);
+            FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            for (int p = p0; p < p1; p++) {
+                int at = p * ld + j;
+                FloatVector b0 = widen(cols, at), b1 = widen(cols, at + L);
+                FloatVector w0 = FloatVector.broadcast(F, w[wOff + p]);
+                c00 = b0.fma(w0, c00);
+                c01 = b1.fma(w0, c01);
+                FloatVector w1 = FloatVector.broadcast(F, w[k1 + p]);
+                c10 = b0.fma(w1, c10);
+                c11 = b1.fma(w1, c11);
+                FloatVector w2 = FloatVector.broadcast(F, w[k2 + p]);
+                c20 = b0.fma(w2, c20);
+                c21 = b1.fma(w2, c21);
+                FloatVector w3 = FloatVector.broadcast(F, w[k3 + p]);
+                c30 = b0.fma(w3, c30);
+                c31 = b1.fma(w3, c31);
+            }
+            boolean first = p0 == 0;
+            // accumulator rows have the column buffer's stride
+            store(c00, first, acc, accOff + j);
+            store(c01, first, acc, accOff + j + L);
+            store(c10, first, acc, accOff + ld + j);
+            store(c11, first, acc, accOff + ld + j + L);
+            store(c20, first, acc, accOff + 2 * ld + j);
+            store(c21, first, acc, accOff + 2 * ld + j + L);
+            store(c30, first, acc, accOff + 3 * ld + j);
+            store(c31, first, acc, accOff + 3 * ld + j + L);
+        }
+    }
+
+    /** One output channel × {@link #PX} pixels. */
+    private static void tile1(byte[] cols, int ld, int k, float[] w, int wOff, int j, int[] acc, int accOff) {
+        for (int p0 = 0; p0 < k; p0 += KB) {
+            int p1 = Math.min(k, p0 + KB);
+            FloatVector c0 = FloatVector.zero(F), c1 = c0;
+            for (int p = p0; p < p1; p++) {
+                int at = p * ld + j;
+                FloatVector wv = FloatVector.broadcast(F, w[wOff + p]);
+                c0 = widen(cols, at).fma(wv, c0);
+                c1 = widen(cols, at + L).fma(wv, c1);
+            }
+            boolean first = p0 == 0;
+            store(c0, first, acc, accOff + j);
+            store(c1, first, acc, accOff + j + L);
+        }
+    }
+}

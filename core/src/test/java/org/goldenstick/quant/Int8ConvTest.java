@@ -1,0 +1,128 @@
+package org.goldenstick.quant;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.Random;
+import org.goldenstick.nn.ReLU;
+import org.goldenstick.nn.ReLU6;
+import org.goldenstick.tensor.Conv2dSpec;
+import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Kernels;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The image-by-image integer convolution ({@link Int8Conv}, vector and scalar path) against the im2col + integer GEMM
+ * reference ({@link QConv2d#convIntegerRows} with the scalar {@code Int8Gemm}), bit for bit, and deploy chains that
+ * carry int8 codes between layers against the same chain computed from the floats.
+ */
+class Int8ConvTest {
+    record Case(int n, int c, int h, int w, int out, int kH, int kW, Conv2dSpec spec) {}
+
+    static final Case[] CASES = {
+            new Case(3, 1, 28, 28, 6, 5, 5, Conv2dSpec.of(1, 2, 1, 1)),          // LeNet conv1
+            new Case(2, 6, 14, 14, 16, 5, 5, Conv2dSpec.of(1, 0, 1, 1)),         // LeNet conv2
+            new Case(2, 40, 7, 9, 7, 3, 3, Conv2dSpec.of(1, 1, 1, 1)),           // k = 360 > one float block
+            new Case(2, 16, 9, 9, 32, 3, 3, Conv2dSpec.of(2, 1, 1, 1)),          // stride 2
+            new Case(2, 16, 8, 8, 32, 1, 1, Conv2dSpec.of(2, 0, 1, 1)),          // 1x1 shortcut
+            new Case(2, 12, 10, 10, 12, 3, 3, Conv2dSpec.of(1, 1, 1, 12)),       // depthwise
+            new Case(1, 8, 11, 7, 6, 3, 2, new Conv2dSpec(2, 1, 2, 0, 1, 3, 2, 1, 2)), // grouped, asymmetric pad, dilation
+    };
+
+    @Test
+    void convIntegerMatchesReferenceOnBothPaths() {
+        Random rng = new Random(5);
+        for (Case t : CASES) {
+            for (boolean xUnsigned : new boolean[] {true, false}) {
+                for (boolean wUnsigned : new boolean[] {false, true}) {
+                    byte[] x = new byte[t.n * t.c * t.h * t.w], w = new byte[t.out * (t.c / t.spec.groups()) * t.kH * t.kW];
+                    rng.nextBytes(x);
+                    rng.nextBytes(w);
+                    int zx = xUnsigned ? rng.nextInt(256) : rng.nextInt(256) - 128;
+                    int[] zw = new int[t.out];
+                    for (int o = 0; o < t.out; o++) zw[o] = wUnsigned ? rng.nextInt(256) : rng.nextInt(256) - 128;
+                    int[] xs = {t.n, t.c, t.h, t.w}, wsh = {t.out, t.c / t.spec.groups(), t.kH, t.kW};
+                    int[] expected;
+                    boolean was = Kernels.useVector(false);
+                    try {
+                        expected = QConv2d.convInteger(x, xUnsigned, zx, xs, w, wUnsigned, zw, wsh, t.spec);
+                    } finally {
+                        Kernels.useVector(was);
+                    }
+                    for (boolean vector : new boolean[] {true, false}) {
+                        boolean before = Kernels.useVector(vector);
+                        try {
+                            int[] os = QConv2d.outputShape(xs, wsh, t.spec);
+                            int hw = os[2] * os[3];
+                            int[] got = new int[expected.length];
+                            Int8Conv.run(x, xUnsigned, zx, xs, Int8Conv.Weights.of(w, wUnsigned, zw, wsh, t.spec.groups()), t.spec, (img, acc, ld) -> {
+                                for (int o = 0; o < t.out; o++) System.arraycopy(acc, o * ld, got, (img * t.out + o) * hw, hw);
+                            });
+                            assertArrayEquals(expected, got, t + " xUnsigned=" + xUnsigned + " wUnsigned=" + wUnsigned + " vector=" + vector);
+                        } finally {
+                            Kernels.useVector(before);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    static QConv2d layer(Random rng, Case t, QuantParams in, QuantParams out) {
+        Tensor w = Tensor.randn(rng, t.out, t.c / t.spec.groups(), t.kH, t.kW), b = Tensor.randn(rng, t.out);
+        return QConv2d.quantize(w, b, t.spec, DeployLayersTest.perChannelSym(w.data(), t.out), in, out);
+    }
+
+    @Test
+    void qconvForwardEqualsReferenceBitForBit() {
+        Random rng = new Random(6);
+        QuantParams u8 = QuantMath.calQuantizationParams(new float[] {-2f}, new float[] {3f}, 8, false, false, false, -1);
+        QuantParams s8 = QuantMath.calQuantizationParams(new float[] {-6f}, new float[] {5f}, 8, true, false, false, -1);
+        for (Case t : CASES) {
+            Tensor x = Tensor.randn(rng, t.n, t.c, t.h, t.w);
+            for (QuantParams in : new QuantParams[] {u8, s8}) {
+                for (QuantParams out : new QuantParams[] {u8, s8, null}) {
+                    QConv2d q = layer(rng, t, in, out);
+                    float[] expected;
+                    boolean was = Kernels.useVector(false);
+                    try {
+                        expected = q.referenceForward(x).data();
+                    } finally {
+                        Kernels.useVector(was);
+                    }
+                    for (boolean vector : new boolean[] {true, false}) {
+                        boolean before = Kernels.useVector(vector);
+                        try {
+                            assertArrayEquals(expected, q.forward(x).data(), t + " in=" + in + " out=" + out + " vector=" + vector);
+                        } finally {
+                            Kernels.useVector(before);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void chainCarriesCodesAndEqualsTheFloatChain() {
+        Random rng = new Random(7);
+        QuantParams c1out = QuantMath.calQuantizationParams(new float[] {-4f}, new float[] {4f}, 8, true, false, false, -1);
+        QuantParams reluOut = QuantMath.calQuantizationParams(new float[] {0f}, new float[] {3f}, 8, false, false, false, -1);
+        QuantParams in = QuantMath.calQuantizationParams(new float[] {-2f}, new float[] {2f}, 8, false, false, false, -1);
+        Case a = new Case(2, 3, 12, 12, 8, 3, 3, Conv2dSpec.of(1, 1, 1, 1)), b = new Case(2, 8, 12, 12, 5, 3, 3, Conv2dSpec.of(1, 1, 1, 1));
+        QConv2d conv1 = layer(rng, a, in, c1out), conv2 = layer(rng, b, reluOut, null);
+        for (var act : new org.goldenstick.nn.Module[] {new ReLU(), new ReLU6()}) {
+            QuantDequant relu = new QuantDequant(act, reluOut);
+            Tensor x = Tensor.randn(rng, 2, 3, 12, 12);
+            Tensor h1 = conv1.forward(x);
+            assertNotNull(GridCodes.codes(h1, c1out), "the conv's output codes are remembered");
+            Tensor h2 = relu.forward(h1);
+            assertArrayEquals(Int8Ops.quantizeActivations(h2.data(), reluOut), GridCodes.codes(h2, reluOut), "codes from the table are the values' codes");
+            float[] fromCodes = conv2.forward(h2).data();
+            // the same chain from copies of the floats (no remembered codes): activation, quantize, dequantize, reference conv
+            Tensor a1 = act.forward(Tensor.of(h1.data().clone(), h1.shape()));
+            Tensor r = Tensor.of(Int8Ops.dequantizeActivations(Int8Ops.quantizeActivations(a1.data(), reluOut), reluOut), a1.shape());
+            assertArrayEquals(h2.data(), r.data());
+            assertArrayEquals(conv2.referenceForward(r).data(), fromCodes);
+        }
+    }
+}
