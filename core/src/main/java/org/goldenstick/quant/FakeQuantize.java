@@ -189,35 +189,29 @@ public final class FakeQuantize extends Module {
     }
 
     private Tensor quantize(Tensor x) {
-        int inner = 1;
-        if (perChannel()) inner = QuantMath.channelLayout(x.shape(), axis, channels)[1];
+        int inner = perChannel() ? QuantMath.channelLayout(x.shape(), axis, channels)[1] : x.numel();
         if (isTraining()) {
             updateRange(x.data(), inner);
             long s = step++;
             if (s < quantDelay) return x;
         }
         float[] lo = buffer("float_min").data(), hi = buffer("float_max").data();
-        float[][] nudged = new float[channels][];
-        for (int c = 0; c < channels; c++) nudged[c] = nudge(lo[c], hi[c], spec.bits(), spec.symmetric(), spec.narrowRange());
+        // the nudged grid per channel: scale, nudged min, nudged max
+        float[] scale = new float[channels], nmin = new float[channels], nmax = new float[channels];
+        for (int c = 0; c < channels; c++) {
+            float[] n = nudge(lo[c], hi[c], spec.bits(), spec.symmetric(), spec.narrowRange());
+            scale[c] = n[0];
+            nmin[c] = n[2];
+            nmax[c] = n[3];
+        }
         float[] in = x.data();
         float[] out = new float[in.length];
-        boolean[] pass = new boolean[in.length];
-        for (int i = 0; i < in.length; i++) {
-            float[] n = nudged[channels == 1 ? 0 : (i / inner) % channels];
-            float scale = n[0], nmin = n[2], nmax = n[3];
-            float v = in[i];
-            pass[i] = v >= nmin && v <= nmax;
-            if (scale == 0f) {
-                out[i] = 0f;
-                continue;
-            }
-            float c = Math.min(Math.max(v, nmin), nmax);
-            out[i] = (float) Math.floor((c - nmin) / scale + 0.5f) * scale + nmin;
-        }
+        Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.quantDequant(in, from, to, scale[c], nmin[c], nmax[c], out));
+        // straight-through estimator: the mask is recomputed from the input instead of being kept per element
         return Tensor.result("fake_quant", out, x.shape(), o -> {
             float[] g = o.gradArray();
             float[] gx = x.gradArray();
-            for (int i = 0; i < g.length; i++) if (pass[i]) gx[i] += g[i];
+            Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.passGradient(in, g, from, to, nmin[c], nmax[c], gx));
         }, x);
     }
 
@@ -226,18 +220,42 @@ public final class FakeQuantize extends Module {
         float[] bmin = new float[channels], bmax = new float[channels];
         Arrays.fill(bmin, Float.POSITIVE_INFINITY);
         Arrays.fill(bmax, Float.NEGATIVE_INFINITY);
-        for (int i = 0; i < d.length; i++) {
-            int c = channels == 1 ? 0 : (i / inner) % channels;
-            float v = d[i];
-            if (v < bmin[c]) bmin[c] = v;
-            if (v > bmax[c]) bmax[c] = v;
-        }
+        Runs.forEach(d.length, inner, channels, (c, from, to) -> {
+            float[] mm = FakeQuantKernels.minMax(d, from, to);
+            synchronized (bmin) { // min and max are exact in any order: the result does not depend on the threads
+                bmin[c] = Math.min(bmin[c], mm[0]);
+                bmax[c] = Math.max(bmax[c], mm[1]);
+            }
+        });
         for (int c = 0; c < channels; c++) {
             if (bmin[c] > bmax[c]) continue; // empty batch
             float nlo = ema ? lo[c] + emaConstant * (bmin[c] - lo[c]) : bmin[c];
             float nhi = ema ? hi[c] + emaConstant * (bmax[c] - hi[c]) : bmax[c];
             lo[c] = Math.min(nlo, 0f);
             hi[c] = Math.max(nhi, 0f);
+        }
+    }
+
+    /** Element ranges of one channel each, spread over the kernel threads in chunks. */
+    private static final class Runs {
+        /** Elements per task: below this a tensor is handled on the calling thread. */
+        static final int CHUNK = 1 << 15;
+
+        interface Body {
+            void run(int channel, int from, int to);
+        }
+
+        /** Calls {@code body} on runs covering [0, n), where element i belongs to channel {@code (i / inner) % channels}. */
+        static void forEach(int n, int inner, int channels, Body body) {
+            int tasks = (n + CHUNK - 1) / CHUNK;
+            org.goldenstick.tensor.kernel.Parallel.forEach(tasks, t -> {
+                int end = Math.min(n, (t + 1) * CHUNK);
+                for (int i = t * CHUNK; i < end; ) {
+                    int row = i / inner, to = Math.min(end, (row + 1) * inner);
+                    body.run(channels == 1 ? 0 : row % channels, i, to);
+                    i = to;
+                }
+            });
         }
     }
 

@@ -58,6 +58,57 @@ class FakeQuantizeTest {
         }
     }
 
+    /** One training forward + backward (range from the batch) on a path; returns {range, output, input gradient}. */
+    private static float[][] trainStep(FakeQuantize fq, float[] data, int[] shape, float[] seed, boolean vector) {
+        boolean was = org.goldenstick.tensor.kernel.Kernels.useVector(vector);
+        try {
+            fq.train();
+            Tensor x = Tensor.of(data.clone(), shape).requiresGrad(true);
+            Tensor y = fq.forward(x);
+            y.backward(seed);
+            float[] range = new float[2 * fq.channels()];
+            System.arraycopy(fq.floatMin(), 0, range, 0, fq.channels());
+            System.arraycopy(fq.floatMax(), 0, range, fq.channels(), fq.channels());
+            return new float[][] {range, y.data(), x.grad().data()};
+        } finally {
+            org.goldenstick.tensor.kernel.Kernels.useVector(was);
+        }
+    }
+
+    @Test
+    void vectorAndScalarPathsGiveIdenticalBitsAcrossChunks() {
+        Random rng = new Random(12);
+        int[] shape = {5, 7, 40, 41}; // 57,400 elements: two parallel chunks, runs cut by channel and chunk borders
+        int n = 5 * 7 * 40 * 41;
+        float[] data = new float[n], seed = new float[n];
+        for (int i = 0; i < n; i++) {
+            data[i] = (float) (rng.nextGaussian() * 3 + (i / 1640 % 7) * 0.2);
+            seed[i] = (float) rng.nextGaussian();
+        }
+        data[123] = -0f;
+        for (int variant = 0; variant < 3; variant++) {
+            float[][][] got = new float[2][][];
+            for (int path = 0; path < 2; path++) {
+                FakeQuantize fq = switch (variant) {
+                    case 0 -> FakeQuantize.perTensor(QuantSpec.uint8Asymmetric(), 0);
+                    case 1 -> FakeQuantize.perChannel(new QuantSpec(8, true, true, true), 1, 7, 0);
+                    default -> FakeQuantize.perChannel(new QuantSpec(8, true, true, false), 0, 5, 0);
+                };
+                got[path] = trainStep(fq, data, shape, seed, path == 0);
+            }
+            for (int k = 0; k < 3; k++) assertArrayEquals(got[1][k], got[0][k], "variant " + variant + " part " + k);
+            // and the float64 reference on channel 0 of the per-tensor variant
+            if (variant == 0) {
+                float lo = Math.min(0f, got[0][0][0]), hi = Math.max(0f, got[0][0][1]);
+                double[][] ref = reference(data, lo, hi, 8, false, false);
+                for (int i = 0; i < n; i += 97) {
+                    if (ref[2][i] == 0) assertEquals(ref[0][i], got[0][1][i], 1e-5, "forward element " + i);
+                    assertEquals(ref[1][i] * seed[i], got[0][2][i], 0.0, "STE gradient element " + i);
+                }
+            }
+        }
+    }
+
     @Test
     void perChannelUsesOneRangePerChannel() {
         Random rng = new Random(5);

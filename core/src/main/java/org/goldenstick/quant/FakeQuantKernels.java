@@ -1,0 +1,80 @@
+package org.goldenstick.quant;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.goldenstick.tensor.kernel.Kernels;
+
+/**
+ * The element loops of {@link FakeQuantize}: batch min/max, nudged quantize-dequantize and the straight-through
+ * gradient over a run of one channel, as Vector API kernels with the scalar loops as reference
+ * ({@code Kernels.vector()} chooses). Both give identical bits: the vector forward does the scalar's float operations
+ * in the same order, and {@code floor} of the always-positive {@code (clamp(x) − nmin)/scale + 0.5} is the
+ * float → int truncation.
+ */
+final class FakeQuantKernels {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final int L = F.length();
+
+    private FakeQuantKernels() {}
+
+    /** {@code {min, max}} of {@code d[from, to)} (±infinity for an empty run). */
+    static float[] minMax(float[] d, int from, int to) {
+        float lo = Float.POSITIVE_INFINITY, hi = Float.NEGATIVE_INFINITY;
+        int i = from;
+        if (Kernels.vector() && to - from >= L) {
+            FloatVector vlo = FloatVector.broadcast(F, lo), vhi = FloatVector.broadcast(F, hi);
+            for (; i + L <= to; i += L) {
+                FloatVector v = FloatVector.fromArray(F, d, i);
+                vlo = vlo.min(v);
+                vhi = vhi.max(v);
+            }
+            lo = vlo.reduceLanes(VectorOperators.MIN);
+            hi = vhi.reduceLanes(VectorOperators.MAX);
+        }
+        for (; i < to; i++) {
+            float v = d[i];
+            if (v < lo) lo = v;
+            if (v > hi) hi = v;
+        }
+        return new float[] {lo, hi};
+    }
+
+    /** {@code out[i] = floor((clamp(x[i], nmin, nmax) − nmin)/scale + 0.5)·scale + nmin} for i in [from, to); 0 when scale is 0. */
+    static void quantDequant(float[] x, int from, int to, float scale, float nmin, float nmax, float[] out) {
+        if (scale == 0f) {
+            java.util.Arrays.fill(out, from, to, 0f);
+            return;
+        }
+        int i = from;
+        if (Kernels.vector()) {
+            for (; i + L <= to; i += L) {
+                FloatVector c = FloatVector.fromArray(F, x, i).max(nmin).min(nmax);
+                FloatVector t = c.sub(nmin).div(scale).add(0.5f);
+                FloatVector f = (FloatVector) t.convert(VectorOperators.F2I, 0).convert(VectorOperators.I2F, 0);
+                f.mul(scale).add(nmin).intoArray(out, i);
+            }
+        }
+        for (; i < to; i++) {
+            float c = Math.min(Math.max(x[i], nmin), nmax);
+            out[i] = (float) Math.floor((c - nmin) / scale + 0.5f) * scale + nmin;
+        }
+    }
+
+    /** {@code gx[i] += g[i]} where {@code nmin ≤ x[i] ≤ nmax}: the straight-through estimator's gradient. */
+    static void passGradient(float[] x, float[] g, int from, int to, float nmin, float nmax, float[] gx) {
+        int i = from;
+        if (Kernels.vector()) {
+            for (; i + L <= to; i += L) {
+                FloatVector v = FloatVector.fromArray(F, x, i);
+                VectorMask<Float> pass = v.compare(VectorOperators.GE, nmin).and(v.compare(VectorOperators.LE, nmax));
+                FloatVector.fromArray(F, gx, i).add(FloatVector.fromArray(F, g, i), pass).intoArray(gx, i);
+            }
+        }
+        for (; i < to; i++) {
+            float v = x[i];
+            if (v >= nmin && v <= nmax) gx[i] += g[i];
+        }
+    }
+}
