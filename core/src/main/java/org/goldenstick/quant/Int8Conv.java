@@ -13,8 +13,8 @@ import org.goldenstick.tensor.kernel.Parallel;
 /**
  * The integer convolution of the int8 deploy layers (ONNX ConvInteger semantics), image by image so the epilogue runs
  * while the image's accumulators are still in cache: per image and group, the input codes are unfolded as bytes
- * (im2col in int8, every row padded to whole vectors), and an outer-product micro-kernel multiplies four output
- * channels × two vectors of pixels at a time, reading the byte columns in place and widening them in registers
+ * (im2col in int8, every row padded to whole vectors), and an outer-product micro-kernel multiplies eight (or four,
+ * or one) output channels × two vectors of pixels at a time, reading the byte columns in place and widening them in registers
  * (byte → float; no packed copy of the columns).
  *
  * <p>Why float lanes: the Vector API has no int8/int16 dot product (the JIT does not emit VNNI's {@code vpdpbusd} for
@@ -111,6 +111,7 @@ final class Int8Conv {
                 if (vector) {
                     for (int j = 0; j < ld; j += PX) {
                         int o = o0;
+                        for (; o + 8 <= o1; o += 8) tile8(cols, ld, k, w.values(), o * k, j, acc, o * ld);
                         for (; o + 4 <= o1; o += 4) tile4(cols, ld, k, w.values(), o * k, j, acc, o * ld);
                         for (; o < o1; o++) tile1(cols, ld, k, w.values(), o * k, j, acc, o * ld);
                     }
@@ -186,6 +187,61 @@ final class Int8Conv {
         IntVector q = (IntVector) v.convert(VectorOperators.F2I, 0);
         if (!first) q = q.add(IntVector.fromArray(I, acc, at));
         q.intoArray(acc, at);
+    }
+
+    /** Eight output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}: 16 accumulators. */
+    private static void tile8(byte[] cols, int ld, int k, float[] w, int wOff, int j, int[] acc, int accOff) {
+        for (int p0 = 0; p0 < k; p0 += KB) {
+            int p1 = Math.min(k, p0 + KB);
+            FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+            for (int p = p0; p < p1; p++) {
+                int at = p * ld + j, wp = wOff + p;
+                FloatVector b0 = widen(cols, at), b1 = widen(cols, at + L);
+                FloatVector wv = FloatVector.broadcast(F, w[wp]);
+                c00 = b0.fma(wv, c00);
+                c01 = b1.fma(wv, c01);
+                wv = FloatVector.broadcast(F, w[wp + k]);
+                c10 = b0.fma(wv, c10);
+                c11 = b1.fma(wv, c11);
+                wv = FloatVector.broadcast(F, w[wp + 2 * k]);
+                c20 = b0.fma(wv, c20);
+                c21 = b1.fma(wv, c21);
+                wv = FloatVector.broadcast(F, w[wp + 3 * k]);
+                c30 = b0.fma(wv, c30);
+                c31 = b1.fma(wv, c31);
+                wv = FloatVector.broadcast(F, w[wp + 4 * k]);
+                c40 = b0.fma(wv, c40);
+                c41 = b1.fma(wv, c41);
+                wv = FloatVector.broadcast(F, w[wp + 5 * k]);
+                c50 = b0.fma(wv, c50);
+                c51 = b1.fma(wv, c51);
+                wv = FloatVector.broadcast(F, w[wp + 6 * k]);
+                c60 = b0.fma(wv, c60);
+                c61 = b1.fma(wv, c61);
+                wv = FloatVector.broadcast(F, w[wp + 7 * k]);
+                c70 = b0.fma(wv, c70);
+                c71 = b1.fma(wv, c71);
+            }
+            boolean first = p0 == 0;
+            int a = accOff + j;
+            store(c00, first, acc, a);
+            store(c01, first, acc, a + L);
+            store(c10, first, acc, a + ld);
+            store(c11, first, acc, a + ld + L);
+            store(c20, first, acc, a + 2 * ld);
+            store(c21, first, acc, a + 2 * ld + L);
+            store(c30, first, acc, a + 3 * ld);
+            store(c31, first, acc, a + 3 * ld + L);
+            store(c40, first, acc, a + 4 * ld);
+            store(c41, first, acc, a + 4 * ld + L);
+            store(c50, first, acc, a + 5 * ld);
+            store(c51, first, acc, a + 5 * ld + L);
+            store(c60, first, acc, a + 6 * ld);
+            store(c61, first, acc, a + 6 * ld + L);
+            store(c70, first, acc, a + 7 * ld);
+            store(c71, first, acc, a + 7 * ld + L);
+        }
     }
 
     /** Four output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}. */

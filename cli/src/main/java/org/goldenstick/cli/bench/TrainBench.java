@@ -1,5 +1,7 @@
 package org.goldenstick.cli.bench;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -12,7 +14,9 @@ import org.goldenstick.nn.Module;
 import org.goldenstick.nn.models.LeNet5;
 import org.goldenstick.nn.models.MobileNetV2;
 import org.goldenstick.nn.models.ResNet;
+import org.goldenstick.importer.OnnxImport;
 import org.goldenstick.qat.SimQAT;
+import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.qat.SimQATConfig;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Parallel;
@@ -25,7 +29,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code gstick bench train}: the speed of one training step (forward, cross-entropy, backward, SGD with momentum) of
  * the built-in CNNs in FP32 and under SimQAT fake quantization, measured in alternating rounds, and the inference speed
- * of the FP32 network against its int8 deploy network. {@code scripts/bench-train-peer.sh} runs PyTorch's step on the
+ * of the FP32 network against its int8 deploy network and against ONNX Runtime on that network's QDQ export
+ * ({@link OrtClassifier}), in the same interleaved rounds. {@code scripts/bench-train-peer.sh} runs PyTorch's step on the
  * same architectures beside it and prints the ratios.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
@@ -53,12 +58,16 @@ public final class TrainBench implements Callable<Integer> {
     @Option(names = "--rounds", description = "Alternating rounds of FP32 and SimQAT steps; the median round counts (default: ${DEFAULT-VALUE}).")
     int rounds = 3;
 
+    @Option(names = "--via-onnx", description = "Also measure each network after a round trip through a float ONNX file (our export, then importer.OnnxImport): rows named MODEL-onnx.")
+    boolean viaOnnx;
+
     @Option(names = "--json", description = "Print one JSON object instead of a table.")
     boolean json;
 
     record TrainJson(String bench, int threads, List<Case> cases) {
         record Case(String model, String input, int batch, long parameters, double fp32TrainImagesPerSecond, double simqatTrainImagesPerSecond,
-                    double simqatStepCost, double fp32InferImagesPerSecond, double int8InferImagesPerSecond, double int8Speedup) {}
+                    double simqatStepCost, double fp32InferImagesPerSecond, double int8InferImagesPerSecond, double int8Speedup,
+                    double ortInt8InferImagesPerSecond, double ortInt8Speedup) {}
     }
 
     /** The network a bench name stands for, with the input's channels and 10 classes. */
@@ -85,7 +94,7 @@ public final class TrainBench implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         if (threads < 1) throw new IllegalArgumentException("--threads must be >= 1, got " + threads);
         if (!(seconds > 0) || rounds < 1 || warmup < 0) throw new IllegalArgumentException("--seconds must be > 0, --warmup >= 0 and --rounds >= 1");
         List<int[]> shapes = Arrays.stream(inputs.split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(TrainBench::shape).toList();
@@ -99,7 +108,24 @@ public final class TrainBench implements Callable<Integer> {
                 for (int[] sh : shapes) {
                     int b = batch != null ? batch : name.equals("lenet") ? 64 : 128;
                     if (!json) System.err.printf(Locale.ROOT, "bench train: %s %dx%dx%d batch %d...%n", name, sh[0], sh[1], sh[2], b);
-                    rows.add(measure(name, sh, b));
+                    rows.add(measure(name, () -> network(name, sh[0], sh[1], new Random(1)), sh, b));
+                    if (viaOnnx) {
+                        if (!json) System.err.printf(Locale.ROOT, "bench train: %s-onnx (float ONNX export, imported)...%n", name);
+                        Path dir = Files.createTempDirectory("gstick-bench-import");
+                        try {
+                            Path file = dir.resolve(name + ".onnx");
+                            OnnxQdqExporter.export(network(name, sh[0], sh[1], new Random(1)), sh, file);
+                            rows.add(measure(name + "-onnx", () -> {
+                                try {
+                                    return OnnxImport.load(file).module();
+                                } catch (java.io.IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            }, sh, b));
+                        } finally {
+                            deleteTree(dir);
+                        }
+                    }
                 }
             }
         } finally {
@@ -108,22 +134,24 @@ public final class TrainBench implements Callable<Integer> {
         if (json) {
             Json.print(new TrainJson("train", threads, rows));
         } else {
-            System.out.printf(Locale.ROOT, "%-12s %-8s %5s %9s %12s %12s %8s %12s %12s %8s%n", "model", "input", "batch", "params", "fp32 img/s", "simqat img/s",
-                    "cost", "infer fp32", "infer int8", "int8 x");
+            System.out.printf(Locale.ROOT, "%-12s %-8s %5s %9s %12s %12s %8s %12s %12s %8s %12s %8s%n", "model", "input", "batch", "params", "fp32 img/s", "simqat img/s",
+                    "cost", "infer fp32", "infer int8", "int8 x", "ort int8", "ort x");
             for (var r : rows) {
-                System.out.printf(Locale.ROOT, "%-12s %-8s %5d %9d %12.0f %12.0f %8.2f %12.0f %12.0f %8.2f%n", r.model(), r.input(), r.batch(), r.parameters(),
+                System.out.printf(Locale.ROOT, "%-12s %-8s %5d %9d %12.0f %12.0f %8.2f %12.0f %12.0f %8.2f %12.0f %8.2f%n", r.model(), r.input(), r.batch(), r.parameters(),
                         r.fp32TrainImagesPerSecond(), r.simqatTrainImagesPerSecond(), r.simqatStepCost(), r.fp32InferImagesPerSecond(),
-                        r.int8InferImagesPerSecond(), r.int8Speedup());
+                        r.int8InferImagesPerSecond(), r.int8Speedup(), r.ortInt8InferImagesPerSecond(), r.ortInt8Speedup());
             }
-            System.out.println("threads " + threads + "; cost = SimQAT step time / FP32 step time; int8 x = int8 deploy images/s / FP32 images/s");
+            System.out.println("threads " + threads + "; cost = SimQAT step time / FP32 step time; int8 x = int8 deploy images/s / FP32 images/s;"
+                    + " ort int8 = ONNX Runtime on our QDQ export of the int8 network, ort x = its images/s / our FP32 images/s (same interleaved rounds)");
         }
         return 0;
     }
 
-    private TrainJson.Case measure(String name, int[] sh, int b) {
+    /** One row: {@code make} gives the same network (same weights) on every call. */
+    private TrainJson.Case measure(String name, java.util.function.Supplier<Module> make, int[] sh, int b) throws Exception {
         Random rng = new Random(42);
-        Module fp32 = network(name, sh[0], sh[1], new Random(1));
-        Module q = network(name, sh[0], sh[1], new Random(1));
+        Module fp32 = make.get();
+        Module q = make.get();
         SimQAT algo = new SimQAT(SimQATConfig.defaults());
         q = algo.apply(q, org.goldenstick.rewrite.ApplyOptions.of(java.util.Map.of("input_shape", sh)));
         Tensor x = Tensor.randn(rng, b, sh[0], sh[1], sh[2]);
@@ -140,10 +168,29 @@ public final class TrainBench implements Callable<Integer> {
         double fTrain = median(fr), sTrain = median(sr);
         Module deploy = algo.convert(q);
         Tensor test = Tensor.randn(rng, Inference.BATCH, sh[0], sh[1], sh[2]);
-        double[] ips = Inference.compareImagesPerSecond(List.of(fp32, deploy), test, 2 * seconds);
+        double[] ips;
+        Path dir = Files.createTempDirectory("gstick-bench-train");
+        try {
+            Path onnx = algo.exportDeployModel(deploy, dir.resolve(name + "-int8"), sh).get(1);
+            try (OrtClassifier ort = new OrtClassifier(onnx, threads)) {
+                // ours and ONNX Runtime in the same interleaved rounds, so load changes hit all three alike
+                ips = Inference.compareImagesPerSecond(List.of(fp32, deploy, ort), test, 3 * seconds);
+            }
+        } finally {
+            deleteTree(dir);
+        }
         long params = 0;
         for (Tensor p : fp32.parameters()) params += p.numel();
-        return new TrainJson.Case(name, sh[0] + "x" + sh[1] + "x" + sh[2], b, params, fTrain, sTrain, fTrain / sTrain, ips[0], ips[1], ips[1] / ips[0]);
+        return new TrainJson.Case(name, sh[0] + "x" + sh[1] + "x" + sh[2], b, params, fTrain, sTrain, fTrain / sTrain, ips[0], ips[1], ips[1] / ips[0],
+                ips[2], ips[2] / ips[0]);
+    }
+
+    /** Deletes a temporary folder of files. */
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) Files.deleteIfExists(f);
+        }
+        Files.deleteIfExists(dir);
     }
 
     private static double median(double[] v) {
