@@ -38,7 +38,7 @@ public final class PtqCommand implements Callable<Integer> {
     /** The {@code --json} object (keys in docs/cli.md). */
     record PtqJson(String method, String kernel, String int4Algo, Integer blockSize, String embedding, int quantizedNodes, java.util.List<String> skippedNodes,
                    long inputBytes, long outputBytes, double sizeRatio, int calibrationSentences, long calibrationTokens, double calibrationSeconds,
-                   double seconds, Path out, java.util.Map<String, String> nullReasons) {}
+                   java.util.List<String> protectedUnits, double seconds, Path out, java.util.Map<String, String> nullReasons) {}
 
     @Option(names = "--onnx", description = "input ONNX model (encoder: BERT-family; CNN: a float image classifier)")
     Path onnx;
@@ -70,6 +70,11 @@ public final class PtqCommand implements Callable<Integer> {
 
     @Option(names = "--embedding", description = "word-embedding table: fp32 | int8 | int4 (default: int8 for int8 methods, int4 for int4)")
     String embedding;
+
+    @Option(names = "--protect", description = {"how many of the most sensitive units (measured on the calibration text in ONNX Runtime) keep",
+            "the costlier, more accurate form: integer-mixed: activation inputs with per-token scales; int4: MatMuls with 8-bit weights",
+            "(default: 6 for int8, see docs/onnx-ptq.md for int4)"})
+    Integer protect;
 
     @Option(names = "--alpha", description = "SmoothQuant migration strength of int8-static and of the integer-token kernel, 0 = off (default: 0.5)")
     Double alpha;
@@ -129,9 +134,11 @@ public final class PtqCommand implements Callable<Integer> {
             case "nbits" -> OnnxPtq.Int8Kernel.MATMUL_NBITS;
             case "integer" -> OnnxPtq.Int8Kernel.MATMUL_INTEGER;
             case "integer-token" -> OnnxPtq.Int8Kernel.MATMUL_INTEGER_TOKEN;
-            default -> throw new IllegalArgumentException("--int8-kernel must be integer-token, integer or nbits, got '" + int8Kernel + "'");
+            case "integer-mixed" -> OnnxPtq.Int8Kernel.MATMUL_INTEGER_MIXED;
+            default -> throw new IllegalArgumentException("--int8-kernel must be integer-mixed, integer-token, integer or nbits, got '" + int8Kernel + "'");
         };
-        OnnxPtq.Config cfg = new OnnxPtq.Config(m, a, blockSize, kern, e, skipPattern, calibSentences, d.batch(), threads, alpha != null ? alpha : d.smoothAlpha());
+        OnnxPtq.Config cfg = new OnnxPtq.Config(m, a, blockSize, kern, e, skipPattern, calibSentences, d.batch(), threads, alpha != null ? alpha : d.smoothAlpha(),
+                protect != null ? protect : d.protect());
         WordPieceTokenizer tok = WordPieceTokenizer.load(tokenizer);
         List<String> sentences = Sentences.read(calib, 4, calibSentences);
         OnnxPtq.Report r = OnnxPtq.quantize(onnx, tok, sentences, cfg, out, CliProgress.of(json));
@@ -140,12 +147,13 @@ public final class PtqCommand implements Callable<Integer> {
             var why = new Json.Reasons();
             boolean int4 = m == OnnxPtq.Method.INT4;
             String kernel = int4 || (m == OnnxPtq.Method.INT8_DYNAMIC && kern == OnnxPtq.Int8Kernel.MATMUL_NBITS) ? "matmul_nbits"
-                    : m == OnnxPtq.Method.INT8_DYNAMIC && kern == OnnxPtq.Int8Kernel.MATMUL_INTEGER_TOKEN ? "matmul_integer_token" : "matmul_integer";
+                    : m == OnnxPtq.Method.INT8_DYNAMIC && kern == OnnxPtq.Int8Kernel.MATMUL_INTEGER_TOKEN ? "matmul_integer_token"
+                    : m == OnnxPtq.Method.INT8_DYNAMIC && kern == OnnxPtq.Int8Kernel.MATMUL_INTEGER_MIXED ? "matmul_integer_mixed" : "matmul_integer";
             Integer block = why.present("block_size", int4 ? Integer.valueOf(blockSize) : kernel.equals("matmul_nbits") ? Integer.valueOf(128) : null,
                     "per-channel int8 weights (no blocks)");
             String algoName = why.present("int4_algo", r.int4Algo(), "not int4 (int8 weights are rounded to nearest)");
             Json.print(new PtqJson(r.method(), kernel, algoName, block, r.embedding(), r.quantizedNodes(), r.skippedNodes(), r.inputBytes(), r.outputBytes(),
-                    r.outputBytes() / (double) r.inputBytes(), r.calibrationSentences(), r.calibrationTokens(), r.calibrationSeconds(), r.seconds(), out, why.map()));
+                    r.outputBytes() / (double) r.inputBytes(), r.calibrationSentences(), r.calibrationTokens(), r.calibrationSeconds(), r.protectedUnits(), r.seconds(), out, why.map()));
         } else {
             System.out.printf(Locale.ROOT, "%s%s: %d MatMul/Gemm quantized, %d kept float; embedding %s; %.1f MB -> %.1f MB (%.1f%%); %d calibration sentences (%d tokens, %.1f s); %.1f s in all%nwrote %s%n",
                     r.method(), r.int4Algo() == null ? "" : " " + r.int4Algo() + " block " + r.blockSize(), r.quantizedNodes(), r.skippedNodes().size(), r.embedding(),

@@ -80,7 +80,7 @@ public final class OnnxPtq {
      * {@code -q} structure). {@code MATMUL_NBITS}: 8-bit weights in blocks of 128 ({@code MatMulNBits},
      * {@code accuracy_level 4}: activations quantized per row and block of 128 at run time; slower here).
      */
-    public enum Int8Kernel { MATMUL_INTEGER, MATMUL_INTEGER_TOKEN, MATMUL_NBITS }
+    public enum Int8Kernel { MATMUL_INTEGER, MATMUL_INTEGER_TOKEN, MATMUL_INTEGER_MIXED, MATMUL_NBITS }
 
     /** Block along the input dimension of 8-bit MatMulNBits weights. */
     static final int INT8_BLOCK = 128;
@@ -93,25 +93,30 @@ public final class OnnxPtq {
      * @param calibSentences at most this many calibration sentences are forwarded
      * @param batch sentences per calibration forward
      * @param threads ONNX Runtime intra-op threads (0: its default)
-     * @param smoothAlpha SmoothQuant migration strength of int8-static and of int8-dynamic's per-token kernel (0: none); ignored otherwise
+     * @param smoothAlpha SmoothQuant migration strength of int8-static and of int8-dynamic's per-token kernels (0: none); ignored otherwise
+     * @param protect how many of the most sensitive units (measured, {@link Prepared#mostSensitive}) keep the costlier, more
+     *                accurate form: int8-dynamic's {@code integer-mixed} kernel gives that many activation inputs per-token
+     *                scales; int4 keeps that many MatMuls in 8-bit blocks. 0: none
      */
     public record Config(Method method, Int4Algo int4Algo, int blockSize, Int8Kernel int8Kernel, Embedding embedding, Pattern skip, int calibSentences, int batch, int threads,
-                         double smoothAlpha) {
+                         double smoothAlpha, int protect) {
         public Config {
             if (!(smoothAlpha >= 0 && smoothAlpha <= 1)) throw new IllegalArgumentException("SmoothQuant alpha " + smoothAlpha + " is not in [0, 1]");
             if (blockSize < 16 || blockSize > 256 || Integer.bitCount(blockSize) != 1) throw new IllegalArgumentException("block size " + blockSize + " is not 16, 32, 64, 128 or 256");
             if (calibSentences < 1 || batch < 1) throw new IllegalArgumentException("calibSentences and batch must be ≥ 1");
+            if (protect < 0) throw new IllegalArgumentException("protected count " + protect + " is negative");
         }
 
         /** int8 methods store the embedding int8 (dynamic: per-token integer kernel; both SmoothQuant α 0.5); int4 stores it 4-bit in the same blocks, GPTQ, block 32. */
         public static Config defaults(Method m) {
-            return new Config(m, Int4Algo.GPTQ, 32, Int8Kernel.MATMUL_INTEGER_TOKEN, m == Method.INT4 ? Embedding.INT4 : Embedding.INT8, null, 256, 16, 0, m == Method.INT4 ? 0 : 0.5);
+            return new Config(m, Int4Algo.GPTQ, 32, Int8Kernel.MATMUL_INTEGER_TOKEN, m == Method.INT4 ? Embedding.INT4 : Embedding.INT8, null, 256, 16, 0, m == Method.INT4 ? 0 : 0.5, 6);
         }
     }
 
     /** What was done. */
     public record Report(String method, String int4Algo, int blockSize, String embedding, int quantizedNodes, List<String> skippedNodes,
-                         long inputBytes, long outputBytes, int calibrationSentences, long calibrationTokens, double calibrationSeconds, double seconds) {}
+                         long inputBytes, long outputBytes, int calibrationSentences, long calibrationTokens, double calibrationSeconds,
+                         List<String> protectedUnits, double seconds) {}
 
     /** A MatMul/Gemm with a constant weight: y = x · W (W is [k, n] as used, whatever the storage). */
     record Target(OnnxNode node, String input, String weight, int k, int n, boolean transposed, String bias, float alpha, float beta) {}
@@ -124,6 +129,114 @@ public final class OnnxPtq {
     /** As above, reporting calibration batches and quantized nodes to {@code progress} (null: silent). */
     public static Report quantize(Path input, WordPieceTokenizer tokenizer, List<String> calibration, Config cfg, Path output, ProgressListener progress) throws IOException, OrtException {
         long t0 = System.nanoTime();
+        Prepared p = prepare(input, tokenizer, calibration, cfg, progress);
+        Set<String> kept = cfg.method() == Method.INT4 ? p.mostSensitive(cfg.protect(), progress) : switch (cfg.method() == Method.INT8_DYNAMIC ? cfg.int8Kernel() : Int8Kernel.MATMUL_INTEGER) {
+            case MATMUL_INTEGER_TOKEN -> p.candidates();
+            case MATMUL_INTEGER_MIXED -> p.mostSensitive(cfg.protect(), progress);
+            default -> Set.of();
+        };
+        Built b = p.build(kept, progress);
+        try (OrtEncoder check = OrtEncoder.open(b.bytes(), cfg.threads())) {
+            // loads: the runtime accepts the rewritten graph before anything is written
+        }
+        AtomicFiles.write(output, b.bytes());
+        return new Report(cfg.method().label(), cfg.method() == Method.INT4 ? cfg.int4Algo().name().toLowerCase(Locale.ROOT) : null,
+                cfg.method() == Method.INT4 ? cfg.blockSize() : 0, b.embedding(), p.targets().size(), p.skipped(),
+                Files.size(input), b.bytes().length, p.sentences().size(), p.tokens(), p.calibSeconds(), List.copyOf(kept), (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** A rewritten graph, serialized. */
+    record Built(byte[] bytes, String embedding) {}
+
+    /**
+     * A model read, its targets found and its calibration statistics taken: everything a rewrite needs, so that
+     * several rewrites (the sensitivity measurement of the mixed kernel) share one calibration.
+     */
+    record Prepared(OnnxModel model, Map<String, OnnxTensor> inits, List<Target> targets, List<String> skipped, Map<String, ActivationStats> stats,
+                    Config cfg, WordPieceTokenizer tokenizer, List<String> sentences, long tokens, double calibSeconds, Map<String, BlockQuant.Blocks> blocks) {
+        /**
+         * What {@link #build} can protect: for int4 the quantized nodes (by name) whose K is a whole number of
+         * {@link #INT8_BLOCK}s (8-bit MatMulNBits is wrong otherwise, see {@link Rewrite#replace}); otherwise the
+         * distinct activation tensors feeding quantized MatMuls, in graph order.
+         */
+        Set<String> candidates() {
+            Set<String> in = new LinkedHashSet<>();
+            for (Target t : targets) {
+                if (cfg.method() != Method.INT4) in.add(t.input());
+                else if (t.k() % INT8_BLOCK == 0) in.add(t.node().name());
+            }
+            return in;
+        }
+
+        /**
+         * The graph rewritten with {@code kept} protected: for int8-dynamic's integer kernels, those activation inputs
+         * get per-token scales; for int4, those nodes get 8-bit weights.
+         */
+        Built build(Set<String> kept, ProgressListener progress) {
+            boolean smoothing = cfg.smoothAlpha() > 0 && (cfg.method() == Method.INT8_STATIC || cfg.method() == Method.INT8_DYNAMIC && cfg.int8Kernel() != Int8Kernel.MATMUL_NBITS
+                    && cfg.int8Kernel() != Int8Kernel.MATMUL_INTEGER);
+            Rewrite rw = new Rewrite(model.graph(), inits, cfg, model.opset(""), kept, blocks);
+            if (smoothing) rw.smooth(targets, stats);
+            ProgressTask task = ProgressTask.start(progress, "ptq " + cfg.method().label(), targets.size(), "node");
+            for (Target t : targets) {
+                rw.replace(t, stats.get(t.input()));
+                task.advance(1, 1, t.node().name());
+            }
+            task.finish("");
+            String embeddingNote = rw.embedding();
+            return new Built(OnnxModelWriter.toBytes(rw.build(model)), embeddingNote);
+        }
+
+        /**
+         * The {@code budget} {@link #candidates} whose protection matters most, by measurement: starting from the
+         * graph with every candidate protected, each in turn is left unprotected (one activation scale per tensor, or
+         * 4-bit weights), and the mean {@code 1 − cos} between that graph's and the float graph's sentence
+         * embeddings on (up to 64 of) the calibration sentences, in ONNX Runtime, is its sensitivity.
+         */
+        Set<String> mostSensitive(int budget, ProgressListener progress) throws OrtException {
+            Set<String> all = candidates();
+            if (budget >= all.size()) return all;
+            if (budget <= 0) return Set.of();
+            List<WordPieceTokenizer.Batch> batches = new ArrayList<>();
+            List<String> probe = sentences.subList(0, Math.min(SENSITIVITY_SENTENCES, sentences.size()));
+            for (int s = 0; s < probe.size(); s += cfg.batch()) batches.add(tokenizer.encodeBatch(probe.subList(s, Math.min(probe.size(), s + cfg.batch()))));
+            float[][] ref;
+            try (OrtEncoder enc = OrtEncoder.open(OnnxModelWriter.toBytes(model), cfg.threads())) {
+                ref = embed(enc, batches);
+            }
+            Map<String, Double> loss = new LinkedHashMap<>();
+            ProgressTask task = ProgressTask.start(progress, "sensitivity", all.size(), cfg.method() == Method.INT4 ? "node" : "input");
+            for (String x : all) {
+                Set<String> others = new LinkedHashSet<>(all);
+                others.remove(x);
+                try (OrtEncoder enc = OrtEncoder.open(build(others, null).bytes(), cfg.threads())) {
+                    float[][] e = embed(enc, batches);
+                    double sum = 0;
+                    for (int i = 0; i < e.length; i++) sum += 1 - EmbeddingEval.dot(e[i], ref[i]);
+                    loss.put(x, sum / e.length);
+                }
+                task.advance(1, 1, x);
+            }
+            task.finish("");
+            List<String> ranked = new ArrayList<>(all);
+            ranked.sort((a, b) -> Double.compare(loss.get(b), loss.get(a)));
+            Set<String> keep = new LinkedHashSet<>();
+            for (String x : all) if (ranked.indexOf(x) < budget) keep.add(x);
+            return keep;
+        }
+    }
+
+    /** Calibration sentences forwarded per candidate graph when measuring per-token sensitivity. */
+    static final int SENSITIVITY_SENTENCES = 64;
+
+    private static float[][] embed(OrtEncoder enc, List<WordPieceTokenizer.Batch> batches) throws OrtException {
+        List<float[]> rows = new ArrayList<>();
+        for (WordPieceTokenizer.Batch b : batches) rows.addAll(java.util.Arrays.asList(enc.sentenceEmbeddings(b)));
+        return rows.toArray(new float[0][]);
+    }
+
+    /** Reads the model, finds the targets and takes the calibration statistics the method needs. */
+    static Prepared prepare(Path input, WordPieceTokenizer tokenizer, List<String> calibration, Config cfg, ProgressListener progress) throws IOException, OrtException {
         if (calibration.isEmpty()) throw new IllegalArgumentException("the calibration text has no sentences");
         OnnxModel model = read(input);
         OnnxGraph g = model.graph();
@@ -141,35 +254,15 @@ public final class OnnxPtq {
 
         // Calibration: forward the sentences in ONNX Runtime with each quantized node's input as an extra output.
         boolean needHessian = cfg.method() == Method.INT4 && cfg.int4Algo() == Int4Algo.GPTQ;
-        boolean smoothing = cfg.smoothAlpha() > 0 && (cfg.method() == Method.INT8_STATIC || cfg.method() == Method.INT8_DYNAMIC && cfg.int8Kernel() == Int8Kernel.MATMUL_INTEGER_TOKEN);
-        boolean needRange = cfg.method() == Method.INT8_STATIC || smoothing;
+        boolean needRange = cfg.method() == Method.INT8_STATIC || cfg.smoothAlpha() > 0 && cfg.method() == Method.INT8_DYNAMIC
+                && (cfg.int8Kernel() == Int8Kernel.MATMUL_INTEGER_TOKEN || cfg.int8Kernel() == Int8Kernel.MATMUL_INTEGER_MIXED);
         Map<String, ActivationStats> stats = new LinkedHashMap<>();
         for (Target t : targets) stats.computeIfAbsent(t.input(), n -> new ActivationStats(n, t.k(), needHessian));
         long t1 = System.nanoTime();
         List<String> sentences = calibration.subList(0, Math.min(cfg.calibSentences(), calibration.size()));
         long tokens = 0;
         if (needHessian || needRange) tokens = calibrate(model, tokenizer, sentences, stats, cfg, progress);
-        double calibSeconds = (System.nanoTime() - t1) / 1e9;
-
-        // Rewrite.
-        Rewrite rw = new Rewrite(g, inits, cfg, model.opset(""));
-        if (smoothing) rw.smooth(targets, stats);
-        ProgressTask task = ProgressTask.start(progress, "ptq " + cfg.method().label(), targets.size(), "node");
-        for (Target t : targets) {
-            rw.replace(t, stats.get(t.input()));
-            task.advance(1, 1, t.node().name());
-        }
-        task.finish("");
-        String embeddingNote = rw.embedding();
-        OnnxModel out = rw.build(model);
-        byte[] bytes = OnnxModelWriter.toBytes(out);
-        try (OrtEncoder check = OrtEncoder.open(bytes, cfg.threads())) {
-            // loads: the runtime accepts the rewritten graph before anything is written
-        }
-        AtomicFiles.write(output, bytes);
-        return new Report(cfg.method().label(), cfg.method() == Method.INT4 ? cfg.int4Algo().name().toLowerCase(Locale.ROOT) : null,
-                cfg.method() == Method.INT4 ? cfg.blockSize() : 0, embeddingNote, targets.size(), skipped,
-                Files.size(input), bytes.length, sentences.size(), tokens, calibSeconds, (System.nanoTime() - t0) / 1e9);
+        return new Prepared(model, inits, targets, skipped, stats, cfg, tokenizer, sentences, tokens, (System.nanoTime() - t1) / 1e9, new HashMap<>());
     }
 
     /** Reads an ONNX model, with an error that says the file is not one. */
@@ -289,8 +382,15 @@ public final class OnnxPtq {
         /** The default-domain opset of the output (at least 11). */
         final long opset;
 
-        Rewrite(OnnxGraph g, Map<String, OnnxTensor> inits, Config cfg, long opset) {
+        /** Protected units ({@link Prepared#build}): per-token activation inputs (int8-dynamic) or 8-bit nodes (int4). */
+        final Set<String> kept;
+        /** Block-quantized weights by weight name and bits, shared by the rewrites of one {@link Prepared} (GPTQ is slow). */
+        final Map<String, BlockQuant.Blocks> blockCache;
+
+        Rewrite(OnnxGraph g, Map<String, OnnxTensor> inits, Config cfg, long opset, Set<String> kept, Map<String, BlockQuant.Blocks> blockCache) {
             this.opset = Math.max(11, opset);
+            this.kept = kept;
+            this.blockCache = blockCache;
             this.g = g;
             this.inits = inits;
             this.cfg = cfg;
@@ -327,9 +427,13 @@ public final class OnnxPtq {
                 for (String o : n.outputs()) producer.put(o, n);
             }
             for (OnnxValueInfo v : g.outputs()) consumers.merge(v.name(), 1, Integer::sum);
+            String expSmooth = System.getProperty("gstick.exp.smooth", "all");   // EXP
             for (var e : byInput.entrySet()) {
                 ActivationStats st = stats.get(e.getKey());
                 if (st == null || st.rows == 0) continue;
+                if (expSmooth.equals("token") && !kept.contains(e.getKey())) continue;   // EXP
+                if (expSmooth.equals("none")) continue;   // EXP
+                if (!expSmooth.equals("all") && !expSmooth.equals("token") && !e.getKey().matches(expSmooth)) continue;   // EXP
                 int k = st.k;
                 float[] wmax = new float[k];
                 for (Target t : e.getValue()) {
@@ -403,10 +507,11 @@ public final class OnnxPtq {
             boolean nbits8 = cfg.method() == Method.INT8_DYNAMIC && cfg.int8Kernel() == Int8Kernel.MATMUL_NBITS && t.k() % INT8_BLOCK == 0;
             if (cfg.method() == Method.INT4 || nbits8) {
                 // rows shorter than a block get the largest power-of-two block that fits, rather than one mostly padding
-                int bits = nbits8 ? 8 : 4, block = nbits8 ? INT8_BLOCK : Math.min(cfg.blockSize(), Math.max(16, Integer.highestOneBit(k)));
-                BlockQuant.Blocks q = !nbits8 && cfg.int4Algo() == Int4Algo.GPTQ && st != null && st.hessian != null && st.rows > 0
-                        ? BlockQuant.gptq(w, n, k, block, bits, st.hessianDouble(), 0.01)
-                        : BlockQuant.rtn(w, n, k, block, bits);
+                // a protected int4 node keeps 8-bit weights (round to nearest in blocks of 128: nearly lossless), computed in float
+                boolean eight = nbits8 || kept.contains(node.name()) && k % INT8_BLOCK == 0;
+                int bits = eight ? 8 : 4, block = eight ? INT8_BLOCK : Math.min(cfg.blockSize(), Math.max(16, Integer.highestOneBit(k)));
+                BlockQuant.Blocks q = s != null ? quantizeBlocks(w, t, st, bits, block)
+                        : blockCache.computeIfAbsent(t.weight() + "/" + bits + "/" + block, key -> quantizeBlocks(w, t, st, bits, block));
                 Packed p = Packed.of(q);
                 String bq = add(new OnnxTensor(fresh(t.weight() + "_q" + bits), OnnxDataType.UINT8, new long[] {n, q.blocksPerRow(), (long) block * bits / 8}, p.data()));
                 String sc = add(OnnxTensor.ofFloats(fresh(t.weight() + "_scales"), q.scales(), (long) n * q.blocksPerRow()));
@@ -467,6 +572,12 @@ public final class OnnxPtq {
             replacedWeights.add(t.weight());
         }
 
+        private BlockQuant.Blocks quantizeBlocks(float[] w, Target t, ActivationStats st, int bits, int block) {
+            return bits == 4 && cfg.int4Algo() == Int4Algo.GPTQ && st != null && st.hessian != null && st.rows > 0
+                    ? BlockQuant.gptq(w, t.n(), t.k(), block, bits, st.hessianDouble(), 0.01)
+                    : BlockQuant.rtn(w, t.n(), t.k(), block, bits);
+        }
+
         /** {xq, xScale, xZeroPoint, staticScale[, tokenScale]}: one activation quantizer per input tensor, shared by its consumers. */
         private String[] activationQuant(String x, ActivationStats st, List<OnnxNode> nodes) {
             String[] done = sharedActivationQuant.get(x);
@@ -483,18 +594,27 @@ public final class OnnxPtq {
                 nodes.add(OnnxNode.of(safe + "/SmoothMul", "Mul", "", List.of(x, is), List.of(x + "_smoothed"), List.of()));
                 x = x + "_smoothed";
             }
-            if (cfg.method() == Method.INT8_DYNAMIC && cfg.int8Kernel() == Int8Kernel.MATMUL_INTEGER_TOKEN) {
+            if (cfg.method() == Method.INT8_DYNAMIC && kept.contains(key)) {
                 // per-token scale: the row's max |x| (clamped away from 0); DynamicQuantizeLinear then sees rows in [-1, 1]
                 String eps = add(OnnxTensor.ofFloats(fresh(safe + "_tok_eps"), new float[] {1e-12f}));
-                nodes.add(OnnxNode.of(safe + "/TokAbs", "Abs", "", List.of(x), List.of(x + "_tok_abs"), List.of()));
+                if (System.getProperty("gstick.exp.tok", "max").equals("l2")) {   // EXP
+                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceL2", "", List.of(x), List.of(x + "_tok_amax0"), List.of(OnnxAttribute.ofInts("axes", -1L), OnnxAttribute.ofInt("keepdims", 1))));
+                } else {
+                // An input the calibration saw (nearly) one-sided, such as a GELU output (≥ −0.17), takes the row maximum
+                // without the Abs pass: any positive per-token scale is exact (the product is multiplied back by it), and
+                // DynamicQuantizeLinear's own range covers the small negative side.
+                boolean oneSided = s == null && st != null && st.rows > 0 && st.max > 0 && st.min >= -ONE_SIDED * st.max;
+                String absX = oneSided ? x : x + "_tok_abs";
+                if (!oneSided) nodes.add(OnnxNode.of(safe + "/TokAbs", "Abs", "", List.of(x), List.of(x + "_tok_abs"), List.of()));
                 // ReduceMax takes its axes as an attribute before opset 18 and as an input from 18 on
                 if (opset >= 18) {
                     String axes = add(OnnxTensor.ofInt64(fresh(safe + "_tok_axes"), new long[] {-1}, 1));
-                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceMax", "", List.of(x + "_tok_abs", axes), List.of(x + "_tok_amax0"), List.of(OnnxAttribute.ofInt("keepdims", 1))));
+                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceMax", "", List.of(absX, axes), List.of(x + "_tok_amax0"), List.of(OnnxAttribute.ofInt("keepdims", 1))));
                 } else {
-                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceMax", "", List.of(x + "_tok_abs"), List.of(x + "_tok_amax0"),
+                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceMax", "", List.of(absX), List.of(x + "_tok_amax0"),
                             List.of(OnnxAttribute.ofInts("axes", -1L), OnnxAttribute.ofInt("keepdims", 1))));
                 }
+                }   // EXP
                 nodes.add(OnnxNode.of(safe + "/TokClamp", "Max", "", List.of(x + "_tok_amax0", eps), List.of(x + "_tok_amax"), List.of()));
                 nodes.add(OnnxNode.of(safe + "/TokNorm", "Div", "", List.of(x, x + "_tok_amax"), List.of(x + "_tok_n"), List.of()));
                 r = new String[] {x + "_q_u8", x + "_q_scale", x + "_q_zp", null, x + "_tok_amax"};   // [4]: the per-token scale
@@ -522,6 +642,9 @@ public final class OnnxPtq {
             sharedActivationQuant.put(key, r);
             return r;
         }
+
+        /** An input with calibration minimum ≥ −this × its maximum takes its per-token scale from the row maximum (no Abs). */
+        static final float ONE_SIDED = 0.25f;
 
         /** Tables at least this large are quantized (word and position embeddings, not token-type ones). */
         static final long MIN_TABLE = 1 << 14;

@@ -44,7 +44,11 @@ class OnnxPtqTest {
     }
 
     static OnnxPtq.Config cfg(OnnxPtq.Method m, OnnxPtq.Int4Algo algo, OnnxPtq.Int8Kernel kernel, OnnxPtq.Embedding e, String skip) {
-        return new OnnxPtq.Config(m, algo, 32, kernel, e, skip == null ? null : Pattern.compile(skip), 48, 8, 1, m == OnnxPtq.Method.INT4 ? 0 : 0.5);
+        return cfg(m, algo, kernel, e, skip, 0);
+    }
+
+    static OnnxPtq.Config cfg(OnnxPtq.Method m, OnnxPtq.Int4Algo algo, OnnxPtq.Int8Kernel kernel, OnnxPtq.Embedding e, String skip, int protect) {
+        return new OnnxPtq.Config(m, algo, 32, kernel, e, skip == null ? null : Pattern.compile(skip), 48, 8, 1, m == OnnxPtq.Method.INT4 ? 0 : 0.5, protect);
     }
 
     static Map<String, Integer> ops(Path p) throws IOException {
@@ -102,6 +106,37 @@ class OnnxPtqTest {
         EmbeddingEval.Result et = eval(tok8), ep = eval(tensor8);
         assertTrue(et.meanCosine() > 0.999, "per-token mean cosine " + et.meanCosine());
         assertTrue(et.meanCosine() > ep.meanCosine(), "per-token " + et.meanCosine() + " vs per-tensor " + ep.meanCosine());
+    }
+
+    @Test
+    void int8MixedKernelScalesOnlyTheMeasuredMostSensitiveInputsPerToken() throws Exception {
+        Path mixed = dir.resolve("int8-mixed.onnx"), none = dir.resolve("int8-mixed0.onnx");
+        OnnxPtq.Report r = OnnxPtq.quantize(bert.model(), tok, calib, cfg(OnnxPtq.Method.INT8_DYNAMIC, OnnxPtq.Int4Algo.RTN, OnnxPtq.Int8Kernel.MATMUL_INTEGER_MIXED, OnnxPtq.Embedding.INT8, null, 3), mixed);
+        OnnxPtq.quantize(bert.model(), tok, calib, cfg(OnnxPtq.Method.INT8_DYNAMIC, OnnxPtq.Int4Algo.RTN, OnnxPtq.Int8Kernel.MATMUL_INTEGER_MIXED, OnnxPtq.Embedding.INT8, null, 0), none);
+        assertEquals(3, r.protectedUnits().size(), r.protectedUnits().toString());
+        Map<String, Integer> ops = ops(mixed);
+        assertEquals(bert.matmuls(), ops.get("MatMulInteger"), ops.toString());
+        assertEquals(3, ops.get("ReduceMax"), "one per-token scale per protected input: " + ops);
+        assertEquals(3 * 4, ops.get("DynamicQuantizeLinear"), ops.toString());
+        assertEquals(null, ops(none).get("ReduceMax"), "nothing protected: one scale per tensor everywhere");
+        EmbeddingEval.Result em = eval(mixed), e0 = eval(none);
+        assertTrue(em.meanCosine() > e0.meanCosine(), "3 per-token inputs " + em.meanCosine() + " vs none " + e0.meanCosine());
+    }
+
+    @Test
+    void int4ProtectKeepsTheMostSensitiveMatMulsIn8BitsAndHelps() throws Exception {
+        Path plain = dir.resolve("int4-p0.onnx"), prot = dir.resolve("int4-p2.onnx");
+        OnnxPtq.quantize(bert.model(), tok, calib, cfg(OnnxPtq.Method.INT4, OnnxPtq.Int4Algo.RTN, OnnxPtq.Int8Kernel.MATMUL_NBITS, OnnxPtq.Embedding.FP32, null, 0), plain);
+        OnnxPtq.Report r = OnnxPtq.quantize(bert.model(), tok, calib, cfg(OnnxPtq.Method.INT4, OnnxPtq.Int4Algo.RTN, OnnxPtq.Int8Kernel.MATMUL_NBITS, OnnxPtq.Embedding.FP32, null, 2), prot);
+        assertEquals(2, r.protectedUnits().size(), r.protectedUnits().toString());
+        List<OnnxNode> nbits = OnnxModelReader.read(prot).graph().nodes().stream().filter(n -> n.opType().equals("MatMulNBits")).toList();
+        assertEquals(bert.matmuls(), nbits.size());
+        List<OnnxNode> eight = nbits.stream().filter(n -> n.intAttr("bits", 4) == 8).toList();
+        assertEquals(2, eight.size(), "two 8-bit MatMuls");
+        for (OnnxNode n : eight) assertTrue(r.protectedUnits().stream().anyMatch(u -> n.name().startsWith(u)), n.name() + " is not one of " + r.protectedUnits());
+        EmbeddingEval.Result ep = eval(prot), e0 = eval(plain);
+        assertTrue(ep.meanCosine() > e0.meanCosine(), "2 MatMuls in 8 bits " + ep.meanCosine() + " vs none " + e0.meanCosine());
+        assertTrue(ep.modelBytes() > e0.modelBytes(), "8-bit weights take more room");
     }
 
     @Test
