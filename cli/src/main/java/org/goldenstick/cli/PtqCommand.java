@@ -63,7 +63,8 @@ public final class PtqCommand implements Callable<Integer> {
     @Option(names = "--block-size", defaultValue = "32", description = "int4 block along the input dimension: 32 | 64 | 128 (default: ${DEFAULT-VALUE})")
     int blockSize;
 
-    @Option(names = "--int8-kernel", defaultValue = "integer-token", description = {"int8-dynamic kernel: integer-token (MatMulInteger, activations",
+    @Option(names = "--int8-kernel", defaultValue = "integer-token", description = {"int8-dynamic kernel: integer-mixed (MatMulInteger, one activation",
+            "scale per tensor except the --protect most sensitive inputs, scaled per token) | integer-token (MatMulInteger, activations",
             "scaled per token at run time, SmoothQuant --alpha) | integer (DynamicQuantizeLinear + MatMulInteger, one activation scale",
             "per tensor) | nbits (MatMulNBits 8-bit blocks of 128, activations quantized per row and block) (default: ${DEFAULT-VALUE})"})
     String int8Kernel;

@@ -77,7 +77,9 @@ public final class OnnxPtq {
      * ({@code Abs → ReduceMax → Div}), the normalised tensor goes through {@code DynamicQuantizeLinear}, and the
      * product is multiplied back by the row maxima; SmoothQuant ({@link Config#smoothAlpha()}) moves per-channel
      * outliers into the weights first. {@code MATMUL_INTEGER}: one run-time scale per activation tensor (the shipped
-     * {@code -q} structure). {@code MATMUL_NBITS}: 8-bit weights in blocks of 128 ({@code MatMulNBits},
+     * {@code -q} structure, which ONNX Runtime fuses into {@code DynamicQuantizeMatMul}). {@code MATMUL_INTEGER_MIXED}:
+     * one scale per tensor except on the {@link Config#protect()} activation inputs whose per-token scales matter most
+     * by measurement (leave-one-out in ONNX Runtime on the calibration sentences), SmoothQuant as for the per-token kernel. {@code MATMUL_NBITS}: 8-bit weights in blocks of 128 ({@code MatMulNBits},
      * {@code accuracy_level 4}: activations quantized per row and block of 128 at run time; slower here).
      */
     public enum Int8Kernel { MATMUL_INTEGER, MATMUL_INTEGER_TOKEN, MATMUL_INTEGER_MIXED, MATMUL_NBITS }
@@ -94,7 +96,7 @@ public final class OnnxPtq {
      * @param batch sentences per calibration forward
      * @param threads ONNX Runtime intra-op threads (0: its default)
      * @param smoothAlpha SmoothQuant migration strength of int8-static and of int8-dynamic's per-token kernels (0: none); ignored otherwise
-     * @param protect how many of the most sensitive units (measured, {@link Prepared#mostSensitive}) keep the costlier, more
+     * @param protect how many of the most sensitive units (measured leave-one-out in ONNX Runtime on the calibration sentences) keep the costlier, more
      *                accurate form: int8-dynamic's {@code integer-mixed} kernel gives that many activation inputs per-token
      *                scales; int4 keeps that many MatMuls in 8-bit blocks. 0: none
      */
@@ -301,7 +303,7 @@ public final class OnnxPtq {
         final String name;
         final int k;
         float min = Float.POSITIVE_INFINITY, max = Float.NEGATIVE_INFINITY;
-        final float[] channelAbsMax;
+        final float[] channelAbsMax, channelMin, channelMax;
         final float[] hessian;
         long rows;
 
@@ -310,16 +312,36 @@ public final class OnnxPtq {
             this.k = k;
             this.hessian = hessian ? new float[k * k] : null;
             this.channelAbsMax = new float[k];
+            this.channelMin = new float[k];
+            this.channelMax = new float[k];
         }
 
         void add(float[] x, int rowCount) {
             for (int i = 0; i < rowCount * k; i++) {
                 min = Math.min(min, x[i]);
                 max = Math.max(max, x[i]);
-                channelAbsMax[i % k] = Math.max(channelAbsMax[i % k], Math.abs(x[i]));
+                int j = i % k;
+                channelAbsMax[j] = Math.max(channelAbsMax[j], Math.abs(x[i]));
+                channelMin[j] = Math.min(channelMin[j], x[i]);
+                channelMax[j] = Math.max(channelMax[j], x[i]);
             }
             if (hessian != null) org.goldenstick.tensor.kernel.Sgemm.gemm(true, false, k, k, rowCount, x, 0, k, x, 0, k, hessian, 0, k, true);
             rows += rowCount;
+        }
+
+        /**
+         * Whether the calibration saw this input (divided per channel by {@code s}, if not null) nearly one-sided: its
+         * most negative value is at most {@code ratio} times its largest positive one.
+         */
+        boolean oneSided(float[] s, float ratio) {
+            if (rows == 0) return false;
+            float lo = 0, hi = 0;
+            for (int j = 0; j < k; j++) {
+                float d = s == null ? 1 : s[j];
+                lo = Math.min(lo, channelMin[j] / d);
+                hi = Math.max(hi, channelMax[j] / d);
+            }
+            return hi > 0 && lo >= -ratio * hi;
         }
 
         double[] hessianDouble() {
@@ -427,13 +449,9 @@ public final class OnnxPtq {
                 for (String o : n.outputs()) producer.put(o, n);
             }
             for (OnnxValueInfo v : g.outputs()) consumers.merge(v.name(), 1, Integer::sum);
-            String expSmooth = System.getProperty("gstick.exp.smooth", "all");   // EXP
             for (var e : byInput.entrySet()) {
                 ActivationStats st = stats.get(e.getKey());
                 if (st == null || st.rows == 0) continue;
-                if (expSmooth.equals("token") && !kept.contains(e.getKey())) continue;   // EXP
-                if (expSmooth.equals("none")) continue;   // EXP
-                if (!expSmooth.equals("all") && !expSmooth.equals("token") && !e.getKey().matches(expSmooth)) continue;   // EXP
                 int k = st.k;
                 float[] wmax = new float[k];
                 for (Target t : e.getValue()) {
@@ -597,13 +615,10 @@ public final class OnnxPtq {
             if (cfg.method() == Method.INT8_DYNAMIC && kept.contains(key)) {
                 // per-token scale: the row's max |x| (clamped away from 0); DynamicQuantizeLinear then sees rows in [-1, 1]
                 String eps = add(OnnxTensor.ofFloats(fresh(safe + "_tok_eps"), new float[] {1e-12f}));
-                if (System.getProperty("gstick.exp.tok", "max").equals("l2")) {   // EXP
-                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceL2", "", List.of(x), List.of(x + "_tok_amax0"), List.of(OnnxAttribute.ofInts("axes", -1L), OnnxAttribute.ofInt("keepdims", 1))));
-                } else {
                 // An input the calibration saw (nearly) one-sided, such as a GELU output (≥ −0.17), takes the row maximum
                 // without the Abs pass: any positive per-token scale is exact (the product is multiplied back by it), and
                 // DynamicQuantizeLinear's own range covers the small negative side.
-                boolean oneSided = s == null && st != null && st.rows > 0 && st.max > 0 && st.min >= -ONE_SIDED * st.max;
+                boolean oneSided = st != null && st.oneSided(s, ONE_SIDED);
                 String absX = oneSided ? x : x + "_tok_abs";
                 if (!oneSided) nodes.add(OnnxNode.of(safe + "/TokAbs", "Abs", "", List.of(x), List.of(x + "_tok_abs"), List.of()));
                 // ReduceMax takes its axes as an attribute before opset 18 and as an input from 18 on
@@ -614,7 +629,6 @@ public final class OnnxPtq {
                     nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceMax", "", List.of(absX), List.of(x + "_tok_amax0"),
                             List.of(OnnxAttribute.ofInts("axes", -1L), OnnxAttribute.ofInt("keepdims", 1))));
                 }
-                }   // EXP
                 nodes.add(OnnxNode.of(safe + "/TokClamp", "Max", "", List.of(x + "_tok_amax0", eps), List.of(x + "_tok_amax"), List.of()));
                 nodes.add(OnnxNode.of(safe + "/TokNorm", "Div", "", List.of(x, x + "_tok_amax"), List.of(x + "_tok_n"), List.of()));
                 r = new String[] {x + "_q_u8", x + "_q_scale", x + "_q_zp", null, x + "_tok_amax"};   // [4]: the per-token scale
