@@ -2,15 +2,22 @@ package org.goldenstick.tensor;
 
 import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.tensor.kernel.Sgemm;
+import org.goldenstick.tensor.kernel.ShiftedGemm;
 
 /**
- * 2-D convolution as im2col + one SGEMM per image and group, parallel over the batch.
+ * 2-D convolution: implicit GEMM on the zero-padded image for stride 1, im2col + SGEMM otherwise, parallel over
+ * the batch.
  *
- * <p>Backward: {@code dW_g += dY_g · colᵀ} (the columns are rebuilt rather than kept, trading a cheap copy for
- * memory), {@code dcol = W_gᵀ · dY_g} scattered back by col2im, and {@code db = Σ dY}. Weight gradients are
- * summed into one partial buffer per batch chunk and reduced at the end, so workers never share an output.
- * A 1×1 kernel with stride 1 and no padding reads the input directly (no im2col copy). Depthwise convolutions
- * (one channel per group) take {@link DepthwiseConv}'s direct kernel instead.
+ * <p>Stride 1 (the "wide" layout, see {@link Geometry#wide}): the rows of the column matrix are shifted windows of
+ * the zero-padded image, so {@link ShiftedGemm} multiplies the weights by them in place — nothing is unfolded.
+ * Backward on that layout: {@code dW += dY·windowsᵀ} from the same windows, and {@code dX} as a forward convolution
+ * of the zero-padded {@code dY} with the transposed, spatially flipped weights (no col2im). Other shapes:
+ * {@code dW_g += dY_g · colᵀ} (the columns are rebuilt rather than kept, trading a cheap copy for memory),
+ * {@code dcol = W_gᵀ · dY_g} scattered back by col2im, and {@code db = Σ dY}. Weight gradients are summed into one
+ * partial buffer per batch chunk and reduced at the end, so workers never share an output. A 1×1 kernel with
+ * stride 1 and no padding reads the input directly (plain GEMM, no im2col copy). Depthwise convolutions (one
+ * channel per group) take {@link DepthwiseConv}'s direct kernel instead. Scratch buffers are per thread and reused
+ * across calls.
  */
 final class Conv {
     private Conv() {}
@@ -76,6 +83,21 @@ final class Conv {
          */
         final boolean wide;
         final int hp, wp, pw, padded;
+        /** Start of each column-matrix row (c, i, j) in the padded image: {@code c·hp·wp + i·dH·wp + j·dW}. */
+        final int[] taps;
+        /**
+         * Wide layout and padding at most the dilated kernel extent: dX is the convolution of dY, zero-padded by
+         * {@code dilation·(k−1) − pad} per side into [O_g, hp2, wp2], with the flipped transposed weights.
+         */
+        final boolean flipGrad;
+        final int hp2, wp2, pw2, padTop2, padLeft2, padded2;
+        /** Start of each row (o, i, j) of the flipped convolution's column matrix in the padded dY. */
+        final int[] taps2;
+        /**
+         * Wide layout with at least a register panel of output channels per group: the weight gradient is formed
+         * transposed, [k, O_g] per group, with the channels along the vector lanes (no lane reductions per image).
+         */
+        final boolean transposedGrad;
 
         Geometry(int n, int c, int h, int w, int o, int cg, int kh, int kw, int oh, int ow, Conv2dSpec s) {
             this.n = n;
@@ -97,14 +119,33 @@ final class Conv {
             this.hp = h + s.padTop() + s.padBottom();
             this.wp = w + s.padLeft() + s.padRight();
             this.pw = oh * wp;
-            int overhang = (kw - 1) * s.dilationW();
+            int extentH = (kh - 1) * s.dilationH(), overhang = (kw - 1) * s.dilationW();
             boolean worthIt = switch (wideMode) {
                 case OFF -> false;
                 case AUTO -> overhang * 3 <= wp; // measured: still a gain at 7×7 with 3×3 kernels (2 of 9 columns wasted)
                 case ALWAYS -> true;
             };
             this.wide = !direct && s.strideH() == 1 && s.strideW() == 1 && worthIt;
-            this.padded = cg * hp * wp + overhang; // the last rows of the last channel read past hp·wp by the overhang
+            // The last rows of the last channel read past hp·wp by the overhang, and whole panels past pw.
+            this.padded = cg * hp * wp + overhang + ShiftedGemm.readWidth(pw) - pw;
+            this.taps = wide ? taps(cg, kh, kw, hp * wp, s.dilationH() * wp, s.dilationW()) : null;
+            this.flipGrad = wide && s.padTop() <= extentH && s.padBottom() <= extentH && s.padLeft() <= overhang && s.padRight() <= overhang;
+            this.hp2 = h + extentH;
+            this.wp2 = w + overhang;
+            this.pw2 = h * wp2;
+            this.padTop2 = extentH - s.padTop();
+            this.padLeft2 = overhang - s.padLeft();
+            this.padded2 = og * hp2 * wp2 + overhang + ShiftedGemm.readWidth(pw2) - pw2;
+            this.transposedGrad = wide && og >= ShiftedGemm.panelWidth();
+            this.taps2 = flipGrad ? taps(og, kh, kw, hp2 * wp2, s.dilationH() * wp2, s.dilationW()) : null;
+        }
+
+        private static int[] taps(int channels, int kh, int kw, int plane, int rowStep, int colStep) {
+            int[] t = new int[channels * kh * kw];
+            for (int ci = 0, r = 0; ci < channels; ci++)
+                for (int ki = 0; ki < kh; ki++)
+                    for (int kj = 0; kj < kw; kj++) t[r++] = ci * plane + ki * rowStep + kj * colStep;
+            return t;
         }
 
         int xImage() {
@@ -122,9 +163,14 @@ final class Conv {
 
     private static final ThreadLocal<float[]> PADDED = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> WIDE = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> GRAD_PADDED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> GRAD_WIDE = ThreadLocal.withInitial(() -> new float[0]);
+    /** On the thread running a backward: the flipped weights and the per-chunk weight-gradient partials. */
+    private static final ThreadLocal<float[]> FLIPPED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
 
     private static void forwardImage(Geometry g, int img, float[] x, float[] w, float[] bias, float[] y) {
-        float[] col = g.direct ? null : scratch(COL, g.k * (g.wide ? g.pw : g.p));
+        float[] col = g.direct || g.wide ? null : scratch(COL, g.k * g.p);
         float[] xp = g.wide ? scratch(PADDED, g.padded) : null;
         float[] yw = g.wide ? scratch(WIDE, g.og * g.pw) : null;
         for (int grp = 0; grp < g.s.groups(); grp++) {
@@ -135,8 +181,7 @@ final class Conv {
                 Sgemm.gemm(false, false, g.og, g.p, g.k, w, wOff, g.k, x, xOff, g.p, y, yOff, g.p, false);
             } else if (g.wide) {
                 pad(g, x, xOff, xp);
-                wideCols(g, xp, col);
-                Sgemm.gemm(false, false, g.og, g.pw, g.k, w, wOff, g.k, col, 0, g.pw, yw, 0, g.pw, false);
+                ShiftedGemm.multiply(g.og, g.pw, g.k, w, wOff, g.k, xp, 0, g.taps, yw, 0, g.pw, false);
                 for (int oc = 0; oc < g.og; oc++)
                     for (int oy = 0; oy < g.oh; oy++) System.arraycopy(yw, oc * g.pw + oy * g.wp, y, yOff + oc * g.p + oy * g.ow, g.ow);
             } else {
@@ -153,8 +198,11 @@ final class Conv {
         }
     }
 
-    /** Batch chunks of the weight-gradient reduction; enough tasks to balance up to 16 cores. */
-    static final int WEIGHT_GRAD_CHUNKS = 64;
+    /**
+     * Batch chunks of the weight-gradient reduction: enough tasks to balance a few cores, few enough that the
+     * per-chunk partial gradients stay cheap to clear and sum.
+     */
+    static final int WEIGHT_GRAD_CHUNKS = 16;
 
     private static void backward(Geometry g, float[] gy, Tensor x, Tensor w, Tensor bias) {
         float[] xd = x.data(), wd = w.data();
@@ -169,27 +217,51 @@ final class Conv {
         // chunk order, so the result is the same at any thread count.
         int chunks = Math.min(g.n, WEIGHT_GRAD_CHUNKS);
         int wSize = wd.length;
-        float[][] gwPart = needW ? new float[chunks][] : null;
+        float[] parts = needW ? scratch(PARTIALS, chunks * wSize) : null;
+        if (needW) java.util.Arrays.fill(parts, 0, chunks * wSize, 0f);
+        float[] flipped = needX && g.flipGrad ? flipWeights(g, wd) : null;
         if (needX || needW) {
             Parallel.forEach(chunks, ch -> {
                 int i0 = (int) ((long) ch * g.n / chunks), i1 = (int) ((long) (ch + 1) * g.n / chunks);
-                float[] gwc = needW ? (gwPart[ch] = new float[wSize]) : null;
                 for (int img = i0; img < i1; img++) {
                     for (int grp = 0; grp < g.s.groups(); grp++) {
                         int xOff = img * g.xImage() + grp * g.cg * g.h * g.w;
                         int yOff = (img * g.o + grp * g.og) * g.p;
                         int wOff = grp * g.og * g.k;
-                        if (g.wide) backwardWide(g, xd, wd, gy, gx, gwc, xOff, yOff, wOff);
-                        else backwardPlain(g, xd, wd, gy, gx, gwc, xOff, yOff, wOff);
+                        int gwOff = ch * wSize + wOff;
+                        if (g.wide) backwardWide(g, xd, wd, flipped, gy, gx, parts, xOff, yOff, wOff, gwOff);
+                        else backwardPlain(g, xd, wd, gy, gx, parts, xOff, yOff, wOff, gwOff);
                     }
                 }
             });
         }
         if (needW) {
             float[] gw = w.gradArray();
-            for (float[] part : gwPart) for (int i = 0; i < wSize; i++) gw[i] += part[i];
+            if (g.transposedGrad) {
+                for (int ch = 1; ch < chunks; ch++) VectorKernels.addInto(parts, ch * wSize, parts, 0, wSize);
+                for (int grp = 0; grp < g.s.groups(); grp++) {
+                    int base = grp * g.og * g.k;
+                    for (int q = 0; q < g.k; q++)
+                        for (int oc = 0; oc < g.og; oc++) gw[base + oc * g.k + q] += parts[base + q * g.og + oc];
+                }
+            } else {
+                for (int ch = 0; ch < chunks; ch++) VectorKernels.addInto(parts, ch * wSize, gw, 0, wSize);
+            }
         }
         biasGrad(g, gy, bias);
+    }
+
+    /** Per group, W'[ci][(o·kH + i)·kW + j] = W[o][ci][kH−1−i][kW−1−j]: the weights of dX as a convolution of dY. */
+    private static float[] flipWeights(Geometry g, float[] w) {
+        float[] f = scratch(FLIPPED, w.length);
+        int taps = g.kh * g.kw, rowLen = g.og * taps;
+        for (int grp = 0; grp < g.s.groups(); grp++) {
+            int base = grp * g.og * g.k;
+            for (int oc = 0; oc < g.og; oc++)
+                for (int ci = 0; ci < g.cg; ci++)
+                    for (int t = 0; t < taps; t++) f[base + ci * rowLen + oc * taps + t] = w[base + (oc * g.cg + ci) * taps + taps - 1 - t];
+        }
+        return f;
     }
 
     private static void biasGrad(Geometry g, float[] gy, Tensor bias) {
@@ -203,15 +275,15 @@ final class Conv {
         }
     }
 
-    /** One image and group: dW += dY·colᵀ, dX += col2im(Wᵀ·dY) (gx or gwc null when not needed). */
-    private static void backwardPlain(Geometry g, float[] xd, float[] wd, float[] gy, float[] gx, float[] gwc, int xOff, int yOff, int wOff) {
-        if (gwc != null) {
+    /** One image and group: dW += dY·colᵀ (into gw at gwOff), dX += col2im(Wᵀ·dY) (gx or gw null when not needed). */
+    private static void backwardPlain(Geometry g, float[] xd, float[] wd, float[] gy, float[] gx, float[] gw, int xOff, int yOff, int wOff, int gwOff) {
+        if (gw != null) {
             if (g.direct) {
-                Sgemm.gemm(false, true, g.og, g.k, g.p, gy, yOff, g.p, xd, xOff, g.p, gwc, wOff, g.k, true);
+                Sgemm.gemm(false, true, g.og, g.k, g.p, gy, yOff, g.p, xd, xOff, g.p, gw, gwOff, g.k, true);
             } else {
                 float[] col = scratch(COL, g.k * g.p);
                 im2col(g, xd, xOff, col);
-                Sgemm.gemm(false, true, g.og, g.k, g.p, gy, yOff, g.p, col, 0, g.p, gwc, wOff, g.k, true);
+                Sgemm.gemm(false, true, g.og, g.k, g.p, gy, yOff, g.p, col, 0, g.p, gw, gwOff, g.k, true);
             }
         }
         if (gx != null) {
@@ -225,41 +297,55 @@ final class Conv {
         }
     }
 
-    /** The wide-row version of {@link #backwardPlain}: dY is widened with zero columns, so they add nothing. */
-    private static void backwardWide(Geometry g, float[] xd, float[] wd, float[] gy, float[] gx, float[] gwc, int xOff, int yOff, int wOff) {
-        float[] dyw = scratch(WIDE, g.og * g.pw);
-        float[] buf = scratch(PADDED, g.padded);
+    /**
+     * The wide-layout version of {@link #backwardPlain}: dW from dY (widened with zero columns, so the dropped
+     * columns add nothing) against the padded image's windows; dX as the flipped convolution of the padded dY,
+     * or through col2im when the padding exceeds the kernel extent.
+     */
+    private static void backwardWide(Geometry g, float[] xd, float[] wd, float[] flipped, float[] gy, float[] gx, float[] gw,
+                                     int xOff, int yOff, int wOff, int gwOff) {
+        if (gw != null) {
+            float[] xp = scratch(PADDED, g.padded);
+            pad(g, xd, xOff, xp);
+            if (g.transposedGrad) {
+                // dWᵀ[p, o] = Σ_j window_p[j] · dYᵀ[j, o]: output channels along the vector lanes, no lane reductions.
+                float[] dyt = scratch(WIDE, g.pw * g.og + ShiftedGemm.readWidth(g.og));
+                for (int oy = 0; oy < g.oh; oy++) {
+                    for (int ox = 0; ox < g.ow; ox++) {
+                        int src = yOff + oy * g.ow + ox, dst = (oy * g.wp + ox) * g.og;
+                        for (int oc = 0; oc < g.og; oc++) dyt[dst + oc] = gy[src + oc * g.p];
+                    }
+                    java.util.Arrays.fill(dyt, (oy * g.wp + g.ow) * g.og, (oy + 1) * g.wp * g.og, 0f);
+                }
+                ShiftedGemm.multiplyWindowsByRows(g.k, g.og, g.pw, xp, 0, g.taps, dyt, 0, g.og, gw, gwOff, g.og, true);
+            } else {
+                float[] dyw = scratch(WIDE, g.og * g.pw);
+                for (int oc = 0; oc < g.og; oc++)
+                    for (int oy = 0; oy < g.oh; oy++) {
+                        int dst = oc * g.pw + oy * g.wp;
+                        System.arraycopy(gy, yOff + oc * g.p + oy * g.ow, dyw, dst, g.ow);
+                        java.util.Arrays.fill(dyw, dst + g.ow, dst + g.wp, 0f);
+                    }
+                ShiftedGemm.multiplyTransposed(g.og, g.k, g.pw, dyw, 0, g.pw, xp, 0, g.taps, gw, gwOff, g.k, true);
+            }
+        }
+        if (gx == null) return;
+        if (!g.flipGrad) {
+            backwardPlain(g, xd, wd, gy, gx, null, xOff, yOff, wOff, 0);
+            return;
+        }
+        float[] dyp = scratch(GRAD_PADDED, g.padded2);
+        java.util.Arrays.fill(dyp, 0, g.padded2, 0f);
+        int plane2 = g.hp2 * g.wp2;
         for (int oc = 0; oc < g.og; oc++)
             for (int oy = 0; oy < g.oh; oy++) {
-                int dst = oc * g.pw + oy * g.wp;
-                System.arraycopy(gy, yOff + oc * g.p + oy * g.ow, dyw, dst, g.ow);
-                java.util.Arrays.fill(dyw, dst + g.ow, dst + g.wp, 0f);
+                System.arraycopy(gy, yOff + oc * g.p + oy * g.ow, dyp, oc * plane2 + (oy + g.padTop2) * g.wp2 + g.padLeft2, g.ow);
             }
-        if (gwc != null) {
-            float[] col = scratch(COL, g.k * g.pw);
-            pad(g, xd, xOff, buf);
-            wideCols(g, buf, col);
-            Sgemm.gemm(false, true, g.og, g.k, g.pw, dyw, 0, g.pw, col, 0, g.pw, gwc, wOff, g.k, true);
-        }
-        if (gx != null) {
-            float[] dcol = scratch(DCOL, g.k * g.pw);
-            Sgemm.gemm(true, false, g.k, g.pw, g.og, wd, wOff, g.k, dyw, 0, g.pw, dcol, 0, g.pw, false);
-            java.util.Arrays.fill(buf, 0, g.padded, 0f);
-            int plane = g.hp * g.wp;
-            for (int ci = 0; ci < g.cg; ci++)
-                for (int ki = 0; ki < g.kh; ki++)
-                    for (int kj = 0; kj < g.kw; kj++) {
-                        int src = ((ci * g.kh + ki) * g.kw + kj) * g.pw;
-                        int dst = ci * plane + ki * g.s.dilationH() * g.wp + kj * g.s.dilationW();
-                        VectorKernels.addInto(dcol, src, buf, dst, g.pw);
-                    }
-            for (int ci = 0; ci < g.cg; ci++)
-                for (int iy = 0; iy < g.h; iy++) {
-                    int src = ci * plane + (iy + g.s.padTop()) * g.wp + g.s.padLeft();
-                    int dst = xOff + (ci * g.h + iy) * g.w;
-                    VectorKernels.addInto(buf, src, gx, dst, g.w);
-                }
-        }
+        float[] gxw = scratch(GRAD_WIDE, g.cg * g.pw2);
+        int kf = g.og * g.kh * g.kw;
+        ShiftedGemm.multiply(g.cg, g.pw2, kf, flipped, wOff, kf, dyp, 0, g.taps2, gxw, 0, g.pw2, false);
+        for (int ci = 0; ci < g.cg; ci++)
+            for (int iy = 0; iy < g.h; iy++) VectorKernels.addInto(gxw, ci * g.pw2 + iy * g.wp2, gx, xOff + (ci * g.h + iy) * g.w, g.w);
     }
 
     /** Copies one group of one image into the zero-padded buffer [Cg, hp, wp] (+ overhang). */
@@ -270,17 +356,6 @@ final class Conv {
             for (int iy = 0; iy < g.h; iy++) {
                 System.arraycopy(x, xOff + (ci * g.h + iy) * g.w, xp, ci * plane + (iy + g.s.padTop()) * g.wp + g.s.padLeft(), g.w);
             }
-    }
-
-    /** Wide im2col: row (c, i, j) is the padded image shifted by (i·dH, j·dW), pw = OH·wp values long. */
-    private static void wideCols(Geometry g, float[] xp, float[] col) {
-        int plane = g.hp * g.wp;
-        for (int ci = 0; ci < g.cg; ci++)
-            for (int ki = 0; ki < g.kh; ki++)
-                for (int kj = 0; kj < g.kw; kj++) {
-                    int src = ci * plane + ki * g.s.dilationH() * g.wp + kj * g.s.dilationW();
-                    System.arraycopy(xp, src, col, ((ci * g.kh + ki) * g.kw + kj) * g.pw, g.pw);
-                }
     }
 
     /** Range of output columns {@code ow} whose input column {@code ow*stride + shift} lies in [0, width). */

@@ -58,6 +58,10 @@ class ConvTest {
             new Case("1x1 stride 2", new int[] {2, 3, 5, 5}, new int[] {4, 3, 1, 1}, false, Conv2dSpec.of(2, 0, 1, 1)),
             new Case("stride 1, asymmetric pads, dilation 2x1", new int[] {2, 3, 6, 7}, new int[] {2, 3, 2, 3}, true,
                     new Conv2dSpec(1, 1, 0, 2, 1, 0, 2, 1, 1)),
+            new Case("stride 1 pad 1, rows, channels and columns past a register tile", new int[] {2, 7, 9, 13}, new int[] {7, 7, 3, 3}, true,
+                    Conv2dSpec.of(1, 1, 1, 1)),
+            new Case("stride 1, more output channels than a register panel", new int[] {2, 3, 6, 7}, new int[] {33, 3, 3, 3}, false, Conv2dSpec.of(1, 1, 1, 1)),
+            new Case("1x1 stride 1 pad 1 (padding past the kernel extent)", new int[] {2, 3, 4, 5}, new int[] {4, 3, 1, 1}, false, Conv2dSpec.of(1, 1, 1, 1)),
             new Case("many images (batch chunks)", new int[] {11, 2, 4, 4}, new int[] {3, 2, 2, 2}, true, Conv2dSpec.of(1, 1, 1, 1)));
 
     @Test

@@ -1,0 +1,294 @@
+package org.goldenstick.tensor.kernel;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Matrix products with an implicit operand B whose row {@code p} is the window {@code b[bOff + rowOff[p] + j]},
+ * {@code j < n}, of one buffer: the rows of a stride-1 convolution's im2col matrix are such windows of the
+ * zero-padded image (row (c, i, j) starts at {@code c·plane + i·dH·wp + j·dW}), so a convolution multiplies its
+ * weights by them without ever writing the column matrix (implicit GEMM). Both ops are serial; convolutions
+ * parallelise over images around them.
+ *
+ * <p>Two paths, selected by {@link Kernels#vector()}: the Vector API micro-kernels and the scalar reference loops.
+ * {@link #multiply}'s vector path reads whole panels of {@link #panelWidth()} columns, so each window must stay
+ * readable up to {@code n} rounded up to a panel ({@link #readWidth}); the values read past {@code n} only reach
+ * discarded columns.
+ *
+ * <pre>{@code
+ * // y[o, j] = Σ_p w[o, p] · xp[taps[p] + j]   (a 3×3 convolution on the padded image xp)
+ * ShiftedGemm.multiply(o, n, taps.length, w, 0, taps.length, xp, 0, taps, y, 0, n, false);
+ * }</pre>
+ */
+public final class ShiftedGemm {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length(), MR = PackedGemm.MR, NR = PackedGemm.NR;
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[MR * NR]);
+
+    private ShiftedGemm() {}
+
+    /** Columns the vector path computes at once; windows are read in whole panels of this width. */
+    public static int panelWidth() {
+        return NR;
+    }
+
+    /** How many values of each window {@link #multiply} may read for {@code n} output columns. */
+    public static int readWidth(int n) {
+        return (n + NR - 1) / NR * NR;
+    }
+
+    /**
+     * {@code C[m, n] (+)= A[m, k] · B} with B's row p the window at {@code bOff + rowOff[p]} (k = rowOff.length used
+     * entries from 0). Each window must be readable for {@link #readWidth}{@code (n)} values.
+     */
+    public static void multiply(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int[] rowOff,
+                                float[] c, int cOff, int ldc, boolean accumulate) {
+        if (m <= 0 || n <= 0) return;
+        checkWindows(b, bOff, rowOff, k, readWidth(n));
+        if (!Kernels.vector()) {
+            for (int i = 0; i < m; i++) {
+                int ci = cOff + i * ldc;
+                if (!accumulate) Arrays.fill(c, ci, ci + n, 0f);
+                for (int p = 0; p < k; p++) {
+                    float av = a[aOff + i * lda + p];
+                    int bp = bOff + rowOff[p];
+                    for (int j = 0; j < n; j++) c[ci + j] += av * b[bp + j];
+                }
+            }
+            return;
+        }
+        float[] tile = TILE.get();
+        for (int j = 0; j < n; j += NR) {
+            int w = Math.min(NR, n - j);
+            for (int i = 0; i < m; i += MR) {
+                int h = Math.min(MR, m - i);
+                // Rows past m repeat the last real row; their results are dropped.
+                int r0 = aOff + i * lda, last = aOff + (i + h - 1) * lda;
+                int r1 = Math.min(r0 + lda, last), r2 = Math.min(r0 + 2 * lda, last), r3 = Math.min(r0 + 3 * lda, last);
+                int r4 = Math.min(r0 + 4 * lda, last), r5 = Math.min(r0 + 5 * lda, last);
+                if (h == MR && w == NR) {
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, b, bOff + j, rowOff, 0, c, cOff + i * ldc + j, ldc, accumulate);
+                } else {
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, b, bOff + j, rowOff, 0, tile, 0, NR, false);
+                    for (int r = 0; r < h; r++) {
+                        int co = cOff + (i + r) * ldc + j;
+                        if (accumulate) for (int q = 0; q < w; q++) c[co + q] += tile[r * NR + q];
+                        else System.arraycopy(tile, r * NR, c, co, w);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code C[m, n] (+)= A · B[k, n]} where A's row i is the window at {@code aOff + rowOff[i]} (read for k values)
+     * and B is row-major with leading dimension ldb: the transposed weight gradient of a convolution,
+     * {@code dWᵀ[p, o] += Σ_j xp[taps[p] + j] · dYᵀ[j, o]}, without a reduction across vector lanes. B's rows are
+     * read in whole panels, so each must be readable for {@link #readWidth}{@code (n)} values.
+     */
+    public static void multiplyWindowsByRows(int m, int n, int k, float[] a, int aOff, int[] rowOff, float[] b, int bOff, int ldb,
+                                             float[] c, int cOff, int ldc, boolean accumulate) {
+        if (m <= 0 || n <= 0) return;
+        checkWindows(a, aOff, rowOff, m, k);
+        if (k > 0 && (bOff < 0 || (long) bOff + (long) (k - 1) * ldb + readWidth(n) > b.length)) {
+            throw new IllegalArgumentException("shifted gemm: B of " + k + " rows with leading dimension " + ldb + " read " + readWidth(n)
+                    + " wide at offset " + bOff + " does not fit an array of length " + b.length);
+        }
+        if (!Kernels.vector()) {
+            for (int i = 0; i < m; i++) {
+                int ci = cOff + i * ldc, ai = aOff + rowOff[i];
+                if (!accumulate) Arrays.fill(c, ci, ci + n, 0f);
+                for (int p = 0; p < k; p++) {
+                    float av = a[ai + p];
+                    int bp = bOff + p * ldb;
+                    for (int j = 0; j < n; j++) c[ci + j] += av * b[bp + j];
+                }
+            }
+            return;
+        }
+        float[] tile = TILE.get();
+        for (int j = 0; j < n; j += NR) {
+            int w = Math.min(NR, n - j);
+            for (int i = 0; i < m; i += MR) {
+                int h = Math.min(MR, m - i);
+                int last = aOff + rowOff[i + h - 1];
+                int r0 = aOff + rowOff[i], r1 = h > 1 ? aOff + rowOff[i + 1] : last, r2 = h > 2 ? aOff + rowOff[i + 2] : last;
+                int r3 = h > 3 ? aOff + rowOff[i + 3] : last, r4 = h > 4 ? aOff + rowOff[i + 4] : last, r5 = h > 5 ? aOff + rowOff[i + 5] : last;
+                if (h == MR && w == NR) {
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, b, bOff + j, null, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                } else {
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, b, bOff + j, null, ldb, tile, 0, NR, false);
+                    for (int r = 0; r < h; r++) {
+                        int co = cOff + (i + r) * ldc + j;
+                        if (accumulate) for (int q = 0; q < w; q++) c[co + q] += tile[r * NR + q];
+                        else System.arraycopy(tile, r * NR, c, co, w);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * {@code C[m, k] (+)= A[m, n] · Bᵀ} with B's row p the window at {@code bOff + rowOff[p]}, read for exactly n
+     * values: the weight gradient of a convolution, {@code dW[o, p] += Σ_j dY[o, j] · xp[taps[p] + j]}.
+     */
+    public static void multiplyTransposed(int m, int k, int n, float[] a, int aOff, int lda, float[] b, int bOff, int[] rowOff,
+                                          float[] c, int cOff, int ldc, boolean accumulate) {
+        if (m <= 0 || k <= 0) return;
+        checkWindows(b, bOff, rowOff, k, n);
+        if (!Kernels.vector()) {
+            for (int i = 0; i < m; i++)
+                for (int p = 0; p < k; p++) {
+                    float s = 0f;
+                    int ai = aOff + i * lda, bp = bOff + rowOff[p];
+                    for (int j = 0; j < n; j++) s += a[ai + j] * b[bp + j];
+                    int at = cOff + i * ldc + p;
+                    c[at] = accumulate ? c[at] + s : s;
+                }
+            return;
+        }
+        int i = 0;
+        for (; i + 4 <= m; i += 4) {
+            int p = 0;
+            for (; p + 3 <= k; p += 3) dots4x3(n, a, aOff + i * lda, lda, b, bOff + rowOff[p], bOff + rowOff[p + 1], bOff + rowOff[p + 2], c, cOff + i * ldc + p, ldc, accumulate);
+            for (; p < k; p++) for (int r = 0; r < 4; r++) put(c, cOff + (i + r) * ldc + p, Sgemm.dot(a, aOff + (i + r) * lda, b, bOff + rowOff[p], n), accumulate);
+        }
+        for (; i < m; i++)
+            for (int p = 0; p < k; p++) put(c, cOff + i * ldc + p, Sgemm.dot(a, aOff + i * lda, b, bOff + rowOff[p], n), accumulate);
+    }
+
+    private static void put(float[] c, int at, float v, boolean accumulate) {
+        c[at] = accumulate ? c[at] + v : v;
+    }
+
+    private static void checkWindows(float[] b, int bOff, int[] rowOff, int k, int width) {
+        if (k > rowOff.length) throw new IllegalArgumentException("shifted gemm: " + k + " rows but " + rowOff.length + " window offsets");
+        int lo = Integer.MAX_VALUE, hi = Integer.MIN_VALUE;
+        for (int p = 0; p < k; p++) {
+            lo = Math.min(lo, rowOff[p]);
+            hi = Math.max(hi, rowOff[p]);
+        }
+        if (k > 0 && (bOff + lo < 0 || (long) bOff + hi + width > b.length)) {
+            throw new IllegalArgumentException("shifted gemm: windows at offsets " + (bOff + lo) + ".." + (bOff + hi) + " of width " + width
+                    + " do not fit a buffer of length " + b.length);
+        }
+    }
+
+    /**
+     * Six A rows starting at the given offsets (row r's element p at {@code a_r + p}) times one panel of 2·lanes
+     * columns of B, whose row p starts at {@code b0 + rowOff[p]} (windows) or {@code b0 + p·ldb} (rowOff null).
+     */
+    private static void kernel(int k, float[] a, int a0, int a1, int a2, int a3, int a4, int a5, float[] b, int b0, int[] rowOff, int ldb,
+                               float[] c, int co, int ldc, boolean add) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (add) {
+            c00 = FloatVector.fromArray(S, c, co);
+            c01 = FloatVector.fromArray(S, c, co + L);
+            c10 = FloatVector.fromArray(S, c, co + ldc);
+            c11 = FloatVector.fromArray(S, c, co + ldc + L);
+            c20 = FloatVector.fromArray(S, c, co + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, co + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, c, co + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, co + 3 * ldc + L);
+            c40 = FloatVector.fromArray(S, c, co + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, co + 4 * ldc + L);
+            c50 = FloatVector.fromArray(S, c, co + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, co + 5 * ldc + L);
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
+        }
+        for (int p = 0; p < k; p++) {
+            int bo = rowOff != null ? b0 + rowOff[p] : b0 + p * ldb;
+            FloatVector b0v = FloatVector.fromArray(S, b, bo);
+            FloatVector b1v = FloatVector.fromArray(S, b, bo + L);
+            FloatVector av = FloatVector.broadcast(S, a[a0 + p]);
+            c00 = av.fma(b0v, c00);
+            c01 = av.fma(b1v, c01);
+            av = FloatVector.broadcast(S, a[a1 + p]);
+            c10 = av.fma(b0v, c10);
+            c11 = av.fma(b1v, c11);
+            av = FloatVector.broadcast(S, a[a2 + p]);
+            c20 = av.fma(b0v, c20);
+            c21 = av.fma(b1v, c21);
+            av = FloatVector.broadcast(S, a[a3 + p]);
+            c30 = av.fma(b0v, c30);
+            c31 = av.fma(b1v, c31);
+            av = FloatVector.broadcast(S, a[a4 + p]);
+            c40 = av.fma(b0v, c40);
+            c41 = av.fma(b1v, c41);
+            av = FloatVector.broadcast(S, a[a5 + p]);
+            c50 = av.fma(b0v, c50);
+            c51 = av.fma(b1v, c51);
+        }
+        c00.intoArray(c, co);
+        c01.intoArray(c, co + L);
+        c10.intoArray(c, co + ldc);
+        c11.intoArray(c, co + ldc + L);
+        c20.intoArray(c, co + 2 * ldc);
+        c21.intoArray(c, co + 2 * ldc + L);
+        c30.intoArray(c, co + 3 * ldc);
+        c31.intoArray(c, co + 3 * ldc + L);
+        c40.intoArray(c, co + 4 * ldc);
+        c41.intoArray(c, co + 4 * ldc + L);
+        c50.intoArray(c, co + 5 * ldc);
+        c51.intoArray(c, co + 5 * ldc + L);
+    }
+
+    /** C[0..4, 0..3) (+)= four A rows (a0 + r·lda) · three windows, over n; 12 accumulators share 7 loads per step. */
+    private static void dots4x3(int n, float[] a, int a0, int lda, float[] b, int w0, int w1, int w2, float[] c, int c0, int ldc, boolean accumulate) {
+        int a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        FloatVector s00 = FloatVector.zero(S), s01 = s00, s02 = s00, s10 = s00, s11 = s00, s12 = s00;
+        FloatVector s20 = s00, s21 = s00, s22 = s00, s30 = s00, s31 = s00, s32 = s00;
+        int j = 0;
+        for (; j + L <= n; j += L) {
+            FloatVector y0 = FloatVector.fromArray(S, b, w0 + j), y1 = FloatVector.fromArray(S, b, w1 + j), y2 = FloatVector.fromArray(S, b, w2 + j);
+            FloatVector x = FloatVector.fromArray(S, a, a0 + j);
+            s00 = x.fma(y0, s00);
+            s01 = x.fma(y1, s01);
+            s02 = x.fma(y2, s02);
+            x = FloatVector.fromArray(S, a, a1 + j);
+            s10 = x.fma(y0, s10);
+            s11 = x.fma(y1, s11);
+            s12 = x.fma(y2, s12);
+            x = FloatVector.fromArray(S, a, a2 + j);
+            s20 = x.fma(y0, s20);
+            s21 = x.fma(y1, s21);
+            s22 = x.fma(y2, s22);
+            x = FloatVector.fromArray(S, a, a3 + j);
+            s30 = x.fma(y0, s30);
+            s31 = x.fma(y1, s31);
+            s32 = x.fma(y2, s32);
+        }
+        float r00 = Lanes.sum(s00), r01 = Lanes.sum(s01), r02 = Lanes.sum(s02), r10 = Lanes.sum(s10), r11 = Lanes.sum(s11), r12 = Lanes.sum(s12);
+        float r20 = Lanes.sum(s20), r21 = Lanes.sum(s21), r22 = Lanes.sum(s22), r30 = Lanes.sum(s30), r31 = Lanes.sum(s31), r32 = Lanes.sum(s32);
+        for (; j < n; j++) {
+            float y0 = b[w0 + j], y1 = b[w1 + j], y2 = b[w2 + j];
+            float x0 = a[a0 + j], x1 = a[a1 + j], x2 = a[a2 + j], x3 = a[a3 + j];
+            r00 += x0 * y0;
+            r01 += x0 * y1;
+            r02 += x0 * y2;
+            r10 += x1 * y0;
+            r11 += x1 * y1;
+            r12 += x1 * y2;
+            r20 += x2 * y0;
+            r21 += x2 * y1;
+            r22 += x2 * y2;
+            r30 += x3 * y0;
+            r31 += x3 * y1;
+            r32 += x3 * y2;
+        }
+        put(c, c0, r00, accumulate);
+        put(c, c0 + 1, r01, accumulate);
+        put(c, c0 + 2, r02, accumulate);
+        put(c, c0 + ldc, r10, accumulate);
+        put(c, c0 + ldc + 1, r11, accumulate);
+        put(c, c0 + ldc + 2, r12, accumulate);
+        put(c, c0 + 2 * ldc, r20, accumulate);
+        put(c, c0 + 2 * ldc + 1, r21, accumulate);
+        put(c, c0 + 2 * ldc + 2, r22, accumulate);
+        put(c, c0 + 3 * ldc, r30, accumulate);
+        put(c, c0 + 3 * ldc + 1, r31, accumulate);
+        put(c, c0 + 3 * ldc + 2, r32, accumulate);
+    }
+}
