@@ -335,12 +335,7 @@ final class Conv {
             return;
         }
         float[] dyp = scratch(GRAD_PADDED, g.padded2);
-        java.util.Arrays.fill(dyp, 0, g.padded2, 0f);
-        int plane2 = g.hp2 * g.wp2;
-        for (int oc = 0; oc < g.og; oc++)
-            for (int oy = 0; oy < g.oh; oy++) {
-                System.arraycopy(gy, yOff + oc * g.p + oy * g.ow, dyp, oc * plane2 + (oy + g.padTop2) * g.wp2 + g.padLeft2, g.ow);
-            }
+        padPlanes(gy, yOff, g.og, g.oh, g.ow, g.padTop2, g.padLeft2, g.hp2, g.wp2, dyp, g.padded2);
         float[] gxw = scratch(GRAD_WIDE, g.cg * g.pw2);
         int kf = g.og * g.kh * g.kw;
         ShiftedGemm.multiply(g.cg, g.pw2, kf, flipped, wOff, kf, dyp, 0, g.taps2, gxw, 0, g.pw2, false);
@@ -348,14 +343,28 @@ final class Conv {
             for (int iy = 0; iy < g.h; iy++) VectorKernels.addInto(gxw, ci * g.pw2 + iy * g.wp2, gx, xOff + (ci * g.h + iy) * g.w, g.w);
     }
 
-    /** Copies one group of one image into the zero-padded buffer [Cg, hp, wp] (+ overhang). */
+    /** Copies one group of one image into the zero-padded buffer [Cg, hp, wp] (+ slack); only the borders are cleared. */
     private static void pad(Geometry g, float[] x, int xOff, float[] xp) {
-        java.util.Arrays.fill(xp, 0, g.padded, 0f);
-        int plane = g.hp * g.wp;
-        for (int ci = 0; ci < g.cg; ci++)
-            for (int iy = 0; iy < g.h; iy++) {
-                System.arraycopy(x, xOff + (ci * g.h + iy) * g.w, xp, ci * plane + (iy + g.s.padTop()) * g.wp + g.s.padLeft(), g.w);
+        padPlanes(x, xOff, g.cg, g.h, g.w, g.s.padTop(), g.s.padLeft(), g.hp, g.wp, xp, g.padded);
+    }
+
+    /**
+     * Writes {@code planes} images [h, w] from {@code src} into [hp, wp] planes at row {@code top}, column
+     * {@code left}, zeroing everything else up to {@code size} (the borders and the slack after the last plane).
+     */
+    private static void padPlanes(float[] src, int srcOff, int planes, int h, int w, int top, int left, int hp, int wp, float[] dst, int size) {
+        int plane = hp * wp, right = wp - left - w;
+        for (int ci = 0; ci < planes; ci++) {
+            int base = ci * plane;
+            java.util.Arrays.fill(dst, base, base + top * wp + left, 0f);
+            for (int iy = 0; iy < h; iy++) {
+                int row = base + (iy + top) * wp + left;
+                System.arraycopy(src, srcOff + (ci * h + iy) * w, dst, row, w);
+                // the right border of this row and the left border of the next are adjacent
+                java.util.Arrays.fill(dst, row + w, iy + 1 < h ? row + w + right + left : base + plane, 0f);
             }
+        }
+        java.util.Arrays.fill(dst, planes * plane, size, 0f);
     }
 
     /** Range of output columns {@code ow} whose input column {@code ow*stride + shift} lies in [0, width). */

@@ -23,7 +23,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class ShiftedGemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int L = S.length(), MR = PackedGemm.MR, NR = PackedGemm.NR;
+    /** Eight rows: convolution channel counts are mostly multiples of 8 (16 accumulators, 2 B loads, 8 broadcasts per step). */
+    private static final int L = S.length(), MR = 8, NR = PackedGemm.NR;
     private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[MR * NR]);
 
     private ShiftedGemm() {}
@@ -66,11 +67,12 @@ public final class ShiftedGemm {
                 // Rows past m repeat the last real row; their results are dropped.
                 int r0 = aOff + i * lda, last = aOff + (i + h - 1) * lda;
                 int r1 = Math.min(r0 + lda, last), r2 = Math.min(r0 + 2 * lda, last), r3 = Math.min(r0 + 3 * lda, last);
-                int r4 = Math.min(r0 + 4 * lda, last), r5 = Math.min(r0 + 5 * lda, last);
+                int r4 = Math.min(r0 + 4 * lda, last), r5 = Math.min(r0 + 5 * lda, last), r6 = Math.min(r0 + 6 * lda, last);
+                int r7 = Math.min(r0 + 7 * lda, last);
                 if (h == MR && w == NR) {
-                    kernel(k, a, r0, r1, r2, r3, r4, r5, b, bOff + j, rowOff, 0, c, cOff + i * ldc + j, ldc, accumulate);
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, rowOff, 0, c, cOff + i * ldc + j, ldc, accumulate);
                 } else {
-                    kernel(k, a, r0, r1, r2, r3, r4, r5, b, bOff + j, rowOff, 0, tile, 0, NR, false);
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, rowOff, 0, tile, 0, NR, false);
                     for (int r = 0; r < h; r++) {
                         int co = cOff + (i + r) * ldc + j;
                         if (accumulate) for (int q = 0; q < w; q++) c[co + q] += tile[r * NR + q];
@@ -115,10 +117,11 @@ public final class ShiftedGemm {
                 int last = aOff + rowOff[i + h - 1];
                 int r0 = aOff + rowOff[i], r1 = h > 1 ? aOff + rowOff[i + 1] : last, r2 = h > 2 ? aOff + rowOff[i + 2] : last;
                 int r3 = h > 3 ? aOff + rowOff[i + 3] : last, r4 = h > 4 ? aOff + rowOff[i + 4] : last, r5 = h > 5 ? aOff + rowOff[i + 5] : last;
+                int r6 = h > 6 ? aOff + rowOff[i + 6] : last, r7 = h > 7 ? aOff + rowOff[i + 7] : last;
                 if (h == MR && w == NR) {
-                    kernel(k, a, r0, r1, r2, r3, r4, r5, b, bOff + j, null, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, null, ldb, c, cOff + i * ldc + j, ldc, accumulate);
                 } else {
-                    kernel(k, a, r0, r1, r2, r3, r4, r5, b, bOff + j, null, ldb, tile, 0, NR, false);
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, null, ldb, tile, 0, NR, false);
                     for (int r = 0; r < h; r++) {
                         int co = cOff + (i + r) * ldc + j;
                         if (accumulate) for (int q = 0; q < w; q++) c[co + q] += tile[r * NR + q];
@@ -176,12 +179,12 @@ public final class ShiftedGemm {
     }
 
     /**
-     * Six A rows starting at the given offsets (row r's element p at {@code a_r + p}) times one panel of 2·lanes
+     * Eight A rows starting at the given offsets (row r's element p at {@code a_r + p}) times one panel of 2·lanes
      * columns of B, whose row p starts at {@code b0 + rowOff[p]} (windows) or {@code b0 + p·ldb} (rowOff null).
      */
-    private static void kernel(int k, float[] a, int a0, int a1, int a2, int a3, int a4, int a5, float[] b, int b0, int[] rowOff, int ldb,
+    private static void kernel(int k, float[] a, int a0, int a1, int a2, int a3, int a4, int a5, int a6, int a7, float[] b, int b0, int[] rowOff, int ldb,
                                float[] c, int co, int ldc, boolean add) {
-        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71;
         if (add) {
             c00 = FloatVector.fromArray(S, c, co);
             c01 = FloatVector.fromArray(S, c, co + L);
@@ -195,8 +198,12 @@ public final class ShiftedGemm {
             c41 = FloatVector.fromArray(S, c, co + 4 * ldc + L);
             c50 = FloatVector.fromArray(S, c, co + 5 * ldc);
             c51 = FloatVector.fromArray(S, c, co + 5 * ldc + L);
+            c60 = FloatVector.fromArray(S, c, co + 6 * ldc);
+            c61 = FloatVector.fromArray(S, c, co + 6 * ldc + L);
+            c70 = FloatVector.fromArray(S, c, co + 7 * ldc);
+            c71 = FloatVector.fromArray(S, c, co + 7 * ldc + L);
         } else {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = FloatVector.zero(S);
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = FloatVector.zero(S);
         }
         for (int p = 0; p < k; p++) {
             int bo = rowOff != null ? b0 + rowOff[p] : b0 + p * ldb;
@@ -220,6 +227,12 @@ public final class ShiftedGemm {
             av = FloatVector.broadcast(S, a[a5 + p]);
             c50 = av.fma(b0v, c50);
             c51 = av.fma(b1v, c51);
+            av = FloatVector.broadcast(S, a[a6 + p]);
+            c60 = av.fma(b0v, c60);
+            c61 = av.fma(b1v, c61);
+            av = FloatVector.broadcast(S, a[a7 + p]);
+            c70 = av.fma(b0v, c70);
+            c71 = av.fma(b1v, c71);
         }
         c00.intoArray(c, co);
         c01.intoArray(c, co + L);
@@ -233,6 +246,10 @@ public final class ShiftedGemm {
         c41.intoArray(c, co + 4 * ldc + L);
         c50.intoArray(c, co + 5 * ldc);
         c51.intoArray(c, co + 5 * ldc + L);
+        c60.intoArray(c, co + 6 * ldc);
+        c61.intoArray(c, co + 6 * ldc + L);
+        c70.intoArray(c, co + 7 * ldc);
+        c71.intoArray(c, co + 7 * ldc + L);
     }
 
     /** C[0..4, 0..3) (+)= four A rows (a0 + r·lda) · three windows, over n; 12 accumulators share 7 loads per step. */
