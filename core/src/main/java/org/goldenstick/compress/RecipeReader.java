@@ -49,7 +49,8 @@ import org.goldenstick.qat.slb.SlbConfig;
  *       {@code group_size} (0 = per channel), {@code symmetric} (true), {@code targets} ({@code [Linear]}), {@code ignore} (default {@code [lm_head]})</td></tr>
  *   <tr><td>{@code GPTQModifier}</td><td>the same five, and {@code dampening_frac} (0.01), {@code block_size} (128), {@code actorder}
  *       ({@code static} | {@code weight} | true | false)</td></tr>
- *   <tr><td>{@code AWQModifier}</td><td>the same five, and {@code n_grid} (20), {@code apply_clip} (true), {@code max_shrink} (0.5); a
+ *   <tr><td>{@code AWQModifier}</td><td>the same five, and {@code n_grid} (20), {@code apply_clip} (true), {@code max_shrink} (0.5), {@code clip_qk} (true: q/k are clipped
+ *       too; false: AutoAWQ's choice), {@code duo_scaling} (true | false | "both", the default); a
  *       {@code GPTQModifier} right after it rounds with GPTQ instead of RTN</td></tr>
  * </table>
  * Unknown stages, groups, modifiers or arguments, and values of the wrong type, are errors naming the file and field.
@@ -173,10 +174,12 @@ public final class RecipeReader {
                             integer(source, path, a, "block_size", d.blockSize()), actOrder), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
                 }
                 case "AWQModifier" -> {
-                    known(source, path, a, union(WEIGHT_ONLY_KEYS, "n_grid", "apply_clip", "max_shrink", "duo_scaling"));
+                    known(source, path, a, union(WEIGHT_ONLY_KEYS, "n_grid", "apply_clip", "max_shrink", "duo_scaling", "clip_qk"));
                     WeightMethod.Awq d = WeightMethod.Awq.defaults();
                     Object clip = a.getOrDefault("apply_clip", d.clip());
                     if (!(clip instanceof Boolean c)) throw new RecipeException(source, path + ".apply_clip", "must be true or false, got " + clip);
+                    Object clipQk = a.getOrDefault("clip_qk", d.clipQk());
+                    if (!(clipQk instanceof Boolean cqk)) throw new RecipeException(source, path + ".clip_qk", "must be true or false, got " + clipQk);
                     // llm-compressor's duo_scaling: true, false or "both"
                     org.goldenstick.ptq.Awq.DuoScaling duo = switch (a.get("duo_scaling")) {
                         case null -> d.duo();
@@ -185,7 +188,7 @@ public final class RecipeReader {
                         case Object o -> throw new RecipeException(source, path + ".duo_scaling", "must be true, false or \"both\", got " + o);
                     };
                     yield new AwqModifier(weightScheme(source, path, a), new WeightMethod.Awq(integer(source, path, a, "n_grid", d.grid()), c,
-                            number(source, path, a, "max_shrink", d.maxShrink()), duo, new WeightMethod.Rtn()), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
+                            number(source, path, a, "max_shrink", d.maxShrink()), duo, cqk, new WeightMethod.Rtn()), strings(source, path, a, "ignore", PTQConfig.DEFAULT_SKIP_W8A16));
                 }
                 default -> throw new RecipeException(source, path, "unknown modifier '" + name
                         + "'; known: SimQATModifier, SLBModifier, SCOPModifier, SmoothQuantModifier, QuantizationModifier, GPTQModifier, AWQModifier");

@@ -29,8 +29,10 @@ import org.goldenstick.tensor.Tensor;
  *   <li>the best {@code s} is folded: the smoothing layer's weight (an RMSNorm's, or the preceding linear's output rows
  *       and bias) is divided by {@code s}, the balance layers' input columns multiplied by it — the float model
  *       computes the same function;
- *   <li>weight clipping (AutoAWQ's {@code _search_best_clip}): for every linear except {@code q_proj}/{@code k_proj},
- *       per output row and group, the clamp {@code ±max|w|·(1 − i/n)} (i from 0 up to and including
+ *   <li>weight clipping (AutoAWQ's {@code _search_best_clip}): for every linear — {@code q_proj}/{@code k_proj}
+ *       included when RTN follows ({@link Settings#clipQk()}; AutoAWQ and llm-awq skip them because their error
+ *       reaches the output through {@code q·kᵀ}, but their output error is still what the scores see, and on the
+ *       demo model clipping them halves AWQ-then-RTN's perplexity increase, docs/llm-4bit.md) — per output row and group, the clamp {@code ±max|w|·(1 − i/n)} (i from 0 up to and including
  *       {@code maxShrink·n}; AutoAWQ stops one step short) that minimises the squared error of the group's part of the
  *       output over up to 512 evenly spaced calibration tokens is applied.
  * </ol>
@@ -70,8 +72,10 @@ public final class Awq {
      * @param clip      run the clipping search
      * @param maxShrink largest relative shrink of max|w| tried by the clipping search (0.5)
      * @param duo       the scale formula(s) the grid tries
+     * @param clipQk    the clipping search also covers {@code q_proj}/{@code k_proj} (AutoAWQ and llm-awq leave
+     *                  them out; see the class comment)
      */
-    public record Settings(int grid, boolean clip, double maxShrink, DuoScaling duo) {
+    public record Settings(int grid, boolean clip, double maxShrink, DuoScaling duo, boolean clipQk) {
         public Settings {
             if (grid < 1) throw new IllegalArgumentException("AWQ grid must be positive, got " + grid);
             if (!(maxShrink >= 0 && maxShrink < 1)) throw new IllegalArgumentException("AWQ max shrink must be in [0, 1), got " + maxShrink);
@@ -79,7 +83,7 @@ public final class Awq {
         }
 
         public static Settings defaults() {
-            return new Settings(20, true, 0.5, DuoScaling.BOTH);
+            return new Settings(20, true, 0.5, DuoScaling.BOTH, true);
         }
     }
 
@@ -120,7 +124,7 @@ public final class Awq {
         if (!s.clip()) return;
         // 2. clipping, on the inputs the (smoothed) linears now see
         List<String> clipped = new ArrayList<>();
-        for (String n : plan.keySet()) if (n.startsWith(prefix) && !n.endsWith("q_proj") && !n.endsWith("k_proj")) clipped.add(n);
+        for (String n : plan.keySet()) if (n.startsWith(prefix) && (s.clipQk() || !n.endsWith("q_proj") && !n.endsWith("k_proj"))) clipped.add(n);
         Map<String, List<float[]>> after = capture(model, inputs, clipped);
         for (String n : clipped) clip((Linear) model.module(n), after.get(n), plan.get(n), s.maxShrink(), s.grid(), scaleDtype, n);
     }

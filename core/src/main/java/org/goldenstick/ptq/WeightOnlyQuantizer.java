@@ -92,7 +92,7 @@ public final class WeightOnlyQuantizer {
     static Map<String, PackedIntWeights> awq(LlamaModel model, List<int[]> samples, Map<String, WeightScheme> plan, WeightMethod.Awq method,
                                             DType scaleDtype, Awq.Applied applied, ProgressListener progress, ResumeState state) {
         requireEnoughTokens(model, samples, plan, method.name());
-        Awq.Settings s = new Awq.Settings(method.grid(), method.clip(), method.maxShrink(), method.duo());
+        Awq.Settings s = method.settings();
         Map<String, PackedIntWeights> out = new LinkedHashMap<>();
         LayerByLayer.run(model, samples, (index, prefix, layer, inputs) -> {
             Awq.layer(model, prefix, layer, inputs, plan, s, scaleDtype, applied);

@@ -71,6 +71,16 @@ class RecipeTest {
             """;
 
     @Test
+    void awqClipQkDefaultsOnAndCanBeTurnedOff() {
+        AwqModifier d = assertInstanceOf(AwqModifier.class, Recipe.parse("s:\n  m_modifiers:\n    AWQModifier: {scheme: W4A16}\n", true, "inline").modifiers().getFirst());
+        assertTrue(d.method().clipQk() && d.method().settings().clipQk());
+        AwqModifier off = assertInstanceOf(AwqModifier.class, Recipe.parse("s:\n  m_modifiers:\n    AWQModifier: {scheme: W4A16, clip_qk: false}\n", true, "inline").modifiers().getFirst());
+        assertFalse(off.method().clipQk() || off.method().settings().clipQk());
+        // before GPTQ q/k are never clipped, whatever the recipe says
+        assertFalse(d.method().then(WeightMethod.Gptq.defaults()).settings().clipQk());
+    }
+
+    @Test
     void yamlAndJsonGiveTheSameTypedModifiers() throws Exception {
         Files.writeString(tmp.resolve("r.yaml"), YAML);
         Files.writeString(tmp.resolve("r.json"), JSON);
@@ -111,6 +121,7 @@ class RecipeTest {
                 new Case("s:\n  m_modifiers:\n    GPTQModifier: {dampening: 0.1}\n", "s.m_modifiers.GPTQModifier.dampening", "unknown argument"),
                 new Case("s:\n  m_modifiers:\n    AWQModifier: {apply_clip: maybe}\n", "s.m_modifiers.AWQModifier.apply_clip", "true or false"),
                 new Case("s:\n  m_modifiers:\n    AWQModifier: {duo_scaling: sometimes}\n", "s.m_modifiers.AWQModifier.duo_scaling", "true, false or \"both\""),
+                new Case("s:\n  m_modifiers:\n    AWQModifier: {clip_qk: 1}\n", "s.m_modifiers.AWQModifier.clip_qk", "true or false"),
                 new Case("s:\n  m_modifiers:\n    SLBModifier: {ignore: ['(']}\n", "s.m_modifiers.SLBModifier.ignore", "regular expressions"),
                 new Case("s:\n  m_modifiers:\n    SCOPModifier: {ignore: conv1}\n", "s.m_modifiers.SCOPModifier.ignore", "list of strings"),
                 new Case("s:\n  m_modifiers:\n    SmoothQuantModifier: {alpha: 0.5}\n", "s.m_modifiers.SmoothQuantModifier.alpha", "unknown argument"),
@@ -247,7 +258,7 @@ class RecipeTest {
         assertEquals("awq+gptq", ((CalibratedWeightOnly) r2.algorithms().getFirst()).method().name());
         LlamaModel y = new LlamaModel(c, new Random(4));
         var awqDirect = WeightOnlyQuantizer.awq(y, samples, WeightOnlyQuantizer.uniform(PtqAlgorithm.targets(y, PTQConfig.rtn(w4)), w4),
-                new WeightMethod.Awq(10, true, 0.5, org.goldenstick.ptq.Awq.DuoScaling.ON, WeightMethod.Gptq.defaults()), org.goldenstick.formats.safetensors.DType.F32,
+                new WeightMethod.Awq(10, true, 0.5, org.goldenstick.ptq.Awq.DuoScaling.ON, true, WeightMethod.Gptq.defaults()), org.goldenstick.formats.safetensors.DType.F32,
                 org.goldenstick.ptq.Awq.Applied.empty());
         assertEquals(new java.util.TreeMap<>(awqDirect), packed(x));
 

@@ -85,10 +85,9 @@ class DemoModelW4AccuracyTest {
         for (String m : r.keySet()) {
             if (m.equals("rtn")) continue;
             // measured (docs/llm-4bit.md): Δppl as a fraction of RTN's: gptq 0.11, gptq-act-order 0.05 (2026-12-04);
-            // with both AWQ formulas (2026-12-05) awq+gptq 0.28 and awq then RTN 0.61 (KLD 0.54 of RTN's) — the latter
-            // misses the ½, so it is held to 0.75 (the ratio moves by ±0.1 between equally good AWQ variants)
-            double limit = m.equals("awq") ? 0.75 : 0.5;
-            assertTrue(r.get(m).ppl() - base.ppl() <= limit * (rtn.ppl() - base.ppl()), m + ": " + report);
+            // awq+gptq 0.28 (2026-12-05); awq then RTN 0.30, KLD 0.46 of RTN's, with q/k in the clipping search
+            // (0.59 without; 2026-12-05)
+            assertTrue(r.get(m).ppl() - base.ppl() <= 0.5 * (rtn.ppl() - base.ppl()), m + ": " + report);
             assertTrue(r.get(m).kld() < rtn.kld(), m + ": " + report);
         }
     }

@@ -107,7 +107,7 @@ class QuantizedGgufTest {
 
     @Test
     void awqInQ8_0LayoutAndModelFreeRtnRoundTripExactly() throws Exception {
-        Path awq = quantize("awq-q8_0", WeightScheme.ggml(8), new WeightMethod.Awq(5, true, 0.5, Awq.DuoScaling.BOTH, new WeightMethod.Rtn()));
+        Path awq = quantize("awq-q8_0", WeightScheme.ggml(8), new WeightMethod.Awq(5, true, 0.5, Awq.DuoScaling.BOTH, true, new WeightMethod.Rtn()));
         Path f = tmp.resolve("awq-q8_0.gguf");
         assertEquals(14, QuantizedGguf.export(awq, null, GgmlType.F32, f).copied().size());
         assertExactRoundTrip(awq, f, GgmlType.Q8_0);

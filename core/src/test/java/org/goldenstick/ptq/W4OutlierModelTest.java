@@ -76,7 +76,7 @@ class W4OutlierModelTest {
         List<int[]> calib = samples(16, 48, 5), eval = samples(6, 48, 99);
         LlamaModel fp = model();
         Map<String, Metrics> r = new LinkedHashMap<>();
-        for (String method : List.of("rtn", "gptq", "awq", "awq+gptq")) {
+        for (String method : List.of("rtn", "gptq", "awq", "awq+gptq", "clip-only")) {
             LlamaModel m = model();
             Map<String, WeightScheme> plan = WeightOnlyQuantizer.uniform(PtqAlgorithm.targets(m, PTQConfig.rtn()), w4);
             Awq.Applied applied = Awq.Applied.empty();
@@ -84,9 +84,13 @@ class W4OutlierModelTest {
                 case "rtn" -> WeightOnlyQuantizer.rtn(m, plan, DType.F32);
                 case "gptq" -> WeightOnlyQuantizer.gptq(m, calib, plan, Gptq.Settings.defaults(w4), DType.F32);
                 case "awq" -> WeightOnlyQuantizer.awq(m, calib, plan, WeightMethod.Awq.defaults(), DType.F32, applied);
+                // AWQ's clipping without its scales: a one-point grid of s = x̄^0 = 1
+                case "clip-only" -> WeightOnlyQuantizer.awq(m, calib, plan, new WeightMethod.Awq(1, true, 0.5, Awq.DuoScaling.OFF, true, new WeightMethod.Rtn()), DType.F32, applied);
                 default -> WeightOnlyQuantizer.awq(m, calib, plan, WeightMethod.Awq.defaults(WeightMethod.Gptq.defaults()), DType.F32, applied);
             };
-            if (method.startsWith("awq")) {
+            if (method.equals("clip-only")) {
+                for (float[] sc : applied.scales().values()) for (float f : sc) assertEquals(1f, f, "clip-only keeps s = 1");
+            } else if (method.startsWith("awq")) {
                 // q/k/v: input_layernorm, gate/up: post_attention_layernorm, down: up_proj, per layer (v -> o skipped: GQA)
                 assertEquals(3 * 2, applied.scales().size(), applied.scales().keySet().toString());
                 assertTrue(applied.alphas().get("model.layers.0.input_layernorm") > 0, "the outlier channels need scaling: " + applied.alphas());
@@ -107,6 +111,8 @@ class W4OutlierModelTest {
         // tokens of a random model is noise (±0.01 nats, either sign), so only KLD is asserted here.
         for (String k : List.of("gptq", "awq", "awq+gptq")) assertTrue(r.get(k).kld() < rtn.kld(), k + ": " + report);
         assertTrue(r.get("awq").kld() < 0.8 * rtn.kld(), "AWQ's scales matter with outliers: " + report);
+        // the scales, not only the clipping: the same clipping search without them is measurably worse
+        assertTrue(r.get("awq").kld() < 0.9 * r.get("clip-only").kld(), "AWQ's scales matter beyond its clipping: " + report);
     }
 
     @Test
