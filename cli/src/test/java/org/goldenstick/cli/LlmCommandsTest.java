@@ -175,6 +175,7 @@ class LlmCommandsTest {
             assertEquals("pack-quantized", q.get("format").asText());
             assertEquals(4, q.get("config_groups").get("group_0").get("weights").get("num_bits").asInt());
             assertEquals("lm_head", q.get("ignore").get(0).asText());
+            if (method.equals("awq")) assertTrue(q.get("gstick").get("awq_clip_qk").asBoolean(), "AWQ then RTN clips q/k: " + q.get("gstick"));
             JsonNode e = new ObjectMapper().readTree(run("eval", "--model", out.toString(), "--ref", dir.toString(), "--ctx", "32", "--max-tokens", "100", "--json"));
             assertTrue(e.get("kld").asDouble() > 0 && e.get("kld").asDouble() < 0.5, method + " kld " + e.get("kld"));
             assertTrue(run("generate", "--model", out.toString(), "--prompt", "the whale", "--temperature", "0", "--max-new-tokens", "4").startsWith("the whale"));

@@ -208,7 +208,7 @@ public final class Quantizer {
         gs.put("method", method.name());
         WeightMethod inner = method instanceof WeightMethod.Awq a ? a.then() : method;
         if (method instanceof WeightMethod.Awq a) {
-            gs.put("awq_grid", a.grid()).put("awq_duo_scaling", a.duo().name().toLowerCase(java.util.Locale.ROOT)).put("awq_clip", a.clip()).put("awq_clip_qk", a.clipQk()).put("awq_max_shrink", a.maxShrink());
+            gs.put("awq_grid", a.grid()).put("awq_duo_scaling", a.duo().name().toLowerCase(java.util.Locale.ROOT)).put("awq_clip", a.clip()).put("awq_clip_qk", a.settings().clipQk()).put("awq_max_shrink", a.maxShrink());
             ObjectNode alphas = gs.putObject("awq_alpha");
             applied.alphas().forEach(alphas::put);
             ObjectNode duo = gs.putObject("awq_duo_scaled");
