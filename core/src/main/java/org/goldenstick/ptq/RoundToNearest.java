@@ -260,24 +260,29 @@ public final class RoundToNearest extends PtqAlgorithm {
             int rowsPerPiece = Math.max(1, chunkFloats / cols);
             int pieces = Math.max(1, Math.min(Parallel.threads() * 4, (rows + rowsPerPiece - 1) / rowsPerPiece));
             int blockRows = Math.min(rows, pieces * rowsPerPiece);
-            byte[] qc = new byte[blockRows * cols];
+            // per piece index, buffers reused for every block: the pass makes little garbage, so the heap stays small
+            int wpr = PackedIntWeights.wordsPerRow(cols, bits);
+            float[][] fw = new float[pieces][rowsPerPiece * cols];
+            byte[][] pq = new byte[pieces][rowsPerPiece * cols];
+            float[][] sc = new float[pieces][rowsPerPiece * groups];
+            byte[][] zc = new byte[pieces][zeros == null ? 0 : rowsPerPiece * groups];
+            int[] packed = new int[blockRows * wpr];
+            ByteBuffer out = ByteBuffer.allocate(4 * packed.length).order(ByteOrder.LITTLE_ENDIAN);
             for (int b0 = 0; b0 < rows; b0 += blockRows) {
                 int nb = Math.min(blockRows, rows - b0), first = b0;
                 Parallel.forEach((nb + rowsPerPiece - 1) / rowsPerPiece, p -> {
                     int r0 = first + p * rowsPerPiece, nr = Math.min(rowsPerPiece, first + nb - r0);
-                    float[] fw = new float[nr * cols];
-                    byte[] pq = new byte[nr * cols];
-                    float[] sc = new float[nr * groups];
-                    byte[] zc = zeros == null ? null : new byte[sc.length];
-                    ck.floats(name, (long) r0 * cols, nr * cols, fw);
-                    ws.quantize(fw, nr, cols, scaleDtype, pq, sc, zc, ck.dir() + ": tensor '" + name + "'", r0);
-                    System.arraycopy(pq, 0, qc, (r0 - first) * cols, nr * cols);
-                    System.arraycopy(sc, 0, scales, r0 * groups, nr * groups);
-                    if (zc != null) System.arraycopy(zc, 0, zeros, r0 * groups, nr * groups);
+                    ck.floats(name, (long) r0 * cols, nr * cols, fw[p]);
+                    ws.quantize(fw[p], nr, cols, scaleDtype, pq[p], sc[p], zeros == null ? null : zc[p], ck.dir() + ": tensor '" + name + "'", r0);
+                    PackedIntWeights.packRows(pq[p], nr, cols, bits, packed, (r0 - first) * wpr);
+                    System.arraycopy(sc[p], 0, scales, r0 * groups, nr * groups);
+                    if (zeros != null) System.arraycopy(zc[p], 0, zeros, r0 * groups, nr * groups);
+                    if (keep != null) System.arraycopy(pq[p], 0, keep, r0 * cols, nr * cols);
                 });
-                byte[] blockCodes = nb == blockRows ? qc : java.util.Arrays.copyOf(qc, nb * cols);
-                write(ch, words(PackedIntWeights.packRows(blockCodes, nb, cols, bits)), writeNanos);
-                if (keep != null) System.arraycopy(qc, 0, keep, b0 * cols, nb * cols);
+                out.clear();
+                out.asIntBuffer().put(packed, 0, nb * wpr);
+                out.limit(4 * nb * wpr);
+                write(ch, out, writeNanos);
             }
             task.advance(e.byteLength(), 1, layer);
             if (keep != null) {

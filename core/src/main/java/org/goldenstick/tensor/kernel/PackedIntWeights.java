@@ -71,17 +71,23 @@ public record PackedIntWeights(int[] packed, int rows, int cols, int bits, int g
      */
     public static int[] packRows(byte[] q, int rows, int cols, int bits) {
         if (q.length != (long) rows * cols) throw new IllegalArgumentException("packRows: " + q.length + " codes for [" + rows + ", " + cols + "]");
+        int[] out = new int[rows * wordsPerRow(cols, bits)];
+        packRows(q, rows, cols, bits, out, 0);
+        return out;
+    }
+
+    /** As {@link #packRows(byte[], int, int, int)} into {@code out} from word {@code outOffset} (overwritten), for callers reusing a buffer. */
+    public static void packRows(byte[] q, int rows, int cols, int bits, int[] out, int outOffset) {
         int p = 32 / bits, wpr = wordsPerRow(cols, bits), offset = 1 << (bits - 1), mask = (1 << bits) - 1;
         int lo = -offset, hi = offset - 1;
-        int[] out = new int[rows * wpr];
+        java.util.Arrays.fill(out, outOffset, outOffset + rows * wpr, 0);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
                 int v = q[r * cols + c];
                 if (v < lo || v > hi) throw new IllegalArgumentException("packRows: code " + v + " at [" + r + ", " + c + "] outside [" + lo + ", " + hi + "] for " + bits + " bits");
-                out[r * wpr + c / p] |= ((v + offset) & mask) << (bits * (c % p));
+                out[outOffset + r * wpr + c / p] |= ((v + offset) & mask) << (bits * (c % p));
             }
         }
-        return out;
     }
 
     /** The inverse of {@link #packRows}: signed codes {@code [rows·cols]}. */
