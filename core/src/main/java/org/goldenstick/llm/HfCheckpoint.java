@@ -27,7 +27,9 @@ import org.goldenstick.formats.safetensors.HalfFloats;
 import org.goldenstick.formats.safetensors.SafetensorsEntry;
 import org.goldenstick.formats.safetensors.SafetensorsFile;
 import org.goldenstick.formats.safetensors.SafetensorsWriter;
+import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.FloatWeights;
 import org.goldenstick.tensor.kernel.Parallel;
 
 /**
@@ -36,9 +38,14 @@ import org.goldenstick.tensor.kernel.Parallel;
  *
  * <p>Opening maps the files and reads only their headers, so even a multi-GB checkpoint opens at once. Tensors
  * are then read lazily: {@link #entry(String)} gives the mapped bytes of one tensor (what RTN quantization
- * streams through), {@link #toModel()} converts everything (F32/F16/BF16) into a {@link LlamaModel}.
+ * streams through), {@link #toModel()} converts everything (F32/F16/BF16) into a {@link LlamaModel} on the heap (for
+ * training and quantization, which change weights), and {@link #map(Path)} builds a model whose projections and
+ * embeddings are views of the mapped files ({@link MappedLinear}; for inference: eval, generate, bench), so that a
+ * checkpoint larger than the Java heap still runs. Both check every tensor against config.json first, before
+ * anything large is allocated.
  *
  * <pre>{@code
+ * LlamaModel mapped = HfCheckpoint.map(Path.of("models/gstick-llama-demo"));   // weights stay in the page cache
  * try (HfCheckpoint ckpt = HfCheckpoint.open(Path.of("models/gstick-llama-demo"))) {
  *     LlamaModel model = ckpt.toModel();
  *     for (String name : ckpt.tensorNames()) System.out.println(name + " " + ckpt.entry(name).dtype());
@@ -71,6 +78,14 @@ public final class HfCheckpoint implements AutoCloseable {
 
     /** Maps the folder's safetensors files (headers only) and parses config.json. */
     public static HfCheckpoint open(Path dir) throws IOException {
+        return open(dir, false);
+    }
+
+    /**
+     * As {@link #open(Path)}; with {@code unmapWhenUnreachable} the files stay mapped as long as anything taken from them
+     * (a mapped model) is reachable, and {@link #close()} does nothing.
+     */
+    public static HfCheckpoint open(Path dir, boolean unmapWhenUnreachable) throws IOException {
         if (!Files.isDirectory(dir)) throw new NoSuchFileException(dir.toString(), null, "not a model folder (expected config.json and model.safetensors)");
         LlamaConfig config = LlamaConfig.load(dir.resolve("config.json"));
         List<Path> shardPaths = shardPaths(dir);
@@ -78,7 +93,7 @@ public final class HfCheckpoint implements AutoCloseable {
         LinkedHashMap<String, SafetensorsFile> byName = new LinkedHashMap<>();
         try {
             for (Path p : shardPaths) {
-                SafetensorsFile f = SafetensorsFile.open(p);
+                SafetensorsFile f = SafetensorsFile.open(p, unmapWhenUnreachable);
                 files.add(f);
                 for (String n : f.names()) {
                     SafetensorsFile prev = byName.putIfAbsent(n, f);
@@ -193,7 +208,7 @@ public final class HfCheckpoint implements AutoCloseable {
 
     // ---------------------------------------------------------------- building the model
 
-    /** Opens, builds and closes: the model with all weights converted to float32. */
+    /** Opens, builds and closes: the model with all weights converted to float32 on the heap (see {@link #toModel()}). */
     public static LlamaModel load(Path dir) throws IOException {
         try (HfCheckpoint c = open(dir)) {
             return c.toModel();
@@ -201,40 +216,110 @@ public final class HfCheckpoint implements AutoCloseable {
     }
 
     /**
-     * Builds a {@link LlamaModel} for config.json and fills it from the checkpoint. Every expected tensor must be
-     * present with the shape config.json implies and a float dtype; tensors the architecture does not use are an
-     * error too (except rotary {@code inv_freq} buffers and a redundant {@code lm_head.weight} of tied models).
+     * The model of {@code dir} with its weights served from the mapped files (see {@link #toMappedModel()}); the files
+     * stay mapped while the model is reachable. The Java heap holds only the norms and biases.
+     */
+    public static LlamaModel map(Path dir) throws IOException {
+        return open(dir, true).toMappedModel();
+    }
+
+    /**
+     * Builds a {@link LlamaModel} for config.json and fills it from the checkpoint, converted to float32 on the heap.
+     * The checkpoint is checked against config.json first ({@link #toMappedModel()}), so a config whose sizes disagree
+     * with the tensors fails before the model is allocated.
      */
     public LlamaModel toModel() {
+        toMappedModel();
         LlamaModel model = new LlamaModel(config, LlamaModel.NO_INIT);
-        Map<String, Tensor> own = model.stateDict();
-        List<String> problems = new ArrayList<>();
-        for (var e : own.entrySet()) {
-            String name = e.getKey();
-            if (!byName.containsKey(name)) {
-                problems.add("missing tensor '" + name + "' (config.json implies shape " + Arrays.toString(e.getValue().shape()) + ")");
-                continue;
-            }
-            SafetensorsEntry t = entry(name);
-            if (!Arrays.equals(t.shape(), e.getValue().shape())) {
-                problems.add("tensor '" + name + "' in " + file(name).path().getFileName() + " has shape " + Arrays.toString(t.shape())
-                        + " but config.json implies " + Arrays.toString(e.getValue().shape()));
-            } else if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
-                problems.add("tensor '" + name + "' has dtype " + t.dtype() + "; a float checkpoint needs F32, F16 or BF16 (quantized checkpoints are loaded by the PTQ deploy mode)");
-            }
-        }
+        List<Map.Entry<String, Tensor>> todo = new ArrayList<>(model.stateDict().entrySet());
+        Parallel.forEach(todo.size(), i -> convert(entry(todo.get(i).getKey()), todo.get(i).getValue().data()));
+        return model;
+    }
+
+    /**
+     * Builds a {@link LlamaModel} for config.json whose projections ({@link MappedLinear}) and embeddings read their
+     * weights in place from this checkpoint's mapping (F32, F16 or BF16, no copy); norms and biases are copied. Every
+     * tensor the config implies must be present with that shape and a float dtype, and tensors the architecture does not
+     * use are an error too (except rotary {@code inv_freq} buffers and a redundant {@code lm_head.weight} of tied models);
+     * the error names the file, the tensor and both shapes. Nothing larger than a norm is allocated before that check.
+     * The model is valid while this checkpoint is open (or, opened with {@code unmapWhenUnreachable}, while it is reachable).
+     */
+    public LlamaModel toMappedModel() {
+        MappedParts parts = new MappedParts();
+        LlamaModel model = new LlamaModel(config, parts);
         for (String name : byName.keySet()) {
-            if (own.containsKey(name) || name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) continue;
-            problems.add("unexpected tensor '" + name + "' (not part of a " + config.family().modelType() + " model with this config.json)");
+            if (parts.used.contains(name) || name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) continue;
+            parts.problems.add("unexpected tensor '" + name + "' in " + file(name).path().getFileName() + " (not part of a "
+                    + config.family().modelType() + " model with this config.json)");
         }
-        if (!problems.isEmpty()) {
+        if (!parts.problems.isEmpty()) {
+            List<String> problems = parts.problems;
             int shown = Math.min(problems.size(), 8);
             throw new IllegalArgumentException(dir + ": checkpoint does not match config.json: " + String.join("; ", problems.subList(0, shown))
                     + (problems.size() > shown ? "; and " + (problems.size() - shown) + " more" : ""));
         }
-        List<Map.Entry<String, Tensor>> todo = new ArrayList<>(own.entrySet());
-        Parallel.forEach(todo.size(), i -> convert(entry(todo.get(i).getKey()), todo.get(i).getValue().data()));
         return model;
+    }
+
+    /**
+     * The float tensor {@code name} of shape {@code shape} as a view of the mapping, or null after adding to
+     * {@code problems} why it cannot be (missing, other shape, not F32/F16/BF16).
+     */
+    public FloatWeights floatView(String name, int[] shape, List<String> problems) {
+        SafetensorsFile f = byName.get(name);
+        if (f == null) {
+            problems.add("missing tensor '" + name + "' (config.json implies shape " + Arrays.toString(shape) + ")");
+            return null;
+        }
+        SafetensorsEntry t = f.entry(name);
+        if (!Arrays.equals(t.shape(), shape)) {
+            problems.add("tensor '" + name + "' in " + f.path().getFileName() + " has shape " + Arrays.toString(t.shape()) + " but config.json implies " + Arrays.toString(shape));
+            return null;
+        }
+        FloatWeights.Encoding enc = switch (t.dtype()) {
+            case F32 -> FloatWeights.Encoding.F32;
+            case BF16 -> FloatWeights.Encoding.BF16;
+            case F16 -> FloatWeights.Encoding.F16;
+            default -> null;
+        };
+        if (enc == null) {
+            problems.add("tensor '" + name + "' in " + f.path().getFileName() + " has dtype " + t.dtype() + "; a float checkpoint needs F32, F16 or BF16 (quantized folders are loaded by QuantizedCheckpoints)");
+            return null;
+        }
+        int rows = shape.length == 0 ? 1 : shape[0], cols = 1;
+        for (int i = 1; i < shape.length; i++) cols *= shape[i];
+        return FloatWeights.of(t.segment(), 0, rows, cols, enc);
+    }
+
+    /** Views of this checkpoint for {@link #toMappedModel()}: problems are collected, placeholders stand in for bad tensors. */
+    private final class MappedParts implements LlamaParts {
+        final List<String> problems = new ArrayList<>();
+        final java.util.Set<String> used = new java.util.HashSet<>();
+
+        private FloatWeights view(String name, int... shape) {
+            used.add(name);
+            return floatView(name, shape, problems);
+        }
+
+        @Override
+        public Module linear(String name, int in, int out, boolean bias) {
+            FloatWeights w = view(name + ".weight", out, in);
+            FloatWeights b = bias ? view(name + ".bias", out) : null;
+            if (w == null || (bias && b == null)) return new org.goldenstick.nn.Identity();
+            return new MappedLinear(name, w, b == null ? null : b.toFloats(), null);
+        }
+
+        @Override
+        public RmsNorm norm(String name, int size, double eps, float offset) {
+            FloatWeights w = view(name + ".weight", size);
+            return new RmsNorm(w == null ? Tensor.zeros(1) : Tensor.of(w.toFloats(), size), eps, offset);
+        }
+
+        @Override
+        public TokenEmbedding embedding(String name, int vocab, int dim) {
+            FloatWeights w = view(name + ".weight", vocab, dim);
+            return new TokenEmbedding(w == null ? FloatWeights.of(new float[0], 0, 0) : w);
+        }
     }
 
     private int checkedNumel(SafetensorsEntry e) {

@@ -1,7 +1,6 @@
 package org.goldenstick.llm;
 
 import java.util.Random;
-import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.RopeTable;
@@ -19,19 +18,25 @@ public final class LlamaAttention extends Module {
     private final LlamaConfig config;
 
     public LlamaAttention(LlamaConfig c, Random rng) {
+        this(c, LlamaParts.random(rng, 0.02), "self_attn");
+    }
+
+    /** The block whose modules {@code parts} supplies under {@code prefix} ({@code model.layers.N.self_attn}). */
+    public LlamaAttention(LlamaConfig c, LlamaParts parts, String prefix) {
         this.config = c;
         boolean bias = c.qkvBias();
+        String p = prefix + ".";
         if (c.family().fusedQkv()) {
-            registerChild("qkv_proj", new Linear(c.hiddenSize(), c.qDim() + 2 * c.kvDim(), bias, rng));
+            registerChild("qkv_proj", parts.linear(p + "qkv_proj", c.hiddenSize(), c.qDim() + 2 * c.kvDim(), bias));
         } else {
-            registerChild("q_proj", new Linear(c.hiddenSize(), c.qDim(), bias, rng));
-            registerChild("k_proj", new Linear(c.hiddenSize(), c.kvDim(), bias, rng));
-            registerChild("v_proj", new Linear(c.hiddenSize(), c.kvDim(), bias, rng));
+            registerChild("q_proj", parts.linear(p + "q_proj", c.hiddenSize(), c.qDim(), bias));
+            registerChild("k_proj", parts.linear(p + "k_proj", c.hiddenSize(), c.kvDim(), bias));
+            registerChild("v_proj", parts.linear(p + "v_proj", c.hiddenSize(), c.kvDim(), bias));
         }
-        registerChild("o_proj", new Linear(c.qDim(), c.hiddenSize(), c.oBias(), rng));
+        registerChild("o_proj", parts.linear(p + "o_proj", c.qDim(), c.hiddenSize(), c.oBias()));
         if (c.family().qkNorm()) {
-            registerChild("q_norm", new RmsNorm(c.headDim(), c.rmsNormEps()));
-            registerChild("k_norm", new RmsNorm(c.headDim(), c.rmsNormEps()));
+            registerChild("q_norm", parts.norm(p + "q_norm", c.headDim(), c.rmsNormEps(), 0f));
+            registerChild("k_norm", parts.norm(p + "k_norm", c.headDim(), c.rmsNormEps(), 0f));
         }
     }
 

@@ -11,10 +11,15 @@ import org.goldenstick.tensor.Tensor;
  */
 public final class LlamaDecoderLayer extends Module {
     public LlamaDecoderLayer(LlamaConfig c, Random rng) {
-        registerChild("input_layernorm", LlamaTransformer.norm(c, c.hiddenSize()));
-        registerChild("self_attn", new LlamaAttention(c, rng));
-        registerChild("post_attention_layernorm", LlamaTransformer.norm(c, c.hiddenSize()));
-        registerChild("mlp", new LlamaMlp(c, rng));
+        this(c, LlamaParts.random(rng, 0.02), "layer");
+    }
+
+    /** The block whose modules {@code parts} supplies under {@code prefix} ({@code model.layers.N}). */
+    public LlamaDecoderLayer(LlamaConfig c, LlamaParts parts, String prefix) {
+        registerChild("input_layernorm", LlamaTransformer.norm(c, parts, prefix + ".input_layernorm"));
+        registerChild("self_attn", new LlamaAttention(c, parts, prefix + ".self_attn"));
+        registerChild("post_attention_layernorm", LlamaTransformer.norm(c, parts, prefix + ".post_attention_layernorm"));
+        registerChild("mlp", new LlamaMlp(c, parts, prefix + ".mlp"));
     }
 
     public RmsNorm inputLayernorm() {

@@ -17,16 +17,22 @@ public final class LlamaMlp extends Module {
     private final boolean gelu;
 
     public LlamaMlp(LlamaConfig c, Random rng) {
+        this(c, LlamaParts.random(rng, 0.02), "mlp");
+    }
+
+    /** The block whose projections {@code parts} supplies under {@code prefix} ({@code model.layers.N.mlp}). */
+    public LlamaMlp(LlamaConfig c, LlamaParts parts, String prefix) {
         this.config = c;
         this.gelu = !c.activation().equals("silu");
         boolean bias = c.mlpBias();
+        String p = prefix + ".";
         if (c.family().fusedGateUp()) {
-            registerChild("gate_up_proj", new Linear(c.hiddenSize(), 2 * c.intermediateSize(), bias, rng));
+            registerChild("gate_up_proj", parts.linear(p + "gate_up_proj", c.hiddenSize(), 2 * c.intermediateSize(), bias));
         } else {
-            registerChild("gate_proj", new Linear(c.hiddenSize(), c.intermediateSize(), bias, rng));
-            registerChild("up_proj", new Linear(c.hiddenSize(), c.intermediateSize(), bias, rng));
+            registerChild("gate_proj", parts.linear(p + "gate_proj", c.hiddenSize(), c.intermediateSize(), bias));
+            registerChild("up_proj", parts.linear(p + "up_proj", c.hiddenSize(), c.intermediateSize(), bias));
         }
-        registerChild("down_proj", new Linear(c.intermediateSize(), c.hiddenSize(), bias, rng));
+        registerChild("down_proj", parts.linear(p + "down_proj", c.intermediateSize(), c.hiddenSize(), bias));
     }
 
     /** The (possibly replaced) projection module named {@code gate_proj}, {@code up_proj}, {@code gate_up_proj} or {@code down_proj}. */

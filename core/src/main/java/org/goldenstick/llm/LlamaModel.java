@@ -46,10 +46,17 @@ public final class LlamaModel extends Module {
      * {@link Linear} default initialisation, norms = 1.
      */
     public LlamaModel(LlamaConfig config, Random rng) {
+        this(config, LlamaParts.random(rng, config.extra().containsKey("initializer_range") ? config.extra().get("initializer_range").asDouble(0.02) : 0.02));
+    }
+
+    /**
+     * A model assembled from {@code parts} (fresh modules, or views of a checkpoint as {@link HfCheckpoint#map} builds):
+     * the parts are asked for in a fixed order under their Hugging Face names.
+     */
+    public LlamaModel(LlamaConfig config, LlamaParts parts) {
         this.config = config;
-        double std = config.extra().containsKey("initializer_range") ? config.extra().get("initializer_range").asDouble(0.02) : 0.02;
-        registerChild("model", new LlamaTransformer(config, rng, std));
-        if (!config.tieWordEmbeddings()) registerChild("lm_head", new Linear(config.hiddenSize(), config.vocabSize(), false, rng));
+        registerChild("model", new LlamaTransformer(config, parts));
+        if (!config.tieWordEmbeddings()) registerChild("lm_head", parts.linear("lm_head", config.hiddenSize(), config.vocabSize(), false));
     }
 
     /** A Random whose draws are all zero, for models whose weights are overwritten right away (skips the init cost). */
@@ -113,7 +120,7 @@ public final class LlamaModel extends Module {
     /** Final hidden states {@code [..., D]} to logits {@code [..., V]} (through lm_head, or the tied embedding). */
     Tensor head(Tensor h) {
         Module head = lmHead();
-        return head != null ? head.forward(h) : h.linear(transformer().embedTokens().weight(), null);
+        return head != null ? head.forward(h) : transformer().embedTokens().project(h);
     }
 
     // ---------------------------------------------------------------- training path

@@ -13,16 +13,21 @@ public final class LlamaTransformer extends Module {
     private final float embedScale;
 
     public LlamaTransformer(LlamaConfig c, Random rng, double initStd) {
-        registerChild("embed_tokens", new TokenEmbedding(c.vocabSize(), c.hiddenSize(), rng, initStd));
-        registerChild("layers", new Layers(c, rng));
-        registerChild("norm", norm(c, c.hiddenSize()));
+        this(c, LlamaParts.random(rng, initStd));
+    }
+
+    /** The stack whose modules {@code parts} supplies, named {@code model.embed_tokens}, {@code model.layers.N…}, {@code model.norm}. */
+    public LlamaTransformer(LlamaConfig c, LlamaParts parts) {
+        registerChild("embed_tokens", parts.embedding("model.embed_tokens", c.vocabSize(), c.hiddenSize()));
+        registerChild("layers", new Layers(c, parts));
+        registerChild("norm", norm(c, parts, "model.norm"));
         // Gemma multiplies the embeddings by √hidden, rounded to the activation dtype (float32 here) as transformers does.
         embedScale = c.family().gemmaNorms() ? (float) Math.sqrt(c.hiddenSize()) : 1f;
     }
 
     /** An RMSNorm of {@code size} channels as the config's family defines it (Gemma's multiplies by 1 + weight). */
-    static RmsNorm norm(LlamaConfig c, int size) {
-        return new RmsNorm(size, c.rmsNormEps(), c.family().gemmaNorms() ? 1f : 0f);
+    static RmsNorm norm(LlamaConfig c, LlamaParts parts, String name) {
+        return parts.norm(name, c.hiddenSize(), c.rmsNormEps(), c.family().gemmaNorms() ? 1f : 0f);
     }
 
     /** The factor the embeddings are multiplied by before the first layer (√hidden for Gemma, else 1). */
@@ -65,8 +70,8 @@ public final class LlamaTransformer extends Module {
 
     /** The {@code layers} container: children "0" … "N-1", no computation of its own. */
     public static final class Layers extends Module {
-        Layers(LlamaConfig c, Random rng) {
-            for (int i = 0; i < c.numHiddenLayers(); i++) registerChild(Integer.toString(i), new LlamaDecoderLayer(c, rng));
+        Layers(LlamaConfig c, LlamaParts parts) {
+            for (int i = 0; i < c.numHiddenLayers(); i++) registerChild(Integer.toString(i), new LlamaDecoderLayer(c, parts, "model.layers." + i));
         }
 
         @Override

@@ -33,6 +33,15 @@ public final class RmsNorm extends Module {
         registerParameter("weight", w);
     }
 
+    /** A norm with the given weight {@code [size]} (taken, not copied), multiplying by {@code offset + weight}. */
+    public RmsNorm(Tensor weight, double eps, float offset) {
+        if (weight.rank() != 1) throw new IllegalArgumentException("RmsNorm: weight must be a vector, got shape " + java.util.Arrays.toString(weight.shape()));
+        this.size = weight.numel();
+        this.eps = eps;
+        this.offset = offset;
+        registerParameter("weight", weight);
+    }
+
     /** What is added to the stored weight before it multiplies (1 for Gemma, else 0). */
     public float offset() {
         return offset;

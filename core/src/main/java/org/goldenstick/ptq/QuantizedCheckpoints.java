@@ -81,17 +81,18 @@ public final class QuantizedCheckpoints {
     }
 
     /**
-     * Validates the folder ({@link ModelFolderCheck}, including a memory estimate) before anything large is allocated,
-     * then loads a quantized folder with {@link #load(Path)} and a float one with {@link HfCheckpoint#load(Path)}; a
+     * Validates the folder ({@link ModelFolderCheck}) before anything large is allocated, then loads a quantized folder
+     * with {@link #load(Path)} (after a heap estimate) and maps a float one with {@link HfCheckpoint#map(Path)} (its
+     * weights are read in place from the files, so it needs no heap for them); a
      * {@code .gguf} file is opened with {@link LlamaGguf#open(Path)} (its reader checks every size against the file;
      * Q8_0/Q4_0 projections are computed on the mapped blocks, and the mapping lives until the process exits).
      */
     public static LlamaModel loadModel(Path dir) throws IOException {
         if (LlamaGguf.isGguf(dir)) return LlamaGguf.open(dir).model();
         ModelFolderCheck.Checked c = ModelFolderCheck.check(dir); // before the model is allocated
-        c.requireHeap(c.heapBytesToLoad(), "loading the model");
+        if (c.scheme() != null) c.requireHeap(c.heapBytesToLoad(), "loading the model");
         c.requireFiniteWeights();
-        return c.scheme() != null ? load(dir) : HfCheckpoint.load(dir);
+        return c.scheme() != null ? load(dir) : HfCheckpoint.map(dir);
     }
 
     /** Weights are overwritten right after construction: skip drawing random numbers. */

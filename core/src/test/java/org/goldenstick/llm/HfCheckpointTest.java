@@ -130,7 +130,7 @@ class HfCheckpointTest {
         });
         w.write(intDir.resolve("model.safetensors"));
         m = loadError(intDir);
-        assertTrue(m.contains("'model.norm.weight' has dtype I8"), m);
+        assertTrue(m.contains("'model.norm.weight' in model.safetensors has dtype I8"), m);
 
         // A dtype safetensors does not define (here an fp8 name) is refused when the folder is opened.
         Path fp8 = Files.createDirectories(tmp.resolve("fp8"));

@@ -49,7 +49,7 @@ public final class SafetensorsFile implements AutoCloseable {
     private static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private final Path path;
-    private final Arena arena;
+    private final Arena arena; // null when the mapping is unmapped by the garbage collector
     private final Map<String, String> metadata;
     private final SequencedMap<String, SafetensorsEntry> entries;
 
@@ -66,7 +66,16 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws SafetensorsFormatException if the file is malformed (the message names the file and field)
      */
     public static SafetensorsFile open(Path path) throws IOException {
-        Arena arena = Arena.ofShared();
+        return open(path, false);
+    }
+
+    /**
+     * As {@link #open(Path)}; with {@code unmapWhenUnreachable} the mapping is instead released by the garbage collector
+     * once neither this file nor any segment taken from it is reachable ({@link #close()} then does nothing). That is
+     * what a model serving its weights from the mapping needs: the views live exactly as long as the model.
+     */
+    public static SafetensorsFile open(Path path, boolean unmapWhenUnreachable) throws IOException {
+        Arena arena = unmapWhenUnreachable ? Arena.ofAuto() : Arena.ofShared();
         try {
             MemorySegment all;
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -74,11 +83,11 @@ public final class SafetensorsFile implements AutoCloseable {
                 if (size < 8) throw new SafetensorsFormatException(path, "file is " + size + " bytes, too short for the 8-byte header length");
                 all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             }
-            SafetensorsFile f = parse(path, arena, all);
+            SafetensorsFile f = parse(path, unmapWhenUnreachable ? null : arena, all);
             arena = null; // owned by f now
             return f;
         } finally {
-            if (arena != null) arena.close();
+            if (arena != null && !unmapWhenUnreachable) arena.close();
         }
     }
 
@@ -302,9 +311,9 @@ public final class SafetensorsFile implements AutoCloseable {
         return entry(name).segment();
     }
 
-    /** Unmaps the file; segments obtained from it become invalid. */
+    /** Unmaps the file; segments obtained from it become invalid (nothing to do if opened to unmap when unreachable). */
     @Override
     public void close() {
-        arena.close();
+        if (arena != null) arena.close();
     }
 }
