@@ -18,7 +18,7 @@ import org.goldenstick.tensor.kernel.GgmlBlockKernels;
  * Tensor y = q.forward(x);
  * }</pre>
  */
-public final class GgufBlockLinear extends Module {
+public final class GgufBlockLinear extends Module implements StoredWeights {
     private final GgufTensor weight;
     private final GgmlBlockKernels.Format format;
     private final int in;
@@ -53,7 +53,13 @@ public final class GgufBlockLinear extends Module {
         return out;
     }
 
+    @Override
+    public long weightCount() {
+        return (long) in * out;
+    }
+
     /** Bytes of weights read per forward row (the mapped blocks). */
+    @Override
     public long weightBytes() {
         return weight.byteSize();
     }

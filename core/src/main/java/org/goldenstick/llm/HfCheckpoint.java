@@ -245,81 +245,10 @@ public final class HfCheckpoint implements AutoCloseable {
      * The model is valid while this checkpoint is open (or, opened with {@code unmapWhenUnreachable}, while it is reachable).
      */
     public LlamaModel toMappedModel() {
-        MappedParts parts = new MappedParts();
+        MappedParts parts = new MappedParts(dir, byName);
         LlamaModel model = new LlamaModel(config, parts);
-        for (String name : byName.keySet()) {
-            if (parts.used.contains(name) || name.endsWith("rotary_emb.inv_freq") || (config.tieWordEmbeddings() && name.equals("lm_head.weight"))) continue;
-            parts.problems.add("unexpected tensor '" + name + "' in " + file(name).path().getFileName() + " (not part of a "
-                    + config.family().modelType() + " model with this config.json)");
-        }
-        if (!parts.problems.isEmpty()) {
-            List<String> problems = parts.problems;
-            int shown = Math.min(problems.size(), 8);
-            throw new IllegalArgumentException(dir + ": checkpoint does not match config.json: " + String.join("; ", problems.subList(0, shown))
-                    + (problems.size() > shown ? "; and " + (problems.size() - shown) + " more" : ""));
-        }
+        parts.finish(config);
         return model;
-    }
-
-    /**
-     * The float tensor {@code name} of shape {@code shape} as a view of the mapping, or null after adding to
-     * {@code problems} why it cannot be (missing, other shape, not F32/F16/BF16).
-     */
-    public FloatWeights floatView(String name, int[] shape, List<String> problems) {
-        SafetensorsFile f = byName.get(name);
-        if (f == null) {
-            problems.add("missing tensor '" + name + "' (config.json implies shape " + Arrays.toString(shape) + ")");
-            return null;
-        }
-        SafetensorsEntry t = f.entry(name);
-        if (!Arrays.equals(t.shape(), shape)) {
-            problems.add("tensor '" + name + "' in " + f.path().getFileName() + " has shape " + Arrays.toString(t.shape()) + " but config.json implies " + Arrays.toString(shape));
-            return null;
-        }
-        FloatWeights.Encoding enc = switch (t.dtype()) {
-            case F32 -> FloatWeights.Encoding.F32;
-            case BF16 -> FloatWeights.Encoding.BF16;
-            case F16 -> FloatWeights.Encoding.F16;
-            default -> null;
-        };
-        if (enc == null) {
-            problems.add("tensor '" + name + "' in " + f.path().getFileName() + " has dtype " + t.dtype() + "; a float checkpoint needs F32, F16 or BF16 (quantized folders are loaded by QuantizedCheckpoints)");
-            return null;
-        }
-        int rows = shape.length == 0 ? 1 : shape[0], cols = 1;
-        for (int i = 1; i < shape.length; i++) cols *= shape[i];
-        return FloatWeights.of(t.segment(), 0, rows, cols, enc);
-    }
-
-    /** Views of this checkpoint for {@link #toMappedModel()}: problems are collected, placeholders stand in for bad tensors. */
-    private final class MappedParts implements LlamaParts {
-        final List<String> problems = new ArrayList<>();
-        final java.util.Set<String> used = new java.util.HashSet<>();
-
-        private FloatWeights view(String name, int... shape) {
-            used.add(name);
-            return floatView(name, shape, problems);
-        }
-
-        @Override
-        public Module linear(String name, int in, int out, boolean bias) {
-            FloatWeights w = view(name + ".weight", out, in);
-            FloatWeights b = bias ? view(name + ".bias", out) : null;
-            if (w == null || (bias && b == null)) return new org.goldenstick.nn.Identity();
-            return new MappedLinear(name, w, b == null ? null : b.toFloats(), null);
-        }
-
-        @Override
-        public RmsNorm norm(String name, int size, double eps, float offset) {
-            FloatWeights w = view(name + ".weight", size);
-            return new RmsNorm(w == null ? Tensor.zeros(1) : Tensor.of(w.toFloats(), size), eps, offset);
-        }
-
-        @Override
-        public TokenEmbedding embedding(String name, int vocab, int dim) {
-            FloatWeights w = view(name + ".weight", vocab, dim);
-            return new TokenEmbedding(w == null ? FloatWeights.of(new float[0], 0, 0) : w);
-        }
     }
 
     private int checkedNumel(SafetensorsEntry e) {

@@ -53,14 +53,15 @@ public final class TokenEmbedding extends Module implements StoredWeights {
         return stored;
     }
 
+    /** The table's size when read in place; 0 for a float parameter (counted with the parameters). */
     @Override
     public long weightCount() {
-        return (long) vocab * dim;
+        return stored != null ? (long) vocab * dim : 0;
     }
 
     @Override
     public long weightBytes() {
-        return stored != null ? stored.byteSize() : 4L * vocab * dim;
+        return stored != null ? stored.byteSize() : 0;
     }
 
     /** {@code h [..., dim]} times the table transposed: logits {@code [..., vocab]} (the output head of tied models). */

@@ -33,6 +33,11 @@ final class CheckpointFolder implements AutoCloseable {
     }
 
     static CheckpointFolder open(Path dir) throws IOException {
+        return open(dir, false);
+    }
+
+    /** As {@link #open(Path)}; with {@code unmapWhenUnreachable} the files stay mapped while anything taken from them is reachable. */
+    static CheckpointFolder open(Path dir, boolean unmapWhenUnreachable) throws IOException {
         if (!Files.isDirectory(dir)) throw new IllegalArgumentException(dir + ": not a model folder");
         List<Path> shards = new ArrayList<>();
         Map<String, String> listed = new LinkedHashMap<>();
@@ -63,7 +68,7 @@ final class CheckpointFolder implements AutoCloseable {
             for (Path p : shards) {
                 if (Files.isDirectory(p)) throw new IllegalArgumentException(p + ": is a folder, expected a safetensors file");
                 if (!Files.isRegularFile(p)) throw new IllegalArgumentException(p + ": shard listed in the index is missing");
-                SafetensorsFile f = SafetensorsFile.open(p);
+                SafetensorsFile f = SafetensorsFile.open(p, unmapWhenUnreachable);
                 c.files.add(f);
                 c.bytes += Files.size(p);
                 for (SafetensorsEntry e : f.entries()) {
@@ -91,6 +96,11 @@ final class CheckpointFolder implements AutoCloseable {
 
     Path dir() {
         return dir;
+    }
+
+    /** Tensor name → the mapped file holding it. */
+    Map<String, SafetensorsFile> files() {
+        return owner;
     }
 
     Map<String, SafetensorsEntry> entries() {

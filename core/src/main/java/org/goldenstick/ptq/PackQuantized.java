@@ -136,14 +136,16 @@ public final class PackQuantized {
 
     /**
      * Reads one layer back, checking every shape and dtype against {@code [out, in]} and {@code scheme}; errors name
-     * the folder and tensor.
+     * the folder and tensor. With {@code inPlace} the packed words are a view of the mapping (valid while it is), else
+     * a heap copy.
      */
-    static PackedIntWeights read(CheckpointFolder ck, String layer, int out, int in, WeightScheme scheme) {
+    static PackedIntWeights read(CheckpointFolder ck, String layer, int out, int in, WeightScheme scheme, boolean inPlace) {
         String where = ck.dir() + ": tensor '" + layer;
         long[] shape = int64(ck, layer + ".weight_shape", 2);
         if (shape[0] != out || shape[1] != in) throw new IllegalArgumentException(where + ".weight_shape' says " + Arrays.toString(shape) + " but the model expects [" + out + ", " + in + "]");
         int gs = scheme.groupFor(in, ck.dir() + ": layer '" + layer + "'"), groups = in / gs;
-        int[] packed = int32(ck, layer + ".weight_packed", out, PackedIntWeights.wordsPerRow(in, scheme.bits()));
+        SafetensorsEntry pe = int32Entry(ck, layer + ".weight_packed", out, PackedIntWeights.wordsPerRow(in, scheme.bits()));
+        java.lang.foreign.MemorySegment words = inPlace ? pe.segment() : java.lang.foreign.MemorySegment.ofArray(pe.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         SafetensorsEntry se = ck.entry(layer + ".weight_scale");
         if (!se.dtype().isFloatingPoint()) throw new IllegalArgumentException(where + ".weight_scale' is " + se.dtype() + ", expected floating point");
         requireShape(ck, se, out, groups);
@@ -157,17 +159,22 @@ public final class PackQuantized {
             throw new IllegalArgumentException(where + ".weight_zero_point' is present but the config says the weights are symmetric");
         }
         if (ck.entries().containsKey(layer + ".weight_g_idx")) throw new IllegalArgumentException(where + ".weight_g_idx': activation-ordered groups (actorder=group) are not supported; quantize with actorder=weight (static groups)");
-        return new PackedIntWeights(packed, out, in, scheme.bits(), gs, scales, zp);
+        return new PackedIntWeights(words, out, in, scheme.bits(), gs, scales, zp);
     }
 
     private static void requireShape(CheckpointFolder ck, SafetensorsEntry e, int... shape) {
         if (!Arrays.equals(e.shape(), shape)) throw new IllegalArgumentException(ck.dir() + ": tensor '" + e.name() + "' has shape " + Arrays.toString(e.shape()) + ", expected " + Arrays.toString(shape));
     }
 
-    private static int[] int32(CheckpointFolder ck, String name, int... shape) {
+    private static SafetensorsEntry int32Entry(CheckpointFolder ck, String name, int... shape) {
         SafetensorsEntry e = ck.entry(name);
         if (e.dtype() != DType.I32) throw new IllegalArgumentException(ck.dir() + ": tensor '" + name + "' is " + e.dtype() + ", expected I32");
         requireShape(ck, e, shape);
+        return e;
+    }
+
+    private static int[] int32(CheckpointFolder ck, String name, int... shape) {
+        SafetensorsEntry e = int32Entry(ck, name, shape);
         int[] v = new int[(int) e.numel()];
         java.lang.foreign.MemorySegment.copy(e.segment(), java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0, v, 0, v.length);
         return v;

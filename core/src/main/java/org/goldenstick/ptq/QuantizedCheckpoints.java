@@ -37,7 +37,7 @@ import org.goldenstick.tensor.Tensor;
  *
  * <pre>{@code
  * QuantizedCheckpoints.Scheme s = QuantizedCheckpoints.scheme(dir);   // null for a float checkpoint
- * LlamaModel m = QuantizedCheckpoints.load(dir);                      // DEPLOY: placeholders + int8 weights
+ * LlamaModel m = QuantizedCheckpoints.load(dir);                      // DEPLOY: weights read in place from the files
  * LlamaModel any = QuantizedCheckpoints.loadModel(dir);               // quantized or float folder
  * }</pre>
  */
@@ -70,27 +70,96 @@ public final class QuantizedCheckpoints {
     }
 
     /**
-     * DEPLOY mode: builds the Llama model of {@code dir/config.json} with int8 placeholder layers where the checkpoint
-     * holds int8 weights, and loads the checkpoint. Inference and evaluation then run on the int8 kernels.
+     * DEPLOY mode: builds the Llama model of {@code dir/config.json} with its layers read in place from the mapped
+     * checkpoint (packed int4/int8, int8 with scales, float views; no weight is copied onto the heap), checking every
+     * tensor against config.json. Inference and evaluation then run on the int8/int4 kernels; the files stay mapped
+     * while the model is reachable.
      */
     public static LlamaModel load(Path dir) throws IOException {
         LlamaConfig cfg = LlamaConfig.load(dir.resolve("config.json"));
+        Scheme scheme = scheme(dir);
+        if (scheme == null) throw new IllegalArgumentException(dir + ": config.json has no quantization_config; not a quantized checkpoint");
+        DeployParts parts = new DeployParts(CheckpointFolder.open(dir, true), scheme);
+        LlamaModel m = new LlamaModel(cfg, parts);
+        parts.finish(cfg);
+        if (parts.installed == 0) throw new IllegalArgumentException(dir + ": quantization_config present but no quantized linear weights match the model's layers");
+        return m;
+    }
+
+    /**
+     * As {@link #load(Path)} but with every tensor copied onto the heap (float layers as {@link Linear}), for code that
+     * reads or changes the float weights (export, per-layer error reports).
+     */
+    public static LlamaModel loadOnHeap(Path dir) throws IOException {
+        LlamaConfig cfg = LlamaConfig.load(dir.resolve("config.json"));
+        load(dir); // checks every tensor against config.json before the heap model is allocated
         LlamaModel m = new LlamaModel(cfg, new ZeroRandom());
         loadInto(m, dir);
         return m;
     }
 
     /**
-     * Validates the folder ({@link ModelFolderCheck}) before anything large is allocated, then loads a quantized folder
-     * with {@link #load(Path)} (after a heap estimate) and maps a float one with {@link HfCheckpoint#map(Path)} (its
-     * weights are read in place from the files, so it needs no heap for them); a
+     * DEPLOY parts read in place from a quantized folder (its files stay mapped while the model is reachable): packed
+     * int4/int8 layers as {@link WNA16Linear}, int8 {@code weight} + {@code weight_scale} as {@link W8A16Linear} (or
+     * {@link W8A8Linear} for quantized activations), float layers, norms and embeddings as {@link MappedParts} views.
+     */
+    private static final class DeployParts extends org.goldenstick.llm.MappedParts {
+        private final CheckpointFolder ck;
+        private final Scheme scheme;
+        int installed;
+
+        DeployParts(CheckpointFolder ck, Scheme scheme) {
+            super(ck.dir(), ck.files());
+            this.ck = ck;
+            this.scheme = scheme;
+        }
+
+        @Override
+        public Module linear(String name, int in, int out, boolean bias) {
+            SafetensorsEntry we = entry(name + ".weight");
+            boolean packed = entry(name + ".weight_packed") != null;
+            if (!packed && (we == null || we.dtype() != DType.I8)) return super.linear(name, in, out, bias);
+            float[] b = bias ? floatVector(name + ".bias", out) : null;
+            if (bias && b == null) return placeholder();
+            Tensor bt = b == null ? null : Tensor.of(b, out);
+            installed++;
+            if (packed) {
+                WeightScheme ws = scheme.weightsFor(name);
+                if (ws == null || !PackQuantized.FORMAT.equals(scheme.format())) throw new IllegalArgumentException(dir() + ": tensor '" + name + ".weight_packed' but no pack-quantized config group targets layer '" + name + "'");
+                if (scheme.ignore().contains(name)) throw new IllegalArgumentException(dir() + ": layer '" + name + "' is in quantization_config.ignore but has packed weights");
+                use(PackQuantized.tensorNames(name, ws.symmetric()).toArray(String[]::new));
+                return new WNA16Linear(PackQuantized.read(ck, name, out, in, ws, true), bt);
+            }
+            use(name + ".weight");
+            if (!Arrays.equals(we.shape(), new int[] {out, in})) {
+                problem("tensor '" + name + ".weight' in " + fileOf(name + ".weight").getFileName() + " has shape " + Arrays.toString(we.shape()) + " but config.json implies " + Arrays.toString(new int[] {out, in}));
+                return placeholder();
+            }
+            float[] scale = floatVector(name + ".weight_scale", out, 1);
+            if (scale == null) return placeholder();
+            for (float s : scale) if (!Float.isFinite(s)) throw new IllegalArgumentException(dir() + ": tensor '" + name + ".weight_scale' holds a non-finite value " + s);
+            var w = new org.goldenstick.tensor.kernel.Int8Weights(we.segment(), 0, out, in, scale, in);
+            if (!scheme.actInt8()) return new W8A16Linear(w, bt);
+            float inputScale = 1f;
+            if (scheme.granularity() == ActGranularity.PER_TENSOR) {
+                float[] is = floatVector(name + ".input_scale", 1);
+                if (is == null) return placeholder();
+                inputScale = is[0];
+            }
+            return new W8A8Linear(w, bt, scheme.granularity(), inputScale);
+        }
+    }
+
+    /**
+     * Validates the folder ({@link ModelFolderCheck}) before anything large is allocated, then maps a quantized folder
+     * with {@link #load(Path)} and a float one with {@link HfCheckpoint#map(Path)}: the weights are read in place from
+     * the files, so they need no heap; a
      * {@code .gguf} file is opened with {@link LlamaGguf#open(Path)} (its reader checks every size against the file;
      * Q8_0/Q4_0 projections are computed on the mapped blocks, and the mapping lives until the process exits).
      */
     public static LlamaModel loadModel(Path dir) throws IOException {
         if (LlamaGguf.isGguf(dir)) return LlamaGguf.open(dir).model();
         ModelFolderCheck.Checked c = ModelFolderCheck.check(dir); // before the model is allocated
-        if (c.scheme() != null) c.requireHeap(c.heapBytesToLoad(), "loading the model");
         c.requireFiniteWeights();
         return c.scheme() != null ? load(dir) : HfCheckpoint.map(dir);
     }
@@ -326,7 +395,7 @@ public final class QuantizedCheckpoints {
                 WeightScheme ws = scheme.weightsFor(p);
                 if (ws == null || !PackQuantized.FORMAT.equals(scheme.format())) throw new IllegalArgumentException(dir + ": tensor '" + p + ".weight_packed' but no pack-quantized config group targets layer '" + p + "'");
                 if (scheme.ignore().contains(p)) throw new IllegalArgumentException(dir + ": layer '" + p + "' is in quantization_config.ignore but has packed weights");
-                model.replaceChild(p, new WNA16Linear(PackQuantized.read(ck, p, lin.outFeatures(), lin.inFeatures(), ws), lin.bias() == null ? null : Tensor.zeros(lin.outFeatures())));
+                model.replaceChild(p, new WNA16Linear(PackQuantized.read(ck, p, lin.outFeatures(), lin.inFeatures(), ws, false), lin.bias() == null ? null : Tensor.zeros(lin.outFeatures())));
                 used.addAll(PackQuantized.tensorNames(p, ws.symmetric()));
                 installed++;
             }

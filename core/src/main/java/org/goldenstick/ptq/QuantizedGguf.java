@@ -71,7 +71,7 @@ public final class QuantizedGguf {
             throw new IllegalArgumentException(dir + ": format " + scheme.format() + " (" + scheme.method() + ") has int8 activations or per-channel int8 weights; GGUF blocks need weight-only "
                     + PackQuantized.FORMAT + " folders (gstick quantize --method rtn|gptq|awq|awq-gptq --ggml-blocks)");
         }
-        LlamaModel m = QuantizedCheckpoints.load(dir);
+        LlamaModel m = QuantizedCheckpoints.loadOnHeap(dir);
         Map<String, LlamaGguf.Encoded> pre = new LinkedHashMap<>();
         Map<String, GgmlType> copied = new LinkedHashMap<>(), reencoded = new LinkedHashMap<>();
         List<String> misfits = new ArrayList<>();

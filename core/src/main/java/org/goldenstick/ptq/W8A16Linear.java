@@ -19,23 +19,28 @@ import org.goldenstick.tensor.kernel.Int8Weights;
  * Tensor y = q.forward(x);
  * }</pre>
  */
-public final class W8A16Linear extends Module {
+public final class W8A16Linear extends Module implements org.goldenstick.llm.StoredWeights {
     private final int inFeatures;
     private final int outFeatures;
-    private final byte[] weight;
     private final float[] scale;
     private final Int8Weights kernelWeights;
 
     /** Wraps already-quantized weights ({@code weight [out·in]}, {@code scale [out]}); bias may be null. */
     public W8A16Linear(int inFeatures, int outFeatures, byte[] weight, float[] scale, Tensor bias) {
-        if (weight.length != (long) inFeatures * outFeatures) throw new IllegalArgumentException("W8A16Linear: weight has " + weight.length + " values, expected " + outFeatures + "x" + inFeatures);
+        this(checkedPerChannel("W8A16Linear", inFeatures, outFeatures, weight, scale), bias);
+    }
+
+    /** Per-channel int8 weights {@code [out, in]}, e.g. read in place from a mapped checkpoint. */
+    public W8A16Linear(Int8Weights weights, Tensor bias) {
+        int inFeatures = weights.cols(), outFeatures = weights.rows();
+        float[] scale = weights.scales();
+        if (!weights.perChannel()) throw new IllegalArgumentException("W8A16Linear: weights must have one scale per output channel");
         if (scale.length != outFeatures) throw new IllegalArgumentException("W8A16Linear: scale has " + scale.length + " values, expected " + outFeatures);
         if (bias != null && !Arrays.equals(bias.shape(), new int[] {outFeatures})) throw new IllegalArgumentException("W8A16Linear: bias shape " + Arrays.toString(bias.shape()) + ", expected [" + outFeatures + "]");
         this.inFeatures = inFeatures;
         this.outFeatures = outFeatures;
-        this.weight = weight;
         this.scale = scale;
-        this.kernelWeights = Int8Weights.perChannel(weight, outFeatures, inFeatures, scale);
+        this.kernelWeights = weights;
         registerBuffer("weight_scale", Tensor.of(scale, outFeatures, 1));
         if (bias != null) registerBuffer("bias", bias.detach());
     }
@@ -64,9 +69,33 @@ public final class W8A16Linear extends Module {
         return outFeatures;
     }
 
-    /** The int8 weights {@code [out·in]}, row-major (live array: DEPLOY loading fills it). */
+    /** The int8 weights {@code [out·in]}, row-major: the live array for heap weights, a copy for weights read in place. */
     public byte[] int8Weight() {
-        return weight;
+        return bytes(kernelWeights);
+    }
+
+    /** The codes of per-channel weights: the backing array when they are a whole heap array, else a copy. */
+    static byte[] bytes(Int8Weights w) {
+        long n = (long) w.rows() * w.cols();
+        if (w.offset() == 0 && w.data().byteSize() == n && w.data().heapBase().orElse(null) instanceof byte[] a) return a;
+        return w.data().asSlice(w.offset(), n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
+    /** Heap codes and scales checked against the shape, as per-channel weights. */
+    static Int8Weights checkedPerChannel(String what, int inFeatures, int outFeatures, byte[] weight, float[] scale) {
+        if (weight.length != (long) inFeatures * outFeatures) throw new IllegalArgumentException(what + ": weight has " + weight.length + " values, expected " + outFeatures + "x" + inFeatures);
+        if (scale.length != outFeatures) throw new IllegalArgumentException(what + ": scale has " + scale.length + " values, expected " + outFeatures);
+        return Int8Weights.perChannel(weight, outFeatures, inFeatures, scale);
+    }
+
+    @Override
+    public long weightCount() {
+        return (long) inFeatures * outFeatures;
+    }
+
+    @Override
+    public long weightBytes() {
+        return weightCount() + 4L * outFeatures;
     }
 
     /** Per-output-channel scales (live array). */

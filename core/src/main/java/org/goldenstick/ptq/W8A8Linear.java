@@ -20,10 +20,9 @@ import org.goldenstick.tensor.kernel.Int8Weights;
  * Tensor y = q.forward(x);
  * }</pre>
  */
-public final class W8A8Linear extends Module {
+public final class W8A8Linear extends Module implements org.goldenstick.llm.StoredWeights {
     private final int inFeatures;
     private final int outFeatures;
-    private final byte[] weight;
     private final float[] scale;
     private final Int8Weights kernelWeights;
     private final ActGranularity granularity;
@@ -34,15 +33,21 @@ public final class W8A8Linear extends Module {
      * @param inputScale the static activation scale (PER_TENSOR; must be positive), ignored for PER_TOKEN
      */
     public W8A8Linear(int inFeatures, int outFeatures, byte[] weight, float[] scale, Tensor bias, ActGranularity granularity, float inputScale) {
-        if (weight.length != (long) inFeatures * outFeatures) throw new IllegalArgumentException("W8A8Linear: weight has " + weight.length + " values, expected " + outFeatures + "x" + inFeatures);
+        this(W8A16Linear.checkedPerChannel("W8A8Linear", inFeatures, outFeatures, weight, scale), bias, granularity, inputScale);
+    }
+
+    /** Per-channel int8 weights {@code [out, in]}, e.g. read in place from a mapped checkpoint. */
+    public W8A8Linear(Int8Weights weights, Tensor bias, ActGranularity granularity, float inputScale) {
+        int inFeatures = weights.cols(), outFeatures = weights.rows();
+        float[] scale = weights.scales();
+        if (!weights.perChannel()) throw new IllegalArgumentException("W8A8Linear: weights must have one scale per output channel");
         if (scale.length != outFeatures) throw new IllegalArgumentException("W8A8Linear: scale has " + scale.length + " values, expected " + outFeatures);
         if (bias != null && !Arrays.equals(bias.shape(), new int[] {outFeatures})) throw new IllegalArgumentException("W8A8Linear: bias shape " + Arrays.toString(bias.shape()) + ", expected [" + outFeatures + "]");
         if (granularity == ActGranularity.PER_TENSOR && !(inputScale > 0 && Float.isFinite(inputScale))) throw new IllegalArgumentException("W8A8Linear: static per-tensor activations need a positive finite input scale, got " + inputScale);
         this.inFeatures = inFeatures;
         this.outFeatures = outFeatures;
-        this.weight = weight;
         this.scale = scale;
-        this.kernelWeights = Int8Weights.perChannel(weight, outFeatures, inFeatures, scale);
+        this.kernelWeights = weights;
         this.granularity = granularity;
         this.inputScale = new float[] {inputScale};
         this.name = "W8A8Linear(" + inFeatures + " -> " + outFeatures + ")";
@@ -80,12 +85,23 @@ public final class W8A8Linear extends Module {
         return outFeatures;
     }
 
+    @Override
+    public long weightCount() {
+        return (long) inFeatures * outFeatures;
+    }
+
+    @Override
+    public long weightBytes() {
+        return weightCount() + 4L * outFeatures;
+    }
+
     public ActGranularity granularity() {
         return granularity;
     }
 
+    /** The int8 weights {@code [out·in]}: the live array for heap weights, a copy for weights read in place. */
     public byte[] int8Weight() {
-        return weight;
+        return W8A16Linear.bytes(kernelWeights);
     }
 
     public float[] weightScale() {

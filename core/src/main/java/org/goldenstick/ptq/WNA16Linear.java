@@ -22,7 +22,7 @@ import org.goldenstick.tensor.kernel.WNA16Kernels;
  * Tensor y = q.forward(x);
  * }</pre>
  */
-public final class WNA16Linear extends Module {
+public final class WNA16Linear extends Module implements org.goldenstick.llm.StoredWeights {
     private final PackedIntWeights weights;
     private final Tensor bias;
 
@@ -46,6 +46,16 @@ public final class WNA16Linear extends Module {
         byte[] z = scheme.symmetric() ? null : new byte[out * groups];
         scheme.quantize(w, out, in, scaleDtype, q, s, z, name);
         return new WNA16Linear(PackedIntWeights.pack(q, out, in, scheme.bits(), gs, s, z), bias == null ? null : bias.copy());
+    }
+
+    @Override
+    public long weightCount() {
+        return (long) weights.rows() * weights.cols();
+    }
+
+    @Override
+    public long weightBytes() {
+        return weights.byteSize();
     }
 
     public PackedIntWeights weights() {

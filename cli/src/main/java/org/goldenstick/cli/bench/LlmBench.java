@@ -123,18 +123,29 @@ public final class LlmBench implements Runnable {
             bwRounds[r] = MemoryBandwidth.measure(Parallel.threads(), 1L << 30, Math.max(1, seconds / ROUNDS));
         }
         double decodeSec = median(decodeRounds), bw = median(bwRounds);
-        // Decode streams every weight once per token; the input embedding table is only indexed (one row).
-        // GGUF Q8_0/Q4_0 projections are read as blocks from the mapping: count their bytes, not 4 per weight.
-        long blockBytes = 0, blockWeights = 0;
-        for (var mod : m.namedModules().values()) {
-            if (mod instanceof org.goldenstick.llm.GgufBlockLinear g) {
-                blockBytes += g.weightBytes();
-                blockWeights += (long) g.inFeatures() * g.outFeatures();
-            }
-        }
-        long bytes = 4L * (m.parameterCount() - (c.tieWordEmbeddings() ? 0 : (long) c.vocabSize() * c.hiddenSize())) + blockBytes;
+        long[] wb = weightsAndBytesPerToken(m);
         double tps = 1 / decodeSec;
-        return new Row(name, m.parameterCount() + blockWeights, bytes, t, t / prefillSec, tps, bytes * tps / 1e9, bw);
+        return new Row(name, wb[0], wb[1], t, t / prefillSec, tps, wb[1] * tps / 1e9, bw);
+    }
+
+    /**
+     * {weights, bytes decode reads per token}: float parameters at 4 bytes, weights held otherwise (mapped views, int8,
+     * packed int4, GGUF blocks) at their stored size; the input embedding table is only indexed (one row) unless tied.
+     */
+    static long[] weightsAndBytesPerToken(LlamaModel m) {
+        boolean tied = m.config().tieWordEmbeddings();
+        long weights = 0, bytes = 0;
+        for (var e : m.namedModules().entrySet()) {
+            if (!(e.getValue() instanceof org.goldenstick.llm.StoredWeights s)) continue;
+            weights += s.weightCount();
+            if (tied || !e.getKey().equals("model.embed_tokens")) bytes += s.weightBytes();
+        }
+        for (var e : m.namedParameters().entrySet()) {
+            long n = e.getValue().numel();
+            weights += n;
+            if (tied || !e.getKey().equals("model.embed_tokens.weight")) bytes += 4 * n;
+        }
+        return new long[] {weights, bytes};
     }
 
     private static final int ROUNDS = 3;

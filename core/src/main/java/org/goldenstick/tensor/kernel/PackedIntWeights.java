@@ -1,5 +1,8 @@
 package org.goldenstick.tensor.kernel;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -17,11 +20,17 @@ import java.util.Arrays;
  * WNA16Kernels.gemv(w, x, 0, y, 0, false);                                               // y = W·x
  * }</pre>
  *
- * @param packed     {@code rows · wordsPerRow} int32 words, row-major
+ * <p>The words are read in place from a {@link MemorySegment} of little-endian int32 ({@code weight_packed} of a
+ * memory-mapped checkpoint, zero copy); {@link #pack} keeps heap words in a byte array (the Vector API reads heap
+ * segments only when a {@code byte[]} backs them).
+ *
+ * @param words      {@code rows · wordsPerRow} little-endian int32 words, row-major
  * @param scales     {@code rows · groups} scales, row-major
  * @param zeroPoints {@code rows · groups} signed zero points, or null (symmetric)
  */
-public record PackedIntWeights(int[] packed, int rows, int cols, int bits, int groupSize, float[] scales, byte[] zeroPoints) {
+public record PackedIntWeights(MemorySegment words, int rows, int cols, int bits, int groupSize, float[] scales, byte[] zeroPoints) {
+    static final ValueLayout.OfInt WORD = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
     public PackedIntWeights {
         if (bits != 4 && bits != 8) throw new IllegalArgumentException("PackedIntWeights: bits must be 4 or 8, got " + bits);
         if (rows < 0 || cols < 1) throw new IllegalArgumentException("PackedIntWeights: bad shape [" + rows + ", " + cols + "]");
@@ -31,8 +40,8 @@ public record PackedIntWeights(int[] packed, int rows, int cols, int bits, int g
         if (groupSize != cols && groupSize % (32 / bits) != 0) {
             throw new IllegalArgumentException("PackedIntWeights: group size " + groupSize + " must be a multiple of " + (32 / bits) + " (codes per int32 word)");
         }
-        long words = (long) rows * wordsPerRow(cols, bits);
-        if (packed.length != words) throw new IllegalArgumentException("PackedIntWeights: " + packed.length + " packed words for [" + rows + ", " + cols + "] at " + bits + " bits; expected " + words);
+        long expected = (long) rows * wordsPerRow(cols, bits);
+        if (words.byteSize() != 4 * expected) throw new IllegalArgumentException("PackedIntWeights: " + words.byteSize() / 4 + " packed words for [" + rows + ", " + cols + "] at " + bits + " bits; expected " + expected);
         long groups = (long) rows * (cols / groupSize);
         if (scales.length != groups) throw new IllegalArgumentException("PackedIntWeights: " + scales.length + " scales; expected " + groups);
         if (zeroPoints != null && zeroPoints.length != groups) throw new IllegalArgumentException("PackedIntWeights: " + zeroPoints.length + " zero points; expected " + groups);
@@ -62,7 +71,26 @@ public record PackedIntWeights(int[] packed, int rows, int cols, int bits, int g
 
     /** Packs signed codes {@code q [rows·cols]} (row-major) into the compressed-tensors layout. */
     public static PackedIntWeights pack(byte[] q, int rows, int cols, int bits, int groupSize, float[] scales, byte[] zeroPoints) {
-        return new PackedIntWeights(packRows(q, rows, cols, bits), rows, cols, bits, groupSize, scales, zeroPoints);
+        return of(packRows(q, rows, cols, bits), rows, cols, bits, groupSize, scales, zeroPoints);
+    }
+
+    /** Weights from heap words (copied into a little-endian byte array). */
+    public static PackedIntWeights of(int[] packed, int rows, int cols, int bits, int groupSize, float[] scales, byte[] zeroPoints) {
+        MemorySegment s = MemorySegment.ofArray(new byte[4 * packed.length]);
+        MemorySegment.copy(packed, 0, s, WORD, 0, packed.length);
+        return new PackedIntWeights(s, rows, cols, bits, groupSize, scales, zeroPoints);
+    }
+
+    /** The packed words as a fresh int array ({@code rows · wordsPerRow}, row-major). */
+    public int[] packed() {
+        int[] out = new int[(int) (words.byteSize() / 4)];
+        MemorySegment.copy(words, WORD, 0, out, 0, out.length);
+        return out;
+    }
+
+    /** Word {@code i} (row-major). */
+    int word(long i) {
+        return words.get(WORD, 4 * i);
     }
 
     /**
@@ -127,7 +155,7 @@ public record PackedIntWeights(int[] packed, int rows, int cols, int bits, int g
     /** Signed code at {@code [r, c]}. */
     public int q(int r, int c) {
         int p = 32 / bits;
-        return ((packed[r * wordsPerRow() + c / p] >>> (bits * (c % p))) & ((1 << bits) - 1)) - (1 << (bits - 1));
+        return ((word((long) r * wordsPerRow() + c / p) >>> (bits * (c % p))) & ((1 << bits) - 1)) - (1 << (bits - 1));
     }
 
     public float scale(int r, int c) {
@@ -147,17 +175,17 @@ public record PackedIntWeights(int[] packed, int rows, int cols, int bits, int g
 
     /** Bytes of weights, scales (at 4 bytes) and zero points this layer streams per product. */
     public long byteSize() {
-        return 4L * packed.length + 4L * scales.length + (zeroPoints == null ? 0 : zeroPoints.length);
+        return words.byteSize() + 4L * scales.length + (zeroPoints == null ? 0 : zeroPoints.length);
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof PackedIntWeights w && rows == w.rows && cols == w.cols && bits == w.bits && groupSize == w.groupSize
-                && Arrays.equals(packed, w.packed) && Arrays.equals(scales, w.scales) && Arrays.equals(zeroPoints, w.zeroPoints);
+                && words.mismatch(w.words) == -1 && Arrays.equals(scales, w.scales) && Arrays.equals(zeroPoints, w.zeroPoints);
     }
 
     @Override
     public int hashCode() {
-        return 31 * Arrays.hashCode(packed) + Arrays.hashCode(scales);
+        return 31 * Arrays.hashCode(packed()) + Arrays.hashCode(scales);
     }
 }

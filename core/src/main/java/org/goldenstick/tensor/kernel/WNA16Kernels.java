@@ -5,6 +5,9 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+
 /**
  * Weight-only 4/8-bit kernels (W4A16, W8A16 in the compressed-tensors {@code pack-quantized} layout):
  * {@code y = x · W_realᵀ} over {@link PackedIntWeights}, never materialising W_real.
@@ -107,18 +110,19 @@ public final class WNA16Kernels {
     private static void rowQuad(PackedIntWeights w, int ra, int rb, int rc, int rd, Prepared px, float[] x, int xOff, float[] out) {
         int bits = w.bits(), p = w.packFactor(), mask = (1 << bits) - 1, off = 1 << (bits - 1), top = bits * (p - 1);
         int wpr = w.wordsPerRow(), groups = w.groups(), gs = w.groupSize();
-        int[] packed = w.packed(), wordGroup = px.wordGroup();
+        MemorySegment packed = w.words();
+        int[] wordGroup = px.wordGroup();
         float[] sc = w.scales(), xp = px.xp();
         byte[] zp = w.zeroPoints();
         boolean uniform = gs >= L * p;
         int full = px.fullBlocks();
         FloatVector totA = FloatVector.zero(F), totB = FloatVector.zero(F), totC = FloatVector.zero(F), totD = FloatVector.zero(F);
-        int baseA = ra * wpr, baseB = rb * wpr, baseC = rc * wpr, baseD = rd * wpr;
+        long baseA = (long) ra * wpr, baseB = (long) rb * wpr, baseC = (long) rc * wpr, baseD = (long) rd * wpr;
         int sa0 = ra * groups, sb0 = rb * groups, sc0 = rc * groups, sd0 = rd * groups;
         for (int b = 0; b < full; b++) {
             int wo = b * L;
-            IntVector va = IntVector.fromArray(I, packed, baseA + wo), vb = IntVector.fromArray(I, packed, baseB + wo);
-            IntVector vc = IntVector.fromArray(I, packed, baseC + wo), vd = IntVector.fromArray(I, packed, baseD + wo);
+            IntVector va = word(packed, baseA + wo), vb = word(packed, baseB + wo);
+            IntVector vc = word(packed, baseC + wo), vd = word(packed, baseD + wo);
             int xb = wo * p;
             FloatVector accA = FloatVector.zero(F), accB = FloatVector.zero(F), accC = FloatVector.zero(F), accD = FloatVector.zero(F);
             for (int i = 0; i < p - 1; i++) {
@@ -151,6 +155,11 @@ public final class WNA16Kernels {
         out[1] = finish(w, rb, totB, px, x, xOff, off, zp);
         out[2] = finish(w, rc, totC, px, x, xOff, off, zp);
         out[3] = finish(w, rd, totD, px, x, xOff, off, zp);
+    }
+
+    /** L little-endian words from word index {@code i} of the segment. */
+    private static IntVector word(MemorySegment s, long i) {
+        return IntVector.fromMemorySegment(I, s, 4 * i, ByteOrder.LITTLE_ENDIAN);
     }
 
     /** acc + float(word &amp; m)·x */
@@ -221,17 +230,17 @@ public final class WNA16Kernels {
             float[] row = Widen.scratch();
             int bits = w.bits(), p = w.packFactor(), mask = (1 << bits) - 1, offset = 1 << (bits - 1);
             int wpr = w.wordsPerRow(), gs = w.groupSize(), groups = w.groups();
-            int[] packed = w.packed();
             float[] sc = w.scales();
             byte[] zp = w.zeroPoints();
             for (int jr = 0; jr < nc; jr += NR) {
                 int nr = Math.min(NR, nc - jr), base = off + jr * kc;
                 if (nr < NR) java.util.Arrays.fill(dst, base, base + kc * NR, 0f);
                 for (int q = 0; q < nr; q++) {
-                    int j = j0 + jr + q, wb = j * wpr;
+                    int j = j0 + jr + q;
+                    long wb = (long) j * wpr;
                     for (int c = p0; c < p0 + kc; c++) {
                         int g = c / gs;
-                        int u = (packed[wb + c / p] >>> (bits * (c % p))) & mask;
+                        int u = (w.word(wb + c / p) >>> (bits * (c % p))) & mask;
                         row[c - p0] = (u - offset - (zp == null ? 0 : zp[j * groups + g])) * sc[j * groups + g];
                     }
                     Widen.scatter(row, kc, dst, base + q, NR);

@@ -86,8 +86,8 @@ class WNA16KernelsTest {
         PackedIntWeights w = random(new Random(1), 4, 64, 4, 32, true);
         float[] d = w.dequantize();
         assertEquals((w.q(3, 40) - w.zeroPoint(3, 40)) * w.scale(3, 40), d[3 * 64 + 40]);
-        assertThrows(IllegalArgumentException.class, () -> new PackedIntWeights(w.packed(), 4, 64, 4, 48, w.scales(), null));   // 48 does not divide 64
-        assertThrows(IllegalArgumentException.class, () -> new PackedIntWeights(w.packed(), 4, 64, 3, 32, w.scales(), null));
+        assertThrows(IllegalArgumentException.class, () -> PackedIntWeights.of(w.packed(), 4, 64, 4, 48, w.scales(), null));   // 48 does not divide 64
+        assertThrows(IllegalArgumentException.class, () -> PackedIntWeights.of(w.packed(), 4, 64, 3, 32, w.scales(), null));
         assertThrows(IllegalArgumentException.class, () -> WNA16Kernels.gemv(w, new float[63], 0, new float[4], 0, false));
     }
 }
