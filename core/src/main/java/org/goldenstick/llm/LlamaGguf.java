@@ -390,7 +390,8 @@ public final class LlamaGguf {
 
     /**
      * A model for inference on the GGUF file's own blocks: Q8_0 and Q4_0 projections become {@link GgufBlockLinear}
-     * layers reading the memory map (no float copy); every other tensor is dequantized. The file stays mapped as long
+     * layers and F32/F16/BF16 ones {@link MappedLinear} views, reading the memory map (no float copy); other block
+     * types are dequantized. The file stays mapped as long
      * as the returned model is used; close {@link MappedModel#file()} when done (or leave it to process exit).
      */
     public static MappedModel open(Path file) {
@@ -418,28 +419,26 @@ public final class LlamaGguf {
         }
     }
 
-    /** Builds a {@link LlamaModel} from an open GGUF file; with {@code blockKernels} Q8_0/Q4_0 projections stay mapped. */
+    /**
+     * Builds a {@link LlamaModel} from an open GGUF file. With {@code blockKernels} the weights stay in the mapping:
+     * Q8_0/Q4_0 projections as {@link GgufBlockLinear}, F32/F16/BF16 projections and embeddings as
+     * {@link MappedLinear}/{@link TokenEmbedding} views; other types (and everything without {@code blockKernels}) are
+     * dequantized to float. Every tensor is checked against the metadata's shapes before anything large is allocated.
+     */
     static LlamaModel load(GgufFile g, boolean blockKernels) {
         LlamaConfig c = config(g);
+        GgufParts parts = new GgufParts(g, c);
+        LlamaModel mapped = new LlamaModel(c, parts); // checks every tensor; holds views only
+        List<String> unused = new ArrayList<>();
+        for (String n : g.tensors().keySet()) if (!parts.used.contains(n)) unused.add(n);
+        if (!unused.isEmpty()) throw new GgufFormatException(g.path() + ": tensors not part of a llama model with this metadata: " + unused);
+        if (blockKernels) return mapped;
         LlamaModel model = new LlamaModel(c, LlamaModel.NO_INIT);
-        java.util.Set<String> used = new java.util.HashSet<>();
-        for (var e : new ArrayList<>(model.stateDict().entrySet())) {
+        for (var e : model.stateDict().entrySet()) {
             String hf = e.getKey();
-            GgufTensor t = checkedTensor(g, ggufName(hf), e.getValue().shape());
-            used.add(t.name());
-            int heads = permutedHeads(hf, c);
-            boolean projection = hf.endsWith("_proj.weight") || hf.equals("lm_head.weight");
-            if (blockKernels && projection && GgufBlockLinear.supports(t.type())) {
-                int[] order = null;
-                if (heads > 0) {
-                    int[] map = ggufRowToHfRow(heads, c.headDim());
-                    order = new int[map.length];
-                    for (int r = 0; r < map.length; r++) order[map[r]] = r;
-                }
-                model.replaceChild(hf.substring(0, hf.length() - ".weight".length()), new GgufBlockLinear(t, order));
-                continue;
-            }
+            GgufTensor t = g.tensor(ggufName(hf));
             float[] data = t.toFloatArray();
+            int heads = permutedHeads(hf, c);
             if (heads > 0) {
                 int[] map = ggufRowToHfRow(heads, c.headDim());
                 int cols = e.getValue().dim(1);
@@ -449,10 +448,73 @@ public final class LlamaGguf {
                 System.arraycopy(data, 0, e.getValue().data(), 0, data.length);
             }
         }
-        List<String> unused = new ArrayList<>();
-        for (String n : g.tensors().keySet()) if (!used.contains(n)) unused.add(n);
-        if (!unused.isEmpty()) throw new GgufFormatException(g.path() + ": tensors not part of a llama model with this metadata: " + unused);
         return model;
+    }
+
+    /** Views of a GGUF file's tensors under their Hugging Face names (q/k rows reordered on output, not copied). */
+    private static final class GgufParts implements LlamaParts {
+        private final GgufFile g;
+        private final LlamaConfig c;
+        final java.util.Set<String> used = new java.util.HashSet<>();
+
+        GgufParts(GgufFile g, LlamaConfig c) {
+            this.g = g;
+            this.c = c;
+        }
+
+        private GgufTensor tensor(String hf, int... shape) {
+            GgufTensor t = checkedTensor(g, ggufName(hf), shape);
+            used.add(t.name());
+            return t;
+        }
+
+        /** The view of a float tensor, or null for block types. */
+        private static org.goldenstick.tensor.kernel.FloatWeights view(GgufTensor t, int rows, int cols) {
+            var enc = switch (t.type()) {
+                case F32 -> org.goldenstick.tensor.kernel.FloatWeights.Encoding.F32;
+                case F16 -> org.goldenstick.tensor.kernel.FloatWeights.Encoding.F16;
+                case BF16 -> org.goldenstick.tensor.kernel.FloatWeights.Encoding.BF16;
+                default -> null;
+            };
+            return enc == null ? null : org.goldenstick.tensor.kernel.FloatWeights.of(t.raw(), 0, rows, cols, enc);
+        }
+
+        @Override
+        public org.goldenstick.nn.Module linear(String name, int in, int out, boolean bias) {
+            GgufTensor t = tensor(name + ".weight", out, in);
+            float[] b = bias ? tensor(name + ".bias", out).toFloatArray() : null;
+            int heads = permutedHeads(name + ".weight", c);
+            int[] order = null, map = null;
+            if (heads > 0) {
+                map = ggufRowToHfRow(heads, c.headDim());
+                order = new int[map.length];
+                for (int r = 0; r < map.length; r++) order[map[r]] = r;
+            }
+            if (GgufBlockLinear.supports(t.type()) && b == null) return new GgufBlockLinear(t, order);
+            var w = view(t, out, in);
+            if (w == null) { // another block type: dequantized (q/k rows back in Hugging Face order)
+                float[] data = t.toFloatArray();
+                if (map != null) {
+                    float[] d = new float[data.length];
+                    for (int r = 0; r < map.length; r++) System.arraycopy(data, r * in, d, map[r] * in, in);
+                    data = d;
+                }
+                return new MappedLinear(name, org.goldenstick.tensor.kernel.FloatWeights.of(data, out, in), b, null);
+            }
+            return new MappedLinear(name, w, b, order);
+        }
+
+        @Override
+        public RmsNorm norm(String name, int size, double eps, float offset) {
+            return new RmsNorm(Tensor.of(tensor(name + ".weight", size).toFloatArray(), size), eps, offset);
+        }
+
+        @Override
+        public TokenEmbedding embedding(String name, int vocab, int dim) {
+            GgufTensor t = tensor(name + ".weight", vocab, dim);
+            var w = view(t, vocab, dim);
+            return new TokenEmbedding(w != null ? w : org.goldenstick.tensor.kernel.FloatWeights.of(t.toFloatArray(), vocab, dim));
+        }
     }
 
     /**

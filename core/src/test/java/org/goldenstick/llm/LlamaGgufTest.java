@@ -2,6 +2,7 @@ package org.goldenstick.llm;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -44,6 +45,31 @@ class LlamaGgufTest {
         LlamaConfig c = new LlamaConfig(64, 128, 2, 4, 2, 16, 1e-5, 10000.0, null, vocab.tokens().size() + 3, 64, false, 0, new int[] {1},
                 "float32", List.of("LlamaForCausalLM"), Map.of());
         model = LlamaModel.withRandomWeights(c, 11);
+    }
+
+    @Test
+    void openedFloatGgufServesItsWeightsFromTheMappingWithTheSameLogits() throws Exception {
+        int[] ids = {1, 5, 9, 2, 7, 3, 11, 4, 6, 8, 10, 12};
+        float[] want = model.newSession(ids.length).forward(ids, true).data();
+        for (GgmlType type : new GgmlType[] {GgmlType.F32, GgmlType.F16, GgmlType.BF16}) {
+            Path f = tmp.resolve("mapped-" + type + ".gguf");
+            LlamaGguf.export(model, dir, type, f);
+            try (LlamaGguf.MappedModel mm = LlamaGguf.open(f)) {
+                LlamaModel m = mm.model();
+                int views = 0;
+                for (var mod : m.namedModules().values()) {
+                    assertFalse(mod instanceof org.goldenstick.nn.Linear, type + ": " + mod.describe());
+                    if (mod instanceof MappedLinear ml && ml.weights().data().isMapped()) views++;
+                }
+                assertEquals(2 * 7 + 1, views, type + ": projections read in place");
+                assertTrue(m.transformer().embedTokens().stored().data().isMapped());
+                float[] got = m.newSession(ids.length).forward(ids, true).data();
+                double tol = type == GgmlType.F32 ? 1e-4 : 0.05; // 16-bit weights round each weight
+                for (int i = 0; i < want.length; i++) assertEquals(want[i], got[i], tol * (1 + Math.abs(want[i])), type + " logit " + i);
+                float[] heap = LlamaGguf.load(f).newSession(ids.length).forward(ids, true).data();
+                for (int i = 0; i < want.length; i++) assertEquals(heap[i], got[i], 1e-4 * (1 + Math.abs(heap[i])), type + " mapped vs dequantized logit " + i);
+            }
+        }
     }
 
     @Test
