@@ -1,5 +1,9 @@
 package org.goldenstick.llm;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -12,6 +16,7 @@ import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.FloatWeights;
 import org.goldenstick.tensor.kernel.Parallel;
 
 /**
@@ -102,6 +107,46 @@ public final class LlamaModel extends Module {
         });
         return m;
     }
+
+    /**
+     * A model with random weights whose projections and embedding table are float32 {@link FloatWeights} in native
+     * memory, read in place by the same kernels as a mapped checkpoint ({@link HfCheckpoint#map}): a billion-parameter
+     * benchmark model that needs no Java heap for its weights. Same distributions as {@link #withRandomWeights} (biases
+     * 0); deterministic for a seed. The memory is freed when the model is unreachable.
+     */
+    public static LlamaModel withRandomStoredWeights(LlamaConfig config, long seed) {
+        return new LlamaModel(config, new LlamaParts() {
+            private int index;
+
+            private FloatWeights random(int rows, int cols, float bound) {
+                long n = (long) rows * cols, base = seed * 1_000_003L + (index++) * 65_537L;
+                MemorySegment s = Arena.ofAuto().allocate(4 * n, 64);
+                int chunk = 1 << 20;
+                Parallel.forEach((int) ((n + chunk - 1) / chunk), ci -> {
+                    SplittableRandom rng = new SplittableRandom(base + ci);
+                    for (long i = (long) ci * chunk, end = Math.min(n, i + chunk); i < end; i++) s.set(F32_LE, 4 * i, (float) ((rng.nextDouble() * 2 - 1) * bound));
+                });
+                return FloatWeights.of(s, 0, rows, cols, FloatWeights.Encoding.F32);
+            }
+
+            @Override
+            public Module linear(String name, int in, int out, boolean bias) {
+                return new MappedLinear(name, random(out, in, (float) (1 / Math.sqrt(in))), bias ? new float[out] : null, null);
+            }
+
+            @Override
+            public RmsNorm norm(String name, int size, double eps, float offset) {
+                return new RmsNorm(size, eps, offset);
+            }
+
+            @Override
+            public TokenEmbedding embedding(String name, int vocab, int dim) {
+                return new TokenEmbedding(random(vocab, dim, (float) (0.02 * Math.sqrt(3))));
+            }
+        });
+    }
+
+    private static final ValueLayout.OfFloat F32_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public LlamaConfig config() {
         return config;

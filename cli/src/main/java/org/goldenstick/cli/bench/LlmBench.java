@@ -86,7 +86,7 @@ public final class LlmBench implements Runnable {
             System.err.printf(Locale.ROOT, "bench llm: creating synthetic model (%.2f B parameters, %.1f GB f32)...%n",
                     c.parameterCount() / 1e9, c.parameterCount() * 4 / 1e9);
             long t0 = System.nanoTime();
-            LlamaModel syn = LlamaModel.withRandomWeights(c, 1234);
+            LlamaModel syn = LlamaModel.withRandomStoredWeights(c, 1234); // weights off the heap, read in place as a mapped checkpoint's
             System.err.printf(Locale.ROOT, "bench llm: created in %.1f s%n", (System.nanoTime() - t0) / 1e9);
             rows.add(bench(String.format(Locale.ROOT, "synthetic-%.1fB", c.parameterCount() / 1e9), syn));
             syn = null;
