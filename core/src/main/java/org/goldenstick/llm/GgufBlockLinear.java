@@ -71,11 +71,7 @@ public final class GgufBlockLinear extends Module implements StoredWeights {
         int m = x.numel() / in;
         float[] y = new float[m * out];
         GgmlBlockKernels.matmul(format, weight.raw(), 0, out, in, x.data(), m, y);
-        if (outputOrder != null) {
-            float[] z = new float[y.length];
-            for (int i = 0; i < m; i++) for (int o = 0; o < out; o++) z[i * out + o] = y[i * out + outputOrder[o]];
-            y = z;
-        }
+        y = MappedLinear.reorder(y, m, out, outputOrder);
         shape[shape.length - 1] = out;
         return Tensor.of(y, shape);
     }

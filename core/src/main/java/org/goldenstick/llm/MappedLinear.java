@@ -68,11 +68,7 @@ public final class MappedLinear extends Module implements StoredWeights {
         int m = x.numel() / in;
         float[] y = new float[m * out];
         FloatWeightKernels.gemm(m, x.data(), 0, in, weight, y, 0, out, false);
-        if (outputOrder != null) {
-            float[] z = new float[y.length];
-            for (int i = 0; i < m; i++) for (int o = 0; o < out; o++) z[i * out + o] = y[i * out + outputOrder[o]];
-            y = z;
-        }
+        y = MappedLinear.reorder(y, m, out, outputOrder);
         Tensor b = bias();
         if (b != null) {
             float[] bd = b.data();
@@ -80,6 +76,14 @@ public final class MappedLinear extends Module implements StoredWeights {
         }
         shape[shape.length - 1] = out;
         return Tensor.of(y, shape);
+    }
+
+    /** {@code y [m, out]} with output o taken from column {@code order[o]} (GGUF's q/k row order); y itself if order is null. */
+    static float[] reorder(float[] y, int m, int out, int[] order) {
+        if (order == null) return y;
+        float[] z = new float[y.length];
+        for (int i = 0; i < m; i++) for (int o = 0; o < out; o++) z[i * out + o] = y[i * out + order[o]];
+        return z;
     }
 
     @Override
