@@ -99,38 +99,83 @@ final class Int8Conv {
         int offset = (xUnsigned ? 128 : 0) - zx;
         byte pad = (byte) -offset; // stored s with s + offset = 0: a padded tap adds nothing
         boolean vector = Kernels.vector();
+        // depthwise, stride 1, no dilation: taps read from a padded copy of each plane instead of nine unfolded rows
+        boolean direct = inPerGroup == 1 && ocg == 1 && spec.strideH() == 1 && spec.strideW() == 1 && spec.dilationH() == 1
+                && spec.dilationW() == 1 && kH * kW <= KB;
         Parallel.forEach(n, img -> {
             Scratch s = SCRATCH.get();
             if (s.cols.length < k * ld) s.cols = new byte[k * ld];
-            if (s.acc.length < out * ld) s.acc = new int[out * ld];
+            if (s.acc.length < out * ld + PX) s.acc = new int[out * ld + PX]; // + slack for the depthwise spill
             byte[] cols = s.cols;
             int[] acc = s.acc;
-            for (int g = 0; g < groups; g++) {
-                unfold(xq, xUnsigned, (img * c + g * inPerGroup) * h * wd, h, wd, inPerGroup, kH, kW, spec, oh, ow, ld, pad, cols, s);
-                int o0 = g * ocg, o1 = o0 + ocg;
-                if (vector) {
-                    for (int j = 0; j < ld; j += PX) {
-                        int o = o0;
-                        for (; o + 8 <= o1; o += 8) tile8(cols, ld, k, w.values(), o * k, j, acc, o * ld);
-                        for (; o + 4 <= o1; o += 4) tile4(cols, ld, k, w.values(), o * k, j, acc, o * ld);
-                        for (; o < o1; o++) tile1(cols, ld, k, w.values(), o * k, j, acc, o * ld);
-                    }
-                } else {
-                    for (int o = o0; o < o1; o++) {
-                        for (int px = 0; px < hw; px++) {
-                            int sum = 0;
-                            for (int p = 0; p < k; p++) sum += cols[p * ld + px] * (int) w.values()[o * k + p];
-                            acc[o * ld + px] = sum;
+            if (vector && direct) {
+                depthwise(xq, xUnsigned, img * c * h * wd, h, wd, c, kH, kW, spec, oh, ow, ld, pad, w.values(), acc, s);
+            } else {
+                for (int g = 0; g < groups; g++) {
+                    unfold(xq, xUnsigned, (img * c + g * inPerGroup) * h * wd, h, wd, inPerGroup, kH, kW, spec, oh, ow, ld, pad, cols, s);
+                    int o0 = g * ocg, o1 = o0 + ocg;
+                    if (vector) {
+                        for (int j = 0; j < ld; j += PX) {
+                            int o = o0;
+                            for (; o + 8 <= o1; o += 8) tile8(cols, ld, k, w.values(), o * k, j, acc, o * ld);
+                            for (; o + 4 <= o1; o += 4) tile4(cols, ld, k, w.values(), o * k, j, acc, o * ld);
+                            for (; o < o1; o++) tile1(cols, ld, k, w.values(), o * k, j, acc, o * ld);
+                        }
+                    } else {
+                        for (int o = o0; o < o1; o++) {
+                            for (int px = 0; px < hw; px++) {
+                                int sum = 0;
+                                for (int p = 0; p < k; p++) sum += cols[p * ld + px] * (int) w.values()[o * k + p];
+                                acc[o * ld + px] = sum;
+                            }
                         }
                     }
                 }
-                for (int o = o0; o < o1; o++) {
-                    int corr = offset * w.sums()[o], base = o * ld;
-                    if (corr != 0) for (int px = 0; px < hw; px++) acc[base + px] += corr;
-                }
+            }
+            for (int o = 0; o < out; o++) { // the activation zero point: offset · Σw' per channel
+                int corr = offset * w.sums()[o], base = o * ld;
+                if (corr != 0) for (int px = 0; px < hw; px++) acc[base + px] += corr;
             }
             sink.accept(img, acc, ld);
         });
+    }
+
+    /**
+     * Depthwise stride-1 convolution of one image: each plane is copied once into a zero-point-padded buffer (codes
+     * flipped to signed), then every output row is computed {@code L} pixels at a time as a sum over the taps of widened
+     * shifted loads. A block running past the row end spills into the next row's (or the next channel's, or the slack)
+     * accumulators, which are computed afterwards, so no tail loop is needed.
+     */
+    private static void depthwise(byte[] xq, boolean xUnsigned, int inBase, int h, int wd, int channels, int kH, int kW, Conv2dSpec spec,
+                                  int oh, int ow, int ld, byte pad, float[] w, int[] acc, Scratch s) {
+        int pt = spec.padTop(), pl = spec.padLeft(), hp = oh + kH - 1, wp = ow + kW - 1, k = kH * kW;
+        int need = hp * wp + 2 * L;
+        if (s.image.length < need) s.image = new byte[need];
+        byte[] pb = s.image;
+        int flip = xUnsigned ? 0x80 : 0;
+        for (int ch = 0; ch < channels; ch++) {
+            java.util.Arrays.fill(pb, 0, need, pad);
+            int plane = inBase + ch * h * wd;
+            for (int y = 0; y < h; y++) {
+                int py = y + pt;
+                if (py < 0 || py >= hp) continue;
+                for (int x = 0; x < wd; x++) {
+                    int px = x + pl;
+                    if (px >= 0 && px < wp) pb[py * wp + px] = (byte) (xq[plane + y * wd + x] ^ flip);
+                }
+            }
+            int wBase = ch * k, aBase = ch * ld;
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox += L) {
+                    FloatVector a = FloatVector.zero(F);
+                    for (int ky = 0; ky < kH; ky++) {
+                        int row = (oy + ky) * wp + ox;
+                        for (int kx = 0; kx < kW; kx++) a = widen(pb, row + kx).fma(FloatVector.broadcast(F, w[wBase + ky * kW + kx]), a);
+                    }
+                    ((IntVector) a.convert(VectorOperators.F2I, 0)).intoArray(acc, aBase + oy * ow + ox);
+                }
+            }
+        }
     }
 
     /** im2col of one image's group into {@code cols[row·ld + pixel]}, codes stored as signed bytes. */

@@ -24,7 +24,10 @@ class Int8ConvTest {
             new Case(2, 40, 7, 9, 7, 3, 3, Conv2dSpec.of(1, 1, 1, 1)),           // k = 360 > one float block
             new Case(2, 16, 9, 9, 32, 3, 3, Conv2dSpec.of(2, 1, 1, 1)),          // stride 2
             new Case(2, 16, 8, 8, 32, 1, 1, Conv2dSpec.of(2, 0, 1, 1)),          // 1x1 shortcut
-            new Case(2, 12, 10, 10, 12, 3, 3, Conv2dSpec.of(1, 1, 1, 12)),       // depthwise
+            new Case(2, 12, 10, 10, 12, 3, 3, Conv2dSpec.of(1, 1, 1, 12)),       // depthwise (direct kernel)
+            new Case(2, 5, 9, 13, 5, 5, 3, new Conv2dSpec(1, 1, 2, 0, 1, 1, 1, 1, 5)), // depthwise, asymmetric pad, odd widths
+            new Case(1, 6, 4, 4, 6, 3, 3, Conv2dSpec.of(1, 1, 1, 6)),            // depthwise, rows shorter than a vector
+            new Case(2, 8, 11, 11, 8, 3, 3, Conv2dSpec.of(2, 1, 1, 8)),          // depthwise stride 2 (unfolded)
             new Case(1, 8, 11, 7, 6, 3, 2, new Conv2dSpec(2, 1, 2, 0, 1, 3, 2, 1, 2)), // grouped, asymmetric pad, dilation
     };
 

@@ -152,7 +152,7 @@ public final class TrainBench implements Callable<Integer> {
         Random rng = new Random(42);
         Module fp32 = make.get();
         Module q = make.get();
-        SimQAT algo = new SimQAT(SimQATConfig.defaults());
+        SimQAT algo = new SimQAT(SimQATConfig.defaults().withEnableFusion(true));
         q = algo.apply(q, org.goldenstick.rewrite.ApplyOptions.of(java.util.Map.of("input_shape", sh)));
         Tensor x = Tensor.randn(rng, b, sh[0], sh[1], sh[2]);
         int[] labels = rng.ints(b, 0, 10).toArray();
