@@ -11,10 +11,12 @@ import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.tensor.kernel.Requantize;
 
 /**
- * An int8 2-D convolution over {@code [N, C, H, W]}: the input is quantized per tensor, unfolded (im2col, padding
- * with the input zero point so padded positions contribute 0), multiplied with int8 weights
- * {@code [out, in/groups, kH, kW]} by {@link Int8Ops#gemm} with int32 accumulation, then the int32 bias is added
- * and the result requantized to the output grid (or dequantized when there is no output quantizer).
+ * An int8 2-D convolution over {@code [N, C, H, W]}: the input codes (the producer's, when it was a deploy layer on the
+ * same grid, else the input quantized per tensor) are convolved with int8 weights {@code [out, in/groups, kH, kW]}
+ * with int32 accumulation, padding counting as the input zero point, image by image ({@code Int8Conv}); while each
+ * image's accumulators are in cache the int32 bias is added and the result requantized to the output grid (or
+ * dequantized when there is no output quantizer), and the output codes are kept for the next deploy layer.
+ * {@link #convIntegerRows} (im2col of the whole batch and {@link Int8Ops#gemm}) is the plain reference it equals.
  *
  * <pre>{@code
  * QConv2d q = QConv2d.quantize(w, b, spec, weightParams, inputParams, outputParams);

@@ -9,7 +9,9 @@
  *       {@link org.goldenstick.quant.PerChannelMinMaxObserver}) and {@link org.goldenstick.quant.FakeQuantize} (nudged
  *       fake quantization with a clipped straight-through estimator and a per-quantizer delay);</li>
  *   <li>deploy layers {@link org.goldenstick.quant.QConv2d}, {@link org.goldenstick.quant.QLinear},
- *       {@link org.goldenstick.quant.QuantDequant} on the engine's exact int8 GEMM, saved by
+ *       {@link org.goldenstick.quant.QuantDequant} on exact integer kernels (convolutions image by image with the
+ *       requantization in the epilogue, {@code Int8Conv}; the output codes travel with the float tensor to the next
+ *       deploy layer, {@code GridCodes}), saved by
  *       {@link org.goldenstick.quant.DeployIO} and exported to ONNX QDQ by {@link org.goldenstick.quant.OnnxQdqExporter}.</li>
  * </ul>
  */
