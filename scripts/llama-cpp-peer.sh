@@ -7,10 +7,13 @@
 #   scripts/llama-cpp-peer.sh build        # fetch + cmake build (slow: ~30-60 min on 2 loaded cores)
 #   scripts/llama-cpp-peer.sh run [MODEL]  # exports, llama-perplexity, gguf-py reference (see run() below)
 #   scripts/llama-cpp-peer.sh kld [MODEL|random-gqa]  # KL divergence: our GPTQ/AWQ Q4_0 vs llama-quantize's Q4_0 (kld_run())
+#   scripts/llama-cpp-peer.sh bench        # speed: llama-bench vs `gstick bench llm` on the same GGUF files (bench_run())
 #
 # Environment: GSTICK_LLAMA_CPP=DIR builds/uses llama.cpp there instead of data-cache/llama.cpp;
 # PEER_CHUNKS (default 8) limits llama-perplexity to that many windows of 256 tokens; KLD_CHUNKS (default 100) the
-# KL-divergence runs; KLD_METHODS (default "rtn gptq awq awq-gptq") the gstick methods compared.
+# KL-divergence runs; KLD_METHODS (default "rtn gptq awq awq-gptq") the gstick methods compared; BENCH_ROUNDS (default 3)
+# the alternating rounds of `bench`, BENCH_LAYERS (default 16) the synthetic model's layer count, BENCH_POLL (default 50,
+# llama-bench's own default) its --poll: on a machine loaded by other jobs its spinning threads crawl, 0 makes them sleep.
 #
 # Needs: cmake, a C/C++ compiler, npm, git; for the gguf-py reference writer Debian's python3-numpy
 # (`apt-get install python3-numpy`, used through /usr/bin/python3).
@@ -25,7 +28,8 @@ log() { printf 'llama-cpp-peer: %s\n' "$*" >&2; }
 die() { printf 'llama-cpp-peer: ERROR: %s\n' "$*" >&2; exit 1; }
 
 build() {
-  if [ -x "$lc/build/bin/llama-perplexity" ] && [ -x "$lc/build/bin/llama-quantize" ]; then
+  if [ -x "$lc/build/bin/llama-perplexity" ] && [ -x "$lc/build/bin/llama-quantize" ] && [ -x "$lc/build/bin/llama-bench" ] \
+      && grep -q GSTICK_NO_REPACK "$lc/src/tools/llama-bench/llama-bench.cpp"; then
     log "llama.cpp already built in $lc"; return
   fi
   mkdir -p "$cache/.downloads"
@@ -40,10 +44,17 @@ build() {
     mv "$lc/src.tmp" "$lc/src"
     rm -rf "$work"
   fi
+  # llama-bench has no --no-repack (llama-perplexity's switch, see ppl()): one added line makes the environment variable
+  # GSTICK_NO_REPACK=1 turn the extra (repacking AVX-512/AMX) buffer types off, as --no-repack does; nothing else changes.
+  local lb="$lc/src/tools/llama-bench/llama-bench.cpp"
+  if [ -f "$lb" ] && ! grep -q GSTICK_NO_REPACK "$lb"; then
+    sed -i 's|^\( *\)mparams.no_host *= no_host;|&\n\1if (getenv("GSTICK_NO_REPACK")) mparams.use_extra_bufts = false; // gstick peer script|' "$lb"
+    grep -q GSTICK_NO_REPACK "$lb" || die "could not add the no-repack switch to $lb"
+  fi
   log "building llama.cpp $(git -C "$lc/src" rev-parse --short HEAD) (CPU only, -j2)"
   cmake -S "$lc/src" -B "$lc/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
     -DGGML_OPENMP=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
-  cmake --build "$lc/build" -j2 --target llama-perplexity llama-quantize
+  cmake --build "$lc/build" -j2 --target llama-perplexity llama-quantize llama-bench
   log "built: $lc/build/bin"
 }
 
@@ -149,9 +160,76 @@ PY
   env PYTHONPATH="$lc/src/gguf-py" /usr/bin/python3 "$root/scripts/gguf_py_reference.py" same-except "$work/lq-q4_0-q8out.gguf" "$work/ours-gptq-q4_0.gguf" q4_0
 }
 
+# Speed against llama.cpp on the same files: the synthetic Llama of `gstick bench llm` (hidden 2048, 16 layers, GQA 32/4,
+# intermediate 5632, vocabulary 32000 untied: 0.84 B parameters) written once as a folder, exported by us to GGUF F32 and
+# Q8_0, plus our RTN W8A16 folder of it. Rounds alternate llama-bench (-t 2, pp128 and tg32) and `gstick bench llm
+# --model FILE` (2 threads) on each file, ours with float activations and with int8-block ones
+# (-Dgstick.int8-activations=decode, W8A8BlockKernels: llama.cpp's Q8_0 x Q8_0 numerics), so all see the same (shared)
+# machine; the ratios are of the medians over rounds. GSTICK_NO_REPACK=1 (see build()) keeps llama-bench off the repacked AVX-512/AMX path, which dies with
+# SIGILL on the development VM, as --no-repack does for llama-perplexity.
+bench_run() {
+  [ -x "$lc/build/bin/llama-bench" ] || die "llama-bench is not built: run '$0 build' first"
+  local rounds="${BENCH_ROUNDS:-3}" layers="${BENCH_LAYERS:-16}"
+  work="$cache/llama-cpp-peer/bench-${layers}l"; mkdir -p "$work"
+  local syn="$work/synthetic"
+  local opts="${GSTICK_JAVA_OPTS:--Xmx8g}"
+  log "llama.cpp $(git -C "$lc/src" rev-parse --short HEAD), $rounds rounds, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  [ -f "$syn/config.json" ] || GSTICK_JAVA_OPTS="$opts" "$root/gstick" bench llm --save-synthetic "$syn" --layers "$layers" --kv-heads 4 --prompt 128 >/dev/null
+  [ -f "$work/f32.gguf" ] || GSTICK_JAVA_OPTS="$opts" "$root/gstick" export --format gguf --type f32 --model "$syn" --out "$work/f32.gguf" --force >/dev/null
+  [ -f "$work/q8_0.gguf" ] || GSTICK_JAVA_OPTS="$opts" "$root/gstick" export --format gguf --type q8_0 --model "$syn" --out "$work/q8_0.gguf" --force >/dev/null
+  [ -f "$work/w8a16/config.json" ] || GSTICK_JAVA_OPTS="$opts" "$root/gstick" quantize --model "$syn" --method rtn --bits 8 --out "$work/w8a16" >/dev/null
+  local r f
+  : > "$work/results.tsv"
+  for r in $(seq 1 "$rounds"); do
+    for f in f32 q8_0; do
+      GSTICK_NO_REPACK=1 "$lc/build/bin/llama-bench" -m "$work/$f.gguf" -t 2 -p 128 -n 32 -r 2 --poll "${BENCH_POLL:-50}" -o json > "$work/lb-$f-$r.json" 2> "$work/lb-$f-$r.log" \
+        || die "llama-bench failed on $f.gguf (see $work/lb-$f-$r.log)"
+      /usr/bin/python3 - "$work/lb-$f-$r.json" "$f" >> "$work/results.tsv" <<'PY'
+import json, sys
+for t in json.load(open(sys.argv[1])):
+    kind = "prefill" if t["n_prompt"] > 0 else "decode"
+    print(f"llama.cpp\t{sys.argv[2]}\t{kind}\t{t['avg_ts']}")
+PY
+      tail -n 2 "$work/results.tsv" | sed 's/^/  /' >&2
+    done
+    local run label f a8
+    for run in f32:f32.gguf:false q8_0:q8_0.gguf:false q8_0-a8:q8_0.gguf:decode w8a16:w8a16:false w8a16-a8:w8a16:decode; do
+      IFS=: read -r label f a8 <<< "$run"
+      GSTICK_JAVA_OPTS="$opts -Dgstick.int8-activations=$a8" "$root/gstick" bench llm --model "$work/$f" --no-synthetic --prompt 128 --seconds "${BENCH_SECONDS:-6}" --json \
+        > "$work/gs-$label-$r.json" 2> "$work/gs-$label-$r.log" || die "gstick bench llm failed on $f (see $work/gs-$label-$r.log)"
+      /usr/bin/python3 - "$work/gs-$label-$r.json" "$label" >> "$work/results.tsv" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["models"][0]
+print(f"gstick\t{sys.argv[2]}\tprefill\t{m['prefill_tokens_per_second']}")
+print(f"gstick\t{sys.argv[2]}\tdecode\t{m['decode_tokens_per_second']}")
+print(f"gstick\t{sys.argv[2]}\tbandwidth_fraction\t{m['bandwidth_fraction']}")
+PY
+      tail -n 3 "$work/results.tsv" | sed 's/^/  /' >&2
+    done
+  done
+  /usr/bin/python3 - "$work/results.tsv" <<'PY'
+import sys, statistics
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+med = {}
+for who, f, kind, v in rows: med.setdefault((who, f, kind), []).append(float(v))
+m = {k: statistics.median(v) for k, v in med.items()}
+n = len(med[("gstick", "f32", "decode")])
+print(f"tokens/s, medians of {n} alternating rounds (2 threads; llama-bench pp128 / tg32, no repack)")
+for who, f, kind in sorted(m): print(f"  {who:9s} {f:6s} {kind:18s} {m[(who, f, kind)]:8.2f}")
+def ratio(a, b): return m[a] / m[b]
+print(f"FP32 decode      ours/llama.cpp F32   {ratio(('gstick','f32','decode'), ('llama.cpp','f32','decode')):.2f}  (bar 0.9)")
+print(f"FP32 prefill     ours/llama.cpp F32   {ratio(('gstick','f32','prefill'), ('llama.cpp','f32','prefill')):.2f}  (bar 0.8)")
+for ours, what in (("q8_0", "Q8_0 file, float activations"), ("q8_0-a8", "Q8_0 file, int8-block activations"),
+                  ("w8a16", "W8A16 folder, float activations"), ("w8a16-a8", "W8A16 folder, int8-block activations")):
+    print(f"{what:36s} decode ours/llama.cpp Q8_0 {ratio(('gstick', ours, 'decode'), ('llama.cpp', 'q8_0', 'decode')):.2f} (bar 0.8),"
+          f" ours/our FP32 {ratio(('gstick', ours, 'decode'), ('gstick', 'f32', 'decode')):.2f} (bar 1.8)")
+PY
+}
+
 case "${1:-}" in
   build) build ;;
+  bench) shift; bench_run "$@" ;;
   run) shift; run "$@" ;;
   kld) shift; kld_run "$@" ;;
-  *) die "usage: $0 build | run [MODEL_DIR] | kld [MODEL_DIR|random-gqa]" ;;
+  *) die "usage: $0 build | run [MODEL_DIR] | kld [MODEL_DIR|random-gqa] | bench" ;;
 esac

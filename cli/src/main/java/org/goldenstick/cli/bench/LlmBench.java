@@ -14,6 +14,7 @@ import org.goldenstick.llm.LlamaModel;
 import org.goldenstick.llm.LlamaSession;
 import org.goldenstick.tensor.kernel.MemoryBandwidth;
 import org.goldenstick.tensor.kernel.Parallel;
+import org.goldenstick.tensor.kernel.W8A8BlockKernels;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -24,7 +25,8 @@ import picocli.CommandLine.Option;
  * memory-bound ceiling.
  */
 @Command(name = "llm", mixinStandardHelpOptions = true,
-        description = "Llama prefill/decode tokens/s (demo model + synthetic ~1B f32 model) and decode GB/s vs memory bandwidth.")
+        description = {"Llama prefill/decode tokens/s (demo model + synthetic ~1B f32 model) and decode GB/s vs memory bandwidth.",
+                "--model takes a float or quantized model folder or a GGUF file; -Dgstick.int8-activations=decode (GSTICK_JAVA_OPTS) runs int8 weights W8A8-block."})
 public final class LlmBench implements Runnable {
     @Option(names = "--model", description = "Model folder or .gguf file to bench besides the synthetic one (default: models/gstick-llama-demo if present).")
     Path model;
@@ -48,6 +50,9 @@ public final class LlmBench implements Runnable {
     double seconds = 5;
     @Option(names = "--json", description = "Print JSON instead of a table.")
     boolean json;
+    @Option(names = "--save-synthetic", description = "Write the synthetic model (f32, with the demo model's tokenizer files) as a model folder DIR and exit, "
+            + "e.g. to export it to GGUF for llama-bench (scripts/llama-cpp-peer.sh bench).")
+    Path saveSynthetic;
 
     record Row(String name, long parameters, long weightBytesPerToken, int promptTokens, double prefillTokensPerSecond,
                double decodeTokensPerSecond, double decodeGbPerSecond, double memoryBandwidthGbPerSecond) {
@@ -56,8 +61,11 @@ public final class LlmBench implements Runnable {
         }
     }
 
-    /** The {@code --json} object: one entry per model; {@code bandwidth_fraction} is decode GB/s over memory GB/s. */
-    record LlmJson(String bench, int threads, List<Model> models) {
+    /**
+     * The {@code --json} object: one entry per model; {@code bandwidth_fraction} is decode GB/s over memory GB/s;
+     * {@code int8_activations} the {@link W8A8BlockKernels.Mode} int8 weights ran with (off = W8A16).
+     */
+    record LlmJson(String bench, int threads, String int8Activations, List<Model> models) {
         record Model(String name, long parameters, long weightBytesPerToken, int promptTokens, double prefillTokensPerSecond,
                      double decodeTokensPerSecond, double decodeGbPerS, double memoryBandwidthGbPerS, double bandwidthFraction) {}
     }
@@ -65,6 +73,10 @@ public final class LlmBench implements Runnable {
     @Override
     public void run() {
         int threads = Parallel.threads();
+        if (saveSynthetic != null) {
+            saveSynthetic();
+            return;
+        }
         List<Object[]> models = new ArrayList<>();
         Path demo = model != null ? model : DataPaths.root().resolve("models/gstick-llama-demo");
         if (Files.isRegularFile(demo.resolve("config.json")) || (org.goldenstick.llm.LlamaGguf.isGguf(demo) && Files.isRegularFile(demo))) {
@@ -82,7 +94,7 @@ public final class LlmBench implements Runnable {
         for (Object[] m : models) rows.add(bench((String) m[0], (LlamaModel) m[1]));
         models.clear();
         if (!noSynthetic) {
-            LlamaConfig c = LlamaConfig.of(hidden, intermediate, layers, heads, kvHeads, vocab, Math.max(2048, prompt + 64));
+            LlamaConfig c = syntheticConfig();
             System.err.printf(Locale.ROOT, "bench llm: creating synthetic model (%.2f B parameters, %.1f GB f32)...%n",
                     c.parameterCount() / 1e9, c.parameterCount() * 4 / 1e9);
             long t0 = System.nanoTime();
@@ -92,6 +104,22 @@ public final class LlmBench implements Runnable {
             syn = null;
         }
         print(rows, threads);
+    }
+
+    private LlamaConfig syntheticConfig() {
+        return LlamaConfig.of(hidden, intermediate, layers, heads, kvHeads, vocab, Math.max(2048, prompt + 64));
+    }
+
+    private void saveSynthetic() {
+        LlamaConfig c = syntheticConfig();
+        Path demo = DataPaths.root().resolve("models/gstick-llama-demo");
+        System.err.printf(Locale.ROOT, "bench llm: writing synthetic model (%.2f B parameters, %.1f GB f32) to %s%n", c.parameterCount() / 1e9, c.parameterCount() * 4 / 1e9, saveSynthetic);
+        try {
+            org.goldenstick.llm.HfCheckpoint.save(LlamaModel.withRandomWeights(c, 1234), saveSynthetic, org.goldenstick.formats.safetensors.DType.F32,
+                    Files.isDirectory(demo) ? demo : null, true);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + saveSynthetic + ": " + e.getMessage(), e);
+        }
     }
 
     private Row bench(String name, LlamaModel m) {
@@ -164,11 +192,12 @@ public final class LlmBench implements Runnable {
 
     private void print(List<Row> rows, int threads) {
         if (json) {
-            Json.print(new LlmJson("llm", threads, rows.stream().map(r -> new LlmJson.Model(r.name, r.parameters, r.weightBytesPerToken, r.promptTokens,
+            Json.print(new LlmJson("llm", threads, W8A8BlockKernels.mode().name().toLowerCase(Locale.ROOT), rows.stream().map(r -> new LlmJson.Model(r.name, r.parameters, r.weightBytesPerToken, r.promptTokens,
                     r.prefillTokensPerSecond, r.decodeTokensPerSecond, r.decodeGbPerSecond, r.memoryBandwidthGbPerSecond, r.bandwidthFraction())).toList()));
             return;
         }
-        System.out.printf(Locale.ROOT, "threads %d; decode and memory bandwidth measured in alternating rounds (shared machine: treat ±15%% as noise)%n", threads);
+        System.out.printf(Locale.ROOT, "threads %d; int8 activations %s; decode and memory bandwidth measured in alternating rounds (shared machine: treat ±15%% as noise)%n",
+                threads, W8A8BlockKernels.mode().name().toLowerCase(Locale.ROOT));
         System.out.printf(Locale.ROOT, "%-22s %10s %7s %14s %13s %11s %10s %7s%n", "model", "params", "prompt", "prefill tok/s", "decode tok/s", "decode GB/s", "mem GB/s", "of bw");
         for (Row r : rows) {
             System.out.printf(Locale.ROOT, "%-22s %9.3fB %7d %14.1f %13.2f %11.2f %10.2f %6.0f%%%n", r.name, r.parameters / 1e9, r.promptTokens,

@@ -15,7 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  * values (Q8_0, 34 bytes) or 16 bytes of nibbles, value {@code j} in the low nibble of byte {@code j} and value
  * {@code j + 16} in the high one, stored {@code + 8} (Q4_0, 18 bytes). The vector path widens the bytes to
  * floats ({@code B2F}) and FMAs them with {@code x} scaled by {@code d}; the scalar path is the reference.
- * Activations stay float (llama.cpp instead quantizes them to 8 bits, so its results differ in the last digits).
+ * Activations stay float (llama.cpp instead quantizes them to 8 bits, so its results differ in the last digits), unless
+ * {@link W8A8BlockKernels#appliesTo(int)}: then Q8_0 rows go through its int8-block kernel, as llama.cpp's do.
  *
  * <pre>{@code
  * GgmlBlockKernels.matmul(GgmlBlockKernels.Format.Q4_0, mapped, tensorOffset, out, in, x, tokens, y);
@@ -55,6 +56,10 @@ public final class GgmlBlockKernels {
         long rowBytes = (long) cols / BLOCK * f.blockBytes();
         if (offset < 0 || offset + rowBytes * rows > w.byteSize()) throw new IndexOutOfBoundsException(f + ": " + rows + " rows of " + rowBytes + " bytes at " + offset + " exceed " + w.byteSize() + " bytes");
         if (x.length < (long) m * cols || y.length < (long) m * rows) throw new IllegalArgumentException(f + ": x/y hold " + x.length + "/" + y.length + " values, need " + (long) m * cols + "/" + (long) m * rows);
+        if (f == Format.Q8_0 && W8A8BlockKernels.appliesTo(m)) {
+            W8A8BlockKernels.q8_0(w, offset, rows, cols, x, m, y);
+            return;
+        }
         boolean vector = Kernels.vector() && LANES <= 16 && 16 % LANES == 0;
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
         int threads = (long) rows * cols * m < (1 << 15) ? 1 : Parallel.threads();

@@ -23,6 +23,8 @@ import java.util.Arrays;
  *   <li>{@link #gemm} (prefill, m &gt; 1): weights are dequantised while packing B panels and the SGEMM
  *       micro-kernel does the rest (each weight is dequantised once per call when m ≤ 96).</li>
  * </ul>
+ * When {@link W8A8BlockKernels#appliesTo(int)} (decode-sized calls by default, see its mode) and not accumulating,
+ * x is quantized per block of 32 and its integer kernel runs instead (W8A8-block numerics).
  *
  * <pre>{@code
  * Int8Weights w = Int8Weights.quantize(weight, out, in, 128);
@@ -43,6 +45,10 @@ public final class W8A16Kernels {
     /** {@code y[yOff + r] (+)= Σ_c W_real[r, c] · x[xOff + c]} for every row r of w. */
     public static void gemv(Int8Weights w, float[] x, int xOff, float[] y, int yOff, boolean accumulate) {
         checkVectors(w, x, xOff, 1, w.cols(), y, yOff, 1, w.rows());
+        if (!accumulate && W8A8BlockKernels.appliesTo(1) && W8A8BlockKernels.supports(w)) {
+            W8A8BlockKernels.int8(w, x, xOff, 1, y, yOff, w.rows());
+            return;
+        }
         if (!Kernels.vector()) {
             scalar(1, x, xOff, w.cols(), w, y, yOff, w.rows(), accumulate);
             return;
@@ -120,7 +126,9 @@ public final class W8A16Kernels {
     public static void gemm(int m, float[] x, int xOff, int ldx, Int8Weights w, float[] y, int yOff, int ldy, boolean accumulate) {
         checkVectors(w, x, xOff, m, ldx, y, yOff, m, ldy);
         if (m == 0 || w.rows() == 0) return;
-        if (!Kernels.vector()) {
+        if (!accumulate && ldx == w.cols() && W8A8BlockKernels.appliesTo(m) && W8A8BlockKernels.supports(w)) {
+            W8A8BlockKernels.int8(w, x, xOff, m, y, yOff, ldy);
+        } else if (!Kernels.vector()) {
             scalar(m, x, xOff, ldx, w, y, yOff, ldy, accumulate);
         } else if (m == 1) {
             gemv(w, x, xOff, y, yOff, accumulate);

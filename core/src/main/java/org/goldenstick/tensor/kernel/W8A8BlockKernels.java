@@ -1,0 +1,280 @@
+package org.goldenstick.tensor.kernel;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Decode-time int8 × int8 products with activations quantized per block of 32 (what ggml does for Q8_0 × Q8_0):
+ * each activation row is cut into blocks of {@value #BLOCK} values, block {@code b} stored as int8 {@code q} with
+ * {@code d_b = max|x| / 127} ({@code x ≈ q · d_b}); a weight row's block dot product is an exact integer sum, scaled
+ * once per block by {@code d_b · weight scale}. Weights are int8 in a {@link MemorySegment} (heap or mapped): ggml
+ * Q8_0 blocks ({@link #q8_0}) or {@link Int8Weights} whose scale groups are whole blocks ({@link #int8}).
+ *
+ * <p>The vector path widens 32 weight bytes to shorts ({@code B2S}), multiplies them by the pre-widened activations
+ * (|w · q| ≤ 128 · 127 fits a short), adds the two shorts of each int lane (shift pairs, no cross-lane shuffles) and
+ * converts the block's int sums to float for one FMA by the block scale; two weight rows share every activation load.
+ * Per CPU-second of one thread this measured ~1.3× the float-widening W8A16 loop on L2-resident rows (AVX-512 VNNI
+ * VM, JDK 25; the JIT emits no VNNI instruction for it). Rows are split across {@link Parallel} workers; the
+ * quantized activations live in a per-thread buffer, so a decode step allocates nothing here.
+ *
+ * <p>Numerics: this is W8A8 with block-32 activation scales, not W8A16 — see {@link #mode()} for the switch and
+ * docs/results.md for its perplexity/KLD cost ({@link #mode()}). The scalar path ({@code Kernels.useVector(false)}) is the reference:
+ * the same quantized activations, integer block sums, the same scaling order.
+ *
+ * <pre>{@code
+ * float[] y = new float[rows];
+ * W8A8BlockKernels.q8_0(mapped, tensorOffset, rows, cols, x, 1, y);      // ggml Q8_0 weights, x [1, cols]
+ * W8A8BlockKernels.int8(int8Weights, x, 0, 1, y, 0, rows);              // Int8Weights, group size a multiple of 32
+ * }</pre>
+ */
+public final class W8A8BlockKernels {
+    /** Activation values per scale. */
+    public static final int BLOCK = 32;
+    /** ggml Q8_0 block: fp16 scale then 32 int8. */
+    static final int Q8_0_BYTES = 34;
+
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Short> S = VectorSpecies.of(short.class, F.vectorShape());
+    private static final int SL = S.length();
+    private static final VectorSpecies<Byte> BH = VectorSpecies.of(byte.class, VectorShape.forBitSize(SL * 8));
+    /** The vector path needs whole blocks of shorts per vector (128-, 256- and 512-bit shapes). */
+    private static final boolean VECTOR_SHAPE_OK = SL >= 8 && BLOCK % SL == 0;
+    private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final int ROWS_PER_TASK = 16;
+    /** Up to this many activation rows {@link Mode#DECODE} uses the block kernels; larger batches (prefill) stay float. */
+    public static final int DECODE_ROWS = 16;
+
+    /** Where int8 weight kernels quantize activations to int8 blocks. */
+    public enum Mode {
+        /** Never: W8A16 (float activations), the default. */
+        OFF,
+        /** Calls of at most {@link #DECODE_ROWS} rows (decode): W8A8-block there, prefill keeps float activations. */
+        DECODE,
+        /** Every call, prefill included (llama.cpp's Q8_0 numerics everywhere; e.g. to measure perplexity/KLD). */
+        ALL
+    }
+
+    private static volatile Mode mode = parse(System.getProperty("gstick.int8-activations", "off"));
+
+    private W8A8BlockKernels() {}
+
+    /** {@code off}/{@code false}, {@code decode}/{@code true}, or {@code all}. */
+    static Mode parse(String v) {
+        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "off", "false", "" -> Mode.OFF;
+            case "decode", "true" -> Mode.DECODE;
+            case "all" -> Mode.ALL;
+            default -> throw new IllegalArgumentException("-Dgstick.int8-activations must be off, decode (true) or all, got '" + v + "'");
+        };
+    }
+
+    /**
+     * The current {@link Mode}: {@code -Dgstick.int8-activations=off|decode|all} ({@code true} = decode) sets it
+     * process-wide, {@link #setMode} in code.
+     */
+    public static Mode mode() {
+        return mode;
+    }
+
+    /** Sets {@link #mode()}; returns the previous one. */
+    public static Mode setMode(Mode m) {
+        Mode was = mode;
+        mode = java.util.Objects.requireNonNull(m);
+        return was;
+    }
+
+    /** Whether a call with {@code m} activation rows goes through the block kernels in the current mode. */
+    public static boolean appliesTo(int m) {
+        Mode c = mode;
+        return c == Mode.ALL || (c == Mode.DECODE && m <= DECODE_ROWS);
+    }
+
+    /** Whether {@link #int8} handles these weights: scale groups made of whole blocks (or one group per row). */
+    public static boolean supports(Int8Weights w) {
+        return w.perChannel() || w.groupSize() % BLOCK == 0;
+    }
+
+    /**
+     * Activation rows quantized per block: {@code q} holds the int8 values widened to shorts (row-major, rows padded
+     * to whole blocks with zeros), {@code d} one scale per block. Grown on demand, reused across calls.
+     */
+    static final class Activations {
+        short[] q = new short[0];
+        float[] d = new float[0];
+        int rows, cols, blocks;
+
+        /** Quantizes {@code x[xOff + i·cols + c]} for {@code i < rows}. */
+        Activations quantize(float[] x, int xOff, int rows, int cols) {
+            int blocks = (cols + BLOCK - 1) / BLOCK, padded = blocks * BLOCK;
+            if (q.length < rows * padded) q = new short[rows * padded];
+            if (d.length < rows * blocks) d = new float[rows * blocks];
+            this.rows = rows;
+            this.cols = cols;
+            this.blocks = blocks;
+            for (int i = 0; i < rows; i++) {
+                for (int b = 0; b < blocks; b++) {
+                    int c0 = b * BLOCK, c1 = Math.min(cols, c0 + BLOCK), src = xOff + i * cols, dst = i * padded;
+                    float max = 0;
+                    for (int c = c0; c < c1; c++) max = Math.max(max, Math.abs(x[src + c]));
+                    float scale = max / 127f, inv = max == 0 ? 0f : 127f / max;
+                    d[i * blocks + b] = scale;
+                    for (int c = c0; c < c1; c++) q[dst + c] = (short) Math.round(x[src + c] * inv);
+                    for (int c = c1; c < c0 + BLOCK; c++) q[dst + c] = 0;
+                }
+            }
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<Activations> SCRATCH = ThreadLocal.withInitial(Activations::new);
+
+    /** Quantizes {@code m} rows of x into the calling thread's buffer (visible to this call's workers). */
+    static Activations quantize(float[] x, int xOff, int m, int cols) {
+        return SCRATCH.get().quantize(x, xOff, m, cols);
+    }
+
+    // ---------------------------------------------------------------- ggml Q8_0 weights
+
+    /**
+     * {@code y[i·rows + r] = Σ_c W[r, c] · x̂[i, c]} for {@code i < m}: W's rows start at {@code offset} in {@code w},
+     * each {@code cols / 32} Q8_0 blocks; {@code x̂} is x quantized per block of 32.
+     */
+    public static void q8_0(MemorySegment w, long offset, int rows, int cols, float[] x, int m, float[] y) {
+        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q8_0 rows of " + cols + " values are not whole blocks of " + BLOCK);
+        long rowBytes = (long) cols / BLOCK * Q8_0_BYTES;
+        if (offset < 0 || offset + rowBytes * rows > w.byteSize()) throw new IndexOutOfBoundsException("Q8_0: " + rows + " rows of " + rowBytes + " bytes at " + offset + " exceed " + w.byteSize() + " bytes");
+        if (x.length < (long) m * cols || y.length < (long) m * rows) throw new IllegalArgumentException("Q8_0: x/y hold " + x.length + "/" + y.length + " values, need " + (long) m * cols + "/" + (long) m * rows);
+        Activations a = quantize(x, 0, m, cols);
+        boolean vector = Kernels.vector() && VECTOR_SHAPE_OK;
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        int threads = (long) rows * cols * m < (1 << 15) ? 1 : Parallel.threads();
+        Parallel.forEach(threads, tasks, t -> {
+            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+            for (int i = 0; i < m; i++) {
+                int r = r0;
+                if (vector) for (; r + 1 < r1; r += 2) q8_0Pair(w, offset + r * rowBytes, rowBytes, a, i, y, i * rows + r);
+                for (; r < r1; r++) y[i * rows + r] = q8_0RowScalar(w, offset + r * rowBytes, a, i);
+            }
+        });
+    }
+
+    /** Reference: integer block sums, each scaled by fp16 d_w · d_x, summed in row order. */
+    static float q8_0RowScalar(MemorySegment w, long base, Activations a, int i) {
+        float total = 0;
+        int padded = a.blocks * BLOCK;
+        for (int b = 0; b < a.blocks; b++) {
+            long o = base + (long) Q8_0_BYTES * b;
+            int s = 0, xo = i * padded + b * BLOCK;
+            for (int j = 0; j < BLOCK; j++) s += w.get(ValueLayout.JAVA_BYTE, o + 2 + j) * a.q[xo + j];
+            total += s * (Float.float16ToFloat(w.get(F16, o)) * a.d[i * a.blocks + b]);
+        }
+        return total;
+    }
+
+    private static void q8_0Pair(MemorySegment w, long base0, long rowBytes, Activations a, int i, float[] y, int yAt) {
+        int padded = a.blocks * BLOCK;
+        long base1 = base0 + rowBytes;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int b = 0; b < a.blocks; b++) {
+            long o0 = base0 + (long) Q8_0_BYTES * b, o1 = base1 + (long) Q8_0_BYTES * b;
+            int xo = i * padded + b * BLOCK;
+            IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
+            for (int c = 0; c < BLOCK; c += SL) {
+                ShortVector xv = ShortVector.fromArray(S, a.q, xo + c);
+                s0 = addPairs(s0, widen(w, o0 + 2 + c).mul(xv));
+                s1 = addPairs(s1, widen(w, o1 + 2 + c).mul(xv));
+            }
+            float dx = a.d[i * a.blocks + b];
+            acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o0)) * dx), acc0);
+            acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o1)) * dx), acc1);
+        }
+        y[yAt] = acc0.reduceLanes(VectorOperators.ADD);
+        y[yAt + 1] = acc1.reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---------------------------------------------------------------- Int8Weights
+
+    /**
+     * {@code y[yOff + i·ldy + r] = Σ_c W_real[r, c] · x̂[i, c]} for {@code i < m}, every row r of w; x rows at
+     * {@code xOff + i·cols}; {@code x̂} is x quantized per block of 32. Needs {@link #supports(Int8Weights)}.
+     */
+    public static void int8(Int8Weights w, float[] x, int xOff, int m, float[] y, int yOff, int ldy) {
+        if (!supports(w)) throw new IllegalArgumentException("W8A8-block: scale groups of " + w.groupSize() + " inputs are not whole blocks of " + BLOCK);
+        W8A16Kernels.checkVectors(w, x, xOff, m, w.cols(), y, yOff, m, ldy);
+        if (m == 0 || w.rows() == 0) return;
+        Activations a = quantize(x, xOff, m, w.cols());
+        int rows = w.rows();
+        boolean vector = Kernels.vector() && VECTOR_SHAPE_OK && w.cols() % BLOCK == 0;
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        int threads = (long) rows * w.cols() * m < (1 << 15) ? 1 : Parallel.threads();
+        Parallel.forEach(threads, tasks, t -> {
+            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+            for (int i = 0; i < m; i++) {
+                int r = r0, at = yOff + i * ldy;
+                if (vector) for (; r + 1 < r1; r += 2) int8Pair(w, r, a, i, y, at + r);
+                for (; r < r1; r++) y[at + r] = int8RowScalar(w, r, a, i);
+            }
+        });
+    }
+
+    /** Reference: integer block sums (a last partial block included), each scaled by d_x · the block's weight scale. */
+    static float int8RowScalar(Int8Weights w, int r, Activations a, int i) {
+        MemorySegment seg = w.data();
+        int cols = w.cols(), padded = a.blocks * BLOCK, gs = w.groupSize(), groups = w.groups();
+        long base = w.offset() + (long) r * cols;
+        float[] sc = w.scales();
+        float total = 0;
+        for (int b = 0; b < a.blocks; b++) {
+            int c0 = b * BLOCK, c1 = Math.min(cols, c0 + BLOCK), s = 0, xo = i * padded;
+            for (int c = c0; c < c1; c++) s += seg.get(ValueLayout.JAVA_BYTE, base + c) * a.q[xo + c];
+            total += s * (a.d[i * a.blocks + b] * sc[r * groups + c0 / gs]);
+        }
+        return total;
+    }
+
+    private static void int8Pair(Int8Weights w, int r, Activations a, int i, float[] y, int yAt) {
+        MemorySegment seg = w.data();
+        int cols = w.cols(), padded = a.blocks * BLOCK, gs = w.groupSize(), groups = w.groups();
+        long base0 = w.offset() + (long) r * cols, base1 = base0 + cols;
+        float[] sc = w.scales();
+        int g0 = r * groups, g1 = g0 + groups;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int b = 0; b < a.blocks; b++) {
+            int c0 = b * BLOCK, xo = i * padded + c0;
+            IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
+            for (int c = 0; c < BLOCK; c += SL) {
+                ShortVector xv = ShortVector.fromArray(S, a.q, xo + c);
+                s0 = addPairs(s0, widen(seg, base0 + c0 + c).mul(xv));
+                s1 = addPairs(s1, widen(seg, base1 + c0 + c).mul(xv));
+            }
+            float dx = a.d[i * a.blocks + b];
+            int g = c0 / gs;
+            acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, dx * sc[g0 + g]), acc0);
+            acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, dx * sc[g1 + g]), acc1);
+        }
+        y[yAt] = acc0.reduceLanes(VectorOperators.ADD);
+        y[yAt + 1] = acc1.reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---------------------------------------------------------------- shared vector pieces
+
+    /** {@code SL} int8 weights at {@code at}, sign-extended to shorts. */
+    private static ShortVector widen(MemorySegment w, long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(BH, w, at, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S, 0);
+    }
+
+    /** {@code acc + (low short + high short)} of each int lane of the products (exact: |product| ≤ 2^14). */
+    private static IntVector addPairs(IntVector acc, ShortVector products) {
+        IntVector p = products.reinterpretAsInts();
+        return acc.add(p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(p.lanewise(VectorOperators.ASHR, 16));
+    }
+}

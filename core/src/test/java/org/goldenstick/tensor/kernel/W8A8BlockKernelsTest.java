@@ -1,0 +1,218 @@
+package org.goldenstick.tensor.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * W8A8-block kernels against float64 references written here: the activations quantized per block of 32 by this
+ * test's own rule (d = max|x|/127, q = round(x/d)), integer products, scales applied in double; plus the bound of the
+ * activation rounding against the unquantized product, and the switch in W8A16Kernels / GgmlBlockKernels.
+ */
+class W8A8BlockKernelsTest {
+    private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private final boolean wasVector = Kernels.vector();
+    private final int wasThreads = Parallel.threads();
+    private final W8A8BlockKernels.Mode wasMode = W8A8BlockKernels.mode();
+
+    @AfterEach
+    void restore() {
+        Kernels.useVector(wasVector);
+        Parallel.setThreads(wasThreads);
+        W8A8BlockKernels.setMode(wasMode);
+    }
+
+    /** x quantized per block of 32, dequantized, in double. */
+    static double[] blockQuantized(float[] x, int off, int cols) {
+        double[] out = new double[cols];
+        for (int c0 = 0; c0 < cols; c0 += 32) {
+            int c1 = Math.min(cols, c0 + 32);
+            double max = 0;
+            for (int c = c0; c < c1; c++) max = Math.max(max, Math.abs(x[off + c]));
+            float d = (float) max / 127f;
+            for (int c = c0; c < c1; c++) out[c] = max == 0 ? 0 : Math.round(x[off + c] * (127f / (float) max)) * (double) d;
+        }
+        return out;
+    }
+
+    static float[] gaussian(Random rnd, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (rnd.nextGaussian() * (i % 50 == 0 ? 8 : 1));
+        return x;
+    }
+
+    /** Random Q8_0 rows (scales > 0, values -127..127) at offset 3 of a segment. */
+    static MemorySegment q8_0Rows(Random rnd, MemorySegment seg, int rows, int cols) {
+        long rowBytes = cols / 32 * 34L;
+        for (int r = 0; r < rows; r++)
+            for (int b = 0; b < cols / 32; b++) {
+                long o = 3 + r * rowBytes + 34L * b;
+                seg.set(F16, o, Float.floatToFloat16(0.001f + rnd.nextFloat() * 0.02f));
+                for (int j = 0; j < 32; j++) seg.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) (rnd.nextInt(255) - 127));
+            }
+        return seg;
+    }
+
+    static double q8_0Weight(MemorySegment seg, int cols, int r, int c) {
+        long o = 3 + r * (cols / 32 * 34L) + 34L * (c / 32);
+        return Float.float16ToFloat(seg.get(F16, o)) * (double) seg.get(ValueLayout.JAVA_BYTE, o + 2 + c % 32);
+    }
+
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void q8_0MatchesTheFloat64ReferenceOfBlockQuantizedActivations(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(vector ? 11 : 12);
+        try (Arena arena = Arena.ofShared()) {
+            for (int[] s : new int[][] {{1, 32}, {7, 64}, {33, 256}, {130, 2048}}) {
+                int rows = s[0], cols = s[1];
+                MemorySegment w = q8_0Rows(rnd, arena.allocate(3 + rows * (cols / 32 * 34L)), rows, cols);
+                for (int m : new int[] {1, 3}) {
+                    float[] x = gaussian(rnd, m * cols), y = new float[m * rows];
+                    W8A8BlockKernels.q8_0(w, 3, rows, cols, x, m, y);
+                    for (int i = 0; i < m; i++) {
+                        double[] xq = blockQuantized(x, i * cols, cols);
+                        for (int r = 0; r < rows; r++) {
+                            double ref = 0, mag = 0;
+                            for (int c = 0; c < cols; c++) {
+                                double t = q8_0Weight(w, cols, r, c) * xq[c];
+                                ref += t;
+                                mag += Math.abs(t);
+                            }
+                            if (Math.abs(y[i * rows + r] - ref) > 2e-6 * mag + 1e-7) fail(String.format("vector=%b [%d,%d] row %d of x %d: %g vs %g", vector, rows, cols, r, i, y[i * rows + r], ref));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void int8WeightsPerChannelGroupedAndPartialBlocks(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(vector ? 21 : 22);
+        for (int[] s : new int[][] {{1, 1, 1}, {9, 688, 688}, {64, 256, 64}, {33, 2048, 2048}, {16, 96, 32}}) {
+            int rows = s[0], cols = s[1], group = s[2];
+            byte[] heap = new byte[rows * cols + 7];
+            Int8Weights w = W8A16KernelsTest.randomWeights(rnd, rows, cols, group, MemorySegment.ofArray(heap), 7);
+            for (int m : new int[] {1, 2, 16}) {
+                int ldy = rows + 2;
+                float[] x = gaussian(rnd, 1 + m * cols), y = new float[1 + m * ldy];
+                W8A8BlockKernels.int8(w, x, 1, m, y, 1, ldy);
+                for (int i = 0; i < m; i++) {
+                    double[] xq = blockQuantized(x, 1 + i * cols, cols);
+                    for (int r = 0; r < rows; r++) {
+                        double ref = 0, mag = 0;
+                        for (int c = 0; c < cols; c++) {
+                            double t = w.q(r, c) * (double) w.scale(r, c) * xq[c];
+                            ref += t;
+                            mag += Math.abs(t);
+                        }
+                        float got = y[1 + i * ldy + r];
+                        if (Math.abs(got - ref) > 2e-6 * mag + 1e-7) fail(String.format("vector=%b [%d,%d] g%d row %d of x %d: %g vs %g", vector, rows, cols, group, r, i, got, ref));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void vectorAndScalarAgreeOnMappedStyleWeightsOnTwoThreads() {
+        Parallel.setThreads(2);
+        Random rnd = new Random(5);
+        int rows = 515, cols = 1024;
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment w = q8_0Rows(rnd, arena.allocate(3 + rows * (cols / 32 * 34L)), rows, cols);
+            float[] x = gaussian(rnd, cols), yv = new float[rows], ys = new float[rows];
+            Kernels.useVector(true);
+            W8A8BlockKernels.q8_0(w, 3, rows, cols, x, 1, yv);
+            Kernels.useVector(false);
+            W8A8BlockKernels.q8_0(w, 3, rows, cols, x, 1, ys);
+            for (int r = 0; r < rows; r++) assertEquals(ys[r], yv[r], 1e-4 * (1 + Math.abs(ys[r])), "row " + r);
+        }
+    }
+
+    @Test
+    void activationRoundingStaysWithinItsBoundOfTheFloatProduct() {
+        // |Σ w (x̂ - x)| ≤ Σ |w| d_b / 2: the only difference from W8A16 is the activation rounding.
+        Random rnd = new Random(9);
+        int rows = 40, cols = 512;
+        Int8Weights w = W8A16KernelsTest.randomWeights(rnd, rows, cols, cols, MemorySegment.ofArray(new byte[rows * cols]), 0);
+        float[] x = gaussian(rnd, cols), y = new float[rows];
+        W8A8BlockKernels.int8(w, x, 0, 1, y, 0, rows);
+        double worst = 0;
+        for (int r = 0; r < rows; r++) {
+            double exact = 0, bound = 0;
+            for (int c = 0; c < cols; c++) {
+                double wr = w.q(r, c) * (double) w.scale(r, c);
+                exact += wr * x[c];
+                double max = 0;
+                for (int j = c / 32 * 32; j < c / 32 * 32 + 32; j++) max = Math.max(max, Math.abs(x[j]));
+                bound += Math.abs(wr) * max / 127 / 2;
+            }
+            assertTrue(Math.abs(y[r] - exact) <= bound * 1.001 + 1e-6, "row " + r + ": " + y[r] + " vs " + exact + " bound " + bound);
+            worst = Math.max(worst, Math.abs(y[r] - exact) / bound);
+        }
+        assertTrue(worst > 0, "activations were not quantized at all");
+    }
+
+    @Test
+    void w8a16AndGgmlKernelsSwitchToTheBlockKernelOnlyWhenEnabled() {
+        Random rnd = new Random(3);
+        int rows = 48, cols = 256;
+        Int8Weights w = W8A16KernelsTest.randomWeights(rnd, rows, cols, 64, MemorySegment.ofArray(new byte[rows * cols]), 0);
+        float[] x = gaussian(rnd, 2 * cols), viaW8a16 = new float[2 * rows], direct = new float[2 * rows], floatActs = new float[2 * rows];
+        W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
+        W8A16Kernels.gemm(2, x, 0, cols, w, floatActs, 0, rows, false);
+        W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.DECODE);
+        W8A16Kernels.gemm(2, x, 0, cols, w, viaW8a16, 0, rows, false);
+        W8A8BlockKernels.int8(w, x, 0, 2, direct, 0, rows);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(direct, viaW8a16);
+        boolean differs = false;
+        for (int i = 0; i < direct.length; i++) differs |= direct[i] != floatActs[i];
+        assertTrue(differs, "the W8A16 path gave the block kernel's results with the switch off");
+
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment q = q8_0Rows(rnd, arena.allocate(3 + rows * (cols / 32 * 34L)), rows, cols);
+            float[] g = new float[2 * rows], b = new float[2 * rows];
+            GgmlBlockKernels.matmul(GgmlBlockKernels.Format.Q8_0, q, 3, rows, cols, x, 2, g);
+            W8A8BlockKernels.q8_0(q, 3, rows, cols, x, 2, b);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(b, g);
+            // 17 rows is prefill for DECODE: float activations there; ALL takes every batch
+            float[] x17 = gaussian(rnd, 17 * cols), f17 = new float[17 * rows], a17 = new float[17 * rows], ref17 = new float[17 * rows];
+            GgmlBlockKernels.matmul(GgmlBlockKernels.Format.Q8_0, q, 3, rows, cols, x17, 17, f17);
+            W8A8BlockKernels.q8_0(q, 3, rows, cols, x17, 17, ref17);
+            W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.ALL);
+            GgmlBlockKernels.matmul(GgmlBlockKernels.Format.Q8_0, q, 3, rows, cols, x17, 17, a17);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(ref17, a17);
+            assertTrue(!java.util.Arrays.equals(ref17, f17), "DECODE mode quantized a 17-row batch");
+        }
+        assertEquals(W8A8BlockKernels.Mode.DECODE, W8A8BlockKernels.parse("true"));
+        assertEquals(W8A8BlockKernels.Mode.ALL, W8A8BlockKernels.parse(" All"));
+        assertThrows(IllegalArgumentException.class, () -> W8A8BlockKernels.parse("yes"));
+    }
+
+    @Test
+    void badShapesAreRejectedWithTheirSizes() {
+        Int8Weights odd = W8A16KernelsTest.randomWeights(new Random(1), 4, 100, 20, MemorySegment.ofArray(new byte[400]), 0);
+        assertThrows(IllegalArgumentException.class, () -> W8A8BlockKernels.int8(odd, new float[100], 0, 1, new float[4], 0, 4));
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment seg = arena.allocate(100);
+            var e = assertThrows(IllegalArgumentException.class, () -> W8A8BlockKernels.q8_0(seg, 0, 1, 48, new float[48], 1, new float[1]));
+            assertTrue(e.getMessage().contains("48"), e.getMessage());
+            assertThrows(IndexOutOfBoundsException.class, () -> W8A8BlockKernels.q8_0(seg, 0, 4, 64, new float[64], 1, new float[4]));
+        }
+    }
+}
