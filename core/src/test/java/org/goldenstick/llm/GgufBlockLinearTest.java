@@ -25,7 +25,12 @@ class GgufBlockLinearTest {
 
     @Test
     void kernelsEqualFloat64ProductOfDecodedBlocks() {
-        int rows = 37, cols = 160, m = 3;
+        // m = 3: row-by-row block dots (decode); m = 20: blocks dequantized into packed GEMM panels (prefill),
+        // 544 columns cross a panel depth of 256
+        for (int[] shape : new int[][] {{37, 160, 3}, {37, 544, 20}}) kernelsEqualFloat64ProductOfDecodedBlocks(shape[0], shape[1], shape[2]);
+    }
+
+    private static void kernelsEqualFloat64ProductOfDecodedBlocks(int rows, int cols, int m) {
         Random r = new Random(4);
         float[] w = new float[rows * cols], x = new float[m * cols];
         for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() * (1 + i % 7));

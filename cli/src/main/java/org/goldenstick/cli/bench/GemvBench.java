@@ -1,6 +1,8 @@
 package org.goldenstick.cli.bench;
 
+import org.goldenstick.tensor.kernel.GgmlBlockKernels;
 import org.goldenstick.tensor.kernel.Int8Weights;
+import org.goldenstick.tensor.kernel.W8A8BlockKernels;
 import org.goldenstick.tensor.kernel.PackedBits;
 import org.goldenstick.tensor.kernel.PackedBitsKernels;
 import org.goldenstick.tensor.kernel.Parallel;
@@ -22,7 +24,8 @@ import java.util.Random;
 /**
  * {@code gstick bench gemv}: decode-style GEMV with fp32 weights vs W8A16 (int8 weights, group scales) and W4A16
  * (compressed-tensors pack-quantized int4, {@link WNA16Kernels}), in GB/s of weight bytes streamed, over a working set of several matrices (larger than the caches);
- * plus prefill GEMM (m rows) fp32 vs W8A16 in GFLOPS.
+ * plus prefill GEMM (m rows) fp32 vs W8A16 in GFLOPS. The int8 weights are also timed off-heap (as mapped) with float
+ * activations and with int8-block ones ({@link W8A8BlockKernels}), and as ggml Q8_0 blocks both ways.
  */
 @Command(name = "gemv", mixinStandardHelpOptions = true,
         description = "fp32 vs W8A16 vs W4A16 GEMV (GB/s of weights) and GEMM for m rows (GFLOPS), median after warm-up.")
@@ -83,6 +86,21 @@ public final class GemvBench implements Runnable {
             java.util.Arrays.fill(sc, 0.01f);
             wq[i] = new Int8Weights(MemorySegment.ofArray(q), 0, rows, cols, sc, g);
         }
+        // The same int8 values off-heap (as a mapped file holds them): Int8Weights for the W8A8-block kernel, and ggml
+        // Q8_0 blocks (fp16 scale + 32 values) when 32 divides cols.
+        Int8Weights[] wqNative = new Int8Weights[matrices];
+        MemorySegment[] q8 = new MemorySegment[cols % 32 == 0 && W8A8BlockKernels.supports(wq[0]) ? matrices : 0];
+        for (int i = 0; i < matrices; i++) {
+            MemorySegment n = java.lang.foreign.Arena.ofAuto().allocate((long) rows * cols, 64);
+            n.copyFrom(wq[i].data());
+            wqNative[i] = new Int8Weights(n, 0, rows, cols, wq[i].scales(), g);
+            if (q8.length == 0) continue;
+            q8[i] = java.lang.foreign.Arena.ofAuto().allocate((long) rows * cols / 32 * 34, 64);
+            for (long b = 0; b < (long) rows * cols / 32; b++) {
+                q8[i].set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 34 * b, Float.floatToFloat16(0.01f));
+                MemorySegment.copy(n, 32 * b, q8[i], 34 * b + 2, 32);
+            }
+        }
         PackedIntWeights[] w4 = new PackedIntWeights[matrices];
         for (int i = 0; i < matrices; i++) {
             byte[] q = new byte[rows * cols];
@@ -121,6 +139,32 @@ public final class GemvBench implements Runnable {
                 }, weights / 1e9, t);
                 out.add(new Row("gemv_fp32", t, fp[0], fp[1], "GB/s"));
                 out.add(new Row("gemv_w8a16", t, w8[0], w8[1], "GB/s"));
+                if (W8A8BlockKernels.supports(wq[0])) {
+                    double[] w8n = rate(() -> {
+                        for (Int8Weights w : wqNative) W8A16Kernels.gemv(w, x, 0, y, 0, false);
+                    }, weights / 1e9, t);
+                    double[] a8 = rate(() -> {
+                        for (Int8Weights w : wqNative) W8A8BlockKernels.int8(w, x, 0, 1, y, 0, rows);
+                    }, weights / 1e9, t);
+                    out.add(new Row("gemv_w8a16_offheap", t, w8n[0], w8n[1], "GB/s"));
+                    out.add(new Row("gemv_w8a8_block_offheap", t, a8[0], a8[1], "GB/s"));
+                }
+                if (q8.length > 0) {
+                    double blockBytes = weights * 34 / 32 / 1e9;
+                    W8A8BlockKernels.Mode was = W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
+                    try {
+                        double[] qf = rate(() -> {
+                            for (MemorySegment w : q8) GgmlBlockKernels.matmul(GgmlBlockKernels.Format.Q8_0, w, 0, rows, cols, x, 1, y);
+                        }, blockBytes, t);
+                        double[] qi = rate(() -> {
+                            for (MemorySegment w : q8) W8A8BlockKernels.q8_0(w, 0, rows, cols, x, 1, y);
+                        }, blockBytes, t);
+                        out.add(new Row("gemv_q8_0_float_acts", t, qf[0], qf[1], "GB/s"));
+                        out.add(new Row("gemv_q8_0_int8_acts", t, qi[0], qi[1], "GB/s"));
+                    } finally {
+                        W8A8BlockKernels.setMode(was);
+                    }
+                }
                 out.add(new Row("gemv_w4a16", t, w4r[0] / 2, w4r[1] / 2, "GB/s"));
                 out.add(new Row("gemv_w4a16_weights", t, w4r[0], w4r[1], "Gweights/s"));
                 for (int b = 0; b < widths.length; b++) {

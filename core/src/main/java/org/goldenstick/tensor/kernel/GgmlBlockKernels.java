@@ -14,7 +14,8 @@ import jdk.incubator.vector.VectorSpecies;
  * float weights. Each weight row is {@code cols / 32} blocks; a block is an fp16 scale {@code d} then 32 int8
  * values (Q8_0, 34 bytes) or 16 bytes of nibbles, value {@code j} in the low nibble of byte {@code j} and value
  * {@code j + 16} in the high one, stored {@code + 8} (Q4_0, 18 bytes). The vector path widens the bytes to
- * floats ({@code B2F}) and FMAs them with {@code x} scaled by {@code d}; the scalar path is the reference.
+ * floats ({@code B2F}) and FMAs them with {@code x} scaled by {@code d}; more than 16 rows of x (prefill) go through
+ * the packed SGEMM driver with the blocks dequantized into its B panels. The scalar path is the reference.
  * Activations stay float (llama.cpp instead quantizes them to 8 bits, so its results differ in the last digits), unless
  * {@link W8A8BlockKernels#appliesTo(int)}: then Q8_0 rows go through its int8-block kernel, as llama.cpp's do.
  *
@@ -44,6 +45,8 @@ public final class GgmlBlockKernels {
     private static final VectorSpecies<Byte> B = VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8));
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int ROWS_PER_TASK = 16;
+    /** Above this many activation rows (prefill) the blocks are dequantized into packed GEMM panels instead of dotted row by row. */
+    private static final int PACKED_MIN_ROWS = 16;
 
     private GgmlBlockKernels() {}
 
@@ -61,6 +64,10 @@ public final class GgmlBlockKernels {
             return;
         }
         boolean vector = Kernels.vector() && LANES <= 16 && 16 % LANES == 0;
+        if (vector && m > PACKED_MIN_ROWS) {
+            new Packed(f, w, offset, rowBytes, rows, cols, x, m, y).run();
+            return;
+        }
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
         int threads = (long) rows * cols * m < (1 << 15) ? 1 : Parallel.threads();
         Parallel.forEach(threads, tasks, t -> {
@@ -133,5 +140,51 @@ public final class GgmlBlockKernels {
             tot = acc.fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(I16, o))), tot);
         }
         return Lanes.sum(tot);
+    }
+
+    /** Prefill: the packed SGEMM driver, B panels dequantized from the blocks while packing (each weight once per call). */
+    private static final class Packed extends FloatTimesWeightsGemm {
+        final Format f;
+        final MemorySegment w;
+        final long offset, rowBytes;
+
+        Packed(Format f, MemorySegment w, long offset, long rowBytes, int rows, int cols, float[] x, int m, float[] y) {
+            super(m, rows, cols, x, 0, cols, y, 0, rows, false);
+            this.f = f;
+            this.w = w;
+            this.offset = offset;
+            this.rowBytes = rowBytes;
+        }
+
+        @Override
+        void packB(float[] dst, int off, int j0, int nc, int p0, int kc) {
+            float[] row = Widen.scratch();
+            for (int jr = 0; jr < nc; jr += NR) {
+                int nr = Math.min(NR, nc - jr), base = off + jr * kc;
+                if (nr < NR) java.util.Arrays.fill(dst, base, base + kc * NR, 0f);
+                for (int q = 0; q < nr; q++) {
+                    dequantize(f, w, offset + (long) (j0 + jr + q) * rowBytes, p0, kc, row);
+                    Widen.scatter(row, kc, dst, base + q, NR);
+                }
+            }
+        }
+    }
+
+    /** {@code out[i] = W[row][p0 + i]} for {@code i < len}, the row's blocks starting at {@code base}. */
+    static void dequantize(Format f, MemorySegment w, long base, int p0, int len, float[] out) {
+        for (int p = p0; p < p0 + len; ) {
+            int b = p / BLOCK, end = Math.min(p0 + len, (b + 1) * BLOCK);
+            long o = base + (long) f.blockBytes() * b;
+            float d = Float.float16ToFloat(w.get(I16, o));
+            if (f == Format.Q8_0) {
+                Widen.row(w, o + 2 + (p - b * BLOCK), end - p, false, 0, d, out, p - p0);
+            } else {
+                for (int c = p; c < end; c++) {
+                    int j = c - b * BLOCK, q = w.get(ValueLayout.JAVA_BYTE, o + 2 + (j & 15)) & 0xFF;
+                    out[c - p0] = (((j < 16 ? q : q >>> 4) & 0xF) - 8) * d;
+                }
+            }
+            p = end;
+        }
     }
 }

@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * each activation row is cut into blocks of {@value #BLOCK} values, block {@code b} stored as int8 {@code q} with
  * {@code d_b = max|x| / 127} ({@code x ≈ q · d_b}); a weight row's block dot product is an exact integer sum, scaled
  * once per block by {@code d_b · weight scale}. Weights are int8 in a {@link MemorySegment} (heap or mapped): ggml
- * Q8_0 blocks ({@link #q8_0}) or {@link Int8Weights} whose scale groups are whole blocks ({@link #int8}).
+ * Q8_0 blocks ({@link #q8_0}), {@link Int8Weights} whose scale groups are whole blocks ({@link #int8}), or 8-bit
+ * symmetric {@link PackedIntWeights} (our W8A16 folders, {@link #packed8}).
  *
  * <p>The vector path widens 32 weight bytes to shorts ({@code B2S}), multiplies them by the pre-widened activations
  * (|w · q| ≤ 128 · 127 fits a short), adds the two shorts of each int lane (shift pairs, no cross-lane shuffles) and
@@ -201,7 +202,7 @@ public final class W8A8BlockKernels {
         y[yAt + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
-    // ---------------------------------------------------------------- Int8Weights
+    // ---------------------------------------------------------------- int8 rows with group scales
 
     /**
      * {@code y[yOff + i·ldy + r] = Σ_c W_real[r, c] · x̂[i, c]} for {@code i < m}, every row r of w; x rows at
@@ -210,6 +211,45 @@ public final class W8A8BlockKernels {
     public static void int8(Int8Weights w, float[] x, int xOff, int m, float[] y, int yOff, int ldy) {
         if (!supports(w)) throw new IllegalArgumentException("W8A8-block: scale groups of " + w.groupSize() + " inputs are not whole blocks of " + BLOCK);
         W8A16Kernels.checkVectors(w, x, xOff, m, w.cols(), y, yOff, m, ldy);
+        rows(new Codes(w.data(), w.offset(), w.rows(), w.cols(), w.scales(), w.groupSize(), false), x, xOff, m, y, yOff, ldy);
+    }
+
+    /**
+     * 8-bit symmetric {@link PackedIntWeights} (compressed-tensors pack-quantized: code + 128 as unsigned bytes, four to
+     * a little-endian int32 word, so a row's words are its codes in column order) with int8-block activations; same
+     * contract as {@link #int8}. Needs {@link #supports(PackedIntWeights)}.
+     */
+    public static void packed8(PackedIntWeights w, float[] x, int xOff, int m, float[] y, int yOff, int ldy) {
+        if (!supports(w)) throw new IllegalArgumentException("W8A8-block: needs symmetric 8-bit weights with groups of whole blocks of " + BLOCK + ", got " + w.bits() + " bits, group " + w.groupSize());
+        if (m < 0 || xOff < 0 || xOff + (long) m * w.cols() > x.length || yOff < 0 || (m > 0 && (ldy < w.rows() && m > 1 || yOff + (long) (m - 1) * ldy + w.rows() > y.length))) {
+            throw new IllegalArgumentException("W8A8-block: x (length " + x.length + ") / y (length " + y.length + ", ld " + ldy + ") do not hold " + m + " rows of [" + w.cols() + " -> " + w.rows() + "]");
+        }
+        MemorySegment seg = MemorySegment.ofArray(w.packed());
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) throw new IllegalStateException("W8A8-block: packed int8 rows need a little-endian machine");
+        rows(new Codes(seg, 0, w.rows(), w.cols(), w.scales(), w.groupSize(), true), x, xOff, m, y, yOff, ldy);
+    }
+
+    /** Whether {@link #packed8} handles these weights. */
+    public static boolean supports(PackedIntWeights w) {
+        return w.bits() == 8 && w.symmetric() && (w.groupSize() == w.cols() || w.groupSize() % BLOCK == 0);
+    }
+
+    /**
+     * Row-major int8 codes ({@code cols} bytes a row from {@code offset}) with {@code rows · ceil(cols/groupSize)} scales;
+     * {@code offsetBinary}: the bytes hold {@code code + 128} (flip the top bit to get the code).
+     */
+    record Codes(MemorySegment data, long offset, int rows, int cols, float[] scales, int groupSize, boolean offsetBinary) {
+        int groups() {
+            return (cols + groupSize - 1) / groupSize;
+        }
+
+        byte code(long at) {
+            byte b = data.get(ValueLayout.JAVA_BYTE, at);
+            return offsetBinary ? (byte) (b ^ 0x80) : b;
+        }
+    }
+
+    private static void rows(Codes w, float[] x, int xOff, int m, float[] y, int yOff, int ldy) {
         if (m == 0 || w.rows() == 0) return;
         Activations a = quantize(x, xOff, m, w.cols());
         int rows = w.rows();
@@ -220,32 +260,32 @@ public final class W8A8BlockKernels {
             int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
             for (int i = 0; i < m; i++) {
                 int r = r0, at = yOff + i * ldy;
-                if (vector) for (; r + 1 < r1; r += 2) int8Pair(w, r, a, i, y, at + r);
-                for (; r < r1; r++) y[at + r] = int8RowScalar(w, r, a, i);
+                if (vector) for (; r + 1 < r1; r += 2) codesPair(w, r, a, i, y, at + r);
+                for (; r < r1; r++) y[at + r] = codesRowScalar(w, r, a, i);
             }
         });
     }
 
     /** Reference: integer block sums (a last partial block included), each scaled by d_x · the block's weight scale. */
-    static float int8RowScalar(Int8Weights w, int r, Activations a, int i) {
-        MemorySegment seg = w.data();
+    static float codesRowScalar(Codes w, int r, Activations a, int i) {
         int cols = w.cols(), padded = a.blocks * BLOCK, gs = w.groupSize(), groups = w.groups();
         long base = w.offset() + (long) r * cols;
         float[] sc = w.scales();
         float total = 0;
         for (int b = 0; b < a.blocks; b++) {
             int c0 = b * BLOCK, c1 = Math.min(cols, c0 + BLOCK), s = 0, xo = i * padded;
-            for (int c = c0; c < c1; c++) s += seg.get(ValueLayout.JAVA_BYTE, base + c) * a.q[xo + c];
+            for (int c = c0; c < c1; c++) s += w.code(base + c) * a.q[xo + c];
             total += s * (a.d[i * a.blocks + b] * sc[r * groups + c0 / gs]);
         }
         return total;
     }
 
-    private static void int8Pair(Int8Weights w, int r, Activations a, int i, float[] y, int yAt) {
+    private static void codesPair(Codes w, int r, Activations a, int i, float[] y, int yAt) {
         MemorySegment seg = w.data();
         int cols = w.cols(), padded = a.blocks * BLOCK, gs = w.groupSize(), groups = w.groups();
         long base0 = w.offset() + (long) r * cols, base1 = base0 + cols;
         float[] sc = w.scales();
+        boolean flip = w.offsetBinary();
         int g0 = r * groups, g1 = g0 + groups;
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         for (int b = 0; b < a.blocks; b++) {
@@ -253,8 +293,8 @@ public final class W8A8BlockKernels {
             IntVector s0 = IntVector.zero(I), s1 = IntVector.zero(I);
             for (int c = 0; c < BLOCK; c += SL) {
                 ShortVector xv = ShortVector.fromArray(S, a.q, xo + c);
-                s0 = addPairs(s0, widen(seg, base0 + c0 + c).mul(xv));
-                s1 = addPairs(s1, widen(seg, base1 + c0 + c).mul(xv));
+                s0 = addPairs(s0, (flip ? widenFlipped(seg, base0 + c0 + c) : widen(seg, base0 + c0 + c)).mul(xv));
+                s1 = addPairs(s1, (flip ? widenFlipped(seg, base1 + c0 + c) : widen(seg, base1 + c0 + c)).mul(xv));
             }
             float dx = a.d[i * a.blocks + b];
             int g = c0 / gs;
@@ -270,6 +310,11 @@ public final class W8A8BlockKernels {
     /** {@code SL} int8 weights at {@code at}, sign-extended to shorts. */
     private static ShortVector widen(MemorySegment w, long at) {
         return (ShortVector) ByteVector.fromMemorySegment(BH, w, at, ByteOrder.LITTLE_ENDIAN).convertShape(VectorOperators.B2S, S, 0);
+    }
+
+    /** As {@link #widen} for offset-binary bytes ({@code code + 128}): the top bit flipped first. */
+    private static ShortVector widenFlipped(MemorySegment w, long at) {
+        return (ShortVector) ByteVector.fromMemorySegment(BH, w, at, ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2S, S, 0);
     }
 
     /** {@code acc + (low short + high short)} of each int lane of the products (exact: |product| ≤ 2^14). */

@@ -25,6 +25,8 @@ import java.nio.ByteOrder;
  *       the SGEMM micro-kernel.</li>
  *   <li>{@link #scalar}: the reference, dequantising each weight.</li>
  * </ul>
+ * 8-bit symmetric weights go through {@link W8A8BlockKernels#packed8} (int8-block activations) where
+ * {@link W8A8BlockKernels#appliesTo(int)} and the call does not accumulate.
  *
  * <pre>{@code
  * PackedIntWeights w = PackedIntWeights.pack(codes, out, in, 4, 128, scales, null);
@@ -41,6 +43,10 @@ public final class WNA16Kernels {
     /** {@code y[yOff + r] (+)= Σ_c W_real[r, c] · x[xOff + c]} for every row r. */
     public static void gemv(PackedIntWeights w, float[] x, int xOff, float[] y, int yOff, boolean accumulate) {
         check(w, 1, x, xOff, w.cols(), y, yOff, w.rows());
+        if (!accumulate && W8A8BlockKernels.appliesTo(1) && W8A8BlockKernels.supports(w)) {
+            W8A8BlockKernels.packed8(w, x, xOff, 1, y, yOff, w.rows());
+            return;
+        }
         if (!Kernels.vector()) {
             scalar(1, x, xOff, w.cols(), w, y, yOff, w.rows(), accumulate);
             return;
@@ -185,7 +191,9 @@ public final class WNA16Kernels {
     public static void gemm(int m, float[] x, int xOff, int ldx, PackedIntWeights w, float[] y, int yOff, int ldy, boolean accumulate) {
         check(w, m, x, xOff, ldx, y, yOff, ldy);
         if (m == 0 || w.rows() == 0) return;
-        if (!Kernels.vector()) {
+        if (!accumulate && ldx == w.cols() && W8A8BlockKernels.appliesTo(m) && W8A8BlockKernels.supports(w)) {
+            W8A8BlockKernels.packed8(w, x, xOff, m, y, yOff, ldy);
+        } else if (!Kernels.vector()) {
             scalar(m, x, xOff, ldx, w, y, yOff, ldy, accumulate);
         } else if (m <= SMALL_M) {
             for (int i = 0; i < m; i++) gemv(w, x, xOff + i * ldx, y, yOff + i * ldy, accumulate);

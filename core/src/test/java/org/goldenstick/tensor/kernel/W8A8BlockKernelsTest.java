@@ -128,6 +128,47 @@ class W8A8BlockKernelsTest {
         }
     }
 
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void packedInt8WeightsAsStoredInOurW8a16Folders(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(vector ? 41 : 42);
+        for (int[] s : new int[][] {{5, 688, 688}, {34, 256, 64}, {3, 64, 64}}) {
+            int rows = s[0], cols = s[1], group = s[2];
+            byte[] codes = new byte[rows * cols];
+            for (int i = 0; i < codes.length; i++) codes[i] = (byte) (rnd.nextInt(256) - 128);
+            float[] scales = new float[rows * (cols / group)];
+            for (int i = 0; i < scales.length; i++) scales[i] = 0.001f + rnd.nextFloat() * 0.01f;
+            PackedIntWeights w = PackedIntWeights.pack(codes, rows, cols, 8, group, scales, null);
+            for (int m : new int[] {1, 4}) {
+                float[] x = gaussian(rnd, m * cols), y = new float[m * rows];
+                W8A8BlockKernels.packed8(w, x, 0, m, y, 0, rows);
+                for (int i = 0; i < m; i++) {
+                    double[] xq = blockQuantized(x, i * cols, cols);
+                    for (int r = 0; r < rows; r++) {
+                        double ref = 0, mag = 0;
+                        for (int c = 0; c < cols; c++) {
+                            double t = codes[r * cols + c] * (double) scales[r * (cols / group) + c / group] * xq[c];
+                            ref += t;
+                            mag += Math.abs(t);
+                        }
+                        if (Math.abs(y[i * rows + r] - ref) > 2e-6 * mag + 1e-7) fail(String.format("vector=%b [%d,%d] g%d row %d: %g vs %g", vector, rows, cols, group, r, y[i * rows + r], ref));
+                    }
+                }
+            }
+            // WNA16Kernels takes the block kernel only when asked to
+            float[] x = gaussian(rnd, cols), viaWna16 = new float[rows], direct = new float[rows];
+            W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.DECODE);
+            WNA16Kernels.gemv(w, x, 0, viaWna16, 0, false);
+            W8A8BlockKernels.packed8(w, x, 0, 1, direct, 0, rows);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(direct, viaWna16);
+            W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
+        }
+        PackedIntWeights four = PackedIntWeights.pack(new byte[64], 1, 64, 4, 64, new float[1], null);
+        assertTrue(!W8A8BlockKernels.supports(four));
+        assertThrows(IllegalArgumentException.class, () -> W8A8BlockKernels.packed8(four, new float[64], 0, 1, new float[1], 0, 1));
+    }
+
     @Test
     void vectorAndScalarAgreeOnMappedStyleWeightsOnTwoThreads() {
         Parallel.setThreads(2);
