@@ -12,7 +12,7 @@
 # Environment: GSTICK_LLAMA_CPP=DIR builds/uses llama.cpp there instead of data-cache/llama.cpp;
 # PEER_CHUNKS (default 8) limits llama-perplexity to that many windows of 256 tokens; KLD_CHUNKS (default 100) the
 # KL-divergence runs; KLD_METHODS (default "rtn gptq awq awq-gptq") the gstick methods compared; BENCH_ROUNDS (default 3)
-# the alternating rounds of `bench`, BENCH_LAYERS (default 16) the synthetic model's layer count, BENCH_POLL (default 50,
+# the alternating rounds of `bench`, BENCH_REPS (default 2) llama-bench's repetitions per round, BENCH_LAYERS (default 16) the synthetic model's layer count, BENCH_POLL (default 50,
 # llama-bench's own default) its --poll: on a machine loaded by other jobs its spinning threads crawl, 0 makes them sleep.
 #
 # Needs: cmake, a C/C++ compiler, npm, git; for the gguf-py reference writer Debian's python3-numpy
@@ -182,7 +182,7 @@ bench_run() {
   : > "$work/results.tsv"
   for r in $(seq 1 "$rounds"); do
     for f in f32 q8_0; do
-      GSTICK_NO_REPACK=1 "$lc/build/bin/llama-bench" -m "$work/$f.gguf" -t 2 -p 128 -n 32 -r 2 --poll "${BENCH_POLL:-50}" -o json > "$work/lb-$f-$r.json" 2> "$work/lb-$f-$r.log" \
+      GSTICK_NO_REPACK=1 "$lc/build/bin/llama-bench" -m "$work/$f.gguf" -t 2 -p 128 -n 32 -r "${BENCH_REPS:-2}" --poll "${BENCH_POLL:-50}" -o json > "$work/lb-$f-$r.json" 2> "$work/lb-$f-$r.log" \
         || die "llama-bench failed on $f.gguf (see $work/lb-$f-$r.log)"
       /usr/bin/python3 - "$work/lb-$f-$r.json" "$f" >> "$work/results.tsv" <<'PY'
 import json, sys

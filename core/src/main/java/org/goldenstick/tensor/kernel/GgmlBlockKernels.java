@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
  * floats ({@code B2F}) and FMAs them with {@code x} scaled by {@code d}; more than 16 rows of x (prefill) go through
  * the packed SGEMM driver with the blocks dequantized into its B panels. The scalar path is the reference.
  * Activations stay float (llama.cpp instead quantizes them to 8 bits, so its results differ in the last digits), unless
- * {@link W8A8BlockKernels#appliesTo(int)}: then Q8_0 rows go through its int8-block kernel, as llama.cpp's do.
+ * {@link W8A8BlockKernels#appliesTo(int)}: then Q8_0 and Q4_0 rows go through its int8-block kernel, as llama.cpp's do.
  *
  * <pre>{@code
  * GgmlBlockKernels.matmul(GgmlBlockKernels.Format.Q4_0, mapped, tensorOffset, out, in, x, tokens, y);
@@ -59,8 +59,9 @@ public final class GgmlBlockKernels {
         long rowBytes = (long) cols / BLOCK * f.blockBytes();
         if (offset < 0 || offset + rowBytes * rows > w.byteSize()) throw new IndexOutOfBoundsException(f + ": " + rows + " rows of " + rowBytes + " bytes at " + offset + " exceed " + w.byteSize() + " bytes");
         if (x.length < (long) m * cols || y.length < (long) m * rows) throw new IllegalArgumentException(f + ": x/y hold " + x.length + "/" + y.length + " values, need " + (long) m * cols + "/" + (long) m * rows);
-        if (f == Format.Q8_0 && W8A8BlockKernels.appliesTo(m)) {
-            W8A8BlockKernels.q8_0(w, offset, rows, cols, x, m, y);
+        if (W8A8BlockKernels.appliesTo(m)) {
+            if (f == Format.Q8_0) W8A8BlockKernels.q8_0(w, offset, rows, cols, x, m, y);
+            else W8A8BlockKernels.q4_0(w, offset, rows, cols, x, m, y);
             return;
         }
         boolean vector = Kernels.vector() && LANES <= 16 && 16 % LANES == 0;

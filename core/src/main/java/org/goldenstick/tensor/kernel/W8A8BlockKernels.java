@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * each activation row is cut into blocks of {@value #BLOCK} values, block {@code b} stored as int8 {@code q} with
  * {@code d_b = max|x| / 127} ({@code x ≈ q · d_b}); a weight row's block dot product is an exact integer sum, scaled
  * once per block by {@code d_b · weight scale}. Weights are int8 in a {@link MemorySegment} (heap or mapped): ggml
- * Q8_0 blocks ({@link #q8_0}), {@link Int8Weights} whose scale groups are whole blocks ({@link #int8}), or 8-bit
+ * Q8_0 blocks ({@link #q8_0}), ggml Q4_0 blocks ({@link #q4_0}, 4-bit weights), {@link Int8Weights} whose scale groups are whole blocks ({@link #int8}), or 8-bit
  * symmetric {@link PackedIntWeights} (our W8A16 folders, {@link #packed8}).
  *
  * <p>The vector path widens 32 weight bytes to shorts ({@code B2S}), multiplies them by the pre-widened activations
@@ -200,6 +200,68 @@ public final class W8A8BlockKernels {
         }
         y[yAt] = acc0.reduceLanes(VectorOperators.ADD);
         y[yAt + 1] = acc1.reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---------------------------------------------------------------- ggml Q4_0 weights
+
+    /** ggml Q4_0 block: fp16 scale then 16 bytes, value j in the low nibble of byte j, value j + 16 in the high one, + 8. */
+    static final int Q4_0_BYTES = 18;
+    /** Q4_0 vectors: one int lane per float lane; shorts and bytes of that many lanes. */
+    private static final VectorSpecies<Short> SQ = VectorSpecies.of(short.class, VectorShape.forBitSize(F.length() * 16));
+    private static final VectorSpecies<Byte> BQ = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    private static final boolean Q4_VECTOR_OK = F.length() >= 8 && 16 % F.length() == 0;
+
+    /** As {@link #q8_0} for ggml Q4_0 weights (W4A8-block: llama.cpp's Q4_0 × Q8_0). */
+    public static void q4_0(MemorySegment w, long offset, int rows, int cols, float[] x, int m, float[] y) {
+        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q4_0 rows of " + cols + " values are not whole blocks of " + BLOCK);
+        long rowBytes = (long) cols / BLOCK * Q4_0_BYTES;
+        if (offset < 0 || offset + rowBytes * rows > w.byteSize()) throw new IndexOutOfBoundsException("Q4_0: " + rows + " rows of " + rowBytes + " bytes at " + offset + " exceed " + w.byteSize() + " bytes");
+        if (x.length < (long) m * cols || y.length < (long) m * rows) throw new IllegalArgumentException("Q4_0: x/y hold " + x.length + "/" + y.length + " values, need " + (long) m * cols + "/" + (long) m * rows);
+        Activations a = quantize(x, 0, m, cols);
+        boolean vector = Kernels.vector() && Q4_VECTOR_OK;
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        int threads = (long) rows * cols * m < (1 << 15) ? 1 : Parallel.threads();
+        Parallel.forEach(threads, tasks, t -> {
+            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+            for (int i = 0; i < m; i++)
+                for (int r = r0; r < r1; r++) y[i * rows + r] = vector ? q4_0RowVector(w, offset + r * rowBytes, a, i) : q4_0RowScalar(w, offset + r * rowBytes, a, i);
+        });
+    }
+
+    /** Reference: integer block sums of (nibble − 8) · q, each scaled by fp16 d_w · d_x, summed in row order. */
+    static float q4_0RowScalar(MemorySegment w, long base, Activations a, int i) {
+        float total = 0;
+        int padded = a.blocks * BLOCK;
+        for (int b = 0; b < a.blocks; b++) {
+            long o = base + (long) Q4_0_BYTES * b;
+            int s = 0, xo = i * padded + b * BLOCK;
+            for (int j = 0; j < 16; j++) {
+                int q = w.get(ValueLayout.JAVA_BYTE, o + 2 + j) & 0xFF;
+                s += ((q & 0xF) - 8) * a.q[xo + j] + ((q >>> 4) - 8) * a.q[xo + 16 + j];
+            }
+            total += s * (Float.float16ToFloat(w.get(F16, o)) * a.d[i * a.blocks + b]);
+        }
+        return total;
+    }
+
+    /** A block's 32 products fit a short lane by lane (|Σ| ≤ 2 · 8 · 127 per lane and step); one int conversion per block. */
+    private static float q4_0RowVector(MemorySegment w, long base, Activations a, int i) {
+        int padded = a.blocks * BLOCK, fl = F.length();
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < a.blocks; b++) {
+            long o = base + (long) Q4_0_BYTES * b;
+            int xo = i * padded + b * BLOCK;
+            ShortVector s = ShortVector.zero(SQ);
+            for (int c = 0; c < 16; c += fl) {
+                ByteVector q = ByteVector.fromMemorySegment(BQ, w, o + 2 + c, ByteOrder.LITTLE_ENDIAN);
+                ShortVector lo = (ShortVector) q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2S, SQ, 0);
+                ShortVector hi = (ShortVector) q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2S, SQ, 0);
+                s = s.add(lo.mul(ShortVector.fromArray(SQ, a.q, xo + c))).add(hi.mul(ShortVector.fromArray(SQ, a.q, xo + 16 + c)));
+            }
+            IntVector si = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+            acc = ((FloatVector) si.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o)) * a.d[i * a.blocks + b]), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     // ---------------------------------------------------------------- int8 rows with group scales

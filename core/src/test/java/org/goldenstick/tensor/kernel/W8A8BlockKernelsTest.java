@@ -100,6 +100,55 @@ class W8A8BlockKernelsTest {
 
     @ParameterizedTest(name = "vector={0}")
     @ValueSource(booleans = {true, false})
+    void q4_0MatchesTheFloat64ReferenceOfBlockQuantizedActivations(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(vector ? 13 : 14);
+        try (Arena arena = Arena.ofShared()) {
+            for (int[] s : new int[][] {{1, 32}, {9, 96}, {70, 2048}}) {
+                int rows = s[0], cols = s[1];
+                long rowBytes = cols / 32 * 18L;
+                MemorySegment w = arena.allocate(5 + rows * rowBytes);
+                double[] dec = new double[rows * cols];
+                for (int r = 0; r < rows; r++)
+                    for (int b = 0; b < cols / 32; b++) {
+                        long o = 5 + r * rowBytes + 18L * b;
+                        float d = Float.float16ToFloat(Float.floatToFloat16(0.001f + rnd.nextFloat() * 0.02f));
+                        w.set(F16, o, Float.floatToFloat16(d));
+                        for (int j = 0; j < 16; j++) {
+                            int lo = rnd.nextInt(16), hi = rnd.nextInt(16);
+                            w.set(ValueLayout.JAVA_BYTE, o + 2 + j, (byte) (lo | hi << 4));
+                            dec[r * cols + b * 32 + j] = (lo - 8) * (double) d;
+                            dec[r * cols + b * 32 + 16 + j] = (hi - 8) * (double) d;
+                        }
+                    }
+                for (int m : new int[] {1, 2}) {
+                    float[] x = gaussian(rnd, m * cols), y = new float[m * rows];
+                    W8A8BlockKernels.q4_0(w, 5, rows, cols, x, m, y);
+                    for (int i = 0; i < m; i++) {
+                        double[] xq = blockQuantized(x, i * cols, cols);
+                        for (int r = 0; r < rows; r++) {
+                            double ref = 0, mag = 0;
+                            for (int c = 0; c < cols; c++) {
+                                ref += dec[r * cols + c] * xq[c];
+                                mag += Math.abs(dec[r * cols + c] * xq[c]);
+                            }
+                            if (Math.abs(y[i * rows + r] - ref) > 2e-6 * mag + 1e-7) fail(String.format("vector=%b Q4_0 [%d,%d] row %d of x %d: %g vs %g", vector, rows, cols, r, i, y[i * rows + r], ref));
+                        }
+                    }
+                }
+                // GgmlBlockKernels takes it in DECODE mode
+                float[] x = gaussian(rnd, cols), viaGgml = new float[rows], direct = new float[rows];
+                W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.DECODE);
+                GgmlBlockKernels.matmul(GgmlBlockKernels.Format.Q4_0, w, 5, rows, cols, x, 1, viaGgml);
+                W8A8BlockKernels.q4_0(w, 5, rows, cols, x, 1, direct);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(direct, viaGgml);
+                W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
     void int8WeightsPerChannelGroupedAndPartialBlocks(boolean vector) {
         Kernels.useVector(vector);
         Random rnd = new Random(vector ? 21 : 22);
