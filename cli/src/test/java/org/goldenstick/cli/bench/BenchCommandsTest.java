@@ -43,10 +43,13 @@ class BenchCommandsTest {
     void gemvReportsEveryKernelForEachThreadCount() throws Exception {
         JsonNode rows = runJson("gemv", "--json", "--rows", "64", "--cols", "256", "--matrices", "1", "--threads", "1",
                 "--gemm-m", "8", "--low-bits", "4,1", "--seconds", "0.01", "--warmup", "0.01").get("cases");
-        assertEquals(4 + 2 * 2 + 2, rows.size()); // fp32, w8a16, w4a16 (GB/s and Gweights/s), packed 4/1 bit (two each), gemm (two)
+        // fp32, w8a16, w4a16 (GB/s and Gweights/s), packed 4/1 bit (two each), gemm (two); groups of 128 (the default) are whole blocks of 32,
+        // so also w8a16 and w8a8-block off-heap, Q8_0 with float and int8 activations
+        assertEquals(4 + 2 * 2 + 2 + 4, rows.size());
         for (JsonNode r : rows) assertTrue(r.get("value").asDouble() > 0, r.toString());
         java.util.Map<String, Double> byKernel = new java.util.HashMap<>();
         for (JsonNode r : rows) byKernel.put(r.get("kernel").asText(), r.get("value").asDouble());
         assertEquals(byKernel.get("gemv_w4a16_weights") / 2, byKernel.get("gemv_w4a16"), 1e-9 * byKernel.get("gemv_w4a16"), "half a byte per weight");
+        for (String k : new String[] {"gemv_w8a16_offheap", "gemv_w8a8_block_offheap", "gemv_q8_0_float_acts", "gemv_q8_0_int8_acts"}) assertTrue(byKernel.containsKey(k), k);
     }
 }
