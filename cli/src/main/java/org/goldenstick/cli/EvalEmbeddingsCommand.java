@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
 public final class EvalEmbeddingsCommand implements Callable<Integer> {
     /** The {@code --json} object (keys in docs/cli.md). */
     record EvalEmbeddingsJson(int sentences, int batchSize, int threads, double meanCosine, double minCosine, double nnAgreement, double spearman,
-                              long modelBytes, long refBytes, double sizeRatio, double modelMsPerBatch, double refMsPerBatch, double latencyRatio, int rounds) {}
+                              long modelBytes, long refBytes, double sizeRatio, double modelMsPerBatch, double refMsPerBatch, double latencyRatio, int rounds,
+                              double modelCpuMsPerBatch, double refCpuMsPerBatch, double cpuRatio) {}
 
     @Option(names = "--model", required = true, description = "the model to evaluate (ONNX)")
     Path model;
@@ -61,12 +62,14 @@ public final class EvalEmbeddingsCommand implements Callable<Integer> {
         EmbeddingEval.Result r = EmbeddingEval.run(model, ref, tok, s, batch, threads, rounds);
         if (json) {
             Json.print(new EvalEmbeddingsJson(r.sentences(), r.batchSize(), r.threads(), r.meanCosine(), r.minCosine(), r.nnAgreement(), r.spearman(),
-                    r.modelBytes(), r.refBytes(), r.sizeRatio(), r.modelMsPerBatch(), r.refMsPerBatch(), r.latencyRatio(), r.rounds()));
+                    r.modelBytes(), r.refBytes(), r.sizeRatio(), r.modelMsPerBatch(), r.refMsPerBatch(), r.latencyRatio(), r.rounds(),
+                    r.modelCpuMsPerBatch(), r.refCpuMsPerBatch(), r.cpuRatio()));
         } else {
             System.out.printf(Locale.ROOT, "%d sentences: cosine mean %.5f min %.5f; nearest-neighbour agreement %.1f%%; Spearman %.5f%n"
-                            + "size %.1f MB vs %.1f MB (%.1f%%); latency %.2f ms vs %.2f ms per batch of %d (x%.2f, median of %d alternating rounds)%n",
+                            + "size %.1f MB vs %.1f MB (%.1f%%); latency %.2f ms vs %.2f ms per batch of %d (x%.2f, median of %d alternating rounds);"
+                            + " calling-thread CPU %.2f ms vs %.2f ms (x%.2f)%n",
                     r.sentences(), r.meanCosine(), r.minCosine(), 100 * r.nnAgreement(), r.spearman(), r.modelBytes() / 1e6, r.refBytes() / 1e6, 100 * r.sizeRatio(),
-                    r.modelMsPerBatch(), r.refMsPerBatch(), r.batchSize(), r.latencyRatio(), r.rounds());
+                    r.modelMsPerBatch(), r.refMsPerBatch(), r.batchSize(), r.latencyRatio(), r.rounds(), r.modelCpuMsPerBatch(), r.refCpuMsPerBatch(), r.cpuRatio());
         }
         return 0;
     }

@@ -74,7 +74,7 @@ public final class PtqCommand implements Callable<Integer> {
 
     @Option(names = "--protect", description = {"how many of the most sensitive units (measured on the calibration text in ONNX Runtime) keep",
             "the costlier, more accurate form: integer-mixed: activation inputs with per-token scales; int4: MatMuls with 8-bit weights",
-            "(default: 6 for int8, see docs/onnx-ptq.md for int4)"})
+            "(default: 4 for integer-mixed, 6 for int4; docs/onnx-ptq.md)"})
     Integer protect;
 
     @Option(names = "--alpha", description = "SmoothQuant migration strength of int8-static and of the integer-token kernel, 0 = off (default: 0.5)")

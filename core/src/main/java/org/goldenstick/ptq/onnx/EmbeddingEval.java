@@ -24,9 +24,14 @@ import org.goldenstick.llm.tokenizer.WordPieceTokenizer;
 public final class EmbeddingEval {
     private EmbeddingEval() {}
 
-    /** Latencies are medians over rounds of the per-batch time (milliseconds). */
+    /**
+     * Latencies are medians over rounds of the per-batch time (milliseconds). The CPU times are of the calling thread:
+     * with one intra-op thread ONNX Runtime runs the graph on it, so on a machine shared with other jobs they measure
+     * the model's work without the waiting for a core ({@link #cpuRatio()} is the median of the per-round ratios).
+     */
     public record Result(int sentences, int batches, int batchSize, int threads, double meanCosine, double minCosine, double nnAgreement,
-                         double spearman, long modelBytes, long refBytes, double modelMsPerBatch, double refMsPerBatch, int rounds) {
+                         double spearman, long modelBytes, long refBytes, double modelMsPerBatch, double refMsPerBatch, int rounds,
+                         double modelCpuMsPerBatch, double refCpuMsPerBatch, double cpuRatio) {
         public double sizeRatio() {
             return modelBytes / (double) refBytes;
         }
@@ -60,16 +65,21 @@ public final class EmbeddingEval {
                     sr[p] = dot(er[i], er[j]);
                 }
             }
-            double[] tq = new double[rounds], tr = new double[rounds];
+            double[] tq = new double[rounds], tr = new double[rounds], cq = new double[rounds], cr = new double[rounds], ratio = new double[rounds];
             for (int round = 0; round < rounds; round++) {
                 // alternate which model goes first so drift in machine load does not favour one
                 boolean qFirst = round % 2 == 0;
-                double a = time(qFirst ? q : r, batches), b = time(qFirst ? r : q, batches);
-                tq[round] = qFirst ? a : b;
-                tr[round] = qFirst ? b : a;
+                double[] a = time(qFirst ? q : r, batches), b = time(qFirst ? r : q, batches);
+                double[] mq = qFirst ? a : b, mr = qFirst ? b : a;
+                tq[round] = mq[0];
+                tr[round] = mr[0];
+                cq[round] = mq[1];
+                cr[round] = mr[1];
+                ratio[round] = mr[1] > 0 ? mq[1] / mr[1] : Double.NaN;
             }
             return new Result(n, batches.size(), batchSize, threads, sum / n, min, agree / (double) n, spearman(sq, sr),
-                    Files.size(model), Files.size(ref), median(tq) / batches.size(), median(tr) / batches.size(), rounds);
+                    Files.size(model), Files.size(ref), median(tq) / batches.size(), median(tr) / batches.size(), rounds,
+                    median(cq) / batches.size(), median(cr) / batches.size(), median(ratio));
         }
     }
 
@@ -79,10 +89,12 @@ public final class EmbeddingEval {
         return rows.toArray(new float[0][]);
     }
 
-    private static double time(OrtEncoder enc, List<WordPieceTokenizer.Batch> batches) throws OrtException {
-        long t = System.nanoTime();
+    /** {wall ms, calling-thread CPU ms} for one pass over the batches. */
+    private static double[] time(OrtEncoder enc, List<WordPieceTokenizer.Batch> batches) throws OrtException {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long t = System.nanoTime(), c = mx.getCurrentThreadCpuTime();
         for (WordPieceTokenizer.Batch b : batches) enc.sentenceEmbeddings(b);
-        return (System.nanoTime() - t) / 1e6;
+        return new double[] {(System.nanoTime() - t) / 1e6, (mx.getCurrentThreadCpuTime() - c) / 1e6};
     }
 
     static double dot(float[] a, float[] b) {

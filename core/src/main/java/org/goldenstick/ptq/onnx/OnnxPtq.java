@@ -109,9 +109,14 @@ public final class OnnxPtq {
             if (protect < 0) throw new IllegalArgumentException("protected count " + protect + " is negative");
         }
 
-        /** int8 methods store the embedding int8 (dynamic: per-token integer kernel; both SmoothQuant α 0.5); int4 stores it 4-bit in the same blocks, GPTQ, block 32. */
+        /**
+         * int8 methods store the embedding int8 (dynamic: the per-token integer kernel; {@code integer-mixed} would protect
+         * the 4 most sensitive inputs; both SmoothQuant α 0.5); int4 stores it 4-bit in the same blocks, GPTQ, block 32,
+         * the 6 most sensitive MatMuls in 8 bits (measured on all-MiniLM-L6-v2: docs/onnx-ptq.md).
+         */
         public static Config defaults(Method m) {
-            return new Config(m, Int4Algo.GPTQ, 32, Int8Kernel.MATMUL_INTEGER_TOKEN, m == Method.INT4 ? Embedding.INT4 : Embedding.INT8, null, 256, 16, 0, m == Method.INT4 ? 0 : 0.5, 6);
+            return new Config(m, Int4Algo.GPTQ, 32, Int8Kernel.MATMUL_INTEGER_TOKEN, m == Method.INT4 ? Embedding.INT4 : Embedding.INT8, null, 256, 16, 0, m == Method.INT4 ? 0 : 0.5,
+                    m == Method.INT4 ? 6 : 4);
         }
     }
 
