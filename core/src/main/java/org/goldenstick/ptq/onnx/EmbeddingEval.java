@@ -83,7 +83,8 @@ public final class EmbeddingEval {
         }
     }
 
-    private static float[][] embed(OrtEncoder enc, List<WordPieceTokenizer.Batch> batches) throws OrtException {
+    /** Every sentence's embedding, batch by batch. */
+    static float[][] embed(OrtEncoder enc, List<WordPieceTokenizer.Batch> batches) throws OrtException {
         List<float[]> rows = new ArrayList<>();
         for (WordPieceTokenizer.Batch b : batches) rows.addAll(Arrays.asList(enc.sentenceEmbeddings(b)));
         return rows.toArray(new float[0][]);

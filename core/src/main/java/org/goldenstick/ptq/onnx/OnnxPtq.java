@@ -209,7 +209,7 @@ public final class OnnxPtq {
             for (int s = 0; s < probe.size(); s += cfg.batch()) batches.add(tokenizer.encodeBatch(probe.subList(s, Math.min(probe.size(), s + cfg.batch()))));
             float[][] ref;
             try (OrtEncoder enc = OrtEncoder.open(OnnxModelWriter.toBytes(model), cfg.threads())) {
-                ref = embed(enc, batches);
+                ref = EmbeddingEval.embed(enc, batches);
             }
             Map<String, Double> loss = new LinkedHashMap<>();
             ProgressTask task = ProgressTask.start(progress, "sensitivity", all.size(), cfg.method() == Method.INT4 ? "node" : "input");
@@ -217,7 +217,7 @@ public final class OnnxPtq {
                 Set<String> others = new LinkedHashSet<>(all);
                 others.remove(x);
                 try (OrtEncoder enc = OrtEncoder.open(build(others, null).bytes(), cfg.threads())) {
-                    float[][] e = embed(enc, batches);
+                    float[][] e = EmbeddingEval.embed(enc, batches);
                     double sum = 0;
                     for (int i = 0; i < e.length; i++) sum += 1 - EmbeddingEval.dot(e[i], ref[i]);
                     loss.put(x, sum / e.length);
@@ -235,12 +235,6 @@ public final class OnnxPtq {
 
     /** Calibration sentences forwarded per candidate graph when measuring per-token sensitivity. */
     static final int SENSITIVITY_SENTENCES = 64;
-
-    private static float[][] embed(OrtEncoder enc, List<WordPieceTokenizer.Batch> batches) throws OrtException {
-        List<float[]> rows = new ArrayList<>();
-        for (WordPieceTokenizer.Batch b : batches) rows.addAll(java.util.Arrays.asList(enc.sentenceEmbeddings(b)));
-        return rows.toArray(new float[0][]);
-    }
 
     /** Reads the model, finds the targets and takes the calibration statistics the method needs. */
     static Prepared prepare(Path input, WordPieceTokenizer tokenizer, List<String> calibration, Config cfg, ProgressListener progress) throws IOException, OrtException {
