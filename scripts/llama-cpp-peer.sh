@@ -11,9 +11,10 @@
 #
 # Environment: GSTICK_LLAMA_CPP=DIR builds/uses llama.cpp there instead of data-cache/llama.cpp;
 # PEER_CHUNKS (default 8) limits llama-perplexity to that many windows of 256 tokens; KLD_CHUNKS (default 100) the
-# KL-divergence runs; KLD_METHODS (default "rtn gptq awq awq-gptq") the gstick methods compared; BENCH_ROUNDS (default 3)
-# the alternating rounds of `bench`, BENCH_REPS (default 2) llama-bench's repetitions per round, BENCH_LAYERS (default 16) the synthetic model's layer count, BENCH_POLL (default 50,
-# llama-bench's own default) its --poll: on a machine loaded by other jobs its spinning threads crawl, 0 makes them sleep.
+# KL-divergence runs; KLD_METHODS (default "rtn gptq awq awq-gptq") the gstick methods compared. `bench`: BENCH_ROUNDS
+# (default 3) alternating rounds, BENCH_REPS (default 2) llama-bench repetitions per round, BENCH_SECONDS (default 6)
+# `bench llm --seconds`, BENCH_LAYERS (default 16) the synthetic model's layers, BENCH_POLL (default 50, llama-bench's
+# own) its --poll: on a machine loaded by other jobs its spinning threads crawl, 0 makes them sleep.
 #
 # Needs: cmake, a C/C++ compiler, npm, git; for the gguf-py reference writer Debian's python3-numpy
 # (`apt-get install python3-numpy`, used through /usr/bin/python3).
