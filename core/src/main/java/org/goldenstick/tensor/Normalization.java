@@ -53,10 +53,7 @@ final class Normalization {
             invStd[ch] = is;
             float scale = is * (gd == null ? 1f : gd[ch]);
             float shift = (bd == null ? 0f : bd[ch]) - mu * scale;
-            for (int i = 0; i < n; i++) {
-                int base = (i * c + ch) * sp;
-                for (int j = 0; j < sp; j++) y[base + j] = xd[base + j] * scale + shift;
-            }
+            for (int i = 0; i < n; i++) VectorKernels.affine(xd, y, (i * c + ch) * sp, sp, scale, shift);
         });
         return Tensor.result("batchNorm", y, x.shape(), out -> {
             float[] g = out.gradArray();
@@ -78,21 +75,14 @@ final class Normalization {
                 float gam = gd == null ? 1f : gd[ch];
                 if (training) {
                     // dx = γ·σ⁻¹/m · (m·dy − Σdy − x̂·Σ(dy·x̂)); the batch statistics depend on x too.
+                    // with x̂ = (x − μ)·σ⁻¹ this is k·dy + x·c1 + c0, one fused pass
                     float k = gam * is;
-                    float a = (float) (sumDy / m), b = (float) (sumDyXhat / m);
-                    for (int i = 0; i < n; i++) {
-                        int base = (i * c + ch) * sp;
-                        for (int j = 0; j < sp; j++) {
-                            float xhat = (xd[base + j] - mu) * is;
-                            gx[base + j] += k * (g[base + j] - a - xhat * b);
-                        }
-                    }
+                    double a = sumDy / m, b = sumDyXhat / m;
+                    float c1 = (float) (-k * b * is), c0 = (float) (k * (b * is * mu - a));
+                    for (int i = 0; i < n; i++) VectorKernels.affineAccumulate(g, xd, gx, (i * c + ch) * sp, sp, k, c1, c0);
                 } else {
                     float k = gam * is;
-                    for (int i = 0; i < n; i++) {
-                        int base = (i * c + ch) * sp;
-                        for (int j = 0; j < sp; j++) gx[base + j] += k * g[base + j];
-                    }
+                    for (int i = 0; i < n; i++) VectorKernels.affineAccumulate(g, xd, gx, (i * c + ch) * sp, sp, k, 0f, 0f);
                 }
             });
         }, x, gamma, beta);

@@ -217,4 +217,27 @@ final class VectorKernels {
         }
         for (; i < len; i++) dst[dOff + i] += src[sOff + i];
     }
+
+    /** y[off..off+len) = x·scale + shift (batch norm's forward with the statistics folded in). */
+    static void affine(float[] x, float[] y, int off, int len, float scale, float shift) {
+        int i = 0;
+        if (Kernels.vector()) {
+            FloatVector sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
+            for (int ub = S.loopBound(len); i < ub; i += S.length()) FloatVector.fromArray(S, x, off + i).fma(sc, sh).intoArray(y, off + i);
+        }
+        for (; i < len; i++) y[off + i] = x[off + i] * scale + shift;
+    }
+
+    /** gx[off..off+len) += k·g + (x·c1 + c0) (batch norm's input gradient with the batch statistics folded in). */
+    static void affineAccumulate(float[] g, float[] x, float[] gx, int off, int len, float k, float c1, float c0) {
+        int i = 0;
+        if (Kernels.vector()) {
+            FloatVector kv = FloatVector.broadcast(S, k), c1v = FloatVector.broadcast(S, c1), c0v = FloatVector.broadcast(S, c0);
+            for (int ub = S.loopBound(len); i < ub; i += S.length()) {
+                FloatVector t = FloatVector.fromArray(S, x, off + i).fma(c1v, c0v);
+                FloatVector.fromArray(S, g, off + i).fma(kv, t).add(FloatVector.fromArray(S, gx, off + i)).intoArray(gx, off + i);
+            }
+        }
+        for (; i < len; i++) gx[off + i] += k * g[off + i] + (x[off + i] * c1 + c0);
+    }
 }
