@@ -47,40 +47,7 @@ public final class ShiftedGemm {
                                 float[] c, int cOff, int ldc, boolean accumulate) {
         if (m <= 0 || n <= 0) return;
         checkWindows(b, bOff, rowOff, k, readWidth(n));
-        if (!Kernels.vector()) {
-            for (int i = 0; i < m; i++) {
-                int ci = cOff + i * ldc;
-                if (!accumulate) Arrays.fill(c, ci, ci + n, 0f);
-                for (int p = 0; p < k; p++) {
-                    float av = a[aOff + i * lda + p];
-                    int bp = bOff + rowOff[p];
-                    for (int j = 0; j < n; j++) c[ci + j] += av * b[bp + j];
-                }
-            }
-            return;
-        }
-        float[] tile = TILE.get();
-        for (int j = 0; j < n; j += NR) {
-            int w = Math.min(NR, n - j);
-            for (int i = 0; i < m; i += MR) {
-                int h = Math.min(MR, m - i);
-                // Rows past m repeat the last real row; their results are dropped.
-                int r0 = aOff + i * lda, last = aOff + (i + h - 1) * lda;
-                int r1 = Math.min(r0 + lda, last), r2 = Math.min(r0 + 2 * lda, last), r3 = Math.min(r0 + 3 * lda, last);
-                int r4 = Math.min(r0 + 4 * lda, last), r5 = Math.min(r0 + 5 * lda, last), r6 = Math.min(r0 + 6 * lda, last);
-                int r7 = Math.min(r0 + 7 * lda, last);
-                if (h == MR && w == NR) {
-                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, rowOff, 0, c, cOff + i * ldc + j, ldc, accumulate);
-                } else {
-                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, rowOff, 0, tile, 0, NR, false);
-                    for (int r = 0; r < h; r++) {
-                        int co = cOff + (i + r) * ldc + j;
-                        if (accumulate) for (int q = 0; q < w; q++) c[co + q] += tile[r * NR + q];
-                        else System.arraycopy(tile, r * NR, c, co, w);
-                    }
-                }
-            }
-        }
+        product(m, n, k, a, aOff, lda, null, b, bOff, 0, rowOff, c, cOff, ldc, accumulate);
     }
 
     /**
@@ -97,13 +64,22 @@ public final class ShiftedGemm {
             throw new IllegalArgumentException("shifted gemm: B of " + k + " rows with leading dimension " + ldb + " read " + readWidth(n)
                     + " wide at offset " + bOff + " does not fit an array of length " + b.length);
         }
+        product(m, n, k, a, aOff, 0, rowOff, b, bOff, ldb, null, c, cOff, ldc, accumulate);
+    }
+
+    /**
+     * C (+)= A·B where A's row i starts at {@code aOff + aRows[i]} (or {@code aOff + i·lda} when aRows is null) and
+     * B's row p at {@code bOff + bRows[p]} (or {@code bOff + p·ldb}); both paths.
+     */
+    private static void product(int m, int n, int k, float[] a, int aOff, int lda, int[] aRows, float[] b, int bOff, int ldb, int[] bRows,
+                                float[] c, int cOff, int ldc, boolean accumulate) {
         if (!Kernels.vector()) {
             for (int i = 0; i < m; i++) {
-                int ci = cOff + i * ldc, ai = aOff + rowOff[i];
+                int ci = cOff + i * ldc, ai = aOff + (aRows == null ? i * lda : aRows[i]);
                 if (!accumulate) Arrays.fill(c, ci, ci + n, 0f);
                 for (int p = 0; p < k; p++) {
                     float av = a[ai + p];
-                    int bp = bOff + p * ldb;
+                    int bp = bOff + (bRows == null ? p * ldb : bRows[p]);
                     for (int j = 0; j < n; j++) c[ci + j] += av * b[bp + j];
                 }
             }
@@ -114,14 +90,16 @@ public final class ShiftedGemm {
             int w = Math.min(NR, n - j);
             for (int i = 0; i < m; i += MR) {
                 int h = Math.min(MR, m - i);
-                int last = aOff + rowOff[i + h - 1];
-                int r0 = aOff + rowOff[i], r1 = h > 1 ? aOff + rowOff[i + 1] : last, r2 = h > 2 ? aOff + rowOff[i + 2] : last;
-                int r3 = h > 3 ? aOff + rowOff[i + 3] : last, r4 = h > 4 ? aOff + rowOff[i + 4] : last, r5 = h > 5 ? aOff + rowOff[i + 5] : last;
-                int r6 = h > 6 ? aOff + rowOff[i + 6] : last, r7 = h > 7 ? aOff + rowOff[i + 7] : last;
+                // Rows past m repeat the last real row; their results are dropped.
+                int e = i + h - 1;
+                int r0 = row(aOff, lda, aRows, i), r1 = row(aOff, lda, aRows, Math.min(i + 1, e)), r2 = row(aOff, lda, aRows, Math.min(i + 2, e));
+                int r3 = row(aOff, lda, aRows, Math.min(i + 3, e)), r4 = row(aOff, lda, aRows, Math.min(i + 4, e));
+                int r5 = row(aOff, lda, aRows, Math.min(i + 5, e)), r6 = row(aOff, lda, aRows, Math.min(i + 6, e));
+                int r7 = row(aOff, lda, aRows, Math.min(i + 7, e));
                 if (h == MR && w == NR) {
-                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, null, ldb, c, cOff + i * ldc + j, ldc, accumulate);
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, bRows, ldb, c, cOff + i * ldc + j, ldc, accumulate);
                 } else {
-                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, null, ldb, tile, 0, NR, false);
+                    kernel(k, a, r0, r1, r2, r3, r4, r5, r6, r7, b, bOff + j, bRows, ldb, tile, 0, NR, false);
                     for (int r = 0; r < h; r++) {
                         int co = cOff + (i + r) * ldc + j;
                         if (accumulate) for (int q = 0; q < w; q++) c[co + q] += tile[r * NR + q];
@@ -130,6 +108,11 @@ public final class ShiftedGemm {
                 }
             }
         }
+    }
+
+    /** Start of A's row {@code i}. */
+    private static int row(int aOff, int lda, int[] aRows, int i) {
+        return aOff + (aRows == null ? i * lda : aRows[i]);
     }
 
     /**
