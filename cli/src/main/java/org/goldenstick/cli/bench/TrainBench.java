@@ -109,6 +109,7 @@ public final class TrainBench implements Callable<Integer> {
                     int b = batch != null ? batch : name.equals("lenet") ? 64 : 128;
                     if (!json) System.err.printf(Locale.ROOT, "bench train: %s %dx%dx%d batch %d...%n", name, sh[0], sh[1], sh[2], b);
                     rows.add(measure(name, () -> network(name, sh[0], sh[1], new Random(1)), sh, b));
+                    if (!json) System.err.println("bench train: " + format(rows.getLast())); // a long run that is cut short keeps its rows
                     if (viaOnnx) {
                         if (!json) System.err.printf(Locale.ROOT, "bench train: %s-onnx (float ONNX export, imported)...%n", name);
                         Path dir = Files.createTempDirectory("gstick-bench-import");
@@ -122,6 +123,7 @@ public final class TrainBench implements Callable<Integer> {
                                     throw new java.io.UncheckedIOException(e);
                                 }
                             }, sh, b));
+                            if (!json) System.err.println("bench train: " + format(rows.getLast()));
                         } finally {
                             deleteTree(dir);
                         }
@@ -136,15 +138,17 @@ public final class TrainBench implements Callable<Integer> {
         } else {
             System.out.printf(Locale.ROOT, "%-12s %-8s %5s %9s %12s %12s %8s %12s %12s %8s %12s %8s%n", "model", "input", "batch", "params", "fp32 img/s", "simqat img/s",
                     "cost", "infer fp32", "infer int8", "int8 x", "ort int8", "ort x");
-            for (var r : rows) {
-                System.out.printf(Locale.ROOT, "%-12s %-8s %5d %9d %12.0f %12.0f %8.2f %12.0f %12.0f %8.2f %12.0f %8.2f%n", r.model(), r.input(), r.batch(), r.parameters(),
-                        r.fp32TrainImagesPerSecond(), r.simqatTrainImagesPerSecond(), r.simqatStepCost(), r.fp32InferImagesPerSecond(),
-                        r.int8InferImagesPerSecond(), r.int8Speedup(), r.ortInt8InferImagesPerSecond(), r.ortInt8Speedup());
-            }
+            for (var r : rows) System.out.println(format(r));
             System.out.println("threads " + threads + "; cost = SimQAT step time / FP32 step time; int8 x = int8 deploy images/s / FP32 images/s;"
                     + " ort int8 = ONNX Runtime on our QDQ export of the int8 network, ort x = its images/s / our FP32 images/s (same interleaved rounds)");
         }
         return 0;
+    }
+
+    private static String format(TrainJson.Case r) {
+        return String.format(Locale.ROOT, "%-12s %-8s %5d %9d %12.0f %12.0f %8.2f %12.0f %12.0f %8.2f %12.0f %8.2f", r.model(), r.input(), r.batch(), r.parameters(),
+                r.fp32TrainImagesPerSecond(), r.simqatTrainImagesPerSecond(), r.simqatStepCost(), r.fp32InferImagesPerSecond(),
+                r.int8InferImagesPerSecond(), r.int8Speedup(), r.ortInt8InferImagesPerSecond(), r.ortInt8Speedup());
     }
 
     /** One row: {@code make} gives the same network (same weights) on every call. */
