@@ -150,10 +150,7 @@ public final class W8A8BlockKernels {
      * each {@code cols / 32} Q8_0 blocks; {@code x̂} is x quantized per block of 32.
      */
     public static void q8_0(MemorySegment w, long offset, int rows, int cols, float[] x, int m, float[] y) {
-        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q8_0 rows of " + cols + " values are not whole blocks of " + BLOCK);
-        long rowBytes = (long) cols / BLOCK * Q8_0_BYTES;
-        if (offset < 0 || offset + rowBytes * rows > w.byteSize()) throw new IndexOutOfBoundsException("Q8_0: " + rows + " rows of " + rowBytes + " bytes at " + offset + " exceed " + w.byteSize() + " bytes");
-        if (x.length < (long) m * cols || y.length < (long) m * rows) throw new IllegalArgumentException("Q8_0: x/y hold " + x.length + "/" + y.length + " values, need " + (long) m * cols + "/" + (long) m * rows);
+        long rowBytes = checkedRowBytes("Q8_0", Q8_0_BYTES, w, offset, rows, cols, x, m, y);
         Activations a = quantize(x, 0, m, cols);
         boolean vector = Kernels.vector() && VECTOR_SHAPE_OK;
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
@@ -213,10 +210,7 @@ public final class W8A8BlockKernels {
 
     /** As {@link #q8_0} for ggml Q4_0 weights (W4A8-block: llama.cpp's Q4_0 × Q8_0). */
     public static void q4_0(MemorySegment w, long offset, int rows, int cols, float[] x, int m, float[] y) {
-        if (cols % BLOCK != 0) throw new IllegalArgumentException("Q4_0 rows of " + cols + " values are not whole blocks of " + BLOCK);
-        long rowBytes = (long) cols / BLOCK * Q4_0_BYTES;
-        if (offset < 0 || offset + rowBytes * rows > w.byteSize()) throw new IndexOutOfBoundsException("Q4_0: " + rows + " rows of " + rowBytes + " bytes at " + offset + " exceed " + w.byteSize() + " bytes");
-        if (x.length < (long) m * cols || y.length < (long) m * rows) throw new IllegalArgumentException("Q4_0: x/y hold " + x.length + "/" + y.length + " values, need " + (long) m * cols + "/" + (long) m * rows);
+        long rowBytes = checkedRowBytes("Q4_0", Q4_0_BYTES, w, offset, rows, cols, x, m, y);
         Activations a = quantize(x, 0, m, cols);
         boolean vector = Kernels.vector() && Q4_VECTOR_OK;
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
@@ -383,5 +377,14 @@ public final class W8A8BlockKernels {
     private static IntVector addPairs(IntVector acc, ShortVector products) {
         IntVector p = products.reinterpretAsInts();
         return acc.add(p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(p.lanewise(VectorOperators.ASHR, 16));
+    }
+
+    /** The bytes of one row of {@code cols / 32} blocks, after checking that the rows, x and y fit their arrays. */
+    private static long checkedRowBytes(String format, int blockBytes, MemorySegment w, long offset, int rows, int cols, float[] x, int m, float[] y) {
+        if (cols % BLOCK != 0) throw new IllegalArgumentException(format + " rows of " + cols + " values are not whole blocks of " + BLOCK);
+        long rowBytes = (long) cols / BLOCK * blockBytes;
+        if (offset < 0 || offset + rowBytes * rows > w.byteSize()) throw new IndexOutOfBoundsException(format + ": " + rows + " rows of " + rowBytes + " bytes at " + offset + " exceed " + w.byteSize() + " bytes");
+        if (x.length < (long) m * cols || y.length < (long) m * rows) throw new IllegalArgumentException(format + ": x/y hold " + x.length + "/" + y.length + " values, need " + (long) m * cols + "/" + (long) m * rows);
+        return rowBytes;
     }
 }
