@@ -5,13 +5,15 @@ import org.goldenstick.tensor.kernel.Sgemm;
 import org.goldenstick.tensor.kernel.ShiftedGemm;
 
 /**
- * 2-D convolution: implicit GEMM on the zero-padded image for stride 1, im2col + SGEMM otherwise, parallel over
- * the batch.
+ * 2-D convolution: implicit GEMM on the zero-padded image (split into its stride phases when strided), im2col +
+ * SGEMM where that layout would waste too many columns, parallel over the batch.
  *
- * <p>Stride 1 (the "wide" layout, see {@link Geometry#wide}): the rows of the column matrix are shifted windows of
- * the zero-padded image, so {@link ShiftedGemm} multiplies the weights by them in place — nothing is unfolded.
- * Backward on that layout: {@code dW += dY·windowsᵀ} from the same windows, and {@code dX} as a forward convolution
- * of the zero-padded {@code dY} with the transposed, spatially flipped weights (no col2im). Other shapes:
+ * <p>The "wide" layout (see {@link Geometry#wide}): the rows of the column matrix are shifted windows of the
+ * zero-padded image — for stride s of its phase planes, every s-th row and column ({@link Geometry#hq}) — so
+ * {@link ShiftedGemm} multiplies the weights by them in place: nothing is unfolded. Backward on that layout:
+ * {@code dW += dY·windowsᵀ} from the same windows, and for stride 1 {@code dX} as a forward convolution of the
+ * zero-padded {@code dY} with the transposed, spatially flipped weights (no col2im); strided {@code dX} goes through
+ * col2im as below. Other shapes:
  * {@code dW_g += dY_g · colᵀ} (the columns are rebuilt rather than kept, trading a cheap copy for memory),
  * {@code dcol = W_gᵀ · dY_g} scattered back by col2im, and {@code db = Σ dY}. Weight gradients are summed into one
  * partial buffer per batch chunk and reduced at the end, so workers never share an output. A 1×1 kernel with
@@ -77,13 +79,22 @@ final class Conv {
         /** 1×1, stride 1, no padding: the input already is the column matrix. */
         final boolean direct;
         /**
-         * Stride 1 with little horizontal overhang: work on the zero-padded image [Cg, hp, wp] in "wide" rows of
-         * wp columns, so that each im2col row is one contiguous copy and col2im one contiguous add; the
-         * (kW−1)·dW extra columns per output row are computed and dropped.
+         * Little horizontal overhang: work on the zero-padded image [Cg, hp, wp] (strided: its phase planes
+         * [Cg, phases, hq, wq]) in "wide" rows of wq columns, so that each im2col row is a contiguous window; the
+         * ⌊(kW−1)·dW / sW⌋ extra columns per output row are computed and dropped.
          */
         final boolean wide;
         final int hp, wp, pw, padded;
-        /** Start of each column-matrix row (c, i, j) in the padded image: {@code c·hp·wp + i·dH·wp + j·dW}. */
+        /**
+         * The wide layout's planes: with stride s the padded image is split into its s_H·s_W phases (every s-th row and
+         * column from an offset), each [hq, wq] = [⌈hp/s_H⌉, ⌈wp/s_W⌉], of which only the {@code phases} that some tap
+         * reads are kept (slot {@code phaseSlot[a·s_W + b]}, −1 when unused). Output (oy, ox) of tap (i, j) then reads
+         * phase (i·dH mod s_H, j·dW mod s_W) at row oy + ⌊i·dH/s_H⌋, column ox + ⌊j·dW/s_W⌋: a strided convolution is a
+         * sum of stride-1 windows, and the implicit GEMM handles it like stride 1. Stride 1: one phase, the padded image.
+         */
+        final int hq, wq, phases;
+        final int[] phaseSlot;
+        /** Start of each column-matrix row (c, i, j) in the phase planes: {@code c·hp·wp + i·dH·wp + j·dW} for stride 1. */
         final int[] taps;
         /**
          * Wide layout and padding at most the dilated kernel extent: dX is the convolution of dY, zero-padded by
@@ -118,18 +129,31 @@ final class Conv {
                     && s.padTop() == 0 && s.padLeft() == 0 && s.padBottom() == 0 && s.padRight() == 0;
             this.hp = h + s.padTop() + s.padBottom();
             this.wp = w + s.padLeft() + s.padRight();
-            this.pw = oh * wp;
+            int sh = s.strideH(), sw = s.strideW();
+            this.hq = (hp + sh - 1) / sh;
+            this.wq = (wp + sw - 1) / sw;
+            this.pw = oh * wq;
             int extentH = (kh - 1) * s.dilationH(), overhang = (kw - 1) * s.dilationW();
+            this.phaseSlot = new int[sh * sw];
+            java.util.Arrays.fill(phaseSlot, -1);
+            int used = 0;
+            for (int ki = 0; ki < kh; ki++)
+                for (int kj = 0; kj < kw; kj++) {
+                    int ph = (ki * s.dilationH() % sh) * sw + kj * s.dilationW() % sw;
+                    if (phaseSlot[ph] < 0) phaseSlot[ph] = used++;
+                }
+            this.phases = used;
+            int overhangQ = overhang / sw; // extra columns per wide row
             boolean worthIt = switch (wideMode) {
                 case OFF -> false;
-                case AUTO -> overhang * 3 <= wp; // measured: still a gain at 7×7 with 3×3 kernels (2 of 9 columns wasted)
+                case AUTO -> overhangQ * 3 <= wq; // measured: still a gain at 7×7 with 3×3 kernels (2 of 9 columns wasted)
                 case ALWAYS -> true;
             };
-            this.wide = !direct && s.strideH() == 1 && s.strideW() == 1 && worthIt;
-            // The last rows of the last channel read past hp·wp by the overhang, and whole panels past pw.
-            this.padded = cg * hp * wp + overhang + ShiftedGemm.readWidth(pw) - pw;
-            this.taps = wide ? taps(cg, kh, kw, hp * wp, s.dilationH() * wp, s.dilationW()) : null;
-            this.flipGrad = wide && s.padTop() <= extentH && s.padBottom() <= extentH && s.padLeft() <= overhang && s.padRight() <= overhang;
+            this.wide = !direct && worthIt;
+            // The last rows of the last plane read past it by the overhang, and whole panels past pw.
+            this.padded = cg * phases * hq * wq + overhangQ + ShiftedGemm.readWidth(pw) - pw;
+            this.taps = wide ? phaseTaps() : null;
+            this.flipGrad = wide && sh == 1 && sw == 1 && s.padTop() <= extentH && s.padBottom() <= extentH && s.padLeft() <= overhang && s.padRight() <= overhang;
             this.hp2 = h + extentH;
             this.wp2 = w + overhang;
             this.pw2 = h * wp2;
@@ -138,6 +162,20 @@ final class Conv {
             this.padded2 = og * hp2 * wp2 + overhang + ShiftedGemm.readWidth(pw2) - pw2;
             this.transposedGrad = wide && og >= ShiftedGemm.panelWidth();
             this.taps2 = flipGrad ? taps(og, kh, kw, hp2 * wp2, s.dilationH() * wp2, s.dilationW()) : null;
+        }
+
+        /** Row (c, i, j) of the column matrix: the start of its window in the phase planes (see {@link #hq}). */
+        private int[] phaseTaps() {
+            int sh = s.strideH(), sw = s.strideW(), plane = hq * wq;
+            int[] t = new int[cg * kh * kw];
+            for (int ci = 0, r = 0; ci < cg; ci++)
+                for (int ki = 0; ki < kh; ki++)
+                    for (int kj = 0; kj < kw; kj++) {
+                        int dy = ki * s.dilationH(), dx = kj * s.dilationW();
+                        int slot = phaseSlot[(dy % sh) * sw + dx % sw];
+                        t[r++] = (ci * phases + slot) * plane + dy / sh * wq + dx / sw;
+                    }
+            return t;
         }
 
         private static int[] taps(int channels, int kh, int kw, int plane, int rowStep, int colStep) {
@@ -183,7 +221,7 @@ final class Conv {
                 pad(g, x, xOff, xp);
                 ShiftedGemm.multiply(g.og, g.pw, g.k, w, wOff, g.k, xp, 0, g.taps, yw, 0, g.pw, false);
                 for (int oc = 0; oc < g.og; oc++)
-                    for (int oy = 0; oy < g.oh; oy++) System.arraycopy(yw, oc * g.pw + oy * g.wp, y, yOff + oc * g.p + oy * g.ow, g.ow);
+                    for (int oy = 0; oy < g.oh; oy++) System.arraycopy(yw, oc * g.pw + oy * g.wq, y, yOff + oc * g.p + oy * g.ow, g.ow);
             } else {
                 im2col(g, x, xOff, col);
                 Sgemm.gemm(false, false, g.og, g.p, g.k, w, wOff, g.k, col, 0, g.p, y, yOff, g.p, false);
@@ -312,19 +350,19 @@ final class Conv {
                 float[] dyt = scratch(WIDE, g.pw * g.og + ShiftedGemm.readWidth(g.og));
                 for (int oy = 0; oy < g.oh; oy++) {
                     for (int ox = 0; ox < g.ow; ox++) {
-                        int src = yOff + oy * g.ow + ox, dst = (oy * g.wp + ox) * g.og;
+                        int src = yOff + oy * g.ow + ox, dst = (oy * g.wq + ox) * g.og;
                         for (int oc = 0; oc < g.og; oc++) dyt[dst + oc] = gy[src + oc * g.p];
                     }
-                    java.util.Arrays.fill(dyt, (oy * g.wp + g.ow) * g.og, (oy + 1) * g.wp * g.og, 0f);
+                    java.util.Arrays.fill(dyt, (oy * g.wq + g.ow) * g.og, (oy + 1) * g.wq * g.og, 0f);
                 }
                 ShiftedGemm.multiplyWindowsByRows(g.k, g.og, g.pw, xp, 0, g.taps, dyt, 0, g.og, gw, gwOff, g.og, true);
             } else {
                 float[] dyw = scratch(WIDE, g.og * g.pw);
                 for (int oc = 0; oc < g.og; oc++)
                     for (int oy = 0; oy < g.oh; oy++) {
-                        int dst = oc * g.pw + oy * g.wp;
+                        int dst = oc * g.pw + oy * g.wq;
                         System.arraycopy(gy, yOff + oc * g.p + oy * g.ow, dyw, dst, g.ow);
-                        java.util.Arrays.fill(dyw, dst + g.ow, dst + g.wp, 0f);
+                        java.util.Arrays.fill(dyw, dst + g.ow, dst + g.wq, 0f);
                     }
                 ShiftedGemm.multiplyTransposed(g.og, g.k, g.pw, dyw, 0, g.pw, xp, 0, g.taps, gw, gwOff, g.k, true);
             }
@@ -343,9 +381,43 @@ final class Conv {
             for (int iy = 0; iy < g.h; iy++) VectorKernels.addInto(gxw, ci * g.pw2 + iy * g.wp2, gx, xOff + (ci * g.h + iy) * g.w, g.w);
     }
 
-    /** Copies one group of one image into the zero-padded buffer [Cg, hp, wp] (+ slack); only the borders are cleared. */
+    /**
+     * Copies one group of one image into the wide layout's planes: for stride 1 the zero-padded image [Cg, hp, wp]
+     * (+ slack, only the borders cleared), otherwise its used phases [Cg, phases, hq, wq] (see {@link Geometry#hq}).
+     */
     private static void pad(Geometry g, float[] x, int xOff, float[] xp) {
-        padPlanes(x, xOff, g.cg, g.h, g.w, g.s.padTop(), g.s.padLeft(), g.hp, g.wp, xp, g.padded);
+        int sh = g.s.strideH(), sw = g.s.strideW();
+        if (sh == 1 && sw == 1) {
+            padPlanes(x, xOff, g.cg, g.h, g.w, g.s.padTop(), g.s.padLeft(), g.hp, g.wp, xp, g.padded);
+            return;
+        }
+        int plane = g.hq * g.wq;
+        for (int ci = 0; ci < g.cg; ci++) {
+            int src = xOff + ci * g.h * g.w;
+            for (int a = 0; a < sh; a++)
+                for (int b = 0; b < sw; b++) {
+                    int slot = g.phaseSlot[a * sw + b];
+                    if (slot < 0) continue;
+                    int base = (ci * g.phases + slot) * plane;
+                    // columns v of this phase read input column v·sw + b − padLeft; [v0, v1) of them lie inside the image
+                    int first = b - g.s.padLeft();
+                    int v0 = first >= 0 ? 0 : Math.min(g.wq, (-first + sw - 1) / sw);
+                    int v1 = Math.max(v0, Math.min(g.wq, first >= g.w ? 0 : (g.w - 1 - first) / sw + 1));
+                    for (int u = 0; u < g.hq; u++) {
+                        int iy = u * sh + a - g.s.padTop(), row = base + u * g.wq;
+                        if (iy < 0 || iy >= g.h) {
+                            java.util.Arrays.fill(xp, row, row + g.wq, 0f);
+                            continue;
+                        }
+                        java.util.Arrays.fill(xp, row, row + v0, 0f);
+                        int at = src + iy * g.w + first;
+                        if (sw == 1) System.arraycopy(x, at + v0, xp, row + v0, v1 - v0);
+                        else for (int v = v0; v < v1; v++) xp[row + v] = x[at + v * sw];
+                        java.util.Arrays.fill(xp, row + v1, row + g.wq, 0f);
+                    }
+                }
+        }
+        java.util.Arrays.fill(xp, g.cg * g.phases * plane, g.padded, 0f);
     }
 
     /**

@@ -62,6 +62,12 @@ class ConvTest {
                     Conv2dSpec.of(1, 1, 1, 1)),
             new Case("stride 1, more output channels than a register panel", new int[] {2, 3, 6, 7}, new int[] {33, 3, 3, 3}, false, Conv2dSpec.of(1, 1, 1, 1)),
             new Case("1x1 stride 1 pad 1 (padding past the kernel extent)", new int[] {2, 3, 4, 5}, new int[] {4, 3, 1, 1}, false, Conv2dSpec.of(1, 1, 1, 1)),
+            new Case("3x3 stride 2 pad 1, more output channels than a register panel (phase planes, transposed dW)", new int[] {2, 3, 9, 10},
+                    new int[] {33, 3, 3, 3}, true, Conv2dSpec.of(2, 1, 1, 1)),
+            new Case("1x1 stride 2, more output channels than a register panel (one phase plane)", new int[] {2, 4, 8, 7}, new int[] {34, 4, 1, 1},
+                    false, Conv2dSpec.of(2, 0, 1, 1)),
+            new Case("stride 3x2, dilation 2, asymmetric pads (phases of both strides)", new int[] {2, 2, 11, 9}, new int[] {5, 2, 3, 3}, true,
+                    new Conv2dSpec(3, 2, 2, 1, 0, 2, 2, 2, 1)),
             new Case("many images (batch chunks)", new int[] {11, 2, 4, 4}, new int[] {3, 2, 2, 2}, true, Conv2dSpec.of(1, 1, 1, 1)));
 
     @Test
