@@ -19,7 +19,9 @@ import java.util.Arrays;
  *   <li>Up to {@link #SMALL_M} rows of x (decode): four weight rows per pass, each loaded once per x row as vectors
  *       straight from the segment (bfloat16 widened by a 16-bit shift, float16 decoded into a per-thread row first),
  *       rows split into blocks pulled dynamically by the workers.</li>
- *   <li>More rows (prefill): the packed GEMM driver, weights decoded to float32 while packing B panels.</li>
+ *   <li>More rows (prefill): {@code yᵀ = W·xᵀ} with the weights on the broadcast side of the 6×32 register tile
+ *       ({@link Sgemm#rowKernel}), so they are read row by row as stored and never transposed into panels; only the
+ *       activations are transposed, once per call.</li>
  * </ul>
  * {@link #scalar} is the reference (plain loops); {@link Kernels#useVector(boolean)} selects it.
  *
@@ -55,7 +57,99 @@ public final class FloatWeightKernels {
                 for (int r = r0; r < r1; r += 4) rowBlock(w, r, Math.min(4, r1 - r), m, x, xOff, ldx, y, yOff, ldy, accumulate);
             });
         } else {
-            new Packed(m, x, xOff, ldx, w, y, yOff, ldy, accumulate).run();
+            weightRows(m, x, xOff, ldx, w, y, yOff, ldy, accumulate);
+        }
+    }
+
+    /** Weight rows per task (the broadcast side: a block of ROW_BLOCK × KC floats stays in L2 while the token panels pass); a multiple of MR. */
+    static final int ROW_BLOCK = 96;
+    /** K block: a 32-token panel of kc transposed activations (kc·32 floats) stays in L1. */
+    static final int KC = 256;
+
+    private static final class RowsScratch {
+        float[] w = new float[0], c = new float[0];
+    }
+
+    private static final ThreadLocal<RowsScratch> ROWS_SCRATCH = ThreadLocal.withInitial(RowsScratch::new);
+
+    /**
+     * Prefill: {@code yᵀ = W·xᵀ} with the weights as the broadcast side of the register tile, so they are never
+     * transposed into panels (packing W into 32-column panels cost a third of prefill time: every weight is used by
+     * only m tokens). x is transposed once into {@code xt [k][mPad]} (tokens past m zero) and shared by every task;
+     * each task owns a block of weight rows, copies (decodes) its rows of one K block into a contiguous float block
+     * and runs {@link Sgemm#rowKernel} (6 weight rows × 32 tokens) over every token panel, accumulating {@code yᵀ} in a
+     * per-thread block that is written transposed into y at the end. Each weight is read once from the mapping.
+     */
+    private static void weightRows(int m, float[] x, int xOff, int ldx, FloatWeights w, float[] y, int yOff, int ldy, boolean accumulate) {
+        final int mr = PackedGemm.MR, nr = PackedGemm.NR;
+        final int n = w.rows(), k = w.cols(), mPad = PackedGemm.roundUp(m, nr);
+        int threads = Parallel.threads();
+        float[] xt = new float[k * mPad];
+        Parallel.forEach(threads, (k + KC - 1) / KC, b -> transpose(m, Math.min(KC, k - KC * b), x, xOff + KC * b, ldx, xt, KC * b * mPad, mPad));
+        // At least four tasks per thread where the rows allow it, so dynamic scheduling evens out a slow core.
+        int block = Math.max(mr, Math.min(ROW_BLOCK, PackedGemm.roundUp((n + 4 * threads - 1) / (4 * threads), mr)));
+        int tasks = (n + block - 1) / block;
+        Parallel.forEach(threads, tasks, t -> {
+            int r0 = t * block, rows = Math.min(block, n - r0), rowsPad = PackedGemm.roundUp(rows, mr);
+            RowsScratch s = ROWS_SCRATCH.get();
+            if (s.w.length < 2 * rowsPad * KC) s.w = new float[2 * rowsPad * KC];
+            if (s.c.length < rowsPad * mPad) s.c = new float[rowsPad * mPad];
+            float[] wb = s.w, ct = s.c;
+            // Two weight blocks: while the first token panel runs on one, the next K block's rows are copied into the
+            // other a group at a time, so their reads from the mapping overlap the kernel's arithmetic.
+            int cur = 0, nxt = rowsPad * KC;
+            for (int g = 0; g < rowsPad; g += mr) decodeGroup(w, r0, rows, g, 0, Math.min(KC, k), wb, cur);
+            for (int p0 = 0; p0 < k; p0 += KC) {
+                int kc = Math.min(KC, k - p0), p1 = p0 + KC, kcNext = Math.min(KC, k - p1);
+                for (int j = 0; j < mPad; j += nr) {
+                    for (int g = 0; g < rowsPad; g += mr) {
+                        Sgemm.rowKernel(kc, wb, cur + g * kc, kc, xt, p0 * mPad + j, mPad, ct, g * mPad + j, mPad, p0 > 0);
+                        if (j == 0 && kcNext > 0) decodeGroup(w, r0, rows, g, p1, kcNext, wb, nxt);
+                    }
+                }
+                int swap = cur;
+                cur = nxt;
+                nxt = swap;
+            }
+            for (int i = 0; i < m; i++) {
+                int o = yOff + i * ldy + r0;
+                if (accumulate) for (int r = 0; r < rows; r++) y[o + r] += ct[r * mPad + i];
+                else for (int r = 0; r < rows; r++) y[o + r] = ct[r * mPad + i];
+            }
+        });
+    }
+
+    /** Rows {@code g..g+MR} of the task's block (zero past {@code rows}), columns [p0, p0+kc), into {@code wb[base + r·kc …]}. */
+    private static void decodeGroup(FloatWeights w, int r0, int rows, int g, int p0, int kc, float[] wb, int base) {
+        for (int r = g; r < g + PackedGemm.MR; r++) {
+            if (r < rows) decode(w, w.address(r0 + r, p0), kc, wb, base + r * kc);
+            else Arrays.fill(wb, base + r * kc, base + (r + 1) * kc, 0f);
+        }
+    }
+
+    /**
+     * {@code dst[d + p·ld + i] = x[xOff + i·ldx + p]} for i < m, p < k: 16 tokens of one column gathered per vector
+     * store (the vector path), or 16×16 blocks of scalars.
+     */
+    static void transpose(int m, int k, float[] x, int xOff, int ldx, float[] dst, int d, int ld) {
+        int i0 = 0;
+        if (Kernels.vector()) {
+            int[] index = new int[LANES];
+            for (int q = 0; q < LANES; q++) index[q] = q * ldx;
+            for (; i0 + LANES <= m; i0 += LANES) {
+                int src = xOff + i0 * ldx;
+                for (int p = 0; p < k; p++) FloatVector.fromArray(F, x, src + p, index, 0).intoArray(dst, d + p * ld + i0);
+            }
+        }
+        for (; i0 < m; i0 += 16) {
+            int i1 = Math.min(m, i0 + 16);
+            for (int p0 = 0; p0 < k; p0 += 16) {
+                int p1 = Math.min(k, p0 + 16);
+                for (int i = i0; i < i1; i++) {
+                    int src = xOff + i * ldx;
+                    for (int p = p0; p < p1; p++) dst[d + p * ld + i] = x[src + p];
+                }
+            }
         }
     }
 
@@ -231,29 +325,6 @@ public final class FloatWeightKernels {
             }
             case F16 -> {
                 for (int i = 0; i < len; i++) out[o + i] = Float.float16ToFloat(s.get(FloatWeights.I16_LE, a + 2L * i));
-            }
-        }
-    }
-
-    /** Packed GEMM: A = x, B = Wᵀ decoded to float32 while packing. */
-    private static final class Packed extends FloatTimesWeightsGemm {
-        final FloatWeights w;
-
-        Packed(int m, float[] x, int xOff, int ldx, FloatWeights w, float[] y, int yOff, int ldy, boolean accumulate) {
-            super(m, w.rows(), w.cols(), x, xOff, ldx, y, yOff, ldy, accumulate);
-            this.w = w;
-        }
-
-        @Override
-        void packB(float[] dst, int off, int j0, int nc, int p0, int kc) {
-            float[] row = Widen.scratch();
-            for (int jr = 0; jr < nc; jr += NR) {
-                int nr = Math.min(NR, nc - jr), base = off + jr * kc;
-                if (nr < NR) Arrays.fill(dst, base, base + kc * NR, 0f);
-                for (int q = 0; q < nr; q++) {
-                    decode(w, w.address(j0 + jr + q, p0), kc, row, 0);
-                    Widen.scatter(row, kc, dst, base + q, NR);
-                }
             }
         }
     }

@@ -119,4 +119,46 @@ class FloatWeightKernelsTest {
         msg = assertThrows(IllegalArgumentException.class, () -> FloatWeightKernels.gemm(1, new float[5], 0, 6, w, new float[5], 0, 5, false)).getMessage();
         assertEquals(true, msg.contains("x (length 5"), msg);
     }
+
+    /**
+     * Prefill shapes for the weight-rows GEMM: more than 16 token rows (not multiples of 16 or 32), K past one and two
+     * K blocks and not a multiple of 16, weight rows not a multiple of the 6-row tile and more than one row block
+     * (the multi-thread split), every encoding, accumulate and overwrite.
+     */
+    @Test
+    void prefillShapesMatchTheFloat64Reference() {
+        Random rnd = new Random(23);
+        int[][] shapes = {{7, 600}, {200, 513}, {97, 40}, {6, 256}, {385, 37}};
+        int[] ms = {17, 33, 100, 129};
+        try (Arena arena = Arena.ofShared()) {
+            for (FloatWeights.Encoding enc : FloatWeights.Encoding.values()) {
+                for (int[] sh : shapes) {
+                    long off = 2L * rnd.nextInt(4);
+                    MemorySegment seg = arena.allocate(off + (long) sh[0] * sh[1] * enc.bytes());
+                    double[] exact = fill(rnd, seg, off, sh[0] * sh[1], enc);
+                    FloatWeights w = FloatWeights.of(seg, off, sh[0], sh[1], enc);
+                    for (int m : ms) {
+                        check(rnd, m, w, exact, false);
+                        check(rnd, m, w, exact, true);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void transposeGathersEveryElementOnBothPaths() {
+        Random rnd = new Random(3);
+        for (boolean vector : new boolean[] {true, false}) {
+            Kernels.useVector(vector);
+            for (int[] sh : new int[][] {{1, 1}, {15, 7}, {16, 33}, {37, 300}}) {
+                int m = sh[0], k = sh[1], ldx = k + 2, xOff = 3, ld = m + 5, d = 4;
+                float[] x = new float[xOff + m * ldx];
+                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                float[] dst = new float[d + k * ld];
+                FloatWeightKernels.transpose(m, k, x, xOff, ldx, dst, d, ld);
+                for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) assertEquals(x[xOff + i * ldx + p], dst[d + p * ld + i], 0.0);
+            }
+        }
+    }
 }
