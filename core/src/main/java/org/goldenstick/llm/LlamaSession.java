@@ -203,7 +203,10 @@ public final class LlamaSession {
             up = project(mlp.proj("up_proj"), h, t, d, inter);
         }
         float[] act = new float[gate.length];
-        for (int i = 0; i < act.length; i++) act[i] = mlp.activate(gate[i]) * up[i];
+        final float[] g = gate, u = up;
+        Parallel.forEach(t, i -> {
+            for (int j = i * inter, end = j + inter; j < end; j++) act[j] = mlp.activate(g[j]) * u[j];
+        });
         float[] down = project(mlp.proj("down_proj"), act, t, inter, d);
         for (int i = 0; i < x.length; i++) x[i] += down[i];
     }
@@ -240,11 +243,13 @@ public final class LlamaSession {
         int p0 = position, len = p0 + t;
         float scale = (float) (1.0 / Math.sqrt(hd));
         float[] out = new float[t * qDim];
-        float[] scores = new float[t * len];
-        for (int hh = 0; hh < heads; hh++) {
+        // One task per head (the products inside run serially): a few large tasks instead of three small parallel
+        // regions per head, whose fork/join cost showed at 128 tokens.
+        Parallel.forEach(heads, hh -> {
             int kvBase = (hh / group) * capacity * hd;
+            float[] scores = new float[t * len];
             Sgemm.gemm(false, true, t, len, hd, q, hh * hd, qDim, kc, kvBase, hd, scores, 0, len, false);
-            Parallel.forEach(t, i -> {
+            for (int i = 0; i < t; i++) {
                 int o = i * len, valid = p0 + i + 1, first = firstKey(p0 + i);
                 float max = Float.NEGATIVE_INFINITY;
                 for (int s = first; s < valid; s++) max = Math.max(max, scores[o + s] *= scale);
@@ -254,9 +259,9 @@ public final class LlamaSession {
                 for (int s = first; s < valid; s++) scores[o + s] *= inv;
                 java.util.Arrays.fill(scores, o, o + first, 0f);
                 java.util.Arrays.fill(scores, o + valid, o + len, 0f);
-            });
+            }
             Sgemm.gemm(false, false, t, hd, len, scores, 0, len, vc, kvBase, hd, out, hh * hd, qDim, false);
-        }
+        });
         return out;
     }
 
