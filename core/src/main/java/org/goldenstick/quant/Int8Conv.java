@@ -12,25 +12,31 @@ import org.goldenstick.tensor.kernel.Parallel;
 
 /**
  * The integer convolution of the int8 deploy layers (ONNX ConvInteger semantics), image by image so the epilogue runs
- * while the image's accumulators are still in cache: per image and group, the input codes are unfolded as bytes
- * (im2col in int8, every row padded to whole vectors), and an outer-product micro-kernel multiplies eight (or four,
- * or one) output channels × two vectors of pixels at a time, reading the byte columns in place and widening them in registers
- * (byte → float; no packed copy of the columns).
+ * while the image's accumulators are still in cache. Per image and group the input codes are laid out as bytes in one
+ * of two ways: for stride-1 convolutions with little horizontal overhang, a zero-point-padded copy of the planes whose
+ * shifted windows are the rows of the im2col matrix (implicit GEMM in "wide" rows of the padded width, the
+ * {@code (kW−1)·dW} extra columns per output row computed and dropped, as the float {@code Conv} does); otherwise
+ * unfolded rows (im2col in int8, every row padded to whole vectors). An outer-product micro-kernel multiplies eight
+ * (or four, or one) output channels × two vectors of pixels at a time, reading the byte rows in place and widening
+ * them in registers (byte → float; no packed copy). Output channels are padded with zero weight rows to a multiple
+ * of four, so a network's 6 or 10 channels run on the wide tiles.
  *
  * <p>Why float lanes: the Vector API has no int8/int16 dot product (the JIT does not emit VNNI's {@code vpdpbusd} for
  * it), and int32 lane multiplies cost two µops on x86, so a widened float FMA is the cheapest exact multiply-add. It is
  * exact because the stored byte {@code s} and the zero-point-corrected weight {@code w'} satisfy |s| ≤ 128 and
  * |w'| ≤ 255, so blocks of {@link #KB} products sum to integers below 2^24; each block's sum is converted to int32.
- * The activation zero point is applied afterwards as {@code offset·Σw'} per channel (padding stores the code whose
- * corrected value is 0). uint8 codes are stored flipped to signed ({@code x ^ 0x80}, i.e. {@code x − 128}) so one
- * sign-extending widen serves both.
+ * The activation zero point is applied by the caller's epilogue as {@code offset·Σw'} per channel
+ * ({@link #zeroPointCorrection}; padding stores the code whose corrected value is 0). uint8 codes are stored flipped
+ * to signed ({@code x ^ 0x80}, i.e. {@code x − 128}) so one sign-extending widen serves both.
  *
- * <p>The scalar reference is {@link QConv2d#convIntegerRows} (plain integer loops under {@code Kernels.vector() ==
- * false}); {@link #run} dispatches to it then.
+ * <p>The scalar path (plain integer loops on unfolded rows under {@code Kernels.vector() == false}) is the reference
+ * the vector path equals; {@link QConv2d#convIntegerRows} is an independent one (im2col of the batch and
+ * {@code Int8Gemm}).
  *
  * <pre>{@code
  * Int8Conv.Weights w = Int8Conv.Weights.of(wq, false, zw, wShape, spec.groups());
- * Int8Conv.run(xq, true, zx, xShape, w, spec, (img, acc, ld) -> { ... acc[o*ld + pixel] ... });
+ * int[] corr = Int8Conv.zeroPointCorrection(w, true, zx);
+ * Int8Conv.run(xq, true, zx, xShape, w, spec, (img, acc, ld, pitch) -> { ... acc[o*ld + oy*pitch + ox] + corr[o] ... });
  * }</pre>
  */
 final class Int8Conv {
@@ -45,19 +51,24 @@ final class Int8Conv {
 
     private Int8Conv() {}
 
-    /** The accumulators of one image: {@code acc[o·ld + pixel]} for every output channel o and pixel {@code < OH·OW}. */
+    /**
+     * The accumulators of one image, without the activation zero point's correction: output pixel (oy, ox) of channel
+     * o is {@code acc[o·ld + oy·pitch + ox]} ({@code pitch} is OW, or the padded width for wide rows).
+     */
     @FunctionalInterface
     interface ImageSink {
-        void accept(int image, int[] acc, int ld);
+        void accept(int image, int[] acc, int ld, int pitch);
     }
 
     /**
-     * Weights prepared for the kernel: {@code w − zw} as floats {@code [out, in/groups·kH·kW]} and their per-channel sums.
+     * Weights prepared for the kernel: {@code w − zw} as floats {@code [rows, in/groups·kH·kW]} (without groups, the
+     * {@code out} channels followed by zero rows up to a multiple of four) and their per-channel sums.
      */
-    record Weights(float[] values, int[] sums, int[] shape, int groups) {
+    record Weights(float[] values, int[] sums, int[] shape, int groups, int rows) {
         static Weights of(byte[] w, boolean unsigned, int[] zw, int[] shape, int groups) {
             int out = shape[0], k = shape[1] * shape[2] * shape[3];
-            float[] v = new float[out * k];
+            int rows = groups == 1 ? (out + 3) / 4 * 4 : out;
+            float[] v = new float[rows * k];
             int[] sums = new int[out];
             for (int o = 0; o < out; o++) {
                 int z = zw.length == 1 ? zw[0] : zw[o], s = 0;
@@ -68,7 +79,7 @@ final class Int8Conv {
                 }
                 sums[o] = s;
             }
-            return new Weights(v, sums, shape.clone(), groups);
+            return new Weights(v, sums, shape.clone(), groups, rows);
         }
     }
 
@@ -76,6 +87,7 @@ final class Int8Conv {
         byte[] cols = new byte[0];
         int[] acc = new int[0];
         byte[] image = new byte[0];
+        int[] rowOff = new int[0];
     }
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -86,8 +98,39 @@ final class Int8Conv {
     }
 
     /**
-     * For each image (in parallel over images), the int32 ConvInteger result
-     * {@code Σ (x − zx)·(w − zw[o])} into a per-thread buffer handed to {@code sink}, laid out {@code [out, ld]}.
+     * What the activation zero point adds to channel o's accumulators: {@code offset·Σw'[o]} with
+     * {@code offset = (xUnsigned ? 128 : 0) − zx}; the sink's accumulators plus this are ConvInteger's result.
+     */
+    static int[] zeroPointCorrection(Weights w, boolean xUnsigned, int zx) {
+        int offset = (xUnsigned ? 128 : 0) - zx;
+        int[] corr = new int[w.shape()[0]];
+        for (int o = 0; o < corr.length; o++) corr[o] = offset * w.sums()[o];
+        return corr;
+    }
+
+    /**
+     * The geometry of the wide (shifted-window) layout for stride-1 convolutions, or null when unfolded rows are used
+     * (strided, or the overhang wastes more than a third of each padded row, the float {@code Conv}'s rule).
+     */
+    private record Wide(int hp, int wp, int ld, int[] taps, int length) {
+        static Wide of(int h, int wd, int channels, int kH, int kW, Conv2dSpec spec, int oh) {
+            if (spec.strideH() != 1 || spec.strideW() != 1) return null;
+            int hp = h + spec.padTop() + spec.padBottom(), wp = wd + spec.padLeft() + spec.padRight();
+            int overhang = (kW - 1) * spec.dilationW();
+            if (overhang * 3 > wp) return null;
+            int ld = paddedPixels(oh * wp), plane = hp * wp;
+            int[] taps = new int[channels * kH * kW];
+            int max = 0;
+            for (int ci = 0, r = 0; ci < channels; ci++)
+                for (int ky = 0; ky < kH; ky++)
+                    for (int kx = 0; kx < kW; kx++) max = Math.max(max, taps[r++] = ci * plane + ky * spec.dilationH() * wp + kx * spec.dilationW());
+            return new Wide(hp, wp, ld, taps, Math.max(channels * plane, max + ld));
+        }
+    }
+
+    /**
+     * For each image (in parallel over images), the int32 ConvInteger result without the activation zero point's
+     * correction ({@link #zeroPointCorrection}) into a per-thread buffer handed to {@code sink}.
      */
     static void run(byte[] xq, boolean xUnsigned, int zx, int[] xShape, Weights w, Conv2dSpec spec, ImageSink sink) {
         int n = xShape[0], c = xShape[1], h = xShape[2], wd = xShape[3];
@@ -95,34 +138,41 @@ final class Int8Conv {
         int out = ws[0], inPerGroup = ws[1], kH = ws[2], kW = ws[3], groups = spec.groups();
         if (c != inPerGroup * groups) throw new IllegalArgumentException("Int8Conv: input has " + c + " channels, weight expects " + inPerGroup * groups);
         int[] os = QConv2d.outputShape(xShape, ws, spec);
-        int oh = os[2], ow = os[3], hw = oh * ow, ld = paddedPixels(hw), k = inPerGroup * kH * kW, ocg = out / groups;
+        int oh = os[2], ow = os[3], hw = oh * ow, k = inPerGroup * kH * kW, ocg = out / groups;
         int offset = (xUnsigned ? 128 : 0) - zx;
         byte pad = (byte) -offset; // stored s with s + offset = 0: a padded tap adds nothing
         boolean vector = Kernels.vector();
         // depthwise, stride 1, no dilation: taps read from a padded copy of each plane instead of nine unfolded rows
-        boolean direct = inPerGroup == 1 && ocg == 1 && spec.strideH() == 1 && spec.strideW() == 1 && spec.dilationH() == 1
+        boolean direct = vector && inPerGroup == 1 && ocg == 1 && spec.strideH() == 1 && spec.strideW() == 1 && spec.dilationH() == 1
                 && spec.dilationW() == 1 && kH * kW <= KB;
+        Wide wide = vector && !direct ? Wide.of(h, wd, inPerGroup, kH, kW, spec, oh) : null;
+        int ld = wide != null ? wide.ld() : paddedPixels(hw), pitch = wide != null ? wide.wp() : ow;
+        int rows = w.rows(); // >= out: zero weight rows computed and never read
         Parallel.forEach(n, img -> {
             Scratch s = SCRATCH.get();
-            if (s.cols.length < k * ld) s.cols = new byte[k * ld];
-            if (s.acc.length < out * ld + PX) s.acc = new int[out * ld + PX]; // + slack for the depthwise spill
+            int colsLen = wide != null ? wide.length() : k * ld;
+            if (s.cols.length < colsLen) s.cols = new byte[colsLen];
+            if (s.acc.length < rows * ld + PX) s.acc = new int[rows * ld + PX]; // + slack for the depthwise spill
             byte[] cols = s.cols;
             int[] acc = s.acc;
-            if (vector && direct) {
+            if (direct) {
                 depthwise(xq, xUnsigned, img * c * h * wd, h, wd, c, kH, kW, spec, oh, ow, ld, pad, w.values(), acc, s);
             } else {
+                int[] rowOff = wide != null ? wide.taps() : unfoldedRows(s, k, ld);
                 for (int g = 0; g < groups; g++) {
-                    unfold(xq, xUnsigned, (img * c + g * inPerGroup) * h * wd, h, wd, inPerGroup, kH, kW, spec, oh, ow, ld, pad, cols, s);
-                    int o0 = g * ocg, o1 = o0 + ocg;
+                    int inBase = (img * c + g * inPerGroup) * h * wd;
+                    if (wide != null) padPlanes(xq, xUnsigned, inBase, h, wd, inPerGroup, spec, wide, pad, cols, s);
+                    else unfold(xq, xUnsigned, inBase, h, wd, inPerGroup, kH, kW, spec, oh, ow, ld, pad, cols, s);
+                    int o0 = g * ocg, o1 = groups == 1 ? rows : o0 + ocg;
                     if (vector) {
                         for (int j = 0; j < ld; j += PX) {
                             int o = o0;
-                            for (; o + 8 <= o1; o += 8) tile8(cols, ld, k, w.values(), o * k, j, acc, o * ld);
-                            for (; o + 4 <= o1; o += 4) tile4(cols, ld, k, w.values(), o * k, j, acc, o * ld);
-                            for (; o < o1; o++) tile1(cols, ld, k, w.values(), o * k, j, acc, o * ld);
+                            for (; o + 8 <= o1; o += 8) tile8(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, ld);
+                            for (; o + 4 <= o1; o += 4) tile4(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, ld);
+                            for (; o < o1; o++) tile1(cols, rowOff, k, w.values(), o * k, j, acc, o * ld);
                         }
                     } else {
-                        for (int o = o0; o < o1; o++) {
+                        for (int o = o0; o < Math.min(o1, out); o++) {
                             for (int px = 0; px < hw; px++) {
                                 int sum = 0;
                                 for (int p = 0; p < k; p++) sum += cols[p * ld + px] * (int) w.values()[o * k + p];
@@ -132,12 +182,52 @@ final class Int8Conv {
                     }
                 }
             }
-            for (int o = 0; o < out; o++) { // the activation zero point: offset · Σw' per channel
-                int corr = offset * w.sums()[o], base = o * ld;
-                if (corr != 0) for (int px = 0; px < hw; px++) acc[base + px] += corr;
-            }
-            sink.accept(img, acc, ld);
+            sink.accept(img, acc, ld, pitch);
         });
+    }
+
+    /** Row starts of the unfolded column buffer, {@code p·ld}. */
+    private static int[] unfoldedRows(Scratch s, int k, int ld) {
+        if (s.rowOff.length != k || (k > 1 && s.rowOff[1] != ld)) {
+            s.rowOff = new int[k];
+            for (int p = 0; p < k; p++) s.rowOff[p] = p * ld;
+        }
+        return s.rowOff;
+    }
+
+    /**
+     * One image's group copied into the zero-point-padded planes {@code [channels, hp, wp]} (codes flipped to signed),
+     * the rest of the buffer (read only for dropped columns) filled with the padding code.
+     */
+    private static void padPlanes(byte[] xq, boolean xUnsigned, int inBase, int h, int wd, int channels, Conv2dSpec spec, Wide g, byte pad,
+                                  byte[] xp, Scratch scratch) {
+        int plane = h * wd, len = channels * plane;
+        byte[] src = xq;
+        int srcBase = inBase;
+        if (xUnsigned) {
+            if (scratch.image.length < len) scratch.image = new byte[len];
+            src = scratch.image;
+            srcBase = 0;
+            flip(xq, inBase, len, src);
+        }
+        int hp = g.hp(), wp = g.wp(), pt = spec.padTop(), pl = spec.padLeft();
+        if (hp == h && wp == wd) { // no padding (1×1 convolutions): the planes are one copy
+            System.arraycopy(src, srcBase, xp, 0, len);
+            java.util.Arrays.fill(xp, len, g.length(), pad);
+            return;
+        }
+        java.util.Arrays.fill(xp, 0, g.length(), pad);
+        for (int ci = 0; ci < channels; ci++) {
+            int from = srcBase + ci * plane, to = ci * hp * wp + pt * wp + pl;
+            for (int y = 0; y < h; y++) System.arraycopy(src, from + y * wd, xp, to + y * wp, wd);
+        }
+    }
+
+    /** {@code dst[i] = src[from + i] ^ 0x80} for {@code i < len}: uint8 codes as signed bytes minus 128. */
+    private static void flip(byte[] src, int from, int len, byte[] dst) {
+        int i = 0;
+        for (; i + B.length() <= len; i += B.length()) ByteVector.fromArray(B, src, from + i).lanewise(VectorOperators.XOR, (byte) 0x80).intoArray(dst, i);
+        for (; i < len; i++) dst[i] = (byte) (src[from + i] ^ 0x80);
     }
 
     /**
@@ -188,9 +278,7 @@ final class Int8Conv {
             if (scratch.image.length < len) scratch.image = new byte[len];
             src = scratch.image;
             srcBase = 0;
-            int i = 0;
-            for (; i + B.length() <= len; i += B.length()) ByteVector.fromArray(B, xq, inBase + i).lanewise(VectorOperators.XOR, (byte) 0x80).intoArray(src, i);
-            for (; i < len; i++) src[i] = (byte) (xq[inBase + i] ^ 0x80);
+            flip(xq, inBase, len, src);
         }
         int sh = spec.strideH(), sw = spec.strideW(), dh = spec.dilationH(), dw = spec.dilationW(), pt = spec.padTop(), pl = spec.padLeft();
         for (int ci = 0; ci < channels; ci++) {
@@ -234,14 +322,17 @@ final class Int8Conv {
         q.intoArray(acc, at);
     }
 
-    /** Eight output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}: 16 accumulators. */
-    private static void tile8(byte[] cols, int ld, int k, float[] w, int wOff, int j, int[] acc, int accOff) {
+    /**
+     * Eight output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}: 16 accumulators.
+     * Row p of the byte matrix starts at {@code rowOff[p]}; accumulator rows are {@code ld} apart.
+     */
+    private static void tile8(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, int ld) {
         for (int p0 = 0; p0 < k; p0 += KB) {
             int p1 = Math.min(k, p0 + KB);
             FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
             FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
             for (int p = p0; p < p1; p++) {
-                int at = p * ld + j, wp = wOff + p;
+                int at = rowOff[p] + j, wp = wOff + p;
                 FloatVector b0 = widen(cols, at), b1 = widen(cols, at + L);
                 FloatVector wv = FloatVector.broadcast(F, w[wp]);
                 c00 = b0.fma(wv, c00);
@@ -290,13 +381,13 @@ final class Int8Conv {
     }
 
     /** Four output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}. */
-    private static void tile4(byte[] cols, int ld, int k, float[] w, int wOff, int j, int[] acc, int accOff) {
+    private static void tile4(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, int ld) {
         int k1 = wOff + k, k2 = wOff + 2 * k, k3 = wOff + 3 * k;
         for (int p0 = 0; p0 < k; p0 += KB) {
             int p1 = Math.min(k, p0 + KB);
             FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
             for (int p = p0; p < p1; p++) {
-                int at = p * ld + j;
+                int at = rowOff[p] + j;
                 FloatVector b0 = widen(cols, at), b1 = widen(cols, at + L);
                 FloatVector w0 = FloatVector.broadcast(F, w[wOff + p]);
                 c00 = b0.fma(w0, c00);
@@ -312,7 +403,6 @@ final class Int8Conv {
                 c31 = b1.fma(w3, c31);
             }
             boolean first = p0 == 0;
-            // accumulator rows have the column buffer's stride
             store(c00, first, acc, accOff + j);
             store(c01, first, acc, accOff + j + L);
             store(c10, first, acc, accOff + ld + j);
@@ -325,12 +415,12 @@ final class Int8Conv {
     }
 
     /** One output channel × {@link #PX} pixels. */
-    private static void tile1(byte[] cols, int ld, int k, float[] w, int wOff, int j, int[] acc, int accOff) {
+    private static void tile1(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff) {
         for (int p0 = 0; p0 < k; p0 += KB) {
             int p1 = Math.min(k, p0 + KB);
             FloatVector c0 = FloatVector.zero(F), c1 = c0;
             for (int p = p0; p < p1; p++) {
-                int at = p * ld + j;
+                int at = rowOff[p] + j;
                 FloatVector wv = FloatVector.broadcast(F, w[wOff + p]);
                 c0 = widen(cols, at).fma(wv, c0);
                 c1 = widen(cols, at + L).fma(wv, c1);

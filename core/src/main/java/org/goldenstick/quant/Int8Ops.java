@@ -37,16 +37,36 @@ public final class Int8Ops {
         Int8Gemm.gemm(m, n, k, qa, qb, c, 0, n, false);
     }
 
+    /**
+     * Elements per task of the element-wise passes (quantize, dequantize, code tables): large enough that a task
+     * outweighs its scheduling, small enough that a batch of small feature maps still spreads over the threads.
+     */
+    static final int CHUNK = 1 << 14;
+
+    /** A pass over the elements {@code [from, to)}. */
+    @FunctionalInterface
+    interface Range {
+        void run(int from, int to);
+    }
+
+    /** Runs {@code body} over [0, n) in {@link #CHUNK}-sized ranges, in parallel. */
+    static void chunks(int n, Range body) {
+        int tasks = (n + CHUNK - 1) / CHUNK;
+        Parallel.forEach(tasks, t -> body.run(t * CHUNK, Math.min(n, (t + 1) * CHUNK)));
+    }
+
     /** Quantizes floats per tensor to bytes on the grid of {@code p} (uint8 or int8), ONNX rounding. */
     public static byte[] quantizeActivations(float[] x, QuantParams p) {
         if (p.perChannel()) throw new IllegalArgumentException("quantizeActivations: activations are quantized per tensor, got " + p);
         if (p.bits() != 8) throw new IllegalArgumentException("quantizeActivations: 8-bit grids only, got " + p);
         byte[] out = new byte[x.length];
-        Requantize.quantizeLinear(x, 0, x.length, p.scale()[0], p.zeroPoint()[0], !p.signed(), out, 0);
-        if (p.narrowRange()) { // ONNX has no narrow range: clamp the one extra code
-            int lo = p.qmin();
-            for (int i = 0; i < out.length; i++) if ((p.signed() ? out[i] : out[i] & 0xFF) < lo) out[i] = (byte) lo;
-        }
+        int lo = p.qmin();
+        chunks(x.length, (from, to) -> {
+            Requantize.quantizeLinear(x, from, to - from, p.scale()[0], p.zeroPoint()[0], !p.signed(), out, from);
+            if (p.narrowRange()) { // ONNX has no narrow range: clamp the one extra code
+                for (int i = from; i < to; i++) if ((p.signed() ? out[i] : out[i] & 0xFF) < lo) out[i] = (byte) lo;
+            }
+        });
         return out;
     }
 
@@ -68,7 +88,9 @@ public final class Int8Ops {
     public static float[] dequantizeActivations(byte[] q, QuantParams p) {
         float[] lut = dequantTable(p);
         float[] out = new float[q.length];
-        for (int i = 0; i < q.length; i++) out[i] = lut[q[i] & 0xFF];
+        chunks(q.length, (from, to) -> {
+            for (int i = from; i < to; i++) out[i] = lut[q[i] & 0xFF];
+        });
         return out;
     }
 
@@ -106,10 +128,14 @@ public final class Int8Ops {
         int zo = output.zeroPoint()[0];
         boolean unsigned = !output.signed();
         byte[] q = new byte[acc.length];
-        if (inner == 1) { // [outer, channels]: per-column multiplier and bias
+        if (inner == 1) { // [outer, channels]: per-column multiplier and bias, blocks of rows in parallel
             float[] mult = new float[channels];
             for (int c = 0; c < channels; c++) mult[c] = accScale[c] / so;
-            Requantize.requantize(outer, channels, acc, 0, channels, mult, bias, zo, unsigned, q, 0, channels);
+            int rows = Math.max(1, CHUNK / Math.max(1, channels));
+            Parallel.forEach((outer + rows - 1) / rows, t -> {
+                int r0 = t * rows, r1 = Math.min(outer, r0 + rows);
+                Requantize.requantize(r1 - r0, channels, acc, r0 * channels, channels, mult, bias, zo, unsigned, q, r0 * channels, channels);
+            });
         } else { // rows of `inner` values per (outer, channel): one multiplier per row
             int[] withBias = bias == null ? acc : acc.clone();
             Parallel.forEach(outer * channels, r -> {
@@ -119,7 +145,9 @@ public final class Int8Ops {
             });
         }
         float[] lut = dequantTable(output);
-        for (int i = 0; i < q.length; i++) y[i] = lut[q[i] & 0xFF];
+        chunks(q.length, (from, to) -> {
+            for (int i = from; i < to; i++) y[i] = lut[q[i] & 0xFF];
+        });
         return y;
     }
 }

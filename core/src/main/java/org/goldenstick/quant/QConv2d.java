@@ -77,35 +77,43 @@ public final class QConv2d extends Layer implements DeployLayer {
         int[] os = outputShape(x.shape(), weightShape(), spec);
         int hw = os[2] * os[3];
         Int8Conv.Weights w = prepared();
+        boolean xUnsigned = !inputParams.signed();
+        int zx = inputParams.zeroPoint()[0], oh = os[2], ow = os[3];
+        int[] corr = Int8Conv.zeroPointCorrection(w, xUnsigned, zx); // the input zero point's share, folded into the bias
+        int[] add = new int[outChannels];
+        for (int o = 0; o < outChannels; o++) add[o] = corr[o] + (bias == null ? 0 : bias[o]);
         float[] accScale = QLinear.biasScale(inputParams, weightParams, outChannels);
         float[] y = new float[os[0] * outChannels * hw];
         if (outputParams == null) {
-            Int8Conv.run(xq, !inputParams.signed(), inputParams.zeroPoint()[0], x.shape(), w, spec, (img, acc, ld) -> {
+            Int8Conv.run(xq, xUnsigned, zx, x.shape(), w, spec, (img, acc, ld, pitch) -> {
                 for (int o = 0; o < outChannels; o++) {
-                    int src = o * ld, dst = (img * outChannels + o) * hw, b = bias == null ? 0 : bias[o];
+                    int b = bias == null ? 0 : bias[o], co = corr[o];
                     double s = accScale[o];
-                    for (int i = 0; i < hw; i++) y[dst + i] = (float) (((long) acc[src + i] + b) * s);
+                    for (int oy = 0; oy < oh; oy++) {
+                        int src = o * ld + oy * pitch, dst = (img * outChannels + o) * hw + oy * ow;
+                        for (int i = 0; i < ow; i++) y[dst + i] = (float) (((long) (acc[src + i] + co) + b) * s);
+                    }
                 }
             });
             return Tensor.of(y, os);
         }
-        // the epilogue of Int8Ops.finish, per image while its accumulators are in cache: + bias, requantize, dequantize
+        // Int8Ops.finish's epilogue per image while its accumulators are in cache: + bias, requantize, dequantize
         float so = outputParams.scale()[0];
-        int zo = outputParams.zeroPoint()[0];
+        int zo = outputParams.zeroPoint()[0], minCode = outputParams.qmin();
         boolean unsigned = !outputParams.signed();
-        float[][] mult = new float[outChannels][];
-        for (int o = 0; o < outChannels; o++) mult[o] = new float[] {accScale[o] / so};
-        float[] lut = Int8Ops.dequantTable(outputParams);
+        float[] mult = new float[outChannels];
+        for (int o = 0; o < outChannels; o++) mult[o] = accScale[o] / so;
         byte[] yq = new byte[y.length];
-        Int8Conv.run(xq, !inputParams.signed(), inputParams.zeroPoint()[0], x.shape(), w, spec, (img, acc, ld) -> {
+        Int8Conv.run(xq, xUnsigned, zx, x.shape(), w, spec, (img, acc, ld, pitch) -> {
             for (int o = 0; o < outChannels; o++) {
-                int src = o * ld, dst = (img * outChannels + o) * hw;
-                if (bias != null) {
-                    int b = bias[o];
-                    for (int i = 0; i < hw; i++) acc[src + i] += b;
+                int dst = (img * outChannels + o) * hw;
+                if (pitch == ow) {
+                    Requantize.requantizeRow(acc, o * ld, hw, add[o], mult[o], zo, unsigned, minCode, so, yq, dst, y, dst);
+                } else {
+                    for (int oy = 0; oy < oh; oy++) {
+                        Requantize.requantizeRow(acc, o * ld + oy * pitch, ow, add[o], mult[o], zo, unsigned, minCode, so, yq, dst + oy * ow, y, dst + oy * ow);
+                    }
                 }
-                Requantize.requantize(1, hw, acc, src, ld, mult[o], null, zo, unsigned, yq, dst, hw);
-                for (int i = dst; i < dst + hw; i++) y[i] = lut[yq[i] & 0xFF];
             }
         });
         GridCodes.remember(y, yq, outputParams);

@@ -48,11 +48,13 @@ public final class QuantDequant extends Layer implements DeployLayer {
             CodeTable t = table(in.getKey());
             byte[] src = in.getValue(), codes = new byte[src.length];
             float[] y = new float[src.length];
-            for (int i = 0; i < src.length; i++) {
-                byte q = t.codes[src[i] & 0xFF];
-                codes[i] = q;
-                y[i] = t.values[q & 0xFF];
-            }
+            Int8Ops.chunks(src.length, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    byte q = t.codes[src[i] & 0xFF];
+                    codes[i] = q;
+                    y[i] = t.values[q & 0xFF];
+                }
+            });
             GridCodes.remember(y, codes, params);
             return Tensor.of(y, x.shape());
         }

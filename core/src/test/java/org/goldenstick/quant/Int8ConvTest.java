@@ -29,6 +29,10 @@ class Int8ConvTest {
             new Case(1, 6, 4, 4, 6, 3, 3, Conv2dSpec.of(1, 1, 1, 6)),            // depthwise, rows shorter than a vector
             new Case(2, 8, 11, 11, 8, 3, 3, Conv2dSpec.of(2, 1, 1, 8)),          // depthwise stride 2 (unfolded)
             new Case(1, 8, 11, 7, 6, 3, 2, new Conv2dSpec(2, 1, 2, 0, 1, 3, 2, 1, 2)), // grouped, asymmetric pad, dilation
+            new Case(2, 24, 8, 8, 36, 1, 1, Conv2dSpec.of(1, 0, 1, 1)),         // 1x1 stride 1: planes as the rows, 36 -> 36 rows
+            new Case(2, 3, 32, 32, 16, 3, 3, Conv2dSpec.of(1, 1, 1, 1)),        // wide rows (34 of 32 columns used), several pixel panels
+            new Case(1, 4, 9, 12, 10, 3, 3, new Conv2dSpec(1, 1, 2, 1, 0, 3, 2, 1, 1)), // wide rows, asymmetric pad, dilation 2x1, 10 -> 12 rows
+            new Case(1, 5, 6, 6, 9, 5, 5, Conv2dSpec.of(1, 0, 1, 1)),           // stride 1 but overhang over a third of the row: unfolded
     };
 
     @Test
@@ -57,8 +61,12 @@ class Int8ConvTest {
                             int[] os = QConv2d.outputShape(xs, wsh, t.spec);
                             int hw = os[2] * os[3];
                             int[] got = new int[expected.length];
-                            Int8Conv.run(x, xUnsigned, zx, xs, Int8Conv.Weights.of(w, wUnsigned, zw, wsh, t.spec.groups()), t.spec, (img, acc, ld) -> {
-                                for (int o = 0; o < t.out; o++) System.arraycopy(acc, o * ld, got, (img * t.out + o) * hw, hw);
+                            Int8Conv.Weights prepared = Int8Conv.Weights.of(w, wUnsigned, zw, wsh, t.spec.groups());
+                            int[] corr = Int8Conv.zeroPointCorrection(prepared, xUnsigned, zx);
+                            Int8Conv.run(x, xUnsigned, zx, xs, prepared, t.spec, (img, acc, ld, pitch) -> {
+                                for (int o = 0; o < t.out; o++)
+                                    for (int oy = 0; oy < os[2]; oy++)
+                                        for (int ox = 0; ox < os[3]; ox++) got[(img * t.out + o) * hw + oy * os[3] + ox] = acc[o * ld + oy * pitch + ox] + corr[o];
                             });
                             assertArrayEquals(expected, got, t + " xUnsigned=" + xUnsigned + " wUnsigned=" + wUnsigned + " vector=" + vector);
                         } finally {

@@ -3,6 +3,7 @@ package org.goldenstick.tensor.kernel;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -80,6 +81,42 @@ public final class Requantize {
                 float v = (acc[a + j] + (bias == null ? 0 : bias[j])) * (perCol ? multiplier[j] : multiplier[0]);
                 out[o + j] = (byte) saturate(Math.rint(v) + zeroPoint, unsigned);
             }
+        }
+    }
+
+    /**
+     * One row of {@link #requantize} with one multiplier and the int32 {@code add} in place of a bias, writing beside
+     * each code its dequantized value {@code (max(code, minCode) − zeroPoint)·scale} (what a 256-entry table of the
+     * output grid gives; {@code minCode} clamps a narrow range's extra code): the epilogue of a layer whose output
+     * travels on as codes and floats, in one pass.
+     */
+    public static void requantizeRow(int[] acc, int accOff, int len, int add, float multiplier, int zeroPoint, boolean unsigned, int minCode,
+                                     float scale, byte[] out, int outOff, float[] values, int valuesOff) {
+        checkZero(zeroPoint, unsigned);
+        int lo = unsigned ? 0 : -128, hi = unsigned ? 255 : 127, i = 0;
+        if (Kernels.vector()) {
+            float zp = zeroPoint, min = minCode;
+            for (; i < len; i += F.length()) {
+                // the row's last, partial vector under a mask (rows of a small image are often shorter than two vectors)
+                VectorMask<Integer> m = i + F.length() <= len ? null : I.indexInRange(i, len);
+                IntVector iv = m == null ? IntVector.fromArray(I, acc, accOff + i) : IntVector.fromArray(I, acc, accOff + i, m);
+                FloatVector v = ((FloatVector) iv.add(add).convert(VectorOperators.I2F, 0)).mul(multiplier).max(-4096f).min(4096f);
+                v = v.add(MAGIC).sub(MAGIC).add(zp).max((float) lo).min((float) hi); // the code, as an exact float
+                ByteVector b = (ByteVector) ((IntVector) v.convert(VectorOperators.F2I, 0)).castShape(B, 0);
+                FloatVector d = v.max(min).sub(zp).mul(scale);
+                if (m == null) {
+                    b.intoArray(out, outOff + i);
+                    d.intoArray(values, valuesOff + i);
+                } else {
+                    b.intoArray(out, outOff + i, m.cast(B));
+                    d.intoArray(values, valuesOff + i, m.cast(F));
+                }
+            }
+        }
+        for (; i < len; i++) {
+            int q = saturate(Math.rint((acc[accOff + i] + add) * multiplier) + zeroPoint, unsigned);
+            out[outOff + i] = (byte) q;
+            values[valuesOff + i] = (Math.max(q, minCode) - zeroPoint) * scale;
         }
     }
 

@@ -80,4 +80,31 @@ class RequantizeTest {
         for (int j = 0; j < n; j++) m[j] = 0.001f + rnd.nextFloat() * 0.02f;
         return m;
     }
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void requantizeRowWritesCodesAndTheirDequantizedValues(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(3);
+        for (boolean unsigned : new boolean[] {false, true}) {
+            for (int len : new int[] {1, 7, 16, 28, 45}) { // shorter than a vector, whole vectors, a masked tail
+                int[] acc = new int[len + 3];
+                for (int i = 0; i < acc.length; i++) acc[i] = rnd.nextInt(60001) - 30000;
+                acc[2] = 45;                                          // (45 + 5) · 0.01 = 0.5: ties to even
+                int add = 5, zp = unsigned ? 7 : -4, minCode = unsigned ? 0 : -127; // a narrow signed range's clamp
+                float mult = 0.01f, scale = 0.25f;
+                byte[] out = new byte[len + 4];
+                float[] values = new float[len + 4];
+                Requantize.requantizeRow(acc, 2, len, add, mult, zp, unsigned, minCode, scale, out, 1, values, 3);
+                for (int i = 0; i < len; i++) {
+                    int want = ref((acc[2 + i] + add) * mult, zp, unsigned);
+                    int got = unsigned ? out[1 + i] & 0xFF : out[1 + i];
+                    assertEquals(want, got, "code " + i + " of " + len + " unsigned=" + unsigned);
+                    assertEquals((Math.max(want, minCode) - zp) * scale, values[3 + i], "value " + i + " of " + len);
+                }
+                assertEquals(0, out[0], "nothing written before the row");
+                assertEquals(0, out[1 + len], "nothing written past the row");
+                assertEquals(0f, values[3 + len]);
+            }
+        }
+    }
 }
