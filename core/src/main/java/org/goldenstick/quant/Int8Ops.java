@@ -1,6 +1,13 @@
 package org.goldenstick.quant;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 import org.goldenstick.tensor.kernel.Int8Gemm;
+import org.goldenstick.tensor.kernel.Kernels;
 import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.tensor.kernel.QMatrix;
 import org.goldenstick.tensor.kernel.Requantize;
@@ -18,6 +25,13 @@ import org.goldenstick.tensor.kernel.Requantize;
  * }</pre>
  */
 public final class Int8Ops {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    /** Bytes beside one float vector (a quarter of its width). */
+    private static final VectorSpecies<Byte> BF = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    /** 64 byte lanes: two-vector table lookups cover 128 entries, so a 256-entry code table is two of them. */
+    private static final VectorSpecies<Byte> B64 = ByteVector.SPECIES_512;
+
     private Int8Ops() {}
 
     /**
@@ -86,12 +100,48 @@ public final class Int8Ops {
 
     /** {@code (q − zp)·scale} for per-tensor bytes. */
     public static float[] dequantizeActivations(byte[] q, QuantParams p) {
-        float[] lut = dequantTable(p);
         float[] out = new float[q.length];
-        chunks(q.length, (from, to) -> {
-            for (int i = from; i < to; i++) out[i] = lut[q[i] & 0xFF];
-        });
+        chunks(q.length, (from, to) -> dequantize(q, p, out, from, to));
         return out;
+    }
+
+    /**
+     * {@code out[i]} = the value of code {@code q[i]} on the per-tensor grid {@code p} for i in [from, to): what
+     * {@link #dequantTable} holds for it, computed in vector lanes (the same float operations) or read from the table.
+     */
+    static void dequantize(byte[] q, QuantParams p, float[] out, int from, int to) {
+        int i = from;
+        if (Kernels.vector()) {
+            float s = p.scale()[0], z = p.zeroPoint()[0], lo = p.qmin();
+            VectorOperators.Conversion<Byte, Integer> widen = p.signed() ? VectorOperators.B2I : VectorOperators.ZERO_EXTEND_B2I;
+            for (; i + F.length() <= to; i += F.length()) {
+                IntVector c = (IntVector) ByteVector.fromArray(BF, q, i).convertShape(widen, I, 0);
+                ((FloatVector) c.convert(VectorOperators.I2F, 0)).max(lo).sub(z).mul(s).intoArray(out, i);
+            }
+        }
+        if (i < to) {
+            float[] lut = dequantTable(p);
+            for (; i < to; i++) out[i] = lut[q[i] & 0xFF];
+        }
+    }
+
+    /**
+     * {@code dst[i] = table[src[i] & 0xFF]} for i in [from, to): a 256-entry code-to-code table (an activation and
+     * requantization as one function of the code). The vector path looks up 64 codes at once in two two-vector
+     * selects (low and high halves of the table, chosen by the index's top bit).
+     */
+    static void mapCodes(byte[] src, byte[] table, byte[] dst, int from, int to) {
+        int i = from;
+        if (Kernels.vector() && ByteVector.SPECIES_PREFERRED.length() >= 64) {
+            ByteVector t0 = ByteVector.fromArray(B64, table, 0), t1 = ByteVector.fromArray(B64, table, 64);
+            ByteVector t2 = ByteVector.fromArray(B64, table, 128), t3 = ByteVector.fromArray(B64, table, 192);
+            for (; i + 64 <= to; i += 64) {
+                ByteVector idx = ByteVector.fromArray(B64, src, i); // as signed bytes: the top bit picks the half
+                ByteVector lo = idx.selectFrom(t0, t1), hi = idx.selectFrom(t2, t3); // indices wrap modulo 128
+                lo.blend(hi, idx.compare(VectorOperators.LT, (byte) 0)).intoArray(dst, i);
+            }
+        }
+        for (; i < to; i++) dst[i] = table[src[i] & 0xFF];
     }
 
     /** The 256 dequantized values indexed by the byte's bit pattern ({@code b & 0xFF}), codes below qmin clamped. */
@@ -144,10 +194,7 @@ public final class Int8Ops {
                 Requantize.requantize(1, inner, withBias, base, inner, new float[] {accScale[c] / so}, null, zo, unsigned, q, base, inner);
             });
         }
-        float[] lut = dequantTable(output);
-        chunks(q.length, (from, to) -> {
-            for (int i = from; i < to; i++) y[i] = lut[q[i] & 0xFF];
-        });
+        chunks(q.length, (from, to) -> dequantize(q, output, y, from, to));
         return y;
     }
 }

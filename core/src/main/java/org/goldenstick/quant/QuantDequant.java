@@ -49,11 +49,8 @@ public final class QuantDequant extends Layer implements DeployLayer {
             byte[] src = in.getValue(), codes = new byte[src.length];
             float[] y = new float[src.length];
             Int8Ops.chunks(src.length, (from, to) -> {
-                for (int i = from; i < to; i++) {
-                    byte q = t.codes[src[i] & 0xFF];
-                    codes[i] = q;
-                    y[i] = t.values[q & 0xFF];
-                }
+                Int8Ops.mapCodes(src, t.codes, codes, from, to);
+                Int8Ops.dequantize(codes, params, y, from, to);
             });
             GridCodes.remember(y, codes, params);
             return Tensor.of(y, x.shape());
@@ -70,7 +67,7 @@ public final class QuantDequant extends Layer implements DeployLayer {
         return act == null || act.getClass() == ReLU.class || act.getClass() == ReLU6.class || act.getClass() == LeakyReLU.class;
     }
 
-    private record CodeTable(QuantParams input, byte[] codes, float[] values) {}
+    private record CodeTable(QuantParams input, byte[] codes) {}
 
     private volatile CodeTable table;
 
@@ -81,7 +78,7 @@ public final class QuantDequant extends Layer implements DeployLayer {
         float[] in = Int8Ops.dequantTable(input);
         Module act = activation();
         float[] a = act == null ? in : act.forward(Tensor.of(in, 256)).data();
-        t = new CodeTable(input, Int8Ops.quantizeActivations(a, params), Int8Ops.dequantTable(params));
+        t = new CodeTable(input, Int8Ops.quantizeActivations(a, params));
         table = t;
         return t;
     }
