@@ -142,8 +142,8 @@ final class Int8Conv {
         int offset = (xUnsigned ? 128 : 0) - zx;
         byte pad = (byte) -offset; // stored s with s + offset = 0: a padded tap adds nothing
         boolean vector = Kernels.vector();
-        // depthwise, stride 1, no dilation: taps read from a padded copy of each plane instead of nine unfolded rows
-        boolean direct = vector && inPerGroup == 1 && ocg == 1 && spec.strideH() == 1 && spec.strideW() == 1 && spec.dilationH() == 1
+        // depthwise, equal strides, no dilation: taps read from a padded copy of each plane instead of nine unfolded rows
+        boolean direct = vector && inPerGroup == 1 && ocg == 1 && spec.strideH() == spec.strideW() && spec.dilationH() == 1
                 && spec.dilationW() == 1 && kH * kW <= KB;
         Wide wide = vector && !direct ? Wide.of(h, wd, inPerGroup, kH, kW, spec, oh) : null;
         int ld = wide != null ? wide.ld() : paddedPixels(hw), pitch = wide != null ? wide.wp() : ow;
@@ -231,15 +231,18 @@ final class Int8Conv {
     }
 
     /**
-     * Depthwise stride-1 convolution of one image: each plane is copied once into a zero-point-padded buffer (codes
-     * flipped to signed), then every output row is computed {@code L} pixels at a time as a sum over the taps of widened
-     * shifted loads. A block running past the row end spills into the next row's (or the next channel's, or the slack)
+     * Depthwise convolution of one image (equal strides s, no dilation): each plane is copied once into a
+     * zero-point-padded buffer (codes flipped to signed) split into s column phases (phase r holds padded columns
+     * r, r + s, r + 2s, ...), so the tap (ky, kx) of L consecutive output pixels is one contiguous load from phase
+     * {@code kx mod s}; every output row is computed {@code L} pixels at a time as a sum over the taps of widened
+     * loads. A block running past the row end spills into the next row's (or the next channel's, or the slack)
      * accumulators, which are computed afterwards, so no tail loop is needed.
      */
     private static void depthwise(byte[] xq, boolean xUnsigned, int inBase, int h, int wd, int channels, int kH, int kW, Conv2dSpec spec,
                                   int oh, int ow, int ld, byte pad, float[] w, int[] acc, Scratch s) {
-        int pt = spec.padTop(), pl = spec.padLeft(), hp = oh + kH - 1, wp = ow + kW - 1, k = kH * kW;
-        int need = hp * wp + 2 * L;
+        int st = spec.strideH(), pt = spec.padTop(), pl = spec.padLeft(), k = kH * kW;
+        int hp = (oh - 1) * st + kH, wp = (ow - 1) * st + kW, wq = ow + (kW - 1) / st; // padded rows, columns, phase width
+        int phase = hp * wq, need = st * phase + 2 * L;
         if (s.image.length < need) s.image = new byte[need];
         byte[] pb = s.image;
         int flip = xUnsigned ? 0x80 : 0;
@@ -251,7 +254,7 @@ final class Int8Conv {
                 if (py < 0 || py >= hp) continue;
                 for (int x = 0; x < wd; x++) {
                     int px = x + pl;
-                    if (px >= 0 && px < wp) pb[py * wp + px] = (byte) (xq[plane + y * wd + x] ^ flip);
+                    if (px >= 0 && px < wp) pb[(px % st) * phase + py * wq + px / st] = (byte) (xq[plane + y * wd + x] ^ flip);
                 }
             }
             int wBase = ch * k, aBase = ch * ld;
@@ -259,8 +262,10 @@ final class Int8Conv {
                 for (int ox = 0; ox < ow; ox += L) {
                     FloatVector a = FloatVector.zero(F);
                     for (int ky = 0; ky < kH; ky++) {
-                        int row = (oy + ky) * wp + ox;
-                        for (int kx = 0; kx < kW; kx++) a = widen(pb, row + kx).fma(FloatVector.broadcast(F, w[wBase + ky * kW + kx]), a);
+                        int row = (oy * st + ky) * wq + ox;
+                        for (int kx = 0; kx < kW; kx++) {
+                            a = widen(pb, (kx % st) * phase + row + kx / st).fma(FloatVector.broadcast(F, w[wBase + ky * kW + kx]), a);
+                        }
                     }
                     ((IntVector) a.convert(VectorOperators.F2I, 0)).intoArray(acc, aBase + oy * ow + ox);
                 }

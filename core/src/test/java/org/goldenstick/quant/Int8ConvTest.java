@@ -27,7 +27,10 @@ class Int8ConvTest {
             new Case(2, 12, 10, 10, 12, 3, 3, Conv2dSpec.of(1, 1, 1, 12)),       // depthwise (direct kernel)
             new Case(2, 5, 9, 13, 5, 5, 3, new Conv2dSpec(1, 1, 2, 0, 1, 1, 1, 1, 5)), // depthwise, asymmetric pad, odd widths
             new Case(1, 6, 4, 4, 6, 3, 3, Conv2dSpec.of(1, 1, 1, 6)),            // depthwise, rows shorter than a vector
-            new Case(2, 8, 11, 11, 8, 3, 3, Conv2dSpec.of(2, 1, 1, 8)),          // depthwise stride 2 (unfolded)
+            new Case(2, 8, 11, 11, 8, 3, 3, Conv2dSpec.of(2, 1, 1, 8)),          // depthwise stride 2 (column phases)
+            new Case(1, 6, 10, 13, 6, 5, 5, new Conv2dSpec(2, 2, 2, 1, 1, 2, 1, 1, 6)), // depthwise stride 2, 5x5, asymmetric pad
+            new Case(1, 4, 16, 16, 4, 3, 3, Conv2dSpec.of(3, 1, 1, 4)),          // depthwise stride 3
+            new Case(1, 4, 9, 9, 4, 3, 3, new Conv2dSpec(2, 1, 1, 1, 1, 1, 1, 1, 4)), // depthwise, unequal strides (unfolded)
             new Case(1, 8, 11, 7, 6, 3, 2, new Conv2dSpec(2, 1, 2, 0, 1, 3, 2, 1, 2)), // grouped, asymmetric pad, dilation
             new Case(2, 24, 8, 8, 36, 1, 1, Conv2dSpec.of(1, 0, 1, 1)),         // 1x1 stride 1: planes as the rows, 36 -> 36 rows
             new Case(2, 3, 32, 32, 16, 3, 3, Conv2dSpec.of(1, 1, 1, 1)),        // wide rows (34 of 32 columns used), several pixel panels
