@@ -87,6 +87,7 @@ final class Int8Conv {
         byte[] cols = new byte[0];
         int[] acc = new int[0];
         byte[] image = new byte[0];
+        float[] plane = new float[0];
         int[] rowOff = new int[0];
     }
 
@@ -232,29 +233,43 @@ final class Int8Conv {
 
     /**
      * Depthwise convolution of one image (equal strides s, no dilation): each plane is copied once into a
-     * zero-point-padded buffer (codes flipped to signed) split into s column phases (phase r holds padded columns
-     * r, r + s, r + 2s, ...), so the tap (ky, kx) of L consecutive output pixels is one contiguous load from phase
-     * {@code kx mod s}; every output row is computed {@code L} pixels at a time as a sum over the taps of widened
-     * loads. A block running past the row end spills into the next row's (or the next channel's, or the slack)
-     * accumulators, which are computed afterwards, so no tail loop is needed.
+     * zero-point-padded buffer of floats (codes flipped to signed, widened once per input pixel rather than once per
+     * tap), split into s column phases (phase r holds padded columns r, r + s, r + 2s, ...), so the tap (ky, kx) of
+     * L consecutive output pixels is one contiguous load from phase {@code kx mod s}; every output row is computed
+     * {@code L} pixels at a time as a sum over the taps. A block running past the row end spills into the next row's
+     * (or the next channel's, or the slack) accumulators, which are computed afterwards, so no tail loop is needed.
      */
     private static void depthwise(byte[] xq, boolean xUnsigned, int inBase, int h, int wd, int channels, int kH, int kW, Conv2dSpec spec,
                                   int oh, int ow, int ld, byte pad, float[] w, int[] acc, Scratch s) {
         int st = spec.strideH(), pt = spec.padTop(), pl = spec.padLeft(), k = kH * kW;
         int hp = (oh - 1) * st + kH, wp = (ow - 1) * st + kW, wq = ow + (kW - 1) / st; // padded rows, columns, phase width
         int phase = hp * wq, need = st * phase + 2 * L;
-        if (s.image.length < need) s.image = new byte[need];
-        byte[] pb = s.image;
-        int flip = xUnsigned ? 0x80 : 0;
+        if (s.plane.length < need) s.plane = new float[need];
+        float[] pb = s.plane;
+        byte flip = (byte) (xUnsigned ? 0x80 : 0);
+        int x0 = Math.max(0, -pl), x1 = Math.min(wd, wp - pl); // input columns inside the padded extent
         for (int ch = 0; ch < channels; ch++) {
             java.util.Arrays.fill(pb, 0, need, pad);
             int plane = inBase + ch * h * wd;
             for (int y = 0; y < h; y++) {
                 int py = y + pt;
                 if (py < 0 || py >= hp) continue;
-                for (int x = 0; x < wd; x++) {
-                    int px = x + pl;
-                    if (px >= 0 && px < wp) pb[(px % st) * phase + py * wq + px / st] = (byte) (xq[plane + y * wd + x] ^ flip);
+                int from = plane + y * wd, x = x0;
+                if (st == 1) {
+                    int to = py * wq + pl;
+                    for (; x + L <= x1; x += L) widenFlipped(xq, from + x, flip).intoArray(pb, to + x);
+                    for (; x < x1; x++) pb[to + x] = (byte) (xq[from + x] ^ flip);
+                } else {
+                    int px = x + pl, r = px % st, at = r * phase + py * wq + px / st;
+                    for (; x < x1; x++) {
+                        pb[at] = (byte) (xq[from + x] ^ flip);
+                        if (++r == st) {
+                            r = 0;
+                            at += 1 - (st - 1) * phase;
+                        } else {
+                            at += phase;
+                        }
+                    }
                 }
             }
             int wBase = ch * k, aBase = ch * ld;
@@ -264,13 +279,18 @@ final class Int8Conv {
                     for (int ky = 0; ky < kH; ky++) {
                         int row = (oy * st + ky) * wq + ox;
                         for (int kx = 0; kx < kW; kx++) {
-                            a = widen(pb, (kx % st) * phase + row + kx / st).fma(FloatVector.broadcast(F, w[wBase + ky * kW + kx]), a);
+                            a = FloatVector.fromArray(F, pb, (kx % st) * phase + row + kx / st).fma(FloatVector.broadcast(F, w[wBase + ky * kW + kx]), a);
                         }
                     }
                     ((IntVector) a.convert(VectorOperators.F2I, 0)).intoArray(acc, aBase + oy * ow + ox);
                 }
             }
         }
+    }
+
+    /** L codes from {@code at}, XOR {@code flip}, as signed values in float lanes. */
+    private static FloatVector widenFlipped(byte[] codes, int at, byte flip) {
+        return (FloatVector) ByteVector.fromArray(B, codes, at).lanewise(VectorOperators.XOR, flip).convertShape(VectorOperators.B2F, F, 0);
     }
 
     /** im2col of one image's group into {@code cols[row·ld + pixel]}, codes stored as signed bytes. */
