@@ -19,8 +19,8 @@ import java.util.Arrays;
  *   <li>Up to {@link #SMALL_M} rows of x (decode): four weight rows per pass, each loaded once per x row as vectors
  *       straight from the segment (bfloat16 widened by a 16-bit shift, float16 decoded into a per-thread row first),
  *       rows split into blocks pulled dynamically by the workers.</li>
- *   <li>More rows (prefill): {@code yᵀ = W·xᵀ} with the weights on the broadcast side of the 6×32 register tile
- *       ({@link Sgemm#rowKernel}), so they are read row by row as stored and never transposed into panels; only the
+ *   <li>More rows (prefill): {@code yᵀ = W·xᵀ} with the weights on the broadcast side of a 12×32 register tile
+ *       ({@link #rowTile12}), so they are read row by row as stored and never transposed into panels; only the
  *       activations are transposed, once per call.</li>
  * </ul>
  * {@link #scalar} is the reference (plain loops); {@link Kernels#useVector(boolean)} selects it.
@@ -61,7 +61,9 @@ public final class FloatWeightKernels {
         }
     }
 
-    /** Weight rows per task (the broadcast side: a block of ROW_BLOCK × KC floats stays in L2 while the token panels pass); a multiple of MR. */
+    /** Weight rows per register tile ({@link #rowTile12}). */
+    static final int TILE_ROWS = 12;
+    /** Weight rows per task (the broadcast side: a block of ROW_BLOCK × KC floats stays in L2 while the token panels pass); a multiple of TILE_ROWS. */
     static final int ROW_BLOCK = 96;
     /** K block: a 32-token panel of kc transposed activations (kc·32 floats) stays in L1. */
     static final int KC = 256;
@@ -77,11 +79,11 @@ public final class FloatWeightKernels {
      * transposed into panels (packing W into 32-column panels cost a third of prefill time: every weight is used by
      * only m tokens). x is transposed once into {@code xt [k][mPad]} (tokens past m zero) and shared by every task;
      * each task owns a block of weight rows, copies (decodes) its rows of one K block into a contiguous float block
-     * and runs {@link Sgemm#rowKernel} (6 weight rows × 32 tokens) over every token panel, accumulating {@code yᵀ} in a
+     * and runs {@link #rowTile12} (12 weight rows × 32 tokens) over every token panel, accumulating {@code yᵀ} in a
      * per-thread block that is written transposed into y at the end. Each weight is read once from the mapping.
      */
     private static void weightRows(int m, float[] x, int xOff, int ldx, FloatWeights w, float[] y, int yOff, int ldy, boolean accumulate) {
-        final int mr = PackedGemm.MR, nr = PackedGemm.NR;
+        final int mr = TILE_ROWS, nr = 2 * LANES;
         final int n = w.rows(), k = w.cols(), mPad = PackedGemm.roundUp(m, nr);
         int threads = Parallel.threads();
         float[] xt = new float[k * mPad];
@@ -103,7 +105,7 @@ public final class FloatWeightKernels {
                 int kc = Math.min(KC, k - p0), p1 = p0 + KC, kcNext = Math.min(KC, k - p1);
                 for (int j = 0; j < mPad; j += nr) {
                     for (int g = 0; g < rowsPad; g += mr) {
-                        Sgemm.rowKernel(kc, wb, cur + g * kc, kc, xt, p0 * mPad + j, mPad, ct, g * mPad + j, mPad, p0 > 0);
+                        rowTile12(kc, wb, cur + g * kc, kc, xt, p0 * mPad + j, mPad, ct, g * mPad + j, mPad, p0 > 0);
                         if (j == 0 && kcNext > 0) decodeGroup(w, r0, rows, g, p1, kcNext, wb, nxt);
                     }
                 }
@@ -119,9 +121,112 @@ public final class FloatWeightKernels {
         });
     }
 
-    /** Rows {@code g..g+MR} of the task's block (zero past {@code rows}), columns [p0, p0+kc), into {@code wb[base + r·kc …]}. */
+    /**
+     * The prefill register tile: 12 weight rows (broadcast, rows at {@code a0 + r·lda}) × 32 tokens (two vectors at
+     * {@code b0 + p·ldb}), 24 accumulators. Twelve rows rather than {@link Sgemm#rowKernel}'s six: each token vector
+     * load then feeds 12 FMAs instead of 6, measured 1.15-1.2× faster per CPU-second on cache-resident blocks (and
+     * ahead of 8×32 and 4×64). Writes {@code C = tile}, or {@code C += tile} with {@code add}.
+     */
+    static void rowTile12(int k, float[] a, int a0, int lda, float[] b, int b0, int ldb, float[] c, int co, int ldc, boolean add) {
+        final int l = LANES;
+        FloatVector c000, c001, c010, c011, c020, c021, c030, c031, c040, c041, c050, c051, c060, c061, c070, c071, c080, c081, c090, c091, c100, c101, c110, c111;
+        if (add) {
+            c000 = FloatVector.fromArray(F, c, co);
+            c001 = FloatVector.fromArray(F, c, co + l);
+            c010 = FloatVector.fromArray(F, c, co + 1 * ldc);
+            c011 = FloatVector.fromArray(F, c, co + 1 * ldc + l);
+            c020 = FloatVector.fromArray(F, c, co + 2 * ldc);
+            c021 = FloatVector.fromArray(F, c, co + 2 * ldc + l);
+            c030 = FloatVector.fromArray(F, c, co + 3 * ldc);
+            c031 = FloatVector.fromArray(F, c, co + 3 * ldc + l);
+            c040 = FloatVector.fromArray(F, c, co + 4 * ldc);
+            c041 = FloatVector.fromArray(F, c, co + 4 * ldc + l);
+            c050 = FloatVector.fromArray(F, c, co + 5 * ldc);
+            c051 = FloatVector.fromArray(F, c, co + 5 * ldc + l);
+            c060 = FloatVector.fromArray(F, c, co + 6 * ldc);
+            c061 = FloatVector.fromArray(F, c, co + 6 * ldc + l);
+            c070 = FloatVector.fromArray(F, c, co + 7 * ldc);
+            c071 = FloatVector.fromArray(F, c, co + 7 * ldc + l);
+            c080 = FloatVector.fromArray(F, c, co + 8 * ldc);
+            c081 = FloatVector.fromArray(F, c, co + 8 * ldc + l);
+            c090 = FloatVector.fromArray(F, c, co + 9 * ldc);
+            c091 = FloatVector.fromArray(F, c, co + 9 * ldc + l);
+            c100 = FloatVector.fromArray(F, c, co + 10 * ldc);
+            c101 = FloatVector.fromArray(F, c, co + 10 * ldc + l);
+            c110 = FloatVector.fromArray(F, c, co + 11 * ldc);
+            c111 = FloatVector.fromArray(F, c, co + 11 * ldc + l);
+        } else {
+            c000 = c001 = c010 = c011 = c020 = c021 = c030 = c031 = c040 = c041 = c050 = c051 = c060 = c061 = c070 = c071 = c080 = c081 = c090 = c091 = c100 = c101 = c110 = c111 = FloatVector.zero(F);
+        }
+        int a01 = a0 + 1 * lda, a02 = a0 + 2 * lda, a03 = a0 + 3 * lda, a04 = a0 + 4 * lda, a05 = a0 + 5 * lda, a06 = a0 + 6 * lda, a07 = a0 + 7 * lda, a08 = a0 + 8 * lda, a09 = a0 + 9 * lda, a10 = a0 + 10 * lda, a11 = a0 + 11 * lda;
+        for (int p = 0, bo = b0; p < k; p++, bo += ldb) {
+            FloatVector b0v = FloatVector.fromArray(F, b, bo), b1v = FloatVector.fromArray(F, b, bo + l);
+            FloatVector a0v = FloatVector.broadcast(F, a[a0 + p]);
+            c000 = a0v.fma(b0v, c000);
+            c001 = a0v.fma(b1v, c001);
+            FloatVector a1v = FloatVector.broadcast(F, a[a01 + p]);
+            c010 = a1v.fma(b0v, c010);
+            c011 = a1v.fma(b1v, c011);
+            FloatVector a2v = FloatVector.broadcast(F, a[a02 + p]);
+            c020 = a2v.fma(b0v, c020);
+            c021 = a2v.fma(b1v, c021);
+            FloatVector a3v = FloatVector.broadcast(F, a[a03 + p]);
+            c030 = a3v.fma(b0v, c030);
+            c031 = a3v.fma(b1v, c031);
+            FloatVector a4v = FloatVector.broadcast(F, a[a04 + p]);
+            c040 = a4v.fma(b0v, c040);
+            c041 = a4v.fma(b1v, c041);
+            FloatVector a5v = FloatVector.broadcast(F, a[a05 + p]);
+            c050 = a5v.fma(b0v, c050);
+            c051 = a5v.fma(b1v, c051);
+            FloatVector a6v = FloatVector.broadcast(F, a[a06 + p]);
+            c060 = a6v.fma(b0v, c060);
+            c061 = a6v.fma(b1v, c061);
+            FloatVector a7v = FloatVector.broadcast(F, a[a07 + p]);
+            c070 = a7v.fma(b0v, c070);
+            c071 = a7v.fma(b1v, c071);
+            FloatVector a8v = FloatVector.broadcast(F, a[a08 + p]);
+            c080 = a8v.fma(b0v, c080);
+            c081 = a8v.fma(b1v, c081);
+            FloatVector a9v = FloatVector.broadcast(F, a[a09 + p]);
+            c090 = a9v.fma(b0v, c090);
+            c091 = a9v.fma(b1v, c091);
+            FloatVector a10v = FloatVector.broadcast(F, a[a10 + p]);
+            c100 = a10v.fma(b0v, c100);
+            c101 = a10v.fma(b1v, c101);
+            FloatVector a11v = FloatVector.broadcast(F, a[a11 + p]);
+            c110 = a11v.fma(b0v, c110);
+            c111 = a11v.fma(b1v, c111);
+        }
+        c000.intoArray(c, co);
+        c001.intoArray(c, co + l);
+        c010.intoArray(c, co + 1 * ldc);
+        c011.intoArray(c, co + 1 * ldc + l);
+        c020.intoArray(c, co + 2 * ldc);
+        c021.intoArray(c, co + 2 * ldc + l);
+        c030.intoArray(c, co + 3 * ldc);
+        c031.intoArray(c, co + 3 * ldc + l);
+        c040.intoArray(c, co + 4 * ldc);
+        c041.intoArray(c, co + 4 * ldc + l);
+        c050.intoArray(c, co + 5 * ldc);
+        c051.intoArray(c, co + 5 * ldc + l);
+        c060.intoArray(c, co + 6 * ldc);
+        c061.intoArray(c, co + 6 * ldc + l);
+        c070.intoArray(c, co + 7 * ldc);
+        c071.intoArray(c, co + 7 * ldc + l);
+        c080.intoArray(c, co + 8 * ldc);
+        c081.intoArray(c, co + 8 * ldc + l);
+        c090.intoArray(c, co + 9 * ldc);
+        c091.intoArray(c, co + 9 * ldc + l);
+        c100.intoArray(c, co + 10 * ldc);
+        c101.intoArray(c, co + 10 * ldc + l);
+        c110.intoArray(c, co + 11 * ldc);
+        c111.intoArray(c, co + 11 * ldc + l);
+    }
+
+    /** Rows {@code g..g+TILE_ROWS} of the task's block (zero past {@code rows}), columns [p0, p0+kc), into {@code wb[base + r·kc …]}. */
     private static void decodeGroup(FloatWeights w, int r0, int rows, int g, int p0, int kc, float[] wb, int base) {
-        for (int r = g; r < g + PackedGemm.MR; r++) {
+        for (int r = g; r < g + TILE_ROWS; r++) {
             if (r < rows) decode(w, w.address(r0 + r, p0), kc, wb, base + r * kc);
             else Arrays.fill(wb, base + r * kc, base + (r + 1) * kc, 0f);
         }
