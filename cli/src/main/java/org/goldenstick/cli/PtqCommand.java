@@ -63,10 +63,11 @@ public final class PtqCommand implements Callable<Integer> {
     @Option(names = "--block-size", defaultValue = "32", description = "int4 block along the input dimension: 32 | 64 | 128 (default: ${DEFAULT-VALUE})")
     int blockSize;
 
-    @Option(names = "--int8-kernel", defaultValue = "integer-token", description = {"int8-dynamic kernel: integer-mixed (MatMulInteger, one activation",
-            "scale per tensor except the --protect most sensitive inputs, scaled per token) | integer-token (MatMulInteger, activations",
-            "scaled per token at run time, SmoothQuant --alpha) | integer (DynamicQuantizeLinear + MatMulInteger, one activation scale",
-            "per tensor) | nbits (MatMulNBits 8-bit blocks of 128, activations quantized per row and block) (default: ${DEFAULT-VALUE})"})
+    @Option(names = "--int8-kernel", defaultValue = "integer-token", description = {"int8-dynamic kernel: integer-mixed (integer GEMM, one activation",
+            "scale per tensor except the --protect most sensitive inputs, quantized per token; the fast accurate one) | integer-token",
+            "(every activation input quantized per token at run time, SmoothQuant --alpha) | integer (DynamicQuantizeLinear +",
+            "MatMulInteger, one activation scale per tensor) | nbits (MatMulNBits 8-bit blocks of 128, activations quantized per row",
+            "and block) (default: ${DEFAULT-VALUE}; docs/onnx-ptq.md)"})
     String int8Kernel;
 
     @Option(names = "--embedding", description = "word-embedding table: fp32 | int8 | int4 (default: int8 for int8 methods, int4 for int4)")

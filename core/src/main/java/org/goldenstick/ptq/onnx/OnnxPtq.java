@@ -73,14 +73,16 @@ public final class OnnxPtq {
 
     /**
      * The int8-dynamic kernel. {@code MATMUL_INTEGER_TOKEN} (default): per-channel int8 weights in ONNX Runtime's integer
-     * GEMM ({@code MatMulInteger}, u8×s8) with one activation scale per token: each token row is divided by its max |x|
-     * ({@code Abs → ReduceMax → Div}), the normalised tensor goes through {@code DynamicQuantizeLinear}, and the
-     * product is multiplied back by the row maxima; SmoothQuant ({@link Config#smoothAlpha()}) moves per-channel
-     * outliers into the weights first. {@code MATMUL_INTEGER}: one run-time scale per activation tensor (the shipped
-     * {@code -q} structure, which ONNX Runtime fuses into {@code DynamicQuantizeMatMul}). {@code MATMUL_INTEGER_MIXED}:
-     * one scale per tensor except on the {@link Config#protect()} activation inputs whose per-token scales matter most
-     * by measurement (leave-one-out in ONNX Runtime on the calibration sentences), SmoothQuant as for the per-token kernel. {@code MATMUL_NBITS}: 8-bit weights in blocks of 128 ({@code MatMulNBits},
-     * {@code accuracy_level 4}: activations quantized per row and block of 128 at run time; slower here).
+     * GEMM with one activation scale per token: each token row gets its own scale from its maximum (and minimum, or the
+     * calibrated lower end of a one-sided input) at run time, a per-row {@code QuantizeLinear} quantizes it, and
+     * {@code MatMulIntegerToFloat} (com.microsoft) multiplies and applies the per-token and per-channel scales; SmoothQuant
+     * ({@link Config#smoothAlpha()}) moves per-channel outliers into the weights first. {@code MATMUL_INTEGER}: one run-time
+     * scale per activation tensor (the shipped {@code -q} structure, {@code DynamicQuantizeLinear → MatMulInteger}, which
+     * ONNX Runtime fuses into {@code DynamicQuantizeMatMul}). {@code MATMUL_INTEGER_MIXED}: one scale per tensor except on
+     * the {@link Config#protect()} activation inputs whose per-token scales matter most by measurement (leave-one-out in
+     * ONNX Runtime on the calibration sentences), SmoothQuant as for the per-token kernel. {@code MATMUL_NBITS}: 8-bit
+     * weights in blocks of 128 ({@code MatMulNBits}, {@code accuracy_level 4}: activations quantized per row and block of
+     * 128 at run time; slower here).
      */
     public enum Int8Kernel { MATMUL_INTEGER, MATMUL_INTEGER_TOKEN, MATMUL_INTEGER_MIXED, MATMUL_NBITS }
 
@@ -315,7 +317,17 @@ public final class OnnxPtq {
             this.channelMax = new float[k];
         }
 
+        /** Calibration rows kept (a deterministic reservoir sample) to choose a per-token zero point from. */
+        static final int SAMPLE_ROWS = 1024;
+        private final float[][] sample = new float[SAMPLE_ROWS][];
+        private final java.util.SplittableRandom sampler = new java.util.SplittableRandom(15);
+
         void add(float[] x, int rowCount) {
+            for (int r = 0; r < rowCount; r++) {
+                long seen = rows + r;
+                int slot = seen < SAMPLE_ROWS ? (int) seen : (int) sampler.nextLong(seen + 1);
+                if (slot < SAMPLE_ROWS) sample[slot] = java.util.Arrays.copyOfRange(x, r * k, (r + 1) * k);
+            }
             for (int i = 0; i < rowCount * k; i++) {
                 min = Math.min(min, x[i]);
                 max = Math.max(max, x[i]);
@@ -341,6 +353,43 @@ public final class OnnxPtq {
                 hi = Math.max(hi, channelMax[j] / d);
             }
             return hi > 0 && lo >= -ratio * hi;
+        }
+
+        /** The smallest value the calibration saw of this input divided per channel by {@code s} (null: 1), at most 0. */
+        float lowerBound(float[] s) {
+            float lo = 0;
+            for (int j = 0; j < k; j++) lo = Math.min(lo, channelMin[j] / (s == null ? 1 : s[j]));
+            return lo;
+        }
+
+        /**
+         * The zero point z (0..254) of a one-sided input with lower bound {@code lo} whose rows are quantized with
+         * {@code s_t = max(hi_t / (255 − z), −lo / z)}: the z with the least mean square step over the sampled
+         * calibration rows (divided per channel by {@code s}).
+         */
+        int bestZeroPoint(float[] s, float lo) {
+            if (lo >= 0) return 0;
+            List<Float> his = new ArrayList<>();
+            for (float[] row : sample) {
+                if (row == null) continue;
+                float hi = 0;
+                for (int j = 0; j < k; j++) hi = Math.max(hi, row[j] / (s == null ? 1 : s[j]));
+                his.add(hi);
+            }
+            int best = 1;
+            double bestCost = Double.POSITIVE_INFINITY;
+            for (int z = 1; z < 255; z++) {
+                double cost = 0;
+                for (float hi : his) {
+                    double step = Math.max(hi / (255.0 - z), -lo / (double) z);
+                    cost += step * step;
+                }
+                if (cost < bestCost) {
+                    bestCost = cost;
+                    best = z;
+                }
+            }
+            return best;
         }
 
         double[] hessianDouble() {
@@ -463,6 +512,10 @@ public final class OnnxPtq {
                     double v = Math.pow(Math.max(st.channelAbsMax[j], 1e-5), a) / Math.pow(Math.max(wmax[j], 1e-5), 1 - a);
                     s[j] = (float) Math.min(1e4, Math.max(1e-4, v));
                 }
+                // A one-sided input with per-token scales (a GELU output) is not smoothed: the per-token scales take its
+                // outlier tokens, and the smoothing Mul would be one more pass over the widest activation (measured on
+                // all-MiniLM-L6-v2: mean cosine 0.99802 without, 0.99777 with; docs/onnx-ptq.md)
+                if (cfg.method() == Method.INT8_DYNAMIC && kept.contains(e.getKey()) && st.oneSided(null, ONE_SIDED)) continue;
                 smoothing.put(e.getKey(), s);
                 if (consumers.getOrDefault(e.getKey(), 0) == e.getValue().size() && foldIntoLayerNorm(producer.get(e.getKey()), s, producer)) {
                     folded.add(e.getKey());
@@ -545,48 +598,54 @@ public final class OnnxPtq {
                 for (int j = 0; j < n; j++) for (int i = 0; i < k; i++) kn[i * n + j] = q.values()[j * k + i];
                 String wq = add(OnnxTensor.ofInt8(fresh(t.weight() + "_int8"), kn, k, n));
                 String[] aq = activationQuant(t.input(), st, nodes);
-                String acc = y + "_q_acc", accf = y + "_q_accf";
-                nodes.add(OnnxNode.of(base + "/MatMulInteger", "MatMulInteger", "", List.of(aq[0], wq, aq[2]), List.of(acc), List.of()));
-                nodes.add(OnnxNode.of(base + "/Cast", "Cast", "", List.of(acc), List.of(accf), List.of(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.code()))));
-                String scale;
-                if (cfg.method() == Method.INT8_STATIC) {
-                    float sx = aq[3] == null ? 1 : Float.parseFloat(aq[3]);
-                    float[] prod = q.scales().clone();
-                    for (int j = 0; j < n; j++) prod[j] *= sx;
-                    scale = add(OnnxTensor.ofFloats(fresh(t.weight() + "_scale"), prod, n));
-                } else {
+                if (aq.length > 5) {
+                    // per-token input: ONNX Runtime's MatMulIntegerToFloat applies the per-token scale [.., 1] to its output and
+                    // the per-column weight scale inside the GEMM
                     String ws = add(OnnxTensor.ofFloats(fresh(t.weight() + "_scale"), q.scales(), n));
-                    scale = y + "_q_scale";
-                    nodes.add(OnnxNode.of(base + "/ScaleMul", "Mul", "", List.of(aq[1], ws), List.of(scale), List.of()));
-                }
-                if (aq.length > 4 && aq[4] != null) {
-                    nodes.add(OnnxNode.of(base + "/Dequant", "Mul", "", List.of(accf, scale), List.of(y + "_q_tok"), List.of()));
-                    nodes.add(OnnxNode.of(base + "/TokenScale", "Mul", "", List.of(y + "_q_tok", aq[4]), List.of(mm), List.of()));
+                    microsoftDomain = true;
+                    nodes.add(OnnxNode.of(base + "/MatMulIntegerToFloat", "MatMulIntegerToFloat", "com.microsoft", List.of(aq[0], wq, aq[1], ws, aq[2]), List.of(mm), List.of()));
                 } else {
+                    String acc = y + "_q_acc", accf = y + "_q_accf";
+                    nodes.add(OnnxNode.of(base + "/MatMulInteger", "MatMulInteger", "", List.of(aq[0], wq, aq[2]), List.of(acc), List.of()));
+                    nodes.add(OnnxNode.of(base + "/Cast", "Cast", "", List.of(acc), List.of(accf), List.of(OnnxAttribute.ofInt("to", OnnxDataType.FLOAT.code()))));
+                    String scale;
+                    if (cfg.method() == Method.INT8_STATIC) {
+                        float sx = aq[3] == null ? 1 : Float.parseFloat(aq[3]);
+                        float[] prod = q.scales().clone();
+                        for (int j = 0; j < n; j++) prod[j] *= sx;
+                        scale = add(OnnxTensor.ofFloats(fresh(t.weight() + "_scale"), prod, n));
+                    } else {
+                        String ws = add(OnnxTensor.ofFloats(fresh(t.weight() + "_scale"), q.scales(), n));
+                        scale = y + "_q_scale";
+                        nodes.add(OnnxNode.of(base + "/ScaleMul", "Mul", "", List.of(aq[1], ws), List.of(scale), List.of()));
+                    }
                     nodes.add(OnnxNode.of(base + "/Dequant", "Mul", "", List.of(accf, scale), List.of(mm), List.of()));
                 }
             }
-            if (epilogue) {
-                String scaled = mm;
-                if (t.alpha() != 1f) {
-                    String a = add(OnnxTensor.ofFloats(fresh(base + "_alpha"), new float[] {t.alpha()}));
-                    scaled = y + "_q_alpha";
-                    nodes.add(OnnxNode.of(base + "/Alpha", "Mul", "", List.of(mm, a), List.of(scaled), List.of()));
-                }
-                if (t.bias() != null) {
-                    String bias = t.bias();
-                    if (t.beta() != 1f) {
-                        String bt = add(OnnxTensor.ofFloats(fresh(base + "_beta"), new float[] {t.beta()}));
-                        bias = y + "_q_beta";
-                        nodes.add(OnnxNode.of(base + "/Beta", "Mul", "", List.of(t.bias(), bt), List.of(bias), List.of()));
-                    }
-                    nodes.add(OnnxNode.of(base + "/Bias", "Add", "", List.of(scaled, bias), List.of(y), List.of()));
-                } else {
-                    nodes.add(OnnxNode.of(base + "/Identity", "Identity", "", List.of(scaled), List.of(y), List.of()));
-                }
-            }
+            if (epilogue) epilogue(t, y, mm, base, nodes);
             replacement.put(node, nodes);
             replacedWeights.add(t.weight());
+        }
+
+        /** Gemm's alpha, beta and bias on the product {@code mm}, into the node's output. */
+        private void epilogue(Target t, String y, String mm, String base, List<OnnxNode> nodes) {
+            String scaled = mm;
+            if (t.alpha() != 1f) {
+                String a = add(OnnxTensor.ofFloats(fresh(base + "_alpha"), new float[] {t.alpha()}));
+                scaled = y + "_q_alpha";
+                nodes.add(OnnxNode.of(base + "/Alpha", "Mul", "", List.of(mm, a), List.of(scaled), List.of()));
+            }
+            if (t.bias() != null) {
+                String bias = t.bias();
+                if (t.beta() != 1f) {
+                    String bt = add(OnnxTensor.ofFloats(fresh(base + "_beta"), new float[] {t.beta()}));
+                    bias = y + "_q_beta";
+                    nodes.add(OnnxNode.of(base + "/Beta", "Mul", "", List.of(t.bias(), bt), List.of(bias), List.of()));
+                }
+                nodes.add(OnnxNode.of(base + "/Bias", "Add", "", List.of(scaled, bias), List.of(y), List.of()));
+            } else {
+                nodes.add(OnnxNode.of(base + "/Identity", "Identity", "", List.of(scaled), List.of(y), List.of()));
+            }
         }
 
         private BlockQuant.Blocks quantizeBlocks(float[] w, Target t, ActivationStats st, int bits, int block) {
@@ -595,7 +654,10 @@ public final class OnnxPtq {
                     : BlockQuant.rtn(w, t.n(), t.k(), block, bits);
         }
 
-        /** {xq, xScale, xZeroPoint, staticScale[, tokenScale]}: one activation quantizer per input tensor, shared by its consumers. */
+        /**
+         * {xq, xScale, xZeroPoint, staticScale[, null, "token"]}: one activation quantizer per input tensor, shared by its
+         * consumers; six entries for a per-token input ({@link #tokenQuant}: xScale is then the per-token scale).
+         */
         private String[] activationQuant(String x, ActivationStats st, List<OnnxNode> nodes) {
             String[] done = sharedActivationQuant.get(x);
             if (done != null) return done;
@@ -612,26 +674,7 @@ public final class OnnxPtq {
                 x = x + "_smoothed";
             }
             if (cfg.method() == Method.INT8_DYNAMIC && kept.contains(key)) {
-                // per-token scale: the row's max |x| (clamped away from 0); DynamicQuantizeLinear then sees rows in [-1, 1]
-                String eps = add(OnnxTensor.ofFloats(fresh(safe + "_tok_eps"), new float[] {1e-12f}));
-                // An input the calibration saw (nearly) one-sided, such as a GELU output (≥ −0.17), takes the row maximum
-                // without the Abs pass: any positive per-token scale is exact (the product is multiplied back by it), and
-                // DynamicQuantizeLinear's own range covers the small negative side.
-                boolean oneSided = st != null && st.oneSided(s, ONE_SIDED);
-                String absX = oneSided ? x : x + "_tok_abs";
-                if (!oneSided) nodes.add(OnnxNode.of(safe + "/TokAbs", "Abs", "", List.of(x), List.of(x + "_tok_abs"), List.of()));
-                // ReduceMax takes its axes as an attribute before opset 18 and as an input from 18 on
-                if (opset >= 18) {
-                    String axes = add(OnnxTensor.ofInt64(fresh(safe + "_tok_axes"), new long[] {-1}, 1));
-                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceMax", "", List.of(absX, axes), List.of(x + "_tok_amax0"), List.of(OnnxAttribute.ofInt("keepdims", 1))));
-                } else {
-                    nodes.add(OnnxNode.of(safe + "/TokMax", "ReduceMax", "", List.of(absX), List.of(x + "_tok_amax0"),
-                            List.of(OnnxAttribute.ofInts("axes", -1L), OnnxAttribute.ofInt("keepdims", 1))));
-                }
-                nodes.add(OnnxNode.of(safe + "/TokClamp", "Max", "", List.of(x + "_tok_amax0", eps), List.of(x + "_tok_amax"), List.of()));
-                nodes.add(OnnxNode.of(safe + "/TokNorm", "Div", "", List.of(x, x + "_tok_amax"), List.of(x + "_tok_n"), List.of()));
-                r = new String[] {x + "_q_u8", x + "_q_scale", x + "_q_zp", null, x + "_tok_amax"};   // [4]: the per-token scale
-                nodes.add(OnnxNode.of(safe + "/DynamicQuantizeLinear", "DynamicQuantizeLinear", "", List.of(x + "_tok_n"), List.of(r[0], r[1], r[2]), List.of()));
+                r = tokenQuant(x, safe, st, s, nodes);
             } else if (cfg.method() == Method.INT8_DYNAMIC) {
                 r = new String[] {x + "_q_u8", x + "_q_scale", x + "_q_zp", null};
                 nodes.add(OnnxNode.of(safe + "/DynamicQuantizeLinear", "DynamicQuantizeLinear", "", List.of(x), List.of(r[0], r[1], r[2]), List.of()));
@@ -657,6 +700,63 @@ public final class OnnxPtq {
         }
 
         /** An input with calibration minimum ≥ −this × its maximum takes its per-token scale from the row maximum (no Abs). */
+        /**
+         * Per-token activation quantization: each token row x_t gets its own scale {@code s_t = max(hi_t / (255 − z), −lo_t / z)}
+         * with one zero point z for the tensor, so that ONNX Runtime's u8×s8 GEMM ({@code MatMulIntegerToFloat}, which takes one
+         * zero point) runs on it and applies s_t to its output. hi_t is the row maximum at run time. A one-sided input (a GELU
+         * output: ≥ −0.17) takes lo from calibration and the z that minimises the mean square step over the calibration rows
+         * (no second reduction); any other takes lo_t from the row minimum and z = 128. The rows are quantized by a per-axis
+         * {@code QuantizeLinear} over the [tokens, k] view (com.microsoft's before opset 13): two passes over the input (max,
+         * quantize), as many as the per-tensor {@code DynamicQuantizeLinear}'s (min/max, quantize).
+         * Returns {xq, tokenScale, zeroPoint, null, null, "token"}.
+         */
+        private String[] tokenQuant(String x, String safe, ActivationStats st, float[] smooth, List<OnnxNode> nodes) {
+            if (st == null || st.rows == 0) throw new IllegalStateException("no calibration statistics for '" + x + "'");
+            boolean oneSided = st.oneSided(smooth, ONE_SIDED);
+            reduce("ReduceMax", x, x + "_tok_hi", safe, nodes);
+            int z;
+            if (oneSided) {
+                float lo = st.lowerBound(smooth);
+                z = st.bestZeroPoint(smooth, lo);
+                String a = add(OnnxTensor.ofFloats(fresh(safe + "_tok_a"), new float[] {1f / (255 - z)}));
+                String floor = add(OnnxTensor.ofFloats(fresh(safe + "_tok_floor"), new float[] {Math.max(1e-12f, z == 0 ? 0 : -lo / z)}));
+                nodes.add(OnnxNode.of(safe + "/TokHiScale", "Mul", "", List.of(x + "_tok_hi", a), List.of(x + "_tok_shi"), List.of()));
+                nodes.add(OnnxNode.of(safe + "/TokScale", "Max", "", List.of(x + "_tok_shi", floor), List.of(x + "_tok_s"), List.of()));
+            } else {
+                z = 128;
+                String eps = add(OnnxTensor.ofFloats(fresh(safe + "_tok_eps"), new float[] {1e-12f}));
+                reduce("ReduceMin", x, x + "_tok_lo", safe, nodes);
+                String a = add(OnnxTensor.ofFloats(fresh(safe + "_tok_a"), new float[] {1f / 127}));
+                String b = add(OnnxTensor.ofFloats(fresh(safe + "_tok_b"), new float[] {-1f / 128}));
+                nodes.add(OnnxNode.of(safe + "/TokHiScale", "Mul", "", List.of(x + "_tok_hi", a), List.of(x + "_tok_shi"), List.of()));
+                nodes.add(OnnxNode.of(safe + "/TokLoScale", "Mul", "", List.of(x + "_tok_lo", b), List.of(x + "_tok_slo"), List.of()));
+                nodes.add(OnnxNode.of(safe + "/TokScale", "Max", "", List.of(x + "_tok_shi", x + "_tok_slo", eps), List.of(x + "_tok_s"), List.of()));
+            }
+            String zc = add(OnnxTensor.ofUint8(fresh(safe + "_tok_z"), new byte[] {(byte) z}, 1));
+            String flat = add(OnnxTensor.ofInt64(fresh(safe + "_tok_flat"), new long[] {-1}, 1));
+            String rows = add(OnnxTensor.ofInt64(fresh(safe + "_tok_rows"), new long[] {-1, st.k}, 2));
+            // QuantizeLinear's per-axis scale and zero point are 1-D over the rows of the [tokens, k] view
+            nodes.add(OnnxNode.of(safe + "/TokScaleRows", "Reshape", "", List.of(x + "_tok_s", flat), List.of(x + "_tok_s1"), List.of()));
+            nodes.add(OnnxNode.of(safe + "/TokRowCount", "Shape", "", List.of(x + "_tok_s1"), List.of(x + "_tok_n"), List.of()));
+            nodes.add(OnnxNode.of(safe + "/TokZeroPoints", "Expand", "", List.of(zc, x + "_tok_n"), List.of(x + "_tok_z1"), List.of()));
+            nodes.add(OnnxNode.of(safe + "/TokShape", "Shape", "", List.of(x), List.of(x + "_tok_shape"), List.of()));
+            nodes.add(OnnxNode.of(safe + "/TokRows", "Reshape", "", List.of(x, rows), List.of(x + "_tok_x2"), List.of()));
+            if (opset < 13) microsoftDomain = true;
+            nodes.add(OnnxNode.of(safe + "/TokQuantizeLinear", "QuantizeLinear", opset >= 13 ? "" : "com.microsoft", List.of(x + "_tok_x2", x + "_tok_s1", x + "_tok_z1"),
+                    List.of(x + "_tok_q2"), List.of(OnnxAttribute.ofInt("axis", 0))));
+            nodes.add(OnnxNode.of(safe + "/TokUnrows", "Reshape", "", List.of(x + "_tok_q2", x + "_tok_shape"), List.of(x + "_q_u8"), List.of()));
+            return new String[] {x + "_q_u8", x + "_tok_s", zc, null, null, "token"};
+        }
+
+        private void reduce(String op, String in, String out, String safe, List<OnnxNode> nodes) {
+            if (opset >= 18) {
+                String axes = add(OnnxTensor.ofInt64(fresh(safe + "_tok_axes"), new long[] {-1}, 1));
+                nodes.add(OnnxNode.of(safe + "/" + op, op, "", List.of(in, axes), List.of(out), List.of(OnnxAttribute.ofInt("keepdims", 1))));
+            } else {
+                nodes.add(OnnxNode.of(safe + "/" + op, op, "", List.of(in), List.of(out), List.of(OnnxAttribute.ofInts("axes", -1L), OnnxAttribute.ofInt("keepdims", 1))));
+            }
+        }
+
         static final float ONE_SIDED = 0.25f;
 
         /** Tables at least this large are quantized (word and position embeddings, not token-type ones). */
