@@ -127,12 +127,14 @@ final class Elementwise {
         float[] x = a.data(), z = b.data();
         if (java.util.Arrays.equals(as, bs)) {
             float[] y = new float[x.length];
-            switch (op) {
-                case ADD -> { for (int i = 0; i < y.length; i++) y[i] = x[i] + z[i]; }
-                case SUB -> { for (int i = 0; i < y.length; i++) y[i] = x[i] - z[i]; }
-                case MUL -> { for (int i = 0; i < y.length; i++) y[i] = x[i] * z[i]; }
-                case DIV -> { for (int i = 0; i < y.length; i++) y[i] = x[i] / z[i]; }
-            }
+            Activations.chunks(y.length, (lo, hi) -> {
+                switch (op) {
+                    case ADD -> { for (int i = lo; i < hi; i++) y[i] = x[i] + z[i]; }
+                    case SUB -> { for (int i = lo; i < hi; i++) y[i] = x[i] - z[i]; }
+                    case MUL -> { for (int i = lo; i < hi; i++) y[i] = x[i] * z[i]; }
+                    case DIV -> { for (int i = lo; i < hi; i++) y[i] = x[i] / z[i]; }
+                }
+            });
             return Tensor.result(name, y, a.shape(), out -> backwardSame(op, out, a, b), a, b);
         }
         int[] os = Shape.broadcast(name, as, bs);
@@ -157,20 +159,24 @@ final class Elementwise {
         float[] g = out.gradArray(), x = a.data(), z = b.data();
         if (a.requiresGrad()) {
             float[] ga = a.gradArray();
-            switch (op) {
-                case ADD, SUB -> { for (int i = 0; i < g.length; i++) ga[i] += g[i]; }
-                case MUL -> { for (int i = 0; i < g.length; i++) ga[i] += g[i] * z[i]; }
-                case DIV -> { for (int i = 0; i < g.length; i++) ga[i] += g[i] / z[i]; }
-            }
+            Activations.chunks(g.length, (lo, hi) -> {
+                switch (op) {
+                    case ADD, SUB -> { for (int i = lo; i < hi; i++) ga[i] += g[i]; }
+                    case MUL -> { for (int i = lo; i < hi; i++) ga[i] += g[i] * z[i]; }
+                    case DIV -> { for (int i = lo; i < hi; i++) ga[i] += g[i] / z[i]; }
+                }
+            });
         }
         if (b.requiresGrad()) {
             float[] gb = b.gradArray();
-            switch (op) {
-                case ADD -> { for (int i = 0; i < g.length; i++) gb[i] += g[i]; }
-                case SUB -> { for (int i = 0; i < g.length; i++) gb[i] -= g[i]; }
-                case MUL -> { for (int i = 0; i < g.length; i++) gb[i] += g[i] * x[i]; }
-                case DIV -> { for (int i = 0; i < g.length; i++) gb[i] += g[i] * op.dB(x[i], z[i]); }
-            }
+            Activations.chunks(g.length, (lo, hi) -> {
+                switch (op) {
+                    case ADD -> { for (int i = lo; i < hi; i++) gb[i] += g[i]; }
+                    case SUB -> { for (int i = lo; i < hi; i++) gb[i] -= g[i]; }
+                    case MUL -> { for (int i = lo; i < hi; i++) gb[i] += g[i] * x[i]; }
+                    case DIV -> { for (int i = lo; i < hi; i++) gb[i] += g[i] * op.dB(x[i], z[i]); }
+                }
+            });
         }
     }
 

@@ -52,6 +52,8 @@ class ParallelOpsTest {
         same("logSoftmax", t -> Functional.logSoftmax(t[0], -1), new int[] {600, 9});
         same("crossEntropy", t -> Functional.crossEntropy(t[0], new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0, 1}), new int[] {20, 9});
         same("silu (chunked)", t -> Functional.silu(t[0]), new int[] {3, 70_000});
+        same("same-shape add, sub, mul, div (chunked)", t -> t[0].add(t[1]).mul(t[0]).sub(t[1]).div(t[1].square().add(1f)), new int[] {3, 70_000},
+                new int[] {3, 70_000});
         same("attention", t -> Functional.scaledDotProductAttention(t[0], t[1], t[2], true, 1), new int[] {2, 4, 5, 8}, new int[] {2, 2, 6, 8}, new int[] {2, 2, 6, 8});
     }
 }
