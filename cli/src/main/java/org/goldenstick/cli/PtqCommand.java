@@ -63,7 +63,7 @@ public final class PtqCommand implements Callable<Integer> {
     @Option(names = "--block-size", defaultValue = "32", description = "int4 block along the input dimension: 32 | 64 | 128 (default: ${DEFAULT-VALUE})")
     int blockSize;
 
-    @Option(names = "--int8-kernel", defaultValue = "integer-token", description = {"int8-dynamic kernel: integer-mixed (integer GEMM, one activation",
+    @Option(names = "--int8-kernel", defaultValue = "integer-mixed", description = {"int8-dynamic kernel: integer-mixed (integer GEMM, one activation",
             "scale per tensor except the --protect most sensitive inputs, quantized per token; the fast accurate one) | integer-token",
             "(every activation input quantized per token at run time, SmoothQuant --alpha) | integer (DynamicQuantizeLinear +",
             "MatMulInteger, one activation scale per tensor) | nbits (MatMulNBits 8-bit blocks of 128, activations quantized per row",
@@ -75,10 +75,10 @@ public final class PtqCommand implements Callable<Integer> {
 
     @Option(names = "--protect", description = {"how many of the most sensitive units (measured on the calibration text in ONNX Runtime) keep",
             "the costlier, more accurate form: integer-mixed: activation inputs with per-token scales; int4: MatMuls with 8-bit weights",
-            "(default: 4 for integer-mixed, 6 for int4; docs/onnx-ptq.md)"})
+            "(default: 5 for integer-mixed, 6 for int4; docs/onnx-ptq.md)"})
     Integer protect;
 
-    @Option(names = "--alpha", description = "SmoothQuant migration strength of int8-static and of the integer-token kernel, 0 = off (default: 0.5)")
+    @Option(names = "--alpha", description = "SmoothQuant migration strength of int8-static and of the per-token kernels, 0 = off (default: 0.5)")
     Double alpha;
 
     @Option(names = "--skip", description = "regex of names to keep in float (found anywhere in the name): MatMul/Gemm nodes (encoder) or dotted layer paths (CNN)")

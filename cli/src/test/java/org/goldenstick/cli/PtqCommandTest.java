@@ -35,6 +35,7 @@ class PtqCommandTest {
                 "the --report page and its size chart");
         JsonNode r = new com.fasterxml.jackson.databind.ObjectMapper().readTree(ptqOut);
         assertEquals(36, r.get("quantized_nodes").asInt());
+        assertEquals(5, r.get("protected_units").size(), "the default integer-mixed kernel quantizes the 5 most sensitive inputs per token: " + r);
         assertTrue(r.get("output_bytes").asLong() <= 0.26 * r.get("input_bytes").asLong(), r.toString());
         String[] evalArgs = {"eval-embeddings", "--model", out.toString(), "--ref", minilm("model.onnx").toString(), "--tokenizer",
                 minilm("tokenizer.json").toString(), "--text", held.toString(), "--sentences", "64", "--rounds", "1", "--threads", "1", "--json"};

@@ -72,13 +72,13 @@ public final class OnnxPtq {
     public enum Int4Algo { RTN, GPTQ }
 
     /**
-     * The int8-dynamic kernel. {@code MATMUL_INTEGER_TOKEN} (default): per-channel int8 weights in ONNX Runtime's integer
+     * The int8-dynamic kernel. {@code MATMUL_INTEGER_TOKEN}: per-channel int8 weights in ONNX Runtime's integer
      * GEMM with one activation scale per token: each token row gets its own scale from its maximum (and minimum, or the
      * calibrated lower end of a one-sided input) at run time, a per-row {@code QuantizeLinear} quantizes it, and
      * {@code MatMulIntegerToFloat} (com.microsoft) multiplies and applies the per-token and per-channel scales; SmoothQuant
      * ({@link Config#smoothAlpha()}) moves per-channel outliers into the weights first. {@code MATMUL_INTEGER}: one run-time
      * scale per activation tensor (the shipped {@code -q} structure, {@code DynamicQuantizeLinear → MatMulInteger}, which
-     * ONNX Runtime fuses into {@code DynamicQuantizeMatMul}). {@code MATMUL_INTEGER_MIXED}: one scale per tensor except on
+     * ONNX Runtime fuses into {@code DynamicQuantizeMatMul}). {@code MATMUL_INTEGER_MIXED} (default): one scale per tensor except on
      * the {@link Config#protect()} activation inputs whose per-token scales matter most by measurement (leave-one-out in
      * ONNX Runtime on the calibration sentences), SmoothQuant as for the per-token kernel. {@code MATMUL_NBITS}: 8-bit
      * weights in blocks of 128 ({@code MatMulNBits}, {@code accuracy_level 4}: activations quantized per row and block of
@@ -112,13 +112,13 @@ public final class OnnxPtq {
         }
 
         /**
-         * int8 methods store the embedding int8 (dynamic: the per-token integer kernel; {@code integer-mixed} would protect
-         * the 4 most sensitive inputs; both SmoothQuant α 0.5); int4 stores it 4-bit in the same blocks, GPTQ, block 32,
-         * the 6 most sensitive MatMuls in 8 bits (measured on all-MiniLM-L6-v2: docs/onnx-ptq.md).
+         * int8 methods store the embedding int8 (dynamic: the {@code integer-mixed} kernel with the 5 most sensitive inputs
+         * per token, SmoothQuant α 0.5); int4 stores it 4-bit in the same blocks, GPTQ, block 32, the 6 most sensitive
+         * MatMuls in 8 bits (measured on all-MiniLM-L6-v2: docs/onnx-ptq.md).
          */
         public static Config defaults(Method m) {
-            return new Config(m, Int4Algo.GPTQ, 32, Int8Kernel.MATMUL_INTEGER_TOKEN, m == Method.INT4 ? Embedding.INT4 : Embedding.INT8, null, 256, 16, 0, m == Method.INT4 ? 0 : 0.5,
-                    m == Method.INT4 ? 6 : 4);
+            return new Config(m, Int4Algo.GPTQ, 32, Int8Kernel.MATMUL_INTEGER_MIXED, m == Method.INT4 ? Embedding.INT4 : Embedding.INT8, null, 256, 16, 0, m == Method.INT4 ? 0 : 0.5,
+                    m == Method.INT4 ? 6 : 5);
         }
     }
 
