@@ -16,8 +16,9 @@ import jdk.incubator.vector.VectorSpecies;
  * each activation row is cut into blocks of {@value #BLOCK} values, block {@code b} stored as int8 {@code q} with
  * {@code d_b = max|x| / 127} ({@code x ≈ q · d_b}); a weight row's block dot product is an exact integer sum, scaled
  * once per block by {@code d_b · weight scale}. Weights are int8 in a {@link MemorySegment} (heap or mapped): ggml
- * Q8_0 blocks ({@link #q8_0}), ggml Q4_0 blocks ({@link #q4_0}, 4-bit weights), {@link Int8Weights} whose scale groups are whole blocks ({@link #int8}), or 8-bit
- * symmetric {@link PackedIntWeights} (our W8A16 folders, {@link #packed8}).
+ * Q8_0 blocks ({@link #q8_0}), ggml Q4_0 blocks ({@link #q4_0}, 4-bit weights), {@link Int8Weights} whose scale groups are whole blocks ({@link #int8}), 8-bit
+ * symmetric {@link PackedIntWeights} (our W8A16 folders, {@link #packed8}, read in place) or 4-bit ones (our W4A16
+ * folders, {@link #packed4}: products of codes and activations summed in short lanes, no weight ever a float).
  *
  * <p>The vector path widens 32 weight bytes to shorts ({@code B2S}), multiplies them by the pre-widened activations
  * (|w · q| ≤ 128 · 127 fits a short), adds the two shorts of each int lane (shift pairs, no cross-lane shuffles) and
@@ -267,7 +268,7 @@ public final class W8A8BlockKernels {
     public static void int8(Int8Weights w, float[] x, int xOff, int m, float[] y, int yOff, int ldy) {
         if (!supports(w)) throw new IllegalArgumentException("W8A8-block: scale groups of " + w.groupSize() + " inputs are not whole blocks of " + BLOCK);
         W8A16Kernels.checkVectors(w, x, xOff, m, w.cols(), y, yOff, m, ldy);
-        rows(new Codes(w.data(), w.offset(), w.rows(), w.cols(), w.scales(), w.groupSize(), false), x, xOff, m, y, yOff, ldy);
+        rows(new Codes(w.data(), w.offset(), w.cols(), w.rows(), w.cols(), w.scales(), w.groupSize(), false), x, xOff, m, y, yOff, ldy);
     }
 
     /**
@@ -276,25 +277,38 @@ public final class W8A8BlockKernels {
      * contract as {@link #int8}. Needs {@link #supports(PackedIntWeights)}.
      */
     public static void packed8(PackedIntWeights w, float[] x, int xOff, int m, float[] y, int yOff, int ldy) {
-        if (!supports(w)) throw new IllegalArgumentException("W8A8-block: needs symmetric 8-bit weights with groups of whole blocks of " + BLOCK + ", got " + w.bits() + " bits, group " + w.groupSize());
-        if (m < 0 || xOff < 0 || xOff + (long) m * w.cols() > x.length || yOff < 0 || (m > 0 && (ldy < w.rows() && m > 1 || yOff + (long) (m - 1) * ldy + w.rows() > y.length))) {
-            throw new IllegalArgumentException("W8A8-block: x (length " + x.length + ") / y (length " + y.length + ", ld " + ldy + ") do not hold " + m + " rows of [" + w.cols() + " -> " + w.rows() + "]");
-        }
-        MemorySegment seg = MemorySegment.ofArray(w.packed());
-        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) throw new IllegalStateException("W8A8-block: packed int8 rows need a little-endian machine");
-        rows(new Codes(seg, 0, w.rows(), w.cols(), w.scales(), w.groupSize(), true), x, xOff, m, y, yOff, ldy);
+        if (!supports8(w)) throw new IllegalArgumentException("W8A8-block: needs symmetric 8-bit weights with groups of whole blocks of " + BLOCK + ", got " + w.bits() + " bits, group " + w.groupSize());
+        checkRows(w, x, xOff, m, y, yOff, ldy);
+        // the words are read in place (heap or mapped): a row's little-endian words are its codes in column order
+        rows(new Codes(w.words(), 0, 4L * w.wordsPerRow(), w.rows(), w.cols(), w.scales(), w.groupSize(), true), x, xOff, m, y, yOff, ldy);
     }
 
-    /** Whether {@link #packed8} handles these weights. */
+    /** Whether {@link #packed} handles these weights ({@link #packed8} or {@link #packed4}). */
     public static boolean supports(PackedIntWeights w) {
+        return supports8(w) || supports4(w);
+    }
+
+    static boolean supports8(PackedIntWeights w) {
         return w.bits() == 8 && w.symmetric() && (w.groupSize() == w.cols() || w.groupSize() % BLOCK == 0);
     }
 
+    /** {@link #packed8} or {@link #packed4} by the weights' bits; needs {@link #supports(PackedIntWeights)}. */
+    public static void packed(PackedIntWeights w, float[] x, int xOff, int m, float[] y, int yOff, int ldy) {
+        if (w.bits() == 4) packed4(w, x, xOff, m, y, yOff, ldy);
+        else packed8(w, x, xOff, m, y, yOff, ldy);
+    }
+
+    private static void checkRows(PackedIntWeights w, float[] x, int xOff, int m, float[] y, int yOff, int ldy) {
+        if (m < 0 || xOff < 0 || xOff + (long) m * w.cols() > x.length || yOff < 0 || (m > 0 && (ldy < w.rows() && m > 1 || yOff + (long) (m - 1) * ldy + w.rows() > y.length))) {
+            throw new IllegalArgumentException("W8A8-block: x (length " + x.length + ") / y (length " + y.length + ", ld " + ldy + ") do not hold " + m + " rows of [" + w.cols() + " -> " + w.rows() + "]");
+        }
+    }
+
     /**
-     * Row-major int8 codes ({@code cols} bytes a row from {@code offset}) with {@code rows · ceil(cols/groupSize)} scales;
-     * {@code offsetBinary}: the bytes hold {@code code + 128} (flip the top bit to get the code).
+     * Row-major int8 codes (row r's {@code cols} bytes from {@code offset + r·rowBytes}) with {@code rows · ceil(cols/groupSize)}
+     * scales; {@code offsetBinary}: the bytes hold {@code code + 128} (flip the top bit to get the code).
      */
-    record Codes(MemorySegment data, long offset, int rows, int cols, float[] scales, int groupSize, boolean offsetBinary) {
+    record Codes(MemorySegment data, long offset, long rowBytes, int rows, int cols, float[] scales, int groupSize, boolean offsetBinary) {
         int groups() {
             return (cols + groupSize - 1) / groupSize;
         }
@@ -325,7 +339,7 @@ public final class W8A8BlockKernels {
     /** Reference: integer block sums (a last partial block included), each scaled by d_x · the block's weight scale. */
     static float codesRowScalar(Codes w, int r, Activations a, int i) {
         int cols = w.cols(), padded = a.blocks * BLOCK, gs = w.groupSize(), groups = w.groups();
-        long base = w.offset() + (long) r * cols;
+        long base = w.offset() + r * w.rowBytes();
         float[] sc = w.scales();
         float total = 0;
         for (int b = 0; b < a.blocks; b++) {
@@ -339,7 +353,7 @@ public final class W8A8BlockKernels {
     private static void codesPair(Codes w, int r, Activations a, int i, float[] y, int yAt) {
         MemorySegment seg = w.data();
         int cols = w.cols(), padded = a.blocks * BLOCK, gs = w.groupSize(), groups = w.groups();
-        long base0 = w.offset() + (long) r * cols, base1 = base0 + cols;
+        long base0 = w.offset() + r * w.rowBytes(), base1 = base0 + w.rowBytes();
         float[] sc = w.scales();
         boolean flip = w.offsetBinary();
         int g0 = r * groups, g1 = g0 + groups;
@@ -359,6 +373,187 @@ public final class W8A8BlockKernels {
         }
         y[yAt] = acc0.reduceLanes(VectorOperators.ADD);
         y[yAt + 1] = acc1.reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---------------------------------------------------------------- 4-bit pack-quantized rows
+
+    /**
+     * Columns per vector step of {@link #packed4}: one vector of shorts read straight from the packed words holds four
+     * 4-bit codes per lane (short lane j of a step: columns {@code 4j … 4j + 3}, the first in the lowest bits).
+     */
+    private static final int NIBBLE_STEP = 4 * SL;
+    /** int lanes per step (each the sum of two short lanes: 8 consecutive columns) = float lanes. */
+    private static final int IL = SL / 2;
+    private static final boolean NIBBLE_VECTOR_OK = VECTOR_SHAPE_OK && IL == F.length() && NIBBLE_STEP % BLOCK == 0;
+
+    /** Whether {@link #packed4} handles these weights: 4 bits, rows in whole blocks of 32, groups of whole blocks. */
+    static boolean supports4(PackedIntWeights w) {
+        return w.bits() == 4 && w.cols() % BLOCK == 0 && (w.groupSize() == w.cols() || w.groupSize() % BLOCK == 0);
+    }
+
+    /**
+     * The int8-block activations of one call laid out for the 4-bit rows: per activation row, {@code xs} holds the int8
+     * values of each whole step de-interleaved by code position ({@code xs[step + k·SL + j] = q[step + 4j + k]}), so the
+     * k-th code of every short lane meets its column with one lanewise multiply; {@code laneScale} the block scale d of
+     * each int lane (8 columns); {@code groupSum} per weight group {@code Σ_b d_b · Σ_{c∈b} q_c}, for the offset of the
+     * unsigned codes (and the zero point); {@code laneGroup} the weight group of each int lane (gathered scales when a
+     * group is narrower than a step or a step straddles two groups).
+     */
+    static final class NibbleActivations {
+        short[] xs = new short[0];
+        float[] laneScale = new float[0], groupSum = new float[0];
+        int[] laneGroup = new int[0], laneOffset = new int[0], stepGroup = new int[0];
+        int steps;
+
+        NibbleActivations prepare(Activations a, int m, int groupSize) {
+            int cols = a.cols, padded = a.blocks * BLOCK, groups = cols / groupSize;
+            steps = NIBBLE_VECTOR_OK ? cols / NIBBLE_STEP : 0;
+            int vcols = steps * NIBBLE_STEP, lanes = vcols / 8;
+            if (xs.length < m * vcols) xs = new short[m * vcols];
+            if (laneScale.length < m * lanes) laneScale = new float[m * lanes];
+            if (groupSum.length < m * groups) groupSum = new float[m * groups];
+            if (laneOffset.length < m * lanes) laneOffset = new int[m * lanes];
+            if (laneGroup.length < lanes) laneGroup = new int[lanes];
+            if (stepGroup.length < steps) stepGroup = new int[steps];
+            for (int l = 0; l < lanes; l++) laneGroup[l] = 8 * l / groupSize;
+            for (int s = 0; s < steps; s++) stepGroup[s] = s * NIBBLE_STEP / groupSize;
+            for (int i = 0; i < m; i++) {
+                int q0 = i * padded, x0 = i * vcols;
+                for (int s = 0; s < vcols; s += NIBBLE_STEP)
+                    for (int k = 0; k < 4; k++)
+                        for (int j = 0; j < SL; j++) xs[x0 + s + k * SL + j] = a.q[q0 + s + 4 * j + k];
+                for (int l = 0; l < lanes; l++) {
+                    laneScale[i * lanes + l] = a.d[i * a.blocks + 8 * l / BLOCK];
+                    int sum = 0;
+                    for (int c = 8 * l; c < 8 * l + 8; c++) sum += a.q[q0 + c];
+                    laneOffset[i * lanes + l] = 8 * sum;
+                }
+                java.util.Arrays.fill(groupSum, i * groups, (i + 1) * groups, 0f);
+                for (int b = 0; b < vcols / BLOCK; b++) {
+                    int sum = 0;
+                    for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) sum += a.q[q0 + c];
+                    groupSum[i * groups + b * BLOCK / groupSize] += a.d[i * a.blocks + b] * sum;
+                }
+            }
+            return this;
+        }
+    }
+
+    private static final ThreadLocal<NibbleActivations> NIBBLES = ThreadLocal.withInitial(NibbleActivations::new);
+
+    /**
+     * 4-bit {@link PackedIntWeights} (compressed-tensors pack-quantized, symmetric or with zero points) times int8-block
+     * activations: {@code y[yOff + i·ldy + r] = Σ_c W_real[r, c] · x̂[i, c]}, x rows at {@code xOff + i·cols}. Needs
+     * {@link #supports(PackedIntWeights)}.
+     *
+     * <p>The vector path never turns a weight into a float: a vector of shorts loaded from the packed words gives four
+     * code vectors by shift and mask (the unsigned codes {@code u = q + 8}, 0…15), each multiplied by its de-interleaved
+     * activations in short lanes and the four products added there ({@code |Σ| ≤ 4 · 15 · 127}, no overflow); the two
+     * shorts of each int lane are added ({@code (p + (p << 16)) >> 16}), converted to float and scaled with one FMA by
+     * {@code d_block · scale_group} per step. The codes' offset and zero point come off per group at the end:
+     * {@code Σ_g (8 + z_g) · s_g · Σ_{c∈g} d·q}.
+     */
+    public static void packed4(PackedIntWeights w, float[] x, int xOff, int m, float[] y, int yOff, int ldy) {
+        if (!supports4(w)) throw new IllegalArgumentException("W4A8-block: needs 4-bit weights with rows and groups of whole blocks of " + BLOCK + ", got " + w.bits() + " bits, [" + w.rows() + ", " + w.cols() + "], group " + w.groupSize());
+        checkRows(w, x, xOff, m, y, yOff, ldy);
+        if (m == 0 || w.rows() == 0) return;
+        int rows = w.rows(), cols = w.cols();
+        Activations a = quantize(x, xOff, m, cols);
+        NibbleActivations n = NIBBLES.get().prepare(a, m, w.groupSize());
+        boolean vector = Kernels.vector() && n.steps > 0;
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        int threads = (long) rows * cols * m < (1 << 16) ? 1 : Parallel.threads();
+        Parallel.forEach(threads, tasks, t -> {
+            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+            for (int i = 0; i < m; i++) {
+                int r = r0, at = yOff + i * ldy;
+                if (vector) {
+                    for (; r + 1 < r1; r += 2) nibbleRows(w, r, r + 1, a, n, i, y, at + r);
+                    if (r < r1) nibbleRows(w, r, r, a, n, i, y, at + r);
+                } else {
+                    for (; r < r1; r++) y[at + r] = packed4RowScalar(w, r, a, i);
+                }
+            }
+        });
+    }
+
+    /** Reference: per block of 32, the exact integer sum of (code − zero point) · q, scaled by d_x · the group's scale, in row order. */
+    static float packed4RowScalar(PackedIntWeights w, int r, Activations a, int i) {
+        int padded = a.blocks * BLOCK, gs = w.groupSize(), groups = w.groups();
+        float total = 0;
+        for (int b = 0; b < a.blocks; b++) {
+            int c0 = b * BLOCK, g = c0 / gs, z = w.zeroPoints() == null ? 0 : w.zeroPoints()[r * groups + g], s = 0;
+            for (int c = c0; c < c0 + BLOCK; c++) s += (w.q(r, c) - z) * a.q[i * padded + c];
+            total += s * (a.d[i * a.blocks + b] * w.scales()[r * groups + g]);
+        }
+        return total;
+    }
+
+    /** Rows ra and rb into y[yAt], y[yAt + 1] (rb == ra: one row, only y[yAt] written). */
+    private static void nibbleRows(PackedIntWeights w, int ra, int rb, Activations a, NibbleActivations n, int i, float[] y, int yAt) {
+        MemorySegment seg = w.words();
+        long rowBytes = 4L * w.wordsPerRow(), baseA = ra * rowBytes, baseB = rb * rowBytes;
+        int gs = w.groupSize(), groups = w.groups(), steps = n.steps, vcols = steps * NIBBLE_STEP, lanes = vcols / 8;
+        float[] sc = w.scales(), laneScale = n.laneScale;
+        short[] xs = n.xs;
+        int[] laneGroup = n.laneGroup, laneOffset = n.laneOffset, stepGroup = n.stepGroup;
+        boolean broadcast = gs % NIBBLE_STEP == 0;
+        int ga = ra * groups, gb = rb * groups, xBase = i * vcols, lBase = i * lanes;
+        FloatVector accA = FloatVector.zero(F), accB = FloatVector.zero(F);
+        for (int s = 0; s < steps; s++) {
+            int c0 = s * NIBBLE_STEP, xo = xBase + c0;
+            ShortVector x0 = ShortVector.fromArray(S, xs, xo), x1 = ShortVector.fromArray(S, xs, xo + SL);
+            ShortVector x2 = ShortVector.fromArray(S, xs, xo + 2 * SL), x3 = ShortVector.fromArray(S, xs, xo + 3 * SL);
+            FloatVector d = FloatVector.fromArray(F, laneScale, lBase + s * IL);
+            IntVector off = IntVector.fromArray(I, laneOffset, lBase + s * IL);
+            ShortVector wa = ShortVector.fromMemorySegment(S, seg, baseA + c0 / 2, ByteOrder.LITTLE_ENDIAN);
+            ShortVector wb = ShortVector.fromMemorySegment(S, seg, baseB + c0 / 2, ByteOrder.LITTLE_ENDIAN);
+            IntVector pa = nibbleDot(wa, x0, x1, x2, x3).sub(off), pb = nibbleDot(wb, x0, x1, x2, x3).sub(off);
+            FloatVector sa, sb;
+            if (broadcast) {
+                int g = stepGroup[s];
+                sa = d.mul(sc[ga + g]);
+                sb = d.mul(sc[gb + g]);
+            } else {
+                sa = d.mul(FloatVector.fromArray(F, sc, ga, laneGroup, s * IL));
+                sb = d.mul(FloatVector.fromArray(F, sc, gb, laneGroup, s * IL));
+            }
+            accA = ((FloatVector) pa.convert(VectorOperators.I2F, 0)).fma(sa, accA);
+            accB = ((FloatVector) pb.convert(VectorOperators.I2F, 0)).fma(sb, accB);
+        }
+        y[yAt] = Lanes.sum(accA) + nibbleTail(w, ra, a, n, i);
+        if (rb != ra) y[yAt + 1] = Lanes.sum(accB) + nibbleTail(w, rb, a, n, i);
+    }
+
+    /** Σ over the 4 code positions of u_k · x_k in short lanes, then the two shorts of each int lane added (exact). */
+    private static IntVector nibbleDot(ShortVector word, ShortVector x0, ShortVector x1, ShortVector x2, ShortVector x3) {
+        // shifted as int lanes (an immediate shift; C2 gives short lanes a shift by register, two uops): the bits that
+        // cross from the high short into the low one are masked off with the rest
+        IntVector wi = word.reinterpretAsInts();
+        ShortVector p = word.and((short) 0xF).mul(x0)
+                .add(wi.lanewise(VectorOperators.LSHR, 4).reinterpretAsShorts().and((short) 0xF).mul(x1))
+                .add(wi.lanewise(VectorOperators.LSHR, 8).reinterpretAsShorts().and((short) 0xF).mul(x2))
+                .add(wi.lanewise(VectorOperators.LSHR, 12).reinterpretAsShorts().and((short) 0xF).mul(x3));
+        IntVector pi = p.reinterpretAsInts();
+        return pi.add(pi.lanewise(VectorOperators.LSHL, 16)).lanewise(VectorOperators.ASHR, 16);
+    }
+
+    /**
+     * The columns after the last whole step (whole blocks, scalar, codes less their zero point) minus the zero-point
+     * term of the vector part, {@code Σ_g z_g · s_g · groupSum_g} (the steps took off the codes' offset of 8 already).
+     */
+    private static float nibbleTail(PackedIntWeights w, int r, Activations a, NibbleActivations n, int i) {
+        int groups = w.groups(), gs = w.groupSize(), padded = a.blocks * BLOCK;
+        float[] sc = w.scales();
+        byte[] zp = w.zeroPoints();
+        float tail = 0;
+        for (int b = n.steps * NIBBLE_STEP / BLOCK; b < a.blocks; b++) {
+            int c0 = b * BLOCK, g = c0 / gs, z = zp == null ? 0 : zp[r * groups + g], s = 0;
+            for (int c = c0; c < c0 + BLOCK; c++) s += (w.q(r, c) - z) * a.q[i * padded + c];
+            tail += s * (a.d[i * a.blocks + b] * sc[r * groups + g]);
+        }
+        if (zp != null) for (int g = 0; g < groups; g++) tail -= zp[r * groups + g] * sc[r * groups + g] * n.groupSum[i * groups + g];
+        return tail;
     }
 
     // ---------------------------------------------------------------- shared vector pieces

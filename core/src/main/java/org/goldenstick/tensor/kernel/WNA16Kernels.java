@@ -25,8 +25,9 @@ import java.nio.ByteOrder;
  *       the SGEMM micro-kernel.</li>
  *   <li>{@link #scalar}: the reference, dequantising each weight.</li>
  * </ul>
- * 8-bit symmetric weights go through {@link W8A8BlockKernels#packed8} (int8-block activations) where
- * {@link W8A8BlockKernels#appliesTo(int)} and the call does not accumulate.
+ * With int8-block activations switched on ({@link W8A8BlockKernels#appliesTo(int)}) a call that does not accumulate
+ * goes to {@link W8A8BlockKernels#packed}: 8-bit symmetric weights to {@link W8A8BlockKernels#packed8}, 4-bit ones
+ * (groups of whole blocks of 32) to the integer kernel {@link W8A8BlockKernels#packed4}.
  *
  * <pre>{@code
  * PackedIntWeights w = PackedIntWeights.pack(codes, out, in, 4, 128, scales, null);
@@ -44,7 +45,7 @@ public final class WNA16Kernels {
     public static void gemv(PackedIntWeights w, float[] x, int xOff, float[] y, int yOff, boolean accumulate) {
         check(w, 1, x, xOff, w.cols(), y, yOff, w.rows());
         if (!accumulate && W8A8BlockKernels.appliesTo(1) && W8A8BlockKernels.supports(w)) {
-            W8A8BlockKernels.packed8(w, x, xOff, 1, y, yOff, w.rows());
+            W8A8BlockKernels.packed(w, x, xOff, 1, y, yOff, w.rows());
             return;
         }
         if (!Kernels.vector()) {
@@ -192,7 +193,7 @@ public final class WNA16Kernels {
         check(w, m, x, xOff, ldx, y, yOff, ldy);
         if (m == 0 || w.rows() == 0) return;
         if (!accumulate && ldx == w.cols() && W8A8BlockKernels.appliesTo(m) && W8A8BlockKernels.supports(w)) {
-            W8A8BlockKernels.packed8(w, x, xOff, m, y, yOff, ldy);
+            W8A8BlockKernels.packed(w, x, xOff, m, y, yOff, ldy);
         } else if (!Kernels.vector()) {
             scalar(m, x, xOff, ldx, w, y, yOff, ldy, accumulate);
         } else if (m <= SMALL_M) {

@@ -182,7 +182,7 @@ class W8A8BlockKernelsTest {
     void packedInt8WeightsAsStoredInOurW8a16Folders(boolean vector) {
         Kernels.useVector(vector);
         Random rnd = new Random(vector ? 41 : 42);
-        for (int[] s : new int[][] {{5, 688, 688}, {34, 256, 64}, {3, 64, 64}}) {
+        for (int[] s : new int[][] {{5, 688, 688}, {34, 256, 64}, {3, 64, 64}, {4, 70, 70}}) {
             int rows = s[0], cols = s[1], group = s[2];
             byte[] codes = new byte[rows * cols];
             for (int i = 0; i < codes.length; i++) codes[i] = (byte) (rnd.nextInt(256) - 128);
@@ -214,8 +214,81 @@ class W8A8BlockKernelsTest {
             W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
         }
         PackedIntWeights four = PackedIntWeights.pack(new byte[64], 1, 64, 4, 64, new float[1], null);
-        assertTrue(!W8A8BlockKernels.supports(four));
         assertThrows(IllegalArgumentException.class, () -> W8A8BlockKernels.packed8(four, new float[64], 0, 1, new float[1], 0, 1));
+        PackedIntWeights asym = PackedIntWeights.pack(new byte[64], 1, 64, 8, 64, new float[1], new byte[1]);
+        assertTrue(!W8A8BlockKernels.supports(asym));
+    }
+
+    /**
+     * 4-bit pack-quantized weights (our W4A16 folders) with int8-block activations against the float64 reference:
+     * symmetric and with zero points, groups of 32/64/128/256 and per channel, rows whose length is not a whole number
+     * of vector steps (the scalar tail), 1 and 4 activation rows, heap and native (mapped-style) words.
+     */
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void packedInt4WeightsMatchTheFloat64Reference(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(vector ? 51 : 52);
+        try (Arena arena = Arena.ofShared()) {
+            for (int[] s : new int[][] {{37, 256, 128, 0}, {33, 192, 64, 1}, {20, 96, 32, 0}, {18, 224, 224, 1}, {9, 2048, 128, 0},
+                    {6, 512, 256, 1}, {5, 160, 160, 0}, {3, 1056, 32, 1}}) {
+                int rows = s[0], cols = s[1], group = s[2];
+                boolean asym = s[3] == 1;
+                PackedIntWeights heap = WNA16KernelsTest.random(rnd, rows, cols, 4, group, asym);
+                MemorySegment nat = arena.allocate(heap.words().byteSize(), 64);
+                nat.copyFrom(heap.words());
+                PackedIntWeights mapped = new PackedIntWeights(nat, rows, cols, 4, group, heap.scales(), heap.zeroPoints());
+                assertTrue(W8A8BlockKernels.supports(heap));
+                for (int m : new int[] {1, 4}) {
+                    float[] x = gaussian(rnd, m * cols + 3), y = new float[m * rows + 1], ym = new float[m * rows + 1];
+                    W8A8BlockKernels.packed4(heap, x, 3, m, y, 1, rows);
+                    W8A8BlockKernels.packed4(mapped, x, 3, m, ym, 1, rows);
+                    for (int i = 0; i < m; i++) {
+                        double[] xq = blockQuantized(x, 3 + i * cols, cols);
+                        for (int r = 0; r < rows; r++) {
+                            double ref = 0, mag = 0;
+                            for (int c = 0; c < cols; c++) {
+                                double t = (heap.q(r, c) - heap.zeroPoint(r, c)) * (double) heap.scale(r, c) * xq[c];
+                                ref += t;
+                                mag += Math.abs(t) + 8 * Math.abs(heap.scale(r, c) * xq[c]);
+                            }
+                            float got = y[1 + i * rows + r];
+                            if (Math.abs(got - ref) > 2e-6 * mag + 1e-7) fail(String.format("vector=%b [%d,%d] g%d asym=%b row %d: %g vs %g", vector, rows, cols, group, asym, r, got, ref));
+                            assertEquals(got, ym[1 + i * rows + r], "heap and native words give the same result");
+                        }
+                    }
+                    assertEquals(0f, y[0], "y before yOff untouched");
+                }
+                // WNA16Kernels takes the block kernel only when asked to
+                float[] x = gaussian(rnd, cols), viaWna16 = new float[rows], direct = new float[rows], floatActs = new float[rows];
+                W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
+                WNA16Kernels.gemv(heap, x, 0, floatActs, 0, false);
+                W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.DECODE);
+                WNA16Kernels.gemv(heap, x, 0, viaWna16, 0, false);
+                W8A8BlockKernels.packed4(heap, x, 0, 1, direct, 0, rows);
+                org.junit.jupiter.api.Assertions.assertArrayEquals(direct, viaWna16);
+                assertTrue(!java.util.Arrays.equals(direct, floatActs), "the switch off still quantized the activations");
+                W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
+            }
+        }
+        PackedIntWeights notBlocks = PackedIntWeights.pack(new byte[48], 1, 48, 4, 48, new float[1], null);
+        assertTrue(!W8A8BlockKernels.supports(notBlocks));
+        var e = assertThrows(IllegalArgumentException.class, () -> W8A8BlockKernels.packed4(notBlocks, new float[48], 0, 1, new float[1], 0, 1));
+        assertTrue(e.getMessage().contains("48"), e.getMessage());
+    }
+
+    @Test
+    void packedInt4VectorAndScalarAgreeOnTwoThreads() {
+        Parallel.setThreads(2);
+        Random rnd = new Random(6);
+        int rows = 515, cols = 1024;
+        PackedIntWeights w = WNA16KernelsTest.random(rnd, rows, cols, 4, 128, false);
+        float[] x = gaussian(rnd, cols), yv = new float[rows], ys = new float[rows];
+        Kernels.useVector(true);
+        W8A8BlockKernels.packed4(w, x, 0, 1, yv, 0, rows);
+        Kernels.useVector(false);
+        W8A8BlockKernels.packed4(w, x, 0, 1, ys, 0, rows);
+        for (int r = 0; r < rows; r++) assertEquals(ys[r], yv[r], 1e-4 * (1 + Math.abs(ys[r])), "row " + r);
     }
 
     @Test
