@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "llm", mixinStandardHelpOptions = true,
         description = {"Llama prefill/decode tokens/s (demo model + synthetic ~1B f32 model) and decode GB/s vs memory bandwidth.",
-                "--model takes a float or quantized model folder or a GGUF file; -Dgstick.int8-activations=decode (GSTICK_JAVA_OPTS) runs int8 weights W8A8-block."})
+                "--model takes a float or quantized model folder or a GGUF file. Decode of 4-bit pack-quantized folders runs int8-block activations by default"
+                        + " (-Dgstick.int8-activations=auto); =decode (GSTICK_JAVA_OPTS) adds 8-bit weights and GGUF Q8_0/Q4_0, =off keeps float activations."})
 public final class LlmBench implements Runnable {
     @Option(names = "--model", description = "Model folder or .gguf file to bench besides the synthetic one (default: models/gstick-llama-demo if present).")
     Path model;

@@ -57,31 +57,38 @@ public final class W8A8BlockKernels {
 
     /** Where int8 weight kernels quantize activations to int8 blocks. */
     public enum Mode {
-        /** Never: W8A16 (float activations), the default. */
+        /** Never: W8A16 / W4A16 (float activations) everywhere. */
         OFF,
+        /**
+         * The default: {@link #DECODE} for 4-bit pack-quantized weights ({@link #packed4}: faster per CPU-second, and the
+         * activation rounding is small beside the 4-bit weights' own error, see docs/results.md), {@link #OFF} for
+         * every other weight kind (8-bit: no faster than float activations, measured the same way).
+         */
+        AUTO,
         /** Calls of at most {@link #DECODE_ROWS} rows (decode): W8A8-block there, prefill keeps float activations. */
         DECODE,
         /** Every call, prefill included (llama.cpp's Q8_0 numerics everywhere; e.g. to measure perplexity/KLD). */
         ALL
     }
 
-    private static volatile Mode mode = parse(System.getProperty("gstick.int8-activations", "off"));
+    private static volatile Mode mode = parse(System.getProperty("gstick.int8-activations", "auto"));
 
     private W8A8BlockKernels() {}
 
-    /** {@code off}/{@code false}, {@code decode}/{@code true}, or {@code all}. */
+    /** {@code off}/{@code false}, {@code auto}, {@code decode}/{@code true}, or {@code all}. */
     static Mode parse(String v) {
         return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "off", "false", "" -> Mode.OFF;
+            case "off", "false" -> Mode.OFF;
+            case "auto", "" -> Mode.AUTO;
             case "decode", "true" -> Mode.DECODE;
             case "all" -> Mode.ALL;
-            default -> throw new IllegalArgumentException("-Dgstick.int8-activations must be off, decode (true) or all, got '" + v + "'");
+            default -> throw new IllegalArgumentException("-Dgstick.int8-activations must be off, auto, decode (true) or all, got '" + v + "'");
         };
     }
 
     /**
-     * The current {@link Mode}: {@code -Dgstick.int8-activations=off|decode|all} ({@code true} = decode) sets it
-     * process-wide, {@link #setMode} in code.
+     * The current {@link Mode}: {@code -Dgstick.int8-activations=off|auto|decode|all} ({@code true} = decode; default
+     * auto) sets it process-wide, {@link #setMode} in code.
      */
     public static Mode mode() {
         return mode;
@@ -94,10 +101,15 @@ public final class W8A8BlockKernels {
         return was;
     }
 
-    /** Whether a call with {@code m} activation rows goes through the block kernels in the current mode. */
+    /** Whether a call with {@code m} activation rows of 8-bit weights goes through the block kernels in the current mode. */
     public static boolean appliesTo(int m) {
+        return appliesTo(m, false);
+    }
+
+    /** As {@link #appliesTo(int)} for weights of 4 bits ({@code fourBit}: {@link Mode#AUTO} takes them at decode) or 8. */
+    public static boolean appliesTo(int m, boolean fourBit) {
         Mode c = mode;
-        return c == Mode.ALL || (c == Mode.DECODE && m <= DECODE_ROWS);
+        return c == Mode.ALL || (m <= DECODE_ROWS && (c == Mode.DECODE || (c == Mode.AUTO && fourBit)));
     }
 
     /** Whether {@link #int8} handles these weights: scale groups made of whole blocks (or one group per row). */

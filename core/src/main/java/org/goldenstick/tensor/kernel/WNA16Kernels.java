@@ -25,8 +25,8 @@ import java.nio.ByteOrder;
  *       the SGEMM micro-kernel.</li>
  *   <li>{@link #scalar}: the reference, dequantising each weight.</li>
  * </ul>
- * With int8-block activations switched on ({@link W8A8BlockKernels#appliesTo(int)}) a call that does not accumulate
- * goes to {@link W8A8BlockKernels#packed}: 8-bit symmetric weights to {@link W8A8BlockKernels#packed8}, 4-bit ones
+ * Where int8-block activations apply ({@link W8A8BlockKernels#appliesTo(int, boolean)}: by default decode-sized calls
+ * on 4-bit weights) a call that does not accumulate goes to {@link W8A8BlockKernels#packed}: 8-bit symmetric weights to {@link W8A8BlockKernels#packed8}, 4-bit ones
  * (groups of whole blocks of 32) to the integer kernel {@link W8A8BlockKernels#packed4}.
  *
  * <pre>{@code
@@ -44,7 +44,7 @@ public final class WNA16Kernels {
     /** {@code y[yOff + r] (+)= Σ_c W_real[r, c] · x[xOff + c]} for every row r. */
     public static void gemv(PackedIntWeights w, float[] x, int xOff, float[] y, int yOff, boolean accumulate) {
         check(w, 1, x, xOff, w.cols(), y, yOff, w.rows());
-        if (!accumulate && W8A8BlockKernels.appliesTo(1) && W8A8BlockKernels.supports(w)) {
+        if (!accumulate && W8A8BlockKernels.appliesTo(1, w.bits() == 4) && W8A8BlockKernels.supports(w)) {
             W8A8BlockKernels.packed(w, x, xOff, 1, y, yOff, w.rows());
             return;
         }
@@ -192,7 +192,7 @@ public final class WNA16Kernels {
     public static void gemm(int m, float[] x, int xOff, int ldx, PackedIntWeights w, float[] y, int yOff, int ldy, boolean accumulate) {
         check(w, m, x, xOff, ldx, y, yOff, ldy);
         if (m == 0 || w.rows() == 0) return;
-        if (!accumulate && ldx == w.cols() && W8A8BlockKernels.appliesTo(m) && W8A8BlockKernels.supports(w)) {
+        if (!accumulate && ldx == w.cols() && W8A8BlockKernels.appliesTo(m, w.bits() == 4) && W8A8BlockKernels.supports(w)) {
             W8A8BlockKernels.packed(w, x, xOff, m, y, yOff, ldy);
         } else if (!Kernels.vector()) {
             scalar(m, x, xOff, ldx, w, y, yOff, ldy, accumulate);

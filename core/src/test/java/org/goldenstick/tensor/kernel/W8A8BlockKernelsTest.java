@@ -362,6 +362,15 @@ class W8A8BlockKernelsTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(ref17, a17);
             assertTrue(!java.util.Arrays.equals(ref17, f17), "DECODE mode quantized a 17-row batch");
         }
+        // the default: 4-bit weights at decode only
+        assertEquals(W8A8BlockKernels.Mode.AUTO, W8A8BlockKernels.parse("auto"));
+        assertEquals(W8A8BlockKernels.Mode.AUTO, W8A8BlockKernels.parse(""));
+        W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.AUTO);
+        assertTrue(W8A8BlockKernels.appliesTo(1, true) && W8A8BlockKernels.appliesTo(16, true));
+        assertTrue(!W8A8BlockKernels.appliesTo(17, true) && !W8A8BlockKernels.appliesTo(1, false) && !W8A8BlockKernels.appliesTo(1));
+        float[] autoActs = new float[2 * rows];
+        W8A16Kernels.gemm(2, x, 0, cols, w, autoActs, 0, rows, false);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(floatActs, autoActs, "AUTO keeps float activations for 8-bit weights");
         assertEquals(W8A8BlockKernels.Mode.DECODE, W8A8BlockKernels.parse("true"));
         assertEquals(W8A8BlockKernels.Mode.ALL, W8A8BlockKernels.parse(" All"));
         assertThrows(IllegalArgumentException.class, () -> W8A8BlockKernels.parse("yes"));

@@ -11,6 +11,19 @@ import org.junit.jupiter.api.Test;
 
 /** Packing against compressed-tensors' documented example, and the W4/W8 kernels against a float64 reference. */
 class WNA16KernelsTest {
+    // these tests check the float-activation (W4A16 / W8A16) kernels; the int8-block ones are W8A8BlockKernelsTest's
+    private W8A8BlockKernels.Mode wasMode;
+
+    @org.junit.jupiter.api.BeforeEach
+    void floatActivations() {
+        wasMode = W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void restoreMode() {
+        W8A8BlockKernels.setMode(wasMode);
+    }
+
     @Test
     void packingFollowsCompressedTensors() {
         // pack_to_int32's docstring: 8-bit codes [1, 2] -> unsigned [129, 130] -> one word 33409
