@@ -25,7 +25,8 @@ import java.util.Random;
  * {@code gstick bench gemv}: decode-style GEMV with fp32 weights vs W8A16 (int8 weights, group scales) and W4A16
  * (compressed-tensors pack-quantized int4, {@link WNA16Kernels}), in GB/s of weight bytes streamed, over a working set of several matrices (larger than the caches);
  * plus prefill GEMM (m rows) fp32 vs W8A16 in GFLOPS. The int8 weights are also timed off-heap (as mapped) with float
- * activations and with int8-block ones ({@link W8A8BlockKernels}), and as ggml Q8_0 blocks both ways.
+ * activations and with int8-block ones ({@link W8A8BlockKernels}), and as ggml Q8_0 blocks both ways; the int4 weights
+ * with float activations (W4A16) and with int8-block ones ({@link W8A8BlockKernels#packed4}).
  */
 @Command(name = "gemv", mixinStandardHelpOptions = true,
         description = "fp32 vs W8A16 vs W4A16 GEMV (GB/s of weights) and GEMM for m rows (GFLOPS), median after warm-up.")
@@ -134,9 +135,19 @@ public final class GemvBench implements Runnable {
                 double[] w8 = rate(() -> {
                     for (Int8Weights w : wq) W8A16Kernels.gemv(w, x, 0, y, 0, false);
                 }, weights / 1e9, t);
-                double[] w4r = rate(() -> {
-                    for (PackedIntWeights w : w4) WNA16Kernels.gemv(w, x, 0, y, 0, false);
-                }, weights / 1e9, t);
+                // float activations (W4A16) explicitly: the default mode gives 4-bit decode int8-block activations
+                W8A8BlockKernels.Mode before = W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
+                double[] w4r;
+                try {
+                    w4r = rate(() -> {
+                        for (PackedIntWeights w : w4) WNA16Kernels.gemv(w, x, 0, y, 0, false);
+                    }, weights / 1e9, t);
+                } finally {
+                    W8A8BlockKernels.setMode(before);
+                }
+                double[] w4a8 = W8A8BlockKernels.supports(w4[0]) ? rate(() -> {
+                    for (PackedIntWeights w : w4) W8A8BlockKernels.packed4(w, x, 0, 1, y, 0, rows);
+                }, weights / 1e9, t) : null;
                 out.add(new Row("gemv_fp32", t, fp[0], fp[1], "GB/s"));
                 out.add(new Row("gemv_w8a16", t, w8[0], w8[1], "GB/s"));
                 if (W8A8BlockKernels.supports(wq[0])) {
@@ -167,6 +178,7 @@ public final class GemvBench implements Runnable {
                 }
                 out.add(new Row("gemv_w4a16", t, w4r[0] / 2, w4r[1] / 2, "GB/s"));
                 out.add(new Row("gemv_w4a16_weights", t, w4r[0], w4r[1], "Gweights/s"));
+                if (w4a8 != null) out.add(new Row("gemv_w4a8_block_weights", t, w4a8[0], w4a8[1], "Gweights/s"));
                 for (int b = 0; b < widths.length; b++) {
                     PackedBits[] ws = packed[b];
                     long bytes = 0;

@@ -44,12 +44,12 @@ class BenchCommandsTest {
         JsonNode rows = runJson("gemv", "--json", "--rows", "64", "--cols", "256", "--matrices", "1", "--threads", "1",
                 "--gemm-m", "8", "--low-bits", "4,1", "--seconds", "0.01", "--warmup", "0.01").get("cases");
         // fp32, w8a16, w4a16 (GB/s and Gweights/s), packed 4/1 bit (two each), gemm (two); groups of 128 (the default) are whole blocks of 32,
-        // so also w8a16 and w8a8-block off-heap, Q8_0 with float and int8 activations
-        assertEquals(4 + 2 * 2 + 2 + 4, rows.size());
+        // so also w8a16 and w8a8-block off-heap, Q8_0 with float and int8 activations, and w4 with int8-block activations
+        assertEquals(4 + 2 * 2 + 2 + 4 + 1, rows.size());
         for (JsonNode r : rows) assertTrue(r.get("value").asDouble() > 0, r.toString());
         java.util.Map<String, Double> byKernel = new java.util.HashMap<>();
         for (JsonNode r : rows) byKernel.put(r.get("kernel").asText(), r.get("value").asDouble());
         assertEquals(byKernel.get("gemv_w4a16_weights") / 2, byKernel.get("gemv_w4a16"), 1e-9 * byKernel.get("gemv_w4a16"), "half a byte per weight");
-        for (String k : new String[] {"gemv_w8a16_offheap", "gemv_w8a8_block_offheap", "gemv_q8_0_float_acts", "gemv_q8_0_int8_acts"}) assertTrue(byKernel.containsKey(k), k);
+        for (String k : new String[] {"gemv_w8a16_offheap", "gemv_w8a8_block_offheap", "gemv_q8_0_float_acts", "gemv_q8_0_int8_acts", "gemv_w4a8_block_weights"}) assertTrue(byKernel.containsKey(k), k);
     }
 }
