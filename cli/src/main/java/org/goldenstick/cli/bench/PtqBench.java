@@ -156,8 +156,10 @@ public final class PtqBench implements Callable<Integer> {
                     System.out.printf(Locale.ROOT, "SmoothQuant W8A8 layer by layer (%d samples x %d tokens): %.1f s, %.2f GB/s of bf16 input; %.1f CPU-s; peak RSS %s%n",
                             calibSamples, calibLen, sqSeconds, sqGbps, sqCpu, mb(sqPeakRss));
                 } else {
-                    System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, " + label.toUpperCase(Locale.ROOT) + " %.2f tok/s, speed-up %.2fx (medians of %d interleaved rounds of %d tokens)%n",
-                            fpTps, qTps, speedup, ROUNDS, decodeTokens);
+                    System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, " + label.toUpperCase(Locale.ROOT) + " %.2f tok/s, speed-up %.2fx (medians of %d interleaved rounds of %d tokens;"
+                                    + " int8-block activations %s: %s)%n", fpTps, qTps, speedup, ROUNDS, decodeTokens,
+                            org.goldenstick.tensor.kernel.W8A8BlockKernels.mode().name().toLowerCase(Locale.ROOT),
+                            org.goldenstick.tensor.kernel.W8A8BlockKernels.appliesTo(1, bits == 4) ? "on at decode" : "off");
                 }
             }
             return 0;
