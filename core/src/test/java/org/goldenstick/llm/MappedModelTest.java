@@ -19,21 +19,17 @@ import org.goldenstick.formats.safetensors.DType;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.kernel.Kernels;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.goldenstick.tensor.kernel.KernelSettings;
 
 /** Models whose weights stay in the mapped checkpoint: same results as the heap model, small heap, early errors. */
+@ExtendWith(KernelSettings.class)
 class MappedModelTest {
     @TempDir
     Path tmp;
 
-    private final boolean wasVector = Kernels.vector();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-    }
 
     @Test
     void mappedModelHoldsViewsAndMatchesTheHeapModelForEveryDtype() throws IOException {

@@ -4,18 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.util.Random;
 import org.goldenstick.tensor.kernel.Kernels;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.goldenstick.tensor.kernel.KernelSettings;
 
 /** The code passes of the deploy layers (code tables, dequantization) against plain per-element loops, both paths. */
+@ExtendWith(KernelSettings.class)
 class Int8OpsCodesTest {
-    private final boolean wasVector = Kernels.vector();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-    }
 
     @ParameterizedTest(name = "vector={0}")
     @ValueSource(booleans = {true, false})

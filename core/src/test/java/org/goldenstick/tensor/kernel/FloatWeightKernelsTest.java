@@ -9,20 +9,15 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Float weights read in place (F32, BF16, F16 little-endian, off-heap and heap segments) against a float64 reference
  * computed from the element bits decoded by the format definitions, for the vector and scalar paths.
  */
+@ExtendWith(KernelSettings.class)
 class FloatWeightKernelsTest {
-    private final boolean wasVector = Kernels.vector();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-    }
 
     /** Random weights of {@code enc} written into {@code seg} at {@code off}; returns their exact float values. */
     static double[] fill(Random rnd, MemorySegment seg, long off, int n, FloatWeights.Encoding enc) {

@@ -1,6 +1,5 @@
 package org.goldenstick.tensor.kernel;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -11,17 +10,11 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Int8Gemm against a long-integer reference written here, on both kernel paths. */
+@ExtendWith(KernelSettings.class)
 class Int8GemmTest {
-    private final boolean wasVector = Kernels.vector();
-    private final int wasThreads = Parallel.threads();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-        Parallel.setThreads(wasThreads);
-    }
 
     static byte[] bytes(Random rnd, int n) {
         byte[] b = new byte[n];

@@ -1,6 +1,5 @@
 package org.goldenstick.tensor.kernel;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -11,15 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** PackedBits storage and kernels against a float64 reference built from the raw indices. */
+@ExtendWith(KernelSettings.class)
 class PackedBitsTest {
-    private final boolean wasVector = Kernels.vector();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-    }
 
     @Test
     void packingRoundTripsEveryIndex() {

@@ -1,6 +1,5 @@
 package org.goldenstick.tensor.kernel;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -9,15 +8,11 @@ import java.math.RoundingMode;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Requantize against an independent BigDecimal HALF_EVEN reference, both paths. */
+@ExtendWith(KernelSettings.class)
 class RequantizeTest {
-    private final boolean wasVector = Kernels.vector();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-    }
 
     static int ref(float v, int zp, boolean unsigned) {
         int r = new BigDecimal(v).setScale(0, RoundingMode.HALF_EVEN).intValueExact() + zp;

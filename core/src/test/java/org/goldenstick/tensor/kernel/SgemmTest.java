@@ -1,6 +1,5 @@
 package org.goldenstick.tensor.kernel;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
@@ -10,17 +9,11 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** Sgemm against a float64 reference: odd sizes, transposes, offsets, leading dimensions, both paths. */
+@ExtendWith(KernelSettings.class)
 class SgemmTest {
-    private final boolean wasVector = Kernels.vector();
-    private final int wasThreads = Parallel.threads();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-        Parallel.setThreads(wasThreads);
-    }
 
     /** Checks one case; C starts random so both overwrite and accumulate are meaningful. */
     static void check(Random rnd, boolean tA, boolean tB, int m, int n, int k, boolean acc) {

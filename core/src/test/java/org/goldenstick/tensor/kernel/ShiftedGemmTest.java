@@ -5,17 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** The three window products against float64 loops written from their definitions, on both kernel paths. */
+@ExtendWith(KernelSettings.class)
 class ShiftedGemmTest {
-    private final boolean wasVector = Kernels.vector();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-    }
 
     private static float[] fill(Random r, int n) {
         float[] a = new float[n];

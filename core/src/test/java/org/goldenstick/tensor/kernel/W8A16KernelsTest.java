@@ -1,6 +1,5 @@
 package org.goldenstick.tensor.kernel;
 
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -12,17 +11,11 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /** W8A16 GEMV/GEMM against a float64 reference over the raw int8 values and scales. */
+@ExtendWith(KernelSettings.class)
 class W8A16KernelsTest {
-    private final boolean wasVector = Kernels.vector();
-    private final int wasThreads = Parallel.threads();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-        Parallel.setThreads(wasThreads);
-    }
 
     static Int8Weights randomWeights(Random rnd, int rows, int cols, int group, MemorySegment seg, long off) {
         int groups = (cols + group - 1) / group;

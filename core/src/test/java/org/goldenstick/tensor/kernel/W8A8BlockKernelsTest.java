@@ -10,28 +10,19 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * W8A8-block kernels against float64 references written here: the activations quantized per block of 32 by this
  * test's own rule (d = max|x|/127, q = round(x/d)), integer products, scales applied in double; plus the bound of the
  * activation rounding against the unquantized product, and the switch in W8A16Kernels / GgmlBlockKernels.
  */
+@ExtendWith(KernelSettings.class)
 class W8A8BlockKernelsTest {
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private final boolean wasVector = Kernels.vector();
-    private final int wasThreads = Parallel.threads();
-    private final W8A8BlockKernels.Mode wasMode = W8A8BlockKernels.mode();
-
-    @AfterEach
-    void restore() {
-        Kernels.useVector(wasVector);
-        Parallel.setThreads(wasThreads);
-        W8A8BlockKernels.setMode(wasMode);
-    }
 
     /** x quantized per block of 32, dequantized, in double. */
     static double[] blockQuantized(float[] x, int off, int cols) {
