@@ -52,6 +52,25 @@ public final class W8A8BlockKernels {
     private static final boolean VECTOR_SHAPE_OK = SL >= 8 && BLOCK % SL == 0;
     private static final ValueLayout.OfShort F16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int ROWS_PER_TASK = 16;
+
+    /** One task's weight rows, {@code [r0, r1)}. */
+    private interface RowRange {
+        void run(int r0, int r1);
+    }
+
+    /**
+     * Runs {@code body} over the rows in tasks of {@link #ROWS_PER_TASK}, on one thread when {@code rows · cols · m} is
+     * below {@code serialBelow} (handing tiny products to the pool costs more than it saves).
+     */
+    private static void forRowTasks(int rows, int cols, int m, long serialBelow, RowRange body) {
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        int threads = (long) rows * cols * m < serialBelow ? 1 : Parallel.threads();
+        Parallel.forEach(threads, tasks, t -> {
+            int r0 = t * ROWS_PER_TASK;
+            body.run(r0, Math.min(rows, r0 + ROWS_PER_TASK));
+        });
+    }
+
     /** Up to this many activation rows {@link Mode#DECODE} uses the block kernels; larger batches (prefill) stay float. */
     public static final int DECODE_ROWS = 16;
 
@@ -166,10 +185,7 @@ public final class W8A8BlockKernels {
         long rowBytes = checkedRowBytes("Q8_0", Q8_0_BYTES, w, offset, rows, cols, x, m, y);
         Activations a = quantize(x, 0, m, cols);
         boolean vector = Kernels.vector() && VECTOR_SHAPE_OK;
-        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        int threads = (long) rows * cols * m < (1 << 15) ? 1 : Parallel.threads();
-        Parallel.forEach(threads, tasks, t -> {
-            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+        forRowTasks(rows, cols, m, 1 << 15, (r0, r1) -> {
             for (int i = 0; i < m; i++) {
                 int r = r0;
                 if (vector) for (; r + 1 < r1; r += 2) q8_0Pair(w, offset + r * rowBytes, rowBytes, a, i, y, i * rows + r);
@@ -226,10 +242,7 @@ public final class W8A8BlockKernels {
         long rowBytes = checkedRowBytes("Q4_0", Q4_0_BYTES, w, offset, rows, cols, x, m, y);
         Activations a = quantize(x, 0, m, cols);
         boolean vector = Kernels.vector() && Q4_VECTOR_OK;
-        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        int threads = (long) rows * cols * m < (1 << 15) ? 1 : Parallel.threads();
-        Parallel.forEach(threads, tasks, t -> {
-            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+        forRowTasks(rows, cols, m, 1 << 15, (r0, r1) -> {
             for (int i = 0; i < m; i++)
                 for (int r = r0; r < r1; r++) y[i * rows + r] = vector ? q4_0RowVector(w, offset + r * rowBytes, a, i) : q4_0RowScalar(w, offset + r * rowBytes, a, i);
         });
@@ -336,10 +349,7 @@ public final class W8A8BlockKernels {
         Activations a = quantize(x, xOff, m, w.cols());
         int rows = w.rows();
         boolean vector = Kernels.vector() && VECTOR_SHAPE_OK && w.cols() % BLOCK == 0;
-        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        int threads = (long) rows * w.cols() * m < (1 << 15) ? 1 : Parallel.threads();
-        Parallel.forEach(threads, tasks, t -> {
-            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+        forRowTasks(rows, w.cols(), m, 1 << 15, (r0, r1) -> {
             for (int i = 0; i < m; i++) {
                 int r = r0, at = yOff + i * ldy;
                 if (vector) for (; r + 1 < r1; r += 2) codesPair(w, r, a, i, y, at + r);
@@ -473,10 +483,7 @@ public final class W8A8BlockKernels {
         Activations a = quantize(x, xOff, m, cols);
         NibbleActivations n = NIBBLES.get().prepare(a, m, w.groupSize());
         boolean vector = Kernels.vector() && n.steps > 0;
-        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        int threads = (long) rows * cols * m < (1 << 16) ? 1 : Parallel.threads();
-        Parallel.forEach(threads, tasks, t -> {
-            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
+        forRowTasks(rows, cols, m, 1 << 16, (r0, r1) -> {
             for (int i = 0; i < m; i++) {
                 int r = r0, at = yOff + i * ldy;
                 if (vector) {
