@@ -205,7 +205,7 @@ public final class FakeQuantize extends Module {
             nmax[c] = n[3];
         }
         float[] in = x.data();
-        float[] out = new float[in.length];
+        float[] out = org.goldenstick.tensor.StepBuffers.uninitialized(in.length); // every run written below
         Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.quantDequant(in, from, to, scale[c], nmin[c], nmax[c], out));
         // straight-through estimator: the mask is recomputed from the input instead of being kept per element
         return Tensor.result("fake_quant", out, x.shape(), o -> {

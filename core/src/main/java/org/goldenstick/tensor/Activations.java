@@ -28,7 +28,7 @@ final class Activations {
     }
 
     static Tensor relu(Tensor a) {
-        float[] x = a.data(), y = new float[x.length];
+        float[] x = a.data(), y = StepBuffers.uninitialized(x.length);
         chunks(x.length, (lo, hi) -> {
             for (int i = lo; i < hi; i++) y[i] = Math.max(x[i], 0f); // branch-free, unlike a ternary
         });
@@ -39,7 +39,7 @@ final class Activations {
     }
 
     static Tensor relu6(Tensor a) {
-        float[] x = a.data(), y = new float[x.length];
+        float[] x = a.data(), y = StepBuffers.uninitialized(x.length);
         chunks(x.length, (lo, hi) -> {
             for (int i = lo; i < hi; i++) y[i] = Math.min(6f, Math.max(0f, x[i]));
         });
@@ -50,7 +50,7 @@ final class Activations {
     }
 
     static Tensor leakyRelu(Tensor a, float slope) {
-        float[] x = a.data(), y = new float[x.length];
+        float[] x = a.data(), y = StepBuffers.uninitialized(x.length);
         chunks(x.length, (lo, hi) -> VectorKernels.leakyForward(x, y, lo, hi, slope));
         return Tensor.result("leakyRelu", y, a.shape(), out -> {
             float[] g = out.gradArray(), gx = a.gradArray();

@@ -126,7 +126,7 @@ final class Elementwise {
         int[] as = a.shapeRef(), bs = b.shapeRef();
         float[] x = a.data(), z = b.data();
         if (java.util.Arrays.equals(as, bs)) {
-            float[] y = new float[x.length];
+            float[] y = StepBuffers.uninitialized(x.length); // every chunk written below
             Activations.chunks(y.length, (lo, hi) -> {
                 switch (op) {
                     case ADD -> { for (int i = lo; i < hi; i++) y[i] = x[i] + z[i]; }

@@ -28,7 +28,7 @@ final class Normalization {
         float[] xd = x.data();
         float[] gd = gamma == null ? null : gamma.data(), bd = beta == null ? null : beta.data();
         float[] mean = new float[c], invStd = new float[c];
-        float[] y = new float[xd.length];
+        float[] y = StepBuffers.uninitialized(xd.length); // every element written below
         Parallel.forEach(c, ch -> {
             float mu, is;
             if (training) {

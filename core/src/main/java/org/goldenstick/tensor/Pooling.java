@@ -42,7 +42,7 @@ final class Pooling {
         int planes = xs[0] * xs[1], h = xs[2], w = xs[3];
         int oh = outSize("maxPool2d", xs, h, kH, sH, pH, 'H'), ow = outSize("maxPool2d", xs, w, kW, sW, pW, 'W');
         float[] xd = x.data();
-        float[] y = new float[planes * oh * ow];
+        float[] y = StepBuffers.uninitialized(planes * oh * ow); // every row filled below
         boolean needArg = GradMode.isEnabled() && x.requiresGrad();
         int[] arg = needArg ? new int[y.length] : null; // flat input index of each window's first maximum
         Parallel.forEach(planes, pl -> {

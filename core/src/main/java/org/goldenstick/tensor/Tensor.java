@@ -40,6 +40,8 @@ public final class Tensor {
     private Tensor[] parents;
     private Backward backward;
     private String opName;
+    /** Set when the {@link StepBuffers} step this tensor was made in closed: its array now serves another step. */
+    private boolean released;
 
     /** Propagates {@code out.gradArray()} to the parents' gradients. */
     @FunctionalInterface
@@ -50,6 +52,15 @@ public final class Tensor {
     private Tensor(float[] data, int[] shape) {
         this.data = data;
         this.shape = shape;
+        StepBuffers.adopt(this, data);
+    }
+
+    /** Marks this tensor as belonging to a closed {@link StepBuffers} step (its arrays are reused). */
+    void release() {
+        released = true;
+        grad = null;
+        parents = null;
+        backward = null;
     }
 
     // ---------------------------------------------------------------- creation
@@ -115,6 +126,10 @@ public final class Tensor {
 
     /** The backing array (row-major). Writing to it bypasses autograd: for kernels and optimizers only. */
     public float[] data() {
+        if (released) {
+            throw new IllegalStateException("Tensor" + Shape.str(shape) + (opName == null ? "" : " <" + opName + ">")
+                    + " was made during a training step whose StepBuffers step is closed: its memory now holds another step's values; copy() it inside the step to keep it");
+        }
         return data;
     }
 
@@ -136,7 +151,7 @@ public final class Tensor {
 
     /** A deep copy without graph. */
     public Tensor copy() {
-        return new Tensor(data.clone(), shape.clone());
+        return new Tensor(data().clone(), shape.clone());
     }
 
     /** The same values, cut from the graph (shares storage). */
@@ -178,7 +193,8 @@ public final class Tensor {
 
     /** The gradient buffer, allocated on first use (for backward functions and optimizers). */
     public float[] gradArray() {
-        if (grad == null) grad = new float[data.length];
+        // an intermediate's gradient lives only during the backward pass: reuse one from the training step's pool if open
+        if (grad == null) grad = parents == null ? new float[data.length] : StepBuffers.zeros(data.length);
         return grad;
     }
 
@@ -236,7 +252,10 @@ public final class Tensor {
         accumulateGrad(seed);
         for (int i = order.size() - 1; i >= 0; i--) {
             Tensor t = order.get(i);
-            if (t.backward != null && t.grad != null) t.backward.apply(t);
+            if (t.backward != null && t.grad != null) {
+                t.backward.apply(t);
+                if (t != this && StepBuffers.reclaim(t.grad)) t.grad = null; // consumed: every user of t came earlier
+            }
         }
     }
 

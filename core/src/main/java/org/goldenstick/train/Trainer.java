@@ -10,6 +10,7 @@ import org.goldenstick.nn.Module;
 import org.goldenstick.progress.ProgressListener;
 import org.goldenstick.progress.ProgressPrinter;
 import org.goldenstick.progress.ProgressTask;
+import org.goldenstick.tensor.StepBuffers;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -77,6 +78,7 @@ public final class Trainer {
         model.train();
         long start = System.nanoTime();
         int epochsRun = 0;
+        StepBuffers buffers = new StepBuffers(); // each step reuses the previous step's activation and gradient arrays
         for (TrainCallback cb : callbacks) cb.onTrainBegin(ctx);
         for (int epoch = 0; epoch < epochs && !ctx.stopRequested(); epoch++) {
             epochsRun++;
@@ -85,7 +87,7 @@ public final class Trainer {
             int step = 0;
             for (Batch batch : data) {
                 ctx.beginStep(step, batch);
-                trainStep(ctx);
+                trainStep(ctx, buffers);
                 step++;
                 if (ctx.stopRequested()) break;
             }
@@ -99,7 +101,13 @@ public final class Trainer {
         return new TrainResult(epochsRun, ctx.globalStep(), ctx.samplesSeen(), seconds, losses, accuracies, ctx.stopRequested());
     }
 
-    private void trainStep(TrainContext ctx) {
+    private void trainStep(TrainContext ctx, StepBuffers buffers) {
+        try (StepBuffers.Step ignored = buffers.open()) {
+            trainStepBody(ctx);
+        }
+    }
+
+    private void trainStepBody(TrainContext ctx) {
         optimizer.setLearningRate(schedule.lr(baseLr, ctx.globalStep(), ctx.stepsPerEpoch()));
         for (TrainCallback cb : callbacks) cb.onStepBegin(ctx);
         optimizer.zeroGrad();
@@ -113,7 +121,7 @@ public final class Trainer {
         l.backward();
         for (TrainCallback cb : callbacks) cb.onAfterBackward(ctx);
         optimizer.step();
-        ctx.endStep(output.detach(), value);  // detached: the graph is freed before the next step
+        ctx.endStep(output.copy(), value);  // a copy without graph: the step's arrays are reused after it (StepBuffers)
         for (TrainCallback cb : callbacks) cb.onStepEnd(ctx);
     }
 

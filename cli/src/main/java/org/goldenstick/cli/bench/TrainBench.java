@@ -18,6 +18,7 @@ import org.goldenstick.importer.OnnxImport;
 import org.goldenstick.qat.SimQAT;
 import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.qat.SimQATConfig;
+import org.goldenstick.tensor.StepBuffers;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.train.Inference;
@@ -209,6 +210,7 @@ public final class TrainBench implements Callable<Integer> {
         private final Batch batch;
         private final SGD opt;
         private final LossFunction loss = LossFunction.crossEntropy();
+        private final StepBuffers buffers = new StepBuffers(); // as Trainer: each step reuses the previous one's arrays
 
         Step(Module net, Batch batch) {
             this.net = net;
@@ -218,11 +220,13 @@ public final class TrainBench implements Callable<Integer> {
         }
 
         void run() {
-            opt.zeroGrad();
-            net.zeroGrad();
-            Tensor l = loss.compute(net.forward(batch.inputs()), batch);
-            l.backward();
-            opt.step();
+            try (StepBuffers.Step ignored = buffers.open()) {
+                opt.zeroGrad();
+                net.zeroGrad();
+                Tensor l = loss.compute(net.forward(batch.inputs()), batch);
+                l.backward();
+                opt.step();
+            }
         }
 
         /** Steps for about {@code budget} seconds (at least two); seconds per step. */
