@@ -46,6 +46,11 @@ public final class QuantizeCommand implements Callable<Integer> {
             "ggml picks, so `export --format gguf --from-quantized` writes exactly these codes (layers whose inputs 32 does not divide need --skip)"})
     boolean ggmlBlocks;
 
+    @Option(names = "--head-bits", description = {"weight-only: quantize lm_head too, with 8 (int8 per output channel; Q8_0 blocks with --ggml-blocks) or the --bits",
+            "scheme when equal to --bits; a tied head gets its own quantized copy (written untied), the embedding stays float.",
+            "Default: lm_head stays float (compressed-tensors' usual ignore; what vLLM loads)"})
+    Integer headBits;
+
     @Option(names = "--bits-budget", description = "mixed precision: average bits per weight (scales included) for the linears; per-unit 4/8/float chosen from a sensitivity scan")
     Double bitsBudget;
 
@@ -92,7 +97,7 @@ public final class QuantizeCommand implements Callable<Integer> {
 
     /** The {@code --json} object (docs/cli.md); GB/s are 10^9 bytes of linear-layer weights per second. */
     record QuantizeJson(String method, Path out, long inputBytes, long outputBytes, double sizeRatio, double seconds, double writeSeconds,
-                        int layersQuantized, int layersSkipped, double throughputGbPerS, double quantizeGbPerS) {}
+                        int layersQuantized, int layersSkipped, double throughputGbPerS, double quantizeGbPerS, String lmHead) {}
 
     @Override
     public Integer call() throws Exception {
@@ -139,6 +144,7 @@ public final class QuantizeCommand implements Callable<Integer> {
         } else if (bits != 8 || groupSize != 0 || asym) {
             throw new IllegalArgumentException("--bits/--group-size/--asym apply to weight-only methods; " + cfg.methodName() + " is W8A8 with 8-bit per-channel symmetric weights");
         }
+        org.goldenstick.ptq.WeightScheme head = headScheme(cfg);
         if (alpha != null) {
             if (!cfg.quantizesActivations() || !"smoothquant".equals(cfg.methodName())) throw new IllegalArgumentException("--alpha applies to --method smoothquant only");
             cfg = cfg.withAlpha(alpha);
@@ -187,10 +193,12 @@ public final class QuantizeCommand implements Callable<Integer> {
                         plan.values().stream().filter(s -> s.bits() == 4).count(), org.goldenstick.ptq.PtqAlgorithm.targets(fm, cfg).size(),
                         plan.values().stream().filter(s -> s.bits() == 8).count(), org.goldenstick.ptq.Sensitivity.bitsPerWeight(units, plan));
             }
+            cfg = cfg.withHead(head); // after the sensitivity scan: the head's scheme is chosen here, not by the budget
             // calibrated methods keep each finished decoder layer next to --out (removed when the output is complete)
             return printed(Quantizer.quantizeWeights(dir, out, cfg, wm, plan, calibText, calibSamples, seqLen, calibTokenizer == null ? null : t -> calibTokenizer.encode(t, true),
                     CliProgress.of(json), resume ? ResumeState.Mode.CONTINUE : ResumeState.Mode.SAVE), dir);
         }
+        cfg = cfg.withHead(head);
         Path calibText = calib;
         if (calibText == null && cfg.quantizesActivations() && Files.isRegularFile(dir.resolve("calib.txt"))) calibText = dir.resolve("calib.txt");
         // progress is always kept (next to --out, removed when the output is complete) so that any run can be resumed
@@ -198,13 +206,26 @@ public final class QuantizeCommand implements Callable<Integer> {
                 CliProgress.of(json), resume ? ResumeState.Mode.CONTINUE : ResumeState.Mode.SAVE), dir);
     }
 
+    /**
+     * The scheme {@code --head-bits} asks for (null: float head), checked before anything is read or written: 8 is int8
+     * per output channel (Q8_0 blocks with --ggml-blocks), and equal to --bits it is the layers' own scheme.
+     */
+    private org.goldenstick.ptq.WeightScheme headScheme(PTQConfig cfg) {
+        if (headBits == null) return null;
+        if (cfg.quantizesActivations()) throw new IllegalArgumentException("--head-bits applies to weight-only methods (rtn, gptq, awq, awq-gptq); " + cfg.methodName() + " keeps lm_head in float");
+        if (headBits != 4 && headBits != 8) throw new IllegalArgumentException("--head-bits must be 4 or 8, got " + headBits);
+        if (headBits == bits) return cfg.weights();
+        if (headBits == 4) throw new IllegalArgumentException("--head-bits 4 needs --bits 4 (a 4-bit head takes the layers' --group-size); with --bits 8 use --head-bits 8");
+        return ggmlBlocks ? org.goldenstick.ptq.WeightScheme.ggml(8) : org.goldenstick.ptq.WeightScheme.int8PerChannel();
+    }
+
     private int printed(PtqReport r, Path dir) throws Exception {
         if (report.wanted()) report.write(org.goldenstick.cli.report.Reports.quantize(dir.toString(), r, org.goldenstick.ptq.LayerErrors.relativeWeightErrors(dir, out)));
         if (json) {
             Json.print(new QuantizeJson(r.method(), out, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.writeSeconds(), r.layersQuantized(),
-                    r.layersSkipped(), r.throughputGBps(), r.quantizeGBps()));
+                    r.layersSkipped(), r.throughputGBps(), r.quantizeGBps(), org.goldenstick.ptq.QuantizedCheckpoints.scheme(out).headLabel()));
         } else {
-            System.out.println(r.summary() + "\nwrote " + out);
+            System.out.println(r.summary() + "\nlm_head: " + org.goldenstick.ptq.QuantizedCheckpoints.scheme(out).headLabel() + "\nwrote " + out);
         }
         return 0;
     }

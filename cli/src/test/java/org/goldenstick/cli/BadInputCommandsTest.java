@@ -76,6 +76,26 @@ class BadInputCommandsTest {
     }
 
     @Test
+    void headBitsAreCheckedBeforeAnythingIsWritten() throws Exception {
+        Path q = tmp.resolve("qh");
+        String m = model.toString(), out = q.toString();
+        assertMentions(CliRunner.failure("quantize", "--model", m, "--bits", "4", "--group-size", "32", "--head-bits", "6", "--out", out), "--head-bits", "4 or 8", "6");
+        assertMentions(CliRunner.failure("quantize", "--model", m, "--head-bits", "4", "--out", out), "--head-bits 4", "--bits 4");
+        assertMentions(CliRunner.failure("quantize", "--model", m, "--method", "smoothquant", "--calib", model.resolve("heldout.txt").toString(), "--head-bits", "8", "--out", out),
+                "--head-bits", "weight-only", "smoothquant");
+        assertFalse(Files.exists(q));
+        // the tiny model's head is tied: --head-bits 8 gives it its own int8 copy, reported in the JSON
+        var j = CliRunner.json("quantize", "--model", m, "--bits", "4", "--group-size", "32", "--head-bits", "8", "--out", out, "--json");
+        assertEquals("int8 per channel", j.get("lm_head").asText());
+        assertEquals(15, j.get("layers_quantized").asInt(), "14 projections and the head");
+        var cfg = new com.fasterxml.jackson.databind.ObjectMapper().readTree(q.resolve("config.json").toFile());
+        assertFalse(cfg.get("tie_word_embeddings").asBoolean());
+        assertEquals("float", CliRunner.json("quantize", "--model", m, "--bits", "4", "--group-size", "32", "--out", tmp.resolve("qf").toString(), "--json").get("lm_head").asText());
+        String text = CliRunner.stdout("eval", "--model", out, "--ref", m, "--ctx", "32");
+        assertTrue(text.contains("KL(ref || model)"), text);
+    }
+
+    @Test
     void errorsNameTheFileAtFault() throws Exception {
         Path latin1 = Files.write(tmp.resolve("latin1.txt"), new byte[] {'c', 'a', 'f', (byte) 0xE9, ' ', 'x'});
         assertMentions(CliRunner.failure("eval", "--model", model.toString(), "--text", latin1.toString()), latin1.toString(), "not UTF-8", "offset 3");

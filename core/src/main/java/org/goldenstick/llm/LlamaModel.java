@@ -64,6 +64,30 @@ public final class LlamaModel extends Module {
         if (!config.tieWordEmbeddings()) registerChild("lm_head", parts.linear("lm_head", config.hiddenSize(), config.vocabSize(), false));
     }
 
+    private LlamaModel(LlamaConfig config, LlamaTransformer transformer, Module head) {
+        this.config = config;
+        registerChild("model", transformer);
+        registerChild("lm_head", head);
+    }
+
+    /**
+     * This model with its own {@code lm_head}: for a model whose head is tied to the embeddings, a new model (config
+     * {@code tie_word_embeddings: false}) sharing this one's decoder stack, whose head is a float copy of the embedding
+     * table, so the head can be quantized while the embedding stays float; an untied model is returned as it is. The
+     * embedding must be a float parameter (a model loaded into memory, not read in place).
+     *
+     * <pre>{@code
+     * LlamaModel m = HfCheckpoint.load(dir).withUntiedHead();   // m.lmHead() is a Linear [vocab, hidden]
+     * }</pre>
+     */
+    public LlamaModel withUntiedHead() {
+        if (!config.tieWordEmbeddings()) return this;
+        Linear head = new Linear(config.hiddenSize(), config.vocabSize(), false, NO_INIT);
+        float[] table = transformer().embedTokens().weight().data();
+        System.arraycopy(table, 0, head.weight().data(), 0, table.length);
+        return new LlamaModel(config.withTiedEmbeddings(false), transformer(), head);
+    }
+
     /** A Random whose draws are all zero, for models whose weights are overwritten right away (skips the init cost). */
     static final Random NO_INIT = new Random() {
         @Override

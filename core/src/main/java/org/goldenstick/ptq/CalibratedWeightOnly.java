@@ -68,7 +68,8 @@ public final class CalibratedWeightOnly extends PtqAlgorithm {
             throw new IllegalArgumentException(method.name() + ": calibrates a decoder model layer by layer; got " + (network == null ? "null" : network.getClass().getSimpleName()));
         }
         if (config.mode() == PTQMode.DEPLOY) throw new IllegalArgumentException(method.name() + ": DEPLOY mode loads packed weights from a checkpoint (QuantizedCheckpoints.loadInto); nothing to calibrate");
-        Map<String, WeightScheme> plan = WeightOnlyQuantizer.uniform(PtqAlgorithm.targets(model, config), config.weights());
+        PtqAlgorithm.requireHeadLayer(model, config);
+        Map<String, WeightScheme> plan = WeightOnlyQuantizer.plan(PtqAlgorithm.targets(model, config), config);
         packed = switch (method) {
             case WeightMethod.Gptq g -> WeightOnlyQuantizer.gptq(model, calibration, plan,
                     new Gptq.Settings(config.weights(), g.dampening(), g.blockSize(), g.actOrder()), DType.F32, progress);

@@ -15,7 +15,15 @@ import org.goldenstick.rewrite.LayerFilter;
  * PTQConfig sq = PTQConfig.smoothQuant(0.85)                        // W8A8 with smoothing
  *         .withActGranularity(ActGranularity.PER_TENSOR);
  * PTQConfig deploy = rtn.withMode(PTQMode.DEPLOY);
+ * PTQConfig w4h8 = PTQConfig.rtn(WeightScheme.of(4, 128, true))     // W4A16 with an int8 per-channel lm_head
+ *         .withHead(WeightScheme.int8PerChannel());
  * }</pre>
+ *
+ * <p><b>The LM head.</b> {@code head} null (the default) keeps {@code lm_head} as the skip list says: in float under the
+ * default skip lists, as compressed-tensors' usual {@code ignore} and vLLM expect. A {@code head} scheme quantizes
+ * {@code lm_head} with that scheme whatever the skip list says (e.g. int8 in a W4 model, as llama.cpp keeps a
+ * higher-precision output tensor); a model whose head is tied to the embeddings gets its own quantized copy of the
+ * table, written untied ({@code tie_word_embeddings: false}), and the embedding stays float.
  *
  * <p><b>Skip list.</b> {@code skip} holds regular expressions matched with {@link java.util.regex.Matcher#find()}
  * (unanchored) against a linear layer's dotted Hugging Face name, e.g. {@code model.layers.3.mlp.down_proj}.
@@ -31,9 +39,14 @@ import org.goldenstick.rewrite.LayerFilter;
  * @param outliers       SMOOTH (SmoothQuant) or NONE (no smoothing: RTN, or naive W8A8)
  * @param alpha          SmoothQuant migration strength in [0, 1]: s = max|X|^α / max|W|^(1−α)
  * @param actGranularity PER_TOKEN (dynamic, default) or PER_TENSOR (static, from calibration); W8A8 only
+ * @param head           null: {@code lm_head} follows the skip list (float by default); else the scheme {@code lm_head} is
+ *                       quantized with (weight-only only)
  */
 public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, WeightScheme weights, QuantDtype actDtype,
-                        OutlierSuppression outliers, double alpha, ActGranularity actGranularity) {
+                        OutlierSuppression outliers, double alpha, ActGranularity actGranularity, WeightScheme head) {
+
+    /** The output projection's Hugging Face name, in every supported family. */
+    public static final String HEAD = "lm_head";
 
     /**
      * Default SmoothQuant α = 0.5: upstream 0.5 fixed it there, and it is the SmoothQuant paper's general sweet spot.
@@ -81,13 +94,16 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
         if (!(alpha >= 0 && alpha <= 1)) {
             throw new IllegalArgumentException("PTQConfig: alpha must be in [0, 1], got " + alpha);
         }
+        if (head != null && actDtype != null) {
+            throw new IllegalArgumentException("PTQConfig: a quantized head applies to weight-only quantization (W8A16/W4A16); W8A8 keeps lm_head in float");
+        }
         LayerFilter.ignoring("PTQConfig", "skip", skip); // the one layer-selection mechanism validates the patterns
     }
 
     /** Round-to-nearest W8A16: per-channel int8 weights, float activations, no calibration data. */
     public static PTQConfig rtn() {
         return new PTQConfig(PTQMode.QUANTIZE, BackendTarget.CPU, DEFAULT_SKIP_W8A16, WeightScheme.int8PerChannel(), null,
-                OutlierSuppression.NONE, DEFAULT_ALPHA, ActGranularity.PER_TOKEN);
+                OutlierSuppression.NONE, DEFAULT_ALPHA, ActGranularity.PER_TOKEN, null);
     }
 
     /** Round-to-nearest weight-only quantization with {@code weights} (e.g. W4 groups of 128), float activations. */
@@ -96,13 +112,13 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
     }
 
     public PTQConfig withWeights(WeightScheme w) {
-        return new PTQConfig(mode, backend, skip, w, actDtype, outliers, alpha, actGranularity);
+        return new PTQConfig(mode, backend, skip, w, actDtype, outliers, alpha, actGranularity, head);
     }
 
     /** SmoothQuant W8A8 with the given α, per-token dynamic activations. */
     public static PTQConfig smoothQuant(double alpha) {
         return new PTQConfig(PTQMode.QUANTIZE, BackendTarget.CPU, DEFAULT_SKIP_W8A8, WeightScheme.int8PerChannel(), QuantDtype.INT8,
-                OutlierSuppression.SMOOTH, alpha, ActGranularity.PER_TOKEN);
+                OutlierSuppression.SMOOTH, alpha, ActGranularity.PER_TOKEN, null);
     }
 
     /** SmoothQuant W8A8 with {@link #DEFAULT_ALPHA}. */
@@ -115,28 +131,33 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
         return smoothQuant().withOutliers(OutlierSuppression.NONE);
     }
 
+    /** {@code lm_head} quantized with {@code h} (its own copy when tied to the embeddings), or null: as the skip list says. */
+    public PTQConfig withHead(WeightScheme h) {
+        return new PTQConfig(mode, backend, skip, weights, actDtype, outliers, alpha, actGranularity, h);
+    }
+
     public PTQConfig withMode(PTQMode m) {
-        return new PTQConfig(m, backend, skip, weights, actDtype, outliers, alpha, actGranularity);
+        return new PTQConfig(m, backend, skip, weights, actDtype, outliers, alpha, actGranularity, head);
     }
 
     public PTQConfig withBackend(BackendTarget b) {
-        return new PTQConfig(mode, b, skip, weights, actDtype, outliers, alpha, actGranularity);
+        return new PTQConfig(mode, b, skip, weights, actDtype, outliers, alpha, actGranularity, head);
     }
 
     public PTQConfig withSkip(List<String> s) {
-        return new PTQConfig(mode, backend, s, weights, actDtype, outliers, alpha, actGranularity);
+        return new PTQConfig(mode, backend, s, weights, actDtype, outliers, alpha, actGranularity, head);
     }
 
     public PTQConfig withOutliers(OutlierSuppression o) {
-        return new PTQConfig(mode, backend, skip, weights, actDtype, o, alpha, actGranularity);
+        return new PTQConfig(mode, backend, skip, weights, actDtype, o, alpha, actGranularity, head);
     }
 
     public PTQConfig withAlpha(double a) {
-        return new PTQConfig(mode, backend, skip, weights, actDtype, outliers, a, actGranularity);
+        return new PTQConfig(mode, backend, skip, weights, actDtype, outliers, a, actGranularity, head);
     }
 
     public PTQConfig withActGranularity(ActGranularity g) {
-        return new PTQConfig(mode, backend, skip, weights, actDtype, outliers, alpha, g);
+        return new PTQConfig(mode, backend, skip, weights, actDtype, outliers, alpha, g, head);
     }
 
     /** True for W8A8 (int8 activations). */
@@ -152,7 +173,14 @@ public record PTQConfig(PTQMode mode, BackendTarget backend, List<String> skip, 
 
     /** Whether the linear layer with this dotted name is left in floating point. */
     public boolean skips(String layerName) {
+        if (head != null && layerName.equals(HEAD)) return false;
         return !layers().selects(layerName);
+    }
+
+    /** The scheme a weight-only run quantizes the linear layer {@code layerName} with, or null if it stays float. */
+    public WeightScheme schemeFor(String layerName) {
+        if (head != null && layerName.equals(HEAD)) return head;
+        return skips(layerName) ? null : weights;
     }
 
     /** The skip list as the library's {@link LayerFilter} (its ignore patterns). */

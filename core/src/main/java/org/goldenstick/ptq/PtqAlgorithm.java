@@ -80,6 +80,17 @@ public abstract sealed class PtqAlgorithm extends CompAlgo permits RoundToNeares
         return out;
     }
 
+    /**
+     * Refuses an in-memory model whose head a config quantizes ({@link PTQConfig#head()}) but which has no
+     * {@code lm_head} layer (tied to the embeddings): the caller unties it first, so the embedding stays float.
+     */
+    static void requireHeadLayer(Module network, PTQConfig config) {
+        if (config.head() != null && network instanceof org.goldenstick.llm.LlamaModel m && m.lmHead() == null) {
+            throw new IllegalArgumentException("the config quantizes lm_head but the model's head is tied to its embeddings: quantize model.withUntiedHead() "
+                    + "(the head gets its own copy, the embedding stays float; gstick quantize does this)");
+        }
+    }
+
     /** Linear layers the config skips. */
     public static List<String> skipped(Module network, PTQConfig config) {
         List<String> out = new ArrayList<>();

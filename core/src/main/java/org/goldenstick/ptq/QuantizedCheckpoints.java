@@ -62,6 +62,14 @@ public final class QuantizedCheckpoints {
         public WeightScheme weightsFor(String layer) {
             return PackQuantized.schemeFor(targets, layer);
         }
+
+        /** How {@code lm_head} is stored, for reports: {@code float} or its scheme's {@link WeightScheme#label()}. */
+        public String headLabel() {
+            if (ignore.contains(PTQConfig.HEAD)) return "float";
+            if (!PackQuantized.FORMAT.equals(format)) return "int8 per channel";
+            WeightScheme s = weightsFor(PTQConfig.HEAD);
+            return s == null ? "float" : s.label();
+        }
     }
 
     /** True if {@code dir/config.json} has a {@code quantization_config}. */
@@ -265,13 +273,18 @@ public final class QuantizedCheckpoints {
 
     /** The compressed-tensors style {@code quantization_config} for a run with {@code cfg}. */
     static ObjectNode quantizationConfig(PTQConfig cfg, List<String> skipped, boolean tiedHead) {
-        List<String> ignored = ignoreList(skipped, tiedHead);
+        List<String> ignored = ignoreList(skipped, tiedHead && cfg.head() == null);
         if (!cfg.quantizesActivations()) {
             ObjectNode gs = JSON.createObjectNode();
             gs.put("method", cfg.methodName());
             ArrayNode skip = gs.putArray("skip");
             cfg.skip().forEach(skip::add);
-            return PackQuantized.config(Map.of("Linear", cfg.weights()), ignored, gs);
+            Map<String, WeightScheme> targets = new java.util.LinkedHashMap<>();
+            targets.put("Linear", cfg.weights());
+            // a head scheme of its own is a second config group naming lm_head (an exact name outranks the class)
+            if (cfg.head() != null && !cfg.head().equals(cfg.weights())) targets.put(PTQConfig.HEAD, cfg.head());
+            if (tiedHead && cfg.head() != null) gs.put("lm_head", UNTIED_HEAD);
+            return PackQuantized.config(targets, ignored, gs);
         }
         ObjectNode q = JSON.createObjectNode();
         q.put("quant_method", "compressed-tensors");
@@ -303,6 +316,19 @@ public final class QuantizedCheckpoints {
         return q;
     }
 
+    /** What {@code gstick.lm_head} says when a tied model's head was quantized. */
+    static final String UNTIED_HEAD = "quantized copy of the tied embedding table: tie_word_embeddings is false here, model.embed_tokens stays float";
+
+    /**
+     * Whether a {@code quantization_config} quantizes {@code lm_head}: a {@code pack-quantized} config group targets it
+     * (as the class {@code Linear}, its name or a regex) and {@code ignore} does not list it.
+     */
+    static boolean quantizesHead(JsonNode qc) {
+        if (!PackQuantized.FORMAT.equals(qc.path("format").asText())) return false;
+        for (JsonNode n : qc.path("ignore")) if (n.asText().equals(PTQConfig.HEAD)) return false;
+        return PackQuantized.schemeFor(PackQuantized.parseGroups(qc, "quantization_config"), PTQConfig.HEAD) != null;
+    }
+
     /**
      * compressed-tensors' {@code ignore}: every linear left in floating point — the skipped ones, and {@code lm_head}
      * when it is tied to the embeddings (it is still a float linear to vLLM and transformers).
@@ -313,10 +339,15 @@ public final class QuantizedCheckpoints {
         return out;
     }
 
-    /** Writes {@code src/config.json} plus {@code quantization_config} into {@code outDir}, and copies the other non-weight files. */
+    /**
+     * Writes {@code src/config.json} plus {@code quantization_config} into {@code outDir} ({@code tie_word_embeddings}
+     * false when a tied model's head is quantized), and copies the other non-weight files.
+     */
     static void writeConfigAndAuxFiles(Path src, Path outDir, ObjectNode quantizationConfig) throws IOException {
         ObjectNode cfg = (ObjectNode) LlamaConfig.readJson(src.resolve("config.json"));
         cfg.set("quantization_config", quantizationConfig);
+        // a tied model whose head is quantized has its own lm_head tensors now: loaders must not tie it back
+        if (quantizesHead(quantizationConfig) && LlamaConfig.load(src.resolve("config.json")).tieWordEmbeddings()) cfg.put("tie_word_embeddings", false);
         AtomicFiles.write(outDir.resolve("config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(cfg).getBytes(StandardCharsets.UTF_8));
         try (Stream<Path> s = Files.list(src)) {
             for (Path p : s.toList()) {

@@ -131,7 +131,9 @@ public final class Quantizer {
      * and saves {@code pack-quantized}. Every input check (config, tensors, group sizes, calibration text and its
      * token count) runs before anything is written.
      *
-     * @param plan layer → scheme, or null for every linear the config does not skip with {@code config.weights()}
+     * @param plan layer → scheme, or null for every linear the config does not skip with {@link PTQConfig#schemeFor}; a
+     *             {@link PTQConfig#head()} scheme is added for {@code lm_head} either way (rounded to nearest after
+     *             a calibrated method: it has no decoder layer to calibrate with)
      */
     public static PtqReport quantizeWeights(Path model, Path out, PTQConfig config, WeightMethod method, Map<String, WeightScheme> plan,
                                             Path calib, int maxSamples, int seqLength, NetworkHelper.TextEncoder encoder) throws IOException {
@@ -176,9 +178,12 @@ public final class Quantizer {
             DType d = ck.entry(layout.linearLayers().get(0) + ".weight").dtype();
             if (d == DType.BF16 || d == DType.F16) scaleDtype = d;
         }
-        LlamaModel m = HfCheckpoint.load(model);
+        LlamaModel loaded = HfCheckpoint.load(model);
+        boolean untie = config.head() != null && loaded.config().tieWordEmbeddings();
+        LlamaModel m = untie ? loaded.withUntiedHead() : loaded; // the quantized head is its own copy; the embedding stays float
         List<String> targets = PtqAlgorithm.targets(m, config);
-        Map<String, WeightScheme> p = plan != null ? new LinkedHashMap<>(plan) : WeightOnlyQuantizer.uniform(targets, config.weights());
+        Map<String, WeightScheme> p = plan != null ? new LinkedHashMap<>(plan) : WeightOnlyQuantizer.plan(targets, config);
+        if (config.head() != null) p.put(PTQConfig.HEAD, config.head());
         for (var e : p.entrySet()) {
             if (!(m.module(e.getKey()) instanceof Linear l)) throw new IllegalArgumentException("plan names '" + e.getKey() + "', which is not a linear layer of " + model);
             e.getValue().groupFor(l.inFeatures(), model + ": layer '" + e.getKey() + "'");
@@ -224,6 +229,7 @@ public final class Quantizer {
         }
         ArrayNode skip = gs.putArray("skip");
         config.skip().forEach(skip::add);
+        if (untie) gs.put("lm_head", QuantizedCheckpoints.UNTIED_HEAD);
         ObjectNode qc = PackQuantized.config(PackQuantized.targetsOf(p, targets), QuantizedCheckpoints.ignoreList(floatLinears, m.config().tieWordEmbeddings()), gs);
         if (inner instanceof WeightMethod.Gptq g && g.actOrder()) {
             for (var it = qc.get("config_groups").elements(); it.hasNext(); ) ((ObjectNode) it.next().get("weights")).put("actorder", "weight");

@@ -71,9 +71,10 @@ public final class RoundToNearest extends PtqAlgorithm {
      */
     @Override
     public Module apply(Module network, NetworkHelper helper, List<int[]> calibration) {
+        PtqAlgorithm.requireHeadLayer(network, config);
         List<String> targets = PtqAlgorithm.targets(network, config);
         if (targets.isEmpty()) System.err.println("warning: no linear layer of the network is left to quantize; check the skip list " + config.skip());
-        for (String t : targets) config.weights().groupFor(((Linear) network.module(t)).inFeatures(), t);
+        for (String t : targets) config.schemeFor(t).groupFor(((Linear) network.module(t)).inFeatures(), t);
         return network;
     }
 
@@ -82,7 +83,7 @@ public final class RoundToNearest extends PtqAlgorithm {
         if (config.mode() == PTQMode.DEPLOY) return network; // placeholders are already in place
         List<String> targets = PtqAlgorithm.targets(network, config);
         WNA16Linear[] q = new WNA16Linear[targets.size()];
-        Parallel.forEach(targets.size(), i -> q[i] = WNA16Linear.quantize((Linear) network.module(targets.get(i)), config.weights(), scaleDtype, targets.get(i)));
+        Parallel.forEach(targets.size(), i -> q[i] = WNA16Linear.quantize((Linear) network.module(targets.get(i)), config.schemeFor(targets.get(i)), scaleDtype, targets.get(i)));
         for (int i = 0; i < q.length; i++) network.replaceChild(targets.get(i), q[i]);
         return network;
     }
@@ -125,20 +126,24 @@ public final class RoundToNearest extends PtqAlgorithm {
         try (CheckpointFolder ck = CheckpointFolder.open(in)) {
             List<String> targets = new ArrayList<>(), skipped = new ArrayList<>();
             for (String l : layout.linearLayers()) (config.skips(l) ? skipped : targets).add(l);
+            // a quantized head of a tied model is its own copy of the embedding table (the embedding itself stays float)
+            boolean untie = layout.tiedEmbeddings() && config.head() != null;
+            if (untie) targets.add(PTQConfig.HEAD);
             int n = targets.size();
-            WeightScheme ws = config.weights();
-            for (String t : targets) ws.groupFor(ck.entry(t + ".weight").shape()[1], in + ": layer '" + t + "'"); // every group size checked before work starts
+            java.util.function.Function<String, SafetensorsEntry> source = t -> ck.entry(untie && t.equals(PTQConfig.HEAD) ? "model.embed_tokens.weight" : t + ".weight");
+            for (String t : targets) config.schemeFor(t).groupFor(source.apply(t).shape()[1], in + ": layer '" + t + "'"); // every group size checked before work starts
             long[] writeNanos = {0};
             long weightBytes = 0;
-            ProgressTask task = ProgressTask.start(progress, "rtn", ck.bytes(), "tensor");
+            ProgressTask task = ProgressTask.start(progress, "rtn", ck.bytes() + (untie ? source.apply(PTQConfig.HEAD).byteLength() : 0), "tensor");
             SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
             Set<String> quantized = new HashSet<>();
+            if (untie) quantized.add("lm_head.weight"); // a tied checkpoint's redundant float copy, replaced by the quantized head
             for (int i = 0; i < n; i++) {
                 String layer = targets.get(i);
-                SafetensorsEntry e = ck.entry(layer + ".weight");
+                SafetensorsEntry e = source.apply(layer);
                 weightBytes += e.byteLength();
-                quantized.add(e.name());
-                new StreamedLayer(ck, e, layer, i, ws, state, task, writeNanos).addTo(w);
+                if (!(untie && layer.equals(PTQConfig.HEAD))) quantized.add(e.name());
+                new StreamedLayer(ck, e, layer, i, config.schemeFor(layer), state, task, writeNanos).addTo(w);
             }
             for (SafetensorsEntry e : ck.entries().values()) {
                 if (quantized.contains(e.name())) continue;

@@ -35,6 +35,23 @@ public final class WeightOnlyQuantizer {
         return p;
     }
 
+    /** The plan of a config: each of {@code targets} with {@link PTQConfig#schemeFor} (the head's own scheme included). */
+    public static Map<String, WeightScheme> plan(List<String> targets, PTQConfig config) {
+        Map<String, WeightScheme> p = new LinkedHashMap<>();
+        for (String t : targets) p.put(t, config.schemeFor(t));
+        return p;
+    }
+
+    /**
+     * Planned linears outside the decoder layers ({@code lm_head}) have no layer-by-layer calibration: they are rounded
+     * to nearest after the calibrated layers, as llama.cpp rounds its output tensor.
+     */
+    private static void roundTheRest(LlamaModel model, Map<String, WeightScheme> plan, DType scaleDtype, Map<String, PackedIntWeights> out) {
+        Map<String, WeightScheme> rest = new LinkedHashMap<>();
+        for (var e : plan.entrySet()) if (!out.containsKey(e.getKey())) rest.put(e.getKey(), e.getValue());
+        out.putAll(rtn(model, rest, scaleDtype));
+    }
+
     /** Round to nearest with the plan (no data). */
     public static Map<String, PackedIntWeights> rtn(LlamaModel model, Map<String, WeightScheme> plan, DType scaleDtype) {
         Map<String, PackedIntWeights> out = new LinkedHashMap<>();
@@ -69,6 +86,7 @@ public final class WeightOnlyQuantizer {
         Map<String, PackedIntWeights> out = new LinkedHashMap<>();
         LayerByLayer.run(model, samples, (index, prefix, layer, inputs) -> gptqLayer(model, prefix, inputs, plan, settings, scaleDtype, out), progress,
                 state, kept(plan, out, null, List.of()));
+        roundTheRest(model, plan, scaleDtype, out);
         return out;
     }
 
@@ -104,6 +122,7 @@ public final class WeightOnlyQuantizer {
                 out.putAll(rtn(model, mine, scaleDtype));
             }
         }, progress, state, kept(plan, out, applied, Awq.mappings(model.config().family())));
+        roundTheRest(model, plan, scaleDtype, out);
         return out;
     }
 

@@ -86,6 +86,12 @@ public record WeightScheme(int bits, int groupSize, boolean symmetric, ScaleRule
         return new WeightScheme(8, 0, true);
     }
 
+    /** A short name for reports: {@code int8 per channel}, {@code int4 g128}, {@code int4 g128 asym}, {@code Q8_0 blocks}. */
+    public String label() {
+        if (rule == ScaleRule.GGML) return (bits == 4 ? "Q4_0" : "Q8_0") + " blocks";
+        return "int" + bits + (groupSize == 0 ? " per channel" : " g" + groupSize) + (symmetric ? "" : " asym");
+    }
+
     public int qmin() {
         return -(1 << (bits - 1));
     }
