@@ -163,7 +163,7 @@ PY
 
 # Speed against llama.cpp on the same files: the synthetic Llama of `gstick bench llm` (hidden 2048, 16 layers, GQA 32/4,
 # intermediate 5632, vocabulary 32000 untied: 0.84 B parameters) written once as a folder, exported by us to GGUF F32 and
-# Q8_0, plus our RTN W8A16 folder of it. Rounds alternate llama-bench (-t 2, pp128 and tg32) and `gstick bench llm
+# Q8_0, plus our RTN W8A16 folder of it (lm_head int8 as well, as Q8_0 quantizes output.weight). Rounds alternate llama-bench (-t 2, pp128 and tg32) and `gstick bench llm
 # --model FILE` (2 threads) on each file, ours with float activations and with int8-block ones
 # (-Dgstick.int8-activations=decode, W8A8BlockKernels: llama.cpp's Q8_0 x Q8_0 numerics), so all see the same (shared)
 # machine; the ratios are of the medians over rounds. GSTICK_NO_REPACK=1 (see build()) keeps llama-bench off the repacked AVX-512/AMX path, which dies with
@@ -178,7 +178,8 @@ bench_run() {
   [ -f "$syn/config.json" ] || GSTICK_JAVA_OPTS="$opts" "$root/gstick" bench llm --save-synthetic "$syn" --layers "$layers" --kv-heads 4 --prompt 128 >/dev/null
   [ -f "$work/f32.gguf" ] || GSTICK_JAVA_OPTS="$opts" "$root/gstick" export --format gguf --type f32 --model "$syn" --out "$work/f32.gguf" --force >/dev/null
   [ -f "$work/q8_0.gguf" ] || GSTICK_JAVA_OPTS="$opts" "$root/gstick" export --format gguf --type q8_0 --model "$syn" --out "$work/q8_0.gguf" --force >/dev/null
-  [ -f "$work/w8a16/config.json" ] || GSTICK_JAVA_OPTS="$opts" "$root/gstick" quantize --model "$syn" --method rtn --bits 8 --out "$work/w8a16" >/dev/null
+  # like-for-like with Q8_0, which quantizes output.weight too: the W8A16 folder's lm_head is int8 (--head-bits 8)
+  [ -f "$work/w8a16-h8/config.json" ] || GSTICK_JAVA_OPTS="$opts" "$root/gstick" quantize --model "$syn" --method rtn --bits 8 --head-bits 8 --out "$work/w8a16-h8" >/dev/null
   local r f
   : > "$work/results.tsv"
   for r in $(seq 1 "$rounds"); do
@@ -194,7 +195,7 @@ PY
       tail -n 2 "$work/results.tsv" | sed 's/^/  /' >&2
     done
     local run label f a8
-    for run in f32:f32.gguf:false q8_0:q8_0.gguf:false q8_0-a8:q8_0.gguf:decode w8a16:w8a16:false w8a16-a8:w8a16:decode; do
+    for run in f32:f32.gguf:false q8_0:q8_0.gguf:false q8_0-a8:q8_0.gguf:decode w8a16:w8a16-h8:false w8a16-a8:w8a16-h8:decode; do
       IFS=: read -r label f a8 <<< "$run"
       GSTICK_JAVA_OPTS="$opts -Dgstick.int8-activations=$a8" "$root/gstick" bench llm --model "$work/$f" --no-synthetic --prompt 128 --seconds "${BENCH_SECONDS:-6}" --json \
         > "$work/gs-$label-$r.json" 2> "$work/gs-$label-$r.log" || die "gstick bench llm failed on $f (see $work/gs-$label-$r.log)"

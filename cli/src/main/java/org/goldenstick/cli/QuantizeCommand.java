@@ -213,10 +213,7 @@ public final class QuantizeCommand implements Callable<Integer> {
     private org.goldenstick.ptq.WeightScheme headScheme(PTQConfig cfg) {
         if (headBits == null) return null;
         if (cfg.quantizesActivations()) throw new IllegalArgumentException("--head-bits applies to weight-only methods (rtn, gptq, awq, awq-gptq); " + cfg.methodName() + " keeps lm_head in float");
-        if (headBits != 4 && headBits != 8) throw new IllegalArgumentException("--head-bits must be 4 or 8, got " + headBits);
-        if (headBits == bits) return cfg.weights();
-        if (headBits == 4) throw new IllegalArgumentException("--head-bits 4 needs --bits 4 (a 4-bit head takes the layers' --group-size); with --bits 8 use --head-bits 8");
-        return ggmlBlocks ? org.goldenstick.ptq.WeightScheme.ggml(8) : org.goldenstick.ptq.WeightScheme.int8PerChannel();
+        return org.goldenstick.ptq.WeightScheme.forHead(headBits, cfg.weights());
     }
 
     private int printed(PtqReport r, Path dir) throws Exception {

@@ -84,6 +84,9 @@ class BadInputCommandsTest {
         assertMentions(CliRunner.failure("quantize", "--model", m, "--method", "smoothquant", "--calib", model.resolve("heldout.txt").toString(), "--head-bits", "8", "--out", out),
                 "--head-bits", "weight-only", "smoothquant");
         assertFalse(Files.exists(q));
+        // bench ptq checks it before writing its synthetic checkpoint
+        assertMentions(CliRunner.failure("bench", "ptq", "--size", "small", "--head-bits", "4", "--dir", q.toString()), "--head-bits 4", "--bits 4");
+        assertFalse(Files.exists(q));
         // the tiny model's head is tied: --head-bits 8 gives it its own int8 copy, reported in the JSON
         var j = CliRunner.json("quantize", "--model", m, "--bits", "4", "--group-size", "32", "--head-bits", "8", "--out", out, "--json");
         assertEquals("int8 per channel", j.get("lm_head").asText());

@@ -86,6 +86,22 @@ public record WeightScheme(int bits, int groupSize, boolean symmetric, ScaleRule
         return new WeightScheme(8, 0, true);
     }
 
+    /**
+     * The LM head's scheme for {@code headBits} beside linears quantized with {@code body}: {@code body} itself when the
+     * bits match, else int8 per output channel (Q8_0 blocks when {@code body} uses ggml's blocks), as llama.cpp keeps a
+     * higher-precision output tensor in a 4-bit file. A 4-bit head beside 8-bit layers is refused.
+     *
+     * <pre>{@code
+     * WeightScheme.forHead(8, WeightScheme.of(4, 128, true));   // int8 per channel
+     * }</pre>
+     */
+    public static WeightScheme forHead(int headBits, WeightScheme body) {
+        if (headBits != 4 && headBits != 8) throw new IllegalArgumentException("--head-bits must be 4 or 8, got " + headBits);
+        if (headBits == body.bits()) return body;
+        if (headBits == 4) throw new IllegalArgumentException("--head-bits 4 needs --bits 4 (a 4-bit head takes the layers' --group-size); with --bits 8 use --head-bits 8");
+        return body.rule() == ScaleRule.GGML ? ggml(8) : int8PerChannel();
+    }
+
     /** A short name for reports: {@code int8 per channel}, {@code int4 g128}, {@code int4 g128 asym}, {@code Q8_0 blocks}. */
     public String label() {
         if (rule == ScaleRule.GGML) return (bits == 4 ? "Q4_0" : "Q8_0") + " blocks";

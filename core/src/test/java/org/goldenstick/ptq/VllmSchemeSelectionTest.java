@@ -71,6 +71,12 @@ class VllmSchemeSelectionTest {
             assertEquals(expected, select(q, "group_0"), e.getKey());
             assertEquals(List.of("model.layers.0.mlp.down_proj", "lm_head"), JSON.convertValue(q.get("ignore"), List.class), e.getKey());
         }
+        // --head-bits 8 in a W4 model: a second group naming lm_head, also WNA16 by the table (vLLM's own lm_head class is
+        // another matter: docs/llm-4bit.md)
+        JsonNode head = QuantizedCheckpoints.quantizationConfig(PTQConfig.rtn(WeightScheme.of(4, 128, true)).withHead(WeightScheme.int8PerChannel()), List.of(), true);
+        assertEquals("CompressedTensorsWNA16", select(head, "group_0"));
+        assertEquals("CompressedTensorsWNA16", select(head, "group_1"));
+        assertEquals(0, head.get("ignore").size());
         // mixed precision: one group per scheme, each selecting WNA16
         JsonNode mixed = PackQuantized.config(Map.of("model.layers.0.mlp.up_proj", WeightScheme.of(8, 0, true), "model.layers.0.mlp.gate_proj", WeightScheme.of(4, 128, true)), List.of(), null);
         for (var it = mixed.get("config_groups").fieldNames(); it.hasNext(); ) assertEquals("CompressedTensorsWNA16", select(mixed, it.next()));

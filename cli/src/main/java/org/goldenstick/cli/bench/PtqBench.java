@@ -37,7 +37,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code gstick bench ptq}: writes a synthetic bf16 Llama checkpoint (random weights, ~1 B parameters by default) into
- * a temporary folder, quantizes it with RTN W8A16 from the memory-mapped file, and reports in one run: output size
+ * a temporary folder, quantizes it with RTN W8A16 from the memory-mapped file (lm_head int8 per channel by default, as
+ * llama.cpp's quantized files keep their output tensor quantized: {@code --head-bits}), and reports in one run: output size
  * vs input, quantization throughput next to the machine's memory bandwidth, RTN's peak resident memory, and decode
  * tokens/s of the FP32 model vs the W8A16 model. Temporary folders are deleted afterwards.
  *
@@ -69,6 +70,10 @@ public final class PtqBench implements Callable<Integer> {
     @Option(names = "--group-size", defaultValue = "0", description = "input columns per scale, 0 = per channel (default: ${DEFAULT-VALUE}; W4A16 usually 128)")
     int groupSize;
 
+    @Option(names = "--head-bits", defaultValue = "8", description = {"lm_head: 8 = int8 per output channel (like-for-like with llama.cpp, whose Q8_0 and Q4 files quantize",
+            "the output tensor too), 4 = the layers' W4 scheme, 0 = float (quantize's default) (default: ${DEFAULT-VALUE})"})
+    int headBits;
+
     @Option(names = "--size-gb", defaultValue = "0", description = "larger-than-RAM case: a bf16 checkpoint of about this many GB (7B layer shapes), RTN and layer-by-layer SmoothQuant, peak RSS of each; no decode (default: off)")
     double sizeGb;
 
@@ -87,13 +92,14 @@ public final class PtqBench implements Callable<Integer> {
      */
     record PtqJson(String bench, long params, int threads, int weightBits, int groupSize, long inputBytes, long outputBytes, double sizeRatio, double rtnSeconds, double rtnGbPerS,
                    double rtnWriteSeconds, double rtnQuantizeGbPerS, Long rtnPeakRssBytes, double rtnCpuSeconds, double memBwGbPerS, Double fp32DecodeTokS, Double quantizedDecodeTokS,
-                   Double decodeSpeedup, int layersQuantized, int layersSkipped, Double smoothquantSeconds, Double smoothquantGbPerS, Long smoothquantPeakRssBytes, Double smoothquantCpuSeconds,
+                   Double decodeSpeedup, int layersQuantized, int layersSkipped, String lmHead, Double smoothquantSeconds, Double smoothquantGbPerS, Long smoothquantPeakRssBytes, Double smoothquantCpuSeconds,
                    Map<String, String> nullReasons) {}
 
     @Override
     public Integer call() throws Exception {
         if (bits != 4 && bits != 8) throw new IllegalArgumentException("--bits must be 4 or 8, got " + bits);
         if (sizeGb < 0) throw new IllegalArgumentException("--size-gb must be positive, got " + sizeGb);
+        if (headBits != 0) org.goldenstick.ptq.WeightScheme.forHead(headBits, org.goldenstick.ptq.WeightScheme.of(bits, groupSize, true)); // checked before the checkpoint is written
         Map<String, Object> cfg = sizeGb > 0 ? configOfSize(sizeGb) : switch (size) {
             case "1b" -> config(2048, 5632, 20, 32, 4, 32000);
             case "small" -> config(512, 1408, 4, 8, 4, 8000);
@@ -112,8 +118,9 @@ public final class PtqBench implements Callable<Integer> {
             int threads = Parallel.threads();
             double bw = MemoryBandwidth.measure(threads, Math.min(1L << 30, Runtime.getRuntime().maxMemory() / 4), 3.0);
             // each measured step runs in its own JVM with this one's heap limit: its peak RSS is the step's alone
-            Step rtn = Step.run(List.of("rtn", fp.toString(), q.toString(), Integer.toString(bits), Integer.toString(groupSize)));
+            Step rtn = Step.run(List.of("rtn", fp.toString(), q.toString(), Integer.toString(bits), Integer.toString(groupSize), Integer.toString(headBits)));
             PtqReport r = rtn.report();
+            String head = QuantizedCheckpoints.scheme(q).headLabel();
             String label = "w" + bits + "a16";
             Map<String, String> nullReasons = new LinkedHashMap<>();
             Long rtnPeakRss = rtn.peakRss();
@@ -146,10 +153,10 @@ public final class PtqBench implements Callable<Integer> {
             }
             if (json) {
                 Json.print(new PtqJson("ptq", params, threads, bits, groupSize, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(),
-                        r.quantizeGBps(), rtnPeakRss, rtn.cpuSeconds(), bw, fpTps, qTps, speedup, r.layersQuantized(), r.layersSkipped(), sqSeconds, sqGbps, sqPeakRss, sqCpu, nullReasons));
+                        r.quantizeGBps(), rtnPeakRss, rtn.cpuSeconds(), bw, fpTps, qTps, speedup, r.layersQuantized(), r.layersSkipped(), head, sqSeconds, sqGbps, sqPeakRss, sqCpu, nullReasons));
             } else {
                 System.out.printf(Locale.ROOT, "synthetic Llama: %.3f B parameters, bf16 %.2f GB, %d threads (shared machine)%n", params / 1e9, r.inputBytes() / 1e9, threads);
-                System.out.printf(Locale.ROOT, "RTN " + label.toUpperCase(Locale.ROOT) + " (group " + groupSize + "): output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights; %.2f s of it writing the output,"
+                System.out.printf(Locale.ROOT, "RTN " + label.toUpperCase(Locale.ROOT) + " (group " + groupSize + ", lm_head " + head + "): output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights; %.2f s of it writing the output,"
                                 + " %.2f GB/s without (memory bandwidth %.2f GB/s); %.1f CPU-s; peak RSS %s (max heap %s)%n",
                         r.outputBytes() / 1e9, 100 * r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(), r.quantizeGBps(), bw, rtn.cpuSeconds(), mb(rtnPeakRss), mb(Runtime.getRuntime().maxMemory()));
                 if (sqSeconds != null) {
@@ -286,7 +293,8 @@ public final class PtqBench implements Callable<Integer> {
     }
 
     /**
-     * One measured step in a child JVM (same java, class path and heap limit as this one): {@code rtn IN OUT BITS GROUP}
+     * One measured step in a child JVM (same java, class path and heap limit as this one): {@code rtn IN OUT BITS GROUP HEAD_BITS}
+     * (0: float head)
      * or {@code smoothquant IN OUT SAMPLES LENGTH} (random token ids, seed 7). The child prints its report and peak RSS.
      */
     record Step(PtqReport report, Long peakRss, double cpuSeconds) {
@@ -310,7 +318,9 @@ public final class PtqBench implements Callable<Integer> {
             ProgressListener progress = ProgressPrinter.auto();
             PtqReport r;
             if (a[0].equals("rtn")) {
-                r = RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn(org.goldenstick.ptq.WeightScheme.of(Integer.parseInt(a[3]), Integer.parseInt(a[4]), true)), progress);
+                var body = org.goldenstick.ptq.WeightScheme.of(Integer.parseInt(a[3]), Integer.parseInt(a[4]), true);
+                int headBits = Integer.parseInt(a[5]);
+                r = RoundToNearest.quantizeCheckpoint(in, out, PTQConfig.rtn(body).withHead(headBits == 0 ? null : org.goldenstick.ptq.WeightScheme.forHead(headBits, body)), progress);
             } else {
                 int vocab = org.goldenstick.llm.LlamaConfig.load(in.resolve("config.json")).vocabSize();
                 SplittableRandom rng = new SplittableRandom(7);
