@@ -21,12 +21,17 @@ import org.goldenstick.nn.ReLU6;
 import org.goldenstick.nn.Sigmoid;
 import org.goldenstick.graph.ModelGraph;
 import org.goldenstick.graph.Node;
+import org.goldenstick.quant.CodeMaxPool2d;
+import org.goldenstick.quant.CodeReLU;
 import org.goldenstick.quant.DeployIO;
 import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.OnnxQdqExporter;
+import org.goldenstick.quant.QConv2d;
+import org.goldenstick.quant.QuantDequant;
 import org.goldenstick.quant.QuantParams;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.CompAlgo;
+import org.goldenstick.rewrite.FusedInto;
 import org.goldenstick.rewrite.RewriteReport;
 import org.goldenstick.rewrite.RewriteRules;
 import org.goldenstick.rewrite.Rewriter;
@@ -182,6 +187,7 @@ public final class SimQAT extends CompAlgo {
         RewriteRules r = rules != null ? rules : rules();
         ModelGraph graph = ModelGraph.trace(network, sampleShape(network));
         Map<String, Module> deploy = new LinkedHashMap<>();
+        Map<Integer, QuantParams> cellInputs = new java.util.HashMap<>(); // input grid of each quant cell's call, by node id
         for (var e : graph.layerCalls().entrySet()) {
             if (!(e.getValue().get(0).layer() instanceof QuantCell cell)) continue;
             Node n = e.getValue().get(0);
@@ -200,6 +206,7 @@ public final class SimQAT extends CompAlgo {
             }
             if (e.getKey().isEmpty()) throw new IllegalArgumentException("SimQAT.convert: the root module itself is a quant cell; wrap it in a container");
             deploy.put(e.getKey(), cell.toDeploy(in));
+            if (in != null) cellInputs.put(n.id(), in);
         }
         for (var e : network.namedModules().entrySet()) {
             if (e.getValue() instanceof QuantCell && !graph.layerCalls().containsKey(e.getKey())) {
@@ -208,11 +215,57 @@ public final class SimQAT extends CompAlgo {
         }
         if (deploy.isEmpty()) throw new IllegalArgumentException("SimQAT.convert: no quant cell found; call apply (and train) before convert");
         deploy.forEach(network::replaceChild);
+        carryCodes(network, graph, cellInputs);
         for (var e : network.namedModules().entrySet()) {
             if (e.getValue() instanceof FakeQuantize) throw new IllegalStateException("SimQAT.convert: fake quantizer left at " + e.getKey());
         }
         network.eval();
         return network;
+    }
+
+    /**
+     * Replaces the float ReLU and MaxPool2d layers left between the int8 layers by forms that carry the 8-bit codes
+     * through ({@link CodeReLU}, {@link CodeMaxPool2d}: same outputs), so the next int8 layer need not quantize again. A
+     * ReLU whose float input comes from elsewhere (a residual sum) learns the grid its int8 consumers quantize onto, when
+     * they agree on one. An int8 conv feeding only an activation layer applies it in its epilogue
+     * ({@link QConv2d#fuseActivation}).
+     */
+    private static void carryCodes(Module network, ModelGraph graph, Map<Integer, QuantParams> cellInputs) {
+        Map<String, Module> swap = new LinkedHashMap<>();
+        for (var e : graph.layerCalls().entrySet()) {
+            Module m = e.getValue().get(0).layer();
+            if (e.getKey().isEmpty()) continue;
+            if (m.getClass() == MaxPool2d.class) {
+                swap.put(e.getKey(), CodeMaxPool2d.of((MaxPool2d) m));
+            } else if (m.getClass() == ReLU.class) {
+                java.util.Set<QuantParams> grids = new java.util.HashSet<>();
+                for (Node call : e.getValue()) {
+                    Node p = passThrough(graph, graph.producers(call.id()).get(0));
+                    if (p.isLayer() && p.layer() instanceof QuantCell pc && pc.outputQuantizer() != null) continue; // codes come with the input
+                    for (var c : graph.consumers(call.id())) {
+                        QuantParams g = cellInputs.get(c.to());
+                        if (g != null) grids.add(g);
+                    }
+                }
+                swap.put(e.getKey(), new CodeReLU(grids.size() == 1 ? grids.iterator().next() : null));
+            }
+        }
+        swap.forEach(network::replaceChild);
+        // an int8 conv whose only consumer is an activation layer on its output grid runs that layer in its epilogue
+        for (var e : graph.layerCalls().entrySet()) {
+            if (e.getValue().size() != 1 || e.getKey().isEmpty() || !(network.module(e.getKey()) instanceof QuantDequant act)) continue;
+            Node p = passThrough(graph, graph.producers(e.getValue().get(0).id()).get(0));
+            if (p.isLayer() && graph.layerCalls(p.path()).size() == 1 && graph.consumers(p.id()).size() == 1
+                    && network.module(p.path()) instanceof QConv2d conv) {
+                conv.fuseActivation(act);
+            }
+        }
+    }
+
+    /** The producer behind layers that pass their one input on unchanged to their one consumer (a folded BN, Identity). */
+    private static Node passThrough(ModelGraph graph, Node p) {
+        while ((p.isLayer(FusedInto.class) || p.isLayer(Identity.class)) && graph.consumers(p.id()).size() == 1) p = graph.producers(p.id()).get(0);
+        return p;
     }
 
     private int[] sampleShape(Module network) {

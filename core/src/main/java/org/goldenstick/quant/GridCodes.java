@@ -15,7 +15,7 @@ import org.goldenstick.tensor.Tensor;
  * their inputs; a module that changed such an array in place would have to produce a new tensor instead.
  */
 final class GridCodes {
-    private record Entry(byte[] codes, QuantParams grid) {}
+    private record Entry(byte[] codes, QuantParams grid, Object doneFor) {}
 
     private static final Map<float[], Entry> CODES = Collections.synchronizedMap(new WeakHashMap<>());
 
@@ -23,8 +23,27 @@ final class GridCodes {
 
     /** Records that {@code values == dequantize(codes, grid)} element by element. Narrow-range grids are not kept. */
     static void remember(float[] values, byte[] codes, QuantParams grid) {
-        if (grid.narrowRange() || grid.perChannel() || grid.bits() != 8 || codes.length != values.length) return;
-        CODES.put(values, new Entry(codes, grid));
+        remember(values, codes, grid, null);
+    }
+
+    /**
+     * {@link #remember}, noting that the values are already the output of layer {@code doneFor} (which ran fused into
+     * their producer), so that layer passes them through ({@link #doneFor}).
+     */
+    static void remember(float[] values, byte[] codes, QuantParams grid, Object doneFor) {
+        if (!carries(grid) || codes.length != values.length) return;
+        CODES.put(values, new Entry(codes, grid, doneFor));
+    }
+
+    /** True for the grids codes are kept for: 8-bit, per tensor, not narrow range. */
+    static boolean carries(QuantParams grid) {
+        return !grid.narrowRange() && !grid.perChannel() && grid.bits() == 8;
+    }
+
+    /** True when {@code t} is already {@code layer}'s output (its producer applied the layer in its epilogue). */
+    static boolean doneFor(Tensor t, Object layer) {
+        Entry e = CODES.get(t.data());
+        return e != null && e.doneFor() == layer && e.codes().length == t.numel();
     }
 
     /** The codes of {@code t} on {@code grid}, or null when they are not known. */

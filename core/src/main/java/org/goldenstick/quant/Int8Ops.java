@@ -164,6 +164,11 @@ public final class Int8Ops {
      * @param accScale per-channel {@code s_x·s_w}
      */
     public static float[] finish(int[] acc, int outer, int channels, int inner, int[] bias, float[] accScale, QuantParams output) {
+        return finish(acc, outer, channels, inner, bias, accScale, output, output == null ? null : new byte[acc.length]);
+    }
+
+    /** {@link #finish}, leaving the output codes in {@code q} (when there is an output grid). */
+    static float[] finish(int[] acc, int outer, int channels, int inner, int[] bias, float[] accScale, QuantParams output, byte[] q) {
         float[] y = new float[acc.length];
         if (output == null) {
             for (int o = 0; o < outer; o++) {
@@ -177,7 +182,6 @@ public final class Int8Ops {
         float so = output.scale()[0];
         int zo = output.zeroPoint()[0];
         boolean unsigned = !output.signed();
-        byte[] q = new byte[acc.length];
         if (inner == 1) { // [outer, channels]: per-column multiplier and bias, blocks of rows in parallel
             float[] mult = new float[channels];
             for (int c = 0; c < channels; c++) mult[c] = accScale[c] / so;

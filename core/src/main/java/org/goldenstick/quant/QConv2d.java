@@ -6,6 +6,7 @@ import org.goldenstick.formats.safetensors.SafetensorsWriter;
 import org.goldenstick.nn.Layer;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Conv2dSpec;
+import org.goldenstick.tensor.OpTrace;
 import org.goldenstick.tensor.Tensor;
 import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.tensor.kernel.Requantize;
@@ -99,25 +100,49 @@ public final class QConv2d extends Layer implements DeployLayer {
         }
         // Int8Ops.finish's epilogue per image while its accumulators are in cache: + bias, requantize, dequantize
         float so = outputParams.scale()[0];
-        int zo = outputParams.zeroPoint()[0], minCode = outputParams.qmin();
+        int zo = outputParams.zeroPoint()[0], minCode = outputParams.qmin(), planes = outChannels * hw;
         boolean unsigned = !outputParams.signed();
         float[] mult = new float[outChannels];
         for (int o = 0; o < outChannels; o++) mult[o] = accScale[o] / so;
         byte[] yq = new byte[y.length];
+        QuantDequant f = OpTrace.active() ? null : fused; // a trace records the conv and the activation as two layers
+        byte[] table = f == null ? null : f.codeTable(outputParams);
         Int8Conv.run(xq, xUnsigned, zx, x.shape(), w, spec, (img, acc, ld, pitch) -> {
-            for (int o = 0; o < outChannels; o++) {
-                int dst = (img * outChannels + o) * hw;
-                if (pitch == ow) {
-                    Requantize.requantizeRow(acc, o * ld, hw, add[o], mult[o], zo, unsigned, minCode, so, yq, dst, y, dst);
-                } else {
-                    for (int oy = 0; oy < oh; oy++) {
-                        Requantize.requantizeRow(acc, o * ld + oy * pitch, ow, add[o], mult[o], zo, unsigned, minCode, so, yq, dst + oy * ow, y, dst + oy * ow);
-                    }
-                }
+            int start = img * planes;
+            for (int o = 0; o < outChannels; o++) { // in order: a row's spill past its end is overwritten by the next one
+                int dst = start + o * hw;
+                Requantize.requantizeRows(acc, o * ld, pitch, oh, ow, add[o], mult[o], zo, unsigned, minCode, so, yq, dst, f == null ? y : null, dst,
+                        planes - o * hw);
+            }
+            if (f != null) { // the activation's code table and its grid's values, while the image is in cache
+                Int8Ops.mapCodes(yq, table, yq, start, start + planes);
+                Int8Ops.dequantize(yq, f.params(), y, start, start + planes);
             }
         });
-        GridCodes.remember(y, yq, outputParams);
+        if (f != null) GridCodes.remember(y, yq, f.params(), f);
+        else GridCodes.remember(y, yq, outputParams);
         return Tensor.of(y, os);
+    }
+
+    /** The activation layer applied in this layer's epilogue, or null. */
+    private volatile QuantDequant fused;
+
+    /** The activation layer this layer applies in its epilogue ({@link #fuseActivation}), or null. */
+    public QuantDequant fusedActivation() {
+        return fused;
+    }
+
+    /**
+     * Applies {@code activation} (the deploy layer that alone consumes this layer's output, on this layer's output grid)
+     * in this layer's epilogue: the output is then {@code activation}'s, which passes it through unchanged. Outside a
+     * trace only; exports and traces still see the two layers. For {@code SimQAT.convert}.
+     *
+     * @return false (and nothing changes) when the activation is not a function of the code on a grid the codes can travel on
+     */
+    public boolean fuseActivation(QuantDequant activation) {
+        if (outputParams == null || activation.codeTable(outputParams) == null || !GridCodes.carries(activation.params())) return false;
+        fused = activation;
+        return true;
     }
 
     /** The weights as the integer kernel reads them, prepared once (again after {@link #load}). */

@@ -71,10 +71,12 @@ public final class QLinear extends Layer implements DeployLayer {
         int[] shape = x.shape();
         if (shape[shape.length - 1] != in) throw new IllegalArgumentException("QLinear: input last dim " + shape[shape.length - 1] + ", expected " + in);
         int m = x.numel() / in;
-        byte[] xq = Int8Ops.quantizeActivations(x.data(), inputParams);
+        byte[] xq = GridCodes.codesOrQuantize(x, inputParams); // the producer's codes when it was a deploy layer on this grid
         int[] acc = new int[m * out];
         Int8Ops.gemm(m, out, in, xq, !inputParams.signed(), new int[] {inputParams.zeroPoint()[0]}, weight, true, false, weightParams.zeroPoint(), acc);
-        float[] y = Int8Ops.finish(acc, m, out, 1, bias, biasScale(inputParams, weightParams, out), outputParams);
+        byte[] yq = outputParams == null ? null : new byte[acc.length];
+        float[] y = Int8Ops.finish(acc, m, out, 1, bias, biasScale(inputParams, weightParams, out), outputParams, yq);
+        if (yq != null) GridCodes.remember(y, yq, outputParams);
         int[] os = shape.clone();
         os[os.length - 1] = out;
         return Tensor.of(y, os);

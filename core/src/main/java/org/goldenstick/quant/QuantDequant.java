@@ -10,6 +10,7 @@ import org.goldenstick.nn.ReLU6;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.OpTrace;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Requantize;
 
 /**
  * A deploy-time activation quantization point: optionally applies a float activation (ReLU, ...), then rounds
@@ -41,17 +42,22 @@ public final class QuantDequant extends Layer implements DeployLayer {
 
     @Override
     protected Tensor compute(Tensor x) {
+        if (!OpTrace.active() && GridCodes.doneFor(x, this)) return x; // the producing conv applied this layer already
         Module act = activation();
         var in = GridCodes.lookup(x); // a trace must see the activation's own call, so it takes the float path
         if (in != null && codeMappable(act) && !OpTrace.active()) {
             // the input's codes are known: activation and requantization are one function of the code, a 256-entry table
-            CodeTable t = table(in.getKey());
-            byte[] src = in.getValue(), codes = new byte[src.length];
-            float[] y = new float[src.length];
-            Int8Ops.chunks(src.length, (from, to) -> {
-                Int8Ops.mapCodes(src, t.codes, codes, from, to);
-                Int8Ops.dequantize(codes, params, y, from, to);
-            });
+            return mapCodes(in.getValue(), table(in.getKey()).codes, params, x.shape());
+        }
+        int[] bounds = OpTrace.active() ? null : codeBounds(act, params);
+        if (bounds != null) {
+            // a monotone activation commutes with quantization: quantize, clamp the codes, dequantize, in one pass
+            float[] xd = x.data(), y = new float[xd.length];
+            byte[] codes = new byte[xd.length];
+            float s = params.scale()[0];
+            int z = params.zeroPoint()[0];
+            Int8Ops.chunks(xd.length, (from, to) ->
+                    Requantize.quantizeRow(xd, from, to - from, s, z, !params.signed(), bounds[0], bounds[1], params.qmin(), codes, from, y, from));
             GridCodes.remember(y, codes, params);
             return Tensor.of(y, x.shape());
         }
@@ -62,9 +68,45 @@ public final class QuantDequant extends Layer implements DeployLayer {
         return Tensor.of(y, a.shape());
     }
 
+    /**
+     * {@code table[src]} as codes on {@code grid}, with their values: a code-to-code function (an activation and
+     * requantization) applied to codes that are known, the result's codes kept for the next deploy layer.
+     */
+    static Tensor mapCodes(byte[] src, byte[] table, QuantParams grid, int[] shape) {
+        byte[] codes = new byte[src.length];
+        float[] y = new float[src.length];
+        Int8Ops.chunks(src.length, (from, to) -> {
+            Int8Ops.mapCodes(src, table, codes, from, to);
+            Int8Ops.dequantize(codes, grid, y, from, to);
+        });
+        GridCodes.remember(y, codes, grid);
+        return Tensor.of(y, shape);
+    }
+
+    /**
+     * The code range {@code [lo, hi]} that quantizing {@code act}'s output onto {@code p} gives, when {@code act} is none,
+     * ReLU or ReLU6 (monotone, so {@code quantize(act(x)) = clamp(quantize(x), quantize(act's bounds))}); null otherwise.
+     */
+    static int[] codeBounds(Module act, QuantParams p) {
+        if (p.bits() != 8 || p.perChannel()) return null;
+        int lo = p.qmin(), hi = p.signed() ? 127 : 255, z = p.zeroPoint()[0];
+        if (act == null) return new int[] {lo, hi};
+        if (act.getClass() == ReLU.class || act instanceof CodeReLU) return new int[] {Math.max(lo, z), hi};
+        if (act.getClass() == ReLU6.class) {
+            return new int[] {Math.max(lo, z), Math.min(hi, Requantize.quantize(6f, p.scale()[0], z, !p.signed()))};
+        }
+        return null;
+    }
+
+    /** Output code for each input code on {@code input} (a function of the code), or null when the activation is not one. */
+    byte[] codeTable(QuantParams input) {
+        if (!codeMappable(activation()) || !GridCodes.carries(input)) return null;
+        return table(input).codes;
+    }
+
     /** Activations computed exactly per element (so a table built from 256 values gives what the tensor op gives). */
     private static boolean codeMappable(Module act) {
-        return act == null || act.getClass() == ReLU.class || act.getClass() == ReLU6.class || act.getClass() == LeakyReLU.class;
+        return act == null || act.getClass() == ReLU.class || act instanceof CodeReLU || act.getClass() == ReLU6.class || act.getClass() == LeakyReLU.class;
     }
 
     private record CodeTable(QuantParams input, byte[] codes) {}

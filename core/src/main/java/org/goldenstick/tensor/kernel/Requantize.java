@@ -53,6 +53,33 @@ public final class Requantize {
     }
 
     /**
+     * {@link #quantizeLinear} with the codes then clamped to {@code [lo, hi]} (a monotone activation applied on the grid:
+     * ReLU is {@code lo} = the zero point, ReLU6 also {@code hi} = the code of 6, since quantization is monotone), writing
+     * beside each code its dequantized value {@code (max(code, minCode) − zeroPoint)·scale}, as {@link #requantizeRow}
+     * does: activation, quantization and dequantization of float inputs in one pass.
+     */
+    public static void quantizeRow(float[] x, int xOff, int len, float scale, int zeroPoint, boolean unsigned, int lo, int hi, int minCode,
+                                   byte[] out, int outOff, float[] values, int valuesOff) {
+        checkZero(zeroPoint, unsigned);
+        int i = 0;
+        if (Kernels.vector()) {
+            FloatVector vs = FloatVector.broadcast(F, scale);
+            float zp = zeroPoint, min = minCode;
+            for (; i + F.length() <= len; i += F.length()) {
+                FloatVector v = FloatVector.fromArray(F, x, xOff + i).div(vs).max(-4096f).min(4096f);
+                v = v.add(MAGIC).sub(MAGIC).add(zp).max((float) lo).min((float) hi); // the code, as an exact float
+                ((ByteVector) ((IntVector) v.convert(VectorOperators.F2I, 0)).castShape(B, 0)).intoArray(out, outOff + i);
+                v.max(min).sub(zp).mul(scale).intoArray(values, valuesOff + i);
+            }
+        }
+        for (; i < len; i++) {
+            int q = Math.max(lo, Math.min(hi, quantize(x[xOff + i], scale, zeroPoint, unsigned)));
+            out[outOff + i] = (byte) q;
+            values[valuesOff + i] = (Math.max(q, minCode) - zeroPoint) * scale;
+        }
+    }
+
+    /**
      * Requantizes an int32 accumulator matrix: {@code out[i,j] = saturate(rint((acc[i,j] + bias[j]) ·
      * multiplier[j]) + zeroPoint)}. {@code multiplier} has 1 or n entries; {@code bias} (int32, as in
      * ONNX QLinearConv) is null or has n entries.
@@ -92,31 +119,47 @@ public final class Requantize {
      */
     public static void requantizeRow(int[] acc, int accOff, int len, int add, float multiplier, int zeroPoint, boolean unsigned, int minCode,
                                      float scale, byte[] out, int outOff, float[] values, int valuesOff) {
+        requantizeRows(acc, accOff, len, 1, len, add, multiplier, zeroPoint, unsigned, minCode, scale, out, outOff, values, valuesOff, len);
+    }
+
+    /**
+     * {@link #requantizeRow} over {@code rows} rows of {@code cols} accumulators {@code pitch} apart (a plane with padded
+     * rows), written contiguously: row r goes to {@code out[outOff + r·cols ...]} and {@code values[valuesOff + r·cols ...]}
+     * ({@code values} may be null: codes only). The caller lets writes run up to {@code room} elements from
+     * {@code outOff}/{@code valuesOff} (what it writes later anyway), so rows end in a full vector that spills into the
+     * next row instead of a masked one; only a vector that would pass {@code room} or the end of {@code acc} is masked.
+     */
+    public static void requantizeRows(int[] acc, int accOff, int pitch, int rows, int cols, int add, float multiplier, int zeroPoint, boolean unsigned,
+                                      int minCode, float scale, byte[] out, int outOff, float[] values, int valuesOff, int room) {
         checkZero(zeroPoint, unsigned);
-        int lo = unsigned ? 0 : -128, hi = unsigned ? 255 : 127, i = 0;
-        if (Kernels.vector()) {
-            float zp = zeroPoint, min = minCode;
-            for (; i < len; i += F.length()) {
-                // the row's last, partial vector under a mask (rows of a small image are often shorter than two vectors)
-                VectorMask<Integer> m = i + F.length() <= len ? null : I.indexInRange(i, len);
-                IntVector iv = m == null ? IntVector.fromArray(I, acc, accOff + i) : IntVector.fromArray(I, acc, accOff + i, m);
-                FloatVector v = ((FloatVector) iv.add(add).convert(VectorOperators.I2F, 0)).mul(multiplier).max(-4096f).min(4096f);
-                v = v.add(MAGIC).sub(MAGIC).add(zp).max((float) lo).min((float) hi); // the code, as an exact float
-                ByteVector b = (ByteVector) ((IntVector) v.convert(VectorOperators.F2I, 0)).castShape(B, 0);
-                FloatVector d = v.max(min).sub(zp).mul(scale);
-                if (m == null) {
-                    b.intoArray(out, outOff + i);
-                    d.intoArray(values, valuesOff + i);
-                } else {
-                    b.intoArray(out, outOff + i, m.cast(B));
-                    d.intoArray(values, valuesOff + i, m.cast(F));
+        if (room < rows * cols) throw new IllegalArgumentException("requantizeRows: room " + room + " < " + rows + " x " + cols);
+        int lo = unsigned ? 0 : -128, hi = unsigned ? 255 : 127;
+        for (int r = 0; r < rows; r++) {
+            int a = accOff + r * pitch, o = r * cols, i = 0;
+            if (Kernels.vector()) {
+                float zp = zeroPoint, min = minCode;
+                for (; i < cols; i += F.length()) {
+                    boolean full = o + i + F.length() <= room && a + i + F.length() <= acc.length;
+                    VectorMask<Integer> m = full ? null : I.indexInRange(i, cols);
+                    IntVector iv = m == null ? IntVector.fromArray(I, acc, a + i) : IntVector.fromArray(I, acc, a + i, m);
+                    FloatVector v = ((FloatVector) iv.add(add).convert(VectorOperators.I2F, 0)).mul(multiplier).max(-4096f).min(4096f);
+                    v = v.add(MAGIC).sub(MAGIC).add(zp).max((float) lo).min((float) hi); // the code, as an exact float
+                    ByteVector b = (ByteVector) ((IntVector) v.convert(VectorOperators.F2I, 0)).castShape(B, 0);
+                    if (m == null) {
+                        b.intoArray(out, outOff + o + i);
+                        if (values != null) v.max(min).sub(zp).mul(scale).intoArray(values, valuesOff + o + i);
+                    } else {
+                        b.intoArray(out, outOff + o + i, m.cast(B));
+                        if (values != null) v.max(min).sub(zp).mul(scale).intoArray(values, valuesOff + o + i, m.cast(F));
+                    }
                 }
+                continue;
             }
-        }
-        for (; i < len; i++) {
-            int q = saturate(Math.rint((acc[accOff + i] + add) * multiplier) + zeroPoint, unsigned);
-            out[outOff + i] = (byte) q;
-            values[valuesOff + i] = (Math.max(q, minCode) - zeroPoint) * scale;
+            for (; i < cols; i++) {
+                int q = saturate(Math.rint((acc[a + i] + add) * multiplier) + zeroPoint, unsigned);
+                out[outOff + o + i] = (byte) q;
+                if (values != null) values[valuesOff + o + i] = (Math.max(q, minCode) - zeroPoint) * scale;
+            }
         }
     }
 

@@ -102,4 +102,61 @@ class RequantizeTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void requantizeRowsOfAPaddedPlaneSpillOnlyWhereAllowed(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(4);
+        for (boolean unsigned : new boolean[] {false, true}) {
+            for (int[] g : new int[][] {{28, 32, 28}, {10, 14, 10}, {4, 6, 4}, {17, 17, 3}}) { // cols, pitch, rows
+                int cols = g[0], pitch = g[1], rows = g[2], n = rows * cols, extra = 40;
+                int[] acc = new int[rows * pitch + 2];
+                for (int i = 0; i < acc.length; i++) acc[i] = rnd.nextInt(60001) - 30000;
+                int add = -3, zp = unsigned ? 128 : 3, minCode = unsigned ? 0 : -128;
+                float mult = 0.007f, scale = 0.1f;
+                for (int room : new int[] {n, n + extra}) { // the plane ends the image; later planes follow
+                    byte[] out = new byte[n + extra + 2];
+                    float[] values = new float[n + extra + 2];
+                    java.util.Arrays.fill(out, (byte) 99);
+                    java.util.Arrays.fill(values, 99f);
+                    Requantize.requantizeRows(acc, 1, pitch, rows, cols, add, mult, zp, unsigned, minCode, scale, out, 2, values, 2, room);
+                    for (int r = 0; r < rows; r++) {
+                        for (int c = 0; c < cols; c++) {
+                            int want = ref((acc[1 + r * pitch + c] + add) * mult, zp, unsigned), at = 2 + r * cols + c;
+                            assertEquals(want, unsigned ? out[at] & 0xFF : out[at], "code r" + r + " c" + c + " room " + room);
+                            assertEquals((Math.max(want, minCode) - zp) * scale, values[at], "value r" + r + " c" + c);
+                        }
+                    }
+                    assertEquals(99, out[1], "nothing before the plane");
+                    for (int i = 2 + room; i < out.length; i++) assertEquals(99, out[i], "nothing past the room, at " + i);
+                    for (int i = 2 + room; i < values.length; i++) assertEquals(99f, values[i], "no value past the room, at " + i);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void quantizeRowClampsCodesAndWritesTheirValues(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(5);
+        for (boolean unsigned : new boolean[] {false, true}) {
+            int zp = unsigned ? 20 : -10, lo = zp, hi = unsigned ? 200 : 90; // ReLU6-like bounds
+            float scale = 0.05f;
+            for (int len : new int[] {3, 16, 50}) {
+                float[] x = new float[len + 1];
+                for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextGaussian() * 8);
+                x[1] = 0.025f; // half a step: ties to even
+                byte[] out = new byte[len + 1];
+                float[] values = new float[len + 1];
+                Requantize.quantizeRow(x, 1, len, scale, zp, unsigned, lo, hi, lo, out, 0, values, 1);
+                for (int i = 0; i < len; i++) {
+                    int want = Math.max(lo, Math.min(hi, ref(x[1 + i] / scale, zp, unsigned)));
+                    assertEquals(want, unsigned ? out[i] & 0xFF : out[i], "code " + i);
+                    assertEquals((want - zp) * scale, values[1 + i], "value " + i);
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,68 @@
+package org.goldenstick.quant;
+
+import org.goldenstick.nn.MaxPool2d;
+import org.goldenstick.tensor.OpTrace;
+import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Parallel;
+
+/**
+ * A {@link MaxPool2d} of a deploy network that pools the 8-bit codes of its input when they are known
+ * ({@link GridCodes}): dequantization is monotone, so the maximum of the values is the value of the maximum code, and
+ * the output keeps the input's grid. One byte per element read instead of four, no float window scan, and the codes
+ * travel on to the next int8 layer (which then does not quantize). Without codes, or while a trace records the
+ * network, it is the float {@code MaxPool2d}; either way the output is the same.
+ *
+ * <pre>{@code
+ * net.replaceChild("pool1", CodeMaxPool2d.of(pool));   // SimQAT.convert installs it
+ * }</pre>
+ */
+public final class CodeMaxPool2d extends MaxPool2d {
+    private CodeMaxPool2d(MaxPool2d p) {
+        super(p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.paddingH(), p.paddingW());
+    }
+
+    /** The code-carrying form of {@code pool} (same window). */
+    public static CodeMaxPool2d of(MaxPool2d pool) {
+        return new CodeMaxPool2d(pool);
+    }
+
+    @Override
+    protected Tensor compute(Tensor x) {
+        var in = OpTrace.active() || x.rank() != 4 ? null : GridCodes.lookup(x);
+        if (in == null) return super.compute(x);
+        int[] xs = x.shape();
+        int kH = kernelH(), kW = kernelW(), sH = strideH(), sW = strideW(), pH = paddingH(), pW = paddingW();
+        if (pH > kH / 2 || pW > kW / 2 || xs[2] + 2 * pH < kH || xs[3] + 2 * pW < kW) return super.compute(x); // its error message
+        int h = xs[2], w = xs[3], oh = (h + 2 * pH - kH) / sH + 1, ow = (w + 2 * pW - kW) / sW + 1, planes = xs[0] * xs[1];
+        QuantParams grid = in.getKey();
+        byte[] codes = pool(in.getValue(), grid.signed(), planes, h, w, kH, kW, sH, sW, pH, pW, oh, ow);
+        float[] y = new float[codes.length];
+        Int8Ops.chunks(codes.length, (from, to) -> Int8Ops.dequantize(codes, grid, y, from, to));
+        GridCodes.remember(y, codes, grid);
+        return Tensor.of(y, xs[0], xs[1], oh, ow);
+    }
+
+    /**
+     * Max pooling of 8-bit codes {@code [planes, h, w]} (signed or unsigned order); padding never wins (a floor-mode
+     * window always holds an input element, since padding is at most half the kernel).
+     */
+    static byte[] pool(byte[] x, boolean signed, int planes, int h, int w, int kH, int kW, int sH, int sW, int pH, int pW, int oh, int ow) {
+        byte[] out = new byte[planes * oh * ow];
+        int flip = signed ? 0x80 : 0; // signed order as unsigned: flip the top bit
+        Parallel.forEach(planes, pl -> {
+            int in = pl * h * w, o = pl * oh * ow;
+            for (int oy = 0; oy < oh; oy++) {
+                int y0 = oy * sH - pH, yLo = Math.max(0, y0), yHi = Math.min(h, y0 + kH);
+                for (int ox = 0; ox < ow; ox++) {
+                    int x0 = ox * sW - pW, xLo = Math.max(0, x0), xHi = Math.min(w, x0 + kW), m = 0;
+                    for (int iy = yLo; iy < yHi; iy++) {
+                        int r = in + iy * w;
+                        for (int ix = xLo; ix < xHi; ix++) m = Math.max(m, (x[r + ix] & 0xFF) ^ flip);
+                    }
+                    out[o + oy * ow + ox] = (byte) (m ^ flip);
+                }
+            }
+        });
+        return out;
+    }
+}
