@@ -62,19 +62,24 @@ final class FakeQuantKernels {
         }
     }
 
-    /** {@code gx[i] += g[i]} where {@code nmin ≤ x[i] ≤ nmax}: the straight-through estimator's gradient. */
-    static void passGradient(float[] x, float[] g, int from, int to, float nmin, float nmax, float[] gx) {
+    /**
+     * {@code gx[i] += g[i]} where {@code nmin ≤ x[i] ≤ nmax}: the straight-through estimator's gradient. With
+     * {@code accumulate} false gx is first taken as 0 and not read (a fresh gradient, {@code Tensor.claimFreshGrad}).
+     */
+    static void passGradient(float[] x, float[] g, int from, int to, float nmin, float nmax, float[] gx, boolean accumulate) {
         int i = from;
         if (Kernels.vector()) {
+            FloatVector zero = FloatVector.zero(F);
             for (; i + L <= to; i += L) {
                 FloatVector v = FloatVector.fromArray(F, x, i);
                 VectorMask<Float> pass = v.compare(VectorOperators.GE, nmin).and(v.compare(VectorOperators.LE, nmax));
-                FloatVector.fromArray(F, gx, i).add(FloatVector.fromArray(F, g, i), pass).intoArray(gx, i);
+                FloatVector base = accumulate ? FloatVector.fromArray(F, gx, i) : zero;
+                base.add(FloatVector.fromArray(F, g, i), pass).intoArray(gx, i);
             }
         }
         for (; i < to; i++) {
-            float v = x[i];
-            if (v >= nmin && v <= nmax) gx[i] += g[i];
+            float v = x[i], base = accumulate ? gx[i] : 0f;
+            gx[i] = v >= nmin && v <= nmax ? base + g[i] : base;
         }
     }
 }

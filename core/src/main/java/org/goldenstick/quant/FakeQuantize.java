@@ -210,8 +210,9 @@ public final class FakeQuantize extends Module {
         // straight-through estimator: the mask is recomputed from the input instead of being kept per element
         return Tensor.result("fake_quant", out, x.shape(), o -> {
             float[] g = o.gradArray();
+            boolean add = !x.claimFreshGrad(); // a fresh gradient is written: the runs cover every element
             float[] gx = x.gradArray();
-            Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.passGradient(in, g, from, to, nmin[c], nmax[c], gx));
+            Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.passGradient(in, g, from, to, nmin[c], nmax[c], gx, add));
         }, x);
     }
 

@@ -33,8 +33,9 @@ final class Activations {
             for (int i = lo; i < hi; i++) y[i] = Math.max(x[i], 0f); // branch-free, unlike a ternary
         });
         return Tensor.result("relu", y, a.shape(), out -> {
+            boolean add = !a.claimFreshGrad();
             float[] g = out.gradArray(), gx = a.gradArray();
-            chunks(x.length, (lo, hi) -> VectorKernels.maskedAccumulate(x, g, gx, lo, hi, 0f, Float.POSITIVE_INFINITY, 1f));
+            chunks(x.length, (lo, hi) -> VectorKernels.maskedAccumulate(x, g, gx, lo, hi, 0f, Float.POSITIVE_INFINITY, 1f, add));
         }, a);
     }
 
@@ -44,8 +45,9 @@ final class Activations {
             for (int i = lo; i < hi; i++) y[i] = Math.min(6f, Math.max(0f, x[i]));
         });
         return Tensor.result("relu6", y, a.shape(), out -> {
+            boolean add = !a.claimFreshGrad();
             float[] g = out.gradArray(), gx = a.gradArray();
-            chunks(x.length, (lo, hi) -> VectorKernels.maskedAccumulate(x, g, gx, lo, hi, 0f, 6f, 1f));
+            chunks(x.length, (lo, hi) -> VectorKernels.maskedAccumulate(x, g, gx, lo, hi, 0f, 6f, 1f, add));
         }, a);
     }
 
@@ -136,7 +138,7 @@ final class Activations {
         });
         return Tensor.result("hardSigmoid", y, a.shape(), out -> {
             float[] g = out.gradArray(), gx = a.gradArray();
-            chunks(x.length, (lo, hi) -> VectorKernels.maskedAccumulate(x, g, gx, lo, hi, -3f, 3f, 1f / 6f));
+            chunks(x.length, (lo, hi) -> VectorKernels.maskedAccumulate(x, g, gx, lo, hi, -3f, 3f, 1f / 6f, true));
         }, a);
     }
 

@@ -157,26 +157,38 @@ final class Elementwise {
 
     private static void backwardSame(BinaryOp op, Tensor out, Tensor a, Tensor b) {
         float[] g = out.gradArray(), x = a.data(), z = b.data();
+        // a fresh input gradient of an add (a's of a sub) is a copy of g: written, not added into zeros
+        // (0f + g[i] is what adding into zeros gives, −0 included)
         if (a.requiresGrad()) {
-            float[] ga = a.gradArray();
-            Activations.chunks(g.length, (lo, hi) -> {
-                switch (op) {
-                    case ADD, SUB -> { for (int i = lo; i < hi; i++) ga[i] += g[i]; }
-                    case MUL -> { for (int i = lo; i < hi; i++) ga[i] += g[i] * z[i]; }
-                    case DIV -> { for (int i = lo; i < hi; i++) ga[i] += g[i] / z[i]; }
-                }
-            });
+            if ((op == BinaryOp.ADD || op == BinaryOp.SUB) && a.claimFreshGrad()) {
+                float[] ga = a.gradArray();
+                Activations.chunks(g.length, (lo, hi) -> { for (int i = lo; i < hi; i++) ga[i] = 0f + g[i]; });
+            } else {
+                float[] ga = a.gradArray();
+                Activations.chunks(g.length, (lo, hi) -> {
+                    switch (op) {
+                        case ADD, SUB -> { for (int i = lo; i < hi; i++) ga[i] += g[i]; }
+                        case MUL -> { for (int i = lo; i < hi; i++) ga[i] += g[i] * z[i]; }
+                        case DIV -> { for (int i = lo; i < hi; i++) ga[i] += g[i] / z[i]; }
+                    }
+                });
+            }
         }
         if (b.requiresGrad()) {
-            float[] gb = b.gradArray();
-            Activations.chunks(g.length, (lo, hi) -> {
-                switch (op) {
-                    case ADD -> { for (int i = lo; i < hi; i++) gb[i] += g[i]; }
-                    case SUB -> { for (int i = lo; i < hi; i++) gb[i] -= g[i]; }
-                    case MUL -> { for (int i = lo; i < hi; i++) gb[i] += g[i] * x[i]; }
-                    case DIV -> { for (int i = lo; i < hi; i++) gb[i] += g[i] * op.dB(x[i], z[i]); }
-                }
-            });
+            if (op == BinaryOp.ADD && b.claimFreshGrad()) {
+                float[] gb = b.gradArray();
+                Activations.chunks(g.length, (lo, hi) -> { for (int i = lo; i < hi; i++) gb[i] = 0f + g[i]; });
+            } else {
+                float[] gb = b.gradArray();
+                Activations.chunks(g.length, (lo, hi) -> {
+                    switch (op) {
+                        case ADD -> { for (int i = lo; i < hi; i++) gb[i] += g[i]; }
+                        case SUB -> { for (int i = lo; i < hi; i++) gb[i] -= g[i]; }
+                        case MUL -> { for (int i = lo; i < hi; i++) gb[i] += g[i] * x[i]; }
+                        case DIV -> { for (int i = lo; i < hi; i++) gb[i] += g[i] * op.dB(x[i], z[i]); }
+                    }
+                });
+            }
         }
     }
 

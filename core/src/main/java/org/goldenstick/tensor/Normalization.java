@@ -57,6 +57,7 @@ final class Normalization {
         });
         return Tensor.result("batchNorm", y, x.shape(), out -> {
             float[] g = out.gradArray();
+            boolean add = !x.requiresGrad() || !x.claimFreshGrad(); // a fresh gradient is written (every element, below)
             float[] gx = x.requiresGrad() ? x.gradArray() : null;
             float[] gg = gamma != null && gamma.requiresGrad() ? gamma.gradArray() : null;
             float[] gb = beta != null && beta.requiresGrad() ? beta.gradArray() : null;
@@ -79,10 +80,10 @@ final class Normalization {
                     float k = gam * is;
                     double a = sumDy / m, b = sumDyXhat / m;
                     float c1 = (float) (-k * b * is), c0 = (float) (k * (b * is * mu - a));
-                    for (int i = 0; i < n; i++) VectorKernels.affineAccumulate(g, xd, gx, (i * c + ch) * sp, sp, k, c1, c0);
+                    for (int i = 0; i < n; i++) VectorKernels.affineAccumulate(g, xd, gx, (i * c + ch) * sp, sp, k, c1, c0, add);
                 } else {
                     float k = gam * is;
-                    for (int i = 0; i < n; i++) VectorKernels.affineAccumulate(g, xd, gx, (i * c + ch) * sp, sp, k, 0f, 0f);
+                    for (int i = 0; i < n; i++) VectorKernels.affineAccumulate(g, xd, gx, (i * c + ch) * sp, sp, k, 0f, 0f, add);
                 }
             });
         }, x, gamma, beta);

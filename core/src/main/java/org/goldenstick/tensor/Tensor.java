@@ -198,6 +198,24 @@ public final class Tensor {
         return grad;
     }
 
+    /**
+     * For a backward function that produces an input's whole gradient contribution in one pass: when this tensor has no
+     * gradient yet, installs one whose contents are undefined (from an open {@link StepBuffers} step, else zeros) and
+     * returns true; the caller then writes every element ({@code 0f + contribution}, which is what adding into zeros
+     * gives) instead of adding, which saves zero-filling and re-reading it. Returns false when a gradient exists; then
+     * add into {@link #gradArray()}.
+     *
+     * <pre>{@code
+     * boolean add = !x.claimFreshGrad();
+     * float[] gx = x.gradArray();          // add ? gx += d : gx = 0f + d, for every element
+     * }</pre>
+     */
+    public boolean claimFreshGrad() {
+        if (grad != null) return false;
+        grad = parents == null ? new float[data.length] : StepBuffers.uninitialized(data.length);
+        return true;
+    }
+
     public boolean hasGrad() {
         return grad != null;
     }

@@ -77,20 +77,31 @@ final class VectorKernels {
         return s;
     }
 
-    /** gx[i] += scale·g[i] where lo &lt; x[i] &lt; hi, for i in [from, to). */
-    static void maskedAccumulate(float[] x, float[] g, float[] gx, int from, int to, float lo, float hi, float scale) {
+    /**
+     * gx[i] += scale·g[i] where lo &lt; x[i] &lt; hi, for i in [from, to); with {@code accumulate} false gx[i] is first
+     * taken as 0 (not read: a fresh gradient, {@link Tensor#claimFreshGrad()}).
+     */
+    static void maskedAccumulate(float[] x, float[] g, float[] gx, int from, int to, float lo, float hi, float scale, boolean accumulate) {
         if (!Kernels.vector()) {
-            for (int i = from; i < to; i++) if (x[i] > lo && x[i] < hi) gx[i] += scale * g[i];
+            for (int i = from; i < to; i++) {
+                float base = accumulate ? gx[i] : 0f;
+                gx[i] = x[i] > lo && x[i] < hi ? base + scale * g[i] : base;
+            }
             return;
         }
         int i = from, ub = from + S.loopBound(to - from);
+        FloatVector zero = FloatVector.zero(S);
         for (; i < ub; i += S.length()) {
             FloatVector xv = FloatVector.fromArray(S, x, i);
             VectorMask<Float> m = xv.compare(VectorOperators.GT, lo).and(xv.compare(VectorOperators.LT, hi));
             FloatVector gv = FloatVector.fromArray(S, g, i);
-            FloatVector.fromArray(S, gx, i).lanewise(VectorOperators.ADD, gv.mul(scale), m).intoArray(gx, i);
+            FloatVector base = accumulate ? FloatVector.fromArray(S, gx, i) : zero;
+            base.lanewise(VectorOperators.ADD, gv.mul(scale), m).intoArray(gx, i);
         }
-        for (; i < to; i++) if (x[i] > lo && x[i] < hi) gx[i] += scale * g[i];
+        for (; i < to; i++) {
+            float base = accumulate ? gx[i] : 0f;
+            gx[i] = x[i] > lo && x[i] < hi ? base + scale * g[i] : base;
+        }
     }
 
     /** Leaky ReLU forward: y = x for x &gt; 0, slope·x otherwise. */
@@ -228,16 +239,21 @@ final class VectorKernels {
         for (; i < len; i++) y[off + i] = x[off + i] * scale + shift;
     }
 
-    /** gx[off..off+len) += k·g + (x·c1 + c0) (batch norm's input gradient with the batch statistics folded in). */
-    static void affineAccumulate(float[] g, float[] x, float[] gx, int off, int len, float k, float c1, float c0) {
+    /**
+     * gx[off..off+len) += k·g + (x·c1 + c0) (batch norm's input gradient with the batch statistics folded in); with
+     * {@code accumulate} false gx is first taken as 0 (not read: a fresh gradient).
+     */
+    static void affineAccumulate(float[] g, float[] x, float[] gx, int off, int len, float k, float c1, float c0, boolean accumulate) {
         int i = 0;
         if (Kernels.vector()) {
             FloatVector kv = FloatVector.broadcast(S, k), c1v = FloatVector.broadcast(S, c1), c0v = FloatVector.broadcast(S, c0);
+            FloatVector zero = FloatVector.zero(S);
             for (int ub = S.loopBound(len); i < ub; i += S.length()) {
                 FloatVector t = FloatVector.fromArray(S, x, off + i).fma(c1v, c0v);
-                FloatVector.fromArray(S, g, off + i).fma(kv, t).add(FloatVector.fromArray(S, gx, off + i)).intoArray(gx, off + i);
+                FloatVector base = accumulate ? FloatVector.fromArray(S, gx, off + i) : zero;
+                FloatVector.fromArray(S, g, off + i).fma(kv, t).add(base).intoArray(gx, off + i);
             }
         }
-        for (; i < len; i++) gx[off + i] += k * g[off + i] + (x[off + i] * c1 + c0);
+        for (; i < len; i++) gx[off + i] = (k * g[off + i] + (x[off + i] * c1 + c0)) + (accumulate ? gx[off + i] : 0f);
     }
 }

@@ -110,6 +110,44 @@ class FakeQuantizeTest {
     }
 
     @Test
+    void steGradientIsWrittenWholeIntoReusedArraysAndAddsWhenUsedTwice() {
+        Random rng = new Random(13);
+        int[] shape = {4, 3, 30, 30};
+        int n = 4 * 3 * 30 * 30;
+        float[] data = new float[n], seed = new float[n];
+        for (int i = 0; i < n; i++) {
+            data[i] = (float) (rng.nextGaussian() * 2);
+            seed[i] = (float) rng.nextGaussian();
+        }
+        for (boolean vector : new boolean[] {true, false}) {
+            boolean was = org.goldenstick.tensor.kernel.Kernels.useVector(vector);
+            try {
+                for (int uses = 1; uses <= 2; uses++) {
+                    FakeQuantize fq = FakeQuantize.perTensor(QuantSpec.uint8Asymmetric(), 0);
+                    fq.setRange(new float[] {-1.5f}, new float[] {2.5f});
+                    fq.eval(); // a fixed range, so that some elements are clipped
+                    org.goldenstick.tensor.StepBuffers buffers = new org.goldenstick.tensor.StepBuffers();
+                    try (var ignored = buffers.open()) { // the pool's arrays then hold NaN: an unwritten element shows
+                        for (int k = 0; k < 6; k++) java.util.Arrays.fill(org.goldenstick.tensor.StepBuffers.uninitialized(n), Float.NaN);
+                    }
+                    Tensor leaf = Tensor.of(data.clone(), shape).requiresGrad(true);
+                    try (var ignored = buffers.open()) {
+                        Tensor x = leaf.mul(1f); // not a leaf: its gradient comes from the pool
+                        Tensor y = fq.forward(x);
+                        if (uses == 2) y = y.add(fq.forward(x));
+                        y.backward(seed);
+                    }
+                    double[][] ref = reference(data, -1.5f, 2.5f, 8, false, false);
+                    float[] g = leaf.grad().data();
+                    for (int i = 0; i < n; i++) assertEquals(uses * ref[1][i] * seed[i], g[i], 1e-6, "vector=" + vector + " uses=" + uses + " element " + i);
+                }
+            } finally {
+                org.goldenstick.tensor.kernel.Kernels.useVector(was);
+            }
+        }
+    }
+
+    @Test
     void perChannelUsesOneRangePerChannel() {
         Random rng = new Random(5);
         int oc = 3, per = 50;
