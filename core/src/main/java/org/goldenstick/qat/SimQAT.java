@@ -21,13 +21,13 @@ import org.goldenstick.nn.ReLU6;
 import org.goldenstick.nn.Sigmoid;
 import org.goldenstick.graph.ModelGraph;
 import org.goldenstick.graph.Node;
+import org.goldenstick.quant.CodeActivation;
 import org.goldenstick.quant.CodeMaxPool2d;
 import org.goldenstick.quant.CodeReLU;
 import org.goldenstick.quant.DeployIO;
 import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.quant.QConv2d;
-import org.goldenstick.quant.QuantDequant;
 import org.goldenstick.quant.QuantParams;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.CompAlgo;
@@ -253,11 +253,13 @@ public final class SimQAT extends CompAlgo {
         swap.forEach(network::replaceChild);
         // an int8 conv whose only consumer is an activation layer on its output grid runs that layer in its epilogue
         for (var e : graph.layerCalls().entrySet()) {
-            if (e.getValue().size() != 1 || e.getKey().isEmpty() || !(network.module(e.getKey()) instanceof QuantDequant act)) continue;
-            Node p = passThrough(graph, graph.producers(e.getValue().get(0).id()).get(0));
-            if (p.isLayer() && graph.layerCalls(p.path()).size() == 1 && graph.consumers(p.id()).size() == 1
-                    && network.module(p.path()) instanceof QConv2d conv) {
-                conv.fuseActivation(act);
+            if (e.getKey().isEmpty() || !(network.module(e.getKey()) instanceof CodeActivation act)) continue;
+            for (Node call : e.getValue()) {
+                Node p = passThrough(graph, graph.producers(call.id()).get(0));
+                if (p.isLayer() && graph.layerCalls(p.path()).size() == 1 && graph.consumers(p.id()).size() == 1
+                        && network.module(p.path()) instanceof QConv2d conv) {
+                    conv.fuseActivation(act);
+                }
             }
         }
     }

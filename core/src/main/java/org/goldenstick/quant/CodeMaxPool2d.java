@@ -51,6 +51,17 @@ public final class CodeMaxPool2d extends MaxPool2d {
         int flip = signed ? 0x80 : 0; // signed order as unsigned: flip the top bit
         Parallel.forEach(planes, pl -> {
             int in = pl * h * w, o = pl * oh * ow;
+            if (kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0) { // LeNet's pooling: no window bounds to check
+                for (int oy = 0; oy < oh; oy++) {
+                    int r0 = in + 2 * oy * w, r1 = r0 + w, d = o + oy * ow;
+                    for (int ox = 0; ox < ow; ox++) {
+                        int a = Math.max((x[r0 + 2 * ox] & 0xFF) ^ flip, (x[r0 + 2 * ox + 1] & 0xFF) ^ flip);
+                        int b = Math.max((x[r1 + 2 * ox] & 0xFF) ^ flip, (x[r1 + 2 * ox + 1] & 0xFF) ^ flip);
+                        out[d + ox] = (byte) (Math.max(a, b) ^ flip);
+                    }
+                }
+                return;
+            }
             for (int oy = 0; oy < oh; oy++) {
                 int y0 = oy * sH - pH, yLo = Math.max(0, y0), yHi = Math.min(h, y0 + kH);
                 for (int ox = 0; ox < ow; ox++) {

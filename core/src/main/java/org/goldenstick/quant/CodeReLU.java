@@ -23,7 +23,7 @@ import org.goldenstick.tensor.kernel.Requantize;
  * block.replaceChild("relu", new CodeReLU(nextConvInputGrid));   // SimQAT.convert installs it
  * }</pre>
  */
-public final class CodeReLU extends ReLU {
+public final class CodeReLU extends ReLU implements CodeActivation {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private final QuantParams consumerGrid;
     private volatile Table table;
@@ -41,8 +41,24 @@ public final class CodeReLU extends ReLU {
     }
 
     @Override
+    public byte[] codeTable(QuantParams input) {
+        return GridCodes.carries(input) ? table(input).codes : null;
+    }
+
+    @Override
+    public QuantParams outputGrid(QuantParams input) {
+        return input;
+    }
+
+    @Override
+    public int[] sameGridClamp(QuantParams input) {
+        return QuantDequant.codeBounds(null, input) == null ? null : new int[] {Math.max(input.qmin(), input.zeroPoint()[0]), input.signed() ? 127 : 255};
+    }
+
+    @Override
     protected Tensor compute(Tensor x) {
         if (OpTrace.active()) return super.compute(x);
+        if (GridCodes.doneFor(x, this)) return x; // the producing conv applied the ReLU already
         var in = GridCodes.lookup(x);
         if (in != null) return QuantDequant.mapCodes(in.getValue(), table(in.getKey()).codes, in.getKey(), x.shape());
         if (consumerGrid == null) return super.compute(x);

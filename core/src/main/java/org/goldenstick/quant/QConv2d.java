@@ -105,30 +105,32 @@ public final class QConv2d extends Layer implements DeployLayer {
         float[] mult = new float[outChannels];
         for (int o = 0; o < outChannels; o++) mult[o] = accScale[o] / so;
         byte[] yq = new byte[y.length];
-        QuantDequant f = OpTrace.active() ? null : fused; // a trace records the conv and the activation as two layers
-        byte[] table = f == null ? null : f.codeTable(outputParams);
+        CodeActivation f = OpTrace.active() ? null : fused; // a trace records the conv and the activation as two layers
+        int[] clamp = f == null ? null : f.sameGridClamp(outputParams); // ReLU on the conv's grid: a clamp while requantizing
+        byte[] table = f == null || clamp != null ? null : f.codeTable(outputParams);
+        int lo = clamp != null ? clamp[0] : unsigned ? 0 : -128, hi = clamp != null ? clamp[1] : unsigned ? 255 : 127;
         Int8Conv.run(xq, xUnsigned, zx, x.shape(), w, spec, (img, acc, ld, pitch) -> {
             int start = img * planes;
             for (int o = 0; o < outChannels; o++) { // in order: a row's spill past its end is overwritten by the next one
                 int dst = start + o * hw;
-                Requantize.requantizeRows(acc, o * ld, pitch, oh, ow, add[o], mult[o], zo, unsigned, minCode, so, yq, dst, f == null ? y : null, dst,
-                        planes - o * hw);
+                Requantize.requantizeRows(acc, o * ld, pitch, oh, ow, add[o], mult[o], zo, unsigned, lo, hi, minCode, so, yq, dst, table == null ? y : null,
+                        dst, planes - o * hw);
             }
-            if (f != null) { // the activation's code table and its grid's values, while the image is in cache
+            if (table != null) { // the activation's code table and its grid's values, while the image is in cache
                 Int8Ops.mapCodes(yq, table, yq, start, start + planes);
-                Int8Ops.dequantize(yq, f.params(), y, start, start + planes);
+                Int8Ops.dequantize(yq, f.outputGrid(outputParams), y, start, start + planes);
             }
         });
-        if (f != null) GridCodes.remember(y, yq, f.params(), f);
+        if (f != null) GridCodes.remember(y, yq, f.outputGrid(outputParams), f);
         else GridCodes.remember(y, yq, outputParams);
         return Tensor.of(y, os);
     }
 
     /** The activation layer applied in this layer's epilogue, or null. */
-    private volatile QuantDequant fused;
+    private volatile CodeActivation fused;
 
     /** The activation layer this layer applies in its epilogue ({@link #fuseActivation}), or null. */
-    public QuantDequant fusedActivation() {
+    public CodeActivation fusedActivation() {
         return fused;
     }
 
@@ -139,8 +141,8 @@ public final class QConv2d extends Layer implements DeployLayer {
      *
      * @return false (and nothing changes) when the activation is not a function of the code on a grid the codes can travel on
      */
-    public boolean fuseActivation(QuantDequant activation) {
-        if (outputParams == null || activation.codeTable(outputParams) == null || !GridCodes.carries(activation.params())) return false;
+    public boolean fuseActivation(CodeActivation activation) {
+        if (outputParams == null || activation.codeTable(outputParams) == null || !GridCodes.carries(activation.outputGrid(outputParams))) return false;
         fused = activation;
         return true;
     }

@@ -21,7 +21,7 @@ import org.goldenstick.tensor.kernel.Requantize;
  * Module q = new QuantDequant(new ReLU(), reluOutParams);
  * }</pre>
  */
-public final class QuantDequant extends Layer implements DeployLayer {
+public final class QuantDequant extends Layer implements DeployLayer, CodeActivation {
     private QuantParams params;
 
     /** @param activation applied before quantizing, or null */
@@ -98,8 +98,18 @@ public final class QuantDequant extends Layer implements DeployLayer {
         return null;
     }
 
-    /** Output code for each input code on {@code input} (a function of the code), or null when the activation is not one. */
-    byte[] codeTable(QuantParams input) {
+    @Override
+    public QuantParams outputGrid(QuantParams input) {
+        return params;
+    }
+
+    @Override
+    public int[] sameGridClamp(QuantParams input) {
+        return input.equals(params) ? codeBounds(activation(), params) : null;
+    }
+
+    @Override
+    public byte[] codeTable(QuantParams input) {
         if (!codeMappable(activation()) || !GridCodes.carries(input)) return null;
         return table(input).codes;
     }

@@ -3,6 +3,7 @@ package org.goldenstick.qat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -95,6 +96,7 @@ class CodeCarryingDeployTest {
         if (name.equals("resnet20")) {
             CodeReLU r = (CodeReLU) deploy.module("layer1.0.relu");
             assertNotNull(r.consumerGrid(), "the residual ReLU quantizes for the next block's conv");
+            assertSame(r, ((QConv2d) deploy.module("layer1.0.conv1")).fusedActivation(), "the block's first ReLU runs in conv1's epilogue");
         }
 
         float[] carried, plain;

@@ -3,7 +3,6 @@ package org.goldenstick.tensor.kernel;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -119,48 +118,49 @@ public final class Requantize {
      */
     public static void requantizeRow(int[] acc, int accOff, int len, int add, float multiplier, int zeroPoint, boolean unsigned, int minCode,
                                      float scale, byte[] out, int outOff, float[] values, int valuesOff) {
-        requantizeRows(acc, accOff, len, 1, len, add, multiplier, zeroPoint, unsigned, minCode, scale, out, outOff, values, valuesOff, len);
+        requantizeRows(acc, accOff, len, 1, len, add, multiplier, zeroPoint, unsigned, unsigned ? 0 : -128, unsigned ? 255 : 127, minCode, scale, out, outOff,
+                values, valuesOff, len);
     }
 
     /**
      * {@link #requantizeRow} over {@code rows} rows of {@code cols} accumulators {@code pitch} apart (a plane with padded
-     * rows), written contiguously: row r goes to {@code out[outOff + r·cols ...]} and {@code values[valuesOff + r·cols ...]}
+     * rows), the codes clamped to {@code [lo, hi]} (the type's range, or narrower for a ReLU applied on the grid), written
+     * contiguously: row r goes to {@code out[outOff + r·cols ...]} and {@code values[valuesOff + r·cols ...]}
      * ({@code values} may be null: codes only). The caller lets writes run up to {@code room} elements from
      * {@code outOff}/{@code valuesOff} (what it writes later anyway), so rows end in a full vector that spills into the
      * next row instead of a masked one; only a vector that would pass {@code room} or the end of {@code acc} is masked.
      */
     public static void requantizeRows(int[] acc, int accOff, int pitch, int rows, int cols, int add, float multiplier, int zeroPoint, boolean unsigned,
-                                      int minCode, float scale, byte[] out, int outOff, float[] values, int valuesOff, int room) {
+                                      int lo, int hi, int minCode, float scale, byte[] out, int outOff, float[] values, int valuesOff, int room) {
         checkZero(zeroPoint, unsigned);
         if (room < rows * cols) throw new IllegalArgumentException("requantizeRows: room " + room + " < " + rows + " x " + cols);
-        int lo = unsigned ? 0 : -128, hi = unsigned ? 255 : 127;
+        if (lo < (unsigned ? 0 : -128) || hi > (unsigned ? 255 : 127) || lo > hi) {
+            throw new IllegalArgumentException("requantizeRows: code bounds [" + lo + ", " + hi + "] outside the " + (unsigned ? "uint8" : "int8") + " range");
+        }
+        boolean vector = Kernels.vector();
         for (int r = 0; r < rows; r++) {
             int a = accOff + r * pitch, o = r * cols, i = 0;
-            if (Kernels.vector()) {
-                float zp = zeroPoint, min = minCode;
-                for (; i < cols; i += F.length()) {
-                    boolean full = o + i + F.length() <= room && a + i + F.length() <= acc.length;
-                    VectorMask<Integer> m = full ? null : I.indexInRange(i, cols);
-                    IntVector iv = m == null ? IntVector.fromArray(I, acc, a + i) : IntVector.fromArray(I, acc, a + i, m);
-                    FloatVector v = ((FloatVector) iv.add(add).convert(VectorOperators.I2F, 0)).mul(multiplier).max(-4096f).min(4096f);
-                    v = v.add(MAGIC).sub(MAGIC).add(zp).max((float) lo).min((float) hi); // the code, as an exact float
-                    ByteVector b = (ByteVector) ((IntVector) v.convert(VectorOperators.F2I, 0)).castShape(B, 0);
-                    if (m == null) {
-                        b.intoArray(out, outOff + o + i);
-                        if (values != null) v.max(min).sub(zp).mul(scale).intoArray(values, valuesOff + o + i);
-                    } else {
-                        b.intoArray(out, outOff + o + i, m.cast(B));
-                        if (values != null) v.max(min).sub(zp).mul(scale).intoArray(values, valuesOff + o + i, m.cast(F));
-                    }
+            // whole vectors only (a masked one made C2 give up on the loop); the few values they cannot reach, one by one
+            if (vector) {
+                for (; i < cols && o + i + F.length() <= room && a + i + F.length() <= acc.length; i += F.length()) {
+                    requantizeVector(acc, a + i, add, multiplier, zeroPoint, lo, hi, minCode, scale, out, outOff + o + i, values, valuesOff + o + i);
                 }
-                continue;
             }
             for (; i < cols; i++) {
-                int q = saturate(Math.rint((acc[a + i] + add) * multiplier) + zeroPoint, unsigned);
+                int q = Math.max(lo, Math.min(hi, saturate(Math.rint((acc[a + i] + add) * multiplier) + zeroPoint, unsigned)));
                 out[outOff + o + i] = (byte) q;
                 if (values != null) values[valuesOff + o + i] = (Math.max(q, minCode) - zeroPoint) * scale;
             }
         }
+    }
+
+    /** One vector of {@link #requantizeRows}: {@code F.length()} accumulators from {@code a} to codes and values. */
+    private static void requantizeVector(int[] acc, int a, int add, float multiplier, int zeroPoint, int lo, int hi, int minCode, float scale,
+                                         byte[] out, int o, float[] values, int v) {
+        FloatVector x = ((FloatVector) IntVector.fromArray(I, acc, a).add(add).convert(VectorOperators.I2F, 0)).mul(multiplier).max(-4096f).min(4096f);
+        x = x.add(MAGIC).sub(MAGIC).add((float) zeroPoint).max((float) lo).min((float) hi); // the code, as an exact float
+        ((ByteVector) ((IntVector) x.convert(VectorOperators.F2I, 0)).castShape(B, 0)).intoArray(out, o);
+        if (values != null) x.max((float) minCode).sub((float) zeroPoint).mul(scale).intoArray(values, v);
     }
 
     /** rint, + zero point, saturate, narrow to bytes (uint8 values keep their bit pattern). */

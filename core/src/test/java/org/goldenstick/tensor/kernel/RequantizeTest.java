@@ -115,15 +115,17 @@ class RequantizeTest {
                 for (int i = 0; i < acc.length; i++) acc[i] = rnd.nextInt(60001) - 30000;
                 int add = -3, zp = unsigned ? 128 : 3, minCode = unsigned ? 0 : -128;
                 float mult = 0.007f, scale = 0.1f;
+                int[][] bounds = {{unsigned ? 0 : -128, unsigned ? 255 : 127}, {zp, unsigned ? 255 : 127}}; // the type's range; a ReLU
+                for (int[] lohi : bounds)
                 for (int room : new int[] {n, n + extra}) { // the plane ends the image; later planes follow
                     byte[] out = new byte[n + extra + 2];
                     float[] values = new float[n + extra + 2];
                     java.util.Arrays.fill(out, (byte) 99);
                     java.util.Arrays.fill(values, 99f);
-                    Requantize.requantizeRows(acc, 1, pitch, rows, cols, add, mult, zp, unsigned, minCode, scale, out, 2, values, 2, room);
+                    Requantize.requantizeRows(acc, 1, pitch, rows, cols, add, mult, zp, unsigned, lohi[0], lohi[1], minCode, scale, out, 2, values, 2, room);
                     for (int r = 0; r < rows; r++) {
                         for (int c = 0; c < cols; c++) {
-                            int want = ref((acc[1 + r * pitch + c] + add) * mult, zp, unsigned), at = 2 + r * cols + c;
+                            int want = Math.max(lohi[0], ref((acc[1 + r * pitch + c] + add) * mult, zp, unsigned)), at = 2 + r * cols + c;
                             assertEquals(want, unsigned ? out[at] & 0xFF : out[at], "code r" + r + " c" + c + " room " + room);
                             assertEquals((Math.max(want, minCode) - zp) * scale, values[at], "value r" + r + " c" + c);
                         }
