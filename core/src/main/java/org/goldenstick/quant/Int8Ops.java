@@ -113,10 +113,17 @@ public final class Int8Ops {
         int i = from;
         if (Kernels.vector()) {
             float s = p.scale()[0], z = p.zeroPoint()[0], lo = p.qmin();
-            VectorOperators.Conversion<Byte, Integer> widen = p.signed() ? VectorOperators.B2I : VectorOperators.ZERO_EXTEND_B2I;
-            for (; i + F.length() <= to; i += F.length()) {
-                IntVector c = (IntVector) ByteVector.fromArray(BF, q, i).convertShape(widen, I, 0);
-                ((FloatVector) c.convert(VectorOperators.I2F, 0)).max(lo).sub(z).mul(s).intoArray(out, i);
+            // one loop per conversion: a conversion operator that is not a constant keeps C2 from compiling it to one instruction
+            if (p.signed()) {
+                for (; i + F.length() <= to; i += F.length()) {
+                    IntVector c = (IntVector) ByteVector.fromArray(BF, q, i).convertShape(VectorOperators.B2I, I, 0);
+                    ((FloatVector) c.convert(VectorOperators.I2F, 0)).max(lo).sub(z).mul(s).intoArray(out, i);
+                }
+            } else {
+                for (; i + F.length() <= to; i += F.length()) {
+                    IntVector c = (IntVector) ByteVector.fromArray(BF, q, i).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+                    ((FloatVector) c.convert(VectorOperators.I2F, 0)).max(lo).sub(z).mul(s).intoArray(out, i);
+                }
             }
         }
         if (i < to) {
