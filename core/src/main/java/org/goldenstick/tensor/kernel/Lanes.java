@@ -12,13 +12,27 @@ import jdk.incubator.vector.VectorSpecies;
  * compilation (run-to-run differences in logits and in training). This sum always uses the same pairwise tree:
  * lane i is added to lane i + n/2, then i + n/4, ..., so every execution mode rounds identically.
  *
+ * <p>It is also written so that C2 compiles it well without a type profile. A kernel passes its loop-carried
+ * accumulator, whose type C2 only knows as {@code FloatVector} when it parses the call; the old loop over the halving
+ * shuffles then made every {@code rearrange}/{@code add}/{@code lane} a virtual call unless this method's own receiver
+ * profile was already collected. Under a busy compile queue it often was not (this method still at tier 2, which does
+ * not profile), and C2 compiled the caller with the accumulator boxed on every iteration: GGUF Q8_0 decode ran 3×
+ * slower for the rest of the process in about half the runs (docs/results.md, issue 18). Now one class test makes the
+ * vector's exact type known (C2 sharpens {@code getClass() ==} a constant) and the steps are straight-line code (no
+ * loop phi that would lose the type again), so every operation is intrinsified in every compilation.
+ *
  * <pre>{@code
  * float s = Lanes.sum(acc);   // instead of acc.reduceLanes(VectorOperators.ADD)
  * }</pre>
  */
 public final class Lanes {
     private static final VectorSpecies<Float> PREFERRED = FloatVector.SPECIES_PREFERRED;
+    /** The preferred species' vector class: the constant the class test compares with. */
+    private static final Class<?> PREFERRED_CLASS = FloatVector.zero(PREFERRED).getClass();
     private static final VectorShuffle<Float>[] HALVING = halvingShuffles(PREFERRED);
+    /** Halving steps (log2 of the lane count), a compile-time constant for the unrolled steps below. */
+    private static final int STEPS = HALVING.length;
+    private static final VectorShuffle<Float> H0 = step(0), H1 = step(1), H2 = step(2), H3 = step(3), H4 = step(4), H5 = step(5);
 
     private Lanes() {}
 
@@ -26,6 +40,7 @@ public final class Lanes {
     private static VectorShuffle<Float>[] halvingShuffles(VectorSpecies<Float> species) {
         int n = species.length();
         int steps = Integer.numberOfTrailingZeros(n);
+        if (steps > 6) throw new IllegalStateException("Lanes: " + n + " float lanes; the unrolled sum handles up to 64");
         VectorShuffle<Float>[] out = new VectorShuffle[steps];
         for (int s = 0, w = n / 2; s < steps; s++, w /= 2) {
             final int width = w;
@@ -34,13 +49,21 @@ public final class Lanes {
         return out;
     }
 
+    private static VectorShuffle<Float> step(int s) {
+        return s < HALVING.length ? HALVING[s] : null;
+    }
+
     /** Sum of all lanes in a fixed pairwise order (see the class comment). */
     public static float sum(FloatVector v) {
-        if (v.species() == PREFERRED) {
-            for (VectorShuffle<Float> s : HALVING) v = v.add(v.rearrange(s));
-            return v.lane(0);
-        }
-        return scalarTree(v.toArray());
+        if (v.getClass() != PREFERRED_CLASS) return scalarTree(v.toArray());
+        // v's exact class is known from here; each step keeps it (no loop), the STEPS tests fold at compile time
+        if (STEPS > 0) v = v.add(v.rearrange(H0));
+        if (STEPS > 1) v = v.add(v.rearrange(H1));
+        if (STEPS > 2) v = v.add(v.rearrange(H2));
+        if (STEPS > 3) v = v.add(v.rearrange(H3));
+        if (STEPS > 4) v = v.add(v.rearrange(H4));
+        if (STEPS > 5) v = v.add(v.rearrange(H5));
+        return v.lane(0);
     }
 
     /** The same pairwise tree on an array of lanes (reference for tests and other species). */
