@@ -1,6 +1,5 @@
 package org.goldenstick.llm;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -144,7 +143,7 @@ public final class LlamaModel extends Module {
 
             private FloatWeights random(int rows, int cols, float bound) {
                 long n = (long) rows * cols, base = seed * 1_000_003L + (index++) * 65_537L;
-                MemorySegment s = Arena.ofAuto().allocate(4 * n, 64);
+                MemorySegment s = org.goldenstick.tensor.kernel.WeightMemory.allocate(4 * n);
                 int chunk = 1 << 20;
                 Parallel.forEach((int) ((n + chunk - 1) / chunk), ci -> {
                     SplittableRandom rng = new SplittableRandom(base + ci);

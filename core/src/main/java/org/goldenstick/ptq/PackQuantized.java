@@ -137,7 +137,7 @@ public final class PackQuantized {
     /**
      * Reads one layer back, checking every shape and dtype against {@code [out, in]} and {@code scheme}; errors name
      * the folder and tensor. With {@code inPlace} the packed words are a view of the mapping (valid while it is), else
-     * a heap copy.
+     * a copy in native memory (the weights' one segment kind, {@code WeightMemory}).
      */
     static PackedIntWeights read(CheckpointFolder ck, String layer, int out, int in, WeightScheme scheme, boolean inPlace) {
         String where = ck.dir() + ": tensor '" + layer;
@@ -145,7 +145,7 @@ public final class PackQuantized {
         if (shape[0] != out || shape[1] != in) throw new IllegalArgumentException(where + ".weight_shape' says " + Arrays.toString(shape) + " but the model expects [" + out + ", " + in + "]");
         int gs = scheme.groupFor(in, ck.dir() + ": layer '" + layer + "'"), groups = in / gs;
         SafetensorsEntry pe = int32Entry(ck, layer + ".weight_packed", out, PackedIntWeights.wordsPerRow(in, scheme.bits()));
-        java.lang.foreign.MemorySegment words = inPlace ? pe.segment() : java.lang.foreign.MemorySegment.ofArray(pe.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        java.lang.foreign.MemorySegment words = inPlace ? pe.segment() : org.goldenstick.tensor.kernel.WeightMemory.copy(pe.segment());
         SafetensorsEntry se = ck.entry(layer + ".weight_scale");
         if (!se.dtype().isFloatingPoint()) throw new IllegalArgumentException(where + ".weight_scale' is " + se.dtype() + ", expected floating point");
         requireShape(ck, se, out, groups);

@@ -448,24 +448,15 @@ public final class QuantizedCheckpoints {
             if (installed == 0) throw new IllegalArgumentException(dir + ": quantization_config present but no quantized linear weights match the model's layers");
             for (var e : model.namedModules().entrySet()) {
                 String p = e.getKey();
-                byte[] wq = null;
-                float[] ws = null;
-                int out = 0, in = 0;
-                if (e.getValue() instanceof W8A16Linear q) {
-                    wq = q.int8Weight();
-                    ws = q.weightScale();
-                    out = q.outFeatures();
-                    in = q.inFeatures();
-                } else if (e.getValue() instanceof W8A8Linear q) {
-                    wq = q.int8Weight();
-                    ws = q.weightScale();
-                    out = q.outFeatures();
-                    in = q.inFeatures();
-                }
+                org.goldenstick.tensor.kernel.Int8Weights wq = null;
+                if (e.getValue() instanceof W8A16Linear q) wq = q.int8Weights();
+                else if (e.getValue() instanceof W8A8Linear q) wq = q.int8Weights();
                 if (wq == null) continue;
+                int out = wq.rows(), in = wq.cols();
                 SafetensorsEntry we = requireShape(ck, p + ".weight", new int[] {out, in});
                 if (we.dtype() != DType.I8) throw new IllegalArgumentException(dir + ": tensor '" + p + ".weight' is " + we.dtype() + ", expected I8");
-                java.lang.foreign.MemorySegment.copy(we.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE, 0, wq, 0, wq.length);
+                // into the placeholder's (writable, native) codes
+                java.lang.foreign.MemorySegment.copy(we.segment(), 0, wq.data(), wq.offset(), (long) out * in);
                 used.add(p + ".weight");
             }
             Map<String, Tensor> state = model.stateDict();

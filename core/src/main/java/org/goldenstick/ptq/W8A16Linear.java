@@ -69,16 +69,19 @@ public final class W8A16Linear extends Module implements org.goldenstick.llm.Sto
         return outFeatures;
     }
 
-    /** The int8 weights {@code [out·in]}, row-major: the live array for heap weights, a copy for weights read in place. */
+    /** A copy of the int8 weights {@code [out·in]}, row-major. */
     public byte[] int8Weight() {
         return bytes(kernelWeights);
     }
 
-    /** The codes of per-channel weights: the backing array when they are a whole heap array, else a copy. */
+    /** The weights as the kernels read them (native memory; writable unless read in place from a mapped file). */
+    public Int8Weights int8Weights() {
+        return kernelWeights;
+    }
+
+    /** A copy of the codes of per-channel weights. */
     static byte[] bytes(Int8Weights w) {
-        long n = (long) w.rows() * w.cols();
-        if (w.offset() == 0 && w.data().byteSize() == n && w.data().heapBase().orElse(null) instanceof byte[] a) return a;
-        return w.data().asSlice(w.offset(), n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        return w.data().asSlice(w.offset(), (long) w.rows() * w.cols()).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
     }
 
     /** Heap codes and scales checked against the shape, as per-channel weights. */

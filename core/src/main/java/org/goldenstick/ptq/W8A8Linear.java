@@ -99,9 +99,14 @@ public final class W8A8Linear extends Module implements org.goldenstick.llm.Stor
         return granularity;
     }
 
-    /** The int8 weights {@code [out·in]}: the live array for heap weights, a copy for weights read in place. */
+    /** A copy of the int8 weights {@code [out·in]}, row-major. */
     public byte[] int8Weight() {
         return W8A16Linear.bytes(kernelWeights);
+    }
+
+    /** The weights as the kernels read them (native memory; writable unless read in place from a mapped file). */
+    public Int8Weights int8Weights() {
+        return kernelWeights;
     }
 
     public float[] weightScale() {

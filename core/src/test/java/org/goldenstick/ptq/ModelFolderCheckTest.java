@@ -132,7 +132,7 @@ class ModelFolderCheckTest {
         // eval/generate map the weights instead of loading them: the 15 GB model opens with a few KB of heap
         org.goldenstick.llm.LlamaModel mapped = org.goldenstick.llm.HfCheckpoint.map(dir);
         assertTrue(mapped.parameterCount() < 1000, "float parameters on the heap: " + mapped.parameterCount());
-        assertTrue(((org.goldenstick.llm.MappedLinear) mapped.module("model.layers.0.mlp.up_proj")).weights().data().isMapped());
+        assertTrue(org.goldenstick.tensor.kernel.WeightMemory.isFileView(((org.goldenstick.llm.MappedLinear) mapped.module("model.layers.0.mlp.up_proj")).weights().data()));
         // SmoothQuant goes layer by layer when the model does not fit, and fails before any work when one layer does not
         // either (a 77 GB MLP)
         Path wide = sparse("wide", TinyCheckpoints.configJson(64, 100_000_000, 1, 4, 2, 50, false));

@@ -146,7 +146,8 @@ public final class GgufFile implements AutoCloseable {
     public static GgufFile open(Path path) {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            // a native view of the mapping: the weight kernels see one segment class (WeightMemory)
+            MemorySegment seg = org.goldenstick.tensor.kernel.WeightMemory.view(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), arena);
             return new GgufFile(path, arena, seg);
         } catch (IOException e) {
             arena.close();

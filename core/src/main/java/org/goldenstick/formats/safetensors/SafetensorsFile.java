@@ -81,7 +81,8 @@ public final class SafetensorsFile implements AutoCloseable {
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
                 long size = ch.size();
                 if (size < 8) throw new SafetensorsFormatException(path, "file is " + size + " bytes, too short for the 8-byte header length");
-                all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+                // a native view of the mapping: the weight kernels see one segment class (WeightMemory)
+                all = org.goldenstick.tensor.kernel.WeightMemory.view(ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena), arena);
             }
             SafetensorsFile f = parse(path, unmapWhenUnreachable ? null : arena, all);
             arena = null; // owned by f now

@@ -8,7 +8,7 @@ import java.nio.ByteOrder;
  * A floating-point weight matrix {@code W[rows=out, cols=in]} (row-major, row stride = cols) read in place from a
  * {@link MemorySegment}: little-endian float32, bfloat16 or float16, as safetensors and GGUF store them. The bytes
  * usually are a slice of a memory-mapped checkpoint (zero copy: the page cache holds them, not the Java heap); heap
- * weights are wrapped by {@link #of(float[], int, int)}. Off-heap segments must be readable from the
+ * weights are copied into native memory by {@link #of(float[], int, int)} ({@link WeightMemory}: one segment kind). Off-heap segments must be readable from the
  * {@link Parallel} workers (a shared or automatic arena).
  *
  * <pre>{@code
@@ -55,14 +55,12 @@ public record FloatWeights(MemorySegment data, long offset, int rows, int cols, 
     }
 
     /**
-     * Heap weights {@code w [rows·cols]} (row-major), copied once into a little-endian byte array: the Vector API reads
-     * heap segments only when a {@code byte[]} backs them.
+     * Weights {@code w [rows·cols]} (row-major) copied once into native memory as little-endian float32: the kind of
+     * memory every weight is read from ({@link WeightMemory}), never a heap segment.
      */
     public static FloatWeights of(float[] w, int rows, int cols) {
         if (w.length != (long) rows * cols) throw new IllegalArgumentException("FloatWeights.of: " + w.length + " values for [" + rows + ", " + cols + "]");
-        MemorySegment s = MemorySegment.ofArray(new byte[4 * w.length]);
-        MemorySegment.copy(w, 0, s, F32_LE, 0, w.length);
-        return new FloatWeights(s, 0, rows, cols, Encoding.F32);
+        return new FloatWeights(WeightMemory.ofFloats(w, F32_LE), 0, rows, cols, Encoding.F32);
     }
 
     /** Bytes of the matrix. */

@@ -7,8 +7,9 @@ import java.lang.foreign.ValueLayout;
  * Symmetric int8 weights {@code W[rows=out, cols=in]} (row-major, row stride = cols) with float scales:
  * {@code W_real[r, c] = q[r, c] · scale(r, c)}. Scales are per output channel ({@code groupSize == cols},
  * one per row) or per group of {@code groupSize} consecutive inputs ({@code rows · ceil(cols/groupSize)}
- * of them, row-major). The bytes may live on the heap ({@link MemorySegment#ofArray(byte[])}) or in a
- * memory-mapped safetensors file; off-heap segments must be readable from the {@link Parallel} workers.
+ * of them, row-major). The bytes live in native memory: a view of a memory-mapped safetensors file, or a copy of heap
+ * codes ({@link #perChannel}, {@link #quantize}; {@link WeightMemory}: one segment kind for every weight); they must be
+ * readable from the {@link Parallel} workers.
  *
  * <pre>{@code
  * Int8Weights w = Int8Weights.quantize(weight, out, in, in);      // RTN, per-channel
@@ -32,9 +33,9 @@ public record Int8Weights(MemorySegment data, long offset, int rows, int cols, f
         }
     }
 
-    /** Per-output-channel weights on the heap. */
+    /** Per-output-channel weights, the codes copied into native memory. */
     public static Int8Weights perChannel(byte[] q, int rows, int cols, float[] scales) {
-        return new Int8Weights(MemorySegment.ofArray(q), 0, rows, cols, scales, Math.max(1, cols));
+        return new Int8Weights(WeightMemory.copy(q), 0, rows, cols, scales, Math.max(1, cols));
     }
 
     /** Round-to-nearest symmetric quantization (scale = max|w|/127 per row or group, half to even). */
@@ -53,7 +54,7 @@ public record Int8Weights(MemorySegment data, long offset, int rows, int cols, f
                 for (int c = c0; c < c1; c++) q[r * cols + c] = (byte) Requantize.quantize(w[r * cols + c], s, 0, false);
             }
         }
-        return new Int8Weights(MemorySegment.ofArray(q), 0, rows, cols, scales, groupSize);
+        return new Int8Weights(WeightMemory.copy(q), 0, rows, cols, scales, groupSize);
     }
 
     /** Number of scale groups per row (1 for per-channel). */

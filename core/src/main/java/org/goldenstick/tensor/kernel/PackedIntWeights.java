@@ -21,8 +21,8 @@ import java.util.Arrays;
  * }</pre>
  *
  * <p>The words are read in place from a {@link MemorySegment} of little-endian int32 ({@code weight_packed} of a
- * memory-mapped checkpoint, zero copy); {@link #pack} keeps heap words in a byte array (the Vector API reads heap
- * segments only when a {@code byte[]} backs them).
+ * memory-mapped checkpoint, zero copy); {@link #pack} and {@link #of} copy heap words into native memory, the one
+ * kind of memory weights live in ({@link WeightMemory}).
  *
  * @param words      {@code rows · wordsPerRow} little-endian int32 words, row-major
  * @param scales     {@code rows · groups} scales, row-major
@@ -74,11 +74,9 @@ public record PackedIntWeights(MemorySegment words, int rows, int cols, int bits
         return of(packRows(q, rows, cols, bits), rows, cols, bits, groupSize, scales, zeroPoints);
     }
 
-    /** Weights from heap words (copied into a little-endian byte array). */
+    /** Weights from heap words, copied into native memory ({@link WeightMemory}: the one segment kind of weights). */
     public static PackedIntWeights of(int[] packed, int rows, int cols, int bits, int groupSize, float[] scales, byte[] zeroPoints) {
-        MemorySegment s = MemorySegment.ofArray(new byte[4 * packed.length]);
-        MemorySegment.copy(packed, 0, s, WORD, 0, packed.length);
-        return new PackedIntWeights(s, rows, cols, bits, groupSize, scales, zeroPoints);
+        return new PackedIntWeights(WeightMemory.ofInts(packed, WORD), rows, cols, bits, groupSize, scales, zeroPoints);
     }
 
     /** The packed words as a fresh int array ({@code rows · wordsPerRow}, row-major). */
