@@ -224,8 +224,8 @@ public final class W8A8BlockKernels {
             acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o0)) * dx), acc0);
             acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o1)) * dx), acc1);
         }
-        y[yAt] = acc0.reduceLanes(VectorOperators.ADD);
-        y[yAt + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        y[yAt] = Lanes.sum(acc0);
+        y[yAt + 1] = Lanes.sum(acc1);
     }
 
     // ---------------------------------------------------------------- ggml Q4_0 weights
@@ -281,7 +281,7 @@ public final class W8A8BlockKernels {
             IntVector si = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
             acc = ((FloatVector) si.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o)) * a.d[i * a.blocks + b]), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(acc);
     }
 
     // ---------------------------------------------------------------- int8 rows with group scales
@@ -393,8 +393,8 @@ public final class W8A8BlockKernels {
             acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, dx * sc[g0 + g]), acc0);
             acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, dx * sc[g1 + g]), acc1);
         }
-        y[yAt] = acc0.reduceLanes(VectorOperators.ADD);
-        y[yAt + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        y[yAt] = Lanes.sum(acc0);
+        y[yAt + 1] = Lanes.sum(acc1);
     }
 
     // ---------------------------------------------------------------- 4-bit pack-quantized rows
