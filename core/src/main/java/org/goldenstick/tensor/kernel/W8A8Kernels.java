@@ -136,8 +136,8 @@ public final class W8A8Kernels {
                 a0 = w0.fma(xv, a0);
                 a1 = w1.fma(xv, a1);
             }
-            s0 += (int) a0.reduceLanes(VectorOperators.ADD);
-            s1 += (int) a1.reduceLanes(VectorOperators.ADD);
+            s0 += (int) Lanes.sum(a0); // integer-valued lanes: exact; Lanes.sum needs no type profile (DEVELOPING.md)
+            s1 += (int) Lanes.sum(a1);
             for (; c < c1; c++) {
                 s0 += xq[xo + c] * seg.get(ValueLayout.JAVA_BYTE, b0 + c);
                 s1 += xq[xo + c] * seg.get(ValueLayout.JAVA_BYTE, b1 + c);

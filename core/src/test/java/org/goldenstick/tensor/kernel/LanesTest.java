@@ -1,8 +1,15 @@
 package org.goldenstick.tensor.kernel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
@@ -29,5 +36,61 @@ class LanesTest {
         double exact = 0;
         for (float v : lanes) exact += v;
         assertEquals(exact, got, 4f);
+    }
+
+    /**
+     * Lanes.sum must compile to vector instructions without any type profile (see its class comment): a child JVM with
+     * {@code -XX:-UseTypeProfile} (C2 then never uses a receiver profile, the worst case of a kernel compiled before
+     * Lanes.sum was profiled) sums vectors in a compiled loop and reports the bytes it allocated per call. A sum that
+     * needs a profile boxes its vectors (the loop over shuffles did: 864 bytes per call); this one allocates nothing.
+     */
+    @Test
+    void sumAllocatesNothingOnceCompiledEvenWithoutTypeProfiles() throws Exception {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(List.of(javaBin, "--add-modules", "jdk.incubator.vector", "-Xbatch", "-XX:-UseTypeProfile", "-Xmx64m",
+                "-cp", System.getProperty("java.class.path"), LanesTest.class.getName())).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), out);
+        assertEquals(0, p.exitValue(), out);
+        Matcher m = Pattern.compile("bytesPerCall=([0-9.]+) sum=(\\S+)").matcher(out);
+        assertTrue(m.find(), out);
+        assertTrue(Double.parseDouble(m.group(1)) < 1, "Lanes.sum allocates " + m.group(1) + " bytes per call when compiled without type profiles: " + out);
+        assertEquals(expectedChildSum(), Float.parseFloat(m.group(2)), 0f, "the child's sums");
+    }
+
+    private static final int CHILD_WARM_CALLS = 400, CHILD_WARM_N = 1000, CHILD_N = 100_000;
+
+    private static float[] childInput() {
+        int n = FloatVector.SPECIES_PREFERRED.length();
+        float[] a = new float[n * 64];
+        for (int i = 0; i < a.length; i++) a[i] = (i % 97) * 0.25f;
+        return a;
+    }
+
+    /** One vector loaded per call (an exact type) summed by Lanes.sum: what a kernel does after its loop. */
+    private static float childRun(float[] a, int n) {
+        int l = FloatVector.SPECIES_PREFERRED.length();
+        float s = 0;
+        for (int it = 0; it < n; it++) s += Lanes.sum(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, a, (it & 63) * l));
+        return s;
+    }
+
+    private static float expectedChildSum() {
+        float[] a = childInput();
+        int l = FloatVector.SPECIES_PREFERRED.length();
+        float s = 0;
+        for (int it = 0; it < CHILD_N; it++) s += Lanes.scalarTree(java.util.Arrays.copyOfRange(a, (it & 63) * l, (it & 63) * l + l));
+        return s;
+    }
+
+    /** The child JVM of {@link #sumAllocatesNothingOnceCompiledEvenWithoutTypeProfiles}. */
+    public static void main(String[] args) {
+        float[] a = childInput();
+        for (int r = 0; r < CHILD_WARM_CALLS; r++) childRun(a, CHILD_WARM_N); // compiled (-Xbatch: before it returns)
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long b0 = mx.getCurrentThreadAllocatedBytes();
+        float s = childRun(a, CHILD_N);
+        long b1 = mx.getCurrentThreadAllocatedBytes();
+        System.out.println("bytesPerCall=" + (b1 - b0) / (double) CHILD_N + " sum=" + s);
     }
 }
