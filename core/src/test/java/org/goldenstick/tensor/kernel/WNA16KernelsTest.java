@@ -59,7 +59,9 @@ class WNA16KernelsTest {
     @CsvSource({"4, 128, false, 37, 256", "4, 64, true, 33, 192", "4, 32, false, 20, 96", "4, 0, true, 18, 200", "4, 0, false, 9, 24",
             "8, 128, true, 21, 256", "8, 32, false, 17, 64", "8, 0, false, 13, 100", "4, 128, true, 64, 512",
             // row counts whose last pass of four rows holds three (35, 7) or two (6) rows; 37 and 33 above: one
-            "4, 128, false, 35, 256", "8, 64, true, 7, 128", "4, 32, true, 6, 64"})
+            "4, 128, false, 35, 256", "8, 64, true, 7, 128", "4, 32, true, 6, 64",
+            // per-channel 8 bits (one row per pass): whole groups of four blocks of 64 columns, single blocks and a tail
+            "8, 0, true, 9, 1000", "8, 0, false, 5, 256", "8, 0, true, 3, 64"})
     void vectorAndScalarMatchFloat64Reference(int bits, int group, boolean asym, int rows, int cols) {
         Random rng = new Random(bits * 1000 + group + rows);
         PackedIntWeights w = random(rng, rows, cols, bits, group == 0 ? cols : group, asym);
