@@ -63,7 +63,7 @@ final class Conv {
         int oh = spanH / spec.strideH() + 1, ow = spanW / spec.strideW() + 1;
         Geometry g = new Geometry(n, c, h, wd, o, cg, kh, kw, oh, ow, spec);
         float[] xd = x.data(), wdat = w.data(), bd = bias == null ? null : bias.data();
-        float[] y = StepBuffers.zeros(n * o * g.p);
+        float[] y = StepBuffers.uninitialized(n * o * g.p); // every path below writes each element (GEMMs without accumulate, whole rows copied)
         if (depthwise && DepthwiseConv.applies(g)) {
             DepthwiseConv.forward(g, xd, wdat, bd, y);
         } else {
