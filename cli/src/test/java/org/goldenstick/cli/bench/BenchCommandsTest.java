@@ -52,4 +52,25 @@ class BenchCommandsTest {
         assertEquals(byKernel.get("gemv_w4a16_weights") / 2, byKernel.get("gemv_w4a16"), 1e-9 * byKernel.get("gemv_w4a16"), "half a byte per weight");
         for (String k : new String[] {"gemv_w8a16_offheap", "gemv_w8a8_block_offheap", "gemv_q8_0_float_acts", "gemv_q8_0_int8_acts", "gemv_w4a8_block_weights"}) assertTrue(byKernel.containsKey(k), k);
     }
+
+    /** Several --model folders are benched together in alternating rounds; one thread adds decode tokens per CPU-second. */
+    @Test
+    void llmBenchesSeveralModelsInAlternatingRoundsWithCpuTimeAtOneThread() throws Exception {
+        java.nio.file.Path demo = org.goldenstick.data.DataPaths.root().resolve("models/gstick-llama-demo");
+        int saved = org.goldenstick.tensor.kernel.Parallel.threads();
+        org.goldenstick.tensor.kernel.Parallel.setThreads(1);
+        try {
+            JsonNode models = runJson("llm", "--json", "--model", demo.toString(), "--model", demo.toString(), "--no-synthetic", "--prompt", "8", "--seconds", "0.3",
+                    "--rounds", "2").get("models");
+            assertEquals(2, models.size());
+            for (JsonNode m : models) {
+                assertTrue(m.get("decode_tokens_per_second").asDouble() > 0, m.toString());
+                assertTrue(m.get("decode_tokens_per_cpu_second").asDouble() > 0, m.toString());
+            }
+        } finally {
+            org.goldenstick.tensor.kernel.Parallel.setThreads(saved);
+        }
+        assertTrue(runJson("llm", "--json", "--model", demo.toString(), "--no-synthetic", "--prompt", "8", "--seconds", "0.2", "--rounds", "1")
+                .get("models").get(0).get("decode_tokens_per_cpu_second").isNull() == (org.goldenstick.tensor.kernel.Parallel.threads() > 1));
+    }
 }
