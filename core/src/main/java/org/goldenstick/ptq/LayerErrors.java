@@ -26,8 +26,9 @@ public final class LayerErrors {
 
     /** Layer path → relative weight error, in model order, for every quantized linear of {@code quantized}. */
     public static Map<String, Double> relativeWeightErrors(Path floatDir, Path quantizedDir) throws IOException {
-        LlamaModel fp = HfCheckpoint.load(floatDir);
         LlamaModel q = QuantizedCheckpoints.loadOnHeap(quantizedDir);
+        LlamaModel fp = HfCheckpoint.load(floatDir);
+        if (q.lmHead() != null && fp.lmHead() == null) fp = fp.withUntiedHead(); // a tied head quantized as its own copy (--head-bits)
         Map<String, Module> fpMods = fp.namedModules(), qMods = q.namedModules();
         Map<String, float[]> smoothing = new LinkedHashMap<>();
         for (var g : SmoothingMapping.resolve(fp, SmoothQuant.familyMappings(fp)).entrySet()) {

@@ -171,6 +171,8 @@ class QuantizedHeadTest {
 
         LlamaModel deployed = QuantizedCheckpoints.load(out);
         assertInstanceOf(WNA16Linear.class, deployed.lmHead());
+        double headError = LayerErrors.relativeWeightErrors(in, out).get("lm_head"); // against the tied table (quantize --report)
+        assertTrue(headError > 0 && headError < 0.02, "relative error of the int8 head " + headError);
         LlamaModel inMemory = HfCheckpoint.load(in);
         RoundToNearest rtn = new RoundToNearest(cfg);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> rtn.apply(inMemory, null, List.of()));
