@@ -222,7 +222,7 @@ class W8A8BlockKernelsTest {
         Random rnd = new Random(vector ? 51 : 52);
         try (Arena arena = Arena.ofShared()) {
             for (int[] s : new int[][] {{37, 256, 128, 0}, {33, 192, 64, 1}, {20, 96, 32, 0}, {18, 224, 224, 1}, {9, 2048, 128, 0},
-                    {6, 512, 256, 1}, {5, 160, 160, 0}, {3, 1056, 32, 1}}) {
+                    {6, 512, 256, 1}, {5, 160, 160, 0}, {3, 1056, 32, 1}, {7, 384, 128, 1}}) {
                 int rows = s[0], cols = s[1], group = s[2];
                 boolean asym = s[3] == 1;
                 PackedIntWeights heap = WNA16KernelsTest.random(rnd, rows, cols, 4, group, asym);
