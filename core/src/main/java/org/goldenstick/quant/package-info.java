@@ -11,7 +11,10 @@
  *   <li>deploy layers {@link org.goldenstick.quant.QConv2d}, {@link org.goldenstick.quant.QLinear},
  *       {@link org.goldenstick.quant.QuantDequant} on exact integer kernels (convolutions image by image with the
  *       requantization in the epilogue, {@code Int8Conv}; the output codes travel with the float tensor to the next
- *       deploy layer, {@code GridCodes}), saved by
+ *       deploy layer, {@code GridCodes}; {@code SimQAT.convert} puts {@link org.goldenstick.quant.CodeReLU} and
+ *       {@link org.goldenstick.quant.CodeMaxPool2d} in place of the float ReLU and max pooling between them, which work on
+ *       the codes, and lets a conv apply the activation after it in its epilogue,
+ *       {@link org.goldenstick.quant.CodeActivation}), saved by
  *       {@link org.goldenstick.quant.DeployIO} and exported to ONNX QDQ by {@link org.goldenstick.quant.OnnxQdqExporter}.</li>
  * </ul>
  */
