@@ -18,7 +18,9 @@ import java.nio.ByteOrder;
  *       registers, multiplied into a de-interleaved copy of x scaled by {@code 2^(−bits·i)} (made once per call, so
  *       lane j of position i meets column {@code (word+j)·p + i}; the power-of-two scalings are exact). Scale and zero point are fused per
  *       group: {@code Σ_c (q_c − z)·s·x_c = s·(Σ_c u_c·x_c − (2^(b−1) + z)·Σ_c x_c)} with the stored unsigned
- *       {@code u = q + 2^(b−1)}, the group sums of x computed once per call. Four rows per pass share the x loads.
+ *       {@code u = q + 2^(b−1)}, the group sums of x computed once per call. Four rows per pass share the x loads, except
+ *       for 8-bit weights with one scale per row (our W8A16 folders), which go one row per pass: one sequential weight
+ *       stream reads faster from memory than four (docs/results.md).
  *       L is the machine's int lane count (16 with AVX-512: a W4 block is 128 columns, one group of 128); narrower
  *       groups get their scales per lane by a gather. Columns after the last whole block run scalar.</li>
  *   <li>{@link #gemm} (prefill): a few rows run the GEMV per row; more are dequantised while packing B panels for
