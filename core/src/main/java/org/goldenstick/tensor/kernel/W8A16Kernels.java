@@ -16,9 +16,10 @@ import java.util.Arrays;
  * {@code W_real = q · scale} from {@link Int8Weights}, never materialising W_real.
  *
  * <ul>
- *   <li>{@link #gemv} (decode, one row of x): two weight rows per pass share every x load; 16 int8
- *       weights are loaded as a 128-bit byte vector, widened to 16 floats ({@code B2F}) and FMA'd; the
- *       per-group partial sums are folded in with one FMA by the group scale. Rows are split into blocks
+ *   <li>{@link #gemv} (decode, one row of x): one weight row per pass (one sequential stream of weights, which
+ *       reads faster from memory than two rows at once; docs/results.md), 64 columns per iteration in four
+ *       accumulators; 16 int8 weights are loaded as a 128-bit byte vector, widened to 16 floats ({@code B2F}) and
+ *       FMA'd; the per-group partial sums are folded in with one FMA by the group scale. Rows are split into blocks
  *       pulled dynamically by the workers. It is bandwidth-bound: report GB/s of weights.</li>
  *   <li>{@link #gemm} (prefill, m &gt; 1): weights are dequantised while packing B panels and the SGEMM
  *       micro-kernel does the rest (each weight is dequantised once per call when m ≤ 96).</li>
@@ -58,68 +59,43 @@ public final class W8A16Kernels {
         int threads = (long) rows * w.cols() < (1 << 16) ? 1 : Parallel.threads();
         Parallel.forEach(threads, tasks, t -> {
             int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-            int r = r0;
-            for (; r + 1 < r1; r += 2) rowPair(w, r, x, xOff, y, yOff, accumulate);
-            if (r < r1) {
-                float s = rowDot(w, r, x, xOff);
-                y[yOff + r] = accumulate ? y[yOff + r] + s : s;
+            for (int r = r0; r < r1; r++) {
+                float v = rowDot(w, r, x, xOff);
+                y[yOff + r] = accumulate ? y[yOff + r] + v : v;
             }
         });
     }
 
-    /** Two rows at once: one x load feeds both rows' FMAs. */
-    private static void rowPair(Int8Weights w, int r, float[] x, int xOff, float[] y, int yOff, boolean accumulate) {
-        MemorySegment seg = w.data();
-        int cols = w.cols(), gs = w.groupSize(), groups = w.groups();
-        long base0 = w.offset() + (long) r * cols, base1 = base0 + cols;
-        float[] sc = w.scales();
-        int s0 = r * groups, s1 = s0 + groups;
-        FloatVector tot0 = FloatVector.zero(F), tot1 = FloatVector.zero(F);
-        float tail0 = 0, tail1 = 0;
-        for (int g = 0; g < groups; g++) {
-            int c0 = g * gs, c1 = Math.min(cols, c0 + gs), c = c0;
-            FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-            for (; c + LANES <= c1; c += LANES) {
-                FloatVector xv = FloatVector.fromArray(F, x, xOff + c);
-                FloatVector w0 = (FloatVector) ByteVector.fromMemorySegment(B, seg, base0 + c, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
-                FloatVector w1 = (FloatVector) ByteVector.fromMemorySegment(B, seg, base1 + c, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
-                acc0 = w0.fma(xv, acc0);
-                acc1 = w1.fma(xv, acc1);
-            }
-            float p0 = 0, p1 = 0;
-            for (; c < c1; c++) {
-                float xv = x[xOff + c];
-                p0 += seg.get(ValueLayout.JAVA_BYTE, base0 + c) * xv;
-                p1 += seg.get(ValueLayout.JAVA_BYTE, base1 + c) * xv;
-            }
-            float g0 = sc[s0 + g], g1 = sc[s1 + g];
-            tot0 = acc0.fma(FloatVector.broadcast(F, g0), tot0);
-            tot1 = acc1.fma(FloatVector.broadcast(F, g1), tot1);
-            tail0 += p0 * g0;
-            tail1 += p1 * g1;
-        }
-        float v0 = Lanes.sum(tot0) + tail0, v1 = Lanes.sum(tot1) + tail1;
-        y[yOff + r] = accumulate ? y[yOff + r] + v0 : v0;
-        y[yOff + r + 1] = accumulate ? y[yOff + r + 1] + v1 : v1;
-    }
-
+    /** One row: per group, 64 columns per iteration into four accumulators, then one FMA by the group scale. */
     private static float rowDot(Int8Weights w, int r, float[] x, int xOff) {
         MemorySegment seg = w.data();
         int cols = w.cols(), gs = w.groupSize(), groups = w.groups();
         long base = w.offset() + (long) r * cols;
-        float total = 0;
+        float[] sc = w.scales();
+        FloatVector tot = FloatVector.zero(F);
+        float tail = 0;
         for (int g = 0; g < groups; g++) {
             int c0 = g * gs, c1 = Math.min(cols, c0 + gs), c = c0;
-            FloatVector acc = FloatVector.zero(F);
-            for (; c + LANES <= c1; c += LANES) {
-                FloatVector wv = (FloatVector) ByteVector.fromMemorySegment(B, seg, base + c, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
-                acc = wv.fma(FloatVector.fromArray(F, x, xOff + c), acc);
+            FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+            for (; c + 4 * LANES <= c1; c += 4 * LANES) {
+                a0 = widened(seg, base + c).fma(FloatVector.fromArray(F, x, xOff + c), a0);
+                a1 = widened(seg, base + c + LANES).fma(FloatVector.fromArray(F, x, xOff + c + LANES), a1);
+                a2 = widened(seg, base + c + 2 * LANES).fma(FloatVector.fromArray(F, x, xOff + c + 2 * LANES), a2);
+                a3 = widened(seg, base + c + 3 * LANES).fma(FloatVector.fromArray(F, x, xOff + c + 3 * LANES), a3);
             }
-            float p = Lanes.sum(acc);
+            for (; c + LANES <= c1; c += LANES) a0 = widened(seg, base + c).fma(FloatVector.fromArray(F, x, xOff + c), a0);
+            float p = 0;
             for (; c < c1; c++) p += seg.get(ValueLayout.JAVA_BYTE, base + c) * x[xOff + c];
-            total += p * w.scales()[r * groups + g];
+            float sg = sc[r * groups + g];
+            tot = a0.add(a1).add(a2.add(a3)).fma(FloatVector.broadcast(F, sg), tot);
+            tail += p * sg;
         }
-        return total;
+        return Lanes.sum(tot) + tail;
+    }
+
+    /** LANES int8 weights at {@code at}, widened to floats. */
+    private static FloatVector widened(MemorySegment seg, long at) {
+        return (FloatVector) ByteVector.fromMemorySegment(B, seg, at, ByteOrder.nativeOrder()).convertShape(VectorOperators.B2F, F, 0);
     }
 
     /** {@code y[m, rows] (+)= x[m, cols] · W_realᵀ}, x and y row-major with leading dimensions. */
@@ -133,15 +109,12 @@ public final class W8A16Kernels {
         } else if (m == 1) {
             gemv(w, x, xOff, y, yOff, accumulate);
         } else if (m <= SMALL_M) {
-            // A few rows: GEMV-style, each pair of weight rows stays in L1 while every x row passes.
+            // A few rows: GEMV-style, each weight row stays in L1 while every x row passes.
             int rows = w.rows();
             int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
             Parallel.forEach(tasks, t -> {
                 int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-                int r = r0;
-                for (; r + 1 < r1; r += 2)
-                    for (int i = 0; i < m; i++) rowPair(w, r, x, xOff + i * ldx, y, yOff + i * ldy, accumulate);
-                if (r < r1) {
+                for (int r = r0; r < r1; r++) {
                     for (int i = 0; i < m; i++) {
                         float s = rowDot(w, r, x, xOff + i * ldx);
                         int o = yOff + i * ldy + r;

@@ -58,7 +58,7 @@ class W8A16KernelsTest {
     void perChannelAndGroupedShapes(boolean vector) {
         Kernels.useVector(vector);
         Random rnd = new Random(vector ? 31 : 32);
-        int[][] shapes = {{1, 1}, {7, 33}, {64, 128}, {33, 300}, {130, 257}, {2, 16}};
+        int[][] shapes = {{1, 1}, {7, 33}, {64, 128}, {33, 300}, {130, 257}, {2, 16}, {3, 1000}};
         for (int[] s : shapes) {
             for (int group : new int[] {s[1], 32, 20, 128}) {
                 if (group > s[1]) continue;
