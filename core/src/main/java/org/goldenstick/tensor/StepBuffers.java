@@ -80,7 +80,7 @@ public final class StepBuffers {
             if (owner != Thread.currentThread()) throw new IllegalStateException("StepBuffers: a step must be closed on the thread that opened it");
             for (Tensor t : tensors) t.release();
             tensors.clear();
-            for (float[] a : lent.keySet()) free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).push(a);
+            for (float[] a : lent.keySet()) giveBack(a);
             lent.clear();
             owner = null;
             ACTIVE.remove();
@@ -105,7 +105,7 @@ public final class StepBuffers {
         StepBuffers b = n >= MIN_FLOATS ? ACTIVE.get() : null;
         if (b == null) return new float[n];
         float[] a = b.take(n);
-        return b.lend(a == null ? new float[n] : a);
+        return a != null ? a : b.lend(new float[n]);
     }
 
     /** Called for every new tensor: a tensor over a lent array belongs to the open step. */
@@ -123,7 +123,7 @@ public final class StepBuffers {
         if (grad.length < MIN_FLOATS) return false;
         StepBuffers b = ACTIVE.get();
         if (b == null || b.lent.remove(grad) == null) return false;
-        b.free.computeIfAbsent(grad.length, k -> new ArrayDeque<>()).push(grad);
+        b.giveBack(grad);
         return true;
     }
 
@@ -132,6 +132,10 @@ public final class StepBuffers {
         float[] a = q == null ? null : q.poll();
         if (a != null) lent.put(a, Boolean.TRUE);
         return a;
+    }
+
+    private void giveBack(float[] a) {
+        free.computeIfAbsent(a.length, k -> new ArrayDeque<>()).push(a);
     }
 
     private float[] lend(float[] a) {
