@@ -23,11 +23,14 @@ import org.goldenstick.graph.ModelGraph;
 import org.goldenstick.graph.Node;
 import org.goldenstick.quant.CodeActivation;
 import org.goldenstick.quant.CodeMaxPool2d;
+import org.goldenstick.quant.CodeProducer;
 import org.goldenstick.quant.CodeReLU;
 import org.goldenstick.quant.DeployIO;
 import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.quant.QConv2d;
+import org.goldenstick.quant.QLinear;
+import org.goldenstick.quant.QuantDequant;
 import org.goldenstick.quant.QuantParams;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.rewrite.CompAlgo;
@@ -216,6 +219,7 @@ public final class SimQAT extends CompAlgo {
         if (deploy.isEmpty()) throw new IllegalArgumentException("SimQAT.convert: no quant cell found; call apply (and train) before convert");
         deploy.forEach(network::replaceChild);
         carryCodes(network, graph, cellInputs);
+        floatsOnDemand(network, graph);
         for (var e : network.namedModules().entrySet()) {
             if (e.getValue() instanceof FakeQuantize) throw new IllegalStateException("SimQAT.convert: fake quantizer left at " + e.getKey());
         }
@@ -262,6 +266,45 @@ public final class SimQAT extends CompAlgo {
                 }
             }
         }
+    }
+
+    /**
+     * Lets each deploy layer whose output only code-reading layers consume ({@link #readsCodesOnly}) skip writing its
+     * float output ({@link CodeProducer#floatsOnDemand}); a layer feeding the network output, a float op (a residual
+     * add) or a float layer keeps writing it, while its epilogue has the values in cache.
+     */
+    private static void floatsOnDemand(Module network, ModelGraph graph) {
+        for (var e : graph.layerCalls().entrySet()) {
+            if (e.getKey().isEmpty() || !(network.module(e.getKey()) instanceof CodeProducer producer)) continue;
+            boolean codesOnly = true;
+            for (Node call : e.getValue()) codesOnly &= readsCodesOnly(network, graph, call);
+            producer.floatsOnDemand(codesOnly);
+        }
+    }
+
+    /**
+     * True when every consumer of {@code node}'s output reads the codes a deploy layer leaves beside it: an int8 conv or
+     * linear layer, code pooling, a code activation (a layer applied in its producer's epilogue and layers that pass
+     * their input on, a reshape, flatten, identity or folded BN, count by their own consumers). Only a speed
+     * decision: a float read of a deferred output still gets the right values.
+     */
+    private static boolean readsCodesOnly(Module network, ModelGraph graph, Node node) {
+        List<org.goldenstick.graph.Edge> consumers = graph.consumers(node.id());
+        if (node.id() == graph.output().id() || consumers.isEmpty()) return false;
+        for (var edge : consumers) {
+            Node c = graph.node(edge.to());
+            Module m = c.isLayer() ? network.module(c.path()) : null;
+            boolean passesOn = c.isOp("reshape") || m instanceof Flatten || m instanceof Identity || m instanceof FusedInto
+                    || m instanceof CodeActivation && node.isLayer() && network.module(node.path()) instanceof QConv2d conv && conv.fusedActivation() == m;
+            if (passesOn) {
+                if (!readsCodesOnly(network, graph, c)) return false;
+                continue;
+            }
+            boolean reads = m instanceof QConv2d || m instanceof QLinear || m instanceof CodeMaxPool2d || m instanceof CodeReLU
+                    || m instanceof QuantDequant q && q.codeTable(q.params()) != null;
+            if (!reads) return false;
+        }
+        return true;
     }
 
     /** The producer behind layers that pass their one input on unchanged to their one consumer (a folded BN, Identity). */

@@ -16,7 +16,7 @@ import org.goldenstick.tensor.kernel.Parallel;
  * net.replaceChild("pool1", CodeMaxPool2d.of(pool));   // SimQAT.convert installs it
  * }</pre>
  */
-public final class CodeMaxPool2d extends MaxPool2d {
+public final class CodeMaxPool2d extends MaxPool2d implements CodeProducer {
     private CodeMaxPool2d(MaxPool2d p) {
         super(p.kernelH(), p.kernelW(), p.strideH(), p.strideW(), p.paddingH(), p.paddingW());
     }
@@ -36,10 +36,21 @@ public final class CodeMaxPool2d extends MaxPool2d {
         int h = xs[2], w = xs[3], oh = (h + 2 * pH - kH) / sH + 1, ow = (w + 2 * pW - kW) / sW + 1, planes = xs[0] * xs[1];
         QuantParams grid = in.getKey();
         byte[] codes = pool(in.getValue(), grid.signed(), planes, h, w, kH, kW, sH, sW, pH, pW, oh, ow);
-        float[] y = new float[codes.length];
-        Int8Ops.chunks(codes.length, (from, to) -> Int8Ops.dequantize(codes, grid, y, from, to));
-        GridCodes.remember(y, codes, grid);
-        return Tensor.of(y, xs[0], xs[1], oh, ow);
+        float[] y = floatsOnDemand ? null : new float[codes.length];
+        if (y != null) Int8Ops.chunks(codes.length, (from, to) -> Int8Ops.dequantize(codes, grid, y, from, to));
+        return GridCodes.output(y, codes, grid, null, xs[0], xs[1], oh, ow);
+    }
+
+    private volatile boolean floatsOnDemand;
+
+    @Override
+    public boolean floatsOnDemand() {
+        return floatsOnDemand;
+    }
+
+    @Override
+    public void floatsOnDemand(boolean onDemand) {
+        floatsOnDemand = onDemand;
     }
 
     /**

@@ -23,7 +23,7 @@ import org.goldenstick.tensor.kernel.Requantize;
  * block.replaceChild("relu", new CodeReLU(nextConvInputGrid));   // SimQAT.convert installs it
  * }</pre>
  */
-public final class CodeReLU extends ReLU implements CodeActivation {
+public final class CodeReLU extends ReLU implements CodeActivation, CodeProducer {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private final QuantParams consumerGrid;
     private volatile Table table;
@@ -60,7 +60,7 @@ public final class CodeReLU extends ReLU implements CodeActivation {
         if (OpTrace.active()) return super.compute(x);
         if (GridCodes.doneFor(x, this)) return x; // the producing conv applied the ReLU already
         var in = GridCodes.lookup(x);
-        if (in != null) return QuantDequant.mapCodes(in.getValue(), table(in.getKey()).codes, in.getKey(), x.shape());
+        if (in != null) return QuantDequant.mapCodes(in.getValue(), table(in.getKey()).codes, in.getKey(), x.shape(), !floatsOnDemand);
         if (consumerGrid == null) return super.compute(x);
         float[] xd = x.data(), y = new float[xd.length];
         byte[] codes = new byte[xd.length];
@@ -71,8 +71,19 @@ public final class CodeReLU extends ReLU implements CodeActivation {
             relu(xd, y, from, to);
             Requantize.quantizeLinear(y, from, to - from, s, z, unsigned, codes, from); // the chunk is still in cache
         });
-        GridCodes.remember(y, codes, consumerGrid);
-        return Tensor.of(y, x.shape());
+        return GridCodes.output(y, codes, consumerGrid, null, x.shape());
+    }
+
+    private volatile boolean floatsOnDemand;
+
+    @Override
+    public boolean floatsOnDemand() {
+        return floatsOnDemand;
+    }
+
+    @Override
+    public void floatsOnDemand(boolean onDemand) {
+        floatsOnDemand = onDemand;
     }
 
     /** {@code y = max(x, 0)} as {@code Tensor.relu} computes it ({@code Math.max}: −0 becomes +0). */

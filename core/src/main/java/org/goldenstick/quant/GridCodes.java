@@ -8,31 +8,47 @@ import org.goldenstick.tensor.Tensor;
 /**
  * The 8-bit codes behind float tensors that deploy layers produced on a grid, so the next int8 layer reads the codes
  * instead of quantizing the floats again (conv → activation → conv keeps int8 activations; the floats are what the
- * network's float modules and the caller see). Keyed by the identity of the tensor's data array and held weakly: a
- * tensor that is dropped takes its codes with it. A lookup succeeds only for the very array a deploy layer wrote and
- * the same grid, and the codes are exactly {@link Int8Ops#quantizeActivations} of those values on that grid (the
- * producer writes both from one requantization), so using them changes no result. Deploy layers never write into
- * their inputs; a module that changed such an array in place would have to produce a new tensor instead.
+ * network's float modules and the caller see). Keyed by the identity of the tensor's storage
+ * ({@link Tensor#storageIdentity()}: shared by its reshaped views) and held weakly: a tensor that is dropped takes its
+ * codes with it. A lookup succeeds only for the very storage a deploy layer wrote and the same grid, and the codes are
+ * exactly {@link Int8Ops#quantizeActivations} of those values on that grid (the producer writes both from one
+ * requantization), so using them changes no result. Deploy layers never write into their inputs; a module that changed
+ * such an array in place would have to produce a new tensor instead.
+ *
+ * <p>A producer whose consumers all read codes ({@link CodeProducer#floatsOnDemand}) returns a
+ * {@link Tensor#deferred deferred} tensor: its floats are the codes dequantized, computed only if something reads them.
  */
 final class GridCodes {
     private record Entry(byte[] codes, QuantParams grid, Object doneFor) {}
 
-    private static final Map<float[], Entry> CODES = Collections.synchronizedMap(new WeakHashMap<>());
+    private static final Map<Object, Entry> CODES = Collections.synchronizedMap(new WeakHashMap<>());
 
     private GridCodes() {}
 
-    /** Records that {@code values == dequantize(codes, grid)} element by element. Narrow-range grids are not kept. */
-    static void remember(float[] values, byte[] codes, QuantParams grid) {
-        remember(values, codes, grid, null);
+    /**
+     * A deploy layer's output on {@code grid}, its codes remembered: {@code values} (the dequantized codes, written by
+     * the producer) when given, else a deferred tensor that dequantizes the codes if its floats are read.
+     *
+     * @param doneFor the layer applied in the producer's epilogue ({@link #doneFor}), or null
+     */
+    static Tensor output(float[] values, byte[] codes, QuantParams grid, Object doneFor, int... shape) {
+        Tensor t = values != null ? Tensor.of(values, shape) : Tensor.deferred(() -> Int8Ops.dequantizeActivations(codes, grid), shape);
+        remember(t, codes, grid, doneFor);
+        return t;
+    }
+
+    /** Records that {@code t}'s values are {@code dequantize(codes, grid)} element by element. Narrow-range grids are not kept. */
+    static void remember(Tensor t, byte[] codes, QuantParams grid) {
+        remember(t, codes, grid, null);
     }
 
     /**
      * {@link #remember}, noting that the values are already the output of layer {@code doneFor} (which ran fused into
      * their producer), so that layer passes them through ({@link #doneFor}).
      */
-    static void remember(float[] values, byte[] codes, QuantParams grid, Object doneFor) {
-        if (!carries(grid) || codes.length != values.length) return;
-        CODES.put(values, new Entry(codes, grid, doneFor));
+    static void remember(Tensor t, byte[] codes, QuantParams grid, Object doneFor) {
+        if (!carries(grid) || codes.length != t.numel()) return;
+        CODES.put(t.storageIdentity(), new Entry(codes, grid, doneFor));
     }
 
     /** True for the grids codes are kept for: 8-bit, per tensor, not narrow range. */
@@ -42,13 +58,13 @@ final class GridCodes {
 
     /** True when {@code t} is already {@code layer}'s output (its producer applied the layer in its epilogue). */
     static boolean doneFor(Tensor t, Object layer) {
-        Entry e = CODES.get(t.data());
+        Entry e = CODES.get(t.storageIdentity());
         return e != null && e.doneFor() == layer && e.codes().length == t.numel();
     }
 
     /** The codes of {@code t} on {@code grid}, or null when they are not known. */
     static byte[] codes(Tensor t, QuantParams grid) {
-        Entry e = CODES.get(t.data());
+        Entry e = CODES.get(t.storageIdentity());
         return e != null && e.grid().equals(grid) && e.codes().length == t.numel() ? e.codes() : null;
     }
 
@@ -58,9 +74,9 @@ final class GridCodes {
         return c != null ? c : Int8Ops.quantizeActivations(t.data(), grid);
     }
 
-    /** The grid and codes remembered for {@code t}'s data, or null. */
+    /** The grid and codes remembered for {@code t}'s storage, or null. */
     static Map.Entry<QuantParams, byte[]> lookup(Tensor t) {
-        Entry e = CODES.get(t.data());
+        Entry e = CODES.get(t.storageIdentity());
         return e == null || e.codes().length != t.numel() ? null : Map.entry(e.grid(), e.codes());
     }
 }

@@ -171,13 +171,16 @@ public final class Int8Ops {
      * @param accScale per-channel {@code s_x·s_w}
      */
     public static float[] finish(int[] acc, int outer, int channels, int inner, int[] bias, float[] accScale, QuantParams output) {
-        return finish(acc, outer, channels, inner, bias, accScale, output, output == null ? null : new byte[acc.length]);
+        return finish(acc, outer, channels, inner, bias, accScale, output, output == null ? null : new byte[acc.length], true);
     }
 
-    /** {@link #finish}, leaving the output codes in {@code q} (when there is an output grid). */
-    static float[] finish(int[] acc, int outer, int channels, int inner, int[] bias, float[] accScale, QuantParams output, byte[] q) {
-        float[] y = new float[acc.length];
+    /**
+     * {@link #finish}, leaving the output codes in {@code q} (when there is an output grid); with an output grid and
+     * {@code values} false only the codes are written and the result is null.
+     */
+    static float[] finish(int[] acc, int outer, int channels, int inner, int[] bias, float[] accScale, QuantParams output, byte[] q, boolean values) {
         if (output == null) {
+            float[] y = new float[acc.length];
             for (int o = 0; o < outer; o++) {
                 for (int c = 0; c < channels; c++) {
                     int base = (o * channels + c) * inner, b = bias == null ? 0 : bias[c];
@@ -205,6 +208,8 @@ public final class Int8Ops {
                 Requantize.requantize(1, inner, withBias, base, inner, new float[] {accScale[c] / so}, null, zo, unsigned, q, base, inner);
             });
         }
+        if (!values) return null;
+        float[] y = new float[acc.length];
         chunks(q.length, (from, to) -> dequantize(q, output, y, from, to));
         return y;
     }

@@ -24,7 +24,7 @@ import org.goldenstick.tensor.kernel.Requantize;
  * Tensor y = q.forward(x);   // values on the output grid
  * }</pre>
  */
-public final class QConv2d extends Layer implements DeployLayer {
+public final class QConv2d extends Layer implements DeployLayer, CodeProducer {
     private final int outChannels, inPerGroup, kH, kW;
     private final Conv2dSpec spec;
     private byte[] weight;
@@ -84,8 +84,8 @@ public final class QConv2d extends Layer implements DeployLayer {
         int[] add = new int[outChannels];
         for (int o = 0; o < outChannels; o++) add[o] = corr[o] + (bias == null ? 0 : bias[o]);
         float[] accScale = QLinear.biasScale(inputParams, weightParams, outChannels);
-        float[] y = new float[os[0] * outChannels * hw];
         if (outputParams == null) {
+            float[] y = new float[os[0] * outChannels * hw];
             Int8Conv.run(xq, xUnsigned, zx, x.shape(), w, spec, (img, acc, ld, pitch) -> {
                 for (int o = 0; o < outChannels; o++) {
                     int b = bias == null ? 0 : bias[o], co = corr[o];
@@ -104,7 +104,8 @@ public final class QConv2d extends Layer implements DeployLayer {
         boolean unsigned = !outputParams.signed();
         float[] mult = new float[outChannels];
         for (int o = 0; o < outChannels; o++) mult[o] = accScale[o] / so;
-        byte[] yq = new byte[y.length];
+        byte[] yq = new byte[os[0] * planes];
+        float[] y = floatsOnDemand && !OpTrace.active() ? null : new float[yq.length]; // null: codes only, floats on demand
         CodeActivation f = OpTrace.active() ? null : fused; // a trace records the conv and the activation as two layers
         int[] clamp = f == null ? null : f.sameGridClamp(outputParams); // ReLU on the conv's grid: a clamp while requantizing
         byte[] table = f == null || clamp != null ? null : f.codeTable(outputParams);
@@ -118,12 +119,22 @@ public final class QConv2d extends Layer implements DeployLayer {
             }
             if (table != null) { // the activation's code table and its grid's values, while the image is in cache
                 Int8Ops.mapCodes(yq, table, yq, start, start + planes);
-                Int8Ops.dequantize(yq, f.outputGrid(outputParams), y, start, start + planes);
+                if (y != null) Int8Ops.dequantize(yq, f.outputGrid(outputParams), y, start, start + planes);
             }
         });
-        if (f != null) GridCodes.remember(y, yq, f.outputGrid(outputParams), f);
-        else GridCodes.remember(y, yq, outputParams);
-        return Tensor.of(y, os);
+        return GridCodes.output(y, yq, f != null ? f.outputGrid(outputParams) : outputParams, f, os);
+    }
+
+    private volatile boolean floatsOnDemand;
+
+    @Override
+    public boolean floatsOnDemand() {
+        return floatsOnDemand;
+    }
+
+    @Override
+    public void floatsOnDemand(boolean onDemand) {
+        floatsOnDemand = onDemand;
     }
 
     /** The activation layer applied in this layer's epilogue, or null. */

@@ -20,7 +20,7 @@ import org.goldenstick.tensor.Tensor;
  * Tensor y = q.forward(x);
  * }</pre>
  */
-public final class QLinear extends Layer implements DeployLayer {
+public final class QLinear extends Layer implements DeployLayer, CodeProducer {
     private final int in, out;
     private byte[] weight;
     private int[] bias;
@@ -75,11 +75,23 @@ public final class QLinear extends Layer implements DeployLayer {
         int[] acc = new int[m * out];
         Int8Ops.gemm(m, out, in, xq, !inputParams.signed(), new int[] {inputParams.zeroPoint()[0]}, weight, true, false, weightParams.zeroPoint(), acc);
         byte[] yq = outputParams == null ? null : new byte[acc.length];
-        float[] y = Int8Ops.finish(acc, m, out, 1, bias, biasScale(inputParams, weightParams, out), outputParams, yq);
-        if (yq != null) GridCodes.remember(y, yq, outputParams);
+        boolean codesOnly = yq != null && floatsOnDemand && !org.goldenstick.tensor.OpTrace.active();
+        float[] y = Int8Ops.finish(acc, m, out, 1, bias, biasScale(inputParams, weightParams, out), outputParams, yq, !codesOnly);
         int[] os = shape.clone();
         os[os.length - 1] = out;
-        return Tensor.of(y, os);
+        return yq == null ? Tensor.of(y, os) : GridCodes.output(y, yq, outputParams, null, os);
+    }
+
+    private volatile boolean floatsOnDemand;
+
+    @Override
+    public boolean floatsOnDemand() {
+        return floatsOnDemand;
+    }
+
+    @Override
+    public void floatsOnDemand(boolean onDemand) {
+        floatsOnDemand = onDemand;
     }
 
     @Override

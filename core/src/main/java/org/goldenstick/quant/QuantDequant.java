@@ -21,7 +21,7 @@ import org.goldenstick.tensor.kernel.Requantize;
  * Module q = new QuantDequant(new ReLU(), reluOutParams);
  * }</pre>
  */
-public final class QuantDequant extends Layer implements DeployLayer, CodeActivation {
+public final class QuantDequant extends Layer implements DeployLayer, CodeActivation, CodeProducer {
     private QuantParams params;
 
     /** @param activation applied before quantizing, or null */
@@ -47,40 +47,36 @@ public final class QuantDequant extends Layer implements DeployLayer, CodeActiva
         var in = GridCodes.lookup(x); // a trace must see the activation's own call, so it takes the float path
         if (in != null && codeMappable(act) && !OpTrace.active()) {
             // the input's codes are known: activation and requantization are one function of the code, a 256-entry table
-            return mapCodes(in.getValue(), table(in.getKey()).codes, params, x.shape());
+            return mapCodes(in.getValue(), table(in.getKey()).codes, params, x.shape(), !floatsOnDemand);
         }
         int[] bounds = OpTrace.active() ? null : codeBounds(act, params);
         if (bounds != null) {
             // a monotone activation commutes with quantization: quantize, clamp the codes, dequantize, in one pass
-            float[] xd = x.data(), y = new float[xd.length];
+            float[] xd = x.data(), y = floatsOnDemand ? null : new float[xd.length];
             byte[] codes = new byte[xd.length];
             float s = params.scale()[0];
             int z = params.zeroPoint()[0];
             Int8Ops.chunks(xd.length, (from, to) ->
                     Requantize.quantizeRow(xd, from, to - from, s, z, !params.signed(), bounds[0], bounds[1], params.qmin(), codes, from, y, from));
-            GridCodes.remember(y, codes, params);
-            return Tensor.of(y, x.shape());
+            return GridCodes.output(y, codes, params, null, x.shape());
         }
         Tensor a = act == null ? x : act.forward(x);
         byte[] codes = Int8Ops.quantizeActivations(a.data(), params);
-        float[] y = Int8Ops.dequantizeActivations(codes, params);
-        GridCodes.remember(y, codes, params);
-        return Tensor.of(y, a.shape());
+        return GridCodes.output(Int8Ops.dequantizeActivations(codes, params), codes, params, null, a.shape());
     }
 
     /**
      * {@code table[src]} as codes on {@code grid}, with their values: a code-to-code function (an activation and
      * requantization) applied to codes that are known, the result's codes kept for the next deploy layer.
      */
-    static Tensor mapCodes(byte[] src, byte[] table, QuantParams grid, int[] shape) {
+    static Tensor mapCodes(byte[] src, byte[] table, QuantParams grid, int[] shape, boolean values) {
         byte[] codes = new byte[src.length];
-        float[] y = new float[src.length];
+        float[] y = values ? new float[src.length] : null;
         Int8Ops.chunks(src.length, (from, to) -> {
             Int8Ops.mapCodes(src, table, codes, from, to);
-            Int8Ops.dequantize(codes, grid, y, from, to);
+            if (y != null) Int8Ops.dequantize(codes, grid, y, from, to);
         });
-        GridCodes.remember(y, codes, grid);
-        return Tensor.of(y, shape);
+        return GridCodes.output(y, codes, grid, null, shape);
     }
 
     /**
@@ -133,6 +129,18 @@ public final class QuantDequant extends Layer implements DeployLayer, CodeActiva
         t = new CodeTable(input, Int8Ops.quantizeActivations(a, params));
         table = t;
         return t;
+    }
+
+    private volatile boolean floatsOnDemand;
+
+    @Override
+    public boolean floatsOnDemand() {
+        return floatsOnDemand;
+    }
+
+    @Override
+    public void floatsOnDemand(boolean onDemand) {
+        floatsOnDemand = onDemand;
     }
 
     @Override

@@ -33,7 +33,10 @@ public final class Tensor {
         org.goldenstick.tensor.kernel.Kernels.requireVectorModule(); // a clear message instead of a NoClassDefFoundError in a kernel
     }
 
-    private final float[] data;
+    /** The values; null while a {@link #deferred} tensor's values have not been asked for. */
+    private float[] data;
+    /** Where a deferred tensor's values come from (shared by its reshaped views), else null. */
+    private final Deferred deferred;
     private final int[] shape;
     private boolean requiresGrad;
     private float[] grad;
@@ -51,8 +54,44 @@ public final class Tensor {
 
     private Tensor(float[] data, int[] shape) {
         this.data = data;
+        this.deferred = null;
         this.shape = shape;
         StepBuffers.adopt(this, data);
+    }
+
+    /** A tensor over the same storage as {@code source} (its array, or its deferred values), with another shape. */
+    private Tensor(Tensor source, int[] shape) {
+        this.data = source.data;
+        this.deferred = source.deferred;
+        this.shape = shape;
+        if (data != null) StepBuffers.adopt(this, data);
+    }
+
+    private Tensor(Deferred deferred, int[] shape) {
+        this.data = null;
+        this.deferred = deferred;
+        this.shape = shape;
+    }
+
+    /** Values computed on first read, once, for every tensor sharing them (thread-safe). */
+    private static final class Deferred {
+        private final java.util.function.Supplier<float[]> fill;
+        private final int numel;
+        private volatile float[] values;
+
+        Deferred(java.util.function.Supplier<float[]> fill, int numel) {
+            this.fill = fill;
+            this.numel = numel;
+        }
+
+        synchronized float[] values() {
+            if (values == null) {
+                float[] v = fill.get();
+                if (v.length != numel) throw new IllegalStateException("Tensor.deferred: the values have " + v.length + " elements, the shape " + numel);
+                values = v;
+            }
+            return values;
+        }
     }
 
     /** Marks this tensor as belonging to a closed {@link StepBuffers} step (its arrays are reused). */
@@ -72,6 +111,21 @@ public final class Tensor {
             throw new IllegalArgumentException("Tensor.of: " + data.length + " values do not fill shape " + Shape.str(shape) + " (" + n + " elements)");
         }
         return new Tensor(data, shape.clone());
+    }
+
+    /**
+     * A tensor whose values {@code fill} computes on the first {@link #data()} call (of this tensor or a view of it),
+     * for producers whose consumers usually read another form of the same values (an int8 layer's codes): when nothing
+     * asks for the floats they are never written. Shape-only ops ({@link #reshape}, {@link #flatten}, {@link #detach})
+     * keep it deferred. No gradient flows through it.
+     *
+     * <pre>{@code
+     * Tensor y = Tensor.deferred(() -> dequantize(codes), n, c, h, w);   // dequantize runs only if someone reads y.data()
+     * }</pre>
+     */
+    public static Tensor deferred(java.util.function.Supplier<float[]> fill, int... shape) {
+        int[] s = shape.clone();
+        return new Tensor(new Deferred(fill, Shape.numel(s)), s);
     }
 
     public static Tensor scalar(float v) {
@@ -121,7 +175,7 @@ public final class Tensor {
     }
 
     public int numel() {
-        return data.length;
+        return deferred != null ? deferred.numel : data.length;
     }
 
     /** The backing array (row-major). Writing to it bypasses autograd: for kernels and optimizers only. */
@@ -130,13 +184,29 @@ public final class Tensor {
             throw new IllegalStateException("Tensor" + Shape.str(shape) + (opName == null ? "" : " <" + opName + ">")
                     + " was made during a training step whose StepBuffers step is closed: its memory now holds another step's values; copy() it inside the step to keep it");
         }
-        return data;
+        float[] d = data;
+        if (d == null) data = d = deferred.values();
+        return d;
+    }
+
+    /**
+     * An object that identifies the memory holding this tensor's values, the same for every tensor sharing them (a
+     * reshape, a detach) and for a {@link #deferred} tensor before and after its values exist: a key for tables kept
+     * beside the values (a quantized layer's codes), compared by identity.
+     */
+    public Object storageIdentity() {
+        return deferred != null ? deferred : data;
+    }
+
+    /** True while this is a {@link #deferred} tensor whose values nobody has asked for yet. */
+    public boolean valuesPending() {
+        return data == null && deferred.values == null;
     }
 
     /** The value of a one-element tensor. */
     public float item() {
-        if (data.length != 1) throw new IllegalStateException("item(): tensor of shape " + Shape.str(shape) + " has " + data.length + " elements");
-        return data[0];
+        if (numel() != 1) throw new IllegalStateException("item(): tensor of shape " + Shape.str(shape) + " has " + numel() + " elements");
+        return data()[0];
     }
 
     public float get(int... index) {
@@ -146,7 +216,7 @@ public final class Tensor {
             if (index[i] < 0 || index[i] >= shape[i]) throw new IndexOutOfBoundsException("get: index " + Arrays.toString(index) + " out of shape " + Shape.str(shape));
             off = off * shape[i] + index[i];
         }
-        return data[off];
+        return data()[off];
     }
 
     /** A deep copy without graph. */
@@ -156,7 +226,7 @@ public final class Tensor {
 
     /** The same values, cut from the graph (shares storage). */
     public Tensor detach() {
-        return new Tensor(data, shape);
+        return new Tensor(this, shape);
     }
 
     public boolean sameShape(Tensor o) {
@@ -168,8 +238,10 @@ public final class Tensor {
         StringBuilder sb = new StringBuilder("Tensor").append(Shape.str(shape));
         if (opName != null) sb.append(" <").append(opName).append('>');
         sb.append(" [");
-        for (int i = 0; i < Math.min(8, data.length); i++) sb.append(i == 0 ? "" : ", ").append(data[i]);
-        if (data.length > 8) sb.append(", ...");
+        if (released || valuesPending()) return sb.append(released ? " released]" : " not computed yet]").toString();
+        float[] d = data();
+        for (int i = 0; i < Math.min(8, d.length); i++) sb.append(i == 0 ? "" : ", ").append(d[i]);
+        if (d.length > 8) sb.append(", ...");
         return sb.append(']').toString();
     }
 
@@ -194,7 +266,7 @@ public final class Tensor {
     /** The gradient buffer, allocated on first use (for backward functions and optimizers). */
     public float[] gradArray() {
         // an intermediate's gradient lives only during the backward pass: reuse one from the training step's pool if open
-        if (grad == null) grad = parents == null ? new float[data.length] : StepBuffers.zeros(data.length);
+        if (grad == null) grad = parents == null ? new float[numel()] : StepBuffers.zeros(numel());
         return grad;
     }
 
@@ -212,7 +284,7 @@ public final class Tensor {
      */
     public boolean claimFreshGrad() {
         if (grad != null) return false;
-        grad = parents == null ? new float[data.length] : StepBuffers.uninitialized(data.length);
+        grad = parents == null ? new float[numel()] : StepBuffers.uninitialized(numel());
         return true;
     }
 
@@ -240,7 +312,15 @@ public final class Tensor {
      * This is how every op (in this package or another) joins autograd.
      */
     public static Tensor result(String op, float[] data, int[] shape, Backward backward, Tensor... inputs) {
-        Tensor out = new Tensor(data, shape);
+        return link(new Tensor(data, shape), op, backward, inputs);
+    }
+
+    /** {@link #result} for a shape-only op: the output shares {@code source}'s storage (deferred values stay deferred). */
+    static Tensor view(String op, Tensor source, int[] shape, Backward backward, Tensor... inputs) {
+        return link(new Tensor(source, shape), op, backward, inputs);
+    }
+
+    private static Tensor link(Tensor out, String op, Backward backward, Tensor... inputs) {
         OpTrace.op(op, inputs, out);
         if (GradMode.isEnabled()) {
             for (Tensor t : inputs) {
@@ -258,14 +338,14 @@ public final class Tensor {
 
     /** Backpropagates from a one-element tensor (seed 1). */
     public void backward() {
-        if (data.length != 1) throw new IllegalStateException("backward(): needs a scalar, got shape " + Shape.str(shape) + "; pass a seed gradient");
+        if (numel() != 1) throw new IllegalStateException("backward(): needs a scalar, got shape " + Shape.str(shape) + "; pass a seed gradient");
         backward(new float[] {1f});
     }
 
     /** Backpropagates with an explicit seed gradient of this tensor's shape. */
     public void backward(float[] seed) {
         if (!requiresGrad) throw new IllegalStateException("backward(): tensor does not require grad (no trainable input, or computed under GradMode.off())");
-        if (seed.length != data.length) throw new IllegalArgumentException("backward: seed has " + seed.length + " values for shape " + Shape.str(shape));
+        if (seed.length != numel()) throw new IllegalArgumentException("backward: seed has " + seed.length + " values for shape " + Shape.str(shape));
         List<Tensor> order = topologicalOrder();
         accumulateGrad(seed);
         for (int i = order.size() - 1; i >= 0; i--) {
@@ -382,7 +462,7 @@ public final class Tensor {
     }
 
     public Tensor mean() {
-        return sum().mul(1f / data.length);
+        return sum().mul(1f / numel());
     }
 
     public Tensor mean(int axis, boolean keepDim) {

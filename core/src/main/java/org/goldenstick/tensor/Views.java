@@ -22,7 +22,8 @@ final class Views {
         if (Shape.numel(s) != a.numel()) {
             throw new IllegalArgumentException("reshape: cannot reshape " + Shape.str(a.shapeRef()) + " (" + a.numel() + " elements) into " + Shape.str(newShape));
         }
-        return Tensor.result("reshape", a.data(), s, out -> a.accumulateGrad(out.gradArray()), a);
+        if (!a.valuesPending()) a.data(); // a tensor of a closed training step fails here, with its message
+        return Tensor.view("reshape", a, s, out -> a.accumulateGrad(out.gradArray()), a);
     }
 
     static Tensor permute(Tensor a, int[] axes) {

@@ -18,7 +18,9 @@ import org.goldenstick.nn.ReLU;
 import org.goldenstick.nn.models.LeNet5;
 import org.goldenstick.nn.models.MobileNetV2;
 import org.goldenstick.nn.models.ResNet;
+import org.goldenstick.graph.Node;
 import org.goldenstick.quant.CodeMaxPool2d;
+import org.goldenstick.quant.CodeProducer;
 import org.goldenstick.quant.CodeReLU;
 import org.goldenstick.quant.OnnxQdqExporter;
 import org.goldenstick.quant.QConv2d;
@@ -36,7 +38,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The int8 deploy network with its codes carried between layers (ReLU and max pooling on codes, activations fused into
  * the conv epilogue, a residual ReLU quantizing for its consumer in the same pass) gives bit for bit what the same
- * network gives on its plain path — the layer-by-layer float round trips it takes while a trace records it — on the
+ * network gives on its plain path (and with every float output written) — the layer-by-layer float round trips it takes while a trace records it — on the
  * built-in networks and on imported ONNX ones, vector and scalar kernels; and it stays within the fake-quant network's
  * tolerance.
  */
@@ -60,6 +62,7 @@ class CodeCarryingDeployTest {
         check("mobilenetv2", () -> new MobileNetV2(3, 10, new Random(1)), new int[] {3, 16, 16}, false);
         check("lenet-onnx", () -> new LeNet5(1, 28, 10, new Random(1)), new int[] {1, 28, 28}, true);
         check("resnet20-onnx", () -> ResNet.resnet20(3, 10, 8, new Random(1)), new int[] {3, 16, 16}, true);
+        check("mobilenetv2-onnx", () -> new MobileNetV2(3, 10, new Random(1)), new int[] {3, 16, 16}, true);
     }
 
     private void check(String name, Supplier<Module> make, int[] sh, boolean viaOnnx) throws Exception {
@@ -99,6 +102,13 @@ class CodeCarryingDeployTest {
             assertSame(r, ((QConv2d) deploy.module("layer1.0.conv1")).fusedActivation(), "the block's first ReLU runs in conv1's epilogue");
         }
 
+        // layers whose consumers all read codes skip their float output; the one feeding the network output keeps it
+        long onDemand = deploy.namedModules().values().stream().filter(m -> m instanceof CodeProducer p && p.floatsOnDemand()).count();
+        assertTrue(onDemand >= (name.startsWith("lenet") ? 4 : 3), name + ": only " + onDemand + " layers produce floats on demand");
+        var graph = org.goldenstick.graph.ModelGraph.trace(deploy, sh);
+        Node last = graph.output();
+        if (last.isLayer() && deploy.module(last.path()) instanceof CodeProducer p) assertTrue(!p.floatsOnDemand(), name + ": the output layer must write floats");
+
         float[] carried, plain;
         try (var g = GradMode.off()) {
             carried = deploy.forward(x).data();
@@ -107,6 +117,8 @@ class CodeCarryingDeployTest {
             }
             assertArrayEquals(plain, carried, name + ": carried codes changed the output");
             assertArrayEquals(carried, deploy.forward(x).data(), name + ": second call differs");
+            for (var m : deploy.namedModules().values()) if (m instanceof CodeProducer p) p.floatsOnDemand(false);
+            assertArrayEquals(carried, deploy.forward(x).data(), name + ": floats written everywhere differ");
         }
         // the int8 network against the fake-quant one: the same grids, so the logits agree up to rounding ties
         double scale = 0, worst = 0;

@@ -32,9 +32,7 @@ class CodeLayersTest {
         for (int d : shape) n *= d;
         byte[] codes = new byte[n];
         rng.nextBytes(codes);
-        float[] y = Int8Ops.dequantizeActivations(codes, grid);
-        GridCodes.remember(y, codes, grid);
-        return Tensor.of(y, shape);
+        return GridCodes.output(Int8Ops.dequantizeActivations(codes, grid), codes, grid, null, shape);
     }
 
     @ParameterizedTest(name = "vector={0}")

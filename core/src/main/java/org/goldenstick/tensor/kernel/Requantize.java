@@ -55,7 +55,7 @@ public final class Requantize {
      * {@link #quantizeLinear} with the codes then clamped to {@code [lo, hi]} (a monotone activation applied on the grid:
      * ReLU is {@code lo} = the zero point, ReLU6 also {@code hi} = the code of 6, since quantization is monotone), writing
      * beside each code its dequantized value {@code (max(code, minCode) − zeroPoint)·scale}, as {@link #requantizeRow}
-     * does: activation, quantization and dequantization of float inputs in one pass.
+     * does: activation, quantization and dequantization of float inputs in one pass ({@code values} may be null: codes only).
      */
     public static void quantizeRow(float[] x, int xOff, int len, float scale, int zeroPoint, boolean unsigned, int lo, int hi, int minCode,
                                    byte[] out, int outOff, float[] values, int valuesOff) {
@@ -68,13 +68,13 @@ public final class Requantize {
                 FloatVector v = FloatVector.fromArray(F, x, xOff + i).div(vs).max(-4096f).min(4096f);
                 v = v.add(MAGIC).sub(MAGIC).add(zp).max((float) lo).min((float) hi); // the code, as an exact float
                 ((ByteVector) ((IntVector) v.convert(VectorOperators.F2I, 0)).castShape(B, 0)).intoArray(out, outOff + i);
-                v.max(min).sub(zp).mul(scale).intoArray(values, valuesOff + i);
+                if (values != null) v.max(min).sub(zp).mul(scale).intoArray(values, valuesOff + i);
             }
         }
         for (; i < len; i++) {
             int q = Math.max(lo, Math.min(hi, quantize(x[xOff + i], scale, zeroPoint, unsigned)));
             out[outOff + i] = (byte) q;
-            values[valuesOff + i] = (Math.max(q, minCode) - zeroPoint) * scale;
+            if (values != null) values[valuesOff + i] = (Math.max(q, minCode) - zeroPoint) * scale;
         }
     }
 
