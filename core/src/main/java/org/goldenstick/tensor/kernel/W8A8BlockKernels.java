@@ -23,7 +23,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The vector path widens 32 weight bytes to shorts ({@code B2S}), multiplies them by the pre-widened activations
  * (|w · q| ≤ 128 · 127 fits a short), adds the two shorts of each int lane (shift pairs, no cross-lane shuffles) and
  * converts the block's int sums to float for one FMA by the block scale; two weight rows share every activation load
- * (4-bit rows with groups of whole 128-column steps go one row per pass instead: one sequential weight stream).
+ * (4-bit rows: two rows of distant pages per pass, see {@code nibbleRows}).
  * Per CPU-second of one thread this measured ~1.3× the float-widening W8A16 loop on L2-resident rows (AVX-512 VNNI
  * VM, JDK 25; the JIT emits no VNNI instruction for it). Rows are split across {@link Parallel} workers; the
  * quantized activations live in a per-thread buffer, so a decode step allocates nothing here.
@@ -427,13 +427,10 @@ public final class W8A8BlockKernels {
         float[] laneScale = new float[0], groupSum = new float[0];
         int[] laneGroup = new int[0], laneOffset = new int[0], stepGroup = new int[0];
         int steps;
-        /** Groups of whole steps: one weight scale per step (else per-lane scales, {@link #nibbleRows}). */
-        boolean broadcast;
 
         NibbleActivations prepare(Activations a, int m, int groupSize) {
             int cols = a.cols, padded = a.blocks * BLOCK, groups = cols / groupSize;
             steps = NIBBLE_VECTOR_OK ? cols / NIBBLE_STEP : 0;
-            broadcast = groupSize % NIBBLE_STEP == 0;
             int vcols = steps * NIBBLE_STEP, lanes = vcols / 8;
             if (xs.length < m * vcols) xs = new short[m * vcols];
             if (laneScale.length < m * lanes) laneScale = new float[m * lanes];
@@ -489,14 +486,14 @@ public final class W8A8BlockKernels {
         boolean vector = Kernels.vector() && n.steps > 0;
         forRowTasks(rows, cols, m, 1 << 16, (r0, r1) -> {
             for (int i = 0; i < m; i++) {
-                int r = r0, at = yOff + i * ldy;
-                if (vector && n.broadcast) {
-                    for (; r < r1; r++) y[at + r] = nibbleRow(w, r, a, n, i);
-                } else if (vector) {
-                    for (; r + 1 < r1; r += 2) nibbleRows(w, r, r + 1, a, n, i, y, at + r);
-                    if (r < r1) nibbleRows(w, r, r, a, n, i, y, at + r);
+                int at = yOff + i * ldy;
+                if (vector) {
+                    // row r with row r + half of the task: two streams a page or more apart (see nibbleRows)
+                    int half = (r1 - r0) / 2;
+                    for (int r = r0; r < r0 + half; r++) nibbleRows(w, r, r + half, a, n, i, y, at);
+                    if ((r1 - r0) % 2 != 0) nibbleRows(w, r1 - 1, r1 - 1, a, n, i, y, at);
                 } else {
-                    for (; r < r1; r++) y[at + r] = packed4RowScalar(w, r, a, i);
+                    for (int r = r0; r < r1; r++) y[at + r] = packed4RowScalar(w, r, a, i);
                 }
             }
         });
@@ -515,38 +512,13 @@ public final class W8A8BlockKernels {
     }
 
     /**
-     * One row, for groups of whole steps (one scale per step): two steps per iteration into two accumulators. One row
-     * per pass keeps the packed weights one sequential stream (see docs/results.md: on a working set beyond the caches
-     * this reads faster than {@link #nibbleRows}' two rows at once).
+     * Rows ra and rb into {@code y[at + ra]} and {@code y[at + rb]} (rb == ra: one row), sharing every activation load.
+     * The caller pairs rows a page or more apart: two weight streams in different 4 KB pages keep twice the cache
+     * misses in flight, while two adjacent rows (1 KB apart in one page) or one row per pass stall on each miss —
+     * [5632 × 2048] g128 on a 550 MB working set, 1 thread, per CPU-second: one row 10.4–11.4 G weights/s, adjacent
+     * rows 9.4–9.7, rows 4, 8, 16 or 2816 apart 14.6–16.2 (in cache: 16–18, 21.6–22.2, 24–26; docs/results.md).
      */
-    private static float nibbleRow(PackedIntWeights w, int r, Activations a, NibbleActivations n, int i) {
-        MemorySegment seg = w.words();
-        long base = r * 4L * w.wordsPerRow();
-        int steps = n.steps, lanes = steps * NIBBLE_STEP / 8, g0 = r * w.groups(), xBase = i * steps * NIBBLE_STEP, lBase = i * lanes;
-        float[] sc = w.scales();
-        int[] stepGroup = n.stepGroup;
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        int s = 0;
-        for (; s + 1 < steps; s += 2) {
-            acc0 = nibbleStep(seg, base, s, n, xBase, lBase, sc[g0 + stepGroup[s]], acc0);
-            acc1 = nibbleStep(seg, base, s + 1, n, xBase, lBase, sc[g0 + stepGroup[s + 1]], acc1);
-        }
-        if (s < steps) acc0 = nibbleStep(seg, base, s, n, xBase, lBase, sc[g0 + stepGroup[s]], acc0);
-        return Lanes.sum(acc0.add(acc1)) + nibbleTail(w, r, a, n, i);
-    }
-
-    /** acc + step s of one row (its codes less the offset, times the block scales and the step's group scale). */
-    private static FloatVector nibbleStep(MemorySegment seg, long base, int s, NibbleActivations n, int xBase, int lBase, float scale, FloatVector acc) {
-        int c0 = s * NIBBLE_STEP, xo = xBase + c0;
-        short[] xs = n.xs;
-        ShortVector word = ShortVector.fromMemorySegment(S, seg, base + c0 / 2, ByteOrder.LITTLE_ENDIAN);
-        IntVector p = nibbleDot(word, ShortVector.fromArray(S, xs, xo), ShortVector.fromArray(S, xs, xo + SL),
-                ShortVector.fromArray(S, xs, xo + 2 * SL), ShortVector.fromArray(S, xs, xo + 3 * SL)).sub(IntVector.fromArray(I, n.laneOffset, lBase + s * IL));
-        return ((FloatVector) p.convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(F, n.laneScale, lBase + s * IL).mul(scale), acc);
-    }
-
-    /** Rows ra and rb into y[yAt], y[yAt + 1] (rb == ra: one row, only y[yAt] written). */
-    private static void nibbleRows(PackedIntWeights w, int ra, int rb, Activations a, NibbleActivations n, int i, float[] y, int yAt) {
+    private static void nibbleRows(PackedIntWeights w, int ra, int rb, Activations a, NibbleActivations n, int i, float[] y, int at) {
         MemorySegment seg = w.words();
         long rowBytes = 4L * w.wordsPerRow(), baseA = ra * rowBytes, baseB = rb * rowBytes;
         int gs = w.groupSize(), groups = w.groups(), steps = n.steps, vcols = steps * NIBBLE_STEP, lanes = vcols / 8;
@@ -577,8 +549,8 @@ public final class W8A8BlockKernels {
             accA = ((FloatVector) pa.convert(VectorOperators.I2F, 0)).fma(sa, accA);
             accB = ((FloatVector) pb.convert(VectorOperators.I2F, 0)).fma(sb, accB);
         }
-        y[yAt] = Lanes.sum(accA) + nibbleTail(w, ra, a, n, i);
-        if (rb != ra) y[yAt + 1] = Lanes.sum(accB) + nibbleTail(w, rb, a, n, i);
+        y[at + ra] = Lanes.sum(accA) + nibbleTail(w, ra, a, n, i);
+        if (rb != ra) y[at + rb] = Lanes.sum(accB) + nibbleTail(w, rb, a, n, i);
     }
 
     /** Σ over the 4 code positions of u_k · x_k in short lanes, then the two shorts of each int lane added (exact). */
