@@ -5,6 +5,7 @@ import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.goldenstick.tensor.kernel.Kernels;
+import org.goldenstick.tensor.kernel.Lanes;
 
 /**
  * The element loops of {@link FakeQuantize}: batch min/max, nudged quantize-dequantize and the straight-through
@@ -27,11 +28,11 @@ final class FakeQuantKernels {
             FloatVector vlo = FloatVector.broadcast(F, lo), vhi = FloatVector.broadcast(F, hi);
             for (; i + L <= to; i += L) {
                 FloatVector v = FloatVector.fromArray(F, d, i);
-                vlo = vlo.min(v);
-                vhi = vhi.max(v);
+                vlo = v.min(vlo); // the fresh vector as receiver, the accumulators through Lanes.exact: no profile needed
+                vhi = v.max(vhi);
             }
-            lo = vlo.reduceLanes(VectorOperators.MIN);
-            hi = vhi.reduceLanes(VectorOperators.MAX);
+            lo = Lanes.exact(vlo).reduceLanes(VectorOperators.MIN);
+            hi = Lanes.exact(vhi).reduceLanes(VectorOperators.MAX);
         }
         for (; i < to; i++) {
             float v = d[i];

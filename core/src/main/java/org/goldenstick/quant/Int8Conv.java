@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 import org.goldenstick.tensor.Conv2dSpec;
 import org.goldenstick.tensor.kernel.Kernels;
+import org.goldenstick.tensor.kernel.Lanes;
 import org.goldenstick.tensor.kernel.Parallel;
 
 /**
@@ -88,6 +89,8 @@ final class Int8Conv {
         int[] acc = new int[0];
         byte[] image = new byte[0];
         float[] plane = new float[0];
+        /** A tile's float block sums, {@code 2·rows} vectors, on their way to the int32 accumulators ({@link #addTile}). */
+        final float[] tile = new float[16 * L];
         int[] rowOff = new int[0];
     }
 
@@ -168,9 +171,9 @@ final class Int8Conv {
                     if (vector) {
                         for (int j = 0; j < ld; j += PX) {
                             int o = o0;
-                            for (; o + 8 <= o1; o += 8) tile8(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, ld);
-                            for (; o + 4 <= o1; o += 4) tile4(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, ld);
-                            for (; o < o1; o++) tile1(cols, rowOff, k, w.values(), o * k, j, acc, o * ld);
+                            for (; o + 8 <= o1; o += 8) tile8(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, ld, s.tile);
+                            for (; o + 4 <= o1; o += 4) tile4(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, ld, s.tile);
+                            for (; o < o1; o++) tile1(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, s.tile);
                         }
                     } else {
                         for (int o = o0; o < Math.min(o1, out); o++) {
@@ -282,7 +285,7 @@ final class Int8Conv {
                             a = FloatVector.fromArray(F, pb, (kx % st) * phase + row + kx / st).fma(FloatVector.broadcast(F, w[wBase + ky * kW + kx]), a);
                         }
                     }
-                    ((IntVector) a.convert(VectorOperators.F2I, 0)).intoArray(acc, aBase + oy * ow + ox);
+                    toInt(a).intoArray(acc, aBase + oy * ow + ox);
                 }
             }
         }
@@ -341,17 +344,41 @@ final class Int8Conv {
         return (FloatVector) ByteVector.fromArray(B, cols, at).convertShape(VectorOperators.B2F, F, 0);
     }
 
-    private static void store(FloatVector v, boolean first, int[] acc, int at) {
-        IntVector q = (IntVector) v.convert(VectorOperators.F2I, 0);
-        if (!first) q = q.add(IntVector.fromArray(I, acc, at));
-        q.intoArray(acc, at);
+    /**
+     * {@code acc[at + r·ld ..] = int(tile row r) + (acc[at + r·ld ..] & keep)} for {@code rows} rows of {@link #PX}
+     * block sums, {@code keep} 0 for a tile's first block of products, −1 after. The tiles park their accumulators in
+     * {@code tile} and call this instead of converting them in place: C2 compiles a tile with its 16 accumulators close
+     * to its inlining node limit, and the conversions at the loop exit then stayed real calls in some compilations
+     * ({@code NodeCountInliningCutoff}, or "callee is too large" at a cold call site), each accumulator boxed to be
+     * passed and converted through a virtual call — the tile's speed depended on the compilation (docs/results.md,
+     * issue 19 "Where the int8 variance came from"). Parking costs one store per accumulator (four for
+     * 256 products); vectors read back from an array have an exact type.
+     */
+    private static void addTile(float[] tile, int rows, int keep, int[] acc, int at, int ld) {
+        for (int r = 0; r < rows; r++, at += ld) {
+            store(tile, 2 * r * L, keep, acc, at);
+            store(tile, (2 * r + 1) * L, keep, acc, at + L);
+        }
+    }
+
+    /**
+     * {@code acc[at ..] = int(tile[from ..]) + (acc[at ..] & keep)}. Takes no vector argument, so it costs at most a
+     * call if C2 does not inline it (a vector argument would be boxed); no branch merges two vectors.
+     */
+    private static void store(float[] tile, int from, int keep, int[] acc, int at) {
+        ((IntVector) FloatVector.fromArray(F, tile, from).convert(VectorOperators.F2I, 0)).add(IntVector.fromArray(I, acc, at).and(keep)).intoArray(acc, at);
+    }
+
+    /** The lanes of a loop's float accumulator as int32 (exact: block sums are integers below 2^24). */
+    private static IntVector toInt(FloatVector v) {
+        return (IntVector) Lanes.exact(v).convert(VectorOperators.F2I, 0);
     }
 
     /**
      * Eight output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}: 16 accumulators.
      * Row p of the byte matrix starts at {@code rowOff[p]}; accumulator rows are {@code ld} apart.
      */
-    private static void tile8(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, int ld) {
+    private static void tile8(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, int ld, float[] tile) {
         for (int p0 = 0; p0 < k; p0 += KB) {
             int p1 = Math.min(k, p0 + KB);
             FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
@@ -384,29 +411,28 @@ final class Int8Conv {
                 c70 = b0.fma(wv, c70);
                 c71 = b1.fma(wv, c71);
             }
-            boolean first = p0 == 0;
-            int a = accOff + j;
-            store(c00, first, acc, a);
-            store(c01, first, acc, a + L);
-            store(c10, first, acc, a + ld);
-            store(c11, first, acc, a + ld + L);
-            store(c20, first, acc, a + 2 * ld);
-            store(c21, first, acc, a + 2 * ld + L);
-            store(c30, first, acc, a + 3 * ld);
-            store(c31, first, acc, a + 3 * ld + L);
-            store(c40, first, acc, a + 4 * ld);
-            store(c41, first, acc, a + 4 * ld + L);
-            store(c50, first, acc, a + 5 * ld);
-            store(c51, first, acc, a + 5 * ld + L);
-            store(c60, first, acc, a + 6 * ld);
-            store(c61, first, acc, a + 6 * ld + L);
-            store(c70, first, acc, a + 7 * ld);
-            store(c71, first, acc, a + 7 * ld + L);
+            Lanes.exact(c00).intoArray(tile, 0);
+            Lanes.exact(c01).intoArray(tile, L);
+            Lanes.exact(c10).intoArray(tile, 2 * L);
+            Lanes.exact(c11).intoArray(tile, 3 * L);
+            Lanes.exact(c20).intoArray(tile, 4 * L);
+            Lanes.exact(c21).intoArray(tile, 5 * L);
+            Lanes.exact(c30).intoArray(tile, 6 * L);
+            Lanes.exact(c31).intoArray(tile, 7 * L);
+            Lanes.exact(c40).intoArray(tile, 8 * L);
+            Lanes.exact(c41).intoArray(tile, 9 * L);
+            Lanes.exact(c50).intoArray(tile, 10 * L);
+            Lanes.exact(c51).intoArray(tile, 11 * L);
+            Lanes.exact(c60).intoArray(tile, 12 * L);
+            Lanes.exact(c61).intoArray(tile, 13 * L);
+            Lanes.exact(c70).intoArray(tile, 14 * L);
+            Lanes.exact(c71).intoArray(tile, 15 * L);
+            addTile(tile, 8, p0 == 0 ? 0 : -1, acc, accOff + j, ld);
         }
     }
 
     /** Four output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}. */
-    private static void tile4(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, int ld) {
+    private static void tile4(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, int ld, float[] tile) {
         int k1 = wOff + k, k2 = wOff + 2 * k, k3 = wOff + 3 * k;
         for (int p0 = 0; p0 < k; p0 += KB) {
             int p1 = Math.min(k, p0 + KB);
@@ -427,20 +453,20 @@ final class Int8Conv {
                 c30 = b0.fma(w3, c30);
                 c31 = b1.fma(w3, c31);
             }
-            boolean first = p0 == 0;
-            store(c00, first, acc, accOff + j);
-            store(c01, first, acc, accOff + j + L);
-            store(c10, first, acc, accOff + ld + j);
-            store(c11, first, acc, accOff + ld + j + L);
-            store(c20, first, acc, accOff + 2 * ld + j);
-            store(c21, first, acc, accOff + 2 * ld + j + L);
-            store(c30, first, acc, accOff + 3 * ld + j);
-            store(c31, first, acc, accOff + 3 * ld + j + L);
+            Lanes.exact(c00).intoArray(tile, 0);
+            Lanes.exact(c01).intoArray(tile, L);
+            Lanes.exact(c10).intoArray(tile, 2 * L);
+            Lanes.exact(c11).intoArray(tile, 3 * L);
+            Lanes.exact(c20).intoArray(tile, 4 * L);
+            Lanes.exact(c21).intoArray(tile, 5 * L);
+            Lanes.exact(c30).intoArray(tile, 6 * L);
+            Lanes.exact(c31).intoArray(tile, 7 * L);
+            addTile(tile, 4, p0 == 0 ? 0 : -1, acc, accOff + j, ld);
         }
     }
 
     /** One output channel × {@link #PX} pixels. */
-    private static void tile1(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff) {
+    private static void tile1(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, float[] tile) {
         for (int p0 = 0; p0 < k; p0 += KB) {
             int p1 = Math.min(k, p0 + KB);
             FloatVector c0 = FloatVector.zero(F), c1 = c0;
@@ -450,9 +476,9 @@ final class Int8Conv {
                 c0 = widen(cols, at).fma(wv, c0);
                 c1 = widen(cols, at + L).fma(wv, c1);
             }
-            boolean first = p0 == 0;
-            store(c0, first, acc, accOff + j);
-            store(c1, first, acc, accOff + j + L);
+            Lanes.exact(c0).intoArray(tile, 0);
+            Lanes.exact(c1).intoArray(tile, L);
+            addTile(tile, 1, p0 == 0 ? 0 : -1, acc, accOff + j, 0);
         }
     }
 }

@@ -29,7 +29,7 @@ final class VectorKernels {
         }
         FloatVector acc = FloatVector.zero(S);
         int i = 0, ub = S.loopBound(len);
-        for (; i < ub; i += S.length()) acc = acc.add(FloatVector.fromArray(S, a, off + i));
+        for (; i < ub; i += S.length()) acc = FloatVector.fromArray(S, a, off + i).add(acc); // the fresh vector as receiver: no profile needed (Lanes.exact)
         double s = Lanes.sum(acc);
         for (; i < len; i++) s += a[off + i];
         return s;
@@ -142,8 +142,8 @@ final class VectorKernels {
         }
         FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
         int i = 0, ub = S.loopBound(len);
-        for (; i < ub; i += S.length()) acc = acc.max(FloatVector.fromArray(S, a, off + i));
-        m = acc.reduceLanes(VectorOperators.MAX);
+        for (; i < ub; i += S.length()) acc = FloatVector.fromArray(S, a, off + i).max(acc);
+        m = Lanes.exact(acc).reduceLanes(VectorOperators.MAX);
         for (; i < len; i++) m = Math.max(m, a[off + i]);
         return m;
     }
@@ -157,7 +157,7 @@ final class VectorKernels {
         }
         FloatVector acc = FloatVector.zero(S);
         int i = 0, ub = S.loopBound(len);
-        for (; i < ub; i += S.length()) acc = acc.add(VectorExp.exp(FloatVector.fromArray(S, a, off + i).sub(shift)));
+        for (; i < ub; i += S.length()) acc = VectorExp.exp(FloatVector.fromArray(S, a, off + i).sub(shift)).add(acc);
         double s = Lanes.sum(acc);
         for (; i < len; i++) s += VectorExp.scalar(a[off + i] - shift);
         return s;

@@ -59,16 +59,22 @@ public final class Inference {
     }
 
     /**
-     * Inference images/s of each network over the same inputs, within about {@code seconds} in total: one warm-up
-     * pass each, then {@link #ROUNDS} rounds in which every network runs in turn for its share of the time; the result
+     * Inference images/s of each network over the same inputs, within about {@code seconds} in total plus one
+     * uncounted warm-up round: {@link #ROUNDS} rounds in which every network runs in turn for its share of the time; the result
      * is each network's median over the rounds. Interleaving makes a change in machine load hit all networks alike,
      * so the ratios are meaningful on a shared machine. All zeros when {@code seconds} is 0.
      */
     public static double[] compareImagesPerSecond(List<Module> nets, Tensor inputs, double seconds) {
         double[] out = new double[nets.size()];
         if (seconds <= 0) return out;
-        for (Module net : nets) predict(net, inputs);
         long budget = (long) (seconds * 1e9 / (ROUNDS * nets.size()));
+        // a warm-up round of the same length, not counted: C2 is still compiling a network's kernels after its first
+        // pass (a first-time network ran at half speed for two more rounds after one pass, docs/results.md issue 19)
+        for (Module net : nets) {
+            long t0 = System.nanoTime();
+            do predict(net, inputs);
+            while (System.nanoTime() - t0 < budget);
+        }
         double[][] rounds = new double[nets.size()][ROUNDS];
         for (int r = 0; r < ROUNDS; r++) {
             for (int i = 0; i < nets.size(); i++) {
