@@ -423,12 +423,36 @@ public final class W8A8BlockKernels {
      * group is narrower than a step or a step straddles two groups).
      */
     static final class NibbleActivations {
+        /** This layout's own int8-block activations (not the shared {@link #SCRATCH}: other kernels overwrite that). */
+        final Activations acts = new Activations();
+        /** A copy of the x rows {@link #acts} was made from (the first {@code lastM · acts.cols} values), if {@link #valid}. */
+        private float[] lastX = new float[0];
+        private int lastM, lastGroupSize;
+        private boolean valid;
         short[] xs = new short[0];
         float[] laneScale = new float[0], groupSum = new float[0];
         int[] laneGroup = new int[0], laneOffset = new int[0], stepGroup = new int[0];
         int steps;
 
-        NibbleActivations prepare(Activations a, int m, int groupSize) {
+        /**
+         * The layout of {@code m} rows of x at {@code xOff} (each {@code cols} long) for weights of {@code groupSize}:
+         * recomputed unless the previous call on this thread had the same rows, bit for bit (a decode step feeds the same
+         * normalized hidden state to q, k and v, and to gate and up, each its own call), so the reuse is exact.
+         */
+        NibbleActivations of(float[] x, int xOff, int m, int cols, int groupSize) {
+            int len = m * cols;
+            if (valid && lastM == m && lastGroupSize == groupSize && acts.cols == cols && java.util.Arrays.equals(x, xOff, xOff + len, lastX, 0, len)) return this;
+            valid = false;
+            prepare(acts.quantize(x, xOff, m, cols), m, groupSize);
+            if (lastX.length < len) lastX = new float[len];
+            System.arraycopy(x, xOff, lastX, 0, len);
+            valid = true;
+            lastM = m;
+            lastGroupSize = groupSize;
+            return this;
+        }
+
+        private NibbleActivations prepare(Activations a, int m, int groupSize) {
             int cols = a.cols, padded = a.blocks * BLOCK, groups = cols / groupSize;
             steps = NIBBLE_VECTOR_OK ? cols / NIBBLE_STEP : 0;
             int vcols = steps * NIBBLE_STEP, lanes = vcols / 8;
@@ -481,8 +505,8 @@ public final class W8A8BlockKernels {
         checkRows(w, x, xOff, m, y, yOff, ldy);
         if (m == 0 || w.rows() == 0) return;
         int rows = w.rows(), cols = w.cols();
-        Activations a = quantize(x, xOff, m, cols);
-        NibbleActivations n = NIBBLES.get().prepare(a, m, w.groupSize());
+        NibbleActivations n = NIBBLES.get().of(x, xOff, m, cols, w.groupSize());
+        Activations a = n.acts;
         boolean vector = Kernels.vector() && n.steps > 0;
         forRowTasks(rows, cols, m, 1 << 16, (r0, r1) -> {
             for (int i = 0; i < m; i++) {
@@ -571,11 +595,13 @@ public final class W8A8BlockKernels {
      * term of the vector part, {@code Σ_g z_g · s_g · groupSum_g} (the steps took off the codes' offset of 8 already).
      */
     private static float nibbleTail(PackedIntWeights w, int r, Activations a, NibbleActivations n, int i) {
+        int b0 = n.steps * NIBBLE_STEP / BLOCK;
+        byte[] zp = w.zeroPoints();
+        if (b0 == a.blocks && zp == null) return 0; // the usual case: whole steps, symmetric (spares the division below)
         int groups = w.groups(), gs = w.groupSize(), padded = a.blocks * BLOCK;
         float[] sc = w.scales();
-        byte[] zp = w.zeroPoints();
         float tail = 0;
-        for (int b = n.steps * NIBBLE_STEP / BLOCK; b < a.blocks; b++) {
+        for (int b = b0; b < a.blocks; b++) {
             int c0 = b * BLOCK, g = c0 / gs, z = zp == null ? 0 : zp[r * groups + g], s = 0;
             for (int c = c0; c < c0 + BLOCK; c++) s += (w.q(r, c) - z) * a.q[i * padded + c];
             tail += s * (a.d[i * a.blocks + b] * sc[r * groups + g]);

@@ -268,6 +268,47 @@ class W8A8BlockKernelsTest {
         assertTrue(e.getMessage().contains("48"), e.getMessage());
     }
 
+    /**
+     * packed4 keeps the last call's activation layout and reuses it for the same x (q, k and v share one input): the
+     * same x again, after another kernel quantized other activations in between, gives the same result bit for bit;
+     * x changed in one value, or the same x with weights of another group size, gives the float64 reference's result
+     * for the new input, not the old one.
+     */
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void packedInt4ReusesTheActivationLayoutOnlyForTheSameInput(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(vector ? 61 : 62);
+        int rows = 24, cols = 512;
+        PackedIntWeights w = WNA16KernelsTest.random(rnd, rows, cols, 4, 128, false), w64 = WNA16KernelsTest.random(rnd, rows, cols, 4, 64, true);
+        PackedIntWeights other = WNA16KernelsTest.random(rnd, rows, cols, 8, 128, false);
+        float[] x = gaussian(rnd, cols), first = new float[rows], again = new float[rows], changed = new float[rows], regrouped = new float[rows];
+        W8A8BlockKernels.packed4(w, x, 0, 1, first, 0, rows);
+        W8A8BlockKernels.packed8(other, gaussian(rnd, cols), 0, 1, new float[rows], 0, rows);
+        float[] shifted = new float[cols + 5];
+        System.arraycopy(x, 0, shifted, 5, cols);
+        W8A8BlockKernels.packed4(w, shifted, 5, 1, again, 0, rows);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(first, again);
+        float[] x2 = x.clone();
+        x2[7] += 3f;
+        W8A8BlockKernels.packed4(w, x2, 0, 1, changed, 0, rows);
+        W8A8BlockKernels.packed4(w64, x2, 0, 1, regrouped, 0, rows);
+        double[] xq = blockQuantized(x2, 0, cols);
+        for (PackedIntWeights ww : new PackedIntWeights[] {w, w64}) {
+            float[] y = ww == w ? changed : regrouped;
+            for (int r = 0; r < rows; r++) {
+                double ref = 0, mag = 0;
+                for (int c = 0; c < cols; c++) {
+                    double t = (ww.q(r, c) - ww.zeroPoint(r, c)) * (double) ww.scale(r, c) * xq[c];
+                    ref += t;
+                    mag += Math.abs(t) + 8 * Math.abs(ww.scale(r, c) * xq[c]);
+                }
+                if (Math.abs(y[r] - ref) > 2e-6 * mag + 1e-7) fail(String.format("vector=%b g%d row %d: %g vs %g", vector, ww.groupSize(), r, y[r], ref));
+            }
+        }
+        assertTrue(!java.util.Arrays.equals(first, changed), "the changed input was not used");
+    }
+
     @Test
     void packedInt4VectorAndScalarAgreeOnTwoThreads() {
         Parallel.setThreads(2);
