@@ -18,9 +18,10 @@ import java.nio.ByteOrder;
  *       registers, multiplied into a de-interleaved copy of x scaled by {@code 2^(−bits·i)} (made once per call, so
  *       lane j of position i meets column {@code (word+j)·p + i}; the power-of-two scalings are exact). Scale and zero point are fused per
  *       group: {@code Σ_c (q_c − z)·s·x_c = s·(Σ_c u_c·x_c − (2^(b−1) + z)·Σ_c x_c)} with the stored unsigned
- *       {@code u = q + 2^(b−1)}, the group sums of x computed once per call. Four rows per pass share the x loads, except
- *       for 8-bit weights with one scale per row (our W8A16 folders), which go one row per pass: one sequential weight
- *       stream reads faster from memory than four (docs/results.md).
+ *       {@code u = q + 2^(b−1)}, the group sums of x computed once per call. Four rows per pass share the x loads; they
+ *       come from four runs of the task's rows ({@link SpreadRows}), four weight streams in different pages, which
+ *       read faster from memory than one row or four adjacent rows (docs/results.md). 8-bit weights with one scale
+ *       per row (our W8A16 folders) take a leaner loop ({@code rowQuad8}: scales once per row, constant masks).
  *       L is the machine's int lane count (16 with AVX-512: a W4 block is 128 columns, one group of 128); narrower
  *       groups get their scales per lane by a gather. Columns after the last whole block run scalar.</li>
  *   <li>{@link #gemm} (prefill): a few rows run the GEMV per row; more are dequantised while packing B panels for
@@ -59,21 +60,25 @@ public final class WNA16Kernels {
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
         int threads = (long) rows * w.cols() < (1 << 16) ? 1 : Parallel.threads();
         if (w.bits() == 8 && w.groupSize() == w.cols()) {
-            // per-channel 8-bit (our W8A16 folders): one row per pass, one sequential stream of weights (see rowSingle8)
+            // per-channel 8-bit (our W8A16 folders): four rows of four runs per pass (rowQuad8)
             Parallel.forEach(threads, tasks, t -> {
                 int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-                for (int r = r0; r < r1; r++) store(y, yOff + r, rowSingle8(w, r, px, x, xOff), accumulate);
+                float[] out = new float[SpreadRows.WAYS];
+                for (int p = 0, n = SpreadRows.passes(r0, r1); p < n; p++) {
+                    rowQuad8(w, SpreadRows.row(r0, r1, p, 0), SpreadRows.row(r0, r1, p, 1), SpreadRows.row(r0, r1, p, 2), SpreadRows.row(r0, r1, p, 3), px, x, xOff, out);
+                    for (int k = 0; k < SpreadRows.WAYS; k++)
+                        if (SpreadRows.stored(r0, r1, p, k)) store(y, yOff + SpreadRows.row(r0, r1, p, k), out[k], accumulate);
+                }
             });
             return;
         }
         Parallel.forEach(threads, tasks, t -> {
             int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-            float[] out = new float[4];
-            for (int r = r0; r < r1; r += 4) {
-                int n = Math.min(4, r1 - r);
-                // a short last pass repeats its last row (computed, not stored)
-                rowQuad(w, r, r + Math.min(1, n - 1), r + Math.min(2, n - 1), r + n - 1, px, x, xOff, out);
-                for (int k = 0; k < n; k++) store(y, yOff + r + k, out[k], accumulate);
+            float[] out = new float[SpreadRows.WAYS];
+            for (int p = 0, n = SpreadRows.passes(r0, r1); p < n; p++) {
+                rowQuad(w, SpreadRows.row(r0, r1, p, 0), SpreadRows.row(r0, r1, p, 1), SpreadRows.row(r0, r1, p, 2), SpreadRows.row(r0, r1, p, 3), px, x, xOff, out);
+                for (int k = 0; k < SpreadRows.WAYS; k++)
+                    if (SpreadRows.stored(r0, r1, p, k)) store(y, yOff + SpreadRows.row(r0, r1, p, k), out[k], accumulate);
             }
         });
     }
@@ -174,38 +179,41 @@ public final class WNA16Kernels {
         out[3] = finish(w, rd, totD, px, x, xOff, off, zp);
     }
 
+
     /**
-     * One row of 8-bit weights with one scale per row: four blocks of L words per iteration, each into its own
-     * accumulator, the row's scale applied once at the end. Measured against {@link #rowQuad} per CPU-second of one
-     * thread (AVX-512, [5632 × 2048] per-channel, docs/results.md): 1.3–1.4× on a 600 MB working set, where reading one
-     * row at a time keeps the weights one sequential stream (four rows at once are four short streams, and the
-     * hardware prefetcher keeps up with them worse), and 1.5× in cache, where the smaller body compiles to a tighter
-     * loop (constant masks after unrolling; no per-block scale FMA, group lookup or division). The loop over the code
-     * positions stays a loop in the source: unrolled by hand, C2's inlining budget runs out and the vectors are boxed.
+     * Rows ra, rb, rc, rd of 8-bit weights with one scale per row (our W8A16 folders), rows from four runs of the task
+     * ({@link SpreadRows}): four sequential weight streams, one block of L words of each per iteration, one
+     * accumulator per row, the row's scale applied once at the end. Per CPU-second of one thread on a 600 MB working
+     * set (AVX-512, docs/results.md) 1.45–1.5× the one-row pass it replaced, whose single stream left the core
+     * waiting on memory, and 1.4× in cache (constant masks after unrolling; no per-block scale, group lookup or
+     * division). The loop over the code positions stays a loop in the source: unrolled by hand, C2's inlining budget
+     * runs out and the vectors are boxed (as they are with eight rows per pass).
      */
-    private static float rowSingle8(PackedIntWeights w, int r, Prepared px, float[] x, int xOff) {
+    private static void rowQuad8(PackedIntWeights w, int ra, int rb, int rc, int rd, Prepared px, float[] x, int xOff, float[] out) {
         MemorySegment packed = w.words();
         float[] xp = px.xp();
-        int full = px.fullBlocks(), b = 0;
-        long base = (long) r * w.wordsPerRow();
+        int full = px.fullBlocks();
+        long wpr = w.wordsPerRow(), baseA = ra * wpr, baseB = rb * wpr, baseC = rc * wpr, baseD = rd * wpr;
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        for (; b + 3 < full; b += 4) {
-            IntVector v0 = word(packed, base + (long) b * L), v1 = word(packed, base + (long) (b + 1) * L);
-            IntVector v2 = word(packed, base + (long) (b + 2) * L), v3 = word(packed, base + (long) (b + 3) * L);
+        for (int b = 0; b < full; b++) {
+            long wo = (long) b * L;
+            IntVector v0 = word(packed, baseA + wo), v1 = word(packed, baseB + wo);
+            IntVector v2 = word(packed, baseC + wo), v3 = word(packed, baseD + wo);
             int xb = b * L * 4;
             for (int i = 0; i < 4; i++) {
-                a0 = code8(v0, i, FloatVector.fromArray(F, xp, xb + i * L), a0);
-                a1 = code8(v1, i, FloatVector.fromArray(F, xp, xb + (4 + i) * L), a1);
-                a2 = code8(v2, i, FloatVector.fromArray(F, xp, xb + (8 + i) * L), a2);
-                a3 = code8(v3, i, FloatVector.fromArray(F, xp, xb + (12 + i) * L), a3);
+                FloatVector xv = FloatVector.fromArray(F, xp, xb + i * L);
+                a0 = code8(v0, i, xv, a0);
+                a1 = code8(v1, i, xv, a1);
+                a2 = code8(v2, i, xv, a2);
+                a3 = code8(v3, i, xv, a3);
             }
         }
-        for (; b < full; b++) {
-            IntVector v = word(packed, base + (long) b * L);
-            for (int i = 0; i < 4; i++) a0 = code8(v, i, FloatVector.fromArray(F, xp, b * L * 4 + i * L), a0);
-        }
-        FloatVector tot = a0.add(a1).add(a2.add(a3)).mul(w.scales()[r]);
-        return finish(w, r, tot, px, x, xOff, 128, w.zeroPoints());
+        float[] sc = w.scales();
+        byte[] zp = w.zeroPoints();
+        out[0] = finish(w, ra, a0.mul(sc[ra]), px, x, xOff, 128, zp);
+        out[1] = finish(w, rb, a1.mul(sc[rb]), px, x, xOff, 128, zp);
+        out[2] = finish(w, rc, a2.mul(sc[rc]), px, x, xOff, 128, zp);
+        out[3] = finish(w, rd, a3.mul(sc[rd]), px, x, xOff, 128, zp);
     }
 
     /** acc + float(code position i of each 8-bit word, in place as in {@link #prepare}) · x. */

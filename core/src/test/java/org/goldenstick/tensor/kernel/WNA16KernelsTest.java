@@ -60,8 +60,12 @@ class WNA16KernelsTest {
             "8, 128, true, 21, 256", "8, 32, false, 17, 64", "8, 0, false, 13, 100", "4, 128, true, 64, 512",
             // row counts whose last pass of four rows holds three (35, 7) or two (6) rows; 37 and 33 above: one
             "4, 128, false, 35, 256", "8, 64, true, 7, 128", "4, 32, true, 6, 64",
-            // per-channel 8 bits (one row per pass): whole groups of four blocks of 64 columns, single blocks and a tail
-            "8, 0, true, 9, 1000", "8, 0, false, 5, 256", "8, 0, true, 3, 64"})
+            // per-channel 8 bits (four rows of four runs per pass): whole blocks of 64 columns and a tail; row counts
+            // with a clamped last pass (9, 5, 3, 2, 1), several tasks of 32 rows with a short last one on two threads (70, 35)
+            "8, 0, true, 9, 1000", "8, 0, false, 5, 256", "8, 0, true, 3, 64", "8, 0, false, 2, 64", "8, 0, true, 1, 128",
+            "8, 0, true, 70, 1000", "8, 0, false, 35, 2048",
+            // grouped and 4-bit passes over several tasks (spread rows), 2 threads
+            "8, 128, false, 70, 1024", "4, 128, true, 45, 2048"})
     void vectorAndScalarMatchFloat64Reference(int bits, int group, boolean asym, int rows, int cols) {
         Random rng = new Random(bits * 1000 + group + rows);
         PackedIntWeights w = random(rng, rows, cols, bits, group == 0 ? cols : group, asym);
