@@ -16,10 +16,11 @@ import java.util.Arrays;
  * {@code W_real = q · scale} from {@link Int8Weights}, never materialising W_real.
  *
  * <ul>
- *   <li>{@link #gemv} (decode, one row of x): one weight row per pass (one sequential stream of weights, which
- *       reads faster from memory than two rows at once; docs/results.md), 64 columns per iteration in four
- *       accumulators; 16 int8 weights are loaded as a 128-bit byte vector, widened to 16 floats ({@code B2F}) and
- *       FMA'd; the per-group partial sums are folded in with one FMA by the group scale. Rows are split into blocks
+ *   <li>{@link #gemv} (decode, one row of x): four weight rows per pass from four runs of the task's rows
+ *       ({@link SpreadRows}: four sequential streams in different pages, which read faster from memory than one row or
+ *       adjacent rows; docs/results.md), one accumulator per row; 16 int8 weights are loaded as a 128-bit byte
+ *       vector, widened to 16 floats ({@code B2F}) and FMA'd; the per-group partial sums are folded in with one FMA by
+ *       the group scale. Rows are split into blocks
  *       pulled dynamically by the workers. It is bandwidth-bound: report GB/s of weights.</li>
  *   <li>{@link #gemm} (prefill, m &gt; 1): weights are dequantised while packing B panels and the SGEMM
  *       micro-kernel does the rest (each weight is dequantised once per call when m ≤ 96).</li>
@@ -57,40 +58,71 @@ public final class W8A16Kernels {
         int rows = w.rows();
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
         int threads = (long) rows * w.cols() < (1 << 16) ? 1 : Parallel.threads();
-        Parallel.forEach(threads, tasks, t -> {
-            int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-            for (int r = r0; r < r1; r++) {
-                float v = rowDot(w, r, x, xOff);
-                y[yOff + r] = accumulate ? y[yOff + r] + v : v;
-            }
-        });
+        Parallel.forEach(threads, tasks, t -> spreadRows(w, t * ROWS_PER_TASK, Math.min(rows, (t + 1) * ROWS_PER_TASK), x, xOff, 1, 0, y, yOff, 0, accumulate));
     }
 
-    /** One row: per group, 64 columns per iteration into four accumulators, then one FMA by the group scale. */
-    private static float rowDot(Int8Weights w, int r, float[] x, int xOff) {
+    /**
+     * Rows {@code [r0, r1)} times each of the m activation rows ({@code x[xOff + i·ldx]} to {@code y[yOff + i·ldy]}),
+     * four rows per pass from four runs of the range ({@link SpreadRows}); a pass's rows stay in L1 while the m
+     * activation rows go by.
+     */
+    private static void spreadRows(Int8Weights w, int r0, int r1, float[] x, int xOff, int m, int ldx, float[] y, int yOff, int ldy, boolean accumulate) {
+        float[] out = new float[SpreadRows.WAYS];
+        for (int p = 0, n = SpreadRows.passes(r0, r1); p < n; p++)
+            for (int i = 0; i < m; i++) {
+                rowQuad(w, SpreadRows.row(r0, r1, p, 0), SpreadRows.row(r0, r1, p, 1), SpreadRows.row(r0, r1, p, 2), SpreadRows.row(r0, r1, p, 3), x, xOff + i * ldx, out);
+                for (int k = 0; k < SpreadRows.WAYS; k++) {
+                    if (!SpreadRows.stored(r0, r1, p, k)) continue;
+                    int o = yOff + i * ldy + SpreadRows.row(r0, r1, p, k);
+                    y[o] = accumulate ? y[o] + out[k] : out[k];
+                }
+            }
+    }
+
+    /**
+     * Rows ra, rb, rc, rd (four weight streams in different pages, {@link SpreadRows}): per group, LANES columns of
+     * each row per step into one accumulator per row, then one FMA by each row's group scale; columns after the last
+     * whole step of a group run scalar.
+     */
+    private static void rowQuad(Int8Weights w, int ra, int rb, int rc, int rd, float[] x, int xOff, float[] out) {
         MemorySegment seg = w.data();
         int cols = w.cols(), gs = w.groupSize(), groups = w.groups();
-        long base = w.offset() + (long) r * cols;
+        long bA = w.offset() + (long) ra * cols, bB = w.offset() + (long) rb * cols, bC = w.offset() + (long) rc * cols, bD = w.offset() + (long) rd * cols;
         float[] sc = w.scales();
-        FloatVector tot = FloatVector.zero(F);
-        float tail = 0;
+        FloatVector tA = FloatVector.zero(F), tB = FloatVector.zero(F), tC = FloatVector.zero(F), tD = FloatVector.zero(F);
+        float tailA = 0, tailB = 0, tailC = 0, tailD = 0;
         for (int g = 0; g < groups; g++) {
             int c0 = g * gs, c1 = Math.min(cols, c0 + gs), c = c0;
-            FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-            for (; c + 4 * LANES <= c1; c += 4 * LANES) {
-                a0 = widened(seg, base + c).fma(FloatVector.fromArray(F, x, xOff + c), a0);
-                a1 = widened(seg, base + c + LANES).fma(FloatVector.fromArray(F, x, xOff + c + LANES), a1);
-                a2 = widened(seg, base + c + 2 * LANES).fma(FloatVector.fromArray(F, x, xOff + c + 2 * LANES), a2);
-                a3 = widened(seg, base + c + 3 * LANES).fma(FloatVector.fromArray(F, x, xOff + c + 3 * LANES), a3);
+            FloatVector aA = FloatVector.zero(F), aB = FloatVector.zero(F), aC = FloatVector.zero(F), aD = FloatVector.zero(F);
+            for (; c + LANES <= c1; c += LANES) {
+                FloatVector xv = FloatVector.fromArray(F, x, xOff + c);
+                aA = widened(seg, bA + c).fma(xv, aA);
+                aB = widened(seg, bB + c).fma(xv, aB);
+                aC = widened(seg, bC + c).fma(xv, aC);
+                aD = widened(seg, bD + c).fma(xv, aD);
             }
-            for (; c + LANES <= c1; c += LANES) a0 = widened(seg, base + c).fma(FloatVector.fromArray(F, x, xOff + c), a0);
-            float p = 0;
-            for (; c < c1; c++) p += seg.get(ValueLayout.JAVA_BYTE, base + c) * x[xOff + c];
-            float sg = sc[r * groups + g];
-            tot = a0.add(a1).add(a2.add(a3)).fma(FloatVector.broadcast(F, sg), tot);
-            tail += p * sg;
+            float pA = 0, pB = 0, pC = 0, pD = 0;
+            for (; c < c1; c++) {
+                float xc = x[xOff + c];
+                pA += seg.get(ValueLayout.JAVA_BYTE, bA + c) * xc;
+                pB += seg.get(ValueLayout.JAVA_BYTE, bB + c) * xc;
+                pC += seg.get(ValueLayout.JAVA_BYTE, bC + c) * xc;
+                pD += seg.get(ValueLayout.JAVA_BYTE, bD + c) * xc;
+            }
+            float sA = sc[ra * groups + g], sB = sc[rb * groups + g], sC = sc[rc * groups + g], sD = sc[rd * groups + g];
+            tA = aA.fma(FloatVector.broadcast(F, sA), tA);
+            tB = aB.fma(FloatVector.broadcast(F, sB), tB);
+            tC = aC.fma(FloatVector.broadcast(F, sC), tC);
+            tD = aD.fma(FloatVector.broadcast(F, sD), tD);
+            tailA += pA * sA;
+            tailB += pB * sB;
+            tailC += pC * sC;
+            tailD += pD * sD;
         }
-        return Lanes.sum(tot) + tail;
+        out[0] = Lanes.sum(tA) + tailA;
+        out[1] = Lanes.sum(tB) + tailB;
+        out[2] = Lanes.sum(tC) + tailC;
+        out[3] = Lanes.sum(tD) + tailD;
     }
 
     /** LANES int8 weights at {@code at}, widened to floats. */
@@ -109,19 +141,10 @@ public final class W8A16Kernels {
         } else if (m == 1) {
             gemv(w, x, xOff, y, yOff, accumulate);
         } else if (m <= SMALL_M) {
-            // A few rows: GEMV-style, each weight row stays in L1 while every x row passes.
+            // A few rows: GEMV-style, each pass's weight rows stay in L1 while every x row passes.
             int rows = w.rows();
             int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-            Parallel.forEach(tasks, t -> {
-                int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-                for (int r = r0; r < r1; r++) {
-                    for (int i = 0; i < m; i++) {
-                        float s = rowDot(w, r, x, xOff + i * ldx);
-                        int o = yOff + i * ldy + r;
-                        y[o] = accumulate ? y[o] + s : s;
-                    }
-                }
-            });
+            Parallel.forEach(tasks, t -> spreadRows(w, t * ROWS_PER_TASK, Math.min(rows, (t + 1) * ROWS_PER_TASK), x, xOff, m, ldx, y, yOff, ldy, accumulate));
         } else {
             new Packed(m, x, xOff, ldx, w, y, yOff, ldy, accumulate).run();
         }
