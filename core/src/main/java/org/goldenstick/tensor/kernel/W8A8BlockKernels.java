@@ -222,8 +222,8 @@ public final class W8A8BlockKernels {
                 s1 = addPairs(s1, widen(w, o1 + 2 + c).mul(xv));
             }
             float dx = a.d[i * a.blocks + b];
-            acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o0)) * dx), acc0);
-            acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o1)) * dx), acc1);
+            acc0 = blockSum(s0).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o0)) * dx), acc0);
+            acc1 = blockSum(s1).fma(FloatVector.broadcast(F, Float.float16ToFloat(w.get(F16, o1)) * dx), acc1);
         }
         y[yAt] = Lanes.sum(acc0);
         y[yAt + 1] = Lanes.sum(acc1);
@@ -391,8 +391,8 @@ public final class W8A8BlockKernels {
             }
             float dx = a.d[i * a.blocks + b];
             int g = c0 / gs;
-            acc0 = ((FloatVector) s0.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, dx * sc[g0 + g]), acc0);
-            acc1 = ((FloatVector) s1.convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, dx * sc[g1 + g]), acc1);
+            acc0 = blockSum(s0).fma(FloatVector.broadcast(F, dx * sc[g0 + g]), acc0);
+            acc1 = blockSum(s1).fma(FloatVector.broadcast(F, dx * sc[g1 + g]), acc1);
         }
         y[yAt] = Lanes.sum(acc0);
         y[yAt + 1] = Lanes.sum(acc1);
@@ -622,10 +622,20 @@ public final class W8A8BlockKernels {
         return (ShortVector) ByteVector.fromMemorySegment(BH, w, at, ByteOrder.LITTLE_ENDIAN).lanewise(VectorOperators.XOR, (byte) 0x80).convertShape(VectorOperators.B2S, S, 0);
     }
 
-    /** {@code acc + (low short + high short)} of each int lane of the products (exact: |product| ≤ 2^14). */
+    /**
+     * {@code acc + (low short + high short)} of each int lane of the products (exact: |product| ≤ 2^14). The loop-carried
+     * {@code acc} is only an argument, never a receiver: C2 types a loop's vector variable as the abstract
+     * {@code IntVector}, so a method called on it is a virtual call (the vectors boxed) unless this method's type profile
+     * happens to exist when the kernel compiles (30× slower with {@code -XX:-UseTypeProfile}, docs/results.md).
+     */
     private static IntVector addPairs(IntVector acc, ShortVector products) {
         IntVector p = products.reinterpretAsInts();
-        return acc.add(p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)).add(p.lanewise(VectorOperators.ASHR, 16));
+        return p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16)).add(acc);
+    }
+
+    /** A block sum carried out of its loop, as floats: re-typed exactly first (see {@link #addPairs}). */
+    private static FloatVector blockSum(IntVector s) {
+        return (FloatVector) IntVector.zero(I).add(s).convert(VectorOperators.I2F, 0);
     }
 
     /** The bytes of one row of {@code cols / 32} blocks, after checking that the rows, x and y fit their arrays. */
