@@ -65,6 +65,13 @@ public abstract class BatchNorm extends Layer {
         return Functional.batchNorm(x, weight(), bias(), runningMean(), runningVar(), isTraining(), (float) momentum, (float) eps);
     }
 
+    /** {@link #normalize4d} followed by ReLU (or ReLU6 when {@code relu6}) as one op ({@link Functional#batchNormRelu}). */
+    final Tensor normalize4dRelu(Tensor x, boolean relu6) {
+        if (isTraining()) buffer("num_batches_tracked").data()[0] += 1;
+        return relu6 ? Functional.batchNormRelu6(x, weight(), bias(), runningMean(), runningVar(), isTraining(), (float) momentum, (float) eps)
+                : Functional.batchNormRelu(x, weight(), bias(), runningMean(), runningVar(), isTraining(), (float) momentum, (float) eps);
+    }
+
     @Override
     public String describe() {
         return getClass().getSimpleName() + "(" + numFeatures + (momentum != DEFAULT_MOMENTUM ? ", momentum=" + momentum : "") + (eps != DEFAULT_EPS ? ", eps=" + eps : "") + ")";

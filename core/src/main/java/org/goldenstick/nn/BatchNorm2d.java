@@ -1,6 +1,8 @@
 package org.goldenstick.nn;
 
 import java.util.Arrays;
+import org.goldenstick.tensor.Functional;
+import org.goldenstick.tensor.OpTrace;
 import org.goldenstick.tensor.Tensor;
 
 /**
@@ -26,5 +28,27 @@ public class BatchNorm2d extends BatchNorm {
             throw new IllegalArgumentException("BatchNorm2d(" + numFeatures() + "): expected [N, " + numFeatures() + ", H, W], got " + Arrays.toString(x.shape()));
         }
         return normalize4d(x);
+    }
+
+    /**
+     * Runs {@code bn} then {@code activation} on {@code x} as one op ({@link Functional#batchNormRelu}: the same bits in
+     * fewer memory passes) when that is exactly what the two layers compute: {@code bn} is a {@code BatchNorm2d} and
+     * {@code activation} a {@link ReLU} or {@link ReLU6} (these classes, not subclasses), neither replaced in its network,
+     * no trace recording (a traced graph must see both layers), and {@code x} is {@code [N, C, H, W]} with this norm's C.
+     * Returns null otherwise; the caller then runs the two layers.
+     *
+     * <pre>{@code
+     * Tensor y = BatchNorm2d.forwardWithActivation(bn, relu, x);
+     * if (y == null) y = relu.forward(bn.forward(x));
+     * }</pre>
+     */
+    public static Tensor forwardWithActivation(Module bn, Module activation, Tensor x) {
+        if (bn == null || bn.getClass() != BatchNorm2d.class || OpTrace.active()) return null;
+        boolean relu6 = activation != null && activation.getClass() == ReLU6.class;
+        if (!relu6 && (activation == null || activation.getClass() != ReLU.class)) return null;
+        BatchNorm2d norm = (BatchNorm2d) bn;
+        if (norm.replacement() != null || ((Layer) activation).replacement() != null) return null;
+        if (x.rank() != 4 || x.dim(1) != norm.numFeatures()) return null; // the layer's own call reports the error
+        return norm.normalize4dRelu(x, relu6);
     }
 }

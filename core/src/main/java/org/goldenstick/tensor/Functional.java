@@ -65,6 +65,28 @@ public final class Functional {
         return Normalization.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps);
     }
 
+    /**
+     * {@code relu(batchNorm(...))} as one op (same arguments as {@link #batchNorm}): the same values and gradients, bit
+     * for bit, in fewer passes over memory (the normalised activation before the ReLU and its gradient are never
+     * stored). While a trace records ({@link OpTrace#active()}) it runs as the two ops, so a traced graph sees them.
+     *
+     * <pre>{@code
+     * Tensor h = Functional.batchNormRelu(conv, gamma, beta, runMean, runVar, true, 0.1f, 1e-5f);
+     * }</pre>
+     */
+    public static Tensor batchNormRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                       boolean training, float momentum, float eps) {
+        if (OpTrace.active()) return relu(batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps));
+        return Normalization.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, 0f, Float.POSITIVE_INFINITY);
+    }
+
+    /** {@code relu6(batchNorm(...))} as one op; see {@link #batchNormRelu}. */
+    public static Tensor batchNormRelu6(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                        boolean training, float momentum, float eps) {
+        if (OpTrace.active()) return relu6(batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps));
+        return Normalization.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, 0f, 6f);
+    }
+
     // ---------------------------------------------------------------- activations
 
     public static Tensor relu(Tensor x) {

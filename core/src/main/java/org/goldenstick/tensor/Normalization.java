@@ -14,6 +14,22 @@ final class Normalization {
 
     static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                             boolean training, float momentum, float eps) {
+        return batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY);
+    }
+
+    /** Per thread: the gradient a ReLU after batch norm passes back, one plane at a time (see {@link #batchNorm}). */
+    private static final ThreadLocal<float[]> MASKED = ThreadLocal.withInitial(() -> new float[0]);
+
+    /**
+     * Batch norm, then clamped to [lo, hi] with the gradient passed where lo &lt; BN(x) &lt; hi: ReLU (0, +∞) and ReLU6
+     * (0, 6) after batch norm in one op; (−∞, +∞) is plain batch norm. The fused op gives the bits of the two ops run
+     * one after the other: the forward writes the clamped value directly, and the backward re-forms the ReLU's
+     * gradient plane by plane from batch norm's input (the same affine map, so the same mask) in a small per-thread
+     * buffer, so neither the unclamped activation nor the ReLU's gradient ever goes through memory.
+     */
+    static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                            boolean training, float momentum, float eps, float lo, float hi) {
+        boolean clamped = lo != Float.NEGATIVE_INFINITY || hi != Float.POSITIVE_INFINITY;
         int[] xs = x.shapeRef();
         if (xs.length != 2 && xs.length != 4) throw new IllegalArgumentException("batchNorm: expected input [N, C] or [N, C, H, W], got " + Shape.str(xs));
         int n = xs[0], c = xs[1], sp = xs.length == 4 ? xs[2] * xs[3] : 1;
@@ -53,9 +69,9 @@ final class Normalization {
             invStd[ch] = is;
             float scale = is * (gd == null ? 1f : gd[ch]);
             float shift = (bd == null ? 0f : bd[ch]) - mu * scale;
-            for (int i = 0; i < n; i++) VectorKernels.affine(xd, y, (i * c + ch) * sp, sp, scale, shift);
+            for (int i = 0; i < n; i++) VectorKernels.affineClamp(xd, y, (i * c + ch) * sp, sp, scale, shift, lo, hi);
         });
-        return Tensor.result("batchNorm", y, x.shape(), out -> {
+        return Tensor.result(clamped ? "batchNormClamp" : "batchNorm", y, x.shape(), out -> {
             float[] g = out.gradArray();
             boolean add = !x.requiresGrad() || !x.claimFreshGrad(); // a fresh gradient is written (every element, below)
             float[] gx = x.requiresGrad() ? x.gradArray() : null;
@@ -63,30 +79,51 @@ final class Normalization {
             float[] gb = beta != null && beta.requiresGrad() ? beta.gradArray() : null;
             Parallel.forEach(c, ch -> {
                 float mu = mean[ch], is = invStd[ch];
+                float gam = gd == null ? 1f : gd[ch];
+                // the clamp's gradient is re-formed per plane from x with the forward's scale and shift
+                float scale = is * gam, shift = (bd == null ? 0f : bd[ch]) - mu * scale;
+                float[] mg = clamped ? masked(sp) : null;
                 double sumDy = 0, sumDyXc = 0;
                 for (int i = 0; i < n; i++) {
                     int base = (i * c + ch) * sp;
-                    sumDy += VectorKernels.sum(g, base, sp);
-                    sumDyXc += VectorKernels.dotCentered(g, xd, base, sp, mu);
+                    if (clamped) {
+                        VectorKernels.maskByAffine(g, xd, base, sp, scale, shift, lo, hi, mg);
+                        sumDy += VectorKernels.sum(mg, 0, sp);
+                        sumDyXc += VectorKernels.dotCentered(mg, xd, 0, base, sp, mu);
+                    } else {
+                        sumDy += VectorKernels.sum(g, base, sp);
+                        sumDyXc += VectorKernels.dotCentered(g, xd, base, base, sp, mu);
+                    }
                 }
                 double sumDyXhat = sumDyXc * is;
                 if (gg != null) gg[ch] += (float) sumDyXhat;
                 if (gb != null) gb[ch] += (float) sumDy;
                 if (gx == null) return;
-                float gam = gd == null ? 1f : gd[ch];
-                if (training) {
-                    // dx = γ·σ⁻¹/m · (m·dy − Σdy − x̂·Σ(dy·x̂)); the batch statistics depend on x too.
-                    // with x̂ = (x − μ)·σ⁻¹ this is k·dy + x·c1 + c0, one fused pass
-                    float k = gam * is;
-                    double a = sumDy / m, b = sumDyXhat / m;
-                    float c1 = (float) (-k * b * is), c0 = (float) (k * (b * is * mu - a));
-                    for (int i = 0; i < n; i++) VectorKernels.affineAccumulate(g, xd, gx, (i * c + ch) * sp, sp, k, c1, c0, add);
-                } else {
-                    float k = gam * is;
-                    for (int i = 0; i < n; i++) VectorKernels.affineAccumulate(g, xd, gx, (i * c + ch) * sp, sp, k, 0f, 0f, add);
+                // training: dx = γ·σ⁻¹/m · (m·dy − Σdy − x̂·Σ(dy·x̂)), the batch statistics depend on x too; with
+                // x̂ = (x − μ)·σ⁻¹ this is k·dy + x·c1 + c0, one fused pass. Eval: dx = k·dy.
+                float k = gam * is;
+                double a = sumDy / m, b = sumDyXhat / m;
+                float c1 = training ? (float) (-k * b * is) : 0f, c0 = training ? (float) (k * (b * is * mu - a)) : 0f;
+                for (int i = 0; i < n; i++) {
+                    int base = (i * c + ch) * sp;
+                    if (clamped) {
+                        VectorKernels.maskByAffine(g, xd, base, sp, scale, shift, lo, hi, mg);
+                        VectorKernels.affineAccumulate(mg, 0, xd, gx, base, sp, k, c1, c0, add);
+                    } else {
+                        VectorKernels.affineAccumulate(g, base, xd, gx, base, sp, k, c1, c0, add);
+                    }
                 }
             });
         }, x, gamma, beta);
+    }
+
+    private static float[] masked(int size) {
+        float[] b = MASKED.get();
+        if (b.length < size) {
+            b = new float[size];
+            MASKED.set(b);
+        }
+        return b;
     }
 
     /**

@@ -59,21 +59,21 @@ final class VectorKernels {
         return s;
     }
 
-    /** Σ g[i]·(x[i] − mean) over the same range of g and x. */
-    static double dotCentered(float[] g, float[] x, int off, int len, float mean) {
+    /** Σ g[gOff + i]·(x[xOff + i] − mean) over i in [0, len). */
+    static double dotCentered(float[] g, float[] x, int gOff, int xOff, int len, float mean) {
         if (!Kernels.vector()) {
             double s = 0;
-            for (int i = 0; i < len; i++) s += (double) g[off + i] * (x[off + i] - mean);
+            for (int i = 0; i < len; i++) s += (double) g[gOff + i] * (x[xOff + i] - mean);
             return s;
         }
         FloatVector acc = FloatVector.zero(S);
         int i = 0, ub = S.loopBound(len);
         for (; i < ub; i += S.length()) {
-            FloatVector d = FloatVector.fromArray(S, x, off + i).sub(mean);
-            acc = d.fma(FloatVector.fromArray(S, g, off + i), acc);
+            FloatVector d = FloatVector.fromArray(S, x, xOff + i).sub(mean);
+            acc = d.fma(FloatVector.fromArray(S, g, gOff + i), acc);
         }
         double s = Lanes.sum(acc);
-        for (; i < len; i++) s += (double) g[off + i] * (x[off + i] - mean);
+        for (; i < len; i++) s += (double) g[gOff + i] * (x[xOff + i] - mean);
         return s;
     }
 
@@ -229,21 +229,47 @@ final class VectorKernels {
         for (; i < len; i++) dst[dOff + i] += src[sOff + i];
     }
 
-    /** y[off..off+len) = x·scale + shift (batch norm's forward with the statistics folded in). */
-    static void affine(float[] x, float[] y, int off, int len, float scale, float shift) {
+    /**
+     * y[off..off+len) = min(hi, max(lo, x·scale + shift)): batch norm's forward with the statistics folded in, and with
+     * a following ReLU (lo 0, hi +∞) or ReLU6 (0, 6) in the same pass; lo −∞ and hi +∞ leave the affine value as it is.
+     */
+    static void affineClamp(float[] x, float[] y, int off, int len, float scale, float shift, float lo, float hi) {
         int i = 0;
         if (Kernels.vector()) {
             FloatVector sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift);
-            for (int ub = S.loopBound(len); i < ub; i += S.length()) FloatVector.fromArray(S, x, off + i).fma(sc, sh).intoArray(y, off + i);
+            for (int ub = S.loopBound(len); i < ub; i += S.length()) {
+                FloatVector.fromArray(S, x, off + i).fma(sc, sh).max(lo).min(hi).intoArray(y, off + i);
+            }
         }
-        for (; i < len; i++) y[off + i] = x[off + i] * scale + shift;
+        for (; i < len; i++) y[off + i] = Math.min(hi, Math.max(lo, x[off + i] * scale + shift));
     }
 
     /**
-     * gx[off..off+len) += k·g + (x·c1 + c0) (batch norm's input gradient with the batch statistics folded in); with
-     * {@code accumulate} false gx is first taken as 0 (not read: a fresh gradient).
+     * mg[0..len) = 0 + g[off + j] where lo &lt; t &lt; hi, else 0, with t = x[off + j]·scale + shift computed exactly as
+     * {@link #affineClamp} computes it: the gradient that a ReLU / ReLU6 after batch norm passes back to it (what
+     * {@link #maskedAccumulate} writes into a fresh gradient), formed from batch norm's input instead of its output.
      */
-    static void affineAccumulate(float[] g, float[] x, float[] gx, int off, int len, float k, float c1, float c0, boolean accumulate) {
+    static void maskByAffine(float[] g, float[] x, int off, int len, float scale, float shift, float lo, float hi, float[] mg) {
+        int i = 0;
+        if (Kernels.vector()) {
+            FloatVector sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift), zero = FloatVector.zero(S);
+            for (int ub = S.loopBound(len); i < ub; i += S.length()) {
+                FloatVector t = FloatVector.fromArray(S, x, off + i).fma(sc, sh);
+                VectorMask<Float> m = t.compare(VectorOperators.GT, lo).and(t.compare(VectorOperators.LT, hi));
+                zero.lanewise(VectorOperators.ADD, FloatVector.fromArray(S, g, off + i), m).intoArray(mg, i);
+            }
+        }
+        for (; i < len; i++) {
+            float t = x[off + i] * scale + shift;
+            mg[i] = t > lo && t < hi ? 0f + g[off + i] : 0f;
+        }
+    }
+
+    /**
+     * gx[off..off+len) += k·g + (x·c1 + c0) with g read from {@code gOff} (batch norm's input gradient with the batch
+     * statistics folded in); with {@code accumulate} false gx is first taken as 0 (not read: a fresh gradient).
+     */
+    static void affineAccumulate(float[] g, int gOff, float[] x, float[] gx, int off, int len, float k, float c1, float c0, boolean accumulate) {
         int i = 0;
         if (Kernels.vector()) {
             FloatVector kv = FloatVector.broadcast(S, k), c1v = FloatVector.broadcast(S, c1), c0v = FloatVector.broadcast(S, c0);
@@ -251,9 +277,9 @@ final class VectorKernels {
             for (int ub = S.loopBound(len); i < ub; i += S.length()) {
                 FloatVector t = FloatVector.fromArray(S, x, off + i).fma(c1v, c0v);
                 FloatVector base = accumulate ? FloatVector.fromArray(S, gx, off + i) : zero;
-                FloatVector.fromArray(S, g, off + i).fma(kv, t).add(base).intoArray(gx, off + i);
+                FloatVector.fromArray(S, g, gOff + i).fma(kv, t).add(base).intoArray(gx, off + i);
             }
         }
-        for (; i < len; i++) gx[off + i] = (k * g[off + i] + (x[off + i] * c1 + c0)) + (accumulate ? gx[off + i] : 0f);
+        for (; i < len; i++) gx[off + i] = (k * g[gOff + i] + (x[off + i] * c1 + c0)) + (accumulate ? gx[off + i] : 0f);
     }
 }

@@ -55,8 +55,10 @@ public class BasicBlock extends Module implements ResidualBlock {
 
     @Override
     public Tensor forward(Tensor x) {
-        Module relu = child("relu");
-        Tensor out = relu.forward(child("bn1").forward(child("conv1").forward(x)));
+        Module relu = child("relu"), bn1 = child("bn1");
+        Tensor out = child("conv1").forward(x);
+        Tensor fused = BatchNorm2d.forwardWithActivation(bn1, relu, out); // one op when it computes the same
+        out = fused != null ? fused : relu.forward(bn1.forward(out));
         out = child("bn2").forward(child("conv2").forward(out));
         return relu.forward(out.add(child("shortcut").forward(x)));
     }

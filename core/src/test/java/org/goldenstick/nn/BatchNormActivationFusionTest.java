@@ -1,0 +1,84 @@
+package org.goldenstick.nn;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Supplier;
+import org.goldenstick.nn.models.MobileNetV2;
+import org.goldenstick.nn.models.ResNet;
+import org.goldenstick.tensor.Functional;
+import org.goldenstick.tensor.OpTrace;
+import org.goldenstick.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Networks whose batch norms are followed by ReLU / ReLU6 run each pair as one op ({@link BatchNorm2d#forwardWithActivation});
+ * a training step must give the same bits as the layers run one by one (which is what happens while a trace records).
+ */
+class BatchNormActivationFusionTest {
+    /** A listener that records nothing: with it installed the layers run unfused. */
+    private static final OpTrace.Listener QUIET = new OpTrace.Listener() {
+        public void op(String op, Tensor[] inputs, Tensor output) {}
+        public void enterLayer(Object layer, Tensor input) {}
+        public void exitLayer(Object layer, Tensor input, Tensor output) {}
+    };
+
+    /** Loss, every parameter gradient and every buffer after one forward/backward in training mode. */
+    private static List<float[]> step(Module net, Tensor x, int[] labels, boolean unfused) {
+        net.train();
+        net.zeroGrad();
+        Tensor loss;
+        if (unfused) {
+            try (OpTrace.Scope s = OpTrace.record(QUIET)) {
+                loss = Functional.crossEntropy(net.forward(x), labels);
+            }
+        } else {
+            loss = Functional.crossEntropy(net.forward(x), labels);
+        }
+        loss.backward();
+        List<float[]> out = new ArrayList<>();
+        out.add(loss.data().clone());
+        for (Tensor p : net.parameters()) out.add(p.grad().data().clone());
+        for (Tensor b : net.namedBuffers().values()) out.add(b.data().clone());
+        return out;
+    }
+
+    private static void sameBits(String name, Supplier<Module> make, int[] shape) {
+        Random rng = new Random(3);
+        Tensor x = Tensor.randn(rng, shape);
+        int[] labels = rng.ints(shape[0], 0, 10).toArray();
+        List<float[]> fused = step(make.get(), x, labels, false), plain = step(make.get(), x, labels, true);
+        assertEquals(plain.size(), fused.size());
+        for (int i = 0; i < plain.size(); i++) assertArrayEquals(plain.get(i), fused.get(i), name + ": tensor " + i + " (loss, gradients, buffers)");
+    }
+
+    @Test
+    void resnetAndMobileNetStepsAreBitIdenticalFusedAndUnfused() {
+        sameBits("ResNet-20", () -> ResNet.resnet20(1, 10, 4, new Random(1)), new int[] {3, 1, 12, 12});
+        sameBits("MobileNetV2", () -> new MobileNetV2(3, 10, new Random(1)), new int[] {2, 3, 12, 12});
+    }
+
+    @Test
+    void sequentialFusesOnlyPlainUnreplacedPairsAndNeverWhileTracing() {
+        Random rng = new Random(5);
+        Tensor x = Tensor.randn(rng, 2, 3, 6, 6).requiresGrad(true);
+        assertEquals("batchNormClamp", new Sequential(new BatchNorm2d(3), new ReLU()).forward(x).opName());
+        assertEquals("batchNormClamp", new Sequential(new BatchNorm2d(3), new ReLU6(), new Identity()).forward(x).opName());
+        assertEquals("relu", new Sequential(new BatchNorm2d(3), new Identity(), new ReLU()).forward(x).opName());
+        assertEquals("batchNorm", new Sequential(new ReLU(), new BatchNorm2d(3)).forward(x).opName(), "a trailing batch norm still runs");
+        ReLU custom = new ReLU() {}; // a subclass may compute something else
+        assertEquals("relu", new Sequential(new BatchNorm2d(3), custom).forward(x).opName());
+        Sequential replaced = new Sequential(new BatchNorm2d(3), new ReLU());
+        replaced.replaceChild("1", new Identity());
+        assertEquals("batchNorm", replaced.forward(x).opName(), "the replacement runs, not a fusion with the replaced layer");
+        BatchNorm2d bn = new BatchNorm2d(3);
+        ReLU relu = new ReLU();
+        new Sequential(relu).replaceChild("0", new ReLU6());
+        assertNull(BatchNorm2d.forwardWithActivation(bn, relu, x), "a replaced activation forwards to its replacement: no fusion");
+        try (OpTrace.Scope s = OpTrace.record(QUIET)) {
+            assertEquals("relu", new Sequential(new BatchNorm2d(3), new ReLU()).forward(x).opName());
+        }
+    }
+}
