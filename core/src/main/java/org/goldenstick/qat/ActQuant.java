@@ -1,6 +1,9 @@
 package org.goldenstick.qat;
 
 import org.goldenstick.nn.Module;
+import org.goldenstick.nn.ReLU;
+import org.goldenstick.nn.ReLU6;
+import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.nn.Sequential;
 import org.goldenstick.quant.QuantDequant;
 import org.goldenstick.quant.QuantParams;
@@ -23,6 +26,14 @@ public final class ActQuant extends QuantCell {
     @Override
     protected Tensor core(Tensor x) {
         return activation().forward(x);
+    }
+
+    /** ReLU / ReLU6 and the output grid in one op ({@link FakeQuantize#forwardAfterRelu}) when it can; else the two. */
+    @Override
+    protected Tensor coreThenOutput(Tensor x, FakeQuantize out) {
+        Class<?> act = activation().getClass();
+        Tensor y = out == null || (act != ReLU.class && act != ReLU6.class) ? null : out.forwardAfterRelu(x, act == ReLU6.class ? 6f : Float.POSITIVE_INFINITY);
+        return y != null ? y : super.coreThenOutput(x, out);
     }
 
     @Override

@@ -41,8 +41,16 @@ public abstract class QuantCell extends Layer {
 
     @Override
     protected final Tensor compute(Tensor x) {
-        FakeQuantize in = inputQuantizer(), out = outputQuantizer();
-        Tensor y = core(in == null ? x : in.forward(x));
+        FakeQuantize in = inputQuantizer();
+        return coreThenOutput(in == null ? x : in.forward(x), outputQuantizer());
+    }
+
+    /**
+     * {@link #core} followed by the output quantizer (null: none). A cell may override this to run the two as one op
+     * where that computes the same bits (an activation's clamp and the grid: {@link ActQuant}).
+     */
+    protected Tensor coreThenOutput(Tensor x, FakeQuantize out) {
+        Tensor y = core(x);
         return out == null ? y : out.forward(y);
     }
 

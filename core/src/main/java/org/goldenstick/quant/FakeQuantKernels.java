@@ -42,8 +42,11 @@ final class FakeQuantKernels {
         return new float[] {lo, hi};
     }
 
-    /** {@code out[i] = floor((clamp(x[i], nmin, nmax) − nmin)/scale + 0.5)·scale + nmin} for i in [from, to); 0 when scale is 0. */
-    static void quantDequant(float[] x, int from, int to, float scale, float nmin, float nmax, float[] out) {
+    /**
+     * {@code out[i] = floor((clamp(a, nmin, nmax) − nmin)/scale + 0.5)·scale + nmin} with {@code a = min(hi, max(lo, x[i]))}
+     * (a ReLU / ReLU6 before the grid; lo −∞ and hi +∞ for none) for i in [from, to); 0 when scale is 0.
+     */
+    static void quantDequant(float[] x, int from, int to, float lo, float hi, float scale, float nmin, float nmax, float[] out) {
         if (scale == 0f) {
             java.util.Arrays.fill(out, from, to, 0f);
             return;
@@ -51,36 +54,57 @@ final class FakeQuantKernels {
         int i = from;
         if (Kernels.vector()) {
             for (; i + L <= to; i += L) {
-                FloatVector c = FloatVector.fromArray(F, x, i).max(nmin).min(nmax);
+                FloatVector c = FloatVector.fromArray(F, x, i).max(lo).min(hi).max(nmin).min(nmax);
                 FloatVector t = c.sub(nmin).div(scale).add(0.5f);
                 FloatVector f = (FloatVector) t.convert(VectorOperators.F2I, 0).convert(VectorOperators.I2F, 0);
                 f.mul(scale).add(nmin).intoArray(out, i);
             }
         }
         for (; i < to; i++) {
-            float c = Math.min(Math.max(x[i], nmin), nmax);
+            float c = Math.min(Math.max(Math.min(hi, Math.max(lo, x[i])), nmin), nmax);
             out[i] = (float) Math.floor((c - nmin) / scale + 0.5f) * scale + nmin;
         }
     }
 
     /**
-     * {@code gx[i] += g[i]} where {@code nmin ≤ x[i] ≤ nmax}: the straight-through estimator's gradient. With
-     * {@code accumulate} false gx is first taken as 0 and not read (a fresh gradient, {@code Tensor.claimFreshGrad}).
+     * The straight-through estimator's gradient: {@code gx[i] += g[i]} where {@code nmin ≤ x[i] ≤ nmax}. With an
+     * activation before the grid ({@code lo}/{@code hi} not ±∞: ReLU 0/+∞, ReLU6 0/6) x is its input: the gradient
+     * also needs {@code lo < x[i] < hi} and is added as ReLU adds the grid's (fresh) gradient, {@code gx + (0 + g)}.
+     * With {@code accumulate} false gx is first taken as 0 and not read (a fresh gradient, {@code Tensor.claimFreshGrad}).
      */
-    static void passGradient(float[] x, float[] g, int from, int to, float nmin, float nmax, float[] gx, boolean accumulate) {
+    static void passGradient(float[] x, float[] g, int from, int to, float lo, float hi, float nmin, float nmax, float[] gx, boolean accumulate) {
+        boolean activated = lo != Float.NEGATIVE_INFINITY || hi != Float.POSITIVE_INFINITY;
         int i = from;
         if (Kernels.vector()) {
             FloatVector zero = FloatVector.zero(F);
             for (; i + L <= to; i += L) {
                 FloatVector v = FloatVector.fromArray(F, x, i);
-                VectorMask<Float> pass = v.compare(VectorOperators.GE, nmin).and(v.compare(VectorOperators.LE, nmax));
+                FloatVector gv = FloatVector.fromArray(F, g, i);
+                VectorMask<Float> pass;
+                if (activated) {
+                    FloatVector a = v.max(lo).min(hi);
+                    pass = v.compare(VectorOperators.GT, lo).and(v.compare(VectorOperators.LT, hi))
+                            .and(a.compare(VectorOperators.GE, nmin)).and(a.compare(VectorOperators.LE, nmax));
+                    gv = zero.add(gv);
+                } else {
+                    pass = v.compare(VectorOperators.GE, nmin).and(v.compare(VectorOperators.LE, nmax));
+                }
                 FloatVector base = accumulate ? FloatVector.fromArray(F, gx, i) : zero;
-                base.add(FloatVector.fromArray(F, g, i), pass).intoArray(gx, i);
+                base.add(gv, pass).intoArray(gx, i);
             }
         }
         for (; i < to; i++) {
             float v = x[i], base = accumulate ? gx[i] : 0f;
-            gx[i] = v >= nmin && v <= nmax ? base + g[i] : base;
+            boolean pass;
+            float gi = g[i];
+            if (activated) {
+                float a = Math.min(hi, Math.max(lo, v));
+                pass = v > lo && v < hi && a >= nmin && a <= nmax;
+                gi = 0f + gi;
+            } else {
+                pass = v >= nmin && v <= nmax;
+            }
+            gx[i] = pass ? base + gi : base;
         }
     }
 }

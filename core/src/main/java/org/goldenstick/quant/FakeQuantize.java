@@ -188,35 +188,60 @@ public final class FakeQuantize extends Module {
         return y;
     }
 
+    /**
+     * {@code forward(relu(x))} (ceiling +∞) or {@code forward(relu6(x))} (ceiling 6) as one op: the same values, range
+     * update and gradient, bit for bit, without the activation's own passes over memory (the range is the clamped batch
+     * range, the grid is applied to the clamped input, and the gradient passes where both the activation and the grid
+     * pass it). Returns null when this quantizer is bypassed or tapped (those hooks must see the activation's output) or
+     * a trace records (the graph must see both layers); the caller then runs the two.
+     *
+     * <pre>{@code
+     * Tensor y = fq.forwardAfterRelu(x, 6f);
+     * if (y == null) y = fq.forward(Functional.relu6(x));
+     * }</pre>
+     */
+    public Tensor forwardAfterRelu(Tensor x, float ceiling) {
+        if (ceiling != 6f && ceiling != Float.POSITIVE_INFINITY) throw new IllegalArgumentException("FakeQuantize.forwardAfterRelu: ceiling must be 6 (ReLU6) or +infinity (ReLU), got " + ceiling);
+        if (bypass || tap != null || org.goldenstick.tensor.OpTrace.active()) return null;
+        return quantize(x, 0f, ceiling);
+    }
+
+    /** The fake quantization of {@code clamp(x, lo, hi)} as ReLU / ReLU6 compute it; (−∞, +∞) is x itself. */
     private Tensor quantize(Tensor x) {
+        return quantize(x, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY);
+    }
+
+    private Tensor quantize(Tensor x, float lo, float hi) {
+        boolean activated = lo != Float.NEGATIVE_INFINITY || hi != Float.POSITIVE_INFINITY;
         int inner = perChannel() ? QuantMath.channelLayout(x.shape(), axis, channels)[1] : x.numel();
         if (isTraining()) {
-            updateRange(x.data(), inner);
+            updateRange(x.data(), inner, lo, hi);
             long s = step++;
-            if (s < quantDelay) return x;
+            if (s < quantDelay) return !activated ? x : hi == 6f ? org.goldenstick.tensor.Functional.relu6(x) : org.goldenstick.tensor.Functional.relu(x);
         }
-        float[] lo = buffer("float_min").data(), hi = buffer("float_max").data();
+        float[] rlo = buffer("float_min").data(), rhi = buffer("float_max").data();
         // the nudged grid per channel: scale, nudged min, nudged max
         float[] scale = new float[channels], nmin = new float[channels], nmax = new float[channels];
         for (int c = 0; c < channels; c++) {
-            float[] n = nudge(lo[c], hi[c], spec.bits(), spec.symmetric(), spec.narrowRange());
+            float[] n = nudge(rlo[c], rhi[c], spec.bits(), spec.symmetric(), spec.narrowRange());
             scale[c] = n[0];
             nmin[c] = n[2];
             nmax[c] = n[3];
         }
         float[] in = x.data();
         float[] out = org.goldenstick.tensor.StepBuffers.uninitialized(in.length); // every run written below
-        Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.quantDequant(in, from, to, scale[c], nmin[c], nmax[c], out));
+        Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.quantDequant(in, from, to, lo, hi, scale[c], nmin[c], nmax[c], out));
         // straight-through estimator: the mask is recomputed from the input instead of being kept per element
-        return Tensor.result("fake_quant", out, x.shape(), o -> {
+        return Tensor.result(activated ? "relu_fake_quant" : "fake_quant", out, x.shape(), o -> {
             float[] g = o.gradArray();
             boolean add = !x.claimFreshGrad(); // a fresh gradient is written: the runs cover every element
             float[] gx = x.gradArray();
-            Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.passGradient(in, g, from, to, nmin[c], nmax[c], gx, add));
+            Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.passGradient(in, g, from, to, lo, hi, nmin[c], nmax[c], gx, add));
         }, x);
     }
 
-    private void updateRange(float[] d, int inner) {
+    /** The batch range of {@code clamp(d, lo, hi)}: clamping is monotone, so it is the clamped range of d. */
+    private void updateRange(float[] d, int inner, float clampLo, float clampHi) {
         float[] lo = buffer("float_min").data(), hi = buffer("float_max").data();
         float[] bmin = new float[channels], bmax = new float[channels];
         Arrays.fill(bmin, Float.POSITIVE_INFINITY);
@@ -230,8 +255,9 @@ public final class FakeQuantize extends Module {
         });
         for (int c = 0; c < channels; c++) {
             if (bmin[c] > bmax[c]) continue; // empty batch
-            float nlo = ema ? lo[c] + emaConstant * (bmin[c] - lo[c]) : bmin[c];
-            float nhi = ema ? hi[c] + emaConstant * (bmax[c] - hi[c]) : bmax[c];
+            float cmin = Math.min(clampHi, Math.max(clampLo, bmin[c])), cmax = Math.min(clampHi, Math.max(clampLo, bmax[c]));
+            float nlo = ema ? lo[c] + emaConstant * (cmin - lo[c]) : cmin;
+            float nhi = ema ? hi[c] + emaConstant * (cmax - hi[c]) : cmax;
             lo[c] = Math.min(nlo, 0f);
             hi[c] = Math.max(nhi, 0f);
         }

@@ -109,6 +109,87 @@ class FakeQuantizeTest {
         }
     }
 
+    /** Training (two steps: the range moves) or eval, forward and backward of relu/relu6 then fq, fused or as two ops. */
+    private static float[][] reluThenQuantize(boolean fused, boolean relu6, boolean training, int variant, float[] data, int[] shape, float[] seed, boolean vector) {
+        boolean was = org.goldenstick.tensor.kernel.Kernels.useVector(vector);
+        try {
+            FakeQuantize fq = switch (variant) {
+                case 0 -> FakeQuantize.perTensor(QuantSpec.uint8Asymmetric(), 0);
+                case 1 -> FakeQuantize.perChannel(new QuantSpec(8, true, true, true), 1, 7, 0);
+                default -> FakeQuantize.perTensor(QuantSpec.uint8Asymmetric(), 1); // quant delay: the first step passes through
+            };
+            fq.setRange(new float[fq.channels()], fillOf(fq.channels(), 2.5f));
+            fq.train(training);
+            float[][] out = null;
+            for (int step = 0; step < 2; step++) {
+                Tensor x = Tensor.of(data.clone(), shape).requiresGrad(true);
+                Tensor y = fused ? fq.forwardAfterRelu(x, relu6 ? 6f : Float.POSITIVE_INFINITY)
+                        : fq.forward(relu6 ? org.goldenstick.tensor.Functional.relu6(x) : x.relu());
+                Tensor z = y.add(x.mul(0.5f)); // x used twice: the fused gradient must add to the other use's
+                z.backward(seed);
+                float[] range = new float[2 * fq.channels()];
+                System.arraycopy(fq.floatMin(), 0, range, 0, fq.channels());
+                System.arraycopy(fq.floatMax(), 0, range, fq.channels(), fq.channels());
+                out = new float[][] {range, y.data(), x.grad().data(), {fq.step()}};
+            }
+            return out;
+        } finally {
+            org.goldenstick.tensor.kernel.Kernels.useVector(was);
+        }
+    }
+
+    private static float[] fillOf(int n, float v) {
+        float[] a = new float[n];
+        java.util.Arrays.fill(a, v);
+        return a;
+    }
+
+    @Test
+    void reluThenQuantizeInOneOpGivesTheBitsOfTheTwoOps() {
+        Random rng = new Random(13);
+        int[] shape = {5, 7, 40, 41}; // two parallel chunks, runs cut by channel and chunk borders
+        int n = 5 * 7 * 40 * 41;
+        float[] data = new float[n], seed = new float[n];
+        for (int i = 0; i < n; i++) {
+            data[i] = (float) (rng.nextGaussian() * 4 + 1);
+            seed[i] = (float) rng.nextGaussian();
+        }
+        data[7] = -0f;
+        data[8] = 0f;
+        data[9] = 6f;
+        for (boolean vector : new boolean[] {true, false})
+            for (boolean relu6 : new boolean[] {false, true})
+                for (boolean training : new boolean[] {true, false})
+                    for (int variant = 0; variant < 3; variant++) {
+                        String what = (relu6 ? "relu6" : "relu") + (training ? " train" : " eval") + " variant " + variant + (vector ? " vector" : " scalar");
+                        float[][] two = reluThenQuantize(false, relu6, training, variant, data, shape, seed, vector);
+                        float[][] one = reluThenQuantize(true, relu6, training, variant, data, shape, seed, vector);
+                        String[] part = {"range", "forward", "input gradient", "quant-delay counter"};
+                        for (int k = 0; k < 4; k++) assertArrayEquals(two[k], one[k], what + ": " + part[k]);
+                    }
+        // and the float64 reference: the grid on clamp(x), the gradient where the activation and the grid both pass
+        FakeQuantize fq = FakeQuantize.perTensor(QuantSpec.uint8Asymmetric(), 0);
+        fq.setRange(new float[] {0f}, new float[] {4.5f});
+        fq.eval();
+        Tensor x = Tensor.of(data.clone(), shape).requiresGrad(true);
+        Tensor y = fq.forwardAfterRelu(x, 6f);
+        y.backward(seed);
+        float[] clamped = new float[n];
+        for (int i = 0; i < n; i++) clamped[i] = Math.min(6f, Math.max(0f, data[i]));
+        double[][] ref = reference(clamped, 0f, 4.5f, 8, false, false);
+        int blocked = 0;
+        for (int i = 0; i < n; i++) {
+            if (ref[2][i] == 0) assertEquals(ref[0][i], y.data()[i], 1e-5, "forward element " + i);
+            double pass = data[i] > 0 && data[i] < 6 ? ref[1][i] : 0;
+            assertEquals(pass * seed[i], x.grad().data()[i], 0.0, "gradient element " + i);
+            if (pass == 0) blocked++;
+        }
+        assertTrue(blocked > n / 10, "the data must exercise both masks, got " + blocked);
+        fq.setBypass(true);
+        assertNull(fq.forwardAfterRelu(x, 6f), "a bypassed quantizer must leave the activation to its layer");
+        assertThrows(IllegalArgumentException.class, () -> fq.forwardAfterRelu(x, 3f));
+    }
+
     @Test
     void steGradientIsWrittenWholeIntoReusedArraysAndAddsWhenUsedTwice() {
         Random rng = new Random(13);
