@@ -65,6 +65,12 @@ public abstract class BatchNorm extends Layer {
         return Functional.batchNorm(x, weight(), bias(), runningMean(), runningVar(), isTraining(), (float) momentum, (float) eps);
     }
 
+    /** Training-mode {@link #normalize4d} with the output put on a fake-quantization grid ({@link Functional#batchNormGrid}). */
+    final Tensor normalize4dGrid(Tensor x, Functional.OutputGrid grid) {
+        buffer("num_batches_tracked").data()[0] += 1;
+        return Functional.batchNormGrid(x, weight(), bias(), runningMean(), runningVar(), (float) momentum, (float) eps, grid);
+    }
+
     /** {@link #normalize4d} followed by ReLU (or ReLU6 when {@code relu6}) as one op ({@link Functional#batchNormRelu}). */
     final Tensor normalize4dRelu(Tensor x, boolean relu6) {
         if (isTraining()) buffer("num_batches_tracked").data()[0] += 1;

@@ -51,4 +51,15 @@ public class BatchNorm2d extends BatchNorm {
         if (x.rank() != 4 || x.dim(1) != norm.numFeatures()) return null; // the layer's own call reports the error
         return norm.normalize4dRelu(x, relu6);
     }
+
+    /**
+     * Runs this batch norm in training mode with its output put on the fake-quantization grid {@code grid} chooses, as
+     * one op ({@link Functional#batchNormGrid}): what a quantization-aware cell computes as batch norm followed by its
+     * output quantizer, bit for bit, in fewer passes over memory. Returns null (the caller runs the two) unless the norm
+     * is training, no trace records and {@code x} is {@code [N, C, H, W]} with this norm's C.
+     */
+    public Tensor forwardWithGrid(Tensor x, Functional.OutputGrid grid) {
+        if (grid == null || !isTraining() || OpTrace.active() || x.rank() != 4 || x.dim(1) != numFeatures()) return null;
+        return normalize4dGrid(x, grid);
+    }
 }

@@ -1,6 +1,7 @@
 package org.goldenstick.qat;
 
 import org.goldenstick.nn.Module;
+import org.goldenstick.quant.FakeQuantize;
 import org.goldenstick.quant.QConv2d;
 import org.goldenstick.quant.QuantMath;
 import org.goldenstick.quant.QuantParams;
@@ -22,7 +23,23 @@ public final class Conv2dBnWithoutFoldQuant extends ConvBnQuant {
 
     @Override
     protected Tensor core(Tensor x) {
-        return bn().forward(Functional.conv2d(x, weightQuantizer().forward(parameter("weight")), parameter("bias"), conv.spec()));
+        return bn().forward(convolve(x));
+    }
+
+    private Tensor convolve(Tensor x) {
+        return Functional.conv2d(x, weightQuantizer().forward(parameter("weight")), parameter("bias"), conv.spec());
+    }
+
+    /** In training, BN and the output grid as one op ({@code BatchNorm2d.forwardWithGrid}) when it can; else the two. */
+    @Override
+    protected Tensor coreThenOutput(Tensor x, FakeQuantize out) {
+        Functional.OutputGrid grid = out == null || !bn().isTraining() ? null : out.trainingGrid();
+        if (grid == null) return super.coreThenOutput(x, out);
+        Tensor c = convolve(x);
+        Tensor y = bn().forwardWithGrid(c, grid);
+        if (y != null) return y;
+        y = bn().forward(c); // the grid was not used (its quantizer saw no call): the two ops
+        return out.forward(y);
     }
 
     @Override

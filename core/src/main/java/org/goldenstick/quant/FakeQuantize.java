@@ -3,6 +3,7 @@ package org.goldenstick.quant;
 import java.util.Arrays;
 import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.FakeQuantKernels;
 
 /**
  * Simulated quantization (quantize, then dequantize) with a straight-through estimator, as upstream SimQAT's
@@ -230,19 +231,18 @@ public final class FakeQuantize extends Module {
         }
         float[] in = x.data();
         float[] out = org.goldenstick.tensor.StepBuffers.uninitialized(in.length); // every run written below
-        Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.quantDequant(in, from, to, lo, hi, scale[c], nmin[c], nmax[c], out));
+        Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.quantDequant(in, from, to, false, 1f, 0f, lo, hi, scale[c], nmin[c], nmax[c], out));
         // straight-through estimator: the mask is recomputed from the input instead of being kept per element
         return Tensor.result(activated ? "relu_fake_quant" : "fake_quant", out, x.shape(), o -> {
             float[] g = o.gradArray();
             boolean add = !x.claimFreshGrad(); // a fresh gradient is written: the runs cover every element
             float[] gx = x.gradArray();
-            Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.passGradient(in, g, from, to, lo, hi, nmin[c], nmax[c], gx, add));
+            Runs.forEach(in.length, inner, channels, (c, from, to) -> FakeQuantKernels.passGradient(in, g, from, to, false, 1f, 0f, lo, hi, nmin[c], nmax[c], gx, from, add));
         }, x);
     }
 
     /** The batch range of {@code clamp(d, lo, hi)}: clamping is monotone, so it is the clamped range of d. */
     private void updateRange(float[] d, int inner, float clampLo, float clampHi) {
-        float[] lo = buffer("float_min").data(), hi = buffer("float_max").data();
         float[] bmin = new float[channels], bmax = new float[channels];
         Arrays.fill(bmin, Float.POSITIVE_INFINITY);
         Arrays.fill(bmax, Float.NEGATIVE_INFINITY);
@@ -254,13 +254,44 @@ public final class FakeQuantize extends Module {
             }
         });
         for (int c = 0; c < channels; c++) {
+            bmin[c] = Math.min(clampHi, Math.max(clampLo, bmin[c]));
+            bmax[c] = Math.min(clampHi, Math.max(clampLo, bmax[c]));
+        }
+        takeBatchRange(bmin, bmax);
+    }
+
+    /** Moves the stored range to a batch's (EMA or not), widened to contain 0; an empty batch (min &gt; max) changes nothing. */
+    private void takeBatchRange(float[] bmin, float[] bmax) {
+        float[] lo = buffer("float_min").data(), hi = buffer("float_max").data();
+        for (int c = 0; c < channels; c++) {
             if (bmin[c] > bmax[c]) continue; // empty batch
-            float cmin = Math.min(clampHi, Math.max(clampLo, bmin[c])), cmax = Math.min(clampHi, Math.max(clampLo, bmax[c]));
-            float nlo = ema ? lo[c] + emaConstant * (cmin - lo[c]) : cmin;
-            float nhi = ema ? hi[c] + emaConstant * (cmax - hi[c]) : cmax;
+            float nlo = ema ? lo[c] + emaConstant * (bmin[c] - lo[c]) : bmin[c];
+            float nhi = ema ? hi[c] + emaConstant * (bmax[c] - hi[c]) : bmax[c];
             lo[c] = Math.min(nlo, 0f);
             hi[c] = Math.max(nhi, 0f);
         }
+    }
+
+    /**
+     * This quantizer as the output grid of a training-mode op that finds its output's range itself
+     * ({@code Functional.batchNormGrid}): the returned chooser does what {@link #forward} does in training — takes the
+     * batch range, counts the call, and during the quant delay leaves the output as it is (returns null) — and gives the
+     * grid. Null when the quantizer cannot be fused so: not training, per-channel, bypassed or tapped (those hooks must
+     * see the op's float output), or a trace records (the graph must see both). Call the chooser at most once.
+     *
+     * <pre>{@code
+     * Functional.OutputGrid grid = fq.trainingGrid();
+     * Tensor y = grid != null ? Functional.batchNormGrid(x, g, b, rm, rv, 0.1f, 1e-5f, grid) : fq.forward(bn.forward(x));
+     * }</pre>
+     */
+    public org.goldenstick.tensor.Functional.OutputGrid trainingGrid() {
+        if (!isTraining() || perChannel() || bypass || tap != null || org.goldenstick.tensor.OpTrace.active()) return null;
+        return (outMin, outMax) -> {
+            takeBatchRange(new float[] {outMin}, new float[] {outMax});
+            if (step++ < quantDelay) return null;
+            float[] n = nudge(buffer("float_min").data()[0], buffer("float_max").data()[0], spec.bits(), spec.symmetric(), spec.narrowRange());
+            return new float[] {n[0], n[2], n[3]};
+        };
     }
 
     /** Element ranges of one channel each, spread over the kernel threads in chunks. */

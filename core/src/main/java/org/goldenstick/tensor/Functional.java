@@ -77,14 +77,44 @@ public final class Functional {
     public static Tensor batchNormRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                        boolean training, float momentum, float eps) {
         if (OpTrace.active()) return relu(batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps));
-        return Normalization.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, 0f, Float.POSITIVE_INFINITY);
+        return Normalization.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, 0f, Float.POSITIVE_INFINITY, null);
     }
 
     /** {@code relu6(batchNorm(...))} as one op; see {@link #batchNormRelu}. */
     public static Tensor batchNormRelu6(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                         boolean training, float momentum, float eps) {
         if (OpTrace.active()) return relu6(batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps));
-        return Normalization.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, 0f, 6f);
+        return Normalization.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, 0f, 6f, null);
+    }
+
+    /**
+     * Picks the fake-quantization grid of a batch norm's output from the batch's output range ({@link #batchNormGrid}).
+     */
+    @FunctionalInterface
+    public interface OutputGrid {
+        /**
+         * @return {@code {scale, nudgedMin, nudgedMax}} of the grid {@code floor((clamp(y, nmin, nmax) − nmin)/scale + 0.5)·scale + nmin}
+         *     (scale 0: all zeros), or null to leave the output unquantized (e.g. during a quantizer's delay)
+         */
+        float[] choose(float outputMin, float outputMax);
+    }
+
+    /**
+     * Training-mode batch norm whose output goes straight onto a fake-quantization grid, as one op: {@code grid} is shown
+     * the range of the normalised batch and returns the grid (or null: plain batch norm); the gradient is the
+     * straight-through one (passed where nmin ≤ BN(x) ≤ nmax) taken through batch norm. Gives the bits of batch norm
+     * followed by the separate fake quantization ({@code quant.FakeQuantize}) without storing the normalised
+     * activation or its gradient. While a trace records, or in eval mode, use the separate ops instead (this op
+     * refuses eval mode).
+     *
+     * <pre>{@code
+     * Tensor q = Functional.batchNormGrid(conv, gamma, beta, runMean, runVar, 0.1f, 1e-5f, (lo, hi) -> grid(lo, hi));
+     * }</pre>
+     */
+    public static Tensor batchNormGrid(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                       float momentum, float eps, OutputGrid grid) {
+        if (grid == null) throw new IllegalArgumentException("batchNormGrid: grid is null");
+        return Normalization.batchNorm(x, gamma, beta, runningMean, runningVar, true, momentum, eps, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, grid);
     }
 
     // ---------------------------------------------------------------- activations

@@ -1,5 +1,6 @@
 package org.goldenstick.tensor;
 
+import org.goldenstick.tensor.kernel.FakeQuantKernels;
 import org.goldenstick.tensor.kernel.Parallel;
 
 /** Batch normalisation (per channel over N and space) and RMS normalisation (per row, Llama style). */
@@ -14,22 +15,26 @@ final class Normalization {
 
     static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                             boolean training, float momentum, float eps) {
-        return batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY);
+        return batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps, Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY, null);
     }
 
-    /** Per thread: the gradient a ReLU after batch norm passes back, one plane at a time (see {@link #batchNorm}). */
+    /** Per thread: the gradient that a ReLU or a grid after batch norm passes back, one plane at a time (see below). */
     private static final ThreadLocal<float[]> MASKED = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
-     * Batch norm, then clamped to [lo, hi] with the gradient passed where lo &lt; BN(x) &lt; hi: ReLU (0, +∞) and ReLU6
-     * (0, 6) after batch norm in one op; (−∞, +∞) is plain batch norm. The fused op gives the bits of the two ops run
-     * one after the other: the forward writes the clamped value directly, and the backward re-forms the ReLU's
-     * gradient plane by plane from batch norm's input (the same affine map, so the same mask) in a small per-thread
-     * buffer, so neither the unclamped activation nor the ReLU's gradient ever goes through memory.
+     * Batch norm with what follows it fused in: clamped to [lo, hi] with the gradient passed where lo &lt; BN(x) &lt; hi
+     * (ReLU: 0, +∞; ReLU6: 0, 6; −∞, +∞ for none), or put on the fake-quantization grid that {@code grid} picks from the
+     * batch's output range, with the straight-through gradient where nmin ≤ BN(x) ≤ nmax (training only, no clamp). The
+     * fused op gives the bits of the ops run one after the other: the forward writes the final value directly (for a
+     * grid after a first pass that also finds each channel's input range: the affine map y = fma(x, s, b) is monotone,
+     * so the output range is the mapped input range), and the backward re-forms the following op's gradient plane by
+     * plane from batch norm's input (the same map, so the same mask) in a small per-thread buffer: neither the
+     * normalised activation nor the following op's gradient goes through memory.
      */
     static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-                            boolean training, float momentum, float eps, float lo, float hi) {
+                            boolean training, float momentum, float eps, float lo, float hi, Functional.OutputGrid grid) {
         boolean clamped = lo != Float.NEGATIVE_INFINITY || hi != Float.POSITIVE_INFINITY;
+        if (grid != null && (clamped || !training)) throw new IllegalArgumentException("batchNorm: an output grid is fused in training only, without a clamp");
         int[] xs = x.shapeRef();
         if (xs.length != 2 && xs.length != 4) throw new IllegalArgumentException("batchNorm: expected input [N, C] or [N, C, H, W], got " + Shape.str(xs));
         int n = xs[0], c = xs[1], sp = xs.length == 4 ? xs[2] * xs[3] : 1;
@@ -43,13 +48,15 @@ final class Normalization {
         if (training && m < 2) throw new IllegalArgumentException("batchNorm: training needs more than 1 value per channel, got input " + Shape.str(xs));
         float[] xd = x.data();
         float[] gd = gamma == null ? null : gamma.data(), bd = beta == null ? null : beta.data();
-        float[] mean = new float[c], invStd = new float[c];
+        float[] mean = new float[c], invStd = new float[c], scales = new float[c], shifts = new float[c];
+        float[] range = grid == null ? null : new float[2 * c]; // per channel: min, max of the output
         float[] y = StepBuffers.uninitialized(xd.length); // every element written below
         Parallel.forEach(c, ch -> {
             float mu, is;
             if (training) {
                 double s = 0;
-                for (int i = 0; i < n; i++) s += VectorKernels.sum(xd, (i * c + ch) * sp, sp);
+                float[] xr = grid == null ? null : new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY};
+                for (int i = 0; i < n; i++) s += xr == null ? VectorKernels.sum(xd, (i * c + ch) * sp, sp) : VectorKernels.sumAndRange(xd, (i * c + ch) * sp, sp, xr);
                 double md = s / m;
                 double v = 0;
                 for (int i = 0; i < n; i++) v += VectorKernels.sumSquaredDeviation(xd, (i * c + ch) * sp, sp, (float) md);
@@ -61,6 +68,12 @@ final class Normalization {
                     rm[ch] = (float) ((1 - momentum) * rm[ch] + momentum * md);
                     rv[ch] = (float) ((1 - momentum) * rv[ch] + momentum * (v / (m - 1)));
                 }
+                if (xr != null) {
+                    float scale = is * (gd == null ? 1f : gd[ch]), shift = (bd == null ? 0f : bd[ch]) - mu * scale;
+                    float a = Math.fma(xr[0], scale, shift), b = Math.fma(xr[1], scale, shift);
+                    range[2 * ch] = Math.min(a, b);
+                    range[2 * ch + 1] = Math.max(a, b);
+                }
             } else {
                 mu = runningMean.data()[ch];
                 is = (float) (1.0 / Math.sqrt(runningVar.data()[ch] + (double) eps));
@@ -69,9 +82,32 @@ final class Normalization {
             invStd[ch] = is;
             float scale = is * (gd == null ? 1f : gd[ch]);
             float shift = (bd == null ? 0f : bd[ch]) - mu * scale;
-            for (int i = 0; i < n; i++) VectorKernels.affineClamp(xd, y, (i * c + ch) * sp, sp, scale, shift, lo, hi);
+            scales[ch] = scale;
+            shifts[ch] = shift;
+            if (grid == null) for (int i = 0; i < n; i++) VectorKernels.affineClamp(xd, y, (i * c + ch) * sp, sp, scale, shift, lo, hi);
         });
-        return Tensor.result(clamped ? "batchNormClamp" : "batchNorm", y, x.shape(), out -> {
+        float[] q = null; // the grid: scale, nudged min, nudged max
+        if (grid != null) {
+            float omin = Float.POSITIVE_INFINITY, omax = Float.NEGATIVE_INFINITY;
+            for (int ch = 0; ch < c; ch++) {
+                omin = Math.min(omin, range[2 * ch]);
+                omax = Math.max(omax, range[2 * ch + 1]);
+            }
+            float[] chosen = grid.choose(omin, omax);
+            q = chosen;
+            Parallel.forEach(c, ch -> {
+                for (int i = 0; i < n; i++) {
+                    int base = (i * c + ch) * sp;
+                    if (chosen == null) VectorKernels.affineClamp(xd, y, base, sp, scales[ch], shifts[ch], lo, hi);
+                    else FakeQuantKernels.quantDequant(xd, base, base + sp, true, scales[ch], shifts[ch], lo, hi, chosen[0], chosen[1], chosen[2], y);
+                }
+            });
+        }
+        // what the op after batch norm passes back is re-formed from x: the clamp's open interval or the grid's closed one
+        boolean masked = clamped || q != null;
+        float nmin = q == null ? Float.NEGATIVE_INFINITY : q[1], nmax = q == null ? Float.POSITIVE_INFINITY : q[2];
+        String op = q != null ? "batchNormGrid" : clamped ? "batchNormClamp" : "batchNorm";
+        return Tensor.result(op, y, x.shape(), out -> {
             float[] g = out.gradArray();
             boolean add = !x.requiresGrad() || !x.claimFreshGrad(); // a fresh gradient is written (every element, below)
             float[] gx = x.requiresGrad() ? x.gradArray() : null;
@@ -79,15 +115,12 @@ final class Normalization {
             float[] gb = beta != null && beta.requiresGrad() ? beta.gradArray() : null;
             Parallel.forEach(c, ch -> {
                 float mu = mean[ch], is = invStd[ch];
-                float gam = gd == null ? 1f : gd[ch];
-                // the clamp's gradient is re-formed per plane from x with the forward's scale and shift
-                float scale = is * gam, shift = (bd == null ? 0f : bd[ch]) - mu * scale;
-                float[] mg = clamped ? masked(sp) : null;
+                float[] mg = masked ? masked(sp) : null;
                 double sumDy = 0, sumDyXc = 0;
                 for (int i = 0; i < n; i++) {
                     int base = (i * c + ch) * sp;
-                    if (clamped) {
-                        VectorKernels.maskByAffine(g, xd, base, sp, scale, shift, lo, hi, mg);
+                    if (masked) {
+                        FakeQuantKernels.passGradient(xd, g, base, base + sp, true, scales[ch], shifts[ch], lo, hi, nmin, nmax, mg, 0, false);
                         sumDy += VectorKernels.sum(mg, 0, sp);
                         sumDyXc += VectorKernels.dotCentered(mg, xd, 0, base, sp, mu);
                     } else {
@@ -101,13 +134,13 @@ final class Normalization {
                 if (gx == null) return;
                 // training: dx = γ·σ⁻¹/m · (m·dy − Σdy − x̂·Σ(dy·x̂)), the batch statistics depend on x too; with
                 // x̂ = (x − μ)·σ⁻¹ this is k·dy + x·c1 + c0, one fused pass. Eval: dx = k·dy.
-                float k = gam * is;
+                float k = (gd == null ? 1f : gd[ch]) * is;
                 double a = sumDy / m, b = sumDyXhat / m;
                 float c1 = training ? (float) (-k * b * is) : 0f, c0 = training ? (float) (k * (b * is * mu - a)) : 0f;
                 for (int i = 0; i < n; i++) {
                     int base = (i * c + ch) * sp;
-                    if (clamped) {
-                        VectorKernels.maskByAffine(g, xd, base, sp, scale, shift, lo, hi, mg);
+                    if (masked) {
+                        FakeQuantKernels.passGradient(xd, g, base, base + sp, true, scales[ch], shifts[ch], lo, hi, nmin, nmax, mg, 0, false);
                         VectorKernels.affineAccumulate(mg, 0, xd, gx, base, sp, k, c1, c0, add);
                     } else {
                         VectorKernels.affineAccumulate(g, base, xd, gx, base, sp, k, c1, c0, add);

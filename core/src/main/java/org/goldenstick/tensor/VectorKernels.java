@@ -35,6 +35,39 @@ final class VectorKernels {
         return s;
     }
 
+    /**
+     * {@link #sum} (the same value, summed in the same order) and, in the same pass, {@code range} = {min, max} widened to
+     * cover the values: batch norm's first statistics pass when its output range is needed.
+     */
+    static double sumAndRange(float[] a, int off, int len, float[] range) {
+        if (!Kernels.vector()) {
+            widen(a, off, off + len, range);
+            return sum(a, off, len);
+        }
+        FloatVector acc = FloatVector.zero(S);
+        FloatVector lo = FloatVector.broadcast(S, range[0]), hi = FloatVector.broadcast(S, range[1]);
+        int i = 0, ub = S.loopBound(len);
+        for (; i < ub; i += S.length()) {
+            FloatVector v = FloatVector.fromArray(S, a, off + i);
+            acc = v.add(acc); // the fresh vector as receiver, the accumulators through Lanes.exact: no profile needed
+            lo = v.min(lo);
+            hi = v.max(hi);
+        }
+        range[0] = Lanes.exact(lo).reduceLanes(VectorOperators.MIN);
+        range[1] = Lanes.exact(hi).reduceLanes(VectorOperators.MAX);
+        widen(a, off + i, off + len, range);
+        double s = Lanes.sum(acc);
+        for (; i < len; i++) s += a[off + i];
+        return s;
+    }
+
+    private static void widen(float[] a, int from, int to, float[] range) {
+        for (int i = from; i < to; i++) {
+            range[0] = Math.min(range[0], a[i]);
+            range[1] = Math.max(range[1], a[i]);
+        }
+    }
+
     /** Σ (a[i] − mean)² over a[off..off+len). */
     static double sumSquaredDeviation(float[] a, int off, int len, float mean) {
         if (!Kernels.vector()) {
@@ -241,28 +274,7 @@ final class VectorKernels {
                 FloatVector.fromArray(S, x, off + i).fma(sc, sh).max(lo).min(hi).intoArray(y, off + i);
             }
         }
-        for (; i < len; i++) y[off + i] = Math.min(hi, Math.max(lo, x[off + i] * scale + shift));
-    }
-
-    /**
-     * mg[0..len) = 0 + g[off + j] where lo &lt; t &lt; hi, else 0, with t = x[off + j]·scale + shift computed exactly as
-     * {@link #affineClamp} computes it: the gradient that a ReLU / ReLU6 after batch norm passes back to it (what
-     * {@link #maskedAccumulate} writes into a fresh gradient), formed from batch norm's input instead of its output.
-     */
-    static void maskByAffine(float[] g, float[] x, int off, int len, float scale, float shift, float lo, float hi, float[] mg) {
-        int i = 0;
-        if (Kernels.vector()) {
-            FloatVector sc = FloatVector.broadcast(S, scale), sh = FloatVector.broadcast(S, shift), zero = FloatVector.zero(S);
-            for (int ub = S.loopBound(len); i < ub; i += S.length()) {
-                FloatVector t = FloatVector.fromArray(S, x, off + i).fma(sc, sh);
-                VectorMask<Float> m = t.compare(VectorOperators.GT, lo).and(t.compare(VectorOperators.LT, hi));
-                zero.lanewise(VectorOperators.ADD, FloatVector.fromArray(S, g, off + i), m).intoArray(mg, i);
-            }
-        }
-        for (; i < len; i++) {
-            float t = x[off + i] * scale + shift;
-            mg[i] = t > lo && t < hi ? 0f + g[off + i] : 0f;
-        }
+        for (; i < len; i++) y[off + i] = Math.min(hi, Math.max(lo, Math.fma(x[off + i], scale, shift))); // as the vector lanes: one rounding
     }
 
     /**

@@ -79,6 +79,12 @@ class FusedQuantStepTest {
         try (OpTrace.Scope s = OpTrace.record(QUIET)) {
             assertEquals("fake_quant", relu.forward(x).opName());
         }
+        var cell = new Conv2dBnWithoutFoldQuant(new Conv2dBn(new org.goldenstick.nn.Conv2d(3, 4, 3, 1, 1, false, new Random(6)),
+                new org.goldenstick.nn.BatchNorm2d(4)), SimQATConfig.defaults(), false);
+        cell.train();
+        assertEquals("batchNormGrid", cell.forward(x).opName(), "training: batch norm and the output grid as one op");
+        cell.eval();
+        assertEquals("fake_quant", cell.forward(x).opName());
     }
 
     private static void check(String name, Supplier<Module> make, int[] shape, SimQATConfig cfg) {
