@@ -24,11 +24,12 @@ import org.goldenstick.tensor.kernel.ShiftedGemm;
 final class Conv {
     private Conv() {}
 
-    /** Per-thread scratch buffers, grown on demand and reused across calls. */
+    /** Per-thread scratch buffers, grown on demand and reused across calls ({@link #scratch}). */
     private static final ThreadLocal<float[]> COL = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> DCOL = ThreadLocal.withInitial(() -> new float[0]);
 
-    private static float[] scratch(ThreadLocal<float[]> tl, int size) {
+    /** This thread's buffer in {@code tl}, grown to at least {@code size} floats (contents undefined). */
+    static float[] scratch(ThreadLocal<float[]> tl, int size) {
         float[] b = tl.get();
         if (b.length < size) {
             b = new float[size];

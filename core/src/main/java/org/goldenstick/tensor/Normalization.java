@@ -115,7 +115,7 @@ final class Normalization {
             float[] gb = beta != null && beta.requiresGrad() ? beta.gradArray() : null;
             Parallel.forEach(c, ch -> {
                 float mu = mean[ch], is = invStd[ch];
-                float[] mg = masked ? masked(sp) : null;
+                float[] mg = masked ? Conv.scratch(MASKED, sp) : null;
                 double sumDy = 0, sumDyXc = 0;
                 for (int i = 0; i < n; i++) {
                     int base = (i * c + ch) * sp;
@@ -148,15 +148,6 @@ final class Normalization {
                 }
             });
         }, x, gamma, beta);
-    }
-
-    private static float[] masked(int size) {
-        float[] b = MASKED.get();
-        if (b.length < size) {
-            b = new float[size];
-            MASKED.set(b);
-        }
-        return b;
     }
 
     /**

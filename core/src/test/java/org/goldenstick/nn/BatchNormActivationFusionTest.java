@@ -9,7 +9,6 @@ import java.util.function.Supplier;
 import org.goldenstick.nn.models.MobileNetV2;
 import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.tensor.Functional;
-import org.goldenstick.tensor.OpTrace;
 import org.goldenstick.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -18,25 +17,11 @@ import org.junit.jupiter.api.Test;
  * a training step must give the same bits as the layers run one by one (which is what happens while a trace records).
  */
 class BatchNormActivationFusionTest {
-    /** A listener that records nothing: with it installed the layers run unfused. */
-    private static final OpTrace.Listener QUIET = new OpTrace.Listener() {
-        public void op(String op, Tensor[] inputs, Tensor output) {}
-        public void enterLayer(Object layer, Tensor input) {}
-        public void exitLayer(Object layer, Tensor input, Tensor output) {}
-    };
-
     /** Loss, every parameter gradient and every buffer after one forward/backward in training mode. */
     private static List<float[]> step(Module net, Tensor x, int[] labels, boolean unfused) {
         net.train();
         net.zeroGrad();
-        Tensor loss;
-        if (unfused) {
-            try (OpTrace.Scope s = OpTrace.record(QUIET)) {
-                loss = Functional.crossEntropy(net.forward(x), labels);
-            }
-        } else {
-            loss = Functional.crossEntropy(net.forward(x), labels);
-        }
+        Tensor loss = org.goldenstick.Unfused.run(unfused, () -> Functional.crossEntropy(net.forward(x), labels));
         loss.backward();
         List<float[]> out = new ArrayList<>();
         out.add(loss.data().clone());
@@ -77,8 +62,6 @@ class BatchNormActivationFusionTest {
         ReLU relu = new ReLU();
         new Sequential(relu).replaceChild("0", new ReLU6());
         assertNull(BatchNorm2d.forwardWithActivation(bn, relu, x), "a replaced activation forwards to its replacement: no fusion");
-        try (OpTrace.Scope s = OpTrace.record(QUIET)) {
-            assertEquals("relu", new Sequential(new BatchNorm2d(3), new ReLU()).forward(x).opName());
-        }
+        assertEquals("relu", org.goldenstick.Unfused.run(true, () -> new Sequential(new BatchNorm2d(3), new ReLU()).forward(x)).opName());
     }
 }

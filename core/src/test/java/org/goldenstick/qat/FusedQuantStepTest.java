@@ -12,7 +12,6 @@ import org.goldenstick.nn.models.MobileNetV2;
 import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.rewrite.ApplyOptions;
 import org.goldenstick.tensor.Functional;
-import org.goldenstick.tensor.OpTrace;
 import org.goldenstick.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
@@ -22,12 +21,6 @@ import org.junit.jupiter.api.Test;
  * (what happens while a trace records), and the converted deploy networks must be the same.
  */
 class FusedQuantStepTest {
-    private static final OpTrace.Listener QUIET = new OpTrace.Listener() {
-        public void op(String op, Tensor[] inputs, Tensor output) {}
-        public void enterLayer(Object layer, Tensor input) {}
-        public void exitLayer(Object layer, Tensor input, Tensor output) {}
-    };
-
     /** Two training steps' losses, gradients and buffers (ranges, BN statistics), then the deploy network's output. */
     private static List<float[]> run(Supplier<Module> make, int[] shape, boolean unfused, SimQATConfig cfg) {
         SimQAT algo = new SimQAT(cfg);
@@ -39,14 +32,7 @@ class FusedQuantStepTest {
             Tensor x = Tensor.randn(rng, shape);
             int[] labels = rng.ints(shape[0], 0, 10).toArray();
             net.zeroGrad();
-            Tensor loss;
-            if (unfused) {
-                try (OpTrace.Scope s = OpTrace.record(QUIET)) {
-                    loss = Functional.crossEntropy(net.forward(x), labels);
-                }
-            } else {
-                loss = Functional.crossEntropy(net.forward(x), labels);
-            }
+            Tensor loss = org.goldenstick.Unfused.run(unfused, () -> Functional.crossEntropy(net.forward(x), labels));
             loss.backward();
             out.add(loss.data().clone());
             for (Tensor p : net.parameters()) out.add(p.grad().data().clone());
@@ -76,9 +62,7 @@ class FusedQuantStepTest {
         assertEquals("relu_fake_quant", relu.forward(x).opName());
         assertEquals("relu_fake_quant", relu6.forward(x).opName());
         assertEquals("fake_quant", leaky.forward(x).opName());
-        try (OpTrace.Scope s = OpTrace.record(QUIET)) {
-            assertEquals("fake_quant", relu.forward(x).opName());
-        }
+        assertEquals("fake_quant", org.goldenstick.Unfused.run(true, () -> relu.forward(x)).opName());
         var cell = new Conv2dBnWithoutFoldQuant(new Conv2dBn(new org.goldenstick.nn.Conv2d(3, 4, 3, 1, 1, false, new Random(6)),
                 new org.goldenstick.nn.BatchNorm2d(4)), SimQATConfig.defaults(), false);
         cell.train();
