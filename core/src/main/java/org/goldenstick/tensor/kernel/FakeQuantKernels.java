@@ -83,6 +83,7 @@ public final class FakeQuantKernels {
     public static void passGradient(float[] x, float[] g, int from, int to, boolean affine, float mul, float add, float lo, float hi,
                                     float nmin, float nmax, float[] gx, int dst, boolean accumulate) {
         boolean clamped = lo != Float.NEGATIVE_INFINITY || hi != Float.POSITIVE_INFINITY;
+        boolean gridded = nmin != Float.NEGATIVE_INFINITY || nmax != Float.POSITIVE_INFINITY; // ±∞: a clamp alone
         boolean fresh = clamped || affine; // the gradient goes through one more op's fresh gradient: 0 + g
         int shift = dst - from;
         int i = from;
@@ -94,9 +95,11 @@ public final class FakeQuantKernels {
                 FloatVector gv = FloatVector.fromArray(F, g, i);
                 VectorMask<Float> pass;
                 if (clamped) {
-                    FloatVector a = v.max(lo).min(hi);
-                    pass = v.compare(VectorOperators.GT, lo).and(v.compare(VectorOperators.LT, hi))
-                            .and(a.compare(VectorOperators.GE, nmin)).and(a.compare(VectorOperators.LE, nmax));
+                    pass = v.compare(VectorOperators.GT, lo).and(v.compare(VectorOperators.LT, hi));
+                    if (gridded) {
+                        FloatVector a = v.max(lo).min(hi);
+                        pass = pass.and(a.compare(VectorOperators.GE, nmin)).and(a.compare(VectorOperators.LE, nmax));
+                    }
                 } else {
                     pass = v.compare(VectorOperators.GE, nmin).and(v.compare(VectorOperators.LE, nmax));
                 }
