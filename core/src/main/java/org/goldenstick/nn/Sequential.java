@@ -15,20 +15,8 @@ public class Sequential extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        Module previous = null;
-        for (Module m : children().values()) {
-            if (previous != null) {
-                // a batch norm followed by a ReLU runs as one op when that computes the same (see BatchNorm2d)
-                Tensor fused = BatchNorm2d.forwardWithActivation(previous, m, x);
-                x = fused != null ? fused : m.forward(previous.forward(x));
-                previous = null;
-            } else if (m.getClass() == BatchNorm2d.class) {
-                previous = m; // held back one step: the next layer may fuse with it
-            } else {
-                x = m.forward(x);
-            }
-        }
-        return previous != null ? previous.forward(x) : x;
+        for (Module m : children().values()) x = m.forward(x);
+        return x;
     }
 
     public int size() {

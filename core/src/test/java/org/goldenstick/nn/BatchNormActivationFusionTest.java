@@ -6,15 +6,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Supplier;
-import org.goldenstick.nn.models.MobileNetV2;
 import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.tensor.Functional;
 import org.goldenstick.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
- * Networks whose batch norms are followed by ReLU / ReLU6 run each pair as one op ({@link BatchNorm2d#forwardWithActivation});
- * a training step must give the same bits as the layers run one by one (which is what happens while a trace records).
+ * ResNet's basic blocks run batch norm + ReLU as one op ({@link BatchNorm2d#forwardWithActivation}); a training step
+ * must give the same bits as the layers run one by one (which is what happens while a trace records).
  */
 class BatchNormActivationFusionTest {
     /** Loss, every parameter gradient and every buffer after one forward/backward in training mode. */
@@ -40,28 +39,23 @@ class BatchNormActivationFusionTest {
     }
 
     @Test
-    void resnetAndMobileNetStepsAreBitIdenticalFusedAndUnfused() {
+    void resnetStepsAreBitIdenticalFusedAndUnfused() {
         sameBits("ResNet-20", () -> ResNet.resnet20(1, 10, 4, new Random(1)), new int[] {3, 1, 12, 12});
-        sameBits("MobileNetV2", () -> new MobileNetV2(3, 10, new Random(1)), new int[] {2, 3, 12, 12});
     }
 
     @Test
-    void sequentialFusesOnlyPlainUnreplacedPairsAndNeverWhileTracing() {
+    void fusesOnlyPlainUnreplacedPairsAndNeverWhileTracing() {
         Random rng = new Random(5);
         Tensor x = Tensor.randn(rng, 2, 3, 6, 6).requiresGrad(true);
-        assertEquals("batchNormClamp", new Sequential(new BatchNorm2d(3), new ReLU()).forward(x).opName());
-        assertEquals("batchNormClamp", new Sequential(new BatchNorm2d(3), new ReLU6(), new Identity()).forward(x).opName());
-        assertEquals("relu", new Sequential(new BatchNorm2d(3), new Identity(), new ReLU()).forward(x).opName());
-        assertEquals("batchNorm", new Sequential(new ReLU(), new BatchNorm2d(3)).forward(x).opName(), "a trailing batch norm still runs");
-        ReLU custom = new ReLU() {}; // a subclass may compute something else
-        assertEquals("relu", new Sequential(new BatchNorm2d(3), custom).forward(x).opName());
-        Sequential replaced = new Sequential(new BatchNorm2d(3), new ReLU());
-        replaced.replaceChild("1", new Identity());
-        assertEquals("batchNorm", replaced.forward(x).opName(), "the replacement runs, not a fusion with the replaced layer");
+        assertEquals("batchNormClamp", BatchNorm2d.forwardWithActivation(new BatchNorm2d(3), new ReLU(), x).opName());
+        assertEquals("batchNormClamp", BatchNorm2d.forwardWithActivation(new BatchNorm2d(3), new ReLU6(), x).opName());
+        assertNull(BatchNorm2d.forwardWithActivation(new BatchNorm2d(3), new Identity(), x));
+        assertNull(BatchNorm2d.forwardWithActivation(new BatchNorm2d(4), new ReLU(), x), "a shape error is left to the layer's own call");
+        assertNull(BatchNorm2d.forwardWithActivation(new BatchNorm2d(3), new ReLU() {}, x), "a subclass may compute something else");
         BatchNorm2d bn = new BatchNorm2d(3);
         ReLU relu = new ReLU();
         new Sequential(relu).replaceChild("0", new ReLU6());
         assertNull(BatchNorm2d.forwardWithActivation(bn, relu, x), "a replaced activation forwards to its replacement: no fusion");
-        assertEquals("relu", org.goldenstick.Unfused.run(true, () -> new Sequential(new BatchNorm2d(3), new ReLU()).forward(x)).opName());
+        assertNull(org.goldenstick.Unfused.run(true, () -> BatchNorm2d.forwardWithActivation(new BatchNorm2d(3), new ReLU(), x)), "a trace sees both layers");
     }
 }
