@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
  * eight-channel tile used to convert its 16 accumulators after the loop through a helper that C2 did not inline
  * there (its node budget was spent: {@code NodeCountInliningCutoff}, or "callee is too large" at a cold call site);
  * each accumulator was then boxed to be passed, ≈ 290 KB per call of these shapes and 350 MB per ResNet-20 batch,
- * and the layer ran 5–10 % slower. With profiles C2 inlined more before reaching the stores, so the usual run was the
+ * and the network ran up to 10 % slower. With profiles C2 inlined more before reaching the stores, so the usual run was the
  * one that boxed. The kernel itself allocates nothing now; what is left is the per-call bookkeeping (window offsets,
  * the sink), a few hundred bytes to 2.5 KB.
  */
