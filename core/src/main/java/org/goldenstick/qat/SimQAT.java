@@ -277,27 +277,28 @@ public final class SimQAT extends CompAlgo {
         for (var e : graph.layerCalls().entrySet()) {
             if (e.getKey().isEmpty() || !(network.module(e.getKey()) instanceof CodeProducer producer)) continue;
             boolean codesOnly = true;
-            for (Node call : e.getValue()) codesOnly &= readsCodesOnly(network, graph, call);
+            for (Node call : e.getValue()) codesOnly &= readsCodesOnly(network, graph, call, network.module(e.getKey()));
             producer.floatsOnDemand(codesOnly);
         }
     }
 
     /**
      * True when every consumer of {@code node}'s output reads the codes a deploy layer leaves beside it: an int8 conv or
-     * linear layer, code pooling, a code activation (a layer applied in its producer's epilogue and layers that pass
+     * linear layer (on any grid: codes map to codes), code pooling, a code activation (a layer applied in
+     * {@code producer}'s epilogue and layers that pass
      * their input on, a reshape, flatten, identity or folded BN, count by their own consumers). Only a speed
      * decision: a float read of a deferred output still gets the right values.
      */
-    private static boolean readsCodesOnly(Module network, ModelGraph graph, Node node) {
+    private static boolean readsCodesOnly(Module network, ModelGraph graph, Node node, Module producer) {
         List<org.goldenstick.graph.Edge> consumers = graph.consumers(node.id());
         if (node.id() == graph.output().id() || consumers.isEmpty()) return false;
         for (var edge : consumers) {
             Node c = graph.node(edge.to());
             Module m = c.isLayer() ? network.module(c.path()) : null;
             boolean passesOn = c.isOp("reshape") || m instanceof Flatten || m instanceof Identity || m instanceof FusedInto
-                    || m instanceof CodeActivation && node.isLayer() && network.module(node.path()) instanceof QConv2d conv && conv.fusedActivation() == m;
+                    || m instanceof CodeActivation && producer instanceof QConv2d conv && conv.fusedActivation() == m;
             if (passesOn) {
-                if (!readsCodesOnly(network, graph, c)) return false;
+                if (!readsCodesOnly(network, graph, c, producer)) return false;
                 continue;
             }
             boolean reads = m instanceof QConv2d || m instanceof QLinear || m instanceof CodeMaxPool2d || m instanceof CodeReLU

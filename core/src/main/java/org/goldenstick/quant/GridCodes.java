@@ -68,10 +68,18 @@ final class GridCodes {
         return e != null && e.grid().equals(grid) && e.codes().length == t.numel() ? e.codes() : null;
     }
 
-    /** The codes of {@code t} on {@code grid}: the remembered ones, else quantized now. */
+    /**
+     * The codes of {@code t} on {@code grid}: the remembered ones; else, when codes on another grid are known, those
+     * mapped by a 256-entry table (each value is a function of its code, so quantizing it again is too: the floats are
+     * neither read nor, when deferred, computed); else the floats quantized now.
+     */
     static byte[] codesOrQuantize(Tensor t, QuantParams grid) {
-        byte[] c = codes(t, grid);
-        return c != null ? c : Int8Ops.quantizeActivations(t.data(), grid);
+        Entry e = CODES.get(t.storageIdentity());
+        if (e == null || e.codes().length != t.numel()) return Int8Ops.quantizeActivations(t.data(), grid);
+        if (e.grid().equals(grid)) return e.codes();
+        byte[] table = Int8Ops.quantizeActivations(Int8Ops.dequantTable(e.grid()), grid), src = e.codes(), out = new byte[src.length];
+        Int8Ops.chunks(src.length, (from, to) -> Int8Ops.mapCodes(src, table, out, from, to));
+        return out;
     }
 
     /** The grid and codes remembered for {@code t}'s storage, or null. */

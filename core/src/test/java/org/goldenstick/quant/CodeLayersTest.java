@@ -3,6 +3,8 @@ package org.goldenstick.quant;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import java.util.Random;
 import org.goldenstick.nn.MaxPool2d;
@@ -94,5 +96,30 @@ class CodeLayersTest {
                 assertNotSame(x.data(), got.data());
             }
         }
+    }
+
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void codesOnAnotherGridMapToTheConsumersQuantizationWithoutReadingFloats(boolean vector) {
+        Kernels.useVector(vector);
+        Random rng = new Random(4);
+        for (QuantParams from : new QuantParams[] {U8, S8}) {
+            for (QuantParams to : new QuantParams[] {U8, S8, QuantMath.calQuantizationParams(new float[] {0f}, new float[] {2.2f}, 8, false, false, false, -1)}) {
+                byte[] codes = new byte[1037];
+                rng.nextBytes(codes);
+                float[] values = Int8Ops.dequantizeActivations(codes, from);
+                Tensor onDemand = GridCodes.output(null, codes, from, null, 1037);
+                byte[] got = GridCodes.codesOrQuantize(onDemand, to);
+                assertArrayEquals(Int8Ops.quantizeActivations(values, to), got, from + " -> " + to);
+                assertTrue(onDemand.valuesPending(), "the floats were not computed");
+                assertArrayEquals(values, onDemand.data(), "the deferred floats are the dequantized codes");
+                if (from.equals(to)) assertSame(codes, got);
+            }
+        }
+        // a conv reading codes left on another grid gives what it gives on the floats
+        QConv2d conv = QConv2d.quantize(Tensor.randn(rng, 4, 3, 3, 3), Tensor.randn(rng, 4), org.goldenstick.tensor.Conv2dSpec.of(1, 1, 1, 1),
+                QuantMath.calQuantizationParams(new float[] {-1f, -1f, -1f, -1f}, new float[] {1f, 1f, 1f, 1f}, 8, true, true, true, 0), S8, U8);
+        Tensor x = onGrid(rng, U8, 2, 3, 7, 9);
+        assertArrayEquals(conv.forward(Tensor.of(x.data().clone(), x.shape())).data(), conv.forward(x).data());
     }
 }
