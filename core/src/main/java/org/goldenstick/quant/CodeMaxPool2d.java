@@ -1,8 +1,14 @@
 package org.goldenstick.quant;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.tensor.OpTrace;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.Kernels;
 import org.goldenstick.tensor.kernel.Parallel;
 
 /**
@@ -60,6 +66,10 @@ public final class CodeMaxPool2d extends MaxPool2d implements CodeProducer {
     static byte[] pool(byte[] x, boolean signed, int planes, int h, int w, int kH, int kW, int sH, int sW, int pH, int pW, int oh, int ow) {
         byte[] out = new byte[planes * oh * ow];
         int flip = signed ? 0x80 : 0; // signed order as unsigned: flip the top bit
+        if (kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && w % 2 == 0 && Kernels.vector()) {
+            pool2x2(x, flip, planes, h, w, oh, out);
+            return out;
+        }
         Parallel.forEach(planes, pl -> {
             int in = pl * h * w, o = pl * oh * ow;
             if (kH == 2 && kW == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0) { // LeNet's pooling: no window bounds to check
@@ -86,5 +96,37 @@ public final class CodeMaxPool2d extends MaxPool2d implements CodeProducer {
             }
         });
         return out;
+    }
+
+    private static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> HALF_B = VectorSpecies.of(byte.class, VectorShape.forBitSize(B.vectorBitSize() / 2));
+
+    /**
+     * LeNet's 2×2 stride-2 pooling over even-width planes (LeNet's pooling), in vector lanes: the rows are even, so the
+     * horizontal pairs of a plane are the pairs of its flat byte run; their maxima (as 16-bit lanes: low byte against
+     * high byte) go to a small buffer, then each output is the larger of two buffered rows.
+     */
+    private static void pool2x2(byte[] x, int flip, int planes, int h, int w, int oh, byte[] out) {
+        int ow = w / 2, half = h * ow, per = Math.max(1, 16384 / (h * w)); // planes per task: a buffer in L1
+        Parallel.forEach((planes + per - 1) / per, task -> {
+            int p0 = task * per, p1 = Math.min(planes, p0 + per), n = (p1 - p0) * half;
+            byte[] pairs = new byte[n]; // pairs[k] = max of x[2k], x[2k+1] in unsigned order (flipped for signed grids)
+            int src = p0 * h * w, k = 0;
+            for (; k + HALF_B.length() <= n; k += HALF_B.length()) {
+                ByteVector b = ByteVector.fromArray(B, x, src + 2 * k);
+                if (flip != 0) b = b.lanewise(VectorOperators.XOR, (byte) flip);
+                ShortVector s = (ShortVector) b.reinterpretAsShorts();
+                ShortVector m = s.and((short) 0xFF).max(s.lanewise(VectorOperators.LSHR, 8));
+                ((ByteVector) m.convertShape(VectorOperators.S2B, HALF_B, 0)).intoArray(pairs, k);
+            }
+            for (; k < n; k++) pairs[k] = (byte) Math.max((x[src + 2 * k] & 0xFF) ^ flip, (x[src + 2 * k + 1] & 0xFF) ^ flip);
+            for (int pl = p0; pl < p1; pl++) {
+                int in = (pl - p0) * half, o = pl * oh * ow;
+                for (int oy = 0; oy < oh; oy++) {
+                    int a = in + 2 * oy * ow, d = o + oy * ow;
+                    for (int ox = 0; ox < ow; ox++) out[d + ox] = (byte) (Math.max(pairs[a + ox] & 0xFF, pairs[a + ow + ox] & 0xFF) ^ flip);
+                }
+            }
+        });
     }
 }

@@ -44,8 +44,8 @@ class CodeLayersTest {
         Random rng = new Random(1);
         MaxPool2d[] pools = {new MaxPool2d(2), new MaxPool2d(3, 2, 1), new MaxPool2d(3, 2, 1, 1, 1, 0), new MaxPool2d(2, 1, 1)};
         for (QuantParams grid : new QuantParams[] {U8, S8}) {
-            for (MaxPool2d p : pools) {
-                Tensor x = onGrid(rng, grid, 2, 3, 9, 7);
+            for (int[] shape : new int[][] {{2, 3, 9, 7}, {2, 3, 10, 8}, {3, 7, 7, 28}}) for (MaxPool2d p : pools) { // even widths: the 2×2 vector path
+                Tensor x = onGrid(rng, grid, shape);
                 Tensor got = CodeMaxPool2d.of(p).forward(x);
                 Tensor want = p.forward(Tensor.of(x.data().clone(), x.shape())); // a copy: no codes known
                 assertArrayEquals(want.shape(), got.shape(), p.describe());
