@@ -14,7 +14,8 @@
  *       deploy layer, {@code GridCodes}; {@code SimQAT.convert} puts {@link org.goldenstick.quant.CodeReLU} and
  *       {@link org.goldenstick.quant.CodeMaxPool2d} in place of the float ReLU and max pooling between them, which work on
  *       the codes, and lets a conv apply the activation after it in its epilogue,
- *       {@link org.goldenstick.quant.CodeActivation}), saved by
+ *       {@link org.goldenstick.quant.CodeActivation}; a layer whose consumers all read its codes computes its float
+ *       output only if something reads it, {@link org.goldenstick.quant.CodeProducer}), saved by
  *       {@link org.goldenstick.quant.DeployIO} and exported to ONNX QDQ by {@link org.goldenstick.quant.OnnxQdqExporter}.</li>
  * </ul>
  */
