@@ -100,6 +100,9 @@ class CodeCarryingDeployTest {
             CodeReLU r = (CodeReLU) deploy.module("layer1.0.relu");
             assertNotNull(r.consumerGrid(), "the residual ReLU quantizes for the next block's conv");
             assertSame(r, ((QConv2d) deploy.module("layer1.0.conv1")).fusedActivation(), "the block's first ReLU runs in conv1's epilogue");
+            assertTrue(((QConv2d) deploy.module("layer1.0.conv1")).floatsOnDemand(), "conv1 (ReLU fused) feeds only conv2: codes only");
+            assertTrue(!((QConv2d) deploy.module("layer1.0.conv2")).floatsOnDemand(), "conv2 feeds the float residual add: floats written");
+            assertTrue(!((QConv2d) deploy.module("conv1")).floatsOnDemand(), "the stem's ReLU output feeds the first block's add");
         }
 
         // layers whose consumers all read codes skip their float output; the one feeding the network output keeps it
