@@ -71,7 +71,9 @@ public final class CodeReLU extends ReLU implements CodeActivation, CodeProducer
             relu(xd, y, from, to);
             Requantize.quantizeLinear(y, from, to - from, s, z, unsigned, codes, from); // the chunk is still in cache
         });
-        return GridCodes.output(y, codes, consumerGrid, null, x.shape());
+        Tensor out = Tensor.of(y, x.shape());
+        GridCodes.rememberQuantization(out, codes, consumerGrid); // y is ReLU's exact output, not on the grid
+        return out;
     }
 
     private volatile boolean floatsOnDemand;

@@ -12,14 +12,17 @@ import org.goldenstick.tensor.Tensor;
  * ({@link Tensor#storageIdentity()}: shared by its reshaped views) and held weakly: a tensor that is dropped takes its
  * codes with it. A lookup succeeds only for the very storage a deploy layer wrote and the same grid, and the codes are
  * exactly {@link Int8Ops#quantizeActivations} of those values on that grid (the producer writes both from one
- * requantization), so using them changes no result. Deploy layers never write into their inputs; a module that changed
+ * requantization), so using them changes no result; code-level consumers (pooling, activations, a consumer on another
+ * grid) also need the values to be the codes dequantized, which every producer but a float ReLU quantizing for its
+ * consumer ({@link #rememberQuantization}) gives. Deploy layers never write into their inputs; a module that changed
  * such an array in place would have to produce a new tensor instead.
  *
  * <p>A producer whose consumers all read codes ({@link CodeProducer#floatsOnDemand}) returns a
  * {@link Tensor#deferred deferred} tensor: its floats are the codes dequantized, computed only if something reads them.
  */
 final class GridCodes {
-    private record Entry(byte[] codes, QuantParams grid, Object doneFor) {}
+    /** {@code onGrid}: the values are exactly the codes dequantized (else only the codes are the values quantized). */
+    private record Entry(byte[] codes, QuantParams grid, Object doneFor, boolean onGrid) {}
 
     private static final Map<Object, Entry> CODES = Collections.synchronizedMap(new WeakHashMap<>());
 
@@ -48,7 +51,17 @@ final class GridCodes {
      */
     static void remember(Tensor t, byte[] codes, QuantParams grid, Object doneFor) {
         if (!carries(grid) || codes.length != t.numel()) return;
-        CODES.put(t.storageIdentity(), new Entry(codes, grid, doneFor));
+        CODES.put(t.storageIdentity(), new Entry(codes, grid, doneFor, true));
+    }
+
+    /**
+     * Records that {@code codes} are {@code t}'s values quantized onto {@code grid} while the values themselves are not
+     * on it (a float ReLU quantizing for its consumer): only a consumer on exactly that grid may use them
+     * ({@link #codes}); {@link #lookup} and codes on another grid ({@link #codesOrQuantize}) need values on the grid.
+     */
+    static void rememberQuantization(Tensor t, byte[] codes, QuantParams grid) {
+        if (!carries(grid) || codes.length != t.numel()) return;
+        CODES.put(t.storageIdentity(), new Entry(codes, grid, null, false));
     }
 
     /** True for the grids codes are kept for: 8-bit, per tensor, not narrow range. */
@@ -77,14 +90,15 @@ final class GridCodes {
         Entry e = CODES.get(t.storageIdentity());
         if (e == null || e.codes().length != t.numel()) return Int8Ops.quantizeActivations(t.data(), grid);
         if (e.grid().equals(grid)) return e.codes();
+        if (!e.onGrid()) return Int8Ops.quantizeActivations(t.data(), grid);
         byte[] table = Int8Ops.quantizeActivations(Int8Ops.dequantTable(e.grid()), grid), src = e.codes(), out = new byte[src.length];
         Int8Ops.chunks(src.length, (from, to) -> Int8Ops.mapCodes(src, table, out, from, to));
         return out;
     }
 
-    /** The grid and codes remembered for {@code t}'s storage, or null. */
+    /** The grid and codes of {@code t}'s storage when its values are those codes dequantized, or null. */
     static Map.Entry<QuantParams, byte[]> lookup(Tensor t) {
         Entry e = CODES.get(t.storageIdentity());
-        return e == null || e.codes().length != t.numel() ? null : Map.entry(e.grid(), e.codes());
+        return e == null || !e.onGrid() || e.codes().length != t.numel() ? null : Map.entry(e.grid(), e.codes());
     }
 }

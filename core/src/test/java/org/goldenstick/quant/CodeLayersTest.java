@@ -3,6 +3,7 @@ package org.goldenstick.quant;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
@@ -74,6 +75,9 @@ class CodeLayersTest {
             Tensor plain = new ReLU().forward(f);
             assertArrayEquals(plain.data(), r.data(), "the float output is ReLU's");
             assertArrayEquals(Int8Ops.quantizeActivations(plain.data(), grid), GridCodes.codes(r, grid), "codes for the consumer's grid");
+            assertNull(GridCodes.lookup(r), "ReLU's exact floats are not on the consumer's grid: no code-level consumer may take them");
+            QuantParams other = grid == U8 ? S8 : U8; // a consumer on another grid (a network whose grids were loaded after convert)
+            assertArrayEquals(Int8Ops.quantizeActivations(plain.data(), other), GridCodes.codesOrQuantize(r, other), "another grid quantizes the floats");
         }
     }
 
