@@ -1,6 +1,7 @@
 package org.goldenstick.tensor.kernel;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -70,7 +71,23 @@ public final class Lanes {
         return v;
     }
 
-    private static IllegalArgumentException notPreferred(FloatVector v) {
+    /** The int vector class of the preferred float species' shape (int8-block sums): the constant for {@link #exact(IntVector)}. */
+    private static final Class<?> PREFERRED_INT_CLASS = IntVector.zero(PREFERRED.withLanes(int.class)).getClass();
+
+    /**
+     * As {@link #exact(FloatVector)} for an int vector of the preferred float species' shape (an integer block sum
+     * carried out of its loop, then converted).
+     *
+     * <pre>{@code
+     * FloatVector f = (FloatVector) Lanes.exact(blockSum).convert(VectorOperators.I2F, 0);
+     * }</pre>
+     */
+    public static IntVector exact(IntVector v) {
+        if (v.getClass() != PREFERRED_INT_CLASS) throw notPreferred(v);
+        return v;
+    }
+
+    private static IllegalArgumentException notPreferred(jdk.incubator.vector.Vector<?> v) {
         return new IllegalArgumentException("Lanes.exact: a " + v.species() + " vector; the kernels that call it run on " + PREFERRED);
     }
 

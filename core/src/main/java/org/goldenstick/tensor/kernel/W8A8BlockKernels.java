@@ -633,9 +633,9 @@ public final class W8A8BlockKernels {
         return p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16)).add(acc);
     }
 
-    /** A block sum carried out of its loop, as floats: re-typed exactly first (see {@link #addPairs}). */
+    /** A block sum carried out of its loop, as floats: re-typed exactly first ({@link Lanes#exact(IntVector)}). */
     private static FloatVector blockSum(IntVector s) {
-        return (FloatVector) IntVector.zero(I).add(s).convert(VectorOperators.I2F, 0);
+        return (FloatVector) Lanes.exact(s).convert(VectorOperators.I2F, 0);
     }
 
     /** The bytes of one row of {@code cols / 32} blocks, after checking that the rows, x and y fit their arrays. */
