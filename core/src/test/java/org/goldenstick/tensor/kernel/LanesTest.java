@@ -15,6 +15,15 @@ import org.junit.jupiter.api.Test;
 
 class LanesTest {
     @Test
+    void exactIntKeepsThePreferredShapeAndRejectsAnother() {
+        var ints = FloatVector.SPECIES_PREFERRED.withLanes(int.class);
+        jdk.incubator.vector.IntVector v = jdk.incubator.vector.IntVector.broadcast(ints, 7);
+        assertTrue(Lanes.exact(v) == v);
+        var other = ints.vectorBitSize() == 128 ? jdk.incubator.vector.IntVector.SPECIES_256 : jdk.incubator.vector.IntVector.SPECIES_128;
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Lanes.exact(jdk.incubator.vector.IntVector.zero(other)));
+    }
+
+    @Test
     void sumFollowsTheFixedPairwiseTreeBitForBit() {
         Random rng = new Random(7);
         int n = FloatVector.SPECIES_PREFERRED.length();
