@@ -29,16 +29,34 @@ public final class SpreadRows {
 
     /** Passes over rows {@code [r0, r1)}: the length of each run. */
     public static int passes(int r0, int r1) {
-        return (r1 - r0 + WAYS - 1) / WAYS;
+        return passes(r0, r1, WAYS);
     }
 
     /** Row {@code k} ({@code 0 ≤ k < WAYS}) of pass {@code p}: {@code r0 + p + k·passes}, clamped to {@code r1 − 1}. */
     public static int row(int r0, int r1, int p, int k) {
-        return Math.min(r1 - 1, r0 + p + k * passes(r0, r1));
+        return row(r0, r1, p, k, WAYS);
     }
 
     /** Whether row {@code k} of pass {@code p} is a row of its own (not a clamped repeat). */
     public static boolean stored(int r0, int r1, int p, int k) {
-        return r0 + p + k * passes(r0, r1) < r1;
+        return stored(r0, r1, p, k, WAYS);
+    }
+
+    /**
+     * {@link #passes(int, int)} for a kernel that reads {@code ways} rows per pass (the 4-bit {@code packed4} reads
+     * two: a third and fourth row there push C2 past its inlining budget).
+     */
+    public static int passes(int r0, int r1, int ways) {
+        return (r1 - r0 + ways - 1) / ways;
+    }
+
+    /** {@link #row(int, int, int, int)} for {@code ways} rows per pass. */
+    public static int row(int r0, int r1, int p, int k, int ways) {
+        return Math.min(r1 - 1, r0 + p + k * passes(r0, r1, ways));
+    }
+
+    /** {@link #stored(int, int, int, int)} for {@code ways} rows per pass. */
+    public static boolean stored(int r0, int r1, int p, int k, int ways) {
+        return r0 + p + k * passes(r0, r1, ways) < r1;
     }
 }

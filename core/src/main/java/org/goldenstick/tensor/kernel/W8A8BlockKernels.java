@@ -512,10 +512,10 @@ public final class W8A8BlockKernels {
             for (int i = 0; i < m; i++) {
                 int at = yOff + i * ldy;
                 if (vector) {
-                    // row r with row r + half of the task: two streams a page or more apart (see nibbleRows)
-                    int half = (r1 - r0) / 2;
-                    for (int r = r0; r < r0 + half; r++) nibbleRows(w, r, r + half, a, n, i, y, at);
-                    if ((r1 - r0) % 2 != 0) nibbleRows(w, r1 - 1, r1 - 1, a, n, i, y, at);
+                    // two rows from the two halves of the task: streams a page or more apart (SpreadRows);
+                    // a clamped repeat of the last row writes the same value twice
+                    for (int p = 0, passes = SpreadRows.passes(r0, r1, 2); p < passes; p++)
+                        nibbleRows(w, SpreadRows.row(r0, r1, p, 0, 2), SpreadRows.row(r0, r1, p, 1, 2), a, n, i, y, at);
                 } else {
                     for (int r = r0; r < r1; r++) y[at + r] = packed4RowScalar(w, r, a, i);
                 }
