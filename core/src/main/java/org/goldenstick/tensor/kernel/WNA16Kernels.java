@@ -305,6 +305,17 @@ public final class WNA16Kernels {
                 for (int q = 0; q < nr; q++) {
                     int j = j0 + jr + q;
                     long wb = (long) j * wpr;
+                    if (bits == 8) {
+                        // one code per byte (little-endian words: byte c of the row is column c), widened a group
+                        // segment at a time; the scalar loop below did two divisions and a word read per weight
+                        for (int c = p0; c < p0 + kc; ) {
+                            int g = c / gs, end = Math.min(p0 + kc, (g + 1) * gs);
+                            Widen.row(w.words(), 4 * wb + c, end - c, true, offset + (zp == null ? 0 : zp[j * groups + g]), sc[j * groups + g], row, c - p0);
+                            c = end;
+                        }
+                        Widen.scatter(row, kc, dst, base + q, NR);
+                        continue;
+                    }
                     for (int c = p0; c < p0 + kc; c++) {
                         int g = c / gs;
                         int u = (w.word(wb + c / p) >>> (bits * (c % p))) & mask;
