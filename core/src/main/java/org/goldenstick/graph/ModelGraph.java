@@ -252,6 +252,16 @@ public final class ModelGraph {
         }
 
         @Override
+        public void opOwner(Object module, Tensor output) {
+            if (depth > 0) return;
+            Integer id = current.get(output);
+            String path = paths.get(module);
+            if (id == null || path == null || !(module instanceof Module m)) return;
+            Node n = nodes.get(id);
+            if (n.kind() == Node.Kind.OP) nodes.set(id, new Node(n.id(), n.kind(), n.op(), path, m, n.inputs(), n.shape(), null));
+        }
+
+        @Override
         public void enterLayer(Object layer, Tensor input) {
             if (depth++ > 0) return;
             layerInputs.add(resolve(input));

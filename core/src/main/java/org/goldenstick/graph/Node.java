@@ -16,8 +16,10 @@ import org.goldenstick.tensor.Tensor;
  *     layer's class simple name for {@link Kind#LAYER}; {@code "input"}, {@code "constant"} or {@code "parameter"} otherwise
  * @param path the layer's dotted module name ({@code "layer1.0.conv1"}) for LAYER and PARAMETER nodes (for a parameter:
  *     its dotted parameter name); for OP nodes the dotted name of the module the op most likely ran in (the longest
- *     common prefix of its producing layers' names, {@code ""} at the root); null for INPUT and CONSTANT
- * @param layer the layer instance for LAYER nodes, else null
+ *     common prefix of its producing layers' names, {@code ""} at the root; for an op a module of several inputs ran as
+ *     its whole computation, such as an {@link org.goldenstick.nn.Add}, that module's name); null for INPUT and CONSTANT
+ * @param layer the layer instance for LAYER nodes; for OP nodes the module of several inputs that ran the op (an
+ *     {@link org.goldenstick.nn.Add}), else null
  * @param inputs producer node ids, in argument order (for LAYER nodes: the one input)
  * @param shape the output tensor's shape (the traced batch size included)
  * @param value the tensor for CONSTANT and PARAMETER nodes, else null

@@ -22,6 +22,7 @@ import org.goldenstick.formats.onnx.OnnxNode;
 import org.goldenstick.formats.onnx.OnnxTensor;
 import org.goldenstick.formats.onnx.OnnxValueInfo;
 import org.goldenstick.nn.AdaptiveAvgPool2d;
+import org.goldenstick.nn.Add;
 import org.goldenstick.nn.AvgPool2d;
 import org.goldenstick.nn.BatchNorm2d;
 import org.goldenstick.nn.Clip;
@@ -548,6 +549,11 @@ public final class OnnxImport {
                 }
             }
             String op = node.opType().toLowerCase();
+            if (op.equals("add") && a instanceof Dyn da && b instanceof Dyn db && Arrays.equals(da.example().shape(), db.example().shape())) {
+                Add add = new Add(); // a sum of two computed tensors (a residual connection): a module that int8 deploy can run on codes
+                net.addModule(childName(""), add);
+                return apply(op, List.of(a, b), t -> add.forward(t[0], t[1]), null);
+            }
             OnnxNetwork.Op fn = switch (op) {
                 case "add" -> t -> t[0].add(t[1]);
                 case "sub" -> t -> t[0].sub(t[1]);

@@ -62,6 +62,11 @@ public final class OnnxNetwork extends Module {
         steps.add(new Call(name, in, out));
     }
 
+    /** Registers {@code module}, which an {@link Apply} step runs (a module of several inputs, such as an {@code nn.Add}). */
+    void addModule(String name, Module module) {
+        registerChild(name, module);
+    }
+
     void addConstant(String name, Tensor value, int out) {
         registerBuffer(name, value);
         steps.add(new Load(name, out));

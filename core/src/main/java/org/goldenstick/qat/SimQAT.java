@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.goldenstick.nn.Add;
 import org.goldenstick.nn.BatchNorm2d;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Dropout;
@@ -22,6 +23,7 @@ import org.goldenstick.nn.Sigmoid;
 import org.goldenstick.graph.ModelGraph;
 import org.goldenstick.graph.Node;
 import org.goldenstick.quant.CodeActivation;
+import org.goldenstick.quant.CodeAdd;
 import org.goldenstick.quant.CodeMaxPool2d;
 import org.goldenstick.quant.CodeProducer;
 import org.goldenstick.quant.CodeReLU;
@@ -219,6 +221,7 @@ public final class SimQAT extends CompAlgo {
         if (deploy.isEmpty()) throw new IllegalArgumentException("SimQAT.convert: no quant cell found; call apply (and train) before convert");
         deploy.forEach(network::replaceChild);
         carryCodes(network, graph, cellInputs);
+        residualSums(network, graph, cellInputs);
         floatsOnDemand(network, graph);
         for (var e : network.namedModules().entrySet()) {
             if (e.getValue() instanceof FakeQuantize) throw new IllegalStateException("SimQAT.convert: fake quantizer left at " + e.getKey());
@@ -269,9 +272,39 @@ public final class SimQAT extends CompAlgo {
     }
 
     /**
+     * Lets each residual sum ({@link Add}) of the deploy network add the codes of its operands ({@link CodeAdd}): it then
+     * also applies the ReLU that is its one consumer (when that ReLU quantizes for its consumers), or else writes the
+     * codes of the grid its int8 consumers quantize onto, when they agree on one. An add called at several points gets
+     * what all its calls agree on. Same outputs: only where the values come from changes.
+     */
+    private static void residualSums(Module network, ModelGraph graph, Map<Integer, QuantParams> cellInputs) {
+        Map<Add, List<CodeAdd>> plans = new java.util.IdentityHashMap<>();
+        for (Node n : graph.ops()) {
+            if (!n.isOp("add") || !(n.layer() instanceof Add add)) continue;
+            List<org.goldenstick.graph.Edge> consumers = graph.consumers(n.id());
+            CodeReLU relu = null;
+            if (consumers.size() == 1 && n.id() != graph.output().id()) {
+                Node c = graph.node(consumers.get(0).to());
+                if (c.isLayer() && network.module(c.path()) instanceof CodeReLU r && r.consumerGrid() != null) relu = r;
+            }
+            java.util.Set<QuantParams> grids = new java.util.HashSet<>();
+            for (var c : consumers) {
+                QuantParams g = cellInputs.get(c.to());
+                if (g != null) grids.add(g);
+            }
+            plans.computeIfAbsent(add, k -> new ArrayList<>()).add(new CodeAdd(relu, relu == null && grids.size() == 1 ? grids.iterator().next() : null));
+        }
+        plans.forEach((add, calls) -> {
+            CodeAdd first = calls.get(0);
+            boolean agree = calls.stream().allMatch(c -> c.fusedRelu() == first.fusedRelu() && java.util.Objects.equals(c.consumerGrid(), first.consumerGrid()));
+            add.computeWith(agree ? first : new CodeAdd(null, null));
+        });
+    }
+
+    /**
      * Lets each deploy layer whose output only code-reading layers consume ({@link #readsCodesOnly}) skip writing its
-     * float output ({@link CodeProducer#floatsOnDemand}); a layer feeding the network output, a float op (a residual
-     * add) or a float layer keeps writing it, while its epilogue has the values in cache.
+     * float output ({@link CodeProducer#floatsOnDemand}); a layer feeding the network output, a float op (a sum not on
+     * codes) or a float layer keeps writing it, while its epilogue has the values in cache.
      */
     private static void floatsOnDemand(Module network, ModelGraph graph) {
         for (var e : graph.layerCalls().entrySet()) {
@@ -285,8 +318,7 @@ public final class SimQAT extends CompAlgo {
     /**
      * True when every consumer of {@code node}'s output reads the codes a deploy layer leaves beside it: an int8 conv or
      * linear layer (on any grid: codes map to codes), code pooling, a code activation (a layer applied in
-     * {@code producer}'s epilogue and layers that pass
-     * their input on, a reshape, flatten, identity or folded BN, count by their own consumers). Only a speed
+     * {@code producer}'s epilogue, a residual sum on codes ({@link CodeAdd}), and layers that pass their input on, a reshape, flatten, identity or folded BN, count by their own consumers). Only a speed
      * decision: a float read of a deferred output still gets the right values.
      */
     private static boolean readsCodesOnly(Module network, ModelGraph graph, Node node, Module producer) {
@@ -302,7 +334,8 @@ public final class SimQAT extends CompAlgo {
                 continue;
             }
             boolean reads = m instanceof QConv2d || m instanceof QLinear || m instanceof CodeMaxPool2d || m instanceof CodeReLU
-                    || m instanceof QuantDequant q && q.codeTable(q.params()) != null;
+                    || m instanceof QuantDequant q && q.codeTable(q.params()) != null
+                    || c.layer() instanceof Add add && add.computation() instanceof CodeAdd;
             if (!reads) return false;
         }
         return true;

@@ -60,8 +60,13 @@ final class GridCodes {
      * ({@link #codes}); {@link #lookup} and codes on another grid ({@link #codesOrQuantize}) need values on the grid.
      */
     static void rememberQuantization(Tensor t, byte[] codes, QuantParams grid) {
+        rememberQuantization(t, codes, grid, null);
+    }
+
+    /** {@link #rememberQuantization}, noting that the values are already layer {@code doneFor}'s output ({@link #doneFor}). */
+    static void rememberQuantization(Tensor t, byte[] codes, QuantParams grid, Object doneFor) {
         if (!carries(grid) || codes.length != t.numel()) return;
-        CODES.put(t.storageIdentity(), new Entry(codes, grid, null, false));
+        CODES.put(t.storageIdentity(), new Entry(codes, grid, doneFor, false));
     }
 
     /** True for the grids codes are kept for: 8-bit, per tensor, not narrow range. */

@@ -27,6 +27,12 @@ public final class OpTrace {
 
         /** The layer entered last returns {@code output}. */
         void exitLayer(Object layer, Tensor input, Tensor output);
+
+        /**
+         * The op that produced {@code output} ran as the whole computation of {@code module}, a module of several inputs
+         * (an {@code nn.Add}), so the graph can name that module beside the op.
+         */
+        default void opOwner(Object module, Tensor output) {}
     }
 
     /** Ends a recording; restores the listener that was installed before (recordings nest). */
@@ -66,6 +72,12 @@ public final class OpTrace {
     static void op(String op, Tensor[] inputs, Tensor output) {
         Listener l = current();
         if (l != null) l.op(op, inputs, output);
+    }
+
+    /** Reports that {@code module} computed {@code output} by the one op that produced it (see {@link Listener#opOwner}). */
+    public static void opOwner(Object module, Tensor output) {
+        Listener l = current();
+        if (l != null) l.opOwner(module, output);
     }
 
     /** Runs a leaf layer's computation, reporting the call to the thread's listener if one is installed. */

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Supplier;
 import org.goldenstick.importer.OnnxImport;
+import org.goldenstick.nn.Add;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
 import org.goldenstick.nn.ReLU;
@@ -19,6 +20,7 @@ import org.goldenstick.nn.models.LeNet5;
 import org.goldenstick.nn.models.MobileNetV2;
 import org.goldenstick.nn.models.ResNet;
 import org.goldenstick.graph.Node;
+import org.goldenstick.quant.CodeAdd;
 import org.goldenstick.quant.CodeMaxPool2d;
 import org.goldenstick.quant.CodeProducer;
 import org.goldenstick.quant.CodeReLU;
@@ -37,7 +39,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The int8 deploy network with its codes carried between layers (ReLU and max pooling on codes, activations fused into
- * the conv epilogue, a residual ReLU quantizing for its consumer in the same pass) gives bit for bit what the same
+ * the conv epilogue, residual sums read from codes with their ReLU and their consumer's quantization in the same pass) gives bit for bit what the same
  * network gives on its plain path (and with every float output written) — the layer-by-layer float round trips it takes while a trace records it — on the
  * built-in networks and on imported ONNX ones, vector and scalar kernels; and it stays within the fake-quant network's
  * tolerance.
@@ -101,8 +103,20 @@ class CodeCarryingDeployTest {
             assertNotNull(r.consumerGrid(), "the residual ReLU quantizes for the next block's conv");
             assertSame(r, ((QConv2d) deploy.module("layer1.0.conv1")).fusedActivation(), "the block's first ReLU runs in conv1's epilogue");
             assertTrue(((QConv2d) deploy.module("layer1.0.conv1")).floatsOnDemand(), "conv1 (ReLU fused) feeds only conv2: codes only");
-            assertTrue(!((QConv2d) deploy.module("layer1.0.conv2")).floatsOnDemand(), "conv2 feeds the float residual add: floats written");
-            assertTrue(!((QConv2d) deploy.module("conv1")).floatsOnDemand(), "the stem's ReLU output feeds the first block's add");
+            Add add = (Add) deploy.module("layer1.0.add");
+            assertSame(r, ((CodeAdd) add.computation()).fusedRelu(), "the residual sum applies the block's ReLU in its own pass");
+            assertTrue(((QConv2d) deploy.module("layer1.0.conv2")).floatsOnDemand(), "conv2 feeds only the residual sum, which reads its codes");
+            assertTrue(((QConv2d) deploy.module("conv1")).floatsOnDemand(), "the stem's ReLU output feeds the first block's conv and sum, both on codes");
+        }
+        if (name.equals("mobilenetv2")) {
+            var adds = deploy.namedModules().values().stream().filter(m -> m instanceof Add).map(m -> (Add) m).toList();
+            assertTrue(!adds.isEmpty(), name + ": no residual add");
+            for (Add a : adds) assertTrue(a.computation() instanceof CodeAdd, name + ": a residual sum not on codes");
+            assertTrue(adds.stream().anyMatch(a -> ((CodeAdd) a.computation()).consumerGrid() != null), name + ": no sum writes its consumer's codes");
+        }
+        if (name.endsWith("-onnx") && !name.startsWith("lenet")) {
+            var adds = deploy.namedModules().values().stream().filter(m -> m instanceof Add a && a.computation() instanceof CodeAdd).count();
+            assertTrue(adds > 0, name + ": the imported network's Add does not run on codes");
         }
 
         // layers whose consumers all read codes skip their float output; the one feeding the network output keeps it

@@ -2,6 +2,7 @@ package org.goldenstick.nn.models;
 
 import java.util.List;
 import java.util.Random;
+import org.goldenstick.nn.Add;
 import org.goldenstick.nn.BatchNorm2d;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Identity;
@@ -14,7 +15,8 @@ import org.goldenstick.tensor.Tensor;
 /**
  * ResNet's basic block: {@code relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x))}, with 3×3 convolutions
  * without bias. The shortcut is {@link Identity} when shape is kept and {@code Sequential(conv 1×1 stride, bn)}
- * otherwise (option B). Children: {@code conv1, bn1, relu, conv2, bn2, shortcut} — the one ReLU is applied twice.
+ * otherwise (option B). Children: {@code conv1, bn1, relu, conv2, bn2, shortcut, add} — the one ReLU is applied twice;
+ * the residual sum is an {@link Add}.
  *
  * <pre>{@code
  * var block = new BasicBlock(16, 32, 2, new Random(0));     // projection shortcut
@@ -37,6 +39,7 @@ public class BasicBlock extends Module implements ResidualBlock {
         } else {
             registerChild("shortcut", new Identity());
         }
+        registerChild("add", new Add());
     }
 
     /** Re-initialises a conv with Kaiming-normal, fan-out (torchvision's ResNet init). */
@@ -60,7 +63,7 @@ public class BasicBlock extends Module implements ResidualBlock {
         Tensor fused = BatchNorm2d.forwardWithActivation(bn1, relu, out); // one op when it computes the same
         out = fused != null ? fused : relu.forward(bn1.forward(out));
         out = child("bn2").forward(child("conv2").forward(out));
-        return relu.forward(out.add(child("shortcut").forward(x)));
+        return relu.forward(((Add) child("add")).forward(out, child("shortcut").forward(x)));
     }
 
     @Override

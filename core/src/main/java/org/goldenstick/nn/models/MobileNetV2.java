@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.goldenstick.nn.AdaptiveAvgPool2d;
+import org.goldenstick.nn.Add;
 import org.goldenstick.nn.BatchNorm2d;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Flatten;
@@ -79,7 +80,7 @@ public class MobileNetV2 extends Module {
     /**
      * One inverted-residual block: {@code expand} (1×1 conv to {@code in·t}, bn, relu6; absent when t = 1),
      * {@code depthwise} (3×3 conv with one group per channel, bn, relu6), {@code project} (1×1 conv, bn); the input is
-     * added back when the stride is 1 and the widths match.
+     * added back when the stride is 1 and the widths match, by the child {@code add} ({@link Add}).
      */
     public static final class InvertedResidual extends Module {
         private final boolean residual;
@@ -90,13 +91,14 @@ public class MobileNetV2 extends Module {
             registerChild("depthwise", new Sequential(kaiming(new Conv2d(hidden, hidden, 3, stride, 1, 1, hidden, false, rng), rng), new BatchNorm2d(hidden), new ReLU6()));
             registerChild("project", new Sequential(kaiming(new Conv2d(hidden, out, 1, 1, 0, false, rng), rng), new BatchNorm2d(out)));
             this.residual = stride == 1 && in == out;
+            if (residual) registerChild("add", new Add());
         }
 
         @Override
         public Tensor forward(Tensor x) {
             Tensor y = x;
-            for (Module m : children().values()) y = m.forward(y);
-            return residual ? y.add(x) : y;
+            for (var e : children().entrySet()) if (!e.getKey().equals("add")) y = e.getValue().forward(y);
+            return residual ? ((Add) children().get("add")).forward(y, x) : y;
         }
     }
 }

@@ -1,0 +1,119 @@
+package org.goldenstick.tensor.kernel;
+
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The residual sum of an int8 network read from 8-bit codes: {@code y = act(dequant(a) + b)}, with {@code b} floats or
+ * codes on another grid, {@code act} the identity or ReLU, and optionally the codes of {@code y} on the consumer's grid
+ * written beside it. Every value is the float expression of the fake-quantized model, operation by operation: a code's
+ * value is {@code (max(c, minCode) − zeroPoint) · scale} (what the int8 layer that wrote the code gives for it), the sum
+ * one float addition (commutative, so operand order does not matter), ReLU {@code Math.max(s, 0)} (−0 becomes +0), and
+ * the output codes {@link Requantize#quantizeLinear} of {@code y}. The vector path computes the same operations in lanes.
+ *
+ * <pre>{@code
+ * var g = new ResidualAdd.Grid(true, 0.05f, -3, -128);
+ * ResidualAdd.codesPlusFloats(convCodes, g, shortcut, true, y, 0, y.length, consumerCodes, 0.04f, -128, false);
+ * }</pre>
+ */
+public final class ResidualAdd {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, F.vectorShape());
+    private static final VectorSpecies<Byte> BF = VectorSpecies.of(byte.class, VectorShape.forBitSize(F.length() * 8));
+    /** Output codes are written a block at a time, right after the block's floats (still in L1). */
+    private static final int BLOCK = 1024;
+
+    private ResidualAdd() {}
+
+    /**
+     * An 8-bit per-tensor grid: the value of code {@code c} (a signed byte, or unsigned when {@code !signed}) is
+     * {@code (max(c, minCode) − zeroPoint) · scale}.
+     */
+    public record Grid(boolean signed, float scale, int zeroPoint, int minCode) {}
+
+    /**
+     * {@code y[i] = act(value(a[i]) + b[i])} for i in [from, to), and when {@code out} is not null
+     * {@code out[i] = quantizeLinear(y[i], outScale, outZero, outUnsigned)}.
+     */
+    public static void codesPlusFloats(byte[] a, Grid ga, float[] b, boolean relu, float[] y, int from, int to,
+                                       byte[] out, float outScale, int outZero, boolean outUnsigned) {
+        for (int s = from; s < to; s += BLOCK) {
+            int e = Math.min(to, s + BLOCK);
+            int i = s;
+            if (Kernels.vector()) {
+                float lo = ga.minCode(), z = ga.zeroPoint(), sc = ga.scale();
+                // one loop per conversion and activation: a conversion operator that is not a constant keeps C2 from
+                // compiling it to one instruction
+                if (ga.signed()) {
+                    if (relu) for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).max(0f).intoArray(y, i);
+                    else for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).intoArray(y, i);
+                } else {
+                    if (relu) for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).max(0f).intoArray(y, i);
+                    else for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).intoArray(y, i);
+                }
+            }
+            for (; i < e; i++) {
+                float v = value(a[i], ga) + b[i];
+                y[i] = relu ? Math.max(v, 0f) : v;
+            }
+            if (out != null) Requantize.quantizeLinear(y, s, e - s, outScale, outZero, outUnsigned, out, s);
+        }
+    }
+
+    /**
+     * {@code y[i] = act(value(a[i]) + value(b[i]))} for i in [from, to), each code on its own grid, and when {@code out}
+     * is not null {@code out[i] = quantizeLinear(y[i], outScale, outZero, outUnsigned)}.
+     */
+    public static void codesPlusCodes(byte[] a, Grid ga, byte[] b, Grid gb, boolean relu, float[] y, int from, int to,
+                                      byte[] out, float outScale, int outZero, boolean outUnsigned) {
+        for (int s = from; s < to; s += BLOCK) {
+            int e = Math.min(to, s + BLOCK);
+            int i = s;
+            if (Kernels.vector()) {
+                // b decoded into y first, then a added to it in place: one conversion per loop (see codesPlusFloats)
+                decode(b, gb, y, s, e);
+                float lo = ga.minCode(), z = ga.zeroPoint(), sc = ga.scale();
+                if (ga.signed()) {
+                    if (relu) for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, y, i)).max(0f).intoArray(y, i);
+                    else for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                } else {
+                    if (relu) for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, y, i)).max(0f).intoArray(y, i);
+                    else for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                }
+            }
+            for (; i < e; i++) {
+                float v = value(a[i], ga) + value(b[i], gb);
+                y[i] = relu ? Math.max(v, 0f) : v;
+            }
+            if (out != null) Requantize.quantizeLinear(y, s, e - s, outScale, outZero, outUnsigned, out, s);
+        }
+    }
+
+    /** The value of one code on {@code g}. */
+    static float value(byte c, Grid g) {
+        int v = g.signed() ? c : c & 0xFF;
+        return (Math.max(v, g.minCode()) - g.zeroPoint()) * g.scale();
+    }
+
+    /** {@code y[i] = value(q[i])} for the whole vectors in [from, to) (the vector path's tail is left to the caller). */
+    private static void decode(byte[] q, Grid g, float[] y, int from, int to) {
+        float lo = g.minCode(), z = g.zeroPoint(), sc = g.scale();
+        int i = from;
+        if (g.signed()) for (; i + F.length() <= to; i += F.length()) signed(q, i, lo, z, sc).intoArray(y, i);
+        else for (; i + F.length() <= to; i += F.length()) unsigned(q, i, lo, z, sc).intoArray(y, i);
+    }
+
+    private static FloatVector signed(byte[] q, int i, float lo, float z, float s) {
+        IntVector c = (IntVector) ByteVector.fromArray(BF, q, i).convertShape(VectorOperators.B2I, I, 0);
+        return ((FloatVector) c.convert(VectorOperators.I2F, 0)).max(lo).sub(z).mul(s);
+    }
+
+    private static FloatVector unsigned(byte[] q, int i, float lo, float z, float s) {
+        IntVector c = (IntVector) ByteVector.fromArray(BF, q, i).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+        return ((FloatVector) c.convert(VectorOperators.I2F, 0)).max(lo).sub(z).mul(s);
+    }
+}
