@@ -273,8 +273,9 @@ public final class SimQAT extends CompAlgo {
 
     /**
      * Lets each residual sum ({@link Add}) of the deploy network add the codes of its operands ({@link CodeAdd}): it then
-     * also applies the ReLU that is its one consumer (when that ReLU quantizes for its consumers), or else writes the
-     * codes of the grid its int8 consumers quantize onto, when they agree on one. An add called at several points gets
+     * also applies the activation layer that is its one consumer when it can ({@link CodeAdd#fusable}: a ReLU that
+     * quantizes for its consumers, an activation quantization point), or else writes the codes of the grid its int8
+     * consumers quantize onto, when they agree on one. An add called at several points gets
      * what all its calls agree on. Same outputs: only where the values come from changes.
      */
     private static void residualSums(Module network, ModelGraph graph, Map<Integer, QuantParams> cellInputs) {
@@ -282,21 +283,21 @@ public final class SimQAT extends CompAlgo {
         for (Node n : graph.ops()) {
             if (!n.isOp("add") || !(n.layer() instanceof Add add)) continue;
             List<org.goldenstick.graph.Edge> consumers = graph.consumers(n.id());
-            CodeReLU relu = null;
+            CodeActivation act = null;
             if (consumers.size() == 1 && n.id() != graph.output().id()) {
                 Node c = graph.node(consumers.get(0).to());
-                if (c.isLayer() && network.module(c.path()) instanceof CodeReLU r && r.consumerGrid() != null) relu = r;
+                if (c.isLayer() && network.module(c.path()) instanceof CodeActivation a && CodeAdd.fusable(a)) act = a;
             }
             java.util.Set<QuantParams> grids = new java.util.HashSet<>();
             for (var c : consumers) {
                 QuantParams g = cellInputs.get(c.to());
                 if (g != null) grids.add(g);
             }
-            plans.computeIfAbsent(add, k -> new ArrayList<>()).add(new CodeAdd(relu, relu == null && grids.size() == 1 ? grids.iterator().next() : null));
+            plans.computeIfAbsent(add, k -> new ArrayList<>()).add(new CodeAdd(act, act == null && grids.size() == 1 ? grids.iterator().next() : null));
         }
         plans.forEach((add, calls) -> {
             CodeAdd first = calls.get(0);
-            boolean agree = calls.stream().allMatch(c -> c.fusedRelu() == first.fusedRelu() && java.util.Objects.equals(c.consumerGrid(), first.consumerGrid()));
+            boolean agree = calls.stream().allMatch(c -> c.fusedActivation() == first.fusedActivation() && java.util.Objects.equals(c.consumerGrid(), first.consumerGrid()));
             add.computeWith(agree ? first : new CodeAdd(null, null));
         });
     }

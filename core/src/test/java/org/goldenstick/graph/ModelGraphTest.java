@@ -47,7 +47,9 @@ class ModelGraphTest {
         List<Node> adds = g.nodes().stream().filter(n -> n.isOp("add")).toList();
         assertEquals(3, adds.size(), g.toString());
         Node add = adds.get(0);
-        assertEquals("layer1.0", add.path());
+        assertEquals("layer1.0.add", add.path(), "the sum is the block's Add module, named on its op node");
+        assertSame(net.module("layer1.0.add"), add.layer());
+        assertTrue(!add.isLayer(), "an Add is an op of two inputs, not a layer call");
         List<String> producers = g.producers(add.id()).stream().map(Node::path).toList();
         assertEquals(List.of("layer1.0.bn2", "layer1.0.shortcut"), producers);
         // the block's one ReLU runs twice: two nodes under one name
@@ -57,6 +59,20 @@ class ModelGraphTest {
         assertTrue(g.layerCalls("layer2.0.shortcut.0").get(0).isLayer(Conv2d.class));
         assertEquals("flatten", g.producers(g.output().id()).get(0).path(), "Flatten is a layer, not an op");
         assertEquals(List.of("add"), g.ops().stream().map(Node::op).distinct().toList());
+    }
+
+    @Test
+    void addLayersInFieldsAreNamedOnTheirOpsAndPlainSumsAreNot() {
+        UserNetworks.AddLayerNet net = new UserNetworks.AddLayerNet(new Random(2));
+        ModelGraph g = ModelGraph.trace(net, new int[] {1, 8, 8});
+        List<Node> adds = g.ops().stream().filter(n -> n.isOp("add")).toList();
+        assertEquals(List.of("add_a", "add_b"), adds.stream().map(Node::path).toList(), g.toString());
+        assertSame(net.module("add_a"), adds.get(0).layer());
+        assertEquals(List.of("a2_bn", "stem_relu"), g.producers(adds.get(0).id()).stream().map(Node::path).toList(), "arguments in call order");
+        assertEquals(List.of("a_out", "b2_bn"), g.producers(adds.get(1).id()).stream().map(Node::path).toList());
+        assertEquals("head", g.node(g.consumers(adds.get(1).id()).get(0).to()).path());
+        UserNetworks.ResidualNet plain = new UserNetworks.ResidualNet(new Random(2));
+        for (Node n : ModelGraph.trace(plain, new int[] {1, 8, 8}).ops()) assertEquals(null, n.layer(), "a Tensor.add has no module");
     }
 
     @Test

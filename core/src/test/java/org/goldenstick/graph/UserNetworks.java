@@ -2,6 +2,7 @@ package org.goldenstick.graph;
 
 import java.util.Random;
 import org.goldenstick.nn.AdaptiveAvgPool2d;
+import org.goldenstick.nn.Add;
 import org.goldenstick.nn.BatchNorm2d;
 import org.goldenstick.nn.Conv2d;
 import org.goldenstick.nn.Flatten;
@@ -60,6 +61,56 @@ public final class UserNetworks {
             y = b1Relu.forward(b1Bn.forward(b1.forward(x)));
             x = bOut.forward(b2Bn.forward(b2.forward(y)).add(x));
             return fc.forward(pool.forward(x).flatten(1));
+        }
+
+        @Override
+        public int[] exampleInputShape() {
+            return new int[] {1, 8, 8};
+        }
+    }
+
+    /**
+     * {@link ResidualNet}'s shape with its sums as {@link Add} layers held in fields: the first block's sum feeds a ReLU
+     * (as ResNet's), the second's (as MobileNetV2's, no activation) feeds a 1×1 conv and the pooling.
+     */
+    public static final class AddLayerNet extends Module {
+        private final Conv2d stem, a1, a2, b1, b2, head;
+        private final BatchNorm2d stemBn, a1Bn, a2Bn, b1Bn, b2Bn;
+        private final ReLU stemRelu, a1Relu, aOut, b1Relu;
+        private final Add addA, addB;
+        private final AdaptiveAvgPool2d pool;
+        private final Linear fc;
+
+        public AddLayerNet(Random rng) {
+            stem = registerChild("stem", new Conv2d(1, 12, 3, 1, 1, false, rng));
+            stemBn = registerChild("stem_bn", new BatchNorm2d(12));
+            stemRelu = registerChild("stem_relu", new ReLU());
+            a1 = registerChild("a1", new Conv2d(12, 12, 3, 1, 1, false, rng));
+            a1Bn = registerChild("a1_bn", new BatchNorm2d(12));
+            a1Relu = registerChild("a1_relu", new ReLU());
+            a2 = registerChild("a2", new Conv2d(12, 12, 3, 1, 1, false, rng));
+            a2Bn = registerChild("a2_bn", new BatchNorm2d(12));
+            addA = registerChild("add_a", new Add());
+            aOut = registerChild("a_out", new ReLU());
+            b1 = registerChild("b1", new Conv2d(12, 12, 3, 1, 1, false, rng));
+            b1Bn = registerChild("b1_bn", new BatchNorm2d(12));
+            b1Relu = registerChild("b1_relu", new ReLU());
+            b2 = registerChild("b2", new Conv2d(12, 12, 3, 1, 1, false, rng));
+            b2Bn = registerChild("b2_bn", new BatchNorm2d(12));
+            addB = registerChild("add_b", new Add());
+            head = registerChild("head", new Conv2d(12, 16, 1, 1, 0, rng));
+            pool = registerChild("pool", new AdaptiveAvgPool2d(1));
+            fc = registerChild("fc", new Linear(16, 10, rng));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            x = stemRelu.forward(stemBn.forward(stem.forward(x)));
+            Tensor y = a1Relu.forward(a1Bn.forward(a1.forward(x)));
+            x = aOut.forward(addA.forward(a2Bn.forward(a2.forward(y)), x));
+            y = b1Relu.forward(b1Bn.forward(b1.forward(x)));
+            x = addB.forward(x, b2Bn.forward(b2.forward(y)));
+            return fc.forward(pool.forward(head.forward(x)).flatten(1));
         }
 
         @Override

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.function.Supplier;
 import org.goldenstick.importer.OnnxImport;
+import org.goldenstick.graph.UserNetworks;
 import org.goldenstick.nn.Add;
 import org.goldenstick.nn.MaxPool2d;
 import org.goldenstick.nn.Module;
@@ -62,6 +63,7 @@ class CodeCarryingDeployTest {
         check("lenet", () -> new LeNet5(1, 28, 10, new Random(1)), new int[] {1, 28, 28}, false);
         check("resnet20", () -> ResNet.resnet20(3, 10, 8, new Random(1)), new int[] {3, 16, 16}, false);
         check("mobilenetv2", () -> new MobileNetV2(3, 10, new Random(1)), new int[] {3, 16, 16}, false);
+        check("user-add", () -> new UserNetworks.AddLayerNet(new Random(1)), new int[] {1, 8, 8}, false);
         check("lenet-onnx", () -> new LeNet5(1, 28, 10, new Random(1)), new int[] {1, 28, 28}, true);
         check("resnet20-onnx", () -> ResNet.resnet20(3, 10, 8, new Random(1)), new int[] {3, 16, 16}, true);
         check("mobilenetv2-onnx", () -> new MobileNetV2(3, 10, new Random(1)), new int[] {3, 16, 16}, true);
@@ -104,7 +106,7 @@ class CodeCarryingDeployTest {
             assertSame(r, ((QConv2d) deploy.module("layer1.0.conv1")).fusedActivation(), "the block's first ReLU runs in conv1's epilogue");
             assertTrue(((QConv2d) deploy.module("layer1.0.conv1")).floatsOnDemand(), "conv1 (ReLU fused) feeds only conv2: codes only");
             Add add = (Add) deploy.module("layer1.0.add");
-            assertSame(r, ((CodeAdd) add.computation()).fusedRelu(), "the residual sum applies the block's ReLU in its own pass");
+            assertSame(r, ((CodeAdd) add.computation()).fusedActivation(), "the residual sum applies the block's ReLU in its own pass");
             assertTrue(((QConv2d) deploy.module("layer1.0.conv2")).floatsOnDemand(), "conv2 feeds only the residual sum, which reads its codes");
             assertTrue(((QConv2d) deploy.module("conv1")).floatsOnDemand(), "the stem's ReLU output feeds the first block's conv and sum, both on codes");
         }
@@ -114,6 +116,12 @@ class CodeCarryingDeployTest {
             for (Add a : adds) assertTrue(a.computation() instanceof CodeAdd, name + ": a residual sum not on codes");
             assertTrue(adds.stream().anyMatch(a -> ((CodeAdd) a.computation()).consumerGrid() != null), name + ": no sum writes its consumer's codes");
         }
+        if (name.equals("user-add")) { // Add layers held in fields: a sum feeding a ReLU, and one feeding a conv directly
+            CodeAdd a = (CodeAdd) ((Add) deploy.module("add_a")).computation(), b = (CodeAdd) ((Add) deploy.module("add_b")).computation();
+            assertSame(deploy.module("a_out"), a.fusedActivation(), "the sum applies the activation quantization point after it");
+            assertNotNull(b.consumerGrid(), "the second sum writes the head conv's input codes");
+            assertTrue(((QConv2d) deploy.module("a2")).floatsOnDemand() && ((QConv2d) deploy.module("b2")).floatsOnDemand(), "the sums read their operands' codes");
+        }
         if (name.endsWith("-onnx") && !name.startsWith("lenet")) {
             var adds = deploy.namedModules().values().stream().filter(m -> m instanceof Add a && a.computation() instanceof CodeAdd).count();
             assertTrue(adds > 0, name + ": the imported network's Add does not run on codes");
@@ -121,7 +129,7 @@ class CodeCarryingDeployTest {
 
         // layers whose consumers all read codes skip their float output; the one feeding the network output keeps it
         long onDemand = deploy.namedModules().values().stream().filter(m -> m instanceof CodeProducer p && p.floatsOnDemand()).count();
-        assertTrue(onDemand >= (name.startsWith("lenet") ? 4 : 3), name + ": only " + onDemand + " layers produce floats on demand");
+        assertTrue(onDemand >= (name.startsWith("lenet") ? 4 : name.startsWith("user") ? 2 : 3), name + ": only " + onDemand + " layers produce floats on demand");
         var graph = org.goldenstick.graph.ModelGraph.trace(deploy, sh);
         Node last = graph.output();
         if (last.isLayer() && deploy.module(last.path()) instanceof CodeProducer p) assertTrue(!p.floatsOnDemand(), name + ": the output layer must write floats");

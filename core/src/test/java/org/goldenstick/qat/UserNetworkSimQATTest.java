@@ -59,6 +59,11 @@ class UserNetworkSimQATTest {
     }
 
     @Test
+    void networkWithAddLayers() throws Exception {
+        run("add-layers", () -> new UserNetworks.AddLayerNet(new Random(14)), 6);
+    }
+
+    @Test
     void multiLayerPerceptron() throws Exception {
         run("mlp", () -> new UserNetworks.Mlp(new Random(13)), 6);
     }

@@ -49,7 +49,7 @@ class OnnxGraphExportTest {
 
     @Test
     void fp32NetworksAgreeWithOnnxRuntime() throws Exception {
-        List<Module> nets = List.of(new LeNet5(1, 8, 10, new Random(0)), ResNet.resnet8(1, 10, 4, new Random(0)), new UserNetworks.ResidualNet(new Random(4)),
+        List<Module> nets = List.of(new LeNet5(1, 8, 10, new Random(0)), ResNet.resnet8(1, 10, 4, new Random(0)), new UserNetworks.ResidualNet(new Random(4)), new UserNetworks.AddLayerNet(new Random(8)),
                 new UserNetworks.SeparableConcatNet(new Random(5)), new UserNetworks.Mlp(new Random(6)), new Ops());
         Tensor x = Tensor.randn(new Random(7), 16, 1, 8, 8);
         for (Module net : nets) {

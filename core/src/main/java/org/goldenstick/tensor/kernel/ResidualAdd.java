@@ -9,15 +9,17 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The residual sum of an int8 network read from 8-bit codes: {@code y = act(dequant(a) + b)}, with {@code b} floats or
- * codes on another grid, {@code act} the identity or ReLU, and optionally the codes of {@code y} on the consumer's grid
- * written beside it. Every value is the float expression of the fake-quantized model, operation by operation: a code's
+ * codes on another grid, {@code act} the identity or ReLU, and optionally the codes of {@code y} on a consumer's grid
+ * ({@link Codes}). Every value is the float expression of the fake-quantized model, operation by operation: a code's
  * value is {@code (max(c, minCode) − zeroPoint) · scale} (what the int8 layer that wrote the code gives for it), the sum
  * one float addition (commutative, so operand order does not matter), ReLU {@code Math.max(s, 0)} (−0 becomes +0), and
- * the output codes {@link Requantize#quantizeLinear} of {@code y}. The vector path computes the same operations in lanes.
+ * the output codes {@link Requantize#quantizeLinear} or {@link Requantize#quantizeRow} of {@code y}, as the consumer
+ * computes them. The vector path computes the same operations in lanes.
  *
  * <pre>{@code
  * var g = new ResidualAdd.Grid(true, 0.05f, -3, -128);
- * ResidualAdd.codesPlusFloats(convCodes, g, shortcut, true, y, 0, y.length, consumerCodes, 0.04f, -128, false);
+ * var out = ResidualAdd.Codes.beside(consumerCodes, 0.04f, -128, false);
+ * ResidualAdd.codesPlusFloats(convCodes, g, shortcut, true, y, 0, y.length, out);
  * }</pre>
  */
 public final class ResidualAdd {
@@ -36,11 +38,29 @@ public final class ResidualAdd {
     public record Grid(boolean signed, float scale, int zeroPoint, int minCode) {}
 
     /**
-     * {@code y[i] = act(value(a[i]) + b[i])} for i in [from, to), and when {@code out} is not null
-     * {@code out[i] = quantizeLinear(y[i], outScale, outZero, outUnsigned)}.
+     * The codes written for the sum {@code y}: {@code out[i] = quantizeLinear(y[i])} beside it (the values stay the sum),
+     * or, {@code onGrid}, {@link Requantize#quantizeRow}: the codes clamped to {@code [lo, hi]} (a monotone activation
+     * applied on the grid) and {@code y} replaced by their values, a quantize-dequantize point consuming the sum.
      */
-    public static void codesPlusFloats(byte[] a, Grid ga, float[] b, boolean relu, float[] y, int from, int to,
-                                       byte[] out, float outScale, int outZero, boolean outUnsigned) {
+    public record Codes(byte[] out, float scale, int zeroPoint, boolean unsigned, int lo, int hi, int minCode, boolean onGrid) {
+        /** Codes beside the sum, as {@link Requantize#quantizeLinear} gives them. */
+        public static Codes beside(byte[] out, float scale, int zeroPoint, boolean unsigned) {
+            return new Codes(out, scale, zeroPoint, unsigned, unsigned ? 0 : -128, unsigned ? 255 : 127, unsigned ? 0 : -128, false);
+        }
+
+        /** Codes in {@code [lo, hi]} with the sum replaced by their values, as {@link Requantize#quantizeRow} gives them. */
+        public static Codes onGrid(byte[] out, float scale, int zeroPoint, boolean unsigned, int lo, int hi, int minCode) {
+            return new Codes(out, scale, zeroPoint, unsigned, lo, hi, minCode, true);
+        }
+
+        void write(float[] y, int from, int to) {
+            if (onGrid) Requantize.quantizeRow(y, from, to - from, scale, zeroPoint, unsigned, lo, hi, minCode, out, from, y, from);
+            else Requantize.quantizeLinear(y, from, to - from, scale, zeroPoint, unsigned, out, from);
+        }
+    }
+
+    /** {@code y[i] = act(value(a[i]) + b[i])} for i in [from, to), then {@code codes} (when not null) written from it. */
+    public static void codesPlusFloats(byte[] a, Grid ga, float[] b, boolean relu, float[] y, int from, int to, Codes codes) {
         for (int s = from; s < to; s += BLOCK) {
             int e = Math.min(to, s + BLOCK);
             int i = s;
@@ -60,16 +80,15 @@ public final class ResidualAdd {
                 float v = value(a[i], ga) + b[i];
                 y[i] = relu ? Math.max(v, 0f) : v;
             }
-            if (out != null) Requantize.quantizeLinear(y, s, e - s, outScale, outZero, outUnsigned, out, s);
+            if (codes != null) codes.write(y, s, e);
         }
     }
 
     /**
-     * {@code y[i] = act(value(a[i]) + value(b[i]))} for i in [from, to), each code on its own grid, and when {@code out}
-     * is not null {@code out[i] = quantizeLinear(y[i], outScale, outZero, outUnsigned)}.
+     * {@code y[i] = act(value(a[i]) + value(b[i]))} for i in [from, to), each code on its own grid, then {@code codes}
+     * (when not null) written from it.
      */
-    public static void codesPlusCodes(byte[] a, Grid ga, byte[] b, Grid gb, boolean relu, float[] y, int from, int to,
-                                      byte[] out, float outScale, int outZero, boolean outUnsigned) {
+    public static void codesPlusCodes(byte[] a, Grid ga, byte[] b, Grid gb, boolean relu, float[] y, int from, int to, Codes codes) {
         for (int s = from; s < to; s += BLOCK) {
             int e = Math.min(to, s + BLOCK);
             int i = s;
@@ -89,7 +108,7 @@ public final class ResidualAdd {
                 float v = value(a[i], ga) + value(b[i], gb);
                 y[i] = relu ? Math.max(v, 0f) : v;
             }
-            if (out != null) Requantize.quantizeLinear(y, s, e - s, outScale, outZero, outUnsigned, out, s);
+            if (codes != null) codes.write(y, s, e);
         }
     }
 

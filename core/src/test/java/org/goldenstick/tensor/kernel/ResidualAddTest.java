@@ -47,8 +47,8 @@ class ResidualAddTest {
                         int from = n > 1 ? 1 : 0; // an offset start: the range is honoured
                         float[] y1 = new float[n], y2 = new float[n];
                         byte[] o1 = new byte[n], o2 = new byte[n];
-                        ResidualAdd.codesPlusFloats(a, ga, f, relu, y1, from, n, o1, so, zo, false);
-                        ResidualAdd.codesPlusCodes(a, ga, b, gb, relu, y2, from, n, o2, so, zo, false);
+                        ResidualAdd.codesPlusFloats(a, ga, f, relu, y1, from, n, ResidualAdd.Codes.beside(o1, so, zo, false));
+                        ResidualAdd.codesPlusCodes(a, ga, b, gb, relu, y2, from, n, ResidualAdd.Codes.beside(o2, so, zo, false));
                         for (int i = from; i < n; i++) {
                             int ca = aSigned ? a[i] : a[i] & 0xFF, cb = bSigned ? b[i] : b[i] & 0xFF;
                             float s1 = value(ca, aSigned, sa, za) + f[i], s2 = value(ca, aSigned, sa, za) + value(cb, bSigned, sb, zb);
@@ -78,13 +78,36 @@ class ResidualAddTest {
         float[] f = new float[n], y = new float[n], yNoCodes = new float[n];
         for (int i = 0; i < n; i++) f[i] = (float) rnd.nextGaussian();
         byte[] out = new byte[n];
-        ResidualAdd.codesPlusFloats(a, ga, f, true, y, 0, n, out, 0.01f, 0, true);
-        ResidualAdd.codesPlusFloats(a, ga, f, true, yNoCodes, 0, n, null, 1f, 0, false);
+        ResidualAdd.codesPlusFloats(a, ga, f, true, y, 0, n, ResidualAdd.Codes.beside(out, 0.01f, 0, true));
+        ResidualAdd.codesPlusFloats(a, ga, f, true, yNoCodes, 0, n, null);
         for (int i = 0; i < n; i++) {
             float e = Math.max(((a[i] & 0xFF) - 128) * 0.02f + f[i], 0f);
             assertEquals(e, y[i]);
             assertEquals(e, yNoCodes[i]);
             assertEquals(quantize(e, 0.01f, 0, true), out[i] & 0xFF, "i=" + i);
+        }
+    }
+
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void onGridCodesReplaceTheSumByTheirValues(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(9);
+        int n = 1500;
+        var ga = new ResidualAdd.Grid(true, 0.03f, 4, -128);
+        var gb = new ResidualAdd.Grid(false, 0.02f, 100, 0);
+        byte[] a = new byte[n], b = new byte[n], out = new byte[n];
+        rnd.nextBytes(a);
+        rnd.nextBytes(b);
+        float[] y = new float[n];
+        float s = 0.04f;
+        int zp = -20, lo = zp, hi = 90; // ReLU6-like clamp on the grid
+        ResidualAdd.codesPlusCodes(a, ga, b, gb, false, y, 0, n, ResidualAdd.Codes.onGrid(out, s, zp, false, lo, hi, -128));
+        for (int i = 0; i < n; i++) {
+            float sum = (a[i] - 4) * 0.03f + ((b[i] & 0xFF) - 100) * 0.02f;
+            int q = Math.max(lo, Math.min(hi, quantize(sum, s, zp, false)));
+            assertEquals(q, out[i], "i=" + i);
+            assertEquals((q - zp) * s, y[i], "i=" + i + ": the code's value");
         }
     }
 }
