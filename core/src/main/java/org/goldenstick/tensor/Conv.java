@@ -106,8 +106,9 @@ final class Conv {
         /** Start of each row (o, i, j) of the flipped convolution's column matrix in the padded dY. */
         final int[] taps2;
         /**
-         * Wide layout with at least a register panel of output channels per group: the weight gradient is formed
-         * transposed, [k, O_g] per group, with the channels along the vector lanes (no lane reductions per image).
+         * Wide layout with at least a vector of output channels per group: the weight gradient is formed transposed,
+         * [k, O_g] per group, with the channels along the vector lanes (no lane reductions per image; 16 channels take
+         * {@link ShiftedGemm}'s one-vector kernel). Fewer channels would leave most lanes idle: dot products instead.
          */
         final boolean transposedGrad;
 
@@ -161,7 +162,7 @@ final class Conv {
             this.padTop2 = extentH - s.padTop();
             this.padLeft2 = overhang - s.padLeft();
             this.padded2 = og * hp2 * wp2 + overhang + ShiftedGemm.readWidth(pw2) - pw2;
-            this.transposedGrad = wide && og >= ShiftedGemm.panelWidth();
+            this.transposedGrad = wide && og >= ShiftedGemm.narrowPanelWidth();
             this.taps2 = flipGrad ? taps(og, kh, kw, hp2 * wp2, s.dilationH() * wp2, s.dilationW()) : null;
         }
 

@@ -68,6 +68,10 @@ class ConvTest {
                     false, Conv2dSpec.of(2, 0, 1, 1)),
             new Case("stride 3x2, dilation 2, asymmetric pads (phases of both strides)", new int[] {2, 2, 11, 9}, new int[] {5, 2, 3, 3}, true,
                     new Conv2dSpec(3, 2, 2, 1, 0, 2, 2, 2, 1)),
+            new Case("stride 1 pad 1, 16 output channels (one-vector transposed dW)", new int[] {2, 3, 7, 9}, new int[] {16, 3, 3, 3}, false,
+                    Conv2dSpec.of(1, 1, 1, 1)),
+            new Case("3x3 stride 2 pad 1, 20 output channels (one-vector panel tail)", new int[] {2, 5, 9, 8}, new int[] {20, 5, 3, 3}, true,
+                    Conv2dSpec.of(2, 1, 1, 1)),
             new Case("many images (batch chunks)", new int[] {11, 2, 4, 4}, new int[] {3, 2, 2, 2}, true, Conv2dSpec.of(1, 1, 1, 1)));
 
     @Test

@@ -25,13 +25,24 @@ public final class ShiftedGemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Eight rows: convolution channel counts are mostly multiples of 8 (16 accumulators, 2 B loads, 8 broadcasts per step). */
     private static final int L = S.length(), MR = 8, NR = PackedGemm.NR;
-    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[MR * NR]);
+    /** Rows of the narrow kernel: 16 accumulators, one B load and 16 broadcasts per step. */
+    private static final int NARROW_MR = 16;
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[Math.max(MR * NR, NARROW_MR * L)]);
+    private static final ThreadLocal<int[]> NARROW_ROWS = ThreadLocal.withInitial(() -> new int[NARROW_MR]);
 
     private ShiftedGemm() {}
 
     /** Columns the vector path computes at once; windows are read in whole panels of this width. */
     public static int panelWidth() {
         return NR;
+    }
+
+    /**
+     * Columns of one vector: a product with at most this many columns (or a panel tail that narrow) runs a taller
+     * kernel with one vector of columns, as efficient per multiply-add as a full panel.
+     */
+    public static int narrowPanelWidth() {
+        return L;
     }
 
     /** How many values of each window {@link #multiply} may read for {@code n} output columns. */
@@ -88,6 +99,10 @@ public final class ShiftedGemm {
         float[] tile = TILE.get();
         for (int j = 0; j < n; j += NR) {
             int w = Math.min(NR, n - j);
+            if (w <= L) {
+                narrowPanel(m, w, k, a, aOff, lda, aRows, b, bOff + j, ldb, bRows, c, cOff + j, ldc, accumulate, tile);
+                continue;
+            }
             for (int i = 0; i < m; i += MR) {
                 int h = Math.min(MR, m - i);
                 // Rows past m repeat the last real row; their results are dropped.
@@ -108,6 +123,93 @@ public final class ShiftedGemm {
                 }
             }
         }
+    }
+
+    /**
+     * A panel of at most one vector of columns (a 16-channel weight gradient, a row tail): {@link #NARROW_MR} rows at
+     * a time against one B vector per step, so the accumulators fill the registers that the second B vector of
+     * {@link #kernel} would have left idle. Same sums in the same order as {@link #kernel}.
+     */
+    private static void narrowPanel(int m, int w, int k, float[] a, int aOff, int lda, int[] aRows, float[] b, int b0, int ldb, int[] bRows,
+                                    float[] c, int c0, int ldc, boolean accumulate, float[] tile) {
+        int[] rows = NARROW_ROWS.get();
+        for (int i = 0; i < m; i += NARROW_MR) {
+            int h = Math.min(NARROW_MR, m - i);
+            // Rows past m repeat the last real row; their results are dropped.
+            for (int r = 0; r < NARROW_MR; r++) rows[r] = row(aOff, lda, aRows, i + Math.min(r, h - 1));
+            if (h == NARROW_MR && w == L) {
+                narrowKernel(k, a, rows, b, b0, bRows, ldb, c, c0 + i * ldc, ldc, accumulate);
+            } else {
+                narrowKernel(k, a, rows, b, b0, bRows, ldb, tile, 0, L, false);
+                for (int r = 0; r < h; r++) {
+                    int co = c0 + (i + r) * ldc;
+                    if (accumulate) for (int q = 0; q < w; q++) c[co + q] += tile[r * L + q];
+                    else System.arraycopy(tile, r * L, c, co, w);
+                }
+            }
+        }
+    }
+
+    /** {@link #NARROW_MR} A rows (row r's element p at {@code rows[r] + p}) times one vector of B columns. */
+    private static void narrowKernel(int k, float[] a, int[] rows, float[] b, int b0, int[] rowOff, int ldb, float[] c, int co, int ldc, boolean add) {
+        int a0 = rows[0], a1 = rows[1], a2 = rows[2], a3 = rows[3], a4 = rows[4], a5 = rows[5], a6 = rows[6], a7 = rows[7];
+        int a8 = rows[8], a9 = rows[9], a10 = rows[10], a11 = rows[11], a12 = rows[12], a13 = rows[13], a14 = rows[14], a15 = rows[15];
+        FloatVector c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15;
+        if (add) {
+            c0 = FloatVector.fromArray(S, c, co);
+            c1 = FloatVector.fromArray(S, c, co + ldc);
+            c2 = FloatVector.fromArray(S, c, co + 2 * ldc);
+            c3 = FloatVector.fromArray(S, c, co + 3 * ldc);
+            c4 = FloatVector.fromArray(S, c, co + 4 * ldc);
+            c5 = FloatVector.fromArray(S, c, co + 5 * ldc);
+            c6 = FloatVector.fromArray(S, c, co + 6 * ldc);
+            c7 = FloatVector.fromArray(S, c, co + 7 * ldc);
+            c8 = FloatVector.fromArray(S, c, co + 8 * ldc);
+            c9 = FloatVector.fromArray(S, c, co + 9 * ldc);
+            c10 = FloatVector.fromArray(S, c, co + 10 * ldc);
+            c11 = FloatVector.fromArray(S, c, co + 11 * ldc);
+            c12 = FloatVector.fromArray(S, c, co + 12 * ldc);
+            c13 = FloatVector.fromArray(S, c, co + 13 * ldc);
+            c14 = FloatVector.fromArray(S, c, co + 14 * ldc);
+            c15 = FloatVector.fromArray(S, c, co + 15 * ldc);
+        } else {
+            c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = c12 = c13 = c14 = c15 = FloatVector.zero(S);
+        }
+        for (int p = 0; p < k; p++) {
+            FloatVector bv = FloatVector.fromArray(S, b, rowOff != null ? b0 + rowOff[p] : b0 + p * ldb);
+            c0 = FloatVector.broadcast(S, a[a0 + p]).fma(bv, c0);
+            c1 = FloatVector.broadcast(S, a[a1 + p]).fma(bv, c1);
+            c2 = FloatVector.broadcast(S, a[a2 + p]).fma(bv, c2);
+            c3 = FloatVector.broadcast(S, a[a3 + p]).fma(bv, c3);
+            c4 = FloatVector.broadcast(S, a[a4 + p]).fma(bv, c4);
+            c5 = FloatVector.broadcast(S, a[a5 + p]).fma(bv, c5);
+            c6 = FloatVector.broadcast(S, a[a6 + p]).fma(bv, c6);
+            c7 = FloatVector.broadcast(S, a[a7 + p]).fma(bv, c7);
+            c8 = FloatVector.broadcast(S, a[a8 + p]).fma(bv, c8);
+            c9 = FloatVector.broadcast(S, a[a9 + p]).fma(bv, c9);
+            c10 = FloatVector.broadcast(S, a[a10 + p]).fma(bv, c10);
+            c11 = FloatVector.broadcast(S, a[a11 + p]).fma(bv, c11);
+            c12 = FloatVector.broadcast(S, a[a12 + p]).fma(bv, c12);
+            c13 = FloatVector.broadcast(S, a[a13 + p]).fma(bv, c13);
+            c14 = FloatVector.broadcast(S, a[a14 + p]).fma(bv, c14);
+            c15 = FloatVector.broadcast(S, a[a15 + p]).fma(bv, c15);
+        }
+        c0.intoArray(c, co);
+        c1.intoArray(c, co + ldc);
+        c2.intoArray(c, co + 2 * ldc);
+        c3.intoArray(c, co + 3 * ldc);
+        c4.intoArray(c, co + 4 * ldc);
+        c5.intoArray(c, co + 5 * ldc);
+        c6.intoArray(c, co + 6 * ldc);
+        c7.intoArray(c, co + 7 * ldc);
+        c8.intoArray(c, co + 8 * ldc);
+        c9.intoArray(c, co + 9 * ldc);
+        c10.intoArray(c, co + 10 * ldc);
+        c11.intoArray(c, co + 11 * ldc);
+        c12.intoArray(c, co + 12 * ldc);
+        c13.intoArray(c, co + 13 * ldc);
+        c14.intoArray(c, co + 14 * ldc);
+        c15.intoArray(c, co + 15 * ldc);
     }
 
     /** Start of A's row {@code i}. */

@@ -28,8 +28,12 @@ class ShiftedGemmTest {
         assertEquals(expected, actual, 1e-5 * (1 + mag), what);
     }
 
-    /** Sizes around the 8-row tile and the register panel (tails on every side), overwrite and accumulate. */
-    private static final int[][] SIZES = {{1, 1, 1}, {3, 5, 7}, {8, 32, 9}, {9, 33, 17}, {16, 80, 27}, {17, 70, 64}, {40, 100, 5}};
+    /**
+     * Sizes around the 8-row tile, the register panel and the one-vector panel with its 16-row tile (tails on every
+     * side), overwrite and accumulate.
+     */
+    private static final int[][] SIZES = {{1, 1, 1}, {3, 5, 7}, {8, 32, 9}, {9, 33, 17}, {16, 80, 27}, {17, 70, 64}, {40, 100, 5},
+            {32, 16, 11}, {19, 48, 13}, {33, 8, 6}, {16, 12, 20}};
 
     @Test
     void multiplyMatchesReferenceOnBothPaths() {
