@@ -222,8 +222,7 @@ final class Conv {
             } else if (g.wide) {
                 pad(g, x, xOff, xp);
                 ShiftedGemm.multiply(g.og, g.pw, g.k, w, wOff, g.k, xp, 0, g.taps, yw, 0, g.pw, false);
-                for (int oc = 0; oc < g.og; oc++)
-                    for (int oy = 0; oy < g.oh; oy++) System.arraycopy(yw, oc * g.pw + oy * g.wq, y, yOff + oc * g.p + oy * g.ow, g.ow);
+                VectorKernels.copyRows(yw, 0, g.wq, y, yOff, g.ow, g.og * g.oh, g.ow, false); // drops each wide row's extra columns
             } else {
                 im2col(g, x, xOff, col);
                 Sgemm.gemm(false, false, g.og, g.p, g.k, w, wOff, g.k, col, 0, g.p, y, yOff, g.p, false);
@@ -247,8 +246,11 @@ final class Conv {
     private static void backward(Geometry g, float[] gy, Tensor x, Tensor w, Tensor bias) {
         float[] xd = x.data(), wd = w.data();
         boolean needX = x.requiresGrad(), needW = w.requiresGrad();
+        // No gradient on x yet: each image's gradient is written, not added (no zero fill, no second read).
+        boolean fresh = needX && x.claimFreshGrad();
         float[] gx = needX ? x.gradArray() : null;
         if (depthwise && DepthwiseConv.applies(g)) {
+            if (fresh) java.util.Arrays.fill(gx, 0f); // the depthwise kernel adds
             if (needX || needW) DepthwiseConv.backward(g, xd, wd, gy, gx, needW ? w.gradArray() : null);
             biasGrad(g, gy, bias);
             return;
@@ -269,8 +271,8 @@ final class Conv {
                         int yOff = (img * g.o + grp * g.og) * g.p;
                         int wOff = grp * g.og * g.k;
                         int gwOff = ch * wSize + wOff;
-                        if (g.wide) backwardWide(g, xd, wd, flipped, gy, gx, parts, xOff, yOff, wOff, gwOff);
-                        else backwardPlain(g, xd, wd, gy, gx, parts, xOff, yOff, wOff, gwOff);
+                        if (g.wide) backwardWide(g, xd, wd, flipped, gy, gx, fresh, parts, xOff, yOff, wOff, gwOff);
+                        else backwardPlain(g, xd, wd, gy, gx, fresh, parts, xOff, yOff, wOff, gwOff);
                     }
                 }
             });
@@ -315,8 +317,12 @@ final class Conv {
         }
     }
 
-    /** One image and group: dW += dY·colᵀ (into gw at gwOff), dX += col2im(Wᵀ·dY) (gx or gw null when not needed). */
-    private static void backwardPlain(Geometry g, float[] xd, float[] wd, float[] gy, float[] gx, float[] gw, int xOff, int yOff, int wOff, int gwOff) {
+    /**
+     * One image and group: dW += dY·colᵀ (into gw at gwOff), dX += col2im(Wᵀ·dY) (gx or gw null when not needed; with
+     * {@code fresh}, dX = instead of +=).
+     */
+    private static void backwardPlain(Geometry g, float[] xd, float[] wd, float[] gy, float[] gx, boolean fresh, float[] gw,
+                                      int xOff, int yOff, int wOff, int gwOff) {
         if (gw != null) {
             if (g.direct) {
                 Sgemm.gemm(false, true, g.og, g.k, g.p, gy, yOff, g.p, xd, xOff, g.p, gw, gwOff, g.k, true);
@@ -328,8 +334,9 @@ final class Conv {
         }
         if (gx != null) {
             if (g.direct) {
-                Sgemm.gemm(true, false, g.k, g.p, g.og, wd, wOff, g.k, gy, yOff, g.p, gx, xOff, g.p, true);
+                Sgemm.gemm(true, false, g.k, g.p, g.og, wd, wOff, g.k, gy, yOff, g.p, gx, xOff, g.p, !fresh);
             } else {
+                if (fresh) java.util.Arrays.fill(gx, xOff, xOff + g.cg * g.h * g.w, 0f); // col2im adds
                 float[] dcol = scratch(DCOL, g.k * g.p);
                 Sgemm.gemm(true, false, g.k, g.p, g.og, wd, wOff, g.k, gy, yOff, g.p, dcol, 0, g.p, false);
                 col2im(g, dcol, gx, xOff);
@@ -342,7 +349,7 @@ final class Conv {
      * columns add nothing) against the padded image's windows; dX as the flipped convolution of the padded dY,
      * or through col2im when the padding exceeds the kernel extent.
      */
-    private static void backwardWide(Geometry g, float[] xd, float[] wd, float[] flipped, float[] gy, float[] gx, float[] gw,
+    private static void backwardWide(Geometry g, float[] xd, float[] wd, float[] flipped, float[] gy, float[] gx, boolean fresh, float[] gw,
                                      int xOff, int yOff, int wOff, int gwOff) {
         if (gw != null) {
             float[] xp = scratch(PADDED, g.padded);
@@ -371,7 +378,7 @@ final class Conv {
         }
         if (gx == null) return;
         if (!g.flipGrad) {
-            backwardPlain(g, xd, wd, gy, gx, null, xOff, yOff, wOff, 0);
+            backwardPlain(g, xd, wd, gy, gx, fresh, null, xOff, yOff, wOff, 0);
             return;
         }
         float[] dyp = scratch(GRAD_PADDED, g.padded2);
@@ -379,8 +386,7 @@ final class Conv {
         float[] gxw = scratch(GRAD_WIDE, g.cg * g.pw2);
         int kf = g.og * g.kh * g.kw;
         ShiftedGemm.multiply(g.cg, g.pw2, kf, flipped, wOff, kf, dyp, 0, g.taps2, gxw, 0, g.pw2, false);
-        for (int ci = 0; ci < g.cg; ci++)
-            for (int iy = 0; iy < g.h; iy++) VectorKernels.addInto(gxw, ci * g.pw2 + iy * g.wp2, gx, xOff + (ci * g.h + iy) * g.w, g.w);
+        VectorKernels.copyRows(gxw, 0, g.wp2, gx, xOff, g.w, g.cg * g.h, g.w, !fresh);
     }
 
     /**
@@ -427,16 +433,15 @@ final class Conv {
      * {@code left}, zeroing everything else up to {@code size} (the borders and the slack after the last plane).
      */
     private static void padPlanes(float[] src, int srcOff, int planes, int h, int w, int top, int left, int hp, int wp, float[] dst, int size) {
-        int plane = hp * wp, right = wp - left - w;
+        int plane = hp * wp, gap = wp - w;
         for (int ci = 0; ci < planes; ci++) {
-            int base = ci * plane;
-            java.util.Arrays.fill(dst, base, base + top * wp + left, 0f);
-            for (int iy = 0; iy < h; iy++) {
-                int row = base + (iy + top) * wp + left;
-                System.arraycopy(src, srcOff + (ci * h + iy) * w, dst, row, w);
-                // the right border of this row and the left border of the next are adjacent
-                java.util.Arrays.fill(dst, row + w, iy + 1 < h ? row + w + right + left : base + plane, 0f);
-            }
+            int base = ci * plane, first = base + top * wp + left;
+            java.util.Arrays.fill(dst, base, first, 0f);
+            VectorKernels.copyRows(src, srcOff + ci * h * w, w, dst, first, wp, h, w, false);
+            // the right border of each row and the left border of the next are adjacent: a few values, no call
+            for (int iy = 0, end = first + w; iy + 1 < h; iy++, end += wp)
+                for (int q = 0; q < gap; q++) dst[end + q] = 0f;
+            java.util.Arrays.fill(dst, first + (h - 1) * wp + w, base + plane, 0f);
         }
         java.util.Arrays.fill(dst, planes * plane, size, 0f);
     }

@@ -263,6 +263,40 @@ final class VectorKernels {
     }
 
     /**
+     * {@code rows} rows of {@code width} values from {@code src} (row r at {@code sOff + r·sStride}) written to, or with
+     * {@code add} added to, {@code dst} (row r at {@code dOff + r·dStride}): the layout changes around the wide
+     * convolution (padding an image, dropping the wide rows' extra columns), whose rows are short (7 to 34 values), so
+     * the vector path ends each row with one masked vector instead of a scalar tail or a call per row.
+     */
+    static void copyRows(float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int rows, int width, boolean add) {
+        if (!Kernels.vector()) {
+            for (int r = 0; r < rows; r++) {
+                int s = sOff + r * sStride, d = dOff + r * dStride;
+                if (add) for (int i = 0; i < width; i++) dst[d + i] += src[s + i];
+                else System.arraycopy(src, s, dst, d, width);
+            }
+            return;
+        }
+        int ub = S.loopBound(width);
+        VectorMask<Float> tail = S.indexInRange(ub, width);
+        boolean hasTail = ub < width;
+        for (int r = 0; r < rows; r++) {
+            int s = sOff + r * sStride, d = dOff + r * dStride;
+            int i = 0;
+            for (; i < ub; i += S.length()) {
+                FloatVector v = FloatVector.fromArray(S, src, s + i);
+                if (add) v = FloatVector.fromArray(S, dst, d + i).add(v);
+                v.intoArray(dst, d + i);
+            }
+            if (hasTail) {
+                FloatVector v = FloatVector.fromArray(S, src, s + i, tail);
+                if (add) v = FloatVector.fromArray(S, dst, d + i, tail).add(v);
+                v.intoArray(dst, d + i, tail);
+            }
+        }
+    }
+
+    /**
      * y[off..off+len) = min(hi, max(lo, x·scale + shift)): batch norm's forward with the statistics folded in, and with
      * a following ReLU (lo 0, hi +∞) or ReLU6 (0, 6) in the same pass; lo −∞ and hi +∞ leave the affine value as it is.
      */

@@ -128,6 +128,31 @@ class ConvTest {
         }
     }
 
+    /**
+     * An input read by two convolutions: the first backward writes its gradient fresh, the second adds to it, on every
+     * path (wide with flipped weights, col2im, direct 1×1, depthwise).
+     */
+    @Test
+    void inputReadTwiceGetsBothGradientsOnBothKernelPaths() {
+        for (Conv.WideMode mode : new Conv.WideMode[] {Conv.WideMode.OFF, Conv.WideMode.ALWAYS})
+            for (boolean vector : new boolean[] {true, false}) {
+                boolean was = Kernels.useVector(vector);
+                Conv.WideMode before = Conv.wideMode;
+                Conv.wideMode = mode;
+                try {
+                    int seed = 300;
+                    for (Case cs : CASES) {
+                        Tensor x = param(++seed, cs.xShape), w1 = param(++seed, cs.wShape), w2 = param(++seed, cs.wShape);
+                        check("conv2d twice " + cs.name + " vector=" + vector + " " + mode,
+                                t -> Functional.conv2d(t[0], t[1], null, cs.spec).add(Functional.conv2d(t[0], t[2], null, cs.spec)), x, w1, w2);
+                    }
+                } finally {
+                    Kernels.useVector(was);
+                    Conv.wideMode = before;
+                }
+            }
+    }
+
     @Test
     void gradientOnlyForTheInputsThatNeedIt() {
         Tensor x = Tensor.randn(new java.util.Random(1), 2, 3, 5, 5); // frozen input
