@@ -111,6 +111,8 @@ final class Conv {
          * {@link ShiftedGemm}'s one-vector kernel). Fewer channels would leave most lanes idle: dot products instead.
          */
         final boolean transposedGrad;
+        /** With {@link #transposedGrad}: {@code oc·p} for each output channel of a group (one pixel across the channels of dY). */
+        final int[] channelOffsets;
 
         Geometry(int n, int c, int h, int w, int o, int cg, int kh, int kw, int oh, int ow, Conv2dSpec s) {
             this.n = n;
@@ -163,6 +165,7 @@ final class Conv {
             this.padLeft2 = overhang - s.padLeft();
             this.padded2 = og * hp2 * wp2 + overhang + ShiftedGemm.readWidth(pw2) - pw2;
             this.transposedGrad = wide && og >= ShiftedGemm.narrowPanelWidth();
+            this.channelOffsets = transposedGrad ? java.util.stream.IntStream.range(0, og).map(oc -> oc * p).toArray() : null;
             this.taps2 = flipGrad ? taps(og, kh, kw, hp2 * wp2, s.dilationH() * wp2, s.dilationW()) : null;
         }
 
@@ -360,7 +363,7 @@ final class Conv {
                 for (int oy = 0; oy < g.oh; oy++) {
                     for (int ox = 0; ox < g.ow; ox++) {
                         int src = yOff + oy * g.ow + ox, dst = (oy * g.wq + ox) * g.og;
-                        for (int oc = 0; oc < g.og; oc++) dyt[dst + oc] = gy[src + oc * g.p];
+                        VectorKernels.gather(gy, src, g.channelOffsets, g.og, dyt, dst);
                     }
                     java.util.Arrays.fill(dyt, (oy * g.wq + g.ow) * g.og, (oy + 1) * g.wq * g.og, 0f);
                 }

@@ -297,6 +297,18 @@ final class VectorKernels {
     }
 
     /**
+     * dst[dOff + i] = src[sOff + index[i]] for i &lt; count: one pixel of a channel-major image read across its channels
+     * (index[i] = i·plane), the rows of the transposed output gradient that a convolution's weight gradient consumes.
+     */
+    static void gather(float[] src, int sOff, int[] index, int count, float[] dst, int dOff) {
+        int i = 0;
+        if (Kernels.vector()) {
+            for (int ub = S.loopBound(count); i < ub; i += S.length()) FloatVector.fromArray(S, src, sOff, index, i).intoArray(dst, dOff + i);
+        }
+        for (; i < count; i++) dst[dOff + i] = src[sOff + index[i]];
+    }
+
+    /**
      * y[off..off+len) = min(hi, max(lo, x·scale + shift)): batch norm's forward with the statistics folded in, and with
      * a following ReLU (lo 0, hi +∞) or ReLU6 (0, 6) in the same pass; lo −∞ and hi +∞ leave the affine value as it is.
      */
