@@ -13,11 +13,12 @@ import org.goldenstick.tensor.kernel.Parallel;
 
 /**
  * The integer convolution of the int8 deploy layers (ONNX ConvInteger semantics), image by image so the epilogue runs
- * while the image's accumulators are still in cache. Per image and group the input codes are laid out as bytes in one
- * of two ways: for stride-1 convolutions with little horizontal overhang, a zero-point-padded copy of the planes whose
- * shifted windows are the rows of the im2col matrix (implicit GEMM in "wide" rows of the padded width, the
- * {@code (kW−1)·dW} extra columns per output row computed and dropped, as the float {@code Conv} does); otherwise
- * unfolded rows (im2col in int8, every row padded to whole vectors). An outer-product micro-kernel multiplies eight
+ * while the image's accumulators are still in cache. Per image and group the input codes are copied once into
+ * zero-point-padded planes split into their stride phases ({@link Planes}; strided columns are split 16 bytes at a time
+ * with {@link Long#compress}), whose shifted windows are the rows of the im2col matrix. The kernel reads them in place
+ * (implicit GEMM in "wide" rows of the phase width, the extra columns computed and dropped, as the float {@code Conv}
+ * does) or, where that would waste more than a fifth of the columns (small planes such as ResNet-20's 8×8 stage), from
+ * unfolded rows copied out of the planes a long at a time. An outer-product micro-kernel multiplies eight
  * (or four, or one) output channels × two vectors of pixels at a time, reading the byte rows in place and widening
  * them in registers (byte → float; no packed copy). Output channels are padded with zero weight rows to a multiple
  * of four, so a network's 6 or 10 channels run on the wide tiles.
@@ -26,6 +27,7 @@ import org.goldenstick.tensor.kernel.Parallel;
  * it), and int32 lane multiplies cost two µops on x86, so a widened float FMA is the cheapest exact multiply-add. It is
  * exact because the stored byte {@code s} and the zero-point-corrected weight {@code w'} satisfy |s| ≤ 128 and
  * |w'| ≤ 255, so blocks of {@link #KB} products sum to integers below 2^24; each block's sum is converted to int32.
+ * Where every row has 128·Σ|w'| < 2^24 (ResNet-20's symmetric int8 weights, k up to 576) the whole row is one block.
  * The activation zero point is applied by the caller's epilogue as {@code offset·Σw'} per channel
  * ({@link #zeroPointCorrection}; padding stores the code whose corrected value is 0). uint8 codes are stored flipped
  * to signed ({@code x ^ 0x80}, i.e. {@code x − 128}) so one sign-extending widen serves both.
@@ -63,31 +65,57 @@ final class Int8Conv {
 
     /**
      * Weights prepared for the kernel: {@code w − zw} as floats {@code [rows, in/groups·kH·kW]} (without groups, the
-     * {@code out} channels followed by zero rows up to a multiple of four) and their per-channel sums.
+     * {@code out} channels followed by zero rows up to a multiple of four) and their per-channel sums; {@code panels}
+     * holds the same values in the order the vector tiles read them: the rows of each tile of h = 8, 4 or 1 channels
+     * starting at o ({@link #tileHeight}) interleaved, {@code panels[o·k + p·h + r] = values[(o + r)·k + p]}, so a tile
+     * broadcasts its h weights of step p from one address (eight row pointers had C2 spilling registers in the loop).
      */
-    record Weights(float[] values, int[] sums, int[] shape, int groups, int rows) {
+    record Weights(float[] values, float[] panels, int[] sums, int[] shape, int groups, int rows, int block) {
         static Weights of(byte[] w, boolean unsigned, int[] zw, int[] shape, int groups) {
             int out = shape[0], k = shape[1] * shape[2] * shape[3];
             int rows = groups == 1 ? (out + 3) / 4 * 4 : out;
             float[] v = new float[rows * k];
             int[] sums = new int[out];
+            long maxNorm = 0;
             for (int o = 0; o < out; o++) {
                 int z = zw.length == 1 ? zw[0] : zw[o], s = 0;
+                long norm = 0;
                 for (int p = 0; p < k; p++) {
                     int c = (unsigned ? w[o * k + p] & 0xFF : w[o * k + p]) - z;
                     v[o * k + p] = c;
                     s += c;
+                    norm += Math.abs(c);
                 }
                 sums[o] = s;
+                maxNorm = Math.max(maxNorm, norm);
             }
-            return new Weights(v, sums, shape.clone(), groups, rows);
+            float[] panels = new float[v.length];
+            int ocg = out / groups;
+            for (int g = 0; g < groups; g++) {
+                int o1 = groups == 1 ? rows : (g + 1) * ocg;
+                for (int o = g * ocg, h; o < o1; o += h) {
+                    h = tileHeight(o, o1);
+                    for (int r = 0; r < h; r++)
+                        for (int p = 0; p < k; p++) panels[o * k + p * h + r] = v[(o + r) * k + p];
+                }
+            }
+            // every partial sum of a row is below 128·Σ|w'| in magnitude: below 2^24, one float block holds the whole row
+            int block = 128 * maxNorm < 1 << 24 ? Math.max(k, 1) : KB;
+            return new Weights(v, panels, sums, shape.clone(), groups, rows, block);
         }
+    }
+
+    /** Channels of the vector tile that starts at channel o of a group ending before o1: 8, then 4, then 1. */
+    static int tileHeight(int o, int o1) {
+        return o + 8 <= o1 ? 8 : o + 4 <= o1 ? 4 : 1;
     }
 
     private static final class Scratch {
         byte[] cols = new byte[0];
         int[] acc = new int[0];
         byte[] image = new byte[0];
+        /** The phase planes the unfolded rows are copied from ({@link #compact}). */
+        byte[] planes = new byte[0];
         float[] plane = new float[0];
         /** A tile's float block sums, {@code 2·rows} vectors, on their way to the int32 accumulators ({@link #addTile}). */
         final float[] tile = new float[16 * L];
@@ -113,24 +141,58 @@ final class Int8Conv {
     }
 
     /**
-     * The geometry of the wide (shifted-window) layout for stride-1 convolutions, or null when unfolded rows are used
-     * (strided, or the overhang wastes more than a third of each padded row, the float {@code Conv}'s rule).
+     * The byte layout of one image's group on the vector path, for any stride and dilation: the zero-point-padded
+     * planes split into their stride phases (phase (a, b) holds padded rows a, a + sH, ... and columns b, b + sW, ...;
+     * only the phases some tap reads, as the float {@code Conv}'s wide layout), so the window of tap p = (ci, ky, kx)
+     * for output (oy, ox) is byte {@code taps[p] + oy·wq + ox}: a strided convolution is a sum of stride-1 windows.
+     * Either the kernel reads those windows in place ({@code wide}: rows of wq columns, the extra columns computed and
+     * dropped), or each window's oh runs of ow bytes are first copied into an unfolded row of {@code ld} bytes
+     * ({@link #compact}): cheaper where the wide rows would waste many columns (small planes, strides) — measured on
+     * ResNet-20's shapes, docs/results.md issue 19.
      */
-    private record Wide(int hp, int wp, int ld, int[] taps, int length) {
-        static Wide of(int h, int wd, int channels, int kH, int kW, Conv2dSpec spec, int oh) {
-            if (spec.strideH() != 1 || spec.strideW() != 1) return null;
+    private record Planes(int sh, int sw, int hq, int wq, int phases, int[] phaseSlot, int[] taps, int length, boolean wide, int ld) {
+        static Planes of(int h, int wd, int channels, int kH, int kW, Conv2dSpec spec, int oh, int ow) {
+            int sh = spec.strideH(), sw = spec.strideW(), dh = spec.dilationH(), dw = spec.dilationW();
             int hp = h + spec.padTop() + spec.padBottom(), wp = wd + spec.padLeft() + spec.padRight();
-            int overhang = (kW - 1) * spec.dilationW();
-            if (overhang * 3 > wp) return null;
-            int ld = paddedPixels(oh * wp), plane = hp * wp;
+            int hq = (hp + sh - 1) / sh, wq = (wp + sw - 1) / sw, plane = hq * wq;
+            int[] slot = new int[sh * sw];
+            java.util.Arrays.fill(slot, -1);
+            int used = 0;
+            for (int ky = 0; ky < kH; ky++)
+                for (int kx = 0; kx < kW; kx++) {
+                    int ph = (ky * dh % sh) * sw + kx * dw % sw;
+                    if (slot[ph] < 0) slot[ph] = used++;
+                }
             int[] taps = new int[channels * kH * kW];
             int max = 0;
             for (int ci = 0, r = 0; ci < channels; ci++)
                 for (int ky = 0; ky < kH; ky++)
-                    for (int kx = 0; kx < kW; kx++) max = Math.max(max, taps[r++] = ci * plane + ky * spec.dilationH() * wp + kx * spec.dilationW());
-            return new Wide(hp, wp, ld, taps, Math.max(channels * plane, max + ld));
+                    for (int kx = 0; kx < kW; kx++) {
+                        int y = ky * dh, x = kx * dw;
+                        max = Math.max(max, taps[r++] = (ci * used + slot[(y % sh) * sw + x % sw]) * plane + y / sh * wq + x / sw);
+                    }
+            int overhang = (kW - 1) * dw / sw, wideLd = paddedPixels(oh * wq), compactLd = paddedPixels(oh * ow);
+            boolean wide = overhang * 3 <= wq && switch (layout) {
+                case AUTO -> wideLd <= compactLd * WIDE_WASTE;
+                case WIDE -> true;
+                case COMPACT -> false;
+            };
+            int ld = wide ? wideLd : compactLd, size = channels * used * plane;
+            return new Planes(sh, sw, hq, wq, used, slot, taps, wide ? Math.max(size, max + ld) : size, wide, ld);
         }
     }
+
+    /**
+     * The wide rows are read in place while they compute at most this factor more columns than unfolded rows
+     * (measured, 1 thread: ResNet-20's 16×32×32 and 32×16×16 stages at 1.06 and 1.13 run faster wide, as the copied
+     * rows would leave L1; its 8×8 stage at 1.5 runs 1.3× faster compact).
+     */
+    private static final double WIDE_WASTE = 1.2;
+
+    /** How the vector path lays out the byte rows: by {@link #WIDE_WASTE}, or (tests compare them) one layout wherever it applies. */
+    enum Layout { AUTO, WIDE, COMPACT }
+
+    static volatile Layout layout = Layout.AUTO;
 
     /**
      * For each image (in parallel over images), the int32 ConvInteger result without the activation zero point's
@@ -149,31 +211,41 @@ final class Int8Conv {
         // depthwise, equal strides, no dilation: taps read from a padded copy of each plane instead of nine unfolded rows
         boolean direct = vector && inPerGroup == 1 && ocg == 1 && spec.strideH() == spec.strideW() && spec.dilationH() == 1
                 && spec.dilationW() == 1 && kH * kW <= KB;
-        Wide wide = vector && !direct ? Wide.of(h, wd, inPerGroup, kH, kW, spec, oh) : null;
-        int ld = wide != null ? wide.ld() : paddedPixels(hw), pitch = wide != null ? wide.wp() : ow;
+        Planes planes = vector && !direct ? Planes.of(h, wd, inPerGroup, kH, kW, spec, oh, ow) : null;
+        boolean wide = planes != null && planes.wide();
+        int ld = planes != null ? planes.ld() : paddedPixels(hw), pitch = wide ? planes.wq() : ow;
         int rows = w.rows(); // >= out: zero weight rows computed and never read
         Parallel.forEach(n, img -> {
             Scratch s = SCRATCH.get();
-            int colsLen = wide != null ? wide.length() : k * ld;
+            int colsLen = wide ? planes.length() : k * ld;
             if (s.cols.length < colsLen) s.cols = new byte[colsLen];
+            if (planes != null && !wide && s.planes.length < planes.length()) s.planes = new byte[planes.length()];
             if (s.acc.length < rows * ld + PX) s.acc = new int[rows * ld + PX]; // + slack for the depthwise spill
             byte[] cols = s.cols;
             int[] acc = s.acc;
             if (direct) {
                 depthwise(xq, xUnsigned, img * c * h * wd, h, wd, c, kH, kW, spec, oh, ow, ld, pad, w.values(), acc, s);
             } else {
-                int[] rowOff = wide != null ? wide.taps() : unfoldedRows(s, k, ld);
+                int[] rowOff = wide ? planes.taps() : unfoldedRows(s, k, ld);
                 for (int g = 0; g < groups; g++) {
                     int inBase = (img * c + g * inPerGroup) * h * wd;
-                    if (wide != null) padPlanes(xq, xUnsigned, inBase, h, wd, inPerGroup, spec, wide, pad, cols, s);
-                    else unfold(xq, xUnsigned, inBase, h, wd, inPerGroup, kH, kW, spec, oh, ow, ld, pad, cols, s);
+                    if (wide) {
+                        phasePlanes(xq, xUnsigned, inBase, h, wd, inPerGroup, spec, planes, pad, cols, s);
+                    } else if (planes != null) {
+                        phasePlanes(xq, xUnsigned, inBase, h, wd, inPerGroup, spec, planes, pad, s.planes, s);
+                        compact(s.planes, planes, k, oh, ow, ld, pad, cols);
+                    } else {
+                        unfold(xq, xUnsigned, inBase, h, wd, inPerGroup, kH, kW, spec, oh, ow, ld, pad, cols, s);
+                    }
                     int o0 = g * ocg, o1 = groups == 1 ? rows : o0 + ocg;
                     if (vector) {
                         for (int j = 0; j < ld; j += PX) {
-                            int o = o0;
-                            for (; o + 8 <= o1; o += 8) tile8(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, ld, s.tile);
-                            for (; o + 4 <= o1; o += 4) tile4(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, ld, s.tile);
-                            for (; o < o1; o++) tile1(cols, rowOff, k, w.values(), o * k, j, acc, o * ld, s.tile);
+                            for (int o = o0, th; o < o1; o += th) {
+                                th = tileHeight(o, o1);
+                                if (th == 8) tile8(cols, rowOff, k, w.block(), w.panels(), o * k, j, acc, o * ld, ld, s.tile);
+                                else if (th == 4) tile4(cols, rowOff, k, w.block(), w.panels(), o * k, j, acc, o * ld, ld, s.tile);
+                                else tile1(cols, rowOff, k, w.block(), w.panels(), o * k, j, acc, o * ld, s.tile);
+                            }
                         }
                     } else {
                         for (int o = o0; o < Math.min(o1, out); o++) {
@@ -200,11 +272,11 @@ final class Int8Conv {
     }
 
     /**
-     * One image's group copied into the zero-point-padded planes {@code [channels, hp, wp]} (codes flipped to signed),
-     * the rest of the buffer (read only for dropped columns) filled with the padding code.
+     * One image's group copied into its zero-point-padded phase planes {@link Planes} (codes flipped to signed), the
+     * rest of the buffer (read only for dropped columns) filled with the padding code.
      */
-    private static void padPlanes(byte[] xq, boolean xUnsigned, int inBase, int h, int wd, int channels, Conv2dSpec spec, Wide g, byte pad,
-                                  byte[] xp, Scratch scratch) {
+    private static void phasePlanes(byte[] xq, boolean xUnsigned, int inBase, int h, int wd, int channels, Conv2dSpec spec, Planes g, byte pad,
+                                    byte[] xp, Scratch scratch) {
         int plane = h * wd, len = channels * plane;
         byte[] src = xq;
         int srcBase = inBase;
@@ -214,16 +286,77 @@ final class Int8Conv {
             srcBase = 0;
             flip(xq, inBase, len, src);
         }
-        int hp = g.hp(), wp = g.wp(), pt = spec.padTop(), pl = spec.padLeft();
-        if (hp == h && wp == wd) { // no padding (1×1 convolutions): the planes are one copy
+        int hq = g.hq(), wq = g.wq(), pt = spec.padTop(), pl = spec.padLeft(), sh = g.sh(), sw = g.sw();
+        if (sh == 1 && sw == 1 && hq == h && wq == wd) { // no padding (1×1 convolutions): the planes are one copy
             System.arraycopy(src, srcBase, xp, 0, len);
             java.util.Arrays.fill(xp, len, g.length(), pad);
             return;
         }
         java.util.Arrays.fill(xp, 0, g.length(), pad);
+        if (sh == 1 && sw == 1) {
+            for (int ci = 0; ci < channels; ci++) {
+                int from = srcBase + ci * plane, to = ci * hq * wq + pt * wq + pl;
+                for (int y = 0; y < h; y++) System.arraycopy(src, from + y * wd, xp, to + y * wq, wd);
+            }
+            return;
+        }
+        int phasePlane = hq * wq, phases = g.phases();
+        int[] slot = g.phaseSlot();
         for (int ci = 0; ci < channels; ci++) {
-            int from = srcBase + ci * plane, to = ci * hp * wp + pt * wp + pl;
-            for (int y = 0; y < h; y++) System.arraycopy(src, from + y * wd, xp, to + y * wp, wd);
+            int from = srcBase + ci * plane, chBase = ci * phases * phasePlane;
+            for (int y = 0; y < h; y++) {
+                int py = y + pt, a = py % sh, row = from + y * wd, x0 = 0;
+                if (sw == 2 && wd >= 16) { // both column phases from 16 bytes at a time: Long.compress (BMI2 pext) keeps the even or odd bytes
+                    int se = slot[a * 2 + (pl & 1)], so = slot[a * 2 + ((pl + 1) & 1)]; // phases of even and odd input columns
+                    int rowQ = chBase + py / sh * wq, ce = rowQ + se * phasePlane + pl / 2, co = rowQ + so * phasePlane + (pl + 1) / 2;
+                    for (; x0 + 16 <= wd; x0 += 16) {
+                        long lo = (long) LONGS.get(src, row + x0), hi = (long) LONGS.get(src, row + x0 + 8);
+                        if (se >= 0) LONGS.set(xp, ce + x0 / 2, Long.compress(lo, EVEN_BYTES) | Long.compress(hi, EVEN_BYTES) << 32);
+                        if (so >= 0) LONGS.set(xp, co + x0 / 2, Long.compress(lo, ~EVEN_BYTES) | Long.compress(hi, ~EVEN_BYTES) << 32);
+                    }
+                }
+                for (int b = 0; b < sw; b++) {
+                    int sl = slot[a * sw + b];
+                    if (sl < 0) continue;
+                    // padded columns b, b + sw, ...: input columns x = px − pl with px ≡ b (mod sw)
+                    int x = Math.floorMod(b - pl, sw);
+                    if (x < x0) x += (x0 - x + sw - 1) / sw * sw; // columns before x0 were split above
+                    int at = chBase + sl * phasePlane + py / sh * wq + (x + pl) / sw;
+                    int count = (wd - x + sw - 1) / sw, from0 = row + x;
+                    // unit-stride counters with a constant scale: a counted loop without per-element range checks
+                    if (sw == 2) for (int i = 0; i < count; i++) xp[at + i] = src[from0 + 2 * i];
+                    else for (int i = 0; i < count; i++) xp[at + i] = src[from0 + i * sw];
+                }
+            }
+        }
+    }
+
+    /** The even bytes of a little-endian long, for {@link Long#compress}. */
+    private static final long EVEN_BYTES = 0x00FF00FF00FF00FFL;
+
+    private static final java.lang.invoke.VarHandle LONGS = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class,
+            java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * The unfolded rows from the phase planes: row p is tap p's window, its oh runs of ow bytes ({@code wq} apart in
+     * the planes) one after another, then the padding code up to {@code ld}. Runs of 8 bytes or more are copied as
+     * longs (the last one overlapping the one before), so a row of ResNet-20's 8×8 stage costs 8 long copies.
+     */
+    private static void compact(byte[] xp, Planes g, int k, int oh, int ow, int ld, byte pad, byte[] cols) {
+        int[] taps = g.taps();
+        int wq = g.wq(), hw = oh * ow;
+        for (int p = 0; p < k; p++) {
+            int from = taps[p], to = p * ld;
+            if (ow >= 8) {
+                for (int oy = 0; oy < oh; oy++, from += wq, to += ow) {
+                    int x = 0;
+                    for (; x + 8 < ow; x += 8) LONGS.set(cols, to + x, (long) LONGS.get(xp, from + x));
+                    LONGS.set(cols, to + ow - 8, (long) LONGS.get(xp, from + ow - 8));
+                }
+            } else {
+                for (int oy = 0; oy < oh; oy++, from += wq, to += ow) System.arraycopy(xp, from, cols, to, ow);
+            }
+            java.util.Arrays.fill(cols, p * ld + hw, p * ld + ld, pad);
         }
     }
 
@@ -375,39 +508,40 @@ final class Int8Conv {
     }
 
     /**
-     * Eight output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}: 16 accumulators.
+     * Eight output channels (their weights interleaved from {@code wOff}, {@link Weights#panels}) × {@link #PX} pixels from
+     * column {@code j}: 16 accumulators.
      * Row p of the byte matrix starts at {@code rowOff[p]}; accumulator rows are {@code ld} apart.
      */
-    private static void tile8(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, int ld, float[] tile) {
-        for (int p0 = 0; p0 < k; p0 += KB) {
-            int p1 = Math.min(k, p0 + KB);
+    private static void tile8(byte[] cols, int[] rowOff, int k, int kb, float[] w, int wOff, int j, int[] acc, int accOff, int ld, float[] tile) {
+        for (int p0 = 0; p0 < k; p0 += kb) {
+            int p1 = Math.min(k, p0 + kb);
             FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
             FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
             for (int p = p0; p < p1; p++) {
-                int at = rowOff[p] + j, wp = wOff + p;
+                int at = rowOff[p] + j, wp = wOff + 8 * p;
                 FloatVector b0 = widen(cols, at), b1 = widen(cols, at + L);
                 FloatVector wv = FloatVector.broadcast(F, w[wp]);
                 c00 = b0.fma(wv, c00);
                 c01 = b1.fma(wv, c01);
-                wv = FloatVector.broadcast(F, w[wp + k]);
+                wv = FloatVector.broadcast(F, w[wp + 1]);
                 c10 = b0.fma(wv, c10);
                 c11 = b1.fma(wv, c11);
-                wv = FloatVector.broadcast(F, w[wp + 2 * k]);
+                wv = FloatVector.broadcast(F, w[wp + 2]);
                 c20 = b0.fma(wv, c20);
                 c21 = b1.fma(wv, c21);
-                wv = FloatVector.broadcast(F, w[wp + 3 * k]);
+                wv = FloatVector.broadcast(F, w[wp + 3]);
                 c30 = b0.fma(wv, c30);
                 c31 = b1.fma(wv, c31);
-                wv = FloatVector.broadcast(F, w[wp + 4 * k]);
+                wv = FloatVector.broadcast(F, w[wp + 4]);
                 c40 = b0.fma(wv, c40);
                 c41 = b1.fma(wv, c41);
-                wv = FloatVector.broadcast(F, w[wp + 5 * k]);
+                wv = FloatVector.broadcast(F, w[wp + 5]);
                 c50 = b0.fma(wv, c50);
                 c51 = b1.fma(wv, c51);
-                wv = FloatVector.broadcast(F, w[wp + 6 * k]);
+                wv = FloatVector.broadcast(F, w[wp + 6]);
                 c60 = b0.fma(wv, c60);
                 c61 = b1.fma(wv, c61);
-                wv = FloatVector.broadcast(F, w[wp + 7 * k]);
+                wv = FloatVector.broadcast(F, w[wp + 7]);
                 c70 = b0.fma(wv, c70);
                 c71 = b1.fma(wv, c71);
             }
@@ -431,25 +565,25 @@ final class Int8Conv {
         }
     }
 
-    /** Four output channels (weight rows {@code wOff + r·k}) × {@link #PX} pixels from column {@code j}. */
-    private static void tile4(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, int ld, float[] tile) {
-        int k1 = wOff + k, k2 = wOff + 2 * k, k3 = wOff + 3 * k;
-        for (int p0 = 0; p0 < k; p0 += KB) {
-            int p1 = Math.min(k, p0 + KB);
+    /** Four output channels (their weights interleaved from {@code wOff}) × {@link #PX} pixels from column {@code j}. */
+    private static void tile4(byte[] cols, int[] rowOff, int k, int kb, float[] w, int wOff, int j, int[] acc, int accOff, int ld, float[] tile) {
+        for (int p0 = 0; p0 < k; p0 += kb) {
+            int p1 = Math.min(k, p0 + kb);
             FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
             for (int p = p0; p < p1; p++) {
                 int at = rowOff[p] + j;
                 FloatVector b0 = widen(cols, at), b1 = widen(cols, at + L);
-                FloatVector w0 = FloatVector.broadcast(F, w[wOff + p]);
+                int wp = wOff + 4 * p;
+                FloatVector w0 = FloatVector.broadcast(F, w[wp]);
                 c00 = b0.fma(w0, c00);
                 c01 = b1.fma(w0, c01);
-                FloatVector w1 = FloatVector.broadcast(F, w[k1 + p]);
+                FloatVector w1 = FloatVector.broadcast(F, w[wp + 1]);
                 c10 = b0.fma(w1, c10);
                 c11 = b1.fma(w1, c11);
-                FloatVector w2 = FloatVector.broadcast(F, w[k2 + p]);
+                FloatVector w2 = FloatVector.broadcast(F, w[wp + 2]);
                 c20 = b0.fma(w2, c20);
                 c21 = b1.fma(w2, c21);
-                FloatVector w3 = FloatVector.broadcast(F, w[k3 + p]);
+                FloatVector w3 = FloatVector.broadcast(F, w[wp + 3]);
                 c30 = b0.fma(w3, c30);
                 c31 = b1.fma(w3, c31);
             }
@@ -466,9 +600,9 @@ final class Int8Conv {
     }
 
     /** One output channel × {@link #PX} pixels. */
-    private static void tile1(byte[] cols, int[] rowOff, int k, float[] w, int wOff, int j, int[] acc, int accOff, float[] tile) {
-        for (int p0 = 0; p0 < k; p0 += KB) {
-            int p1 = Math.min(k, p0 + KB);
+    private static void tile1(byte[] cols, int[] rowOff, int k, int kb, float[] w, int wOff, int j, int[] acc, int accOff, float[] tile) {
+        for (int p0 = 0; p0 < k; p0 += kb) {
+            int p1 = Math.min(k, p0 + kb);
             FloatVector c0 = FloatVector.zero(F), c1 = c0;
             for (int p = p0; p < p1; p++) {
                 int at = rowOff[p] + j;

@@ -36,7 +36,15 @@ class Int8ConvTest {
             new Case(2, 3, 32, 32, 16, 3, 3, Conv2dSpec.of(1, 1, 1, 1)),        // wide rows (34 of 32 columns used), several pixel panels
             new Case(1, 4, 9, 12, 10, 3, 3, new Conv2dSpec(1, 1, 2, 1, 0, 3, 2, 1, 1)), // wide rows, asymmetric pad, dilation 2x1, 10 -> 12 rows
             new Case(1, 5, 6, 6, 9, 5, 5, Conv2dSpec.of(1, 0, 1, 1)),           // stride 1 but overhang over a third of the row: unfolded
+            new Case(2, 16, 8, 8, 16, 3, 3, Conv2dSpec.of(1, 1, 1, 1)),        // ResNet-20's 8x8 stage: compact rows (long copies)
+            new Case(2, 8, 16, 16, 16, 3, 3, Conv2dSpec.of(2, 1, 1, 1)),       // stride 2 (phase planes, two column phases at once)
+            new Case(1, 6, 13, 11, 8, 1, 1, Conv2dSpec.of(2, 0, 1, 1)),        // 1x1 stride 2: one phase, odd sizes
+            new Case(1, 3, 19, 21, 8, 3, 3, new Conv2dSpec(3, 2, 2, 1, 0, 1, 1, 1, 1)), // stride 3x2, asymmetric pad, odd widths
+            new Case(1, 2, 23, 37, 4, 3, 3, new Conv2dSpec(2, 2, 1, 1, 1, 1, 1, 1, 1)), // stride 2, long rows (several 16-byte chunks and a tail)
     };
+
+    /** The vector path's byte layouts: the automatic choice, then each one wherever it applies. */
+    static final Int8Conv.Layout[] LAYOUTS = Int8Conv.Layout.values();
 
     @Test
     void convIntegerMatchesReferenceOnBothPaths() {
@@ -58,8 +66,11 @@ class Int8ConvTest {
                     } finally {
                         Kernels.useVector(was);
                     }
-                    for (boolean vector : new boolean[] {true, false}) {
+                    for (Int8Conv.Layout layout : LAYOUTS) for (boolean vector : new boolean[] {true, false}) {
+                        if (!vector && layout != Int8Conv.Layout.AUTO) continue;
                         boolean before = Kernels.useVector(vector);
+                        Int8Conv.Layout layoutBefore = Int8Conv.layout;
+                        Int8Conv.layout = layout;
                         try {
                             int[] os = QConv2d.outputShape(xs, wsh, t.spec);
                             int hw = os[2] * os[3];
@@ -71,13 +82,49 @@ class Int8ConvTest {
                                     for (int oy = 0; oy < os[2]; oy++)
                                         for (int ox = 0; ox < os[3]; ox++) got[(img * t.out + o) * hw + oy * os[3] + ox] = acc[o * ld + oy * pitch + ox] + corr[o];
                             });
-                            assertArrayEquals(expected, got, t + " xUnsigned=" + xUnsigned + " wUnsigned=" + wUnsigned + " vector=" + vector);
+                            assertArrayEquals(expected, got, t + " xUnsigned=" + xUnsigned + " wUnsigned=" + wUnsigned + " vector=" + vector + " layout=" + layout);
                         } finally {
                             Kernels.useVector(before);
+                            Int8Conv.layout = layoutBefore;
                         }
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * Rows whose products could sum past 2^24 (k = 1440 weights of −127) are summed in float blocks of {@link Int8Conv#KB};
+     * smaller rows in one block. Both equal the integer reference at the extremes of the codes.
+     */
+    @Test
+    void floatBlocksStayExactAtExtremeWeights() {
+        Random rng = new Random(8);
+        for (int c : new int[] {160, 64}) {
+            Case t = new Case(2, c, 5, 5, 8, 3, 3, Conv2dSpec.of(1, 1, 1, 1));
+            byte[] x = new byte[t.n * t.c * t.h * t.w], w = new byte[t.out * t.c * 9];
+            // odd products of one sign mostly (stored 127 or −127 times −127): a row's sum passes 2^24 at k = 1440 and is odd
+            for (int i = 0; i < x.length; i++) x[i] = (byte) (rng.nextInt(10) == 0 ? 1 : 255);
+            java.util.Arrays.fill(w, (byte) -127);
+            int[] xs = {t.n, t.c, t.h, t.w}, wsh = {t.out, t.c, 3, 3}, zw = {0};
+            Int8Conv.Weights prepared = Int8Conv.Weights.of(w, false, zw, wsh, 1);
+            assertEquals(c == 160 ? Int8Conv.KB : c * 9, prepared.block(), "block length for k = " + c * 9);
+            int[] expected;
+            boolean was = Kernels.useVector(false);
+            try {
+                expected = QConv2d.convInteger(x, true, 0, xs, w, false, zw, wsh, t.spec);
+            } finally {
+                Kernels.useVector(was);
+            }
+            int[] os = QConv2d.outputShape(xs, wsh, t.spec), got = new int[expected.length];
+            int hw = os[2] * os[3];
+            int[] corr = Int8Conv.zeroPointCorrection(prepared, true, 0);
+            Int8Conv.run(x, true, 0, xs, prepared, t.spec, (img, acc, ld, pitch) -> {
+                for (int o = 0; o < t.out; o++)
+                    for (int oy = 0; oy < os[2]; oy++)
+                        for (int ox = 0; ox < os[3]; ox++) got[(img * t.out + o) * hw + oy * os[3] + ox] = acc[o * ld + oy * pitch + ox] + corr[o];
+            });
+            assertArrayEquals(expected, got, "k = " + c * 9);
         }
     }
 

@@ -138,12 +138,20 @@ public final class Requantize {
             throw new IllegalArgumentException("requantizeRows: code bounds [" + lo + ", " + hi + "] outside the " + (unsigned ? "uint8" : "int8") + " range");
         }
         boolean vector = Kernels.vector();
+        if (pitch == cols && rows > 1) { // contiguous rows: one long row, whole vectors across row ends
+            cols *= rows;
+            rows = 1;
+        }
+        // rint(clamp(x, lo − z, hi − z)) + z = clamp(rint(x) + z, lo, hi): the bounds are integers and rint is monotone,
+        // so clamping first saves the ±4096 guard and the integer clamp; +MAGIC rounds, and its bits minus MAGIC's are the integer
+        float below = lo - zeroPoint, above = hi - zeroPoint;
+        int unbias = Float.floatToRawIntBits(MAGIC) - zeroPoint;
         for (int r = 0; r < rows; r++) {
             int a = accOff + r * pitch, o = r * cols, i = 0;
             // whole vectors only (a masked one made C2 give up on the loop); the few values they cannot reach, one by one
             if (vector) {
                 for (; i < cols && o + i + F.length() <= room && a + i + F.length() <= acc.length; i += F.length()) {
-                    requantizeVector(acc, a + i, add, multiplier, zeroPoint, lo, hi, minCode, scale, out, outOff + o + i, values, valuesOff + o + i);
+                    requantizeVector(acc, a + i, add, multiplier, below, above, unbias, zeroPoint, minCode, scale, out, outOff + o + i, values, valuesOff + o + i);
                 }
             }
             for (; i < cols; i++) {
@@ -154,13 +162,18 @@ public final class Requantize {
         }
     }
 
-    /** One vector of {@link #requantizeRows}: {@code F.length()} accumulators from {@code a} to codes and values. */
-    private static void requantizeVector(int[] acc, int a, int add, float multiplier, int zeroPoint, int lo, int hi, int minCode, float scale,
-                                         byte[] out, int o, float[] values, int v) {
-        FloatVector x = ((FloatVector) IntVector.fromArray(I, acc, a).add(add).convert(VectorOperators.I2F, 0)).mul(multiplier).max(-4096f).min(4096f);
-        x = x.add(MAGIC).sub(MAGIC).add((float) zeroPoint).max((float) lo).min((float) hi); // the code, as an exact float
-        ((ByteVector) ((IntVector) x.convert(VectorOperators.F2I, 0)).castShape(B, 0)).intoArray(out, o);
-        if (values != null) x.max((float) minCode).sub((float) zeroPoint).mul(scale).intoArray(values, v);
+    /**
+     * One vector of {@link #requantizeRows}: {@code F.length()} accumulators from {@code a} to codes and values, clamped
+     * to {@code [below, above]} (the code bounds minus the zero point) before rounding; {@code unbias} is MAGIC's bits
+     * minus the zero point.
+     */
+    private static void requantizeVector(int[] acc, int a, int add, float multiplier, float below, float above, int unbias, int zeroPoint,
+                                         int minCode, float scale, byte[] out, int o, float[] values, int v) {
+        FloatVector x = ((FloatVector) IntVector.fromArray(I, acc, a).add(add).convert(VectorOperators.I2F, 0)).mul(multiplier).max(below).min(above);
+        FloatVector m = x.add(MAGIC); // rint(x) + MAGIC, exactly: |x| ≤ 383 < 2^22
+        IntVector q = m.reinterpretAsInts().sub(unbias); // the code
+        ((ByteVector) q.castShape(B, 0)).intoArray(out, o);
+        if (values != null) m.sub(MAGIC).max((float) (minCode - zeroPoint)).mul(scale).intoArray(values, v);
     }
 
     /** rint, + zero point, saturate, narrow to bytes (uint8 values keep their bit pattern). */
