@@ -68,7 +68,8 @@ final class Conv {
         if (depthwise && DepthwiseConv.applies(g)) {
             DepthwiseConv.forward(g, xd, wdat, bd, y);
         } else {
-            Parallel.forEach(n, img -> forwardImage(g, img, xd, wdat, bd, y));
+            float[] packed = g.wide ? packGroups(PACKED, wdat, g.og, g.k) : null; // once per call, read by every image
+            Parallel.forEach(n, img -> forwardImage(g, img, xd, wdat, packed, bd, y));
         }
         return Tensor.result("conv2d", y, new int[] {n, o, oh, ow}, out -> backward(g, out.gradArray(), x, w, bias), x, w, bias);
     }
@@ -210,9 +211,19 @@ final class Conv {
     private static final ThreadLocal<float[]> GRAD_WIDE = ThreadLocal.withInitial(() -> new float[0]);
     /** On the thread running a backward: the flipped weights and the per-chunk weight-gradient partials. */
     private static final ThreadLocal<float[]> FLIPPED = ThreadLocal.withInitial(() -> new float[0]);
+    /** On the thread running a forward or backward: the weights (flipped for dX) packed for {@link ShiftedGemm#multiplyPacked}. */
+    private static final ThreadLocal<float[]> PACKED = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
 
-    private static void forwardImage(Geometry g, int img, float[] x, float[] w, float[] bias, float[] y) {
+    /** The calling thread's weights packed for {@link ShiftedGemm#multiplyPacked}, one m×k matrix per group of {@code a}. */
+    private static float[] packGroups(ThreadLocal<float[]> tl, float[] a, int m, int k) {
+        int groups = a.length / (m * k), size = ShiftedGemm.packedSize(m, k);
+        float[] packed = scratch(tl, groups * size);
+        for (int grp = 0; grp < groups; grp++) ShiftedGemm.pack(m, k, a, grp * m * k, k, packed, grp * size);
+        return packed;
+    }
+
+    private static void forwardImage(Geometry g, int img, float[] x, float[] w, float[] packed, float[] bias, float[] y) {
         float[] col = g.direct || g.wide ? null : scratch(COL, g.k * g.p);
         float[] xp = g.wide ? scratch(PADDED, g.padded) : null;
         float[] yw = g.wide ? scratch(WIDE, g.og * g.pw) : null;
@@ -224,7 +235,7 @@ final class Conv {
                 Sgemm.gemm(false, false, g.og, g.p, g.k, w, wOff, g.k, x, xOff, g.p, y, yOff, g.p, false);
             } else if (g.wide) {
                 pad(g, x, xOff, xp);
-                ShiftedGemm.multiply(g.og, g.pw, g.k, w, wOff, g.k, xp, 0, g.taps, yw, 0, g.pw, false);
+                ShiftedGemm.multiplyPacked(g.og, g.pw, g.k, packed, grp * ShiftedGemm.packedSize(g.og, g.k), xp, 0, g.taps, yw, 0, g.pw, false);
                 VectorKernels.copyRows(yw, 0, g.wq, y, yOff, g.ow, g.og * g.oh, g.ow, false); // drops each wide row's extra columns
             } else {
                 im2col(g, x, xOff, col);
@@ -264,7 +275,7 @@ final class Conv {
         int wSize = wd.length;
         float[] parts = needW ? scratch(PARTIALS, chunks * wSize) : null;
         if (needW) java.util.Arrays.fill(parts, 0, chunks * wSize, 0f);
-        float[] flipped = needX && g.flipGrad ? flipWeights(g, wd) : null;
+        float[] flipped = needX && g.flipGrad ? packGroups(PACKED, flipWeights(g, wd), g.cg, g.og * g.kh * g.kw) : null;
         if (needX || needW) {
             Parallel.forEach(chunks, ch -> {
                 int i0 = (int) ((long) ch * g.n / chunks), i1 = (int) ((long) (ch + 1) * g.n / chunks);
@@ -274,7 +285,7 @@ final class Conv {
                         int yOff = (img * g.o + grp * g.og) * g.p;
                         int wOff = grp * g.og * g.k;
                         int gwOff = ch * wSize + wOff;
-                        if (g.wide) backwardWide(g, xd, wd, flipped, gy, gx, fresh, parts, xOff, yOff, wOff, gwOff);
+                        if (g.wide) backwardWide(g, xd, wd, flipped, grp * ShiftedGemm.packedSize(g.cg, g.og * g.kh * g.kw), gy, gx, fresh, parts, xOff, yOff, wOff, gwOff);
                         else backwardPlain(g, xd, wd, gy, gx, fresh, parts, xOff, yOff, wOff, gwOff);
                     }
                 }
@@ -352,7 +363,7 @@ final class Conv {
      * columns add nothing) against the padded image's windows; dX as the flipped convolution of the padded dY,
      * or through col2im when the padding exceeds the kernel extent.
      */
-    private static void backwardWide(Geometry g, float[] xd, float[] wd, float[] flipped, float[] gy, float[] gx, boolean fresh, float[] gw,
+    private static void backwardWide(Geometry g, float[] xd, float[] wd, float[] flipped, int flippedOff, float[] gy, float[] gx, boolean fresh, float[] gw,
                                      int xOff, int yOff, int wOff, int gwOff) {
         if (gw != null) {
             float[] xp = scratch(PADDED, g.padded);
@@ -388,7 +399,7 @@ final class Conv {
         padPlanes(gy, yOff, g.og, g.oh, g.ow, g.padTop2, g.padLeft2, g.hp2, g.wp2, dyp, g.padded2);
         float[] gxw = scratch(GRAD_WIDE, g.cg * g.pw2);
         int kf = g.og * g.kh * g.kw;
-        ShiftedGemm.multiply(g.cg, g.pw2, kf, flipped, wOff, kf, dyp, 0, g.taps2, gxw, 0, g.pw2, false);
+        ShiftedGemm.multiplyPacked(g.cg, g.pw2, kf, flipped, flippedOff, dyp, 0, g.taps2, gxw, 0, g.pw2, false);
         VectorKernels.copyRows(gxw, 0, g.wp2, gx, xOff, g.w, g.cg * g.h, g.w, !fresh);
     }
 

@@ -36,7 +36,7 @@ class ShiftedGemmTest {
             {32, 16, 11}, {19, 48, 13}, {33, 8, 6}, {16, 12, 20}};
 
     @Test
-    void multiplyMatchesReferenceOnBothPaths() {
+    void packedMultiplyMatchesReferenceOnBothPaths() {
         for (boolean vector : new boolean[] {true, false}) {
             Kernels.useVector(vector);
             Random r = new Random(1);
@@ -47,7 +47,10 @@ class ShiftedGemmTest {
                     int[] off = offsets(r, k, 50);
                     float[] b = fill(r, bOff + 50 + ShiftedGemm.readWidth(n));
                     float[] c = fill(r, m * ldc), c0 = c.clone();
-                    ShiftedGemm.multiply(m, n, k, a, 0, lda, b, bOff, off, c, 0, ldc, acc);
+                    int apOff = 5;
+                    float[] packed = fill(r, apOff + ShiftedGemm.packedSize(m, k) + 3);
+                    ShiftedGemm.pack(m, k, a, 0, lda, packed, apOff);
+                    ShiftedGemm.multiplyPacked(m, n, k, packed, apOff, b, bOff, off, c, 0, ldc, acc);
                     for (int i = 0; i < m; i++)
                         for (int j = 0; j < n; j++) {
                             double sum = acc ? c0[i * ldc + j] : 0, mag = 0;
@@ -56,7 +59,7 @@ class ShiftedGemmTest {
                                 sum += t;
                                 mag += Math.abs(t);
                             }
-                            near(sum, c[i * ldc + j], mag, "multiply vector=" + vector + " " + m + "x" + n + "x" + k + " at " + i + "," + j);
+                            near(sum, c[i * ldc + j], mag, "packed multiply vector=" + vector + " " + m + "x" + n + "x" + k + " at " + i + "," + j);
                         }
                     for (int i = 0; i < m; i++) assertEquals(c0[i * ldc + n], c[i * ldc + n], "column past n untouched");
                 }
@@ -120,7 +123,7 @@ class ShiftedGemmTest {
     @Test
     void windowsPastTheBufferAreRejectedWithTheirRange() {
         var e = assertThrows(IllegalArgumentException.class,
-                () -> ShiftedGemm.multiply(2, 5, 2, new float[4], 0, 2, new float[10], 0, new int[] {0, 8}, new float[10], 0, 5, false));
+                () -> ShiftedGemm.multiplyPacked(2, 5, 2, new float[ShiftedGemm.packedSize(2, 2)], 0, new float[10], 0, new int[] {0, 8}, new float[10], 0, 5, false));
         assertTrue(e.getMessage().contains("0..8") && e.getMessage().contains("length 10"), e.getMessage());
     }
 }
