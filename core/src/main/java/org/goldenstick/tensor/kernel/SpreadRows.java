@@ -25,7 +25,17 @@ public final class SpreadRows {
     /** Rows read per pass. */
     public static final int WAYS = 4;
 
+    private static final ThreadLocal<float[]> OUT = ThreadLocal.withInitial(() -> new float[WAYS]);
+
     private SpreadRows() {}
+
+    /**
+     * The calling thread's {@code float[WAYS]} for a pass's results (the kernels' {@code out}): a decode step runs
+     * about a hundred row tasks per matrix product, and a new array per task was ~0.2 MB of garbage per token.
+     */
+    public static float[] out() {
+        return OUT.get();
+    }
 
     /** Passes over rows {@code [r0, r1)}: the length of each run. */
     public static int passes(int r0, int r1) {
@@ -44,7 +54,8 @@ public final class SpreadRows {
 
     /**
      * {@link #passes(int, int)} for a kernel that reads {@code ways} rows per pass (the 4-bit {@code packed4} reads
-     * two: a third and fourth row there push C2 past its inlining budget).
+     * two: a third and fourth row in one body push C2 past its inlining budget, and four rows in a body written for
+     * two, the pairs swapping each iteration, measured slower at the model level; docs/results.md).
      */
     public static int passes(int r0, int r1, int ways) {
         return (r1 - r0 + ways - 1) / ways;

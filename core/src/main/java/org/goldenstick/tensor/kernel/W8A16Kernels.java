@@ -67,7 +67,7 @@ public final class W8A16Kernels {
      * activation rows go by.
      */
     private static void spreadRows(Int8Weights w, int r0, int r1, float[] x, int xOff, int m, int ldx, float[] y, int yOff, int ldy, boolean accumulate) {
-        float[] out = new float[SpreadRows.WAYS];
+        float[] out = SpreadRows.out();
         for (int p = 0, n = SpreadRows.passes(r0, r1); p < n; p++)
             for (int i = 0; i < m; i++) {
                 rowQuad(w, SpreadRows.row(r0, r1, p, 0), SpreadRows.row(r0, r1, p, 1), SpreadRows.row(r0, r1, p, 2), SpreadRows.row(r0, r1, p, 3), x, xOff + i * ldx, out);

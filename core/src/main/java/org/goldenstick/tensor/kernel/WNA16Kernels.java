@@ -64,7 +64,7 @@ public final class WNA16Kernels {
             // rowQuad per pass measured 1.5-2 % slower at model level (1 thread, 4 alternating JVMs; cause not looked into)
             Parallel.forEach(threads, tasks, t -> {
                 int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-                float[] out = new float[SpreadRows.WAYS];
+                float[] out = SpreadRows.out();
                 for (int p = 0, n = SpreadRows.passes(r0, r1); p < n; p++) {
                     rowQuad8(w, SpreadRows.row(r0, r1, p, 0), SpreadRows.row(r0, r1, p, 1), SpreadRows.row(r0, r1, p, 2), SpreadRows.row(r0, r1, p, 3), px, x, xOff, out);
                     for (int k = 0; k < SpreadRows.WAYS; k++)
@@ -75,7 +75,7 @@ public final class WNA16Kernels {
         }
         Parallel.forEach(threads, tasks, t -> {
             int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-            float[] out = new float[SpreadRows.WAYS];
+            float[] out = SpreadRows.out();
             for (int p = 0, n = SpreadRows.passes(r0, r1); p < n; p++) {
                 rowQuad(w, SpreadRows.row(r0, r1, p, 0), SpreadRows.row(r0, r1, p, 1), SpreadRows.row(r0, r1, p, 2), SpreadRows.row(r0, r1, p, 3), px, x, xOff, out);
                 for (int k = 0; k < SpreadRows.WAYS; k++)
@@ -295,7 +295,7 @@ public final class WNA16Kernels {
         @Override
         void packB(float[] dst, int off, int j0, int nc, int p0, int kc) {
             float[] row = Widen.scratch();
-            int bits = w.bits(), p = w.packFactor(), mask = (1 << bits) - 1, offset = 1 << (bits - 1);
+            int bits = w.bits(), offset = 1 << (bits - 1);
             int wpr = w.wordsPerRow(), gs = w.groupSize(), groups = w.groups();
             float[] sc = w.scales();
             byte[] zp = w.zeroPoints();
@@ -316,10 +316,12 @@ public final class WNA16Kernels {
                         Widen.scatter(row, kc, dst, base + q, NR);
                         continue;
                     }
-                    for (int c = p0; c < p0 + kc; c++) {
-                        int g = c / gs;
-                        int u = (w.word(wb + c / p) >>> (bits * (c % p))) & mask;
-                        row[c - p0] = (u - offset - (zp == null ? 0 : zp[j * groups + g])) * sc[j * groups + g];
+                    // 4 bits: two codes per byte, column c in byte c/2 of the row (low nibble first), a group
+                    // segment at a time as for 8 bits
+                    for (int c = p0; c < p0 + kc; ) {
+                        int g = c / gs, end = Math.min(p0 + kc, (g + 1) * gs);
+                        Widen.nibbles(w.words(), 4 * wb + c / 2, c & 1, end - c, offset + (zp == null ? 0 : zp[j * groups + g]), sc[j * groups + g], row, c - p0);
+                        c = end;
                     }
                     Widen.scatter(row, kc, dst, base + q, NR);
                 }

@@ -339,6 +339,45 @@ class W8A8BlockKernelsTest {
         }
     }
 
+    /**
+     * The vector activation quantization gives the scalar loop's codes and scales bit for bit (Math.round reproduced,
+     * not floor(v + 0.5f)): random rows with a partial last block, an all-zero block, and blocks whose max is 127 (so
+     * the products are the values themselves) holding ties and the floats just below them, where v + 0.5f rounds up.
+     */
+    @Test
+    void vectorActivationQuantizationEqualsTheScalarLoopBitForBit() {
+        Random rnd = new Random(17);
+        int cols = 32 * 9 + 11;
+        float[] x = gaussian(rnd, 3 * cols + 2);
+        for (int c = 0; c < 32; c++) x[2 + 64 + c] = 0f;
+        float[] tricky = {127f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, 126.5f, -126.5f, 0.49999997f, -0.49999997f, 1.4999999f, -1.4999999f,
+                Math.nextDown(2.5f), Math.nextUp(-2.5f), Math.nextUp(0.5f), Math.nextDown(-0.5f), 3.5f, -3.5f, 1e-8f, -1e-8f, -127f, 63.5f, -63.5f,
+                Math.nextDown(63.5f), Math.nextUp(-63.5f), 0f, -0f, 100.49999f, -100.49999f, 7.5f, -7.5f};
+        System.arraycopy(tricky, 0, x, 2 + cols + 96, 32);
+        for (int k = 0; k < 32; k++) x[2 + 2 * cols + 128 + k] = (k - 16) * 0.5f + 0.25f * (k % 2);
+        x[2 + 2 * cols + 128] = 127f;
+        W8A8BlockKernels.Activations vec = new W8A8BlockKernels.Activations(), ref = new W8A8BlockKernels.Activations();
+        Kernels.useVector(true);
+        vec.quantize(x, 2, 3, cols);
+        Kernels.useVector(false);
+        ref.quantize(x, 2, 3, cols);
+        int padded = vec.blocks * 32;
+        for (int i = 0; i < 3 * padded; i++) assertEquals(ref.q[i], vec.q[i], "code " + i);
+        for (int i = 0; i < 3 * vec.blocks; i++) assertEquals(ref.d[i], vec.d[i], "scale " + i);
+        assertEquals(1f, vec.d[vec.blocks + 3], 0f, "the tricky block's max is 127: d = 1");
+        assertEquals(2, vec.q[padded + 96 + 3], "1.5 rounds half up");
+        assertEquals(-1, vec.q[padded + 96 + 4], "-1.5 rounds half up, to -1");
+        assertEquals(1, vec.q[padded + 96 + 11], "1.4999999f rounds down although 1.4999999f + 0.5f == 2f");
+        // the same rounding over a sweep of values, against Math.round directly
+        float[] v = new float[16 * 4096];
+        for (int i = 0; i < v.length; i++) v[i] = i % 3 == 0 ? (i / 2 - 8192) * 0.5f * 0.25f : Math.nextDown((i - v.length / 2) * 0.0039f + 0.5f);
+        int lanes = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length();
+        for (int i = 0; i + lanes <= v.length; i += lanes) {
+            int[] got = W8A8BlockKernels.roundHalfUp(jdk.incubator.vector.FloatVector.fromArray(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED, v, i)).toArray();
+            for (int j = 0; j < lanes; j++) assertEquals(Math.round(v[i + j]), got[j], "Math.round(" + v[i + j] + ")");
+        }
+    }
+
     @Test
     void activationRoundingStaysWithinItsBoundOfTheFloatProduct() {
         // |Σ w (x̂ - x)| ≤ Σ |w| d_b / 2: the only difference from W8A16 is the activation rounding.
