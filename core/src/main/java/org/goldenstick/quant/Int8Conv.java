@@ -24,7 +24,11 @@ import org.goldenstick.tensor.kernel.Parallel;
  * of four, so a network's 6 or 10 channels run on the wide tiles.
  *
  * <p>Why float lanes: the Vector API has no int8/int16 dot product (the JIT does not emit VNNI's {@code vpdpbusd} for
- * it), and int32 lane multiplies cost two µops on x86, so a widened float FMA is the cheapest exact multiply-add. It is
+ * it), and int32 lane multiplies cost two µops on x86, so a widened float FMA is the cheapest exact multiply-add. C2's
+ * auto-vectorizer does emit {@code vpmaddwd}/{@code vpdpwssd} for {@code out[i] += a[2i]·b[2i] + a[2i+1]·b[2i+1]} over
+ * short[] into int[], but only in that form, with the accumulators in memory: 30–36 G products per CPU-second in a
+ * stand-alone loop in L1, 12–15 with a conv's 256-pixel rows, against this kernel's 45–55 (docs/results.md, issue 19);
+ * as a reduction into a local it is not vectorized at all. It is
  * exact because the stored byte {@code s} and the zero-point-corrected weight {@code w'} satisfy |s| ≤ 128 and
  * |w'| ≤ 255, so blocks of {@link #KB} products sum to integers below 2^24; each block's sum is converted to int32.
  * Where every row has 128·Σ|w'| < 2^24 (ResNet-20's symmetric int8 weights, k up to 576) the whole row is one block.
@@ -230,9 +234,9 @@ final class Int8Conv {
                 for (int g = 0; g < groups; g++) {
                     int inBase = (img * c + g * inPerGroup) * h * wd;
                     if (wide) {
-                        phasePlanes(xq, xUnsigned, inBase, h, wd, inPerGroup, spec, planes, pad, cols, s);
+                        phasePlanes(xq, xUnsigned, inBase, h, wd, inPerGroup, spec, planes, pad, cols);
                     } else if (planes != null) {
-                        phasePlanes(xq, xUnsigned, inBase, h, wd, inPerGroup, spec, planes, pad, s.planes, s);
+                        phasePlanes(xq, xUnsigned, inBase, h, wd, inPerGroup, spec, planes, pad, s.planes);
                         compact(s.planes, planes, k, oh, ow, ld, pad, cols);
                     } else {
                         unfold(xq, xUnsigned, inBase, h, wd, inPerGroup, kH, kW, spec, oh, ow, ld, pad, cols, s);
@@ -272,23 +276,21 @@ final class Int8Conv {
     }
 
     /**
-     * One image's group copied into its zero-point-padded phase planes {@link Planes} (codes flipped to signed), the
+     * One image's group copied into its zero-point-padded phase planes {@link Planes} (codes flipped to signed while
+     * copied), the
      * rest of the buffer (read only for dropped columns) filled with the padding code.
      */
     private static void phasePlanes(byte[] xq, boolean xUnsigned, int inBase, int h, int wd, int channels, Conv2dSpec spec, Planes g, byte pad,
-                                    byte[] xp, Scratch scratch) {
+                                    byte[] xp) {
         int plane = h * wd, len = channels * plane;
         byte[] src = xq;
         int srcBase = inBase;
-        if (xUnsigned) {
-            if (scratch.image.length < len) scratch.image = new byte[len];
-            src = scratch.image;
-            srcBase = 0;
-            flip(xq, inBase, len, src);
-        }
+        byte flip = (byte) (xUnsigned ? 0x80 : 0);
+        long flips = xUnsigned ? 0x8080808080808080L : 0; // the flip of eight codes at once, applied while copying
         int hq = g.hq(), wq = g.wq(), pt = spec.padTop(), pl = spec.padLeft(), sh = g.sh(), sw = g.sw();
         if (sh == 1 && sw == 1 && hq == h && wq == wd) { // no padding (1×1 convolutions): the planes are one copy
-            System.arraycopy(src, srcBase, xp, 0, len);
+            if (xUnsigned) flip(xq, inBase, len, xp);
+            else System.arraycopy(src, srcBase, xp, 0, len);
             java.util.Arrays.fill(xp, len, g.length(), pad);
             return;
         }
@@ -296,7 +298,7 @@ final class Int8Conv {
         if (sh == 1 && sw == 1) {
             for (int ci = 0; ci < channels; ci++) {
                 int from = srcBase + ci * plane, to = ci * hq * wq + pt * wq + pl;
-                for (int y = 0; y < h; y++) System.arraycopy(src, from + y * wd, xp, to + y * wq, wd);
+                for (int y = 0; y < h; y++) copyRow(src, from + y * wd, xp, to + y * wq, wd, flips);
             }
             return;
         }
@@ -310,7 +312,7 @@ final class Int8Conv {
                     int se = slot[a * 2 + (pl & 1)], so = slot[a * 2 + ((pl + 1) & 1)]; // phases of even and odd input columns
                     int rowQ = chBase + py / sh * wq, ce = rowQ + se * phasePlane + pl / 2, co = rowQ + so * phasePlane + (pl + 1) / 2;
                     for (; x0 + 16 <= wd; x0 += 16) {
-                        long lo = (long) LONGS.get(src, row + x0), hi = (long) LONGS.get(src, row + x0 + 8);
+                        long lo = (long) LONGS.get(src, row + x0) ^ flips, hi = (long) LONGS.get(src, row + x0 + 8) ^ flips;
                         if (se >= 0) LONGS.set(xp, ce + x0 / 2, Long.compress(lo, EVEN_BYTES) | Long.compress(hi, EVEN_BYTES) << 32);
                         if (so >= 0) LONGS.set(xp, co + x0 / 2, Long.compress(lo, ~EVEN_BYTES) | Long.compress(hi, ~EVEN_BYTES) << 32);
                     }
@@ -324,8 +326,8 @@ final class Int8Conv {
                     int at = chBase + sl * phasePlane + py / sh * wq + (x + pl) / sw;
                     int count = (wd - x + sw - 1) / sw, from0 = row + x;
                     // unit-stride counters with a constant scale: a counted loop without per-element range checks
-                    if (sw == 2) for (int i = 0; i < count; i++) xp[at + i] = src[from0 + 2 * i];
-                    else for (int i = 0; i < count; i++) xp[at + i] = src[from0 + i * sw];
+                    if (sw == 2) for (int i = 0; i < count; i++) xp[at + i] = (byte) (src[from0 + 2 * i] ^ flip);
+                    else for (int i = 0; i < count; i++) xp[at + i] = (byte) (src[from0 + i * sw] ^ flip);
                 }
             }
         }
@@ -338,24 +340,28 @@ final class Int8Conv {
             java.nio.ByteOrder.LITTLE_ENDIAN);
 
     /**
+     * {@code dst[to + i] = src[from + i] ^ flips} (per byte) for {@code i < len}: eight bytes at a time as longs, the
+     * last eight overlapping the ones before, so a row of 8 to 16 bytes costs one or two copies.
+     */
+    private static void copyRow(byte[] src, int from, byte[] dst, int to, int len, long flips) {
+        if (len < 8) {
+            for (int i = 0; i < len; i++) dst[to + i] = (byte) (src[from + i] ^ flips);
+            return;
+        }
+        for (int i = 0; i + 8 < len; i += 8) LONGS.set(dst, to + i, (long) LONGS.get(src, from + i) ^ flips);
+        LONGS.set(dst, to + len - 8, (long) LONGS.get(src, from + len - 8) ^ flips);
+    }
+
+    /**
      * The unfolded rows from the phase planes: row p is tap p's window, its oh runs of ow bytes ({@code wq} apart in
-     * the planes) one after another, then the padding code up to {@code ld}. Runs of 8 bytes or more are copied as
-     * longs (the last one overlapping the one before), so a row of ResNet-20's 8×8 stage costs 8 long copies.
+     * the planes) one after another ({@link #copyRow}), then the padding code up to {@code ld}.
      */
     private static void compact(byte[] xp, Planes g, int k, int oh, int ow, int ld, byte pad, byte[] cols) {
         int[] taps = g.taps();
         int wq = g.wq(), hw = oh * ow;
         for (int p = 0; p < k; p++) {
             int from = taps[p], to = p * ld;
-            if (ow >= 8) {
-                for (int oy = 0; oy < oh; oy++, from += wq, to += ow) {
-                    int x = 0;
-                    for (; x + 8 < ow; x += 8) LONGS.set(cols, to + x, (long) LONGS.get(xp, from + x));
-                    LONGS.set(cols, to + ow - 8, (long) LONGS.get(xp, from + ow - 8));
-                }
-            } else {
-                for (int oy = 0; oy < oh; oy++, from += wq, to += ow) System.arraycopy(xp, from, cols, to, ow);
-            }
+            for (int oy = 0; oy < oh; oy++, from += wq, to += ow) copyRow(xp, from, cols, to, ow, 0);
             java.util.Arrays.fill(cols, p * ld + hw, p * ld + ld, pad);
         }
     }
