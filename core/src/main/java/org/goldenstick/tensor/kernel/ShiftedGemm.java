@@ -29,7 +29,9 @@ public final class ShiftedGemm {
     private static final int L = S.length(), MR = 8, NR = PackedGemm.NR;
     /** Rows of the narrow kernel: 16 accumulators, one B load and 16 broadcasts per step. */
     private static final int NARROW_MR = 16;
-    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[Math.max(MR * NR, NARROW_MR * L)]);
+    /** Groups of three windows per block: {@link #tripleKernel} (panels wider than a vector) and {@link #narrowTripleKernel}. */
+    private static final int TRIPLES = 3, NARROW_TRIPLES = 5;
+    private static final ThreadLocal<float[]> TILE = ThreadLocal.withInitial(() -> new float[Math.max(3 * TRIPLES * NR, Math.max(MR * NR, NARROW_MR * L))]);
     private static final ThreadLocal<int[]> NARROW_ROWS = ThreadLocal.withInitial(() -> new int[NARROW_MR]);
 
     private ShiftedGemm() {}
@@ -254,7 +256,185 @@ public final class ShiftedGemm {
             throw new IllegalArgumentException("shifted gemm: B of " + k + " rows with leading dimension " + ldb + " read " + readWidth(n)
                     + " wide at offset " + bOff + " does not fit an array of length " + b.length);
         }
-        product(m, n, k, a, aOff, 0, rowOff, b, bOff, ldb, null, c, cOff, ldc, accumulate);
+        if (Kernels.vector() && tripled(m, rowOff)) tripleProduct(m, n, k, a, aOff, rowOff, b, bOff, ldb, c, cOff, ldc, accumulate);
+        else product(m, n, k, a, aOff, 0, rowOff, b, bOff, ldb, null, c, cOff, ldc, accumulate);
+    }
+
+    /**
+     * Whether the windows come in runs of three adjacent ones (row 3g + j at {@code rowOff[3g] + j}): the taps of a 3-wide,
+     * undilated, stride-1 kernel row. The triple kernels then read three rows through one pointer (constant
+     * displacements), so a block of rows needs a third of the pointers that C2 must keep in registers.
+     */
+    private static boolean tripled(int m, int[] rowOff) {
+        if (m % 3 != 0) return false;
+        for (int g = 0; g < m; g += 3) if (rowOff[g + 1] != rowOff[g] + 1 || rowOff[g + 2] != rowOff[g] + 2) return false;
+        return true;
+    }
+
+    /** {@link #multiplyWindowsByRows} on tripled windows (vector path): the same sums in the same order. */
+    private static void tripleProduct(int m, int n, int k, float[] a, int aOff, int[] rowOff, float[] b, int bOff, int ldb,
+                                      float[] c, int cOff, int ldc, boolean accumulate) {
+        float[] tile = TILE.get();
+        int groups = m / 3;
+        for (int j = 0; j < n; j += NR) {
+            int w = Math.min(NR, n - j);
+            boolean narrow = w <= L;
+            int per = narrow ? NARROW_TRIPLES : TRIPLES, width = narrow ? L : NR;
+            for (int g = 0; g < groups; g += per) {
+                int h = Math.min(per, groups - g), last = g + h - 1;
+                // Groups past the last repeat it; their results are dropped.
+                int g0 = aOff + rowOff[3 * g], g1 = aOff + rowOff[3 * Math.min(g + 1, last)], g2 = aOff + rowOff[3 * Math.min(g + 2, last)];
+                boolean direct = h == per && w == width;
+                float[] dst = direct ? c : tile;
+                int co = direct ? cOff + 3 * g * ldc + j : 0, ld = direct ? ldc : width;
+                if (narrow) {
+                    int g3 = aOff + rowOff[3 * Math.min(g + 3, last)], g4 = aOff + rowOff[3 * Math.min(g + 4, last)];
+                    narrowTripleKernel(k, a, g0, g1, g2, g3, g4, b, bOff + j, ldb, dst, co, ld, direct && accumulate);
+                } else {
+                    tripleKernel(k, a, g0, g1, g2, b, bOff + j, ldb, dst, co, ld, direct && accumulate);
+                }
+                if (direct) continue;
+                for (int r = 0; r < 3 * h; r++) {
+                    int at = cOff + (3 * g + r) * ldc + j;
+                    if (accumulate) for (int q = 0; q < w; q++) c[at + q] += tile[r * width + q];
+                    else System.arraycopy(tile, r * width, c, at, w);
+                }
+            }
+        }
+    }
+
+    /** Three triples of windows (nine rows, row 3t + j at {@code g_t + j + p}) times two vectors of B per step. */
+    private static void tripleKernel(int k, float[] a, int g0, int g1, int g2, float[] b, int b0, int ldb, float[] c, int co, int ldc, boolean add) {
+        FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71, c80, c81;
+        if (add) {
+            c00 = FloatVector.fromArray(S, c, co);
+            c01 = FloatVector.fromArray(S, c, co + L);
+            c10 = FloatVector.fromArray(S, c, co + ldc);
+            c11 = FloatVector.fromArray(S, c, co + ldc + L);
+            c20 = FloatVector.fromArray(S, c, co + 2 * ldc);
+            c21 = FloatVector.fromArray(S, c, co + 2 * ldc + L);
+            c30 = FloatVector.fromArray(S, c, co + 3 * ldc);
+            c31 = FloatVector.fromArray(S, c, co + 3 * ldc + L);
+            c40 = FloatVector.fromArray(S, c, co + 4 * ldc);
+            c41 = FloatVector.fromArray(S, c, co + 4 * ldc + L);
+            c50 = FloatVector.fromArray(S, c, co + 5 * ldc);
+            c51 = FloatVector.fromArray(S, c, co + 5 * ldc + L);
+            c60 = FloatVector.fromArray(S, c, co + 6 * ldc);
+            c61 = FloatVector.fromArray(S, c, co + 6 * ldc + L);
+            c70 = FloatVector.fromArray(S, c, co + 7 * ldc);
+            c71 = FloatVector.fromArray(S, c, co + 7 * ldc + L);
+            c80 = FloatVector.fromArray(S, c, co + 8 * ldc);
+            c81 = FloatVector.fromArray(S, c, co + 8 * ldc + L);
+        } else {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = c60 = c61 = c70 = c71 = c80 = c81 = FloatVector.zero(S);
+        }
+        for (int p = 0; p < k; p++) {
+            int bo = b0 + p * ldb;
+            FloatVector x0 = FloatVector.fromArray(S, b, bo), x1 = FloatVector.fromArray(S, b, bo + L);
+            FloatVector av = FloatVector.broadcast(S, a[g0 + p]);
+            c00 = av.fma(x0, c00);
+            c01 = av.fma(x1, c01);
+            av = FloatVector.broadcast(S, a[g0 + p + 1]);
+            c10 = av.fma(x0, c10);
+            c11 = av.fma(x1, c11);
+            av = FloatVector.broadcast(S, a[g0 + p + 2]);
+            c20 = av.fma(x0, c20);
+            c21 = av.fma(x1, c21);
+            av = FloatVector.broadcast(S, a[g1 + p]);
+            c30 = av.fma(x0, c30);
+            c31 = av.fma(x1, c31);
+            av = FloatVector.broadcast(S, a[g1 + p + 1]);
+            c40 = av.fma(x0, c40);
+            c41 = av.fma(x1, c41);
+            av = FloatVector.broadcast(S, a[g1 + p + 2]);
+            c50 = av.fma(x0, c50);
+            c51 = av.fma(x1, c51);
+            av = FloatVector.broadcast(S, a[g2 + p]);
+            c60 = av.fma(x0, c60);
+            c61 = av.fma(x1, c61);
+            av = FloatVector.broadcast(S, a[g2 + p + 1]);
+            c70 = av.fma(x0, c70);
+            c71 = av.fma(x1, c71);
+            av = FloatVector.broadcast(S, a[g2 + p + 2]);
+            c80 = av.fma(x0, c80);
+            c81 = av.fma(x1, c81);
+        }
+        c00.intoArray(c, co);
+        c01.intoArray(c, co + L);
+        c10.intoArray(c, co + ldc);
+        c11.intoArray(c, co + ldc + L);
+        c20.intoArray(c, co + 2 * ldc);
+        c21.intoArray(c, co + 2 * ldc + L);
+        c30.intoArray(c, co + 3 * ldc);
+        c31.intoArray(c, co + 3 * ldc + L);
+        c40.intoArray(c, co + 4 * ldc);
+        c41.intoArray(c, co + 4 * ldc + L);
+        c50.intoArray(c, co + 5 * ldc);
+        c51.intoArray(c, co + 5 * ldc + L);
+        c60.intoArray(c, co + 6 * ldc);
+        c61.intoArray(c, co + 6 * ldc + L);
+        c70.intoArray(c, co + 7 * ldc);
+        c71.intoArray(c, co + 7 * ldc + L);
+        c80.intoArray(c, co + 8 * ldc);
+        c81.intoArray(c, co + 8 * ldc + L);
+    }
+
+    /** Five triples of windows (fifteen rows) times one vector of B per step: the 16-channel weight gradient. */
+    private static void narrowTripleKernel(int k, float[] a, int g0, int g1, int g2, int g3, int g4, float[] b, int b0, int ldb,
+                                           float[] c, int co, int ldc, boolean add) {
+        FloatVector c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14;
+        if (add) {
+            c0 = FloatVector.fromArray(S, c, co);
+            c1 = FloatVector.fromArray(S, c, co + ldc);
+            c2 = FloatVector.fromArray(S, c, co + 2 * ldc);
+            c3 = FloatVector.fromArray(S, c, co + 3 * ldc);
+            c4 = FloatVector.fromArray(S, c, co + 4 * ldc);
+            c5 = FloatVector.fromArray(S, c, co + 5 * ldc);
+            c6 = FloatVector.fromArray(S, c, co + 6 * ldc);
+            c7 = FloatVector.fromArray(S, c, co + 7 * ldc);
+            c8 = FloatVector.fromArray(S, c, co + 8 * ldc);
+            c9 = FloatVector.fromArray(S, c, co + 9 * ldc);
+            c10 = FloatVector.fromArray(S, c, co + 10 * ldc);
+            c11 = FloatVector.fromArray(S, c, co + 11 * ldc);
+            c12 = FloatVector.fromArray(S, c, co + 12 * ldc);
+            c13 = FloatVector.fromArray(S, c, co + 13 * ldc);
+            c14 = FloatVector.fromArray(S, c, co + 14 * ldc);
+        } else {
+            c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = c12 = c13 = c14 = FloatVector.zero(S);
+        }
+        for (int p = 0; p < k; p++) {
+            FloatVector bv = FloatVector.fromArray(S, b, b0 + p * ldb);
+            c0 = FloatVector.broadcast(S, a[g0 + p]).fma(bv, c0);
+            c1 = FloatVector.broadcast(S, a[g0 + p + 1]).fma(bv, c1);
+            c2 = FloatVector.broadcast(S, a[g0 + p + 2]).fma(bv, c2);
+            c3 = FloatVector.broadcast(S, a[g1 + p]).fma(bv, c3);
+            c4 = FloatVector.broadcast(S, a[g1 + p + 1]).fma(bv, c4);
+            c5 = FloatVector.broadcast(S, a[g1 + p + 2]).fma(bv, c5);
+            c6 = FloatVector.broadcast(S, a[g2 + p]).fma(bv, c6);
+            c7 = FloatVector.broadcast(S, a[g2 + p + 1]).fma(bv, c7);
+            c8 = FloatVector.broadcast(S, a[g2 + p + 2]).fma(bv, c8);
+            c9 = FloatVector.broadcast(S, a[g3 + p]).fma(bv, c9);
+            c10 = FloatVector.broadcast(S, a[g3 + p + 1]).fma(bv, c10);
+            c11 = FloatVector.broadcast(S, a[g3 + p + 2]).fma(bv, c11);
+            c12 = FloatVector.broadcast(S, a[g4 + p]).fma(bv, c12);
+            c13 = FloatVector.broadcast(S, a[g4 + p + 1]).fma(bv, c13);
+            c14 = FloatVector.broadcast(S, a[g4 + p + 2]).fma(bv, c14);
+        }
+        c0.intoArray(c, co);
+        c1.intoArray(c, co + ldc);
+        c2.intoArray(c, co + 2 * ldc);
+        c3.intoArray(c, co + 3 * ldc);
+        c4.intoArray(c, co + 4 * ldc);
+        c5.intoArray(c, co + 5 * ldc);
+        c6.intoArray(c, co + 6 * ldc);
+        c7.intoArray(c, co + 7 * ldc);
+        c8.intoArray(c, co + 8 * ldc);
+        c9.intoArray(c, co + 9 * ldc);
+        c10.intoArray(c, co + 10 * ldc);
+        c11.intoArray(c, co + 11 * ldc);
+        c12.intoArray(c, co + 12 * ldc);
+        c13.intoArray(c, co + 13 * ldc);
+        c14.intoArray(c, co + 14 * ldc);
     }
 
     /**

@@ -93,6 +93,42 @@ class ShiftedGemmTest {
         }
     }
 
+    /** Windows in runs of three adjacent ones (a 3-wide kernel row's taps) take the triple kernels: every block and tail. */
+    @Test
+    void multiplyTripledWindowsByRowsMatchesReferenceOnBothPaths() {
+        for (boolean vector : new boolean[] {true, false}) {
+            Kernels.useVector(vector);
+            Random r = new Random(4);
+            for (int m : new int[] {3, 9, 12, 15, 27, 33, 48})
+                for (int n : new int[] {5, 16, 20, 32, 45, 64})
+                    for (boolean acc : new boolean[] {false, true}) {
+                        int k = 1 + r.nextInt(30), ldb = n + 2, ldc = n + 1, aOff = 1;
+                        int[] off = new int[m];
+                        for (int g = 0; g < m; g += 3) {
+                            off[g] = r.nextInt(40);
+                            off[g + 1] = off[g] + 1;
+                            off[g + 2] = off[g] + 2;
+                        }
+                        float[] a = fill(r, aOff + 42 + k);
+                        float[] b = fill(r, (k - 1) * ldb + ShiftedGemm.readWidth(n));
+                        float[] c = fill(r, m * ldc), c0 = c.clone();
+                        ShiftedGemm.multiplyWindowsByRows(m, n, k, a, aOff, off, b, 0, ldb, c, 0, ldc, acc);
+                        for (int i = 0; i < m; i++) {
+                            for (int j = 0; j < n; j++) {
+                                double sum = acc ? c0[i * ldc + j] : 0, mag = 0;
+                                for (int p = 0; p < k; p++) {
+                                    double t = (double) a[aOff + off[i] + p] * b[p * ldb + j];
+                                    sum += t;
+                                    mag += Math.abs(t);
+                                }
+                                near(sum, c[i * ldc + j], mag, "tripled windowsByRows vector=" + vector + " " + m + "x" + n + "x" + k + " at " + i + "," + j);
+                            }
+                            assertEquals(c0[i * ldc + n], c[i * ldc + n], "column past n untouched");
+                        }
+                    }
+        }
+    }
+
     @Test
     void multiplyTransposedMatchesReferenceOnBothPaths() {
         for (boolean vector : new boolean[] {true, false}) {
