@@ -10,7 +10,7 @@ import org.goldenstick.tensor.kernel.ShiftedGemm;
  *
  * <p>The "wide" layout (see {@link Geometry#wide}): the rows of the column matrix are shifted windows of the
  * zero-padded image — for stride s of its phase planes, every s-th row and column ({@link Geometry#hq}) — so
- * {@link ShiftedGemm} multiplies the weights by them in place: nothing is unfolded. Backward on that layout:
+ * {@link ShiftedGemm} multiplies the weights (packed once per call) by them in place: nothing is unfolded. Backward on that layout:
  * {@code dW += dY·windowsᵀ} from the same windows, and for stride 1 {@code dX} as a forward convolution of the
  * zero-padded {@code dY} with the transposed, spatially flipped weights (no col2im); strided {@code dX} goes through
  * col2im as below. Other shapes:
