@@ -74,7 +74,8 @@ public final class CodeAdd implements Add.Computation {
         ResidualAdd.Grid ga = grid(ca.getKey()), gb = cb == null ? null : grid(cb.getKey());
         float[] fb = cb == null ? b.data() : null;
         int n = qa.length;
-        float[] y = new float[n];
+        // an activation quantization point whose consumers all read codes needs no floats: codes only, floats deferred
+        float[] y = activation instanceof QuantDequant q && q.floatsOnDemand() ? null : new float[n];
         QuantParams out;
         ResidualAdd.Codes codes;
         boolean relu = false;
@@ -95,7 +96,7 @@ public final class CodeAdd implements Add.Computation {
             if (qb != null) ResidualAdd.codesPlusCodes(qa, ga, qb, gb, act, y, from, to, codes);
             else ResidualAdd.codesPlusFloats(qa, ga, fb, act, y, from, to, codes);
         });
-        if (codes != null && codes.onGrid()) return GridCodes.output(y, codes.out(), out, activation, shape); // y holds the codes' values
+        if (codes != null && codes.onGrid()) return GridCodes.output(y, codes.out(), out, activation, shape); // y: the codes' values, or null
         Tensor sum = Tensor.of(y, shape);
         if (codes != null) GridCodes.rememberQuantization(sum, codes.out(), out, activation);
         return sum;

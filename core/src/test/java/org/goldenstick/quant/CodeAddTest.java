@@ -73,6 +73,29 @@ class CodeAddTest {
         assertArrayEquals(ref.data(), noCodes);
     }
 
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void fusedQuantizationPointWritesItsCodesAndDefersFloatsOnDemand(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(7);
+        int[] shape = {2, 4, 9, 9};
+        int n = 2 * 4 * 9 * 9;
+        byte[] qa = new byte[n], qb = new byte[n];
+        rnd.nextBytes(qa);
+        rnd.nextBytes(qb);
+        QuantParams grid = QuantParams.perTensor(8, false, false, false, 0.06f, 0);
+        QuantDequant point = new QuantDequant(new org.goldenstick.nn.ReLU(), grid);
+        Tensor sumRef = Tensor.of(Int8Ops.dequantizeActivations(qa, GA), shape).add(Tensor.of(Int8Ops.dequantizeActivations(qb, GB), shape));
+        float[] ref = point.forward(sumRef).data(); // the layer on the float sum
+        for (boolean onDemand : new boolean[] {false, true}) {
+            point.floatsOnDemand(onDemand);
+            Tensor out = new CodeAdd(point, null).add(codesOnly(qa, GA, shape), codesOnly(qb, GB, shape));
+            assertSame(out, point.forward(out), "the point was applied in the sum's pass");
+            assertArrayEquals(Int8Ops.quantizeActivations(ref, grid), GridCodes.lookup(out).getValue(), "codes on the point's grid");
+            assertArrayEquals(ref, out.data(), "values (deferred: " + onDemand + ")");
+        }
+    }
+
     @Test
     void withoutCodesOrOnABroadcastItIsThePlainAdd() {
         Random rnd = new Random(5);

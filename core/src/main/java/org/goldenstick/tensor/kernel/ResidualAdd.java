@@ -53,63 +53,76 @@ public final class ResidualAdd {
             return new Codes(out, scale, zeroPoint, unsigned, lo, hi, minCode, true);
         }
 
-        void write(float[] y, int from, int to) {
-            if (onGrid) Requantize.quantizeRow(y, from, to - from, scale, zeroPoint, unsigned, lo, hi, minCode, out, from, y, from);
-            else Requantize.quantizeLinear(y, from, to - from, scale, zeroPoint, unsigned, out, from);
+        /** Codes {@code out[outOff, outOff + len)} from the sums {@code t[tOff, tOff + len)}; on the grid, their values back into t if {@code values}. */
+        void write(float[] t, int tOff, int len, int outOff, boolean values) {
+            if (onGrid) Requantize.quantizeRow(t, tOff, len, scale, zeroPoint, unsigned, lo, hi, minCode, out, outOff, values ? t : null, tOff);
+            else Requantize.quantizeLinear(t, tOff, len, scale, zeroPoint, unsigned, out, outOff);
         }
     }
 
-    /** {@code y[i] = act(value(a[i]) + b[i])} for i in [from, to), then {@code codes} (when not null) written from it. */
+    /**
+     * {@code y[i] = act(value(a[i]) + b[i])} for i in [from, to), then {@code codes} (when not null) written from it.
+     * {@code y} null: codes only (on-grid {@code codes} required), the sums kept in a block-sized scratch.
+     */
     public static void codesPlusFloats(byte[] a, Grid ga, float[] b, boolean relu, float[] y, int from, int to, Codes codes) {
+        float[] t = target(y, codes);
+        float lo = ga.minCode(), z = ga.zeroPoint(), sc = ga.scale();
         for (int s = from; s < to; s += BLOCK) {
-            int e = Math.min(to, s + BLOCK);
+            int e = Math.min(to, s + BLOCK), d = y != null ? 0 : s; // t[i - d] holds the sum at i
             int i = s;
             if (Kernels.vector()) {
-                float lo = ga.minCode(), z = ga.zeroPoint(), sc = ga.scale();
                 // one loop per conversion and activation: a conversion operator that is not a constant keeps C2 from
                 // compiling it to one instruction
                 if (ga.signed()) {
-                    if (relu) for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).max(0f).intoArray(y, i);
-                    else for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).intoArray(y, i);
+                    if (relu) for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).max(0f).intoArray(t, i - d);
+                    else for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).intoArray(t, i - d);
                 } else {
-                    if (relu) for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).max(0f).intoArray(y, i);
-                    else for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).intoArray(y, i);
+                    if (relu) for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).max(0f).intoArray(t, i - d);
+                    else for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, b, i)).intoArray(t, i - d);
                 }
             }
             for (; i < e; i++) {
                 float v = value(a[i], ga) + b[i];
-                y[i] = relu ? Math.max(v, 0f) : v;
+                t[i - d] = relu ? Math.max(v, 0f) : v;
             }
-            if (codes != null) codes.write(y, s, e);
+            if (codes != null) codes.write(t, s - d, e - s, s, y != null);
         }
     }
 
     /**
      * {@code y[i] = act(value(a[i]) + value(b[i]))} for i in [from, to), each code on its own grid, then {@code codes}
-     * (when not null) written from it.
+     * (when not null) written from it. {@code y} null: codes only, as {@link #codesPlusFloats}.
      */
     public static void codesPlusCodes(byte[] a, Grid ga, byte[] b, Grid gb, boolean relu, float[] y, int from, int to, Codes codes) {
+        float[] t = target(y, codes);
+        float lo = ga.minCode(), z = ga.zeroPoint(), sc = ga.scale();
         for (int s = from; s < to; s += BLOCK) {
-            int e = Math.min(to, s + BLOCK);
+            int e = Math.min(to, s + BLOCK), d = y != null ? 0 : s;
             int i = s;
             if (Kernels.vector()) {
-                // b decoded into y first, then a added to it in place: one conversion per loop (see codesPlusFloats)
-                decode(b, gb, y, s, e);
-                float lo = ga.minCode(), z = ga.zeroPoint(), sc = ga.scale();
+                // b decoded into t first, then a added to it in place: one conversion per loop (see codesPlusFloats)
+                decode(b, gb, t, s, e, d);
                 if (ga.signed()) {
-                    if (relu) for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, y, i)).max(0f).intoArray(y, i);
-                    else for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                    if (relu) for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, t, i - d)).max(0f).intoArray(t, i - d);
+                    else for (; i + F.length() <= e; i += F.length()) signed(a, i, lo, z, sc).add(FloatVector.fromArray(F, t, i - d)).intoArray(t, i - d);
                 } else {
-                    if (relu) for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, y, i)).max(0f).intoArray(y, i);
-                    else for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                    if (relu) for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, t, i - d)).max(0f).intoArray(t, i - d);
+                    else for (; i + F.length() <= e; i += F.length()) unsigned(a, i, lo, z, sc).add(FloatVector.fromArray(F, t, i - d)).intoArray(t, i - d);
                 }
             }
             for (; i < e; i++) {
                 float v = value(a[i], ga) + value(b[i], gb);
-                y[i] = relu ? Math.max(v, 0f) : v;
+                t[i - d] = relu ? Math.max(v, 0f) : v;
             }
-            if (codes != null) codes.write(y, s, e);
+            if (codes != null) codes.write(t, s - d, e - s, s, y != null);
         }
+    }
+
+    /** Where the sums go: {@code y}, or a block-sized scratch when only codes are wanted. */
+    private static float[] target(float[] y, Codes codes) {
+        if (y != null) return y;
+        if (codes == null || !codes.onGrid()) throw new IllegalArgumentException("ResidualAdd: no float output needs on-grid codes to write");
+        return new float[BLOCK];
     }
 
     /** The value of one code on {@code g}. */
@@ -118,12 +131,12 @@ public final class ResidualAdd {
         return (Math.max(v, g.minCode()) - g.zeroPoint()) * g.scale();
     }
 
-    /** {@code y[i] = value(q[i])} for the whole vectors in [from, to) (the vector path's tail is left to the caller). */
-    private static void decode(byte[] q, Grid g, float[] y, int from, int to) {
+    /** {@code t[i - d] = value(q[i])} for the whole vectors in [from, to) (the vector path's tail is left to the caller). */
+    private static void decode(byte[] q, Grid g, float[] t, int from, int to, int d) {
         float lo = g.minCode(), z = g.zeroPoint(), sc = g.scale();
         int i = from;
-        if (g.signed()) for (; i + F.length() <= to; i += F.length()) signed(q, i, lo, z, sc).intoArray(y, i);
-        else for (; i + F.length() <= to; i += F.length()) unsigned(q, i, lo, z, sc).intoArray(y, i);
+        if (g.signed()) for (; i + F.length() <= to; i += F.length()) signed(q, i, lo, z, sc).intoArray(t, i - d);
+        else for (; i + F.length() <= to; i += F.length()) unsigned(q, i, lo, z, sc).intoArray(t, i - d);
     }
 
     private static FloatVector signed(byte[] q, int i, float lo, float z, float s) {

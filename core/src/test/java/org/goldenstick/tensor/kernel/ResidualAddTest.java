@@ -1,6 +1,8 @@
 package org.goldenstick.tensor.kernel;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.Random;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -103,7 +105,19 @@ class ResidualAddTest {
         float s = 0.04f;
         int zp = -20, lo = zp, hi = 90; // ReLU6-like clamp on the grid
         ResidualAdd.codesPlusCodes(a, ga, b, gb, false, y, 0, n, ResidualAdd.Codes.onGrid(out, s, zp, false, lo, hi, -128));
+        byte[] codesOnly = new byte[n], codesOnlyF = new byte[n], outF = new byte[n];
+        ResidualAdd.codesPlusCodes(a, ga, b, gb, false, null, 0, n, ResidualAdd.Codes.onGrid(codesOnly, s, zp, false, lo, hi, -128));
+        assertArrayEquals(out, codesOnly, "codes only (no float output): the same codes");
+        float[] f = new float[n], yF = new float[n];
+        for (int i = 0; i < n; i++) f[i] = (float) rnd.nextGaussian();
+        ResidualAdd.codesPlusFloats(a, ga, f, true, yF, 0, n, ResidualAdd.Codes.onGrid(outF, s, zp, false, lo, hi, -128));
+        ResidualAdd.codesPlusFloats(a, ga, f, true, null, 0, n, ResidualAdd.Codes.onGrid(codesOnlyF, s, zp, false, lo, hi, -128));
+        assertArrayEquals(outF, codesOnlyF, "codes only, float operand");
+        assertThrows(IllegalArgumentException.class, () -> ResidualAdd.codesPlusFloats(a, ga, f, true, null, 0, n, null));
         for (int i = 0; i < n; i++) {
+            int qf = Math.max(lo, Math.min(hi, quantize(Math.max((a[i] - 4) * 0.03f + f[i], 0f), s, zp, false)));
+            assertEquals(qf, outF[i], "i=" + i + ": codes of relu(a + f)");
+            assertEquals((qf - zp) * s, yF[i], "i=" + i);
             float sum = (a[i] - 4) * 0.03f + ((b[i] & 0xFF) - 100) * 0.02f;
             int q = Math.max(lo, Math.min(hi, quantize(sum, s, zp, false)));
             assertEquals(q, out[i], "i=" + i);
