@@ -40,7 +40,10 @@ import picocli.CommandLine.Option;
  * a temporary folder, quantizes it with RTN W8A16 from the memory-mapped file (lm_head int8 per channel by default, as
  * llama.cpp's quantized files keep their output tensor quantized: {@code --head-bits}), and reports in one run: output size
  * vs input, quantization throughput next to the machine's memory bandwidth, RTN's peak resident memory, and decode
- * tokens/s of the FP32 model vs the W8A16 model. Temporary folders are deleted afterwards.
+ * tokens/s of the quantized model against the same float model stored two ways: FP32 weights (4 bytes each, a copy of
+ * the checkpoint written as F32) and the bf16 checkpoint itself (2 bytes each). All three are read in place from their
+ * files and compute in float, so the two baselines differ only in the bytes a decode step streams. Temporary folders
+ * are deleted afterwards.
  *
  * <p>{@code --size-gb G} is the larger-than-RAM case: a checkpoint of about {@code G} GB (Llama-2-7B layer shapes, as
  * many layers as fit) is streamed to disk, then quantized with RTN (streamed) and with SmoothQuant layer by layer
@@ -53,7 +56,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "ptq", mixinStandardHelpOptions = true,
         description = {"RTN W8A16 (or W4A16 with --bits 4 --group-size 128) on a synthetic bf16 Llama checkpoint, measured in one run.",
-                "Size, quantization GB/s beside memory bandwidth, and FP32 vs quantized decode tokens/s. The machine is shared: treat <15%% as noise."})
+                "Size, quantization GB/s beside memory bandwidth, and decode tokens/s of the quantized model vs the same float model with FP32 and with bf16 weights.",
+                "The machine is shared: treat <15%% as noise."})
 public final class PtqBench implements Callable<Integer> {
     @Option(names = "--size", defaultValue = "1b", description = "1b (hidden 2048, 20 layers, ~1.0 B params) | small (hidden 512, 4 layers) (default: ${DEFAULT-VALUE})")
     String size;
@@ -87,12 +91,14 @@ public final class PtqBench implements Callable<Integer> {
     boolean json;
 
     /**
-     * The {@code --json} object: the RTN run ({@code rtn_*}), memory bandwidth, decode tokens/s of both models (null
-     * with {@code --size-gb}), and the layer-by-layer SmoothQuant run ({@code smoothquant_*}, only with {@code --size-gb}).
+     * The {@code --json} object: the RTN run ({@code rtn_*}), memory bandwidth, decode tokens/s of the three models
+     * (FP32 weights, bf16 weights, quantized; null with {@code --size-gb}) and the quantized model's speed-up over each
+     * (median of the per-round ratios), and the layer-by-layer SmoothQuant run ({@code smoothquant_*}, only with
+     * {@code --size-gb}).
      */
     record PtqJson(String bench, long params, int threads, int weightBits, int groupSize, long inputBytes, long outputBytes, double sizeRatio, double rtnSeconds, double rtnGbPerS,
-                   double rtnWriteSeconds, double rtnQuantizeGbPerS, Long rtnPeakRssBytes, double rtnCpuSeconds, double memBwGbPerS, Double fp32DecodeTokS, Double quantizedDecodeTokS,
-                   Double decodeSpeedup, int layersQuantized, int layersSkipped, String lmHead, Double smoothquantSeconds, Double smoothquantGbPerS, Long smoothquantPeakRssBytes, Double smoothquantCpuSeconds,
+                   double rtnWriteSeconds, double rtnQuantizeGbPerS, Long rtnPeakRssBytes, double rtnCpuSeconds, double memBwGbPerS, Double fp32DecodeTokS, Double bf16DecodeTokS, Double quantizedDecodeTokS,
+                   Double decodeSpeedup, Double decodeSpeedupVsBf16, int layersQuantized, int layersSkipped, String lmHead, Double smoothquantSeconds, Double smoothquantGbPerS, Long smoothquantPeakRssBytes, Double smoothquantCpuSeconds,
                    Map<String, String> nullReasons) {}
 
     @Override
@@ -110,7 +116,7 @@ public final class PtqBench implements Callable<Integer> {
         try {
             Path fp = base.resolve("bf16"), q = base.resolve("w" + bits + "a16");
             long t0 = System.nanoTime();
-            LlamaLayout layout = writeSynthetic(fp, cfg, progress);
+            LlamaLayout layout = writeSynthetic(fp, cfg, DType.BF16, progress);
             long params = 0;
             for (int[] s : layout.expectedShapes().values()) params += (long) s[0] * (s.length > 1 ? s[1] : 1);
             System.err.printf(Locale.ROOT, "bench ptq: wrote %.2f B-parameter bf16 checkpoint in %.1f s%n", params / 1e9, (System.nanoTime() - t0) / 1e9);
@@ -125,11 +131,11 @@ public final class PtqBench implements Callable<Integer> {
             Map<String, String> nullReasons = new LinkedHashMap<>();
             Long rtnPeakRss = rtn.peakRss();
             if (rtnPeakRss == null) nullReasons.put("rtn_peak_rss_bytes", "peak resident memory cannot be read here (Linux /proc/self/status)");
-            Double fpTps = null, qTps = null, speedup = null, sqSeconds = null, sqGbps = null;
+            Double fpTps = null, bfTps = null, qTps = null, speedup = null, speedupBf = null, sqSeconds = null, sqGbps = null;
             Long sqPeakRss = null;
             Double sqCpu = null;
             if (sizeGb > 0) {
-                for (String k : List.of("fp32_decode_tok_s", "quantized_decode_tok_s", "decode_speedup")) nullReasons.put(k, "--size-gb: the float model is not loaded (larger than RAM)");
+                for (String k : List.of("fp32_decode_tok_s", "bf16_decode_tok_s", "quantized_decode_tok_s", "decode_speedup", "decode_speedup_vs_bf16")) nullReasons.put(k, "--size-gb: the float model is not loaded (larger than RAM)");
                 deleteTree(q); // disk space for the next output
                 Step sq = Step.run(List.of("smoothquant", fp.toString(), base.resolve("w8a8").toString(), Integer.toString(calibSamples), Integer.toString(calibLen)));
                 sqSeconds = sq.report().seconds();
@@ -140,20 +146,27 @@ public final class PtqBench implements Callable<Integer> {
                 deleteTree(base.resolve("w8a8"));
             } else {
                 for (String k : List.of("smoothquant_seconds", "smoothquant_gb_per_s", "smoothquant_peak_rss_bytes", "smoothquant_cpu_seconds")) nullReasons.put(k, "SmoothQuant runs with --size-gb only");
-                // both models resident, measured in interleaved rounds so that both see the same machine noise
-                // the quantized model first: its loader briefly holds a float skeleton, which is garbage before FP32 loads
+                // the FP32 baseline: the same values (bf16 widens exactly) stored as F32, 4 bytes per weight
+                Path f32 = base.resolve("f32");
+                long t1 = System.nanoTime();
+                writeSynthetic(f32, cfg, DType.F32, progress);
+                System.err.printf(Locale.ROOT, "bench ptq: wrote the same checkpoint as F32 in %.1f s%n", (System.nanoTime() - t1) / 1e9);
+                // all models resident, measured in interleaved rounds so that they see the same machine noise
+                // the quantized model first: its loader briefly holds a float skeleton, which is garbage before the float ones load
                 LlamaModel qModel = QuantizedCheckpoints.loadModel(q);
                 System.gc();
-                LlamaModel fpModel = QuantizedCheckpoints.loadModel(fp);
+                LlamaModel f32Model = QuantizedCheckpoints.loadModel(f32), bf16Model = QuantizedCheckpoints.loadModel(fp);
                 System.gc();
-                double[] tps = interleavedDecode(fpModel, qModel);
-                fpTps = tps[0];
-                qTps = tps[1];
-                speedup = tps[2];
+                double[][] d = interleavedDecode(List.of("fp32", "bf16", label), List.of(f32Model, bf16Model, qModel));
+                fpTps = d[0][0];
+                bfTps = d[0][1];
+                qTps = d[0][2];
+                speedup = d[1][0];
+                speedupBf = d[1][1];
             }
             if (json) {
                 Json.print(new PtqJson("ptq", params, threads, bits, groupSize, r.inputBytes(), r.outputBytes(), r.sizeRatio(), r.seconds(), r.throughputGBps(), r.writeSeconds(),
-                        r.quantizeGBps(), rtnPeakRss, rtn.cpuSeconds(), bw, fpTps, qTps, speedup, r.layersQuantized(), r.layersSkipped(), head, sqSeconds, sqGbps, sqPeakRss, sqCpu, nullReasons));
+                        r.quantizeGBps(), rtnPeakRss, rtn.cpuSeconds(), bw, fpTps, bfTps, qTps, speedup, speedupBf, r.layersQuantized(), r.layersSkipped(), head, sqSeconds, sqGbps, sqPeakRss, sqCpu, nullReasons));
             } else {
                 System.out.printf(Locale.ROOT, "synthetic Llama: %.3f B parameters, bf16 %.2f GB, %d threads (shared machine)%n", params / 1e9, r.inputBytes() / 1e9, threads);
                 System.out.printf(Locale.ROOT, "RTN " + label.toUpperCase(Locale.ROOT) + " (group " + groupSize + ", lm_head " + head + "): output %.2f GB = %.1f%% of the input; %.2f s, %.2f GB/s of bf16 weights; %.2f s of it writing the output,"
@@ -163,8 +176,9 @@ public final class PtqBench implements Callable<Integer> {
                     System.out.printf(Locale.ROOT, "SmoothQuant W8A8 layer by layer (%d samples x %d tokens): %.1f s, %.2f GB/s of bf16 input; %.1f CPU-s; peak RSS %s%n",
                             calibSamples, calibLen, sqSeconds, sqGbps, sqCpu, mb(sqPeakRss));
                 } else {
-                    System.out.printf(Locale.ROOT, "decode: FP32 %.2f tok/s, " + label.toUpperCase(Locale.ROOT) + " %.2f tok/s, speed-up %.2fx (medians of %d interleaved rounds of %d tokens;"
-                                    + " int8-block activations %s: %s)%n", fpTps, qTps, speedup, ROUNDS, decodeTokens,
+                    System.out.printf(Locale.ROOT, "decode: FP32 weights %.2f tok/s, bf16 weights %.2f tok/s, " + label.toUpperCase(Locale.ROOT) + " %.2f tok/s; speed-up %.2fx over FP32 weights,"
+                                    + " %.2fx over bf16 weights (medians of %d interleaved rounds of %d tokens; int8-block activations %s: %s)%n",
+                            fpTps, bfTps, qTps, speedup, speedupBf, ROUNDS, decodeTokens,
                             org.goldenstick.tensor.kernel.W8A8BlockKernels.mode().name().toLowerCase(Locale.ROOT),
                             org.goldenstick.tensor.kernel.W8A8BlockKernels.appliesTo(1, bits == 4) ? "on at decode" : "off");
                 }
@@ -210,13 +224,18 @@ public final class PtqBench implements Callable<Integer> {
     }
 
     /**
-     * Writes config.json and one bf16 shard per decoder layer (plus one for embeddings/head) with an index, streamed:
-     * random values are made in pieces while each file is written, so memory stays small for any size.
+     * Writes config.json and one shard per decoder layer (plus one for embeddings/head) with an index, streamed:
+     * random values are made in pieces while each file is written, so memory stays small for any size. The values are
+     * bf16 numbers whatever {@code dtype} (BF16 or F32) stores them: both checkpoints hold the same model.
      */
-    private static LlamaLayout writeSynthetic(Path dir, Map<String, Object> cfg, ProgressListener progress) throws IOException {
+    private static LlamaLayout writeSynthetic(Path dir, Map<String, Object> cfg, DType dtype, ProgressListener progress) throws IOException {
+        if (dtype != DType.BF16 && dtype != DType.F32) throw new IllegalArgumentException("synthetic checkpoints are BF16 or F32, not " + dtype);
+        int bytes = dtype == DType.F32 ? 4 : 2;
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper();
-        Files.writeString(dir.resolve("config.json"), json.writeValueAsString(cfg), StandardCharsets.UTF_8);
+        Map<String, Object> config = new LinkedHashMap<>(cfg);
+        config.put("torch_dtype", dtype == DType.F32 ? "float32" : "bfloat16");
+        Files.writeString(dir.resolve("config.json"), json.writeValueAsString(config), StandardCharsets.UTF_8);
         LlamaLayout layout = LlamaLayout.read(dir);
         Map<String, java.util.List<String>> shards = new LinkedHashMap<>();
         long total = 0;
@@ -224,12 +243,12 @@ public final class PtqBench implements Callable<Integer> {
             String name = e.getKey();
             String shard = name.startsWith("model.layers.") ? "layer" + name.split("\\.")[2] : "other";
             shards.computeIfAbsent(shard, k -> new java.util.ArrayList<>()).add(name);
-            total += 2 * numel(e.getValue());
+            total += bytes * numel(e.getValue());
         }
         ObjectNode index = json.createObjectNode();
         index.putObject("metadata");
         ObjectNode map = index.putObject("weight_map");
-        ProgressTask task = ProgressTask.start(progress, "write bf16 checkpoint", total, "tensor");
+        ProgressTask task = ProgressTask.start(progress, "write " + (bytes == 4 ? "F32" : "bf16") + " checkpoint", total, "tensor");
         int i = 0;
         long seed = 42;
         for (var shard : shards.entrySet()) {
@@ -238,9 +257,9 @@ public final class PtqBench implements Callable<Integer> {
             for (String name : shard.getValue()) {
                 int[] shape = layout.expectedShapes().get(name);
                 long tensorSeed = seed * 1_000_003L + name.hashCode();
-                w.addStreamed(name, DType.BF16, shape, out -> {
-                    randomBf16(out, numel(shape), name.endsWith("norm.weight"), tensorSeed);
-                    task.advance(2 * numel(shape), 1, name);
+                w.addStreamed(name, dtype, shape, out -> {
+                    randomBf16(out, numel(shape), name.endsWith("norm.weight"), tensorSeed, bytes == 4);
+                    task.advance(bytes * numel(shape), 1, name);
                 });
                 map.put(name, file);
             }
@@ -263,10 +282,11 @@ public final class PtqBench implements Callable<Integer> {
     /**
      * {@code n} little-endian bf16 values: random sign and mantissa with |w| in [2^-8, 2^-4) for weights, [1, 1.5) for
      * norms; each piece of {@link #PIECE} values has its own seed, so the content does not depend on the thread count.
+     * With {@code asF32} each value is written as the float32 it equals (its bf16 bits in the high half).
      */
-    private static void randomBf16(java.nio.channels.WritableByteChannel out, long n, boolean norm, long seed) throws IOException {
-        int threads = Parallel.threads();
-        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(2 * PIECE * threads).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    private static void randomBf16(java.nio.channels.WritableByteChannel out, long n, boolean norm, long seed, boolean asF32) throws IOException {
+        int threads = Parallel.threads(), width = asF32 ? 4 : 2;
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(width * PIECE * threads).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         for (long start = 0; start < n; start += (long) PIECE * threads) {
             long first = start;
             int pieces = (int) Math.min(threads, (n - start + PIECE - 1) / PIECE);
@@ -275,18 +295,19 @@ public final class PtqBench implements Callable<Integer> {
                 long from = first + (long) p * PIECE;
                 int len = (int) Math.min(PIECE, n - from);
                 SplittableRandom rng = new SplittableRandom(seed + from);
-                int at = 2 * p * PIECE;
+                int at = width * p * PIECE;
                 for (int k = 0; k < len; k += 4) {
                     long r = rng.nextLong();
                     for (int j = 0; j < 4 && k + j < len; j++, r >>>= 16) {
                         int v = (int) (r & 0xFFFF);
                         int bits = norm ? 0x3F80 | (v & 0x3F) : (v & 0x807F) | ((119 + ((v >>> 7) & 3)) << 7);
-                        buf.putShort(at + 2 * (k + j), (short) bits);
+                        if (asF32) buf.putInt(at + 4 * (k + j), bits << 16);
+                        else buf.putShort(at + 2 * (k + j), (short) bits);
                     }
                 }
             });
             long len = Math.min((long) PIECE * threads, n - start);
-            buf.limit((int) (2 * len));
+            buf.limit((int) (width * len));
             buf.position(0);
             while (buf.hasRemaining()) out.write(buf);
         }
@@ -338,25 +359,35 @@ public final class PtqBench implements Callable<Integer> {
     private static final int ROUNDS = 5;
 
     /**
-     * Decode tokens/s of two models in {@link #ROUNDS} interleaved rounds of {@code decodeTokens} steps each, after
-     * 4 warm-up steps per model; returns the median tok/s of each and the median of the per-round ratios.
+     * Decode tokens/s of {@code models} in {@link #ROUNDS} interleaved rounds of {@code decodeTokens} steps each, after
+     * 4 warm-up steps per model. Returns {medians of tok/s per model, medians of the per-round ratios last / model i}
+     * (the last model is the one under test; its ratio to itself is 1).
      */
-    private double[] interleavedDecode(LlamaModel a, LlamaModel b) {
-        LlamaSession sa = a.newSession(ROUNDS * decodeTokens + 8), sb = b.newSession(ROUNDS * decodeTokens + 8);
-        sa.prefill(new int[] {1});
-        sb.prefill(new int[] {1});
-        for (int i = 0; i < 4; i++) {
-            sa.decode(3 + i);
-            sb.decode(3 + i);
+    private double[][] interleavedDecode(List<String> names, List<LlamaModel> models) {
+        int n = models.size();
+        List<LlamaSession> sessions = new ArrayList<>();
+        for (LlamaModel m : models) {
+            LlamaSession s = m.newSession(ROUNDS * decodeTokens + 8);
+            s.prefill(new int[] {1});
+            sessions.add(s);
         }
-        double[] ta = new double[ROUNDS], tb = new double[ROUNDS], ratio = new double[ROUNDS];
+        for (int i = 0; i < 4; i++) for (LlamaSession s : sessions) s.decode(3 + i);
+        double[][] tps = new double[n][ROUNDS], ratio = new double[n][ROUNDS];
         for (int r = 0; r < ROUNDS; r++) {
-            ta[r] = decode(sa, r);
-            tb[r] = decode(sb, r);
-            ratio[r] = tb[r] / ta[r];
-            System.err.printf(Locale.ROOT, "decode round %d: fp32 %.2f tok/s, quantized %.2f tok/s%n", r + 1, ta[r], tb[r]);
+            StringBuilder line = new StringBuilder("decode round " + (r + 1) + ":");
+            for (int k = 0; k < n; k++) {
+                tps[k][r] = decode(sessions.get(k), r);
+                line.append(String.format(Locale.ROOT, " %s %.2f tok/s", names.get(k), tps[k][r]));
+            }
+            for (int k = 0; k < n; k++) ratio[k][r] = tps[n - 1][r] / tps[k][r];
+            System.err.println(line);
         }
-        return new double[] {median(ta), median(tb), median(ratio)};
+        double[][] out = new double[2][n];
+        for (int k = 0; k < n; k++) {
+            out[0][k] = median(tps[k]);
+            out[1][k] = median(ratio[k]);
+        }
+        return out;
     }
 
     private double decode(LlamaSession s, int round) {
