@@ -18,6 +18,7 @@ import org.goldenstick.llm.HfCheckpoint;
 import org.goldenstick.llm.LlamaModel;
 import org.goldenstick.nn.Linear;
 import org.goldenstick.tensor.kernel.Kernels;
+import org.goldenstick.tensor.kernel.WeightMemory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,6 +64,45 @@ class DeployRoundTripTest {
         assertSameFunction(inMemory, deployed, ids);
         // and generation works on the deployed model
         assertEquals(5, deployed.generate(new int[] {1, 2, 3}, 5, org.goldenstick.llm.Sampler.greedy(), t -> {}, t -> false).length);
+    }
+
+    @Test
+    void deployCopiesIntWeightsOffTheFileWhereHugePagesExistAndReadsThemInPlaceOnRequest() throws IOException {
+        Path fp = floatCheckpoint(DType.F32), w4 = tmp.resolve("w4"), w8a8 = tmp.resolve("w8a8");
+        RoundToNearest.quantizeCheckpoint(fp, w4, PTQConfig.rtn());
+        PTQConfig sqCfg = PTQConfig.smoothQuant();
+        LlamaModel m = HfCheckpoint.load(fp);
+        SmoothQuant sq = new SmoothQuant(sqCfg);
+        sq.apply(m, new LlamaHelper(m, 24, null), calibration());
+        sq.convert(m);
+        QuantizedCheckpoints.save(m, sqCfg, PtqAlgorithm.skipped(m, sqCfg), fp, w8a8, sq.modifiedTensors());
+        int[] ids = LlamaFixtures.randomIds(new Random(10), 20, LlamaFixtures.tinyConfig().vocabSize());
+
+        String saved = System.getProperty(QuantizedCheckpoints.IN_PLACE_PROPERTY);
+        try {
+            for (String setting : new String[] {null, "true", "false"}) {
+                if (setting == null) System.clearProperty(QuantizedCheckpoints.IN_PLACE_PROPERTY);
+                else System.setProperty(QuantizedCheckpoints.IN_PLACE_PROPERTY, setting);
+                // unset: copied exactly when the system has transparent huge pages
+                boolean inPlace = setting == null ? !WeightMemory.hugePagesAvailable() : Boolean.parseBoolean(setting);
+                LlamaModel packed = QuantizedCheckpoints.load(w4), int8 = QuantizedCheckpoints.load(w8a8);
+                for (var e : packed.namedModules().entrySet()) {
+                    if (e.getValue() instanceof WNA16Linear l) {
+                        assertTrue(WeightMemory.isWeightKind(l.weights().words()), e.getKey());
+                        assertEquals(inPlace, WeightMemory.isFileView(l.weights().words()), setting + ": " + e.getKey());
+                    }
+                }
+                var qp = assertInstanceOf(W8A8Linear.class, int8.module("model.layers.0.self_attn.q_proj")).int8Weights().data();
+                assertTrue(WeightMemory.isWeightKind(qp));
+                assertEquals(inPlace, WeightMemory.isFileView(qp), setting + ": int8 per channel");
+                // both ways compute the same function as the in-memory quantized model
+                assertSameFunction(m, int8, ids);
+                assertSameFunction(QuantizedCheckpoints.loadOnHeap(w4), packed, ids);
+            }
+        } finally {
+            if (saved == null) System.clearProperty(QuantizedCheckpoints.IN_PLACE_PROPERTY);
+            else System.setProperty(QuantizedCheckpoints.IN_PLACE_PROPERTY, saved);
+        }
     }
 
     @Test
