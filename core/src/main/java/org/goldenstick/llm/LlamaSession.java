@@ -5,8 +5,10 @@ import org.goldenstick.nn.Module;
 import org.goldenstick.tensor.GradMode;
 import org.goldenstick.tensor.RopeTable;
 import org.goldenstick.tensor.Tensor;
+import org.goldenstick.tensor.kernel.PackedIntWeights;
 import org.goldenstick.tensor.kernel.Parallel;
 import org.goldenstick.tensor.kernel.Sgemm;
+import org.goldenstick.tensor.kernel.WNA16Kernels;
 
 /**
  * Inference on one sequence with a key/value cache: {@link #prefill(int[])} runs a whole prompt in one
@@ -151,6 +153,27 @@ public final class LlamaSession {
         return y.data();
     }
 
+    /**
+     * {@link #project} of one input {@code x [rows, in]} through several modules (q, k, v; gate, up): one kernel call
+     * when every module is a {@link PackedProjection} ({@link WNA16Kernels#gemmShared}: at decode one parallel region
+     * instead of one per module), else one {@link #project} each. The values are the same either way.
+     */
+    private static float[][] projectAll(Module[] ms, float[] x, int rows, int in, int... outs) {
+        float[][] ys = new float[ms.length][];
+        PackedIntWeights[] ws = new PackedIntWeights[ms.length];
+        for (int j = 0; j < ms.length; j++) {
+            if (!(ms[j] instanceof PackedProjection p) || p.weights().cols() != in || p.weights().rows() != outs[j]) {
+                for (int i = 0; i < ms.length; i++) ys[i] = project(ms[i], x, rows, in, outs[i]);
+                return ys;
+            }
+            ws[j] = p.weights();
+            ys[j] = new float[rows * outs[j]];
+        }
+        WNA16Kernels.gemmShared(rows, x, 0, ws, ys);
+        for (int j = 0; j < ms.length; j++) ((PackedProjection) ms[j]).addBias(ys[j], rows);
+        return ys;
+    }
+
     private void layer(int l, LlamaDecoderLayer layer, float[] x, int t) {
         int d = c.hiddenSize(), hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim(), half = hd / 2;
         LlamaAttention attn = layer.selfAttn();
@@ -163,9 +186,10 @@ public final class LlamaSession {
             k = columns(qkv, t, width, qDim, kvDim);
             v = columns(qkv, t, width, qDim + kvDim, kvDim);
         } else {
-            q = project(attn.proj("q_proj"), h, t, d, qDim);
-            k = project(attn.proj("k_proj"), h, t, d, kvDim);
-            v = project(attn.proj("v_proj"), h, t, d, kvDim);
+            float[][] qkv = projectAll(new Module[] {attn.proj("q_proj"), attn.proj("k_proj"), attn.proj("v_proj")}, h, t, d, qDim, kvDim, kvDim);
+            q = qkv[0];
+            k = qkv[1];
+            v = qkv[2];
         }
         if (c.family().qkNorm()) {
             q = norm(attn.proj("q_norm"), q, t * c.numAttentionHeads(), hd);
@@ -199,17 +223,24 @@ public final class LlamaSession {
             gate = columns(gu, t, 2 * inter, 0, inter);
             up = columns(gu, t, 2 * inter, inter, inter);
         } else {
-            gate = project(mlp.proj("gate_proj"), h, t, d, inter);
-            up = project(mlp.proj("up_proj"), h, t, d, inter);
+            float[][] gu = projectAll(new Module[] {mlp.proj("gate_proj"), mlp.proj("up_proj")}, h, t, d, inter, inter);
+            gate = gu[0];
+            up = gu[1];
         }
         float[] act = new float[gate.length];
         final float[] g = gate, u = up;
-        Parallel.forEach(t, i -> {
-            for (int j = i * inter, end = j + inter; j < end; j++) act[j] = mlp.activate(g[j]) * u[j];
+        // in chunks, not per token: at decode (one token) the exp of every gate value was the largest serial piece of a
+        // W4 step outside the matrix products (the worker idle meanwhile)
+        int n = act.length;
+        Parallel.forEach((n + ACTIVATION_CHUNK - 1) / ACTIVATION_CHUNK, task -> {
+            for (int j = task * ACTIVATION_CHUNK, end = Math.min(n, j + ACTIVATION_CHUNK); j < end; j++) act[j] = mlp.activate(g[j]) * u[j];
         });
         float[] down = project(mlp.proj("down_proj"), act, t, inter, d);
         for (int i = 0; i < x.length; i++) x[i] += down[i];
     }
+
+    /** Gate activations per task of the MLP's element-wise product (a decode step's 5632 take ~6 tasks). */
+    private static final int ACTIVATION_CHUNK = 1024;
 
     /** Rotate-half rotary embedding of one head vector {@code x[off, off+2·half)}, in place. */
     private static void rotate(float[] x, int off, int half, float[] cos, float[] sin) {

@@ -22,7 +22,7 @@ import org.goldenstick.tensor.kernel.WNA16Kernels;
  * Tensor y = q.forward(x);
  * }</pre>
  */
-public final class WNA16Linear extends Module implements org.goldenstick.llm.StoredWeights {
+public final class WNA16Linear extends Module implements org.goldenstick.llm.StoredWeights, org.goldenstick.llm.PackedProjection {
     private final PackedIntWeights weights;
     private final Tensor bias;
 
@@ -58,6 +58,7 @@ public final class WNA16Linear extends Module implements org.goldenstick.llm.Sto
         return weights.byteSize();
     }
 
+    @Override
     public PackedIntWeights weights() {
         return weights;
     }
@@ -70,6 +71,7 @@ public final class WNA16Linear extends Module implements org.goldenstick.llm.Sto
         return weights.rows();
     }
 
+    @Override
     public Tensor bias() {
         return bias;
     }
@@ -82,10 +84,7 @@ public final class WNA16Linear extends Module implements org.goldenstick.llm.Sto
         int m = x.numel() / in;
         float[] y = new float[m * out];
         WNA16Kernels.gemm(m, x.data(), 0, in, weights, y, 0, out, false);
-        if (bias != null) {
-            float[] b = bias.data();
-            for (int r = 0; r < m; r++) for (int o = 0; o < out; o++) y[r * out + o] += b[o];
-        }
+        addBias(y, m);
         shape[shape.length - 1] = out;
         return Tensor.of(y, shape);
     }

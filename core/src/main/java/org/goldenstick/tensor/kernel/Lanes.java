@@ -2,6 +2,7 @@ package org.goldenstick.tensor.kernel;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -102,6 +103,62 @@ public final class Lanes {
         if (STEPS > 4) v = v.add(v.rearrange(H4));
         if (STEPS > 5) v = v.add(v.rearrange(H5));
         return v.lane(0);
+    }
+
+    /** Lanes of the upper half: where {@link #sumPair} puts b's lanes next to a's. */
+    private static final VectorMask<Float> UPPER = PREFERRED.indexInRange(-PREFERRED.length() / 2, PREFERRED.length() / 2), LOWER = UPPER.not();
+    /** {@link #sumPair}'s steps after the first: the halving shuffles of a half, applied to both halves at once. */
+    private static final VectorShuffle<Float> P1 = halfStep(1), P2 = halfStep(2), P3 = halfStep(3), P4 = halfStep(4), P5 = halfStep(5);
+
+    /** Step s ≥ 1 of the tree inside each half: lane i meets lane i + n/2^(s+1) of its own half (wrapping there). */
+    private static VectorShuffle<Float> halfStep(int s) {
+        int n = PREFERRED.length(), half = n / 2, width = n >> (s + 1);
+        return s < STEPS ? VectorShuffle.fromOp(PREFERRED, i -> (i / half) * half + (i % half + width) % half) : null;
+    }
+
+    /**
+     * {@link #sum}(a) and {@link #sum}(b) at once, bit for bit the same values: one vector holds the first step of both
+     * trees (a's in the lower half, b's in the upper: two blends, one shuffle), then each further step serves both halves
+     * with one shuffle and one add — for 16 lanes 4 shuffles, 2 blends and 4 adds instead of 8 shuffles and 8 adds, and
+     * half the dependent chain. A kernel that finishes two rows per pass sums them together. The two floats come packed
+     * in a long (no array to allocate): {@link #first} and {@link #second} take them out.
+     *
+     * <pre>{@code
+     * long s = Lanes.sumPair(accA, accB);
+     * y[ra] = Lanes.first(s);
+     * y[rb] = Lanes.second(s);
+     * }</pre>
+     */
+    public static long sumPair(FloatVector a, FloatVector b) {
+        // the other species' path is its own method: inlined here it would cost a kernel's C2 inlining budget (the 4-bit
+        // pass ran out of it with two sums inlined in this method, and boxed its accumulators at every call)
+        if (STEPS == 0 || a.getClass() != PREFERRED_CLASS || b.getClass() != PREFERRED_CLASS) return sumPairOther(a, b);
+        // lane i < n/2: a[i] + a[i + n/2] (sum's first step); lane n/2 + i: b[n/2 + i] + b[i] (the same sum: + commutes)
+        FloatVector v = a.blend(b, UPPER).add(a.blend(b, LOWER).rearrange(H0));
+        if (STEPS > 1) v = v.add(v.rearrange(P1));
+        if (STEPS > 2) v = v.add(v.rearrange(P2));
+        if (STEPS > 3) v = v.add(v.rearrange(P3));
+        if (STEPS > 4) v = v.add(v.rearrange(P4));
+        if (STEPS > 5) v = v.add(v.rearrange(P5));
+        return pack(v.lane(0), v.lane(PREFERRED.length() / 2));
+    }
+
+    private static long sumPairOther(FloatVector a, FloatVector b) {
+        return pack(scalarTree(a.toArray()), scalarTree(b.toArray()));
+    }
+
+    private static long pack(float first, float second) {
+        return (long) Float.floatToRawIntBits(first) << 32 | (Float.floatToRawIntBits(second) & 0xFFFF_FFFFL);
+    }
+
+    /** The first float of a {@link #sumPair} result. */
+    public static float first(long pair) {
+        return Float.intBitsToFloat((int) (pair >>> 32));
+    }
+
+    /** The second float of a {@link #sumPair} result. */
+    public static float second(long pair) {
+        return Float.intBitsToFloat((int) pair);
     }
 
     /** The same pairwise tree on an array of lanes (reference for tests and other species). */

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -26,7 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
  * (4-bit rows: two rows of distant pages per pass, see {@code nibbleRows}).
  * Per CPU-second of one thread this measured ~1.3× the float-widening W8A16 loop on L2-resident rows (AVX-512 VNNI
  * VM, JDK 25; the JIT emits no VNNI instruction for it). Rows are split across {@link Parallel} workers; the
- * quantized activations live in a per-thread buffer, so a decode step allocates nothing here.
+ * quantized activations live in a per-thread buffer, so a decode step allocates no buffer here (C2 still boxes a 4-bit
+ * pass's two accumulators where they leave its loop: {@code W8A8BlockKernelsTest.packedInt4AllocatesNothingPerPassOnceCompiled}).
  *
  * <p>Numerics: this is W8A8 with block-32 activation scales, not W8A16 — see {@link #mode()} for the switch and
  * docs/results.md for its perplexity/KLD cost ({@link #mode()}). The scalar path ({@code Kernels.useVector(false)}) is the reference:
@@ -472,6 +474,8 @@ public final class W8A8BlockKernels {
         float[] laneScale = new float[0], groupSum = new float[0];
         int[] laneGroup = new int[0], laneOffset = new int[0], stepGroup = new int[0];
         int steps;
+        /** The lanes and group size {@link #laneGroup} and {@link #stepGroup} hold (they depend on nothing else). */
+        private int layoutLanes = -1, layoutGroupSize = -1;
 
         /**
          * The layout of {@code m} rows of x at {@code xOff} (each {@code cols} long) for weights of {@code groupSize}:
@@ -501,27 +505,80 @@ public final class W8A8BlockKernels {
             if (laneOffset.length < m * lanes) laneOffset = new int[m * lanes];
             if (laneGroup.length < lanes) laneGroup = new int[lanes];
             if (stepGroup.length < steps) stepGroup = new int[steps];
-            for (int l = 0; l < lanes; l++) laneGroup[l] = 8 * l / groupSize;
-            for (int s = 0; s < steps; s++) stepGroup[s] = s * NIBBLE_STEP / groupSize;
+            if (lanes != layoutLanes || groupSize != layoutGroupSize) {
+                for (int l = 0; l < lanes; l++) laneGroup[l] = 8 * l / groupSize;
+                for (int s = 0; s < steps; s++) stepGroup[s] = s * NIBBLE_STEP / groupSize;
+                layoutLanes = lanes;
+                layoutGroupSize = groupSize;
+            }
+            boolean vector = Kernels.vector() && steps > 0;
             for (int i = 0; i < m; i++) {
-                int q0 = i * padded, x0 = i * vcols;
-                for (int s = 0; s < vcols; s += NIBBLE_STEP)
-                    for (int k = 0; k < 4; k++)
-                        for (int j = 0; j < SL; j++) xs[x0 + s + k * SL + j] = a.q[q0 + s + 4 * j + k];
-                for (int l = 0; l < lanes; l++) {
-                    laneScale[i * lanes + l] = a.d[i * a.blocks + 8 * l / BLOCK];
-                    int sum = 0;
-                    for (int c = 8 * l; c < 8 * l + 8; c++) sum += a.q[q0 + c];
-                    laneOffset[i * lanes + l] = 8 * sum;
+                int q0 = i * padded, x0 = i * vcols, l0 = i * lanes;
+                if (vector) {
+                    deinterleaveRow(a.q, q0, xs, x0, steps, laneOffset, l0);
+                } else {
+                    for (int s = 0; s < vcols; s += NIBBLE_STEP)
+                        for (int k = 0; k < 4; k++)
+                            for (int j = 0; j < SL; j++) xs[x0 + s + k * SL + j] = a.q[q0 + s + 4 * j + k];
+                    for (int l = 0; l < lanes; l++) {
+                        int sum = 0;
+                        for (int c = 8 * l; c < 8 * l + 8; c++) sum += a.q[q0 + c];
+                        laneOffset[l0 + l] = 8 * sum;
+                    }
                 }
                 java.util.Arrays.fill(groupSum, i * groups, (i + 1) * groups, 0f);
-                for (int b = 0; b < vcols / BLOCK; b++) {
+                for (int b = 0, lanesPerBlock = BLOCK / 8; b < vcols / BLOCK; b++) {
+                    // the block's int8 sum from its lanes' (exact: each lane offset is 8 × its sum)
                     int sum = 0;
-                    for (int c = b * BLOCK; c < (b + 1) * BLOCK; c++) sum += a.q[q0 + c];
-                    groupSum[i * groups + b * BLOCK / groupSize] += a.d[i * a.blocks + b] * sum;
+                    for (int l = l0 + b * lanesPerBlock; l < l0 + (b + 1) * lanesPerBlock; l++) sum += laneOffset[l];
+                    float d = a.d[i * a.blocks + b];
+                    java.util.Arrays.fill(laneScale, l0 + b * lanesPerBlock, l0 + (b + 1) * lanesPerBlock, d);
+                    groupSum[i * groups + b * BLOCK / groupSize] += d * (sum / 8);
                 }
             }
             return this;
+        }
+    }
+
+    /**
+     * One row of {@link NibbleActivations}' layout in vector lanes, the same values as the scalar loops: each step's
+     * {@code 4·SL} int8 values at {@code q[from…]} de-interleaved into {@code xs[to…]} ({@code xs[to + k·SL + j] =
+     * q[from + 4j + k]}), and the lane offsets {@code 8 · Σ} of each int lane's 8 columns into {@code laneOffset[lane…]}.
+     * Read as longs, a long holds the four columns of one short lane; code position k is the k-th short of every long
+     * (shifted down, narrowed to a short), the four vectors' narrowed parts side by side. The lane sums add the four
+     * de-interleaved vectors (|Σ| ≤ 4 · 127 per short) and the two shorts of each int lane. Written out (no helper per
+     * position) so that the method is too large for C2 to inline into its caller: compiled on its own it keeps every
+     * vector in registers (inlined into the activation set-up, the narrowing calls ran out of C2's inlining budget and
+     * their vectors were boxed).
+     */
+    private static void deinterleaveRow(short[] q, int from, short[] xs, int to, int steps, int[] laneOffset, int lane) {
+        for (int s = 0; s < steps; s++) {
+            int f = from + s * NIBBLE_STEP, t = to + s * NIBBLE_STEP;
+            LongVector v0 = ShortVector.fromArray(S, q, f).reinterpretAsLongs(), v1 = ShortVector.fromArray(S, q, f + SL).reinterpretAsLongs();
+            LongVector v2 = ShortVector.fromArray(S, q, f + 2 * SL).reinterpretAsLongs(), v3 = ShortVector.fromArray(S, q, f + 3 * SL).reinterpretAsLongs();
+            ShortVector x0 = ((ShortVector) v0.convertShape(VectorOperators.L2S, S, 0))
+                    .or((ShortVector) v1.convertShape(VectorOperators.L2S, S, -1))
+                    .or((ShortVector) v2.convertShape(VectorOperators.L2S, S, -2))
+                    .or((ShortVector) v3.convertShape(VectorOperators.L2S, S, -3));
+            ShortVector x1 = ((ShortVector) v0.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.L2S, S, 0))
+                    .or((ShortVector) v1.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.L2S, S, -1))
+                    .or((ShortVector) v2.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.L2S, S, -2))
+                    .or((ShortVector) v3.lanewise(VectorOperators.LSHR, 16).convertShape(VectorOperators.L2S, S, -3));
+            ShortVector x2 = ((ShortVector) v0.lanewise(VectorOperators.LSHR, 32).convertShape(VectorOperators.L2S, S, 0))
+                    .or((ShortVector) v1.lanewise(VectorOperators.LSHR, 32).convertShape(VectorOperators.L2S, S, -1))
+                    .or((ShortVector) v2.lanewise(VectorOperators.LSHR, 32).convertShape(VectorOperators.L2S, S, -2))
+                    .or((ShortVector) v3.lanewise(VectorOperators.LSHR, 32).convertShape(VectorOperators.L2S, S, -3));
+            ShortVector x3 = ((ShortVector) v0.lanewise(VectorOperators.LSHR, 48).convertShape(VectorOperators.L2S, S, 0))
+                    .or((ShortVector) v1.lanewise(VectorOperators.LSHR, 48).convertShape(VectorOperators.L2S, S, -1))
+                    .or((ShortVector) v2.lanewise(VectorOperators.LSHR, 48).convertShape(VectorOperators.L2S, S, -2))
+                    .or((ShortVector) v3.lanewise(VectorOperators.LSHR, 48).convertShape(VectorOperators.L2S, S, -3));
+            x0.intoArray(xs, t);
+            x1.intoArray(xs, t + SL);
+            x2.intoArray(xs, t + 2 * SL);
+            x3.intoArray(xs, t + 3 * SL);
+            IntVector p = x0.add(x1).add(x2).add(x3).reinterpretAsInts();
+            p.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(p.lanewise(VectorOperators.ASHR, 16))
+                    .lanewise(VectorOperators.LSHL, 3).intoArray(laneOffset, lane + s * IL);
         }
     }
 
@@ -543,23 +600,61 @@ public final class W8A8BlockKernels {
         if (!supports4(w)) throw new IllegalArgumentException("W4A8-block: needs 4-bit weights with rows and groups of whole blocks of " + BLOCK + ", got " + w.bits() + " bits, [" + w.rows() + ", " + w.cols() + "], group " + w.groupSize());
         checkRows(w, x, xOff, m, y, yOff, ldy);
         if (m == 0 || w.rows() == 0) return;
-        int rows = w.rows(), cols = w.cols();
-        NibbleActivations n = NIBBLES.get().of(x, xOff, m, cols, w.groupSize());
-        Activations a = n.acts;
+        NibbleActivations n = NIBBLES.get().of(x, xOff, m, w.cols(), w.groupSize());
         boolean vector = Kernels.vector() && n.steps > 0;
-        forRowTasks(rows, cols, m, 1 << 16, (r0, r1) -> {
-            for (int i = 0; i < m; i++) {
-                int at = yOff + i * ldy;
-                if (vector) {
-                    // two rows from the two halves of the task: streams a page or more apart (SpreadRows);
-                    // a clamped repeat of the last row writes the same value twice
-                    for (int p = 0, passes = SpreadRows.passes(r0, r1, 2); p < passes; p++)
-                        nibbleRows(w, SpreadRows.row(r0, r1, p, 0, 2), SpreadRows.row(r0, r1, p, 1, 2), a, n, i, y, at);
-                } else {
-                    for (int r = r0; r < r1; r++) y[at + r] = packed4RowScalar(w, r, a, i);
-                }
-            }
+        forRowTasks(w.rows(), w.cols(), m, 1 << 16, (r0, r1) -> packed4Rows(w, n, vector, m, y, yOff, ldy, r0, r1));
+    }
+
+    /**
+     * {@link #packed4} for several weights that read the same activations (a decoder layer's q, k and v; its gate and
+     * up) in one parallel region: {@code ys[j][i·rows_j + r] = Σ_c W_j[r, c] · x̂[i, c]}. One hand-off to the workers
+     * and one wait for the last task instead of one per weight; every value equals {@link #packed4}'s bit for bit (the
+     * same rows of the same kernel, only scheduled together). All weights need {@link #supports4} and the same columns
+     * and group size (one activation layout).
+     *
+     * <pre>{@code
+     * W8A8BlockKernels.packed4(new PackedIntWeights[] {wq, wk, wv}, h, 0, 1, new float[][] {q, k, v});
+     * }</pre>
+     */
+    public static void packed4(PackedIntWeights[] ws, float[] x, int xOff, int m, float[][] ys) {
+        if (ws.length != ys.length || ws.length == 0) throw new IllegalArgumentException("W4A8-block: " + ws.length + " weights for " + ys.length + " outputs");
+        int cols = ws[0].cols(), gs = ws[0].groupSize();
+        int[] firstTask = new int[ws.length + 1];
+        long work = 0;
+        for (int j = 0; j < ws.length; j++) {
+            PackedIntWeights w = ws[j];
+            if (!supports4(w) || w.cols() != cols || w.groupSize() != gs) throw new IllegalArgumentException("W4A8-block: weights " + j + " ([" + w.rows() + ", " + w.cols() + "], " + w.bits() + " bits, group " + w.groupSize() + ") do not share 4-bit [*, " + cols + "] group " + gs + " with weights 0");
+            checkRows(w, x, xOff, m, ys[j], 0, w.rows());
+            firstTask[j + 1] = firstTask[j] + (w.rows() + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+            work += (long) w.rows() * cols * m;
+        }
+        if (m == 0) return;
+        NibbleActivations n = NIBBLES.get().of(x, xOff, m, cols, gs);
+        boolean vector = Kernels.vector() && n.steps > 0;
+        Parallel.forEach(work < 1 << 16 ? 1 : Parallel.threads(), firstTask[ws.length], t -> {
+            int j = 0;
+            while (t >= firstTask[j + 1]) j++;
+            PackedIntWeights w = ws[j];
+            int r0 = (t - firstTask[j]) * ROWS_PER_TASK;
+            packed4Rows(w, n, vector, m, ys[j], 0, w.rows(), r0, Math.min(w.rows(), r0 + ROWS_PER_TASK));
         });
+    }
+
+    /** One task of {@link #packed4}: rows {@code [r0, r1)} of w for every activation row. */
+    private static void packed4Rows(PackedIntWeights w, NibbleActivations n, boolean vector, int m, float[] y, int yOff, int ldy, int r0, int r1) {
+        Activations a = n.acts;
+        float[] acc = vector ? NIBBLE_ACC.get() : null;
+        for (int i = 0; i < m; i++) {
+            int at = yOff + i * ldy;
+            if (vector) {
+                // two rows from the two halves of the task: streams a page or more apart (SpreadRows);
+                // a clamped repeat of the last row writes the same value twice
+                for (int p = 0, passes = SpreadRows.passes(r0, r1, 2); p < passes; p++)
+                    nibblePass(w, SpreadRows.row(r0, r1, p, 0, 2), SpreadRows.row(r0, r1, p, 1, 2), a, n, i, y, at, acc);
+            } else {
+                for (int r = r0; r < r1; r++) y[at + r] = packed4RowScalar(w, r, a, i);
+            }
+        }
     }
 
     /** Reference: per block of 32, the exact integer sum of (code − zero point) · q, scaled by d_x · the group's scale, in row order. */
@@ -575,13 +670,14 @@ public final class W8A8BlockKernels {
     }
 
     /**
-     * Rows ra and rb into {@code y[at + ra]} and {@code y[at + rb]} (rb == ra: one row), sharing every activation load.
+     * Rows ra and rb (rb == ra: one row), sharing every activation load: their two accumulator vectors into
+     * {@code acc[0, F)} and {@code acc[F, 2F)} ({@link #nibblePass} sums them).
      * The caller pairs rows a page or more apart: two weight streams in different 4 KB pages keep twice the cache
      * misses in flight, while two adjacent rows (1 KB apart in one page) or one row per pass stall on each miss —
      * [5632 × 2048] g128 on a 550 MB working set, 1 thread, per CPU-second: one row 10.4–11.4 G weights/s, adjacent
      * rows 9.4–9.7, rows 4, 8, 16 or 2816 apart 14.6–16.2 (in cache: 16–18, 21.6–22.2, 24–26; docs/results.md).
      */
-    private static void nibbleRows(PackedIntWeights w, int ra, int rb, Activations a, NibbleActivations n, int i, float[] y, int at) {
+    private static void nibbleRows(PackedIntWeights w, int ra, int rb, NibbleActivations n, int i, float[] acc) {
         MemorySegment seg = w.words();
         long rowBytes = 4L * w.wordsPerRow(), baseA = ra * rowBytes, baseB = rb * rowBytes;
         int gs = w.groupSize(), groups = w.groups(), steps = n.steps, vcols = steps * NIBBLE_STEP, lanes = vcols / 8;
@@ -612,8 +708,26 @@ public final class W8A8BlockKernels {
             accA = ((FloatVector) pa.convert(VectorOperators.I2F, 0)).fma(sa, accA);
             accB = ((FloatVector) pb.convert(VectorOperators.I2F, 0)).fma(sb, accB);
         }
-        y[at + ra] = Lanes.sum(accA) + nibbleTail(w, ra, a, n, i);
-        if (rb != ra) y[at + rb] = Lanes.sum(accB) + nibbleTail(w, rb, a, n, i);
+        // the lane sums are the caller's: inlined here they cost this loop C2's inlining budget (NodeCountInliningCutoff),
+        // and a vector passed to a call that is not inlined is boxed at every pass
+        Lanes.exact(accA).intoArray(acc, 0);
+        Lanes.exact(accB).intoArray(acc, F.length());
+    }
+
+    /** Per thread: the two accumulators of the last {@link #nibbleRows} pass. */
+    private static final ThreadLocal<float[]> NIBBLE_ACC = ThreadLocal.withInitial(() -> new float[2 * F.length()]);
+
+    /**
+     * {@link #nibbleRows} for rows ra and rb (rb == ra: one row) into {@code y[at + ra]} and {@code y[at + rb]}: both
+     * rows' lane sums at once ({@link Lanes#sumPair}), then the tails.
+     */
+    private static void nibblePass(PackedIntWeights w, int ra, int rb, Activations a, NibbleActivations n, int i, float[] y, int at, float[] acc) {
+        nibbleRows(w, ra, rb, n, i, acc);
+        long sums = Lanes.sumPair(FloatVector.fromArray(F, acc, 0), FloatVector.fromArray(F, acc, F.length()));
+        // the usual rows (whole steps, symmetric) have no tail: no call (+ 0f kept: it turns a sum of -0 into +0, as before)
+        boolean tail = n.steps * NIBBLE_STEP != a.cols || w.zeroPoints() != null;
+        y[at + ra] = Lanes.first(sums) + (tail ? nibbleTail(w, ra, a, n, i) : 0f);
+        if (rb != ra) y[at + rb] = Lanes.second(sums) + (tail ? nibbleTail(w, rb, a, n, i) : 0f);
     }
 
     /** Σ over the 4 code positions of u_k · x_k in short lanes, then the two shorts of each int lane added (exact). */
@@ -636,7 +750,6 @@ public final class W8A8BlockKernels {
     private static float nibbleTail(PackedIntWeights w, int r, Activations a, NibbleActivations n, int i) {
         int b0 = n.steps * NIBBLE_STEP / BLOCK;
         byte[] zp = w.zeroPoints();
-        if (b0 == a.blocks && zp == null) return 0; // the usual case: whole steps, symmetric (spares the division below)
         int groups = w.groups(), gs = w.groupSize(), padded = a.blocks * BLOCK;
         float[] sc = w.scales();
         float tail = 0;

@@ -261,6 +261,29 @@ public final class WNA16Kernels {
         }
     }
 
+    /**
+     * {@code ys[j] = x · W_jᵀ} ({@code [m, rows_j]}) for several weights that read the same {@code m} rows of x
+     * ({@code [m, cols]} at {@code xOff}): a decoder layer's q, k and v, or its gate and up. Where int8-block activations
+     * apply to all of them (4-bit, the same columns and group size) they run as one parallel region
+     * ({@link W8A8BlockKernels#packed4(PackedIntWeights[], float[], int, int, float[][])}: one hand-off and one wait
+     * for the last task instead of one per weight); otherwise one {@link #gemm} each. Either way each {@code ys[j]}
+     * equals {@code gemm(m, x, xOff, cols, ws[j], ys[j], 0, rows_j, false)} bit for bit.
+     *
+     * <pre>{@code
+     * WNA16Kernels.gemmShared(1, h, 0, new PackedIntWeights[] {wq, wk, wv}, new float[][] {q, k, v});
+     * }</pre>
+     */
+    public static void gemmShared(int m, float[] x, int xOff, PackedIntWeights[] ws, float[][] ys) {
+        if (ws.length != ys.length) throw new IllegalArgumentException("gemmShared: " + ws.length + " weights for " + ys.length + " outputs");
+        boolean fused = ws.length > 0 && W8A8BlockKernels.appliesTo(m, true);
+        for (PackedIntWeights w : ws) fused &= W8A8BlockKernels.supports4(w) && w.cols() == ws[0].cols() && w.groupSize() == ws[0].groupSize();
+        if (fused) {
+            W8A8BlockKernels.packed4(ws, x, xOff, m, ys);
+            return;
+        }
+        for (int j = 0; j < ws.length; j++) gemm(m, x, xOff, ws[j].cols(), ws[j], ys[j], 0, ws[j].rows(), false);
+    }
+
     /** Reference: dequantise each weight and accumulate in float, row by row. */
     public static void scalar(int m, float[] x, int xOff, int ldx, PackedIntWeights w, float[] y, int yOff, int ldy, boolean accumulate) {
         for (int i = 0; i < m; i++)

@@ -37,6 +37,30 @@ class LanesTest {
         }
     }
 
+    /** sumPair gives sum of each vector bit for bit (interpreted and compiled), and falls back for other species. */
+    @Test
+    void sumPairEqualsTwoSumsBitForBit() {
+        Random rng = new Random(8);
+        int n = FloatVector.SPECIES_PREFERRED.length();
+        for (int it = 0; it < 200_000; it++) {
+            float[] a = new float[n], b = new float[n];
+            for (int i = 0; i < n; i++) {
+                a[i] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(9) - 4));
+                b[i] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(9) - 4));
+            }
+            long s = Lanes.sumPair(FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, a, 0), FloatVector.fromArray(FloatVector.SPECIES_PREFERRED, b, 0));
+            float wantA = Lanes.scalarTree(a), wantB = Lanes.scalarTree(b);
+            if (Float.floatToIntBits(Lanes.first(s)) != Float.floatToIntBits(wantA)) assertEquals(wantA, Lanes.first(s), 0f, "a, iteration " + it);
+            if (Float.floatToIntBits(Lanes.second(s)) != Float.floatToIntBits(wantB)) assertEquals(wantB, Lanes.second(s), 0f, "b, iteration " + it);
+        }
+        float[] lanes = {1e8f, 1f, -1e8f, 1f, 3f, 5f, 7f, 11f}, other = {-0f, 2f, 1e-7f, 3f, 1e7f, -1e7f, 0.5f, 9f};
+        var s256 = FloatVector.SPECIES_256;
+        long s = Lanes.sumPair(FloatVector.fromArray(s256, lanes, 0), FloatVector.fromArray(s256, other, 0));
+        assertEquals(Lanes.scalarTree(lanes), Lanes.first(s), 0f);
+        assertEquals(Lanes.scalarTree(other), Lanes.second(s), 0f);
+        assertEquals(Float.floatToRawIntBits(-0f), Float.floatToRawIntBits(Lanes.second(Lanes.sumPair(FloatVector.broadcast(s256, 1f), FloatVector.broadcast(s256, -0f)))), "the sign of a negative zero survives the packing");
+    }
+
     @Test
     void otherSpeciesUseTheSameTree() {
         float[] lanes = {1e8f, 1f, -1e8f, 1f, 3f, 5f, 7f, 11f};

@@ -309,6 +309,139 @@ class W8A8BlockKernelsTest {
         assertTrue(!java.util.Arrays.equals(first, changed), "the changed input was not used");
     }
 
+    /**
+     * Weights that share an input (q, k, v) in one parallel region give each weight's own {@code packed4} result bit for
+     * bit: row counts that are not whole tasks, symmetric and asymmetric, 1 and 3 activation rows, 1 and 2 threads;
+     * {@link WNA16Kernels#gemmShared} takes that region only where int8-block activations apply to all the weights and
+     * otherwise equals one {@link WNA16Kernels#gemm} each (mode off, an 8-bit weight, another group size).
+     */
+    @ParameterizedTest(name = "vector={0}")
+    @ValueSource(booleans = {true, false})
+    void weightsSharingAnInputInOneRegionEqualOneCallEach(boolean vector) {
+        Kernels.useVector(vector);
+        Random rnd = new Random(vector ? 71 : 72);
+        int cols = 640;
+        PackedIntWeights q = WNA16KernelsTest.random(rnd, 77, cols, 4, 128, false), k = WNA16KernelsTest.random(rnd, 16, cols, 4, 128, true);
+        PackedIntWeights v = WNA16KernelsTest.random(rnd, 33, cols, 4, 128, false), w64 = WNA16KernelsTest.random(rnd, 33, cols, 4, 64, false);
+        PackedIntWeights eight = WNA16KernelsTest.random(rnd, 33, cols, 8, 128, false);
+        PackedIntWeights[] ws = {q, k, v};
+        for (int threads : new int[] {1, 2})
+            for (int m : new int[] {1, 3}) {
+                Parallel.setThreads(threads);
+                float[] x = gaussian(rnd, m * cols + 2);
+                float[][] fused = {new float[m * 77], new float[m * 16], new float[m * 33]};
+                W8A8BlockKernels.packed4(ws, x, 2, m, fused);
+                for (int j = 0; j < ws.length; j++) {
+                    float[] alone = new float[m * ws[j].rows()];
+                    W8A8BlockKernels.packed4(ws[j], x, 2, m, alone, 0, ws[j].rows());
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(alone, fused[j], "weights " + j + ", m " + m + ", threads " + threads);
+                }
+                float[][] shared = {new float[m * 77], new float[m * 16], new float[m * 33]};
+                W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.DECODE);
+                WNA16Kernels.gemmShared(m, x, 2, ws, shared);
+                for (int j = 0; j < ws.length; j++) org.junit.jupiter.api.Assertions.assertArrayEquals(fused[j], shared[j]);
+                for (W8A8BlockKernels.Mode mode : new W8A8BlockKernels.Mode[] {W8A8BlockKernels.Mode.OFF, W8A8BlockKernels.Mode.DECODE}) {
+                    W8A8BlockKernels.setMode(mode);
+                    PackedIntWeights[] mixed = mode == W8A8BlockKernels.Mode.OFF ? ws : new PackedIntWeights[] {q, eight, w64};
+                    float[][] each = new float[3][], together = new float[3][];
+                    for (int j = 0; j < 3; j++) {
+                        each[j] = new float[m * mixed[j].rows()];
+                        together[j] = new float[m * mixed[j].rows()];
+                        WNA16Kernels.gemm(m, x, 2, cols, mixed[j], each[j], 0, mixed[j].rows(), false);
+                    }
+                    WNA16Kernels.gemmShared(m, x, 2, mixed, together);
+                    for (int j = 0; j < 3; j++) org.junit.jupiter.api.Assertions.assertArrayEquals(each[j], together[j], mode + " weights " + j);
+                }
+                W8A8BlockKernels.setMode(W8A8BlockKernels.Mode.OFF);
+            }
+        var e = assertThrows(IllegalArgumentException.class, () -> W8A8BlockKernels.packed4(new PackedIntWeights[] {q, w64}, new float[cols], 0, 1, new float[][] {new float[77], new float[33]}));
+        assertTrue(e.getMessage().contains("group 64"), e.getMessage());
+    }
+
+    /**
+     * The 4-bit activation layout built in vector lanes equals the scalar loops' value for value (de-interleaved int8
+     * values, lane scales and offsets, group sums, lane and step groups), and both equal its definition computed here
+     * from the quantized activations: rows of 1 to 44 steps, a partial step, 1 and 3 activation rows, groups of 32 to 256;
+     * the same object reused for another group size recomputes the groups.
+     */
+    @Test
+    void nibbleLayoutInVectorLanesEqualsTheScalarLoops() {
+        Random rnd = new Random(81);
+        W8A8BlockKernels.NibbleActivations reused = new W8A8BlockKernels.NibbleActivations();
+        for (int[] s : new int[][] {{128, 32}, {544, 32}, {2048, 128}, {5632, 128}, {1024, 256}, {640, 64}, {2048, 64}})
+            for (int m : new int[] {1, 3}) {
+                int cols = s[0], group = s[1];
+                float[] x = gaussian(rnd, m * cols + 1);
+                Kernels.useVector(false);
+                W8A8BlockKernels.NibbleActivations scalar = new W8A8BlockKernels.NibbleActivations().of(x, 1, m, cols, group);
+                Kernels.useVector(true);
+                W8A8BlockKernels.NibbleActivations vector = new W8A8BlockKernels.NibbleActivations().of(x, 1, m, cols, group);
+                W8A8BlockKernels.NibbleActivations again = reused.of(x, 1, m, cols, group);
+                // a step: 4 short vectors (4 · 2 · the float lane count columns)
+                int steps = vector.steps, step = 8 * jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.length(), vcols = steps * step, lanes = vcols / 8, sl = step / 4;
+                assertEquals(scalar.steps, steps);
+                for (W8A8BlockKernels.NibbleActivations n : new W8A8BlockKernels.NibbleActivations[] {vector, again}) {
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(scalar.xs, m * vcols), java.util.Arrays.copyOf(n.xs, m * vcols));
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(scalar.laneScale, m * lanes), java.util.Arrays.copyOf(n.laneScale, m * lanes));
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(scalar.laneOffset, m * lanes), java.util.Arrays.copyOf(n.laneOffset, m * lanes));
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(scalar.groupSum, m * cols / group), java.util.Arrays.copyOf(n.groupSum, m * cols / group));
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(scalar.laneGroup, lanes), java.util.Arrays.copyOf(n.laneGroup, lanes));
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.copyOf(scalar.stepGroup, steps), java.util.Arrays.copyOf(n.stepGroup, steps));
+                }
+                // the definition, from the quantized values
+                short[] q = vector.acts.q;
+                int padded = vector.acts.blocks * 32;
+                for (int i = 0; i < m; i++)
+                    for (int c = 0; c < vcols; c++) {
+                        int st = c / step * step, j = (c - st) / 4, k = (c - st) % 4;
+                        assertEquals(q[i * padded + c], vector.xs[i * vcols + st + k * sl + j], "column " + c);
+                        if (c % 8 == 0) {
+                            int sum = 0;
+                            for (int t = c; t < c + 8; t++) sum += q[i * padded + t];
+                            assertEquals(8 * sum, vector.laneOffset[i * lanes + c / 8]);
+                            assertEquals(vector.acts.d[i * vector.acts.blocks + c / 32], vector.laneScale[i * lanes + c / 8]);
+                            assertEquals(c / group, vector.laneGroup[c / 8]);
+                        }
+                    }
+            }
+    }
+
+    /**
+     * Compiled by C2 (-Xbatch child JVM, one thread), {@code packed4} boxes no vector inside its per-pass loop: at most
+     * the two accumulators where they leave the loop (192 bytes per pass of two rows, what C2 does today with a
+     * loop-carried vector; docs/results.md). A loop that boxes per step (a vector op C2 could not inline, e.g. when the
+     * kernel runs out of C2's inlining budget or re-types its accumulator inside the loop) allocates ≥ 17× that.
+     */
+    @Test
+    void packedInt4AllocatesNothingPerPassOnceCompiled() throws Exception {
+        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(java.util.List.of(javaBin, "--add-modules", "jdk.incubator.vector", "-Xbatch", "-Xmx256m", "-Dgstick.threads=1",
+                "-cp", System.getProperty("java.class.path"), Packed4AllocationChild.class.getName())).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), out);
+        assertEquals(0, p.exitValue(), out);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("bytesPerCall=([0-9.]+)").matcher(out);
+        assertTrue(m.find(), out);
+        // a call is 256 passes of two rows
+        assertTrue(Double.parseDouble(m.group(1)) < 256 * 256, "packed4 allocates " + m.group(1) + " bytes per call once compiled: " + out);
+    }
+
+    /** The child JVM of {@link #packedInt4AllocatesNothingPerPassOnceCompiled}. */
+    static final class Packed4AllocationChild {
+        public static void main(String[] args) {
+            Random rnd = new Random(3);
+            int rows = 512, cols = 2048;
+            PackedIntWeights w = WNA16KernelsTest.random(rnd, rows, cols, 4, 128, false);
+            float[] y = new float[rows];
+            float[][] xs = {gaussian(rnd, cols), gaussian(rnd, cols)};
+            for (int r = 0; r < 3000; r++) W8A8BlockKernels.packed4(w, xs[r & 1], 0, 1, y, 0, rows); // compiled (-Xbatch: before it returns)
+            var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long b0 = mx.getCurrentThreadAllocatedBytes();
+            for (int r = 0; r < 200; r++) W8A8BlockKernels.packed4(w, xs[r & 1], 0, 1, y, 0, rows);
+            System.out.println("bytesPerCall=" + (mx.getCurrentThreadAllocatedBytes() - b0) / 200.0);
+        }
+    }
+
     @Test
     void packedInt4VectorAndScalarAgreeOnTwoThreads() {
         Parallel.setThreads(2);
