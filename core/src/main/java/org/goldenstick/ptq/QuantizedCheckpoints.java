@@ -46,19 +46,32 @@ public final class QuantizedCheckpoints {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
-     * System property: {@code true} makes DEPLOY read the quantized weights in place from the mapped file (no copy,
-     * 4 KB file pages), {@code false} copies them into {@link WeightMemory} (huge pages where available). Unset:
-     * copied when {@link WeightMemory#hugePagesAvailable()} (W4 decode is ~8 % faster per thread on 2 MB pages), in place
-     * otherwise (a copy onto 4 KB pages would only cost memory). See docs/llm-4bit.md, "DEPLOY memory".
+     * System property: {@code true} makes DEPLOY read the integer weights in place from the mapped file (no copy,
+     * 4 KB file pages), {@code false} copies them into {@link WeightMemory} (huge pages where available). Unset: copied
+     * when {@link WeightMemory#hugePagesAvailable()} and they take at most half the physical memory (W4 decode is
+     * ~8 % faster per thread on 2 MB pages), in place otherwise (a copy onto 4 KB pages would only cost memory, and a
+     * model near or above the RAM size must stay pageable from its file). See docs/llm-4bit.md, "DEPLOY memory".
      */
     public static final String IN_PLACE_PROPERTY = "gstick.weights.in-place";
 
     private QuantizedCheckpoints() {}
 
-    /** Whether DEPLOY reads quantized weights in place (see {@link #IN_PLACE_PROPERTY}). */
-    static boolean quantizedWeightsInPlace() {
+    /** Whether DEPLOY reads {@code intBytes} of integer weights in place (see {@link #IN_PLACE_PROPERTY}). */
+    static boolean quantizedWeightsInPlace(long intBytes) {
         String v = System.getProperty(IN_PLACE_PROPERTY);
-        return v == null || v.isBlank() ? !WeightMemory.hugePagesAvailable() : Boolean.parseBoolean(v.trim());
+        if (v != null && !v.isBlank()) return Boolean.parseBoolean(v.trim());
+        if (!WeightMemory.hugePagesAvailable()) return true;
+        long ram = java.lang.management.ManagementFactory.getPlatformMXBean(com.sun.management.OperatingSystemMXBean.class).getTotalMemorySize();
+        return ram <= 0 || intBytes > ram / 2;
+    }
+
+    /** Bytes of the integer weights DEPLOY may copy: packed words and int8 {@code weight} tensors. */
+    private static long integerWeightBytes(CheckpointFolder ck) {
+        long n = 0;
+        for (SafetensorsEntry e : ck.entries().values()) {
+            if (e.name().endsWith(".weight_packed") || (e.name().endsWith(".weight") && e.dtype() == DType.I8)) n += e.byteLength();
+        }
+        return n;
     }
 
     /**
@@ -95,8 +108,8 @@ public final class QuantizedCheckpoints {
     /**
      * DEPLOY mode: builds the Llama model of {@code dir/config.json} from the mapped checkpoint, checking every tensor
      * against config.json: packed int4/int8 and int8-with-scales weights copied off the heap into {@link WeightMemory}
-     * (on transparent huge pages; in place from the mapping instead where the system has none, or with
-     * {@code -D}{@value #IN_PLACE_PROPERTY}{@code =true}), float layers, norms and embeddings read in place (no weight is
+     * (on transparent huge pages; in place from the mapping instead where the system has none, where they exceed half
+     * the RAM, or with {@code -D}{@value #IN_PLACE_PROPERTY}{@code =true}), float layers, norms and embeddings read in place (no weight is
      * copied onto the Java heap). Inference and evaluation then run on the int8/int4 kernels; the files stay mapped
      * while the model is reachable.
      */
@@ -104,7 +117,8 @@ public final class QuantizedCheckpoints {
         LlamaConfig cfg = LlamaConfig.load(dir.resolve("config.json"));
         Scheme scheme = scheme(dir);
         if (scheme == null) throw new IllegalArgumentException(dir + ": config.json has no quantization_config; not a quantized checkpoint");
-        DeployParts parts = new DeployParts(CheckpointFolder.open(dir, true), scheme, quantizedWeightsInPlace());
+        CheckpointFolder ck = CheckpointFolder.open(dir, true);
+        DeployParts parts = new DeployParts(ck, scheme, quantizedWeightsInPlace(integerWeightBytes(ck)));
         LlamaModel m = new LlamaModel(cfg, parts);
         parts.finish(cfg);
         if (parts.installed == 0) throw new IllegalArgumentException(dir + ": quantization_config present but no quantized linear weights match the model's layers");

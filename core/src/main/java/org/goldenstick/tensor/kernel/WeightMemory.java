@@ -32,7 +32,7 @@ import java.nio.file.Path;
  * anonymous mappings aligned to 2 MB and advised {@code MADV_HUGEPAGE} before their first touch when Linux offers
  * transparent huge pages ({@code /sys/kernel/mm/transparent_hugepage/enabled} is {@code always} or {@code madvise};
  * see {@link #hugePagesAvailable()}), so the kernel backs them with 2 MB pages: a decode step streams every weight once,
- * and with 4 KB pages each 4 KB costs a TLB entry (W4 decode +8–11 % on one thread, docs/results.md). The mapping is
+ * and with 4 KB pages each 4 KB costs a TLB entry (W4 decode +7–11 % on one thread, docs/results.md). The mapping is
  * unmapped when the segment is no longer reachable, as an arena allocation is freed. On other systems, with THP off,
  * or on any failure the allocation falls back to an ordinary arena allocation (4 KB pages, same contents and kind).
  */
@@ -149,7 +149,7 @@ public final class WeightMemory {
          */
         static MemorySegment map(long bytes, Arena arena, int advice) {
             if (!AVAILABLE || bytes <= 0 || bytes > Long.MAX_VALUE / 2) return null;
-            long len = (bytes + GRANULE - 1) & -GRANULE, total = len + HUGE_PAGE;
+            long len = mappedLength(bytes), total = len + HUGE_PAGE;
             try {
                 MemorySegment raw = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, total, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0L);
                 long p = raw.address();
@@ -170,6 +170,16 @@ public final class WeightMemory {
             } catch (Throwable t) {
                 return null;
             }
+        }
+
+        /**
+         * The length mapped for {@code bytes}: whole huge pages where that pads by at most an eighth (a [5632, 2048]
+         * W4 matrix, 5.5 MiB, gets three 2 MB pages instead of two plus 1.5 MiB of 4 KB pages), else {@code bytes}
+         * rounded to 64 KB (the part after the last whole 2 MB then stays on small pages).
+         */
+        static long mappedLength(long bytes) {
+            long whole = (bytes + HUGE_PAGE - 1) & -HUGE_PAGE;
+            return whole - bytes <= bytes / 8 ? whole : (bytes + GRANULE - 1) & -GRANULE;
         }
 
         /** {@code munmap}; true on success (it fails only for a range that was never mapped, a defect here). */

@@ -42,6 +42,16 @@ class HugePageWeightMemoryTest {
     }
 
     @Test
+    void mappingsArePaddedToWholeHugePagesOnlyWhereThatWastesLittle() {
+        long w4 = 5632L * 2048 / 2; // a [5632, 2048] W4 matrix: 5.5 MiB -> three huge pages (9 % padding)
+        assertEquals(6 * MB, WeightMemory.HugePages.mappedLength(w4));
+        assertEquals(2 * MB, WeightMemory.HugePages.mappedLength(2 * MB));
+        assertEquals(2 * MB + 64 * 1024, WeightMemory.HugePages.mappedLength(2 * MB + 1), "padding to 4 MB would waste 1/2");
+        assertEquals(5 * MB + 64 * 1024, WeightMemory.HugePages.mappedLength(5 * MB + 12_345), "padding to 6 MB would waste 1/5");
+        assertEquals(18 * MB, WeightMemory.HugePages.mappedLength(17 * MB));
+    }
+
+    @Test
     void aLargeAllocationIsAWeightKindSegmentOnHugePagesWithTheRightContents() throws IOException {
         assumeTrue(WeightMemory.hugePagesAvailable(), "no transparent huge pages here");
         byte[] bytes = new byte[(int) (5 * MB + 12_345)];
