@@ -27,8 +27,8 @@ import jdk.incubator.vector.VectorSpecies;
  * (4-bit rows: two rows of distant pages per pass, see {@code nibbleRows}).
  * Per CPU-second of one thread this measured ~1.3× the float-widening W8A16 loop on L2-resident rows (AVX-512 VNNI
  * VM, JDK 25; the JIT emits no VNNI instruction for it). Rows are split across {@link Parallel} workers; the
- * quantized activations live in a per-thread buffer, so a decode step allocates no buffer here (C2 still boxes a 4-bit
- * pass's two accumulators where they leave its loop: {@code W8A8BlockKernelsTest.packedInt4AllocatesNothingPerPassOnceCompiled}).
+ * quantized activations live in a per-thread buffer, so a decode step allocates nothing here per row
+ * ({@code W8A8BlockKernelsTest.packedInt4AllocatesNothingPerPassOnceCompiled}).
  *
  * <p>Numerics: this is W8A8 with block-32 activation scales, not W8A16 — see {@link #mode()} for the switch and
  * docs/results.md for its perplexity/KLD cost ({@link #mode()}). The scalar path ({@code Kernels.useVector(false)}) is the reference:
@@ -708,10 +708,12 @@ public final class W8A8BlockKernels {
             accA = ((FloatVector) pa.convert(VectorOperators.I2F, 0)).fma(sa, accA);
             accB = ((FloatVector) pb.convert(VectorOperators.I2F, 0)).fma(sb, accB);
         }
-        // the lane sums are the caller's: inlined here they cost this loop C2's inlining budget (NodeCountInliningCutoff),
-        // and a vector passed to a call that is not inlined is boxed at every pass
-        Lanes.exact(accA).intoArray(acc, 0);
-        Lanes.exact(accB).intoArray(acc, F.length());
+        // The lane sums are the caller's: inlined here they cost this loop C2's inlining budget (NodeCountInliningCutoff),
+        // and a vector passed to a call that is not inlined is boxed at every pass. No Lanes.exact either: C2 knows the
+        // accumulators' class here, and the exception path of a class test keeps them alive as objects, so C2 boxed both
+        // at the end of every pass (192 bytes, ~30 MB per token; packedInt4AllocatesNothingPerPassOnceCompiled).
+        accA.intoArray(acc, 0);
+        accB.intoArray(acc, F.length());
     }
 
     /** Per thread: the two accumulators of the last {@link #nibbleRows} pass. */

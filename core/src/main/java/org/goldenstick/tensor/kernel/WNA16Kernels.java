@@ -64,9 +64,11 @@ public final class WNA16Kernels {
             // rowQuad per pass measured 1.5-2 % slower at model level (1 thread, 4 alternating JVMs; cause not looked into)
             Parallel.forEach(threads, tasks, t -> {
                 int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-                float[] out = SpreadRows.out();
+                float[] out = SpreadRows.out(), lanes = QUAD_LANES.get();
                 for (int p = 0, n = SpreadRows.passes(r0, r1); p < n; p++) {
-                    rowQuad8(w, SpreadRows.row(r0, r1, p, 0), SpreadRows.row(r0, r1, p, 1), SpreadRows.row(r0, r1, p, 2), SpreadRows.row(r0, r1, p, 3), px, x, xOff, out);
+                    int ra = SpreadRows.row(r0, r1, p, 0), rb = SpreadRows.row(r0, r1, p, 1), rc = SpreadRows.row(r0, r1, p, 2), rd = SpreadRows.row(r0, r1, p, 3);
+                    rowQuad8(w, ra, rb, rc, rd, px, lanes);
+                    finishQuad(w, ra, rb, rc, rd, px, x, xOff, 128, lanes, out);
                     for (int k = 0; k < SpreadRows.WAYS; k++)
                         if (SpreadRows.stored(r0, r1, p, k)) store(y, yOff + SpreadRows.row(r0, r1, p, k), out[k], accumulate);
                 }
@@ -75,9 +77,11 @@ public final class WNA16Kernels {
         }
         Parallel.forEach(threads, tasks, t -> {
             int r0 = t * ROWS_PER_TASK, r1 = Math.min(rows, r0 + ROWS_PER_TASK);
-            float[] out = SpreadRows.out();
+            float[] out = SpreadRows.out(), lanes = QUAD_LANES.get();
             for (int p = 0, n = SpreadRows.passes(r0, r1); p < n; p++) {
-                rowQuad(w, SpreadRows.row(r0, r1, p, 0), SpreadRows.row(r0, r1, p, 1), SpreadRows.row(r0, r1, p, 2), SpreadRows.row(r0, r1, p, 3), px, x, xOff, out);
+                int ra = SpreadRows.row(r0, r1, p, 0), rb = SpreadRows.row(r0, r1, p, 1), rc = SpreadRows.row(r0, r1, p, 2), rd = SpreadRows.row(r0, r1, p, 3);
+                rowQuad(w, ra, rb, rc, rd, px, lanes);
+                finishQuad(w, ra, rb, rc, rd, px, x, xOff, 1 << (w.bits() - 1), lanes, out);
                 for (int k = 0; k < SpreadRows.WAYS; k++)
                     if (SpreadRows.stored(r0, r1, p, k)) store(y, yOff + SpreadRows.row(r0, r1, p, k), out[k], accumulate);
             }
@@ -130,13 +134,12 @@ public final class WNA16Kernels {
      * {@code 2^(−bits·i)} (exact): one AND, one conversion and one FMA per position and row, no shift; the top
      * position is one unsigned shift (no mask). The products equal {@code u·x} bit for bit.
      */
-    private static void rowQuad(PackedIntWeights w, int ra, int rb, int rc, int rd, Prepared px, float[] x, int xOff, float[] out) {
-        int bits = w.bits(), p = w.packFactor(), mask = (1 << bits) - 1, off = 1 << (bits - 1), top = bits * (p - 1);
+    private static void rowQuad(PackedIntWeights w, int ra, int rb, int rc, int rd, Prepared px, float[] lanes) {
+        int bits = w.bits(), p = w.packFactor(), mask = (1 << bits) - 1, top = bits * (p - 1);
         int wpr = w.wordsPerRow(), groups = w.groups(), gs = w.groupSize();
         MemorySegment packed = w.words();
         int[] wordGroup = px.wordGroup();
         float[] sc = w.scales(), xp = px.xp();
-        byte[] zp = w.zeroPoints();
         boolean uniform = gs >= L * p;
         int full = px.fullBlocks();
         FloatVector totA = FloatVector.zero(F), totB = FloatVector.zero(F), totC = FloatVector.zero(F), totD = FloatVector.zero(F);
@@ -174,10 +177,11 @@ public final class WNA16Kernels {
                 totD = accD.fma(FloatVector.fromArray(F, sc, sd0, wordGroup, wo), totD);
             }
         }
-        out[0] = finish(w, ra, totA, px, x, xOff, off, zp);
-        out[1] = finish(w, rb, totB, px, x, xOff, off, zp);
-        out[2] = finish(w, rc, totC, px, x, xOff, off, zp);
-        out[3] = finish(w, rd, totD, px, x, xOff, off, zp);
+        // handed over in memory, summed by the caller (finishQuad): see rowQuad8
+        totA.intoArray(lanes, 0);
+        totB.intoArray(lanes, L);
+        totC.intoArray(lanes, 2 * L);
+        totD.intoArray(lanes, 3 * L);
     }
 
     /**
@@ -189,7 +193,7 @@ public final class WNA16Kernels {
      * division). The loop over the code positions stays a loop in the source: unrolled by hand, C2's inlining budget
      * runs out and the vectors are boxed (as they are with eight rows per pass).
      */
-    private static void rowQuad8(PackedIntWeights w, int ra, int rb, int rc, int rd, Prepared px, float[] x, int xOff, float[] out) {
+    private static void rowQuad8(PackedIntWeights w, int ra, int rb, int rc, int rd, Prepared px, float[] lanes) {
         MemorySegment packed = w.words();
         float[] xp = px.xp();
         int full = px.fullBlocks();
@@ -208,12 +212,28 @@ public final class WNA16Kernels {
                 a3 = code8(v3, i, xv, a3);
             }
         }
+        // The four accumulators leave in memory and the caller sums them (finishQuad): passed to a method C2 does not
+        // inline, or summed behind a class test (Lanes.sum's other-species path), they were boxed at every pass
+        // (~200 bytes per pass of four rows; WNA16KernelsTest.gemvAllocatesNothingPerPassOnceCompiled).
         float[] sc = w.scales();
+        a0.mul(sc[ra]).intoArray(lanes, 0);
+        a1.mul(sc[rb]).intoArray(lanes, L);
+        a2.mul(sc[rc]).intoArray(lanes, 2 * L);
+        a3.mul(sc[rd]).intoArray(lanes, 3 * L);
+    }
+
+    /** Per thread: the four accumulators of the last {@link #rowQuad} / {@link #rowQuad8} pass. */
+    private static final ThreadLocal<float[]> QUAD_LANES = ThreadLocal.withInitial(() -> new float[4 * L]);
+
+    /** {@code out[k]} = row k's lanes in {@code lanes} summed ({@link Lanes#sumPair}, the same bits as {@link Lanes#sum}), finished. */
+    private static void finishQuad(PackedIntWeights w, int ra, int rb, int rc, int rd, Prepared px, float[] x, int xOff, int off, float[] lanes, float[] out) {
         byte[] zp = w.zeroPoints();
-        out[0] = finish(w, ra, a0.mul(sc[ra]), px, x, xOff, 128, zp);
-        out[1] = finish(w, rb, a1.mul(sc[rb]), px, x, xOff, 128, zp);
-        out[2] = finish(w, rc, a2.mul(sc[rc]), px, x, xOff, 128, zp);
-        out[3] = finish(w, rd, a3.mul(sc[rd]), px, x, xOff, 128, zp);
+        long ab = Lanes.sumPair(FloatVector.fromArray(F, lanes, 0), FloatVector.fromArray(F, lanes, L));
+        long cd = Lanes.sumPair(FloatVector.fromArray(F, lanes, 2 * L), FloatVector.fromArray(F, lanes, 3 * L));
+        out[0] = finish(w, ra, Lanes.first(ab), px, x, xOff, off, zp);
+        out[1] = finish(w, rb, Lanes.second(ab), px, x, xOff, off, zp);
+        out[2] = finish(w, rc, Lanes.first(cd), px, x, xOff, off, zp);
+        out[3] = finish(w, rd, Lanes.second(cd), px, x, xOff, off, zp);
     }
 
     /** acc + float(code position i of each 8-bit word, in place as in {@link #prepare}) · x. */
@@ -233,7 +253,7 @@ public final class WNA16Kernels {
     }
 
     /** One row's lanes summed, minus the fused zero-point term, plus the columns after the last whole block. */
-    private static float finish(PackedIntWeights w, int r, FloatVector tot, Prepared px, float[] x, int xOff, int off, byte[] zp) {
+    private static float finish(PackedIntWeights w, int r, float lanesSum, Prepared px, float[] x, int xOff, int off, byte[] zp) {
         int groups = w.groups(), s0 = r * groups;
         float[] sc = w.scales();
         float corr = 0;
@@ -243,7 +263,7 @@ public final class WNA16Kernels {
         }
         float tail = 0;
         for (int c = px.fullBlocks() * L * w.packFactor(); c < w.cols(); c++) tail += (w.q(r, c) - w.zeroPoint(r, c)) * w.scale(r, c) * x[xOff + c];
-        return Lanes.sum(tot) - corr + tail;
+        return lanesSum - corr + tail;
     }
 
     /** {@code y[m, rows] (+)= x[m, cols] · W_realᵀ}, x and y row-major with leading dimensions. */

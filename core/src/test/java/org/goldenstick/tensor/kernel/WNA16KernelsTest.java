@@ -3,6 +3,7 @@ package org.goldenstick.tensor.kernel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -108,5 +109,46 @@ class WNA16KernelsTest {
         assertThrows(IllegalArgumentException.class, () -> PackedIntWeights.of(w.packed(), 4, 64, 4, 48, w.scales(), null));   // 48 does not divide 64
         assertThrows(IllegalArgumentException.class, () -> PackedIntWeights.of(w.packed(), 4, 64, 3, 32, w.scales(), null));
         assertThrows(IllegalArgumentException.class, () -> WNA16Kernels.gemv(w, new float[63], 0, new float[4], 0, false));
+    }
+
+    /**
+     * Compiled by C2 (-Xbatch child JVM, one thread), the float-activation GEMV boxes no accumulator: 8-bit per-channel
+     * rows (the int8 LM head, {@code rowQuad8}) and 4-bit g128 rows ({@code rowQuad}, int8-block activations off). A call
+     * allocates its activation layout (a few kB for 2048 columns) and nothing per pass of four rows; the accumulators
+     * handed to a method C2 did not inline were boxed at every pass (~200 bytes each, 100 kB per call here).
+     */
+    @Test
+    void gemvAllocatesNothingPerPassOnceCompiled() throws Exception {
+        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (String bits : new String[] {"8", "4"}) {
+            Process p = new ProcessBuilder(java.util.List.of(javaBin, "--add-modules", "jdk.incubator.vector", "-Xbatch", "-Xmx256m", "-Dgstick.threads=1",
+                    "-Dgstick.int8-activations=off", "-cp", System.getProperty("java.class.path"), GemvAllocationChild.class.getName(), bits)).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), out);
+            assertEquals(0, p.exitValue(), out);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("bytesPerCall=([0-9.]+) layout=([0-9]+)").matcher(out);
+            assertTrue(m.find(), out);
+            // 512 passes per call: 40 bytes per pass would be 20 kB
+            assertTrue(Double.parseDouble(m.group(1)) < Long.parseLong(m.group(2)) + 4096, bits + "-bit gemv allocates " + m.group(1) + " bytes per call once compiled: " + out);
+        }
+    }
+
+    /** The child JVM of {@link #gemvAllocatesNothingPerPassOnceCompiled}: {@code args[0]} bits. */
+    static final class GemvAllocationChild {
+        public static void main(String[] args) {
+            int bits = Integer.parseInt(args[0]), rows = 2048, cols = 2048;
+            Random rnd = new Random(4);
+            PackedIntWeights w = random(rnd, rows, cols, bits, bits == 8 ? cols : 128, false);
+            float[] y = new float[rows];
+            float[][] xs = new float[2][cols];
+            for (float[] x : xs) for (int i = 0; i < cols; i++) x[i] = (float) rnd.nextGaussian();
+            for (int r = 0; r < 1500; r++) WNA16Kernels.gemv(w, xs[r & 1], 0, y, 0, false); // compiled (-Xbatch: before it returns)
+            var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            long b0 = mx.getCurrentThreadAllocatedBytes();
+            for (int r = 0; r < 200; r++) WNA16Kernels.gemv(w, xs[r & 1], 0, y, 0, false);
+            // the per-call activation layout: x de-interleaved (cols floats), word groups (cols / packFactor ints), group sums
+            long layout = 16L + 4L * cols + 16 + 4L * cols * bits / 32 + 16 + 4L * w.groups();
+            System.out.println("bytesPerCall=" + (mx.getCurrentThreadAllocatedBytes() - b0) / 200.0 + " layout=" + layout);
+        }
     }
 }
