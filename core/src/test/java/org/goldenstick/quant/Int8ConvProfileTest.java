@@ -81,15 +81,21 @@ class Int8ConvProfileTest {
         return new byte[][] {x, w};
     }
 
-    /** One call of the kernel on case i; the sum of every accumulator it hands out (uint8 input, zero point 3). */
+    /**
+     * One call of the kernel on case i; the sum of every accumulator it hands out (uint8 input, zero point 3). Images
+     * run on different threads where there are several (this test's JVM), so each image sums into its own slot: one
+     * shared sum lost updates now and then and failed the comparison with the child's.
+     */
     private static long run(Case t, byte[] x, Int8Conv.Weights w) {
-        long[] sum = {0};
+        long[] perImage = new long[t.n];
         Int8Conv.run(x, true, 3, new int[] {t.n, t.c, t.h, t.w}, w, t.spec, (img, acc, ld, pitch) -> {
             long s = 0;
             for (int o = 0; o < t.out; o++) s += acc[o * ld] + acc[o * ld + ld / 2];
-            sum[0] += s;
+            perImage[img] += s;
         });
-        return sum[0];
+        long sum = 0;
+        for (long s : perImage) sum += s;
+        return sum;
     }
 
     private static long checksum(int i) {
