@@ -61,7 +61,10 @@ public final class Lanes {
      * {@code reduceLanes}, ...): C2 types such a vector as the abstract {@code FloatVector}, and those methods then need
      * a receiver profile or C2 boxes the vector (see the class comment). The class test here sharpens the type without
      * one. Kept under 35 bytes of bytecode so C2 inlines it even at a cold call site (a loop exit); a vector of another
-     * species is a caller's bug.
+     * species is a caller's bug. Its exception path keeps {@code v} alive as an object: where C2 already knows the
+     * class (an accumulator of intrinsified operations), the test can make C2 box the vector on every call — the 4-bit
+     * decode pass did, at the end of every pass (docs/results.md, issue 16); check the allocation of a compiled caller
+     * ({@code W8A8BlockKernelsTest.packedInt4AllocatesNothingPerPassOnceCompiled}) before relying on it.
      *
      * <pre>{@code
      * Lanes.exact(acc).intoArray(c, at);   // after the loop that accumulated acc
