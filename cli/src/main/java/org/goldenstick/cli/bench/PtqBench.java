@@ -357,21 +357,27 @@ public final class PtqBench implements Callable<Integer> {
     }
 
     private static final int ROUNDS = 5;
+    /**
+     * Decode steps per model before the timed rounds. Four were too few for the 4-bit model: its rounds of 4 tokens rose
+     * from 24 to 29–30 tokens/s over the first three rounds while the float models' stayed flat (the JIT still compiling
+     * the quantized decode path; docs/results.md, 2026-12-05 18:00 UTC).
+     */
+    static final int WARMUP_TOKENS = 32;
 
     /**
      * Decode tokens/s of {@code models} in {@link #ROUNDS} interleaved rounds of {@code decodeTokens} steps each, after
-     * 4 warm-up steps per model. Returns {medians of tok/s per model, medians of the per-round ratios last / model i}
+     * {@link #WARMUP_TOKENS} warm-up steps per model, in turn. Returns {medians of tok/s per model, medians of the per-round ratios last / model i}
      * (the last model is the one under test; its ratio to itself is 1).
      */
     private double[][] interleavedDecode(List<String> names, List<LlamaModel> models) {
         int n = models.size();
         List<LlamaSession> sessions = new ArrayList<>();
         for (LlamaModel m : models) {
-            LlamaSession s = m.newSession(ROUNDS * decodeTokens + 8);
+            LlamaSession s = m.newSession(ROUNDS * decodeTokens + WARMUP_TOKENS + 4);
             s.prefill(new int[] {1});
             sessions.add(s);
         }
-        for (int i = 0; i < 4; i++) for (LlamaSession s : sessions) s.decode(3 + i);
+        for (int i = 0; i < WARMUP_TOKENS; i++) for (LlamaSession s : sessions) s.decode(3 + i);
         double[][] tps = new double[n][ROUNDS], ratio = new double[n][ROUNDS];
         for (int r = 0; r < ROUNDS; r++) {
             StringBuilder line = new StringBuilder("decode round " + (r + 1) + ":");
