@@ -67,11 +67,15 @@ public final class W8A8BlockKernels {
      */
     private static void forRowTasks(int rows, int cols, int m, long serialBelow, RowRange body) {
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        int threads = (long) rows * cols * m < serialBelow ? 1 : Parallel.threads();
-        Parallel.forEach(threads, tasks, t -> {
+        Parallel.forEach(threadsFor((long) rows * cols * m, serialBelow), tasks, t -> {
             int r0 = t * ROWS_PER_TASK;
             body.run(r0, Math.min(rows, r0 + ROWS_PER_TASK));
         });
+    }
+
+    /** One thread for products of fewer than {@code serialBelow} multiply-adds, else all of {@link Parallel#threads()}. */
+    private static int threadsFor(long work, long serialBelow) {
+        return work < serialBelow ? 1 : Parallel.threads();
     }
 
     /** Up to this many activation rows {@link Mode#DECODE} uses the block kernels; larger batches (prefill) stay float. */
@@ -631,7 +635,7 @@ public final class W8A8BlockKernels {
         if (m == 0) return;
         NibbleActivations n = NIBBLES.get().of(x, xOff, m, cols, gs);
         boolean vector = Kernels.vector() && n.steps > 0;
-        Parallel.forEach(work < 1 << 16 ? 1 : Parallel.threads(), firstTask[ws.length], t -> {
+        Parallel.forEach(threadsFor(work, 1 << 16), firstTask[ws.length], t -> {
             int j = 0;
             while (t >= firstTask[j + 1]) j++;
             PackedIntWeights w = ws[j];
